@@ -1,0 +1,1 @@
+"""gitcoord: several coding agents coordinating through JSON files kept in git."""

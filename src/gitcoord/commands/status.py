@@ -1,0 +1,18 @@
+"""`coord status`: the board at a glance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitcoord import report
+from gitcoord import views
+from gitcoord import workspace
+from gitcoord.output import Output
+
+
+def status(*, cwd: Path, as_instance: str | None, out: Output) -> int:
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    snap = workspace.snapshot(ws, strict=False)
+    data = {"branch": ws.branch, "commit": snap.commit, **views.board(snap)}
+    out.emit(data, [f"On {ws.branch} at {str(snap.commit)[:12]}", *report.board(data)])
+    return 0

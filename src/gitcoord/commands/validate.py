@@ -1,0 +1,70 @@
+"""`coord validate [PATH...]`: every file checked against its schema and the invariants."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitcoord import git
+from gitcoord import model
+from gitcoord import store
+from gitcoord.errors import FatalError
+from gitcoord.findings import Finding
+from gitcoord.output import Output
+
+
+def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
+    """Directory -> the coordination files to check in it. A directory means all four."""
+    if not paths:
+        try:
+            paths = [git.discover(cwd).root / model.COORD_DIR]
+        except FatalError:
+            paths = [cwd / model.COORD_DIR]
+    found: dict[Path, list[str]] = {}
+    for given in paths:
+        p = cwd / given
+        if p.is_dir():
+            found[p] = list(model.FILES)
+        elif p.name in model.FILES:
+            found.setdefault(p.parent, [])
+            if p.name not in found[p.parent]:
+                found[p.parent].append(p.name)
+        elif not p.exists():
+            raise FatalError(f"{p}: no such file or directory")
+        else:
+            raise FatalError(f"{p}: not a coordination file; the files are named {', '.join(model.FILES)}")
+    return found
+
+
+def validate(paths: Sequence[Path], *, cwd: Path, out: Output) -> int:
+    results: list[tuple[Path, Finding]] = []
+    checked = 0
+    for directory, files in targets(paths, cwd).items():
+        snap = store.Snapshot(store.directory_reader(directory))
+        results.extend((directory, f) for f in store.check(snap, files))
+        checked += len(files)
+    shown = [(_display(d / f.file, cwd), f) for d, f in results]
+    data = {
+        "valid": not results,
+        "files_checked": checked,
+        "findings": [{**f.as_dict(), "file": name} for name, f in shown],
+    }
+    lines = [_line(name, f) for name, f in shown]
+    files_with = len({name for name, _ in shown})
+    lines.append(f"{len(results)} problem(s) in {files_with} file(s)" if results else f"{checked} file(s) valid")
+    out.emit(data, lines)
+    return 1 if results else 0
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(path, cwd)
+    except ValueError:  # pragma: no cover (another drive on Windows)
+        return str(path)
+
+
+def _line(name: str, f: Finding) -> str:
+    where = f"{name}:{f.line}:{f.column}" if f.line else name
+    path = f" {f.where}:" if f.path else ""
+    return f"{where}:{path} {f.message} [{f.rule}]"

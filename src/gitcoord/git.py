@@ -1,0 +1,202 @@
+"""Every git call gitcoord makes. Nothing else runs git.
+
+git is driven through its command line: plumbing for the coordination branch, so that an
+instance on any branch, in any worktree, commits coordination events without touching its
+checkout; porcelain only where a person's working tree must follow.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+from typing import NewType
+
+from gitcoord.errors import FatalError
+from gitcoord.errors import GitError
+
+Sha = NewType("Sha", str)  # a full object name
+Ref = NewType("Ref", str)  # a full ref name, e.g. refs/heads/main
+
+# Inside a hook or a merge driver, git exports these; they would point commands aimed at
+# another repository (a clone, a remote) back at the one running the hook.
+_REPO_ENV = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
+    env.update(extra or {})
+    return env
+
+
+def run(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    input: bytes | None = None,  # noqa: A002 (subprocess's own name)
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    cmd = ["git", *args]
+    try:
+        done = subprocess.run(cmd, cwd=cwd, input=input, env=env, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH; install git 2.38 or newer") from None
+    if check and done.returncode != 0:
+        raise GitError(cmd, done.returncode, done.stdout, done.stderr)
+    return done
+
+
+def out(args: Sequence[str], cwd: Path, **kwargs: object) -> str:
+    return run(args, cwd, **kwargs).stdout.decode("utf-8", "replace").strip()  # type: ignore[arg-type]
+
+
+class Repo(NamedTuple):
+    root: Path  # the working tree's top level
+    git_dir: Path  # this worktree's git directory
+    common_dir: Path  # shared by all worktrees: refs, objects, config
+
+
+def discover(cwd: Path) -> Repo:
+    args = ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"]
+    done = run(args, cwd, check=False)
+    if done.returncode != 0:
+        if b"work tree" in done.stderr:
+            raise FatalError(f"{cwd} is a bare repository; run coord in a clone with a working tree")
+        raise FatalError(f"{cwd} is not in a git repository; run `git init` there first, or cd into a repository")
+    root, git_dir, common = done.stdout.decode().splitlines()
+    return Repo(Path(root), Path(git_dir), Path(common))
+
+
+def config(cwd: Path, prefix: str) -> dict[str, str]:
+    """Every config value whose name starts with `prefix` (last one wins)."""
+    done = run(["config", "-z", "--get-regexp", "^" + prefix.replace(".", r"\.")], cwd, check=False)
+    values: dict[str, str] = {}
+    for item in done.stdout.decode("utf-8", "replace").split("\0"):
+        if item:
+            key, _, value = item.partition("\n")
+            values[key] = value
+    return values
+
+
+def set_config(cwd: Path, key: str, value: str) -> None:
+    run(["config", key, value], cwd)
+
+
+def head_branch(cwd: Path) -> str | None:
+    """The branch checked out in this worktree (None when HEAD is detached)."""
+    done = run(["symbolic-ref", "-q", "--short", "HEAD"], cwd, check=False)
+    return done.stdout.decode().strip() or None
+
+
+def rev_parse(cwd: Path, rev: str) -> Sha | None:
+    done = run(["rev-parse", "-q", "--verify", rev + "^{commit}"], cwd, check=False)
+    return Sha(done.stdout.decode().strip()) if done.returncode == 0 else None
+
+
+def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
+    """The contents of `rev:path` specs in one git call; None for those that do not exist."""
+    if not specs:
+        return []
+    done = run(["cat-file", "--batch"], cwd, input="".join(s + "\n" for s in specs).encode())
+    data, pos = done.stdout, 0
+    found: list[bytes | None] = []
+    for _ in specs:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            found.append(None)
+            continue
+        size = int(header[2])
+        found.append(data[pos : pos + size] if header[1] == b"blob" else None)
+        pos += size + 1
+    return found
+
+
+def hash_object(cwd: Path, data: bytes) -> Sha:
+    return Sha(out(["hash-object", "-w", "--stdin"], cwd, input=data))
+
+
+class TreeEntry(NamedTuple):
+    mode: str
+    type: str
+    sha: str
+    name: str
+
+
+def ls_tree(cwd: Path, treeish: str) -> list[TreeEntry]:
+    done = run(["ls-tree", "-z", treeish], cwd, check=False)
+    if done.returncode != 0:
+        return []
+    entries = []
+    for item in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if item:
+            meta, _, name = item.partition("\t")
+            mode, kind, sha = meta.split()
+            entries.append(TreeEntry(mode, kind, sha, name))
+    return entries
+
+
+def mktree(cwd: Path, entries: Iterable[TreeEntry]) -> Sha:
+    text = "".join(f"{e.mode} {e.type} {e.sha}\t{e.name}\0" for e in entries)
+    return Sha(out(["mktree", "-z"], cwd, input=text.encode("utf-8", "surrogateescape")))
+
+
+def write_tree(cwd: Path, base: Sha | None, files: Mapping[str, Sha]) -> Sha:
+    """The tree of commit `base` with `files` (path -> blob) put in, rebuilding only the trees on their paths."""
+    return _put(cwd, f"{base}^{{tree}}" if base else None, [(p.split("/"), sha) for p, sha in files.items()])
+
+
+def _put(cwd: Path, tree: str | None, changes: list[tuple[list[str], Sha]]) -> Sha:
+    entries = {e.name: e for e in ls_tree(cwd, tree)} if tree else {}
+    below: dict[str, list[tuple[list[str], Sha]]] = {}
+    for parts, sha in changes:
+        if len(parts) == 1:
+            entries[parts[0]] = TreeEntry("100644", "blob", sha, parts[0])
+        else:
+            below.setdefault(parts[0], []).append((parts[1:], sha))
+    for name, sub in below.items():
+        old = entries.get(name)
+        entries[name] = TreeEntry("040000", "tree", _put(cwd, old.sha if old else None, sub), name)
+    return mktree(cwd, entries.values())
+
+
+def commit_tree(cwd: Path, tree: Sha, parents: Sequence[str], message: str) -> Sha:
+    args = ["commit-tree", tree, *(a for p in parents for a in ("-p", p))]
+    return Sha(out(args, cwd, input=message.encode()))
+
+
+def update_ref(cwd: Path, ref: str, new: Sha, old: Sha | None, reason: str) -> bool:
+    """Move `ref` from `old` to `new` only if it still points at `old`: compare-and-swap."""
+    expected = old or "0" * len(new)
+    return run(["update-ref", "-m", reason, ref, new, expected], cwd, check=False).returncode == 0
+
+
+def is_ancestor(cwd: Path, ancestor: str, descendant: str) -> bool:
+    return run(["merge-base", "--is-ancestor", ancestor, descendant], cwd, check=False).returncode == 0
+
+
+def worktree_of(cwd: Path, branch: str) -> Path | None:
+    """The worktree that has `branch` checked out, if any (git allows one at most)."""
+    text = out(["worktree", "list", "--porcelain", "-z"], cwd)
+    path = None
+    for item in text.split("\0"):
+        if item.startswith("worktree "):
+            path = Path(item[len("worktree ") :])
+        elif item == f"branch refs/heads/{branch}" and path is not None:
+            return path
+    return None
+
+
+def add(cwd: Path, paths: Sequence[str]) -> None:
+    run(["add", "--", *paths], cwd)
+
+
+def commit(cwd: Path, message: str, paths: Sequence[str]) -> None:
+    """Commit just `paths` as they are in the working tree, whatever else is staged."""
+    run(["commit", "-q", "--no-verify", "-m", message, "--", *paths], cwd)

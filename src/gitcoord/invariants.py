@@ -1,0 +1,300 @@
+"""The rules one state of the store must keep, whatever its history.
+
+References resolve, ids are unique, every record sits in the list its status calls for,
+dependencies form a DAG, `response_queue` is in step with the messages, and no merge
+conflict is left unresolved. The input is schema-valid documents; a file that failed its
+schema is left out, and the checks that need it are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import Any
+
+from gitcoord import model
+from gitcoord.findings import Finding
+from gitcoord.jsonio import JsonPath
+from gitcoord.model import Doc
+from gitcoord.model import Record
+from gitcoord.records import State
+from gitcoord.records import iter_records
+
+# Ids of records moved to coordination/archive/: still valid targets of a reference.
+Archived = Mapping[str, frozenset[str]]
+
+
+def human_coordinator(state: State) -> str:
+    settings = state.get(model.REGISTRY, {}).get("settings", {})
+    human: str = settings.get("human_coordinator", model.DEFAULT_HUMAN)
+    return human
+
+
+class _Known:
+    """The ids a reference may name; None where the file that defines them is not usable."""
+
+    def __init__(self, state: State, archived: Archived) -> None:
+        def ids(file: str) -> frozenset[str] | None:
+            if file not in state:
+                return None
+            coll = model.COLLECTIONS[file]
+            return frozenset(rid for rid, _, _ in iter_records(state[file], coll)) | archived.get(
+                coll.kind, frozenset()
+            )
+
+        self.human = human_coordinator(state)
+        self.instances = ids(model.REGISTRY)
+        self.tasks = ids(model.TASKS)
+        self.messages = ids(model.MESSAGES)
+        self.decisions = ids(model.DECISIONS)
+        self.by_prefix = {"task": self.tasks, "msg": self.messages, "dec": self.decisions}
+
+    def missing_instance(self, name: Any, *, broadcast: bool = False) -> bool:
+        if self.instances is None or name is None or name == self.human:
+            return False
+        return name not in self.instances and not (broadcast and name == model.BROADCAST)
+
+
+def check(state: State, *, archived: Archived | None = None) -> list[Finding]:
+    known = _Known(state, archived or {})
+    findings: list[Finding] = []
+    for file, checker in _CHECKS.items():
+        if file in state:
+            findings.extend(checker(state[file], known, state))
+            findings.extend(_conflicts(file, state[file]))
+    return findings
+
+
+def _conflicts(file: str, doc: Doc) -> Iterator[Finding]:
+    for i, c in enumerate(doc.get("merge_conflicts", ())):
+        yield Finding(
+            file,
+            ("merge_conflicts", i),
+            "merge-conflict",
+            f"unresolved merge conflict in {c['record']}.{c['field']} ({c['reason']}): "
+            f"choose with `coord resolve {c['record']} {c['field']} --pick N`, or edit the record and "
+            "delete this entry",
+        )
+
+
+def _ids(file: str, coll: model.Collection, doc: Doc) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for rid, path, record in iter_records(doc, coll):
+        if rid in seen:
+            yield Finding(file, path, "duplicate-id", f"{rid} appears more than once; every record needs its own id")
+        seen.add(rid)
+        placed = coll.placement(record)
+        if coll.id_key and path[0] != placed:
+            status = model.status_of(coll.kind, record)
+            yield Finding(
+                file, path, "placement", f"{rid} has status {status!r}, so it belongs in {placed}, not {path[0]}"
+            )
+
+
+def _instances(
+    file: str, path: JsonPath, names: Iterable[Any], known: _Known, what: str, *, broadcast: bool = False
+) -> Iterator[Finding]:
+    for i, name in enumerate(names):
+        if known.missing_instance(name, broadcast=broadcast):
+            yield Finding(file, (*path, i), "reference", f"{what} {name!r} is not an instance in {model.REGISTRY}")
+
+
+def _instance(
+    file: str, path: JsonPath, name: Any, known: _Known, what: str, *, broadcast: bool = False
+) -> Iterator[Finding]:
+    if known.missing_instance(name, broadcast=broadcast):
+        yield Finding(file, path, "reference", f"{what} {name!r} is not an instance in {model.REGISTRY}")
+
+
+def _ref(file: str, path: JsonPath, rid: Any, ids: frozenset[str] | None, where: str) -> Iterator[Finding]:
+    if rid is not None and ids is not None and rid not in ids:
+        yield Finding(file, path, "reference", f"{rid!r} is not a record in {where}")
+
+
+def _registry(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+    f = model.REGISTRY
+    for name, record in doc["instances"].items():
+        path: JsonPath = ("instances", name)
+        if name == model.BROADCAST:
+            yield Finding(f, path, "reference", "'all' is reserved: it addresses a message to every instance")
+        current = record["current_task"]
+        if isinstance(current, str) and current.startswith("task_"):
+            yield from _ref(f, (*path, "current_task"), current, known.tasks, model.TASKS)
+
+
+def _tasks(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+    f, coll = model.TASKS, model.TASK_RECORDS
+    yield from _ids(f, coll, doc)
+    tasks = {rid: (path, r) for rid, path, r in iter_records(doc, coll)}
+    for rid, (path, task) in tasks.items():
+        status, holder = task["status"], task["assigned_to"]
+        if status == "pending_assignment" and holder is not None:
+            yield Finding(
+                f,
+                (*path, "assigned_to"),
+                "status",
+                f"{rid} is pending_assignment but assigned to {holder!r}; make it offered, or clear assigned_to",
+            )
+        if status in ("offered", *model.HELD, "completed") and holder is None:
+            yield Finding(f, (*path, "assigned_to"), "status", f"{rid} is {status} but assigned to nobody")
+        for field in ("assigned_to", "suggested_assignee", "created_by"):
+            yield from _instance(f, (*path, field), task.get(field), known, field)
+        for i, d in enumerate(task.get("declines", ())):
+            yield from _instance(f, (*path, "declines", i, "instance"), d["instance"], known, "declined by")
+        for i, c in enumerate(task.get("contested", ())):
+            yield from _instance(f, (*path, "contested", i, "assigned_to"), c["assigned_to"], known, "contested by")
+        for i, d in enumerate(task["dependencies"]):
+            dpath = (*path, "dependencies", i)
+            if d == rid:
+                yield Finding(f, dpath, "cycle", f"{rid} depends on itself")
+            elif d in tasks:
+                dep_status = tasks[d][1]["status"]
+                if status in ("in_progress", "completed") and dep_status != "completed":
+                    yield Finding(f, dpath, "dependency", f"{rid} is {status} but its dependency {d} is {dep_status}")
+            elif d not in known.tasks:  # type: ignore[operator] # this file is present, so tasks is known
+                yield Finding(f, dpath, "reference", f"dependency {d!r} is not a task in {f}")
+    yield from _cycles(f, {rid: t for rid, (_, t) in tasks.items()}, {rid: p for rid, (p, _) in tasks.items()})
+
+
+def _cycles(file: str, tasks: dict[str, Record], paths: dict[str, JsonPath]) -> Iterator[Finding]:
+    """Each dependency cycle once, found by an iterative depth-first search."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in tasks:
+        if root in state:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(tasks[root]["dependencies"]))]
+        state[root] = 1
+        while stack:
+            node, deps = stack[-1]
+            for dep in deps:
+                if dep not in tasks or dep == node:
+                    continue
+                if state.get(dep) == 1:
+                    chain = [n for n, _ in stack]
+                    cycle = [*chain[chain.index(dep) :], dep]
+                    yield Finding(
+                        file, (*paths[dep], "dependencies"), "cycle", "dependency cycle: " + " -> ".join(cycle)
+                    )
+                elif dep not in state:
+                    state[dep] = 1
+                    stack.append((dep, iter(tasks[dep]["dependencies"])))
+                    break
+            else:
+                state[node] = 2
+                stack.pop()
+
+
+def _messages(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+    f, coll = model.MESSAGES, model.MESSAGE_RECORDS
+    yield from _ids(f, coll, doc)
+    owed: dict[str, Record] = {}
+    for rid, path, m in iter_records(doc, coll):
+        yield from _instance(f, (*path, "from"), m["from"], known, "sender")
+        yield from _instance(f, (*path, "to"), m["to"], known, "recipient", broadcast=True)
+        yield from _ref(f, (*path, "in_reply_to"), m.get("in_reply_to"), known.messages, f)
+        context = m.get("context", {})
+        yield from _ref(f, (*path, "context", "related_task"), context.get("related_task"), known.tasks, model.TASKS)
+        yield from _ref(
+            f, (*path, "context", "related_decision"), context.get("related_decision"), known.decisions, model.DECISIONS
+        )
+        expected = _REQUEST_STATUSES if m["requires_response"] else _INFO_STATUSES
+        if m["status"] not in expected:
+            kind = "requires" if m["requires_response"] else "does not require"
+            yield Finding(
+                f,
+                (*path, "status"),
+                "status",
+                f"{rid} {kind} a response, so its status is one of {', '.join(expected)}, not {m['status']!r}",
+            )
+        if m["type"] == "consultation_response" and "in_reply_to" not in m:
+            yield Finding(f, path, "status", f"{rid} is a consultation_response but names no in_reply_to")
+        if m["requires_response"] and m["status"] == "pending_response":
+            owed[rid] = m
+    yield from _queue(doc, owed)
+
+
+_REQUEST_STATUSES = ("pending_response", "responded", "closed")
+_INFO_STATUSES = ("sent", "acknowledged")
+
+
+def _queue(doc: Doc, owed: dict[str, Record]) -> Iterator[Finding]:
+    """`response_queue` holds exactly one entry for each answer still owed."""
+    f = model.MESSAGES
+    fix = "; `coord validate --fix-queue` rebuilds it from the messages"
+    listed: set[str] = set()
+    for i, entry in enumerate(doc["response_queue"]):
+        rid, path = entry["responding_to"], ("response_queue", i)
+        if rid in listed:
+            yield Finding(f, path, "response-queue", f"{rid} is queued more than once" + fix)
+        listed.add(rid)
+        message = owed.get(rid)
+        if message is None:
+            yield Finding(f, path, "response-queue", f"{rid} is queued but no answer to it is owed" + fix)
+            continue
+        if entry["from"] != message["to"]:
+            yield Finding(
+                f,
+                (*path, "from"),
+                "response-queue",
+                f"the answer to {rid} is owed by {message['to']!r}, not {entry['from']!r}" + fix,
+            )
+        due = message.get("expected_response_time")
+        if due is not None and entry.get("expected_response_time") != due:
+            yield Finding(f, (*path, "expected_response_time"), "response-queue", f"{rid} is due {due}" + fix)
+    for rid in sorted(owed.keys() - listed):
+        yield Finding(f, ("response_queue",), "response-queue", f"{rid} awaits an answer but is not queued" + fix)
+
+
+def _decisions(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+    f, coll = model.DECISIONS, model.DECISION_RECORDS
+    yield from _ids(f, coll, doc)
+    for rid, path, d in iter_records(doc, coll):
+        yield from _instances(f, (*path, "decided_by"), d.get("decided_by", ()), known, "decided by")
+        yield from _instances(
+            f, (*path, "affects_instances"), d.get("affects_instances", ()), known, "affected instance", broadcast=True
+        )
+        yield from _instances(
+            f, (*path, "input_needed_from"), d.get("input_needed_from", ()), known, "input needed from"
+        )
+        yield from _instance(f, (*path, "proposed_by"), d.get("proposed_by"), known, "proposer")
+        for i, t in enumerate(d.get("related_tasks", ())):
+            yield from _ref(f, (*path, "related_tasks", i), t, known.tasks, model.TASKS)
+        yield from _ref(f, (*path, "superseded_by"), d.get("superseded_by"), known.decisions, f)
+        options = [o["option"] for o in d.get("options", ())]
+        if len(set(options)) != len(options):
+            yield Finding(f, (*path, "options"), "duplicate-id", f"{rid} lists an option twice")
+        givers: set[str] = set()
+        for i, given in enumerate(d.get("inputs", ())):
+            ipath = (*path, "inputs", i)
+            yield from _instance(f, (*ipath, "from"), given["from"], known, "input from")
+            if given["from"] in givers:
+                yield Finding(f, ipath, "duplicate-id", f"{given['from']} gave input on {rid} twice; keep the latest")
+            givers.add(given["from"])
+            if given["option"] not in options:
+                yield Finding(
+                    f,
+                    (*ipath, "option"),
+                    "reference",
+                    f"{given['option']!r} is not an option of {rid}: {', '.join(options)}",
+                )
+        escalation = d.get("escalation")
+        if model.decision_status(d) == "escalated" and escalation is None:
+            yield Finding(f, path, "status", f"{rid} is escalated but records no escalation")
+        if escalation is not None:
+            epath = (*path, "escalation")
+            subject = escalation["subject"]
+            yield from _ref(
+                f, (*epath, "subject"), subject, known.by_prefix[subject.split("_", 1)[0]], "the coordination files"
+            )
+            yield from _instance(f, (*epath, "raised_by"), escalation["raised_by"], known, "raised by")
+            for i, p in enumerate(escalation["positions"]):
+                yield from _instance(f, (*epath, "positions", i, "instance"), p["instance"], known, "position of")
+
+
+_CHECKS = {
+    model.REGISTRY: _registry,
+    model.TASKS: _tasks,
+    model.MESSAGES: _messages,
+    model.DECISIONS: _decisions,
+}

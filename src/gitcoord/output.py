@@ -1,0 +1,51 @@
+"""How results reach people and agents: stable JSON, or short text that is safe to print.
+
+Text written by other instances (subjects, messages, reasons) is shown without the control
+characters a terminal would obey: an escape sequence in a message must not repaint or
+retitle the reader's terminal, nor a bidi override disguise what it says.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(text: Any, *, one_line: bool = True) -> str:
+    """`text` with every control character shown as an escape instead of obeyed."""
+    pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
+    return pattern.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text))
+
+
+def to_json(data: Any) -> str:
+    # JSON escapes C0 controls itself; C1 controls and bidi marks are escaped here too.
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=2))
+
+
+class Output:
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def emit(self, data: Any, text: str | Iterable[str] = ()) -> None:
+        """Print the result: `data` as JSON, or `text` for people."""
+        if self.as_json:
+            click.echo(to_json(data))
+            return
+        lines = [text] if isinstance(text, str) else list(text)
+        for line in lines:
+            click.echo(line)
+
+    def note(self, text: str) -> None:
+        """A remark for people that is not part of the result (stderr, never in JSON)."""
+        click.echo(text, err=True)
+
+
+def error(text: str) -> None:
+    click.echo(click.style("error: ", fg="red", bold=True) + text, err=True)

@@ -1,0 +1,81 @@
+"""Finding, reading and placing records in the four documents, whichever list they sit in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Mapping
+
+from gitcoord import model
+from gitcoord.jsonio import JsonPath
+from gitcoord.model import Collection
+from gitcoord.model import Doc
+from gitcoord.model import Record
+
+State = Mapping[str, Doc]  # file name -> document: the whole coordination store
+
+
+def iter_records(doc: Doc, coll: Collection) -> Iterator[tuple[str, JsonPath, Record]]:
+    """(id, path, record) for every record of the collection, across all its lists."""
+    if not coll.id_key:
+        for name, record in doc.get(coll.lists[0], {}).items():
+            yield name, (coll.lists[0], name), record
+        return
+    key = coll.id_key
+    for list_name in coll.lists:
+        for i, record in enumerate(doc.get(list_name, ())):
+            yield record[key], (list_name, i), record
+
+
+def by_id(doc: Doc, coll: Collection) -> dict[str, Record]:
+    if not coll.id_key:
+        return dict(doc.get(coll.lists[0], {}))
+    key = coll.id_key
+    return {r[key]: r for name in coll.lists for r in doc.get(name, ())}
+
+
+def get(state: State, kind: str, rid: str) -> Record | None:
+    coll = model.BY_KIND[kind]
+    doc = state[coll.file]
+    if not coll.id_key:
+        found: Record | None = doc["instances"].get(rid)
+        return found
+    key = coll.id_key
+    for name in coll.lists:
+        for record in doc.get(name, ()):
+            if record[key] == rid:
+                return record
+    return None
+
+
+def put(doc: Doc, coll: Collection, record: Record, rid: str | None = None) -> Doc:
+    """A copy of `doc` with `record` added or replaced, in the list its status calls for.
+
+    Only the lists that change are copied; unchanged records are shared, which keeps a
+    protocol step cheap on a large store.
+    """
+    new = dict(doc)
+    if not coll.id_key:
+        assert rid is not None
+        new["instances"] = {**doc["instances"], rid: record}
+        return new
+    key, rid = coll.id_key, record[coll.id_key]
+    target = coll.placement(record)
+    for name in coll.lists:
+        items = doc.get(name, [])
+        kept = [r for r in items if r[key] != rid]
+        if name == target:
+            kept.append(record)  # the canonical form orders lists by id when written
+        if len(kept) != len(items) or name == target:
+            new[name] = kept
+    return new
+
+
+def without(doc: Doc, coll: Collection, rids: set[str]) -> Doc:
+    """A copy of `doc` without the records whose ids are in `rids`."""
+    new = dict(doc)
+    if not coll.id_key:
+        new["instances"] = {k: v for k, v in doc["instances"].items() if k not in rids}
+        return new
+    for name in coll.lists:
+        new[name] = [r for r in doc.get(name, []) if r[coll.id_key] not in rids]
+    return new

@@ -1,0 +1,90 @@
+"""One clone's view of the coordination store: who I am, which branch is shared, and its state.
+
+The coordination files live on one shared branch (the default branch unless `coord.branch`
+says otherwise). Commands read and write that branch directly through git's plumbing, so an
+instance on a feature branch or in another worktree coordinates without touching its checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+from gitcoord import git
+from gitcoord import model
+from gitcoord import store
+from gitcoord.errors import FatalError
+
+IDENTITY_HELP = (
+    "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
+    "or run `git config coord.instance INSTANCE` in this clone"
+)
+
+
+class Workspace(NamedTuple):
+    repo: git.Repo
+    branch: str  # the shared coordination branch, e.g. "main"
+    remote: str
+    identity: str | None
+    config: dict[str, str]  # this clone's coord.* settings
+
+    @property
+    def root(self) -> Path:
+        return self.repo.root
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    def require_identity(self) -> str:
+        if not self.identity:
+            raise FatalError(IDENTITY_HELP)
+        return self.identity
+
+
+def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
+    repo = git.discover(cwd)
+    config = git.config(repo.root, "coord.")
+    identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
+    remote = config.get("coord.remote", "origin")
+    branch = config.get("coord.branch") or default_branch(repo.root, remote)
+    return Workspace(repo, branch, remote, identity or None, config)
+
+
+def default_branch(root: Path, remote: str) -> str:
+    """The remote's default branch, else main or master, else the branch checked out here."""
+    done = git.run(["symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD"], root, check=False)
+    if done.returncode == 0:
+        return done.stdout.decode().strip().split("/", 1)[1]
+    for name in ("main", "master"):
+        if git.rev_parse(root, f"refs/heads/{name}"):
+            return name
+    return git.head_branch(root) or "main"
+
+
+def tip(ws: Workspace) -> git.Sha:
+    """The shared branch's commit, creating the local branch from the remote's if need be."""
+    commit = git.rev_parse(ws.root, ws.ref)
+    if commit is None:
+        remote_commit = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
+        if remote_commit is None:
+            raise FatalError(
+                f"the shared branch {ws.branch!r} does not exist here; run `coord init` to start coordinating, "
+                f"or `git config coord.branch NAME` if coordination lives on another branch"
+            )
+        git.update_ref(ws.root, ws.ref, remote_commit, None, "coord: track the shared branch")
+        commit = remote_commit
+    return commit
+
+
+def snapshot(ws: Workspace, *, strict: bool = True, commit: str | None = None) -> store.Snapshot:
+    at = commit or tip(ws)
+
+    def read(files: list[str]) -> list[bytes | None]:
+        return git.read_blobs(ws.root, [f"{at}:{store.repo_path(f)}" for f in files])
+
+    snap = store.Snapshot(read, commit=at, strict=strict)
+    if snap.raw(model.REGISTRY) is None and not git.ls_tree(ws.root, f"{at}:{model.COORD_DIR}"):
+        raise FatalError(f"{ws.branch!r} holds no {model.COORD_DIR}/ yet; run `coord init` first")
+    return snap

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from testing.repos import commit_all
+from testing.repos import files_in
+from testing.repos import git
+from tests.conftest import SEED
+from tests.conftest import Coord
+
+from gitcoord import model
+
+
+def test_init_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "init")
+    assert result.code == 0, result
+    assert sorted(p.name for p in (repo / "coordination").iterdir()) == sorted(model.FILES)
+    assert coord(repo, "validate").code == 0
+    assert git(repo, "rev-list", "--count", "HEAD") == "1"
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("coord(init): ")
+    assert "Coord-Event: init" in message
+    assert git(repo, "status", "--porcelain") == ""
+    assert "coordination/*.json merge=coord" in (repo / ".gitattributes").read_text()
+    assert "id: coord-validate" in (repo / ".pre-commit-config.yaml").read_text()
+    assert git(repo, "config", "merge.coord.driver").endswith("-m gitcoord merge-driver %O %A %B %P")
+    assert git(repo, "config", "coord.branch") == "main"
+
+
+def test_init_example_loads_the_seed(repo: Path, coord: Coord) -> None:
+    assert coord(repo, "init", "--example").code == 0
+    for file in model.FILES:
+        assert json.loads((repo / "coordination" / file).read_text()) == json.loads((SEED / file).read_text())
+
+
+def test_init_twice_is_safe_and_says_so(seed_repo: Path, coord: Coord) -> None:
+    before = files_in(seed_repo)
+    head = git(seed_repo, "rev-parse", "HEAD")
+    result = coord(seed_repo, "init")
+    assert result.code == 0, result
+    assert "already initialised" in result.out
+    assert files_in(seed_repo) == before
+    assert git(seed_repo, "rev-parse", "HEAD") == head
+    assert coord(seed_repo, "init", "--json").out.count('"initialised": false') == 1
+
+
+def test_init_example_refuses_to_replace_a_store(seed_repo: Path, coord: Coord) -> None:
+    result = coord(seed_repo, "init", "--example")
+    assert result.code == 1
+    assert "--example only fills an empty store" in result.err
+
+
+def test_init_refuses_to_touch_an_invalid_store(seed_repo: Path, coord: Coord) -> None:
+    (seed_repo / "coordination" / model.TASKS).write_text('{"active_tasks": [}')
+    before = files_in(seed_repo)
+    result = coord(seed_repo, "init")
+    assert result.code == 1
+    assert "task-queue.json:1:" in result.err
+    assert "nothing was changed" in result.err
+    assert files_in(seed_repo) == before
+
+
+def test_init_completes_a_partial_store(seed_repo: Path, coord: Coord) -> None:
+    git(seed_repo, "rm", "-q", f"coordination/{model.DECISIONS}")
+    commit_all(seed_repo, "remove decisions")
+    result = coord(seed_repo, "init")
+    assert result.code == 0, result
+    assert f"coordination/{model.DECISIONS}" in result.out
+    assert coord(seed_repo, "validate").code == 0
+
+
+def test_init_keeps_existing_attributes_and_pre_commit_config(repo: Path, coord: Coord) -> None:
+    (repo / ".gitattributes").write_text("*.png binary")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "default_stages: [pre-commit]\nrepos:\n  - repo: local\n    hooks: []\n"
+    )
+    commit_all(repo, "existing setup")
+    assert coord(repo, "init").code == 0
+    assert (repo / ".gitattributes").read_text().startswith("*.png binary\ncoordination/*.json merge=coord\n")
+    config = (repo / ".pre-commit-config.yaml").read_text()
+    assert config.startswith("default_stages: [pre-commit]\nrepos:\n  - repo: local\n    hooks: []\n")
+    assert "id: coord-validate" in config
+
+
+def test_init_says_how_to_add_hooks_it_cannot_place(repo: Path, coord: Coord) -> None:
+    original = "repos:\n  - repo: local\n    hooks: []\nci:\n  skip: []\n"
+    (repo / ".pre-commit-config.yaml").write_text(original)
+    result = coord(repo, "init")
+    assert result.code == 0
+    assert "add gitcoord's hooks under `repos:` by hand" in result.err
+    assert (repo / ".pre-commit-config.yaml").read_text() == original
+
+
+def test_outside_a_repository_it_says_what_to_do(tmp_path: Path, coord: Coord) -> None:
+    result = coord(tmp_path, "init")
+    assert result.code == 1
+    assert "not in a git repository; run `git init`" in result.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_repository_is_refused(tmp_path: Path, coord: Coord) -> None:
+    git(tmp_path, "init", "-q", "--bare", "shared.git")
+    result = coord(tmp_path / "shared.git", "init")
+    assert result.code == 1
+    assert "bare repository" in result.err
+
+
+def test_install_is_idempotent(seed_repo: Path, coord: Coord) -> None:
+    git(seed_repo, "config", "--unset", "merge.coord.driver")
+    first = coord(seed_repo, "install")
+    assert first.code == 0
+    assert "merge.coord.driver" in first.out
+    assert "already installed" in coord(seed_repo, "install").out
+    assert "coordination/*.json merge=coord" in (seed_repo / ".git" / "info" / "attributes").read_text()

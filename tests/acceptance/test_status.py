@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from testing.repos import git
+from tests.conftest import Coord
+
+
+def test_the_board_shows_everything_at_a_glance(seed_repo: Path, coord: Coord) -> None:
+    result = coord(seed_repo, "status")
+    assert result.code == 0, result
+    out = result.out
+    assert "instance-1     active   architecture-backend" in out
+    assert "task_001  in_progress        instance-2" in out
+    assert "task_002  pending_assignment" in out
+    assert "msg_001  instance-2 -> instance-1  pending_response API Design for Agent Coordination" in out
+    assert "dec_002  pending    Agent Communication Protocol  waiting for instance-1, instance-3" in out
+
+
+def test_the_board_as_json(seed_repo: Path, coord: Coord) -> None:
+    data = json.loads(coord(seed_repo, "status", "--json").out)
+    assert data["branch"] == "main"
+    assert data["commit"] == git(seed_repo, "rev-parse", "HEAD")
+    assert [i["instance"] for i in data["instances"]] == [f"instance-{n}" for n in range(1, 7)]
+    assert [t["task_id"] for t in data["tasks"]["pending_assignment"]] == ["task_002", "task_003"]
+    assert data["pending_decisions"][0]["inputs_missing"] == ["instance-1", "instance-3"]
+    assert data["open_messages"][0]["message_id"] == "msg_001"
+
+
+def test_status_reads_the_shared_branch_from_any_branch(seed_repo: Path, coord: Coord) -> None:
+    git(seed_repo, "checkout", "-q", "-b", "feature")
+    git(seed_repo, "rm", "-q", "-r", "coordination")
+    git(seed_repo, "commit", "-q", "-m", "feature work without coordination files")
+    assert "task_001" in coord(seed_repo, "status").out
+
+
+def test_status_before_init_says_what_to_do(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "status")
+    assert result.code == 1
+    assert "coord init" in result.err
+
+
+def test_terminal_escapes_in_text_are_shown_not_obeyed(seed_repo: Path, coord: Coord) -> None:
+    log = seed_repo / "coordination" / "communication-log.json"
+    log.write_text(
+        log.read_text().replace("API Design for Agent Coordination", "API \\u001b]0;pwned\\u0007 \\u202eevil")
+    )
+    git(seed_repo, "commit", "-q", "-am", "hostile subject")
+    out = coord(seed_repo, "status").out
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    assert "API \\u001b]0;pwned\\u0007 \\u202eevil" in out
+    assert "\\u202e" in coord(seed_repo, "status", "--json").out

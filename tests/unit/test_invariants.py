@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from tests.conftest import SEED
+
+from gitcoord import invariants
+from gitcoord import model
+from gitcoord.findings import Finding
+
+
+@pytest.fixture
+def seed() -> dict[str, Any]:
+    return {f: json.loads((SEED / f).read_text()) for f in model.FILES}
+
+
+def _found(state: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f.where, f.rule, f.message) for f in invariants.check(state)]
+
+
+def _rules(state: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(f.where, f.rule) for f in invariants.check(state)}
+
+
+def test_the_seed_keeps_every_invariant(seed: dict[str, Any]) -> None:
+    assert invariants.check(seed) == []
+
+
+def test_duplicate_ids_across_lists(seed: dict[str, Any]) -> None:
+    tasks = seed[model.TASKS]
+    twin = copy.deepcopy(tasks["pending_tasks"][0])
+    twin["status"] = "completed"
+    twin["assigned_to"] = "instance-1"
+    tasks["completed_tasks"].append(twin)
+    assert ("$.completed_tasks[0]", "duplicate-id") in _rules(seed)
+
+
+def test_placement_follows_status(seed: dict[str, Any]) -> None:
+    seed[model.DECISIONS]["pending_decisions"][0]["status"] = "active"
+    found = _found(seed)
+    assert (
+        "$.pending_decisions[0]",
+        "placement",
+        "dec_002 has status 'active', so it belongs in decisions, not pending_decisions",
+    ) in found
+
+
+def test_unknown_references_everywhere(seed: dict[str, Any]) -> None:
+    seed[model.TASKS]["pending_tasks"][0]["suggested_assignee"] = "instance-9"
+    seed[model.MESSAGES]["messages"][0]["context"]["related_task"] = "task_404"
+    seed[model.MESSAGES]["messages"][0]["to"] = "nobody"
+    seed[model.DECISIONS]["decisions"][0]["related_tasks"] = ["task_404"]
+    seed[model.DECISIONS]["pending_decisions"][0]["input_needed_from"].append("instance-42")
+    seed[model.REGISTRY]["instances"]["instance-1"]["current_task"] = "task_404"
+    rules = _rules(seed)
+    assert rules >= {
+        ("$.pending_tasks[0].suggested_assignee", "reference"),
+        ("$.messages[0].context.related_task", "reference"),
+        ("$.messages[0].to", "reference"),
+        ("$.decisions[0].related_tasks[0]", "reference"),
+        ("$.pending_decisions[0].input_needed_from[2]", "reference"),
+        ("$.instances['instance-1'].current_task", "reference"),
+    }
+
+
+def test_all_is_a_broadcast_address_not_an_instance(seed: dict[str, Any]) -> None:
+    seed[model.MESSAGES]["messages"][0]["to"] = "all"
+    assert invariants.check(seed) == [] or all(f.path[-1] != "to" for f in invariants.check(seed))
+    seed[model.REGISTRY]["instances"]["all"] = seed[model.REGISTRY]["instances"]["instance-3"]
+    assert ("$.instances.all", "reference") in _rules(seed)
+
+
+def test_the_human_coordinator_needs_no_registry_entry(seed: dict[str, Any]) -> None:
+    seed[model.MESSAGES]["messages"][0]["to"] = "human"
+    assert [f for f in invariants.check(seed) if f.rule == "reference"] == []
+    seed[model.REGISTRY]["settings"] = {"human_coordinator": "alice"}
+    assert ("$.messages[0].to", "reference") in _rules(seed)
+
+
+def test_dependency_cycles_are_named(seed: dict[str, Any]) -> None:
+    seed[model.TASKS]["active_tasks"][0]["dependencies"] = ["task_003"]
+    cycles = [m for _, rule, m in _found(seed) if rule == "cycle"]
+    assert "dependency cycle: task_001 -> task_003 -> task_001" in cycles
+    seed[model.TASKS]["active_tasks"][0]["dependencies"] = ["task_001"]
+    assert ("$.active_tasks[0].dependencies[0]", "cycle", "task_001 depends on itself") in _found(seed)
+
+
+def test_a_long_chain_is_not_a_cycle() -> None:
+    tasks = [
+        {"task_id": f"task_{i:05d}", "title": "t", "assigned_to": None, "status": "pending_assignment", "priority": "low",
+         "created": "2024-01-01T00:00:00Z", "dependencies": [f"task_{i - 1:05d}"] if i else []}
+        for i in range(5000)
+    ]  # fmt: skip
+    state = {model.TASKS: {"active_tasks": [], "pending_tasks": tasks, "completed_tasks": []}}
+    assert invariants.check(state) == []
+    tasks[0]["dependencies"] = ["task_04999"]
+    assert [f.rule for f in invariants.check(state)] == ["cycle"]
+
+
+def test_a_started_task_needs_its_dependencies_done(seed: dict[str, Any]) -> None:
+    task = seed[model.TASKS]["pending_tasks"].pop(0)
+    task.update(status="in_progress", assigned_to="instance-1")
+    seed[model.TASKS]["active_tasks"].append(task)
+    assert (
+        "$.active_tasks[1].dependencies[0]",
+        "dependency",
+        "task_002 is in_progress but its dependency task_001 is in_progress",
+    ) in _found(seed)
+
+
+def test_assignment_matches_status(seed: dict[str, Any]) -> None:
+    seed[model.TASKS]["pending_tasks"][0]["assigned_to"] = "instance-1"
+    seed[model.TASKS]["active_tasks"][0]["assigned_to"] = None
+    assert _rules(seed) >= {("$.pending_tasks[0].assigned_to", "status"), ("$.active_tasks[0].assigned_to", "status")}
+
+
+def test_response_queue_is_in_step(seed: dict[str, Any]) -> None:
+    log = seed[model.MESSAGES]
+    log["response_queue"].append(dict(log["response_queue"][0]))
+    assert ("$.response_queue[1]", "response-queue") in _rules(seed)
+    log["response_queue"] = []
+    assert next(m for _, r, m in _found(seed) if r == "response-queue").startswith(
+        "msg_001 awaits an answer but is not queued"
+    )
+    log["messages"][0]["status"] = "responded"
+    assert invariants.check(seed) == []
+    log["response_queue"] = [{"responding_to": "msg_001", "from": "instance-1", "status": "pending"}]
+    assert ("$.response_queue[0]", "response-queue") in _rules(seed)
+
+
+def test_message_status_follows_whether_an_answer_is_needed(seed: dict[str, Any]) -> None:
+    seed[model.MESSAGES]["messages"][0]["status"] = "acknowledged"
+    assert ("$.messages[0].status", "status") in _rules(seed)
+
+
+def test_decision_inputs_name_options_and_givers(seed: dict[str, Any]) -> None:
+    pending = seed[model.DECISIONS]["pending_decisions"][0]
+    pending["inputs"] = [
+        {"from": "instance-1", "option": "SOAP", "at": "2024-01-15T12:00:00Z"},
+        {"from": "instance-1", "option": "REST API", "at": "2024-01-15T12:00:00Z"},
+    ]
+    assert _rules(seed) >= {
+        ("$.pending_decisions[0].inputs[0].option", "reference"),
+        ("$.pending_decisions[0].inputs[1]", "duplicate-id"),
+    }
+
+
+def test_unresolved_merge_conflicts_are_refused(seed: dict[str, Any]) -> None:
+    seed[model.MESSAGES]["merge_conflicts"] = [
+        {
+            "record": "msg_001",
+            "field": "message",
+            "base": "a",
+            "values": ["b", "c"],
+            "reason": "both sides changed the text",
+        }
+    ]
+    [f] = invariants.check(seed)
+    assert f.rule == "merge-conflict"
+    assert "coord resolve msg_001 message" in f.message
+
+
+def test_files_that_failed_their_schema_are_left_out(seed: dict[str, Any]) -> None:
+    del seed[model.REGISTRY]
+    seed[model.TASKS]["pending_tasks"][0]["suggested_assignee"] = "instance-9"
+    assert invariants.check(seed) == []
+
+
+def test_finding_as_dict_is_stable() -> None:
+    f = Finding(model.TASKS, ("a", 0), "schema", "bad", 3, 4)
+    assert f.as_dict() == {
+        "file": model.TASKS,
+        "line": 3,
+        "column": 4,
+        "path": "$.a[0]",
+        "rule": "schema",
+        "message": "bad",
+    }

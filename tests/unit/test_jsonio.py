@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.conftest import SEED
+
+from gitcoord import jsonio
+from gitcoord import model
+from gitcoord import schema
+from gitcoord import store
+
+
+def _error(data: bytes) -> jsonio.ParseError:
+    with pytest.raises(jsonio.ParseError) as e:
+        jsonio.parse(data)
+    return e.value
+
+
+def test_stray_comma_has_line_and_column() -> None:
+    e = _error(b'{\n  "a": 1,,\n  "b": 2\n}')
+    assert (e.line, e.column) == (2, 10)
+    assert "invalid JSON" in e.message
+
+
+def test_duplicate_key_is_found_where_it_is() -> None:
+    text = b'{\n  "tasks": [\n    {"id": 1},\n    {"id": 2,\n     "id": 3}\n  ]\n}'
+    e = _error(text)
+    assert "duplicate key 'id' in $.tasks[1]" in e.message
+    assert (e.line, e.column) == (5, 6)
+
+
+def test_duplicate_key_at_the_top_level() -> None:
+    e = _error(b'{"a": {"b": 1}, "c": 2, "a": 3}')
+    assert "duplicate key 'a' in $" in e.message
+    assert e.column == 25
+
+
+def test_duplicates_are_allowed_when_reading_only() -> None:
+    assert jsonio.parse(b'{"a": 1, "a": 2}', strict=False) == {"a": 2}
+
+
+@pytest.mark.parametrize("marker", [b"<<<<<<< HEAD", b"=======", b">>>>>>> theirs", b"||||||| base"])
+def test_conflict_markers_are_named(marker: bytes) -> None:
+    e = _error(b'{\n  "a": 1,\n' + marker + b'\n  "b": 2\n}')
+    assert e.line == 3
+    assert "conflict marker" in e.message
+    assert "coord install" in e.message
+
+
+def test_empty_and_blank_files() -> None:
+    assert "empty" in _error(b"").message
+    assert "empty" in _error(b" \n\t\n").message
+
+
+def test_bytes_that_are_not_utf8() -> None:
+    e = _error(b'{"a":\n "caf\xe9"}')
+    assert (e.line, e.column) == (2, 6)
+    assert "0xe9" in e.message
+
+
+def test_trailing_data() -> None:
+    assert "Extra data" in _error(b"{}\n{}").message
+
+
+def test_locate_follows_the_path() -> None:
+    text = '{\n  "a": [\n    1,\n    {"b": {"c": true}}\n  ],\n  "d": "x"\n}'
+    assert jsonio.line_col(text, jsonio.locate(text, ("a", 1, "b", "c"))) == (4, 17)
+    assert jsonio.line_col(text, jsonio.locate(text, ("d",))) == (6, 8)
+    # A path that goes past what exists stops at the deepest part that does.
+    assert jsonio.line_col(text, jsonio.locate(text, ("a", 7))) == (2, 8)
+    assert jsonio.line_col(text, jsonio.locate(text, ("d", "e"))) == (6, 8)
+
+
+def test_format_path() -> None:
+    assert jsonio.format_path(("pending_tasks", 0, "status")) == "$.pending_tasks[0].status"
+    assert jsonio.format_path(()) == "$"
+
+
+@pytest.mark.parametrize("file", model.FILES)
+def test_canonical_form_is_stable(file: str) -> None:
+    doc = jsonio.parse((SEED / file).read_bytes())
+    once = store.dump(file, doc)
+    assert json.loads(once) == doc
+    assert store.dump(file, jsonio.parse(once)) == once
+    assert once.endswith(b"}\n")
+
+
+def test_canonical_form_orders_keys_by_schema_and_records_by_id() -> None:
+    doc = {
+        "completed_tasks": [],
+        "pending_tasks": [
+            {"dependencies": [], "task_id": "task_b", "title": "B", "assigned_to": None, "status": "pending_assignment",
+             "priority": "low", "created": "2024-01-01T00:00:00Z"},
+            {"title": "A", "task_id": "task_a", "dependencies": ["task_b"], "assigned_to": None,
+             "status": "pending_assignment", "priority": "low", "created": "2024-01-01T00:00:00Z"},
+        ],
+        "active_tasks": [],
+    }  # fmt: skip
+    text = store.dump(model.TASKS, doc).decode()
+    assert text.index('"active_tasks"') < text.index('"pending_tasks"') < text.index('"completed_tasks"')
+    assert text.index('"task_a"') < text.index('"task_b"')
+    assert '"dependencies": ["task_b"]' in text
+    assert text.index('"task_id": "task_a"') < text.index('"title": "A"')
+
+
+def test_canonical_form_keeps_text_readable_and_escapes_controls() -> None:
+    text = jsonio.dumps({"a": "café \u2192 \x1b[31m", "b": [], "c": {}, "d": [1.5, True, None]})
+    assert '"café \u2192 \\u001b[31m"' in text
+    assert '"b": []' in text
+    assert '"c": {}' in text
+    assert '"d": [1.5, true, null]' in text
+
+
+def test_every_schema_property_has_a_place_in_the_canonical_order() -> None:
+    shape = schema.shape(model.TASKS)
+    task = shape.children["pending_tasks"].values
+    assert task is not None
+    assert list(task.order)[:3] == ["task_id", "title", "description"]
