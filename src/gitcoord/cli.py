@@ -130,7 +130,12 @@ def install(as_json: bool) -> int:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), help="Where to create it (default: a new temporary directory).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to create it (default: a new temporary directory).",
+)
 def demo(directory: Path | None) -> int:
     """Play the specification's example in a throwaway repository."""
     from gitcoord.commands.demo import demo as run

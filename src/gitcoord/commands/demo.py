@@ -1,4 +1,5 @@
 """`coord demo`: the specification's example in a throwaway repository, checked and shown."""
+
 from __future__ import annotations
 
 import subprocess
