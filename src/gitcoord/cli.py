@@ -85,7 +85,7 @@ def cli(ctx: click.Context, as_instance: str | None, directory: Path | None, col
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @json_option
-def validate(paths: tuple[Path, ...], as_json: bool) -> int:
+def validate(*, paths: tuple[Path, ...], as_json: bool) -> int:
     """Check the coordination files: schemas and invariants, every problem at once.
 
     PATHS are coordination directories or files in one (default: coordination/ of this
@@ -99,7 +99,7 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> int:
 @cli.command()
 @as_option
 @json_option
-def status(as_instance: str | None, as_json: bool) -> int:
+def status(*, as_instance: str | None, as_json: bool) -> int:
     """The board: instances, tasks by status, open messages, pending decisions."""
     from gitcoord.commands.status import status as run
 
@@ -110,7 +110,7 @@ def status(as_instance: str | None, as_json: bool) -> int:
 @click.option("--example", is_flag=True, help="Start from the specification's six-instance example.")
 @as_option
 @json_option
-def init(example: bool, as_instance: str | None, as_json: bool) -> int:
+def init(*, example: bool, as_instance: str | None, as_json: bool) -> int:
     """Start coordinating in this repository: coordination/, .gitattributes, hooks; one commit.
 
     Safe to run again: it adds only what is missing and never overwrites a file.
@@ -122,11 +122,563 @@ def init(example: bool, as_instance: str | None, as_json: bool) -> int:
 
 @cli.command()
 @json_option
-def install(as_json: bool) -> int:
+def install(*, as_json: bool) -> int:
     """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent."""
     from gitcoord.commands.install import install as run
 
     return run(cwd=_globals().cwd, out=Output(as_json=as_json))
+
+
+# Protocol 1 and the registry -------------------------------------------------------------
+
+
+def no_commit_option(f: F) -> F:
+    return click.option(
+        "--no-commit", is_flag=True, help="Stage the change for a person to commit instead of committing it."
+    )(f)
+
+
+def _step(
+    build: Any, as_instance: str | None, as_json: bool, *, creates: str | None = None, no_commit: bool = False
+) -> int:
+    from gitcoord.commands import step
+
+    g = _globals()
+    return step.run(
+        build,
+        cwd=g.cwd,
+        as_instance=_identity(as_instance),
+        out=Output(as_json=as_json),
+        creates=creates,
+        no_commit=no_commit,
+    )
+
+
+def _read_text(text: str | None, path: str | None, *, what: str) -> str:
+    """Long text from an option, a file, or standard input ('-'), so that no shell quoting gets in the way."""
+    if (text is None) == (path is None):
+        raise click.UsageError(
+            f"give the {what} with --{what} TEXT or --{what}-file FILE (- for standard input), not both"
+        )
+    if text is not None:
+        return text
+    assert path is not None
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.BadParameter(f"cannot read {path}: {e}", param_hint=f"--{what}-file") from None
+
+
+@cli.command()
+@click.argument("instance")
+@click.option("--role", required=True, help="What the instance does, e.g. frontend-ux.")
+@click.option("--expertise", multiple=True, metavar="AREA", help="An area of expertise (repeat for more).")
+@as_option
+@json_option
+def register(*, instance: str, role: str, expertise: tuple[str, ...], as_instance: str | None, as_json: bool) -> int:
+    """Add INSTANCE to the registry (status pending until it checks in)."""
+    from gitcoord.protocol import instances
+
+    return _step(
+        lambda s, c: instances.register(s, c, instance, role=role, expertise=list(expertise)), as_instance, as_json
+    )
+
+
+@cli.command()
+@as_option
+@json_option
+def whoami(*, as_instance: str | None, as_json: bool) -> int:
+    """Which instance this shell acts as, and where that comes from."""
+    from gitcoord.commands.read import whoami as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+
+
+@cli.command()
+@as_option
+@json_option
+def checkin(*, as_instance: str | None, as_json: bool) -> int:
+    """Check in (Protocol 1), then print my briefing: tasks, messages, decisions, what is ready."""
+    from gitcoord.commands.checkin import checkin as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+
+
+@cli.command()
+@as_option
+@json_option
+def checkout(*, as_instance: str | None, as_json: bool) -> int:
+    """Check out: offline and not available; the tasks I hold stay mine (and are listed)."""
+    from gitcoord.commands.checkin import checkout as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+
+
+# Protocol 2: tasks -----------------------------------------------------------------------
+
+
+@cli.group()
+def task() -> None:
+    """Protocol 2: create, offer, accept or decline, claim, work on and finish tasks."""
+
+
+@task.command("add")
+@click.argument("title")
+@click.option("--description", default="", help="What the task is about.")
+@click.option("--priority", type=click.Choice(["high", "medium", "low"]), default="medium", show_default=True)
+@click.option("--due", metavar="ISO8601", help="When it is due, e.g. 2024-01-16T18:00:00Z.")
+@click.option("--depends", multiple=True, metavar="TASK", help="A task that must be completed first (repeat for more).")
+@click.option("--expertise", multiple=True, metavar="AREA", help="Expertise the task needs (repeat for more).")
+@click.option("--suggest", metavar="INSTANCE", help="Who should do it.")
+@click.option("--deliverable", multiple=True, metavar="PATH", help="A path it produces, inside the repository.")
+@no_commit_option
+@as_option
+@json_option
+def task_add(
+    *,
+    title: str,
+    description: str,
+    priority: str,
+    due: str | None,
+    depends: tuple[str, ...],
+    expertise: tuple[str, ...],
+    suggest: str | None,
+    deliverable: tuple[str, ...],
+    no_commit: bool,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Create a task; prints its id."""
+    from gitcoord.protocol import tasks
+
+    def build(s: Any, c: Any) -> Any:
+        return tasks.add(
+            s,
+            c,
+            title,
+            description=description,
+            priority=priority,
+            due=due,
+            depends=depends,
+            expertise=expertise,
+            suggest=suggest,
+            deliverables=deliverable,
+        )
+
+    return _step(build, as_instance, as_json, creates="task_id", no_commit=no_commit)
+
+
+def _task_step(name: str, doc: str, *, reason: bool = False, target: bool = False) -> None:
+    """Declare `coord task NAME TASK` for a step that takes a task (and maybe a reason or an instance)."""
+
+    def command(
+        *,
+        task_id: str,
+        as_instance: str | None,
+        as_json: bool,
+        no_commit: bool,
+        reason: str | None = None,
+        instance: str | None = None,
+    ) -> int:
+        from gitcoord.protocol import tasks
+
+        fn = getattr(tasks, name)
+        args = [a for a in (instance, reason) if a is not None]
+        return _step(lambda s, c: fn(s, c, task_id, *args), as_instance, as_json, no_commit=no_commit)
+
+    command.__doc__ = doc
+    decorated: Any = command
+    for decorator in (json_option, as_option, no_commit_option):
+        decorated = decorator(decorated)
+    if reason:
+        decorated = click.option("--reason", required=True, help="Why; kept with the task.")(decorated)
+    if target:
+        decorated = click.argument("instance")(decorated)
+    decorated = click.argument("task_id", metavar="TASK")(decorated)
+    task.command(name)(decorated)
+
+
+_task_step("assign", "Offer TASK to INSTANCE, who accepts or declines it.", target=True)
+_task_step("accept", "Accept TASK, offered to me.")
+_task_step("decline", "Decline TASK, offered to me; it goes back to the queue with the reason.", reason=True)
+_task_step("claim", "Take TASK myself: it must be ready (its dependencies completed) and not offered to another.")
+_task_step("start", "Start working on TASK, which I hold; its dependencies must be completed.")
+_task_step("block", "Mark TASK, which I hold, as blocked.", reason=True)
+_task_step("complete", "Mark TASK, which I am working on, as completed.")
+_task_step("release", "Give TASK, which I hold, back to the queue.", reason=True)
+_task_step("cancel", "Cancel TASK (its holder, its creator or the human coordinator).", reason=True)
+
+
+@task.command("ready")
+@click.option(
+    "--mine", is_flag=True, help="Only tasks that fit me: offered to me, suggested for me, or needing my expertise."
+)
+@as_option
+@json_option
+def task_ready(*, mine: bool, as_instance: str | None, as_json: bool) -> int:
+    """Tasks that can be taken now: unassigned, every dependency completed."""
+    from gitcoord.commands.read import task_ready as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), mine=mine, out=Output(as_json=as_json))
+
+
+@task.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(
+        ["pending_assignment", "offered", "assigned", "in_progress", "blocked", "completed", "cancelled"]
+    ),
+)
+@click.option("--assigned-to", "holder", metavar="INSTANCE", help="Only tasks assigned or offered to INSTANCE.")
+@click.option("--mine", is_flag=True, help="Only tasks assigned or offered to me.")
+@as_option
+@json_option
+def task_list(
+    *, statuses: tuple[str, ...], holder: str | None, mine: bool, as_instance: str | None, as_json: bool
+) -> int:
+    """List tasks, most urgent first."""
+    from gitcoord.commands.read import task_list as run
+
+    return run(
+        cwd=_globals().cwd,
+        as_instance=_identity(as_instance),
+        statuses=statuses,
+        holder=holder,
+        mine=mine,
+        out=Output(as_json=as_json),
+    )
+
+
+@task.command("show")
+@click.argument("task_id", metavar="TASK")
+@as_option
+@json_option
+def task_show(*, task_id: str, as_instance: str | None, as_json: bool) -> int:
+    """One task, with the status of its dependencies and what depends on it."""
+    from gitcoord.commands.read import task_show as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), task_id=task_id, out=Output(as_json=as_json))
+
+
+# Protocol 3: consultation ----------------------------------------------------------------
+
+
+@cli.group()
+def msg() -> None:
+    """Protocol 3: ask another instance, answer in the same thread, close it."""
+
+
+@msg.command("send")
+@click.option("--to", required=True, metavar="INSTANCE", help="Who it is for ('all' for every instance).")
+@click.option("--subject", required=True)
+@click.option("--body", help="The message.")
+@click.option("--body-file", metavar="FILE", help="Read the message from FILE ('-' for standard input).")
+@click.option("--requires-response", is_flag=True, help="A consultation: the recipient owes an answer.")
+@click.option("--priority", type=click.Choice(["high", "medium", "low"]), default="medium", show_default=True)
+@click.option("--task", "task_id", metavar="TASK", help="The task it is about.")
+@click.option("--decision", "decision_id", metavar="DEC", help="The decision it is about.")
+@click.option("--file", "files", multiple=True, metavar="PATH", help="A file it is about (repeat for more).")
+@no_commit_option
+@as_option
+@json_option
+def msg_send(
+    *,
+    to: str,
+    subject: str,
+    body: str | None,
+    body_file: str | None,
+    requires_response: bool,
+    priority: str,
+    task_id: str | None,
+    decision_id: str | None,
+    files: tuple[str, ...],
+    no_commit: bool,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Send a message; prints its id."""
+    from gitcoord.protocol import messages
+
+    text = _read_text(body, body_file, what="body")
+
+    def build(s: Any, c: Any) -> Any:
+        return messages.send(
+            s,
+            c,
+            to=to,
+            subject=subject,
+            body=text,
+            requires_response=requires_response,
+            priority=priority,
+            task=task_id,
+            decision=decision_id,
+            files=files,
+        )
+
+    return _step(build, as_instance, as_json, creates="message_id", no_commit=no_commit)
+
+
+@msg.command("reply")
+@click.argument("message_id", metavar="MSG")
+@click.option("--body", help="The answer.")
+@click.option("--body-file", metavar="FILE", help="Read the answer from FILE ('-' for standard input).")
+@no_commit_option
+@as_option
+@json_option
+def msg_reply(
+    *, message_id: str, body: str | None, body_file: str | None, no_commit: bool, as_instance: str | None, as_json: bool
+) -> int:
+    """Answer MSG, sent to me, in its thread; prints the answer's id."""
+    from gitcoord.protocol import messages
+
+    text = _read_text(body, body_file, what="body")
+    return _step(
+        lambda s, c: messages.reply(s, c, message_id, text),
+        as_instance,
+        as_json,
+        creates="message_id",
+        no_commit=no_commit,
+    )
+
+
+@msg.command("ack")
+@click.argument("message_id", metavar="MSG")
+@no_commit_option
+@as_option
+@json_option
+def msg_ack(*, message_id: str, no_commit: bool, as_instance: str | None, as_json: bool) -> int:
+    """Close the thread I started with MSG (or acknowledge MSG, sent to me)."""
+    from gitcoord.protocol import messages
+
+    return _step(lambda s, c: messages.ack(s, c, message_id), as_instance, as_json, no_commit=no_commit)
+
+
+@msg.command("show")
+@click.argument("message_id", metavar="MSG")
+@as_option
+@json_option
+def msg_show(*, message_id: str, as_instance: str | None, as_json: bool) -> int:
+    """MSG and every answer in its thread."""
+    from gitcoord.commands.read import thread_show as run
+
+    return run(
+        cwd=_globals().cwd, as_instance=_identity(as_instance), message_id=message_id, out=Output(as_json=as_json)
+    )
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Include broadcasts from before my last check-in.")
+@as_option
+@json_option
+def inbox(*, everything: bool, as_instance: str | None, as_json: bool) -> int:
+    """What waits for me: answers I owe, answers to my questions, notices, decisions needing my input."""
+    from gitcoord.commands.read import inbox as run
+
+    return run(
+        cwd=_globals().cwd, as_instance=_identity(as_instance), everything=everything, out=Output(as_json=as_json)
+    )
+
+
+# Protocol 4: decisions, and escalation -----------------------------------------------------
+
+
+@cli.group()
+def decision() -> None:
+    """Protocol 4: propose with options, gather inputs, decide; escalate to the human."""
+
+
+@decision.command("propose")
+@click.argument("title")
+@click.option("--option", "option_names", multiple=True, metavar="NAME", help="An option to choose between (repeat).")
+@click.option(
+    "--options-file",
+    metavar="FILE",
+    help='Options as JSON: [{"option": NAME, "pros": [...], "cons": [...]}] (- for stdin).',
+)
+@click.option("--input-from", multiple=True, metavar="INSTANCE", help="Whose input is needed (repeat).")
+@click.option("--deadline", metavar="ISO8601", help="When the inputs are due.")
+@click.option("--description", default="")
+@click.option("--task", "task_ids", multiple=True, metavar="TASK", help="A related task (repeat).")
+@no_commit_option
+@as_option
+@json_option
+def decision_propose(
+    *,
+    title: str,
+    option_names: tuple[str, ...],
+    options_file: str | None,
+    input_from: tuple[str, ...],
+    deadline: str | None,
+    description: str,
+    task_ids: tuple[str, ...],
+    no_commit: bool,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Propose a decision; prints its id."""
+    import json
+
+    from gitcoord.protocol import decisions
+
+    options: list[Any] = [{"option": n, "pros": [], "cons": []} for n in option_names]
+    if options_file is not None:
+        try:
+            loaded = json.loads(_read_text(None, options_file, what="options"))
+        except json.JSONDecodeError as e:
+            raise click.BadParameter(f"not JSON: {e}", param_hint="--options-file") from None
+        if not isinstance(loaded, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("option"), str) for o in loaded
+        ):
+            raise click.BadParameter(
+                'expected a list like [{"option": "REST", "pros": [], "cons": []}]', param_hint="--options-file"
+            )
+        options += loaded
+
+    def build(s: Any, c: Any) -> Any:
+        return decisions.propose(
+            s,
+            c,
+            title,
+            options=options,
+            input_from=input_from,
+            deadline=deadline,
+            description=description,
+            tasks=task_ids,
+        )
+
+    return _step(build, as_instance, as_json, creates="decision_id", no_commit=no_commit)
+
+
+@decision.command("input")
+@click.argument("decision_id", metavar="DEC")
+@click.option("--option", required=True, metavar="NAME", help="The option I favour.")
+@click.option("--comment", default="", help="Why.")
+@no_commit_option
+@as_option
+@json_option
+def decision_input(
+    *, decision_id: str, option: str, comment: str, no_commit: bool, as_instance: str | None, as_json: bool
+) -> int:
+    """Give my input on DEC (again to change it)."""
+    from gitcoord.protocol import decisions
+
+    return _step(
+        lambda s, c: decisions.give_input(s, c, decision_id, option, comment), as_instance, as_json, no_commit=no_commit
+    )
+
+
+@decision.command("decide")
+@click.argument("decision_id", metavar="DEC")
+@click.option("--option", required=True, metavar="NAME", help="The option chosen.")
+@click.option("--rationale", required=True, help="Why.")
+@click.option(
+    "--affects",
+    multiple=True,
+    metavar="INSTANCE",
+    help="Who it affects ('all' for everyone); default: everyone involved.",
+)
+@click.option("--force", is_flag=True, help="Decide even though some inputs are missing.")
+@no_commit_option
+@as_option
+@json_option
+def decision_decide(
+    *,
+    decision_id: str,
+    option: str,
+    rationale: str,
+    affects: tuple[str, ...],
+    force: bool,
+    no_commit: bool,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Make the final call on DEC (its proposer; once escalated, the human coordinator)."""
+    from gitcoord.protocol import decisions
+
+    def build(s: Any, c: Any) -> Any:
+        return decisions.decide(s, c, decision_id, option=option, rationale=rationale, affects=affects, force=force)
+
+    return _step(build, as_instance, as_json, no_commit=no_commit)
+
+
+@decision.command("list")
+@click.option(
+    "--pending", "which", flag_value="pending", default=True, help="Pending and escalated decisions (default)."
+)
+@click.option("--decided", "which", flag_value="decided", help="Decisions made.")
+@click.option("--all", "which", flag_value="all", help="Both.")
+@as_option
+@json_option
+def decision_list(*, which: str, as_instance: str | None, as_json: bool) -> int:
+    """List decisions."""
+    from gitcoord.commands.read import decision_list as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), which=which, out=Output(as_json=as_json))
+
+
+@decision.command("show")
+@click.argument("decision_id", metavar="DEC")
+@as_option
+@json_option
+def decision_show(*, decision_id: str, as_instance: str | None, as_json: bool) -> int:
+    """One decision: options, inputs given and missing, escalation, outcome."""
+    from gitcoord.commands.read import decision_show as run
+
+    return run(
+        cwd=_globals().cwd, as_instance=_identity(as_instance), decision_id=decision_id, out=Output(as_json=as_json)
+    )
+
+
+@cli.command()
+@click.argument("subject", metavar="TASK|MSG|DEC")
+@click.option("--reason", required=True, help="The disagreement, in my words.")
+@click.option(
+    "--position", "positions", multiple=True, metavar="INSTANCE=TEXT", help="Another side's position (repeat)."
+)
+@no_commit_option
+@as_option
+@json_option
+def escalate(
+    *, subject: str, reason: str, positions: tuple[str, ...], no_commit: bool, as_instance: str | None, as_json: bool
+) -> int:
+    """Escalate a disagreement to the human coordinator, recorded in the decision log; prints its id."""
+    from gitcoord.protocol import decisions
+
+    sides = []
+    for p in positions:
+        who, sep, text = p.partition("=")
+        if not sep or not who or not text:
+            raise click.BadParameter(f"{p!r}: expected INSTANCE=TEXT", param_hint="--position")
+        sides.append((who, text))
+    return _step(
+        lambda s, c: decisions.escalate(s, c, subject, reason=reason, positions=sides),
+        as_instance,
+        as_json,
+        creates="decision_id",
+        no_commit=no_commit,
+    )
+
+
+@cli.command()
+@click.option("--instance", metavar="INSTANCE", help="Only events by INSTANCE.")
+@click.option("--subject", metavar="ID", help="Only events about this task, message or decision.")
+@click.option("-n", "limit", type=int, default=50, show_default=True, help="How many events.")
+@as_option
+@json_option
+def log(*, instance: str | None, subject: str | None, limit: int, as_instance: str | None, as_json: bool) -> int:
+    """The event log: coordination commits on the shared branch, newest first."""
+    from gitcoord.commands.read import log as run
+
+    return run(
+        cwd=_globals().cwd,
+        as_instance=_identity(as_instance),
+        instance=instance,
+        subject=subject,
+        limit=limit,
+        out=Output(as_json=as_json),
+    )
 
 
 @cli.command()
@@ -136,7 +688,7 @@ def install(as_json: bool) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to create it (default: a new temporary directory).",
 )
-def demo(directory: Path | None) -> int:
+def demo(*, directory: Path | None) -> int:
     """Play the specification's example in a throwaway repository."""
     from gitcoord.commands.demo import demo as run
 

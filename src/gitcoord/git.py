@@ -200,3 +200,25 @@ def add(cwd: Path, paths: Sequence[str]) -> None:
 def commit(cwd: Path, message: str, paths: Sequence[str]) -> None:
     """Commit just `paths` as they are in the working tree, whatever else is staged."""
     run(["commit", "-q", "--no-verify", "-m", message, "--", *paths], cwd)
+
+
+class LogEntry(NamedTuple):
+    sha: str
+    date: str
+    subject: str
+    trailers: dict[str, str]
+
+
+_FIELDS = ("%H", "%cI", "%s", "%(trailers:only,unfold)")
+
+
+def log(cwd: Path, ref: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
+    """Commits reachable from `ref`, newest first, with their trailers."""
+    args = ["log", "-z", "--format=" + "%x1f".join(_FIELDS), *([f"-n{limit}"] if limit else []), ref, "--", *paths]
+    entries = []
+    for item in out(args, cwd).split("\0"):
+        if item.strip():
+            sha, date, subject, trailer_text = item.strip("\n").split("\x1f")
+            trailers = dict(line.split(": ", 1) for line in trailer_text.splitlines() if ": " in line)
+            entries.append(LogEntry(sha, date, subject, trailers))
+    return entries

@@ -8,6 +8,7 @@ schema is left out, and the checks that need it are skipped.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -26,29 +27,46 @@ Archived = Mapping[str, frozenset[str]]
 
 
 def human_coordinator(state: State) -> str:
-    settings = state.get(model.REGISTRY, {}).get("settings", {})
-    human: str = settings.get("human_coordinator", model.DEFAULT_HUMAN)
-    return human
+    return model.settings_of(state.get(model.REGISTRY, {})).human
 
 
 class _Known:
-    """The ids a reference may name; None where the file that defines them is not usable."""
+    """The ids a reference may name; None where the file that defines them is not usable.
+
+    Each set is built on first use, so checking one file reads only the files it refers to.
+    """
 
     def __init__(self, state: State, archived: Archived) -> None:
-        def ids(file: str) -> frozenset[str] | None:
-            if file not in state:
-                return None
-            coll = model.COLLECTIONS[file]
-            return frozenset(rid for rid, _, _ in iter_records(state[file], coll)) | archived.get(
-                coll.kind, frozenset()
-            )
-
+        self._state = state
+        self._archived = archived
         self.human = human_coordinator(state)
-        self.instances = ids(model.REGISTRY)
-        self.tasks = ids(model.TASKS)
-        self.messages = ids(model.MESSAGES)
-        self.decisions = ids(model.DECISIONS)
-        self.by_prefix = {"task": self.tasks, "msg": self.messages, "dec": self.decisions}
+
+    def _ids(self, file: str) -> frozenset[str] | None:
+        if file not in self._state:
+            return None
+        coll = model.COLLECTIONS[file]
+        found = frozenset(rid for rid, _, _ in iter_records(self._state[file], coll))
+        return found | self._archived.get(coll.kind, frozenset())
+
+    @functools.cached_property
+    def instances(self) -> frozenset[str] | None:
+        return self._ids(model.REGISTRY)
+
+    @functools.cached_property
+    def tasks(self) -> frozenset[str] | None:
+        return self._ids(model.TASKS)
+
+    @functools.cached_property
+    def messages(self) -> frozenset[str] | None:
+        return self._ids(model.MESSAGES)
+
+    @functools.cached_property
+    def decisions(self) -> frozenset[str] | None:
+        return self._ids(model.DECISIONS)
+
+    def by_prefix(self, rid: str) -> frozenset[str] | None:
+        prefix = rid.split("_", 1)[0]
+        return {"task": self.tasks, "msg": self.messages, "dec": self.decisions}[prefix]
 
     def missing_instance(self, name: Any, *, broadcast: bool = False) -> bool:
         if self.instances is None or name is None or name == self.human:
@@ -56,11 +74,13 @@ class _Known:
         return name not in self.instances and not (broadcast and name == model.BROADCAST)
 
 
-def check(state: State, *, archived: Archived | None = None) -> list[Finding]:
+def check(state: State, *, files: Iterable[str] = model.FILES, archived: Archived | None = None) -> list[Finding]:
+    """What breaks the invariants in `files` (the rules of other files are not checked)."""
     known = _Known(state, archived or {})
     findings: list[Finding] = []
+    wanted = set(files)
     for file, checker in _CHECKS.items():
-        if file in state:
+        if file in wanted and file in state:
             findings.extend(checker(state[file], known, state))
             findings.extend(_conflicts(file, state[file]))
     return findings
@@ -284,9 +304,7 @@ def _decisions(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
         if escalation is not None:
             epath = (*path, "escalation")
             subject = escalation["subject"]
-            yield from _ref(
-                f, (*epath, "subject"), subject, known.by_prefix[subject.split("_", 1)[0]], "the coordination files"
-            )
+            yield from _ref(f, (*epath, "subject"), subject, known.by_prefix(subject), "the coordination files")
             yield from _instance(f, (*epath, "raised_by"), escalation["raised_by"], known, "raised by")
             for i, p in enumerate(escalation["positions"]):
                 yield from _instance(f, (*epath, "positions", i, "instance"), p["instance"], known, "position of")

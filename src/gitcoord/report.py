@@ -56,3 +56,39 @@ def board(data: dict[str, Any]) -> Iterator[str]:
         yield f"  {safe(d['decision_id'])}  {d['status']:<10} {safe(d['title'])}{missing}{deadline}"
     if data["conflicts"]:
         yield f"{data['conflicts']} unresolved merge conflict(s): see `coord validate`"
+
+
+def decision_line(d: dict[str, Any]) -> str:
+    if d.get("decision"):
+        return f"  {safe(d['decision_id'])}  {safe(d['title'])}: {safe(d['decision'])}"
+    options = " | ".join(map(safe, d["options"]))
+    deadline = f"  deadline {safe(d['deadline'])}" if d.get("deadline") else ""
+    return f"  {safe(d['decision_id'])}  {safe(d['title'])}  [{options}]{deadline}"
+
+
+_SECTIONS = (
+    ("my_tasks", "Your tasks", task_line),
+    ("offered_to_me", "Offered to you (accept or decline)", task_line),
+    ("claims_lost", "Claims you lost in a merge", task_line),
+    ("awaiting_my_answer", "Waiting for your answer", message_line),
+    ("replies_to_me", "Answers to your questions", message_line),
+    ("notifications", "Notifications", message_line),
+    ("my_open_questions", "Your questions still open", message_line),
+    ("decisions_needing_my_input", "Decisions needing your input", decision_line),
+    ("escalations_for_me", "Escalations for you to resolve", decision_line),
+    ("decisions_affecting_me", "Decisions that affect you", decision_line),
+    ("ready_for_me", "Ready for you to claim", task_line),
+)
+
+
+def sections(data: dict[str, Any]) -> Iterator[str]:
+    """The non-empty parts of a briefing or an inbox."""
+    empty = True
+    for key, title, line in _SECTIONS:
+        if data.get(key):
+            empty = False
+            yield f"{title}:"
+            for item in data[key]:
+                yield line(item)
+    if empty:
+        yield "Nothing waits for you."

@@ -132,6 +132,9 @@ class Snapshot(Mapping[str, Doc]):
             self._docs[file] = doc
         return self._docs[file]
 
+    def __contains__(self, file: object) -> bool:
+        return file in model.FILES  # without loading it: a snapshot reads a file only when asked for it
+
     def __iter__(self) -> Iterator[str]:
         return iter(model.FILES)
 

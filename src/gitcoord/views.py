@@ -94,16 +94,97 @@ def board(state: State) -> dict[str, Any]:
     ]
     return {
         "instances": instances,
-        "tasks": {s: [_task_line(t) for t in by_urgency(ts)] for s, ts in by_status.items() if ts},
-        "open_messages": [_message_line(m) for m in open_messages],
+        "tasks": {s: [task_summary(t) for t in by_urgency(ts)] for s, ts in by_status.items() if ts},
+        "open_messages": [message_summary(m) for m in open_messages],
         "pending_decisions": pending,
         "conflicts": sum(len(state[f].get("merge_conflicts", ())) for f in model.FILES),
     }
 
 
-def _task_line(t: Record) -> dict[str, Any]:
+def task_summary(t: Record) -> dict[str, Any]:
     return {k: t.get(k) for k in ("task_id", "title", "status", "assigned_to", "priority", "due", "dependencies")}
 
 
-def _message_line(m: Record) -> dict[str, Any]:
+def message_summary(m: Record) -> dict[str, Any]:
     return {k: m.get(k) for k in ("message_id", "from", "to", "type", "subject", "status", "timestamp", "in_reply_to")}
+
+
+def _after(timestamp: str | None, since: str | None) -> bool:
+    from gitcoord import timestamps
+
+    return since is None or (timestamp is not None and timestamps.parse(timestamp) > timestamps.parse(since))
+
+
+def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
+    """What waits for `me`: answers I owe, answers I got, notices, and decisions that need me.
+
+    Broadcasts (messages to all) have no per-reader status; those since `since` are shown.
+    """
+    human = model.settings_of(state[model.REGISTRY]).human
+    awaiting: list[Record] = []
+    replies: list[Record] = []
+    notices: list[Record] = []
+    broadcasts: list[Record] = []
+    asked: list[Record] = []
+    for m in messages(state):
+        if m["to"] == me:
+            if m["status"] == "pending_response":
+                awaiting.append(m)
+            elif m["status"] == "sent":
+                (replies if m["type"] == "consultation_response" else notices).append(m)
+        elif m["to"] == model.BROADCAST and m["from"] != me and _after(m["timestamp"], since):
+            broadcasts.append(m)
+        if m["from"] == me and m["requires_response"] and m["status"] in ("pending_response", "responded"):
+            asked.append(m)
+    pending = state[model.DECISIONS]["pending_decisions"]
+    return {
+        "awaiting_my_answer": [message_summary(m) for m in awaiting],
+        "replies_to_me": [message_summary(m) for m in replies],
+        "notifications": [message_summary(m) for m in [*notices, *broadcasts]],
+        "my_open_questions": [message_summary(m) for m in asked],
+        "decisions_needing_my_input": [decision_summary(d) for d in pending if me in missing_inputs(d)],
+        "escalations_for_me": [
+            decision_summary(d) for d in pending if d.get("escalation", {}).get("escalated_to") == me
+        ]
+        if me == human
+        else [],
+    }
+
+
+def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
+    """The startup checklist: my tasks, my messages, decisions that concern me, what is ready for me."""
+    mine, offered, lost = [], [], []
+    for t in tasks(state):
+        if t["assigned_to"] == me and t["status"] in model.HELD:
+            mine.append(t)
+        elif t["assigned_to"] == me and t["status"] == "offered":
+            offered.append(t)
+        elif any(c["assigned_to"] == me for c in t.get("contested", ())) and t["assigned_to"] != me:
+            lost.append(t)
+    decided = [
+        d
+        for d in state[model.DECISIONS]["decisions"]
+        if (me in d.get("affects_instances", ()) or model.BROADCAST in d.get("affects_instances", ()))
+        and _after(d.get("date"), since)
+    ]
+    return {
+        "instance": me,
+        "my_tasks": [task_summary(t) for t in by_urgency(mine)],
+        "offered_to_me": [task_summary(t) for t in by_urgency(offered)],
+        "claims_lost": [task_summary(t) for t in lost],
+        **inbox(state, me, since=since),
+        "decisions_affecting_me": [decision_summary(d) for d in decided],
+        "ready_for_me": [task_summary(t) for t in ready(state, me) if t["status"] == "pending_assignment"],
+    }
+
+
+def decision_summary(d: Record) -> dict[str, Any]:
+    return {
+        "decision_id": d["decision_id"],
+        "title": d["title"],
+        "status": model.decision_status(d),
+        "options": [o["option"] for o in d.get("options", ())],
+        "deadline": d.get("deadline"),
+        "decision": d.get("decision"),
+        "inputs_missing": missing_inputs(d),
+    }

@@ -1,0 +1,114 @@
+"""A protocol step becomes one commit on the shared branch, or nothing at all.
+
+Under the clone's lock: read the branch tip, apply the step, check the result, write the
+changed files as blobs and a tree, commit with the event's trailers, and move the branch
+from the tip we read to the new commit (compare-and-swap). If the branch is checked out
+in a worktree, git's own fast-forward moves it, so the working tree follows and local
+edits are refused rather than overwritten. If anything moved meanwhile, start over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import ChainMap
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from gitcoord import git
+from gitcoord import invariants
+from gitcoord import schema
+from gitcoord import store
+from gitcoord.errors import FatalError
+from gitcoord.errors import GitError
+from gitcoord.findings import Finding
+from gitcoord.model import Doc
+from gitcoord.protocol import Change
+from gitcoord.protocol import Refused
+from gitcoord.records import State
+from gitcoord.workspace import Workspace
+from gitcoord.workspace import snapshot
+
+Step = Callable[[State], Change]
+ATTEMPTS = 5
+
+
+class Applied(NamedTuple):
+    change: Change
+    commit: str | None  # None when the change was only staged (--no-commit)
+    state: State  # the store as the step left it
+
+
+def problems(old: State, new: State, change: Change) -> list[Finding]:
+    """What the change would break: its records against their schema, then the invariants.
+
+    Only what the step changed is checked, and an invariant already broken before it is not
+    blamed on it (`coord validate` reports those).
+    """
+    files = list(change.docs)
+    found = [
+        Finding(f, v.path, "schema", v.message)
+        for f in files
+        for v in schema.validate_changes(f, old[f], change.docs[f])
+    ]
+    if found:
+        return found
+    before = {(f.file, f.rule, f.message) for f in invariants.check(old, files=files)}
+    return [f for f in invariants.check(new, files=files) if (f.file, f.rule, f.message) not in before]
+
+
+def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
+    with store.lock(ws.repo.common_dir):
+        for _ in range(ATTEMPTS):
+            snap = snapshot(ws)
+            change = step(snap)
+            new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
+            found = problems(snap, new, change)
+            if found:
+                raise store.InvalidStore(found, "This step was refused; nothing was committed.")
+            if no_commit:
+                _stage(ws, snap.commit, change)
+                return Applied(change, None, new)
+            blobs = {store.repo_path(f): git.hash_object(ws.root, store.dump(f, d)) for f, d in change.docs.items()}
+            tree = git.write_tree(ws.root, git.Sha(snap.commit) if snap.commit else None, blobs)
+            commit = git.commit_tree(ws.root, tree, [snap.commit] if snap.commit else [], change.event.message())
+            if advance(ws, snap.commit, commit):
+                return Applied(change, commit, new)
+        raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
+
+
+def advance(ws: Workspace, old: str | None, new: git.Sha) -> bool:
+    """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
+    worktree = git.worktree_of(ws.root, ws.branch)
+    if worktree is None:
+        return git.update_ref(ws.root, ws.ref, new, git.Sha(old) if old else None, "coord: " + new)
+    if git.rev_parse(worktree, "HEAD") != old:
+        return False
+    for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
+        try:
+            git.run(["merge", "--ff-only", "--quiet", new], worktree, env=git.clean_env({"GITCOORD_INTERNAL": "1"}))
+        except GitError as e:
+            if "index.lock" in e.stderr and delay:  # another git command is running there
+                time.sleep(delay)
+                continue
+            if "would be overwritten" in e.stderr:
+                raise FatalError(
+                    f"{worktree} has uncommitted changes to coordination files that this step would overwrite:\n"
+                    f"{e.stderr.strip()}\nCommit or restore them (`git restore --staged --worktree coordination/`), "
+                    "then run the command again; nothing was committed"
+                ) from None
+            raise
+        return True
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _stage(ws: Workspace, commit: str | None, change: Change) -> None:
+    """Write the change into this checkout and stage it, for a person to commit."""
+    if git.head_branch(ws.root) != ws.branch or git.rev_parse(ws.root, "HEAD") != commit:
+        raise Refused(f"--no-commit stages the change here, so this checkout must be on {ws.branch} at its tip")
+    paths = [store.repo_path(f) for f in change.docs]
+    if git.run(["diff", "--quiet", "HEAD", "--", *paths], ws.root, check=False).returncode != 0:
+        raise Refused(f"{', '.join(paths)} already have changes here; commit or restore them first")
+    for f, d in change.docs.items():
+        store.write_atomic(ws.root / store.repo_path(f), store.dump(f, d))
+    git.add(ws.root, paths)

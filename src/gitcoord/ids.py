@@ -1,0 +1,43 @@
+"""New record ids: the seed's prefixes, unique across clones without any coordination.
+
+`task_` + 6 characters of time + 4 random characters, in lowercase Crockford base32:
+`task_0qk2m9x7ab`. Ids sort by creation time, which keeps the lists chronological in
+their canonical id order; the random part makes two clones that create a record in the
+same second collide once in a million, and a collision is caught (the merge driver
+reports two different records under one id instead of losing either). Sequential ids
+(`msg_{n+1}`, as in the specification's pseudo-code) collide every time two clones append.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from collections.abc import Container
+
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _base32(value: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        value, digit = divmod(value, 32)
+        chars.append(ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+IdMaker = Callable[[str, Container[str]], str]
+
+
+def maker(now: dt.datetime, entropy: Callable[[int], int] = secrets.randbits) -> IdMaker:
+    """A function that makes ids with `prefix`, avoiding those already `taken`."""
+    stamp = _base32(max(0, int((now - EPOCH).total_seconds())), 6)
+
+    def new(prefix: str, taken: Container[str]) -> str:
+        while True:
+            candidate = f"{prefix}_{stamp}{_base32(entropy(20), 4)}"
+            if candidate not in taken:
+                return candidate
+
+    return new

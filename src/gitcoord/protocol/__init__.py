@@ -1,0 +1,121 @@
+"""The protocols as pure functions: a state and a request in, the changed documents out.
+
+No git, no files, no clock: the time, the acting instance and the id maker come in a
+`Context`, and every step returns a `Change` that the caller checks and commits. A step
+that the protocol does not allow raises `Refused` with what to do instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import ChainMap
+from collections.abc import Container
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import Any
+from typing import NamedTuple
+
+from gitcoord import model
+from gitcoord import records
+from gitcoord import timestamps
+from gitcoord.errors import FatalError
+from gitcoord.events import Event
+from gitcoord.ids import IdMaker
+from gitcoord.model import Doc
+from gitcoord.model import Record
+from gitcoord.records import State
+
+
+class Refused(FatalError):
+    """The protocol does not allow this step; the message says why and what to do."""
+
+
+class Context(NamedTuple):
+    actor: str | None
+    now: dt.datetime
+    new_id: IdMaker
+
+    @property
+    def stamp(self) -> str:
+        return timestamps.format(self.now)
+
+    def me(self) -> str:
+        if not self.actor:
+            raise Refused(
+                "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
+                "or run `git config coord.instance INSTANCE` in this clone"
+            )
+        return self.actor
+
+
+class Change(NamedTuple):
+    docs: dict[str, Doc]  # the files this step changes, as they become
+    event: Event
+    record: Record | None  # what was created or changed, for the caller to show
+    notes: tuple[str, ...] = ()  # what the actor should know, beyond the change itself
+
+
+class Edit:
+    """A state being changed: reads see the changes made so far; only changed files are copied."""
+
+    def __init__(self, state: State) -> None:
+        self.base = state
+        self.docs: dict[str, Doc] = {}
+        self.state: Mapping[str, Doc] = ChainMap(self.docs, state)  # type: ignore[arg-type]
+
+    def get(self, kind: str, rid: str) -> Record | None:
+        return records.get(self.state, kind, rid)
+
+    def require(self, kind: str, rid: str) -> Record:
+        found = self.get(kind, rid)
+        if found is None:
+            raise Refused(f"there is no {kind} {rid!r}; `coord {_LIST[kind]}` shows them")
+        return found
+
+    def put(self, kind: str, record: Record, rid: str | None = None) -> Record:
+        coll = model.BY_KIND[kind]
+        self.docs[coll.file] = records.put(self.state[coll.file], coll, record, rid)
+        return record
+
+    def ids(self, kind: str) -> Container[str]:
+        coll = model.BY_KIND[kind]
+        return {rid for rid, _, _ in records.iter_records(self.state[coll.file], coll)}
+
+    def touch_registry(self, when: str) -> None:
+        doc = dict(self.state[model.REGISTRY])
+        doc["last_registry_update"] = timestamps.later(doc.get("last_registry_update"), when)
+        self.docs[model.REGISTRY] = doc
+
+    def done(self, event: Event, record: Record | None, *notes: str) -> Change:
+        return Change(dict(self.docs), event, record, notes)
+
+
+_LIST = {"instance": "status", "task": "task list", "message": "inbox --all", "decision": "decision list"}
+
+
+def settings(state: State) -> model.Settings:
+    return model.settings_of(state[model.REGISTRY])
+
+
+def instance(edit: Edit, name: str) -> Record:
+    found = edit.state[model.REGISTRY]["instances"].get(name)
+    if found is None:
+        raise Refused(f"{name!r} is not registered; register it with `coord register {name} --role ROLE`")
+    entry: Record = found
+    return entry
+
+
+def known_instance(edit: Edit, name: str, *, what: str, broadcast: bool = False) -> str:
+    """`name` if it can be addressed: a registered instance, the human coordinator, or all."""
+    if name == settings(edit.state).human or (broadcast and name == model.BROADCAST):
+        return name
+    instance(edit, name)
+    return name
+
+
+def plural(items: list[Any], word: str) -> str:
+    return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
+
+
+def iter_ids(items: list[Record], key: str) -> Iterator[str]:
+    return (r[key] for r in items)

@@ -1,0 +1,177 @@
+"""Protocol 3, consultation: ask, answer in the same thread, and close it.
+
+A request waits in `response_queue` until its recipient replies; the reply is a message of
+its own (`in_reply_to` names what it answers), so nothing anyone wrote is ever edited. The
+requester's acknowledgement closes the thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from gitcoord import model
+from gitcoord import timestamps
+from gitcoord.events import Event
+from gitcoord.model import Doc
+from gitcoord.model import Record
+from gitcoord.protocol import Change
+from gitcoord.protocol import Context
+from gitcoord.protocol import Edit
+from gitcoord.protocol import Refused
+from gitcoord.protocol import known_instance
+from gitcoord.protocol import settings
+from gitcoord.records import State
+
+
+def response_queue(doc: Doc) -> list[Record]:
+    """The answers owed, derived from the messages; an entry keeps its due time once set."""
+    queued = {e["responding_to"]: e for e in doc["response_queue"]}
+    owed = []
+    for m in doc["messages"]:
+        if m["requires_response"] and m["status"] == "pending_response":
+            due = m.get("expected_response_time") or queued.get(m["message_id"], {}).get("expected_response_time")
+            owed.append(
+                {"responding_to": m["message_id"], "from": m["to"], "status": "pending", "expected_response_time": due}
+            )
+    return sorted(owed, key=lambda e: e["responding_to"])
+
+
+def _requeue(edit: Edit) -> None:
+    doc = dict(edit.state[model.MESSAGES])
+    doc["response_queue"] = response_queue(doc)
+    edit.docs[model.MESSAGES] = doc
+
+
+def send(
+    state: State,
+    ctx: Context,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    requires_response: bool,
+    priority: str = "medium",
+    task: str | None = None,
+    decision: str | None = None,
+    files: Sequence[str] = (),
+) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    known_instance(edit, me, what="sender")
+    known_instance(edit, to, what="recipient", broadcast=True)
+    if requires_response and to == model.BROADCAST:
+        raise Refused("a message to all cannot require a response: ask one instance, or drop --requires-response")
+    if task is not None:
+        edit.require("task", task)
+    if decision is not None:
+        edit.require("decision", decision)
+    message: Record = {
+        "message_id": ctx.new_id("msg", edit.ids("message")),
+        "from": me,
+        "to": to,
+        "type": "consultation_request" if requires_response else "notification",
+        "timestamp": ctx.stamp,
+        "subject": subject,
+        "message": body,
+        "priority": priority,
+        "requires_response": requires_response,
+        "context": _context(task, decision, files),
+        "status": "pending_response" if requires_response else "sent",
+    }
+    if requires_response:
+        hours = settings(edit.state).response_hours
+        message["expected_response_time"] = timestamps.format(ctx.now + dt.timedelta(hours=hours))
+    edit.put("message", message)
+    _requeue(edit)
+    rid = message["message_id"]
+    return edit.done(
+        Event(
+            "msg.send", me, rid, f"{me} asks {to}: {subject}" if requires_response else f"{me} tells {to}: {subject}"
+        ),
+        message,
+    )
+
+
+def _context(task: str | None, decision: str | None, files: Sequence[str]) -> Record:
+    context: Record = {"related_task": task}
+    if decision is not None:
+        context["related_decision"] = decision
+    context["related_files"] = list(files)
+    return context
+
+
+def reply(state: State, ctx: Context, message_id: str, body: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    asked = edit.require("message", message_id)
+    if asked["to"] not in (me, model.BROADCAST):
+        raise Refused(f"{message_id} was sent to {asked['to']}, not to you ({me}); only its recipient answers it")
+    if asked["status"] == "closed":
+        raise Refused(f"{message_id} is closed; start a new thread with `coord msg send`")
+    answer: Record = {
+        "message_id": ctx.new_id("msg", edit.ids("message")),
+        "from": me,
+        "to": asked["from"],
+        "type": "consultation_response",
+        "timestamp": ctx.stamp,
+        "subject": asked["subject"] if asked["subject"].startswith("Re: ") else _re(asked["subject"]),
+        "message": body,
+        "priority": asked.get("priority", "medium"),
+        "requires_response": False,
+        "context": asked.get("context", _context(None, None, ())),
+        "status": "sent",
+        "in_reply_to": message_id,
+    }
+    edit.put("message", answer)
+    if asked["status"] == "pending_response":
+        edit.put("message", {**asked, "status": "responded"})
+    _requeue(edit)
+    rid = answer["message_id"]
+    return edit.done(Event("msg.reply", me, rid, f"{me} answers {message_id}"), answer)
+
+
+def _re(subject: str) -> str:
+    return ("Re: " + subject)[:200]
+
+
+def thread(doc: Doc, root: str) -> list[Record]:
+    """`root` and every message that answers it, directly or not, in id (time) order."""
+    children: dict[str, list[Record]] = {}
+    for m in doc["messages"]:
+        if "in_reply_to" in m:
+            children.setdefault(m["in_reply_to"], []).append(m)
+    found: list[Record] = []
+    todo = [root]
+    while todo:
+        rid = todo.pop()
+        found.extend(children.get(rid, ()))
+        todo.extend(c["message_id"] for c in children.get(rid, ()))
+    return sorted(found, key=lambda m: m["message_id"])
+
+
+def ack(state: State, ctx: Context, message_id: str) -> Change:
+    """Close a thread I asked (and mark the answers to me read), or mark a message to me read."""
+    edit = Edit(state)
+    me = ctx.me()
+    message = edit.require("message", message_id)
+    changed = []
+    if message["requires_response"] and message["from"] == me and message["status"] != "closed":
+        changed.append({**message, "status": "closed"})
+    elif message["to"] == me and message["status"] == "sent":
+        changed.append({**message, "status": "acknowledged"})
+    elif message["status"] in ("closed", "acknowledged"):
+        raise Refused(f"{message_id} is already {message['status']}")
+    else:
+        raise Refused(
+            f"{message_id} is from {message['from']} to {message['to']}: the requester closes a thread, "
+            "the recipient acknowledges a message"
+        )
+    for m in thread(edit.state[model.MESSAGES], message_id):
+        if m["to"] == me and m["status"] == "sent":
+            changed.append({**m, "status": "acknowledged"})
+    for m in changed:
+        edit.put("message", m)
+    _requeue(edit)
+    verb = "closes" if changed[0]["status"] == "closed" else "acknowledges"
+    return edit.done(Event("msg.ack", me, message_id, f"{me} {verb} {message_id}"), changed[0])

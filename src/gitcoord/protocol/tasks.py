@@ -1,0 +1,232 @@
+"""Protocol 2, task assignment: offer, accept or decline, claim, work, and finish.
+
+Each step is a declared `model.TASK_MOVES` entry; this module adds what the table cannot
+say (dependencies done before work starts, a claim only on a ready task) and keeps the
+registry's `current_task` in step for the acting instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gitcoord import model
+from gitcoord.events import Event
+from gitcoord.model import Record
+from gitcoord.protocol import Change
+from gitcoord.protocol import Context
+from gitcoord.protocol import Edit
+from gitcoord.protocol import Refused
+from gitcoord.protocol import instance
+from gitcoord.records import State
+
+
+def add(
+    state: State,
+    ctx: Context,
+    title: str,
+    *,
+    description: str = "",
+    priority: str = "medium",
+    due: str | None = None,
+    depends: Sequence[str] = (),
+    expertise: Sequence[str] = (),
+    suggest: str | None = None,
+    deliverables: Sequence[str] = (),
+) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    for dep in depends:
+        edit.require("task", dep)
+    if suggest is not None:
+        instance(edit, suggest)
+    task: Record = {
+        "task_id": ctx.new_id("task", edit.ids("task")),
+        "title": title,
+        "description": description,
+        "assigned_to": None,
+        "status": "pending_assignment",
+        "priority": priority,
+        "created": ctx.stamp,
+        "due": due,
+        "dependencies": list(dict.fromkeys(depends)),
+        "deliverables": list(deliverables),
+        "required_expertise": list(dict.fromkeys(expertise)),
+        "suggested_assignee": suggest,
+        "created_by": me,
+        "updated": ctx.stamp,
+    }
+    edit.put("task", task)
+    return edit.done(Event("task.add", me, task["task_id"], f"{me} adds {task['task_id']}: {title}"), task)
+
+
+def _move(edit: Edit, ctx: Context, task_id: str, step: str, **fields: object) -> tuple[Record, Record]:
+    """The task before and after `step`, refused when its status does not allow the step."""
+    task = edit.require("task", task_id)
+    move = model.TASK_MOVES[step]
+    if task["status"] not in move.sources:
+        allowed = " or ".join(s for s in move.sources if s)
+        raise Refused(f"{task_id} is {task['status']}; {step} needs it {allowed}{_hint(task)}")
+    new = {**task, "status": move.target, "updated": ctx.stamp, **fields}
+    edit.put("task", new)
+    return task, new
+
+
+def _hint(task: Record) -> str:
+    status, holder = task["status"], task["assigned_to"]
+    if status == "offered":
+        return f" (it is offered to {holder}, who can accept or decline it)"
+    if status in model.HELD:
+        return f" (it is held by {holder})"
+    return ""
+
+
+def _holder(task: Record, me: str, step: str) -> None:
+    if task["assigned_to"] != me:
+        who = task["assigned_to"] or "nobody"
+        raise Refused(f"{task['task_id']} is {task['status']} for {who}, not for you ({me}); only they can {step} it")
+
+
+def _waiting_for(edit: Edit, task: Record) -> list[str]:
+    waiting = []
+    for dep in task["dependencies"]:
+        found = edit.get("task", dep)
+        if found is None or found["status"] != "completed":
+            waiting.append(f"{dep} ({found['status'] if found else 'archived or missing'})")
+    return waiting
+
+
+def _focus(edit: Edit, me: str, task_id: str | None, *, only_if: str | None = None, when: str) -> None:
+    """Point my registry entry's current_task at `task_id` (if it pointed at `only_if`)."""
+    entry = edit.state[model.REGISTRY]["instances"].get(me)
+    if entry is None or (only_if is not None and entry["current_task"] != only_if):
+        return
+    if entry["current_task"] != task_id:
+        edit.put("instance", {**entry, "current_task": task_id}, me)
+        edit.touch_registry(when)
+
+
+def assign(state: State, ctx: Context, task_id: str, to: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    instance(edit, to)
+    _, task = _move(edit, ctx, task_id, "assign", assigned_to=to, assigned_at=ctx.stamp, status_reason=None)
+    return edit.done(Event("task.assign", me, task_id, f"{me} offers {task_id} to {to}"), task)
+
+
+def accept(state: State, ctx: Context, task_id: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    _holder(edit.require("task", task_id), me, "accept")
+    _, task = _move(edit, ctx, task_id, "accept")
+    if not _busy(edit, me):
+        _focus(edit, me, task_id, when=ctx.stamp)
+    return edit.done(Event("task.accept", me, task_id, f"{me} accepts {task_id}"), task)
+
+
+def _busy(edit: Edit, me: str) -> bool:
+    """Whether my current task is one I am working on (then a new assignment does not replace it)."""
+    current = edit.state[model.REGISTRY]["instances"].get(me, {}).get("current_task")
+    task = edit.get("task", current) if isinstance(current, str) and current.startswith("task_") else None
+    return task is not None and task["assigned_to"] == me and task["status"] == "in_progress"
+
+
+def decline(state: State, ctx: Context, task_id: str, reason: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    old = edit.require("task", task_id)
+    _holder(old, me, "decline")
+    declines = [*old.get("declines", []), {"instance": me, "reason": reason, "at": ctx.stamp}]
+    _, task = _move(
+        edit, ctx, task_id, "decline", assigned_to=None, assigned_at=None, status_reason=reason, declines=declines
+    )
+    return edit.done(Event("task.decline", me, task_id, f"{me} declines {task_id}: {reason}"), task)
+
+
+def claim(state: State, ctx: Context, task_id: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    instance(edit, me)
+    old = edit.require("task", task_id)
+    if old["status"] == "offered":
+        if old["assigned_to"] == me:
+            return accept(state, ctx, task_id)
+        raise Refused(f"{task_id} is offered to {old['assigned_to']}; it can be claimed once they decline it")
+    waiting = _waiting_for(edit, old)
+    if old["status"] == "pending_assignment" and waiting:
+        raise Refused(f"{task_id} is not ready: it waits for {', '.join(waiting)}")
+    _, task = _move(edit, ctx, task_id, "claim", assigned_to=me, assigned_at=ctx.stamp, status_reason=None)
+    if not _busy(edit, me):
+        _focus(edit, me, task_id, when=ctx.stamp)
+    return edit.done(Event("task.claim", me, task_id, f"{me} claims {task_id}"), task)
+
+
+def start(state: State, ctx: Context, task_id: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    old = edit.require("task", task_id)
+    _holder(old, me, "start")
+    waiting = _waiting_for(edit, old)
+    if waiting:
+        raise Refused(f"{task_id} cannot start: it waits for {', '.join(waiting)}")
+    _, task = _move(edit, ctx, task_id, "start", status_reason=None)
+    _focus(edit, me, task_id, when=ctx.stamp)
+    return edit.done(Event("task.start", me, task_id, f"{me} starts {task_id}"), task)
+
+
+def block(state: State, ctx: Context, task_id: str, reason: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    _holder(edit.require("task", task_id), me, "block")
+    _, task = _move(edit, ctx, task_id, "block", status_reason=reason)
+    return edit.done(Event("task.block", me, task_id, f"{me} is blocked on {task_id}: {reason}"), task)
+
+
+def complete(state: State, ctx: Context, task_id: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    old = edit.require("task", task_id)
+    _holder(old, me, "complete")
+    if old["status"] == "assigned":
+        raise Refused(f"{task_id} was never started; `coord task start {task_id}` first")
+    _, task = _move(edit, ctx, task_id, "complete", status_reason=None)
+    _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
+    unblocked = _unblocked(edit, task_id)
+    notes = [f"now ready: {', '.join(unblocked)}"] if unblocked else []
+    return edit.done(Event("task.complete", me, task_id, f"{me} completes {task_id}"), task, *notes)
+
+
+def _unblocked(edit: Edit, done: str) -> list[str]:
+    return [
+        t["task_id"]
+        for t in edit.state[model.TASKS]["pending_tasks"]
+        if done in t["dependencies"] and not _waiting_for(edit, t)
+    ]
+
+
+def release(state: State, ctx: Context, task_id: str, reason: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    old = edit.require("task", task_id)
+    if old["assigned_to"] != me and me != model.settings_of(edit.state[model.REGISTRY]).human:
+        _holder(old, me, "release")
+    _, task = _move(edit, ctx, task_id, "release", assigned_to=None, assigned_at=None, status_reason=reason)
+    _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
+    return edit.done(Event("task.release", me, task_id, f"{me} releases {task_id}: {reason}"), task)
+
+
+def cancel(state: State, ctx: Context, task_id: str, reason: str) -> Change:
+    edit = Edit(state)
+    me = ctx.me()
+    old = edit.require("task", task_id)
+    human = model.settings_of(edit.state[model.REGISTRY]).human
+    if me not in (old["assigned_to"], old.get("created_by"), human):
+        raise Refused(
+            f"{task_id} can be cancelled by whoever holds it ({old['assigned_to'] or 'nobody'}), "
+            f"whoever created it ({old.get('created_by', 'unknown')}) or the human coordinator ({human}); "
+            f"`coord escalate {task_id} --reason ...` asks the human"
+        )
+    _, task = _move(edit, ctx, task_id, "cancel", status_reason=reason)
+    _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
+    dependents = [t["task_id"] for t in edit.state[model.TASKS]["pending_tasks"] if task_id in t["dependencies"]]
+    notes = [f"{', '.join(dependents)} depend on {task_id} and can no longer start"] if dependents else []
+    return edit.done(Event("task.cancel", me, task_id, f"{me} cancels {task_id}: {reason}"), task, *notes)
