@@ -683,6 +683,65 @@ def log(*, instance: str | None, subject: str | None, limit: int, as_instance: s
 
 @cli.command()
 @click.option(
+    "--range", "revisions", metavar="BASE..HEAD", help="Replay every commit in the range (default: the staged change)."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: workflow annotations.",
+)
+@as_option
+@json_option
+def check(*, revisions: str | None, output_format: str, as_instance: str | None, as_json: bool) -> int:
+    """Check transitions, history and authorization: of the staged change, or of each commit in a range.
+
+    The pre-commit hook checks the staged change as the configured instance; CI runs
+    `coord check --range BASE..HEAD`, taking each commit's instance from its Coord-Instance
+    trailer. Exits 1 when a rule is broken, naming the first commit that broke each rule.
+    """
+    from gitcoord.commands.check import check as run
+
+    fmt = "json" if as_json else output_format
+    out = Output(as_json=fmt == "json")
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), revisions=revisions, output_format=fmt, out=out)
+
+
+@cli.command()
+@click.option(
+    "--driver", "driver_only", is_flag=True, help="Only check that the merge driver is registered (the hook)."
+)
+@as_option
+@json_option
+def doctor(*, driver_only: bool, as_instance: str | None, as_json: bool) -> int:
+    """Is this clone set up to coordinate? Each check says what to do when it fails."""
+    from gitcoord.commands.doctor import doctor as run
+
+    return run(
+        cwd=_globals().cwd, as_instance=_identity(as_instance), driver_only=driver_only, out=Output(as_json=as_json)
+    )
+
+
+@cli.group()
+def hook() -> None:
+    """Entry points for git hooks (installed by `coord install`)."""
+
+
+@hook.command("prepare-commit-msg")
+@click.argument("message_file", type=click.Path(path_type=Path))
+@click.argument("rest", nargs=-1)
+@as_option
+def hook_prepare_commit_msg(*, message_file: Path, rest: tuple[str, ...], as_instance: str | None) -> int:
+    """Add the Coord-Instance trailer to a commit that changes coordination files."""
+    from gitcoord.commands.hook import prepare_commit_msg
+
+    return prepare_commit_msg(cwd=_globals().cwd, as_instance=_identity(as_instance), message_file=message_file)
+
+
+@cli.command()
+@click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),

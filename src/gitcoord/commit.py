@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from gitcoord import git
+from gitcoord import history
 from gitcoord import invariants
 from gitcoord import schema
 from gitcoord import store
@@ -54,7 +55,8 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     if found:
         return found
     before = {(f.file, f.rule, f.message) for f in invariants.check(old, files=files)}
-    return [f for f in invariants.check(new, files=files) if (f.file, f.rule, f.message) not in before]
+    found = [f for f in invariants.check(new, files=files) if (f.file, f.rule, f.message) not in before]
+    return found + history.check(old, new, change.event.actor, files=files)
 
 
 def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:

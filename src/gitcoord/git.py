@@ -222,3 +222,40 @@ def log(cwd: Path, ref: str, *, paths: Sequence[str] = (), limit: int | None = N
             trailers = dict(line.split(": ", 1) for line in trailer_text.splitlines() if ": " in line)
             entries.append(LogEntry(sha, date, subject, trailers))
     return entries
+
+
+class Commit(NamedTuple):
+    sha: str
+    parents: tuple[str, ...]
+    message: str
+
+
+def commits(cwd: Path, revisions: Sequence[str]) -> list[Commit]:
+    """The commits of `revisions` (e.g. ["A..B"]), oldest first, parents before children."""
+    text = out(["log", "-z", "--reverse", "--topo-order", "--format=%H %P%x1f%B", *revisions, "--"], cwd)
+    found = []
+    for item in text.split("\0"):
+        if item.strip():
+            head, _, message = item.lstrip("\n").partition("\x1f")
+            sha, *parents = head.split()
+            found.append(Commit(sha, tuple(parents), message))
+    return found
+
+
+def object_ids(cwd: Path, specs: Sequence[str]) -> list[str | None]:
+    """The object id each `rev:path` spec names, or None, in one git call."""
+    if not specs:
+        return []
+    done = run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input="".join(s + "\n" for s in specs).encode()
+    )
+    ids: list[str | None] = []
+    for line in done.stdout.decode().splitlines():
+        parts = line.split()
+        ids.append(parts[0] if len(parts) == 2 and parts[1] == "blob" else None)
+    return ids
+
+
+def merge_base(cwd: Path, a: str, b: str) -> str | None:
+    done = run(["merge-base", a, b], cwd, check=False)
+    return done.stdout.decode().strip() or None

@@ -27,7 +27,7 @@ Archived = Mapping[str, frozenset[str]]
 
 
 def human_coordinator(state: State) -> str:
-    return model.settings_of(state.get(model.REGISTRY, {})).human
+    return model.settings_of(state.get(model.REGISTRY, {})).human_coordinator
 
 
 class _Known:

@@ -215,20 +215,15 @@ MONOTONIC: Final = {"instance": ("last_update",), "task": ("updated",), "decisio
 class Settings(NamedTuple):
     """How a repository coordinates; the defaults are the specification's health rules."""
 
-    human: str = DEFAULT_HUMAN  # who resolves escalations
+    human_coordinator: str = DEFAULT_HUMAN  # who resolves escalations
     checkin_hours: float = 24  # "All instances should check in within 24 hours"
     response_hours: float = 4  # "Messages should be responded to within 4 hours"
     lease_hours: float = 24  # a held task goes back to the queue after its holder is gone this long
 
 
 def settings_of(registry: Doc) -> Settings:
-    given = registry.get("settings", {})
-    return Settings(
-        given.get("human_coordinator", DEFAULT_HUMAN),
-        given.get("checkin_hours", Settings.checkin_hours),
-        given.get("response_hours", Settings.response_hours),
-        given.get("lease_hours", Settings.lease_hours),
-    )
+    """The registry's settings (the schema allows exactly these keys), with the defaults for the rest."""
+    return Settings(**registry.get("settings", {}))
 
 
 def empty_documents() -> dict[str, Doc]:

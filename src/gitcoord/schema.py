@@ -79,8 +79,15 @@ _TYPES: dict[str, Ok] = {
     "number": lambda v: type(v) in (int, float),
     "integer": lambda v: type(v) is int or (type(v) is float and v.is_integer()),
 }
-_ARTICLE = {"string": "a string", "boolean": "true or false", "null": "null", "object": "an object",
-            "array": "a list", "number": "a number", "integer": "an integer"}  # fmt: skip
+_ARTICLE = {
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "null",
+    "object": "an object",
+    "array": "a list",
+    "number": "a number",
+    "integer": "an integer",
+}
 
 
 def _show(value: Any) -> str:
@@ -295,12 +302,18 @@ def _bounds(low: float | None, high: float | None, above: float | None) -> Node:
     def ok(value: Any) -> bool:
         if type(value) not in (int, float):
             return True
-        return not ((low is not None and value < low) or (above is not None and value <= above)
-                    or (high is not None and value > high))  # fmt: skip
+        return not (
+            (low is not None and value < low)
+            or (above is not None and value <= above)
+            or (high is not None and value > high)
+        )
 
     def message(value: float) -> str:
-        limits = [f"at least {low}" if low is not None else "", f"more than {above}" if above is not None else "",
-                  f"at most {high}" if high is not None else ""]  # fmt: skip
+        limits = [
+            f"at least {low}" if low is not None else "",
+            f"more than {above}" if above is not None else "",
+            f"at most {high}" if high is not None else "",
+        ]
         return f"{value} is out of range: it must be {' and '.join(filter(None, limits))}"
 
     return _leaf(ok, message)

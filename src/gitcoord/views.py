@@ -120,7 +120,7 @@ def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
 
     Broadcasts (messages to all) have no per-reader status; those since `since` are shown.
     """
-    human = model.settings_of(state[model.REGISTRY]).human
+    human = model.settings_of(state[model.REGISTRY]).human_coordinator
     awaiting: list[Record] = []
     replies: list[Record] = []
     notices: list[Record] = []

@@ -42,11 +42,23 @@ def test_status_before_init_says_what_to_do(repo: Path, coord: Coord) -> None:
 
 
 def test_terminal_escapes_in_text_are_shown_not_obeyed(seed_repo: Path, coord: Coord) -> None:
-    log = seed_repo / "coordination" / "communication-log.json"
-    log.write_text(
-        log.read_text().replace("API Design for Agent Coordination", "API \\u001b]0;pwned\\u0007 \\u202eevil")
+    hostile = "API \x1b]0;pwned\x07 \u202eevil"
+    assert (
+        coord(
+            seed_repo,
+            "--as",
+            "instance-3",
+            "msg",
+            "send",
+            "--to",
+            "instance-1",
+            "--subject",
+            hostile,
+            "--body",
+            "\x1b[2J",
+        ).code
+        == 0
     )
-    git(seed_repo, "commit", "-q", "-am", "hostile subject")
     out = coord(seed_repo, "status").out
     assert "\x1b" not in out
     assert "\u202e" not in out

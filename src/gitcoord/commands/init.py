@@ -6,6 +6,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from gitcoord import git
+from gitcoord import hooks
 from gitcoord import model
 from gitcoord import store
 from gitcoord.commands import install
@@ -70,30 +71,16 @@ def _refuse_if_invalid(coord_dir: Path, present: list[str]) -> None:
         )
 
 
-HOOKS_BLOCK = """\
-  # gitcoord: the coordination files stay valid at every commit
-  - repo: local
-    hooks:
-      - id: coord-validate
-        name: coord validate (schemas and invariants)
-        entry: coord validate
-        language: system
-        files: ^coordination/.*\\.json$
-        pass_filenames: false
-        require_serial: true
-"""
-
-
 def _ensure_pre_commit_config(path: Path) -> tuple[bool, str]:
     """Add gitcoord's hooks: (whether the file was written, a note for the user or "")."""
     if not path.exists():
-        store.write_atomic(path, ("repos:\n" + HOOKS_BLOCK).encode("utf-8"))
+        store.write_atomic(path, ("repos:\n" + hooks.local_block()).encode("utf-8"))
         return True, ""
     text = path.read_text("utf-8")
     if "id: coord-validate" in text:
         return False, ""
     top_level = [line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha() and ":" in line]
     if top_level[-1:] != ["repos"]:
-        return False, f"{PRE_COMMIT_CONFIG}: add gitcoord's hooks under `repos:` by hand:\n{HOOKS_BLOCK}"
-    store.write_atomic(path, (text.rstrip("\n") + "\n" + HOOKS_BLOCK).encode("utf-8"))
+        return False, f"{PRE_COMMIT_CONFIG}: add gitcoord's hooks under `repos:` by hand:\n{hooks.local_block()}"
+    store.write_atomic(path, (text.rstrip("\n") + "\n" + hooks.local_block()).encode("utf-8"))
     return True, ""

@@ -35,7 +35,7 @@ def whoami(*, cwd: Path, as_instance: str | None, out: Output) -> int:
     else:
         raise FatalError(workspace.IDENTITY_HELP)
     entry = state[model.REGISTRY]["instances"].get(ws.identity)
-    human = model.settings_of(state[model.REGISTRY]).human
+    human = model.settings_of(state[model.REGISTRY]).human_coordinator
     data = {
         "instance": ws.identity,
         "source": source,

@@ -107,7 +107,7 @@ def instance(edit: Edit, name: str) -> Record:
 
 def known_instance(edit: Edit, name: str, *, what: str, broadcast: bool = False) -> str:
     """`name` if it can be addressed: a registered instance, the human coordinator, or all."""
-    if name == settings(edit.state).human or (broadcast and name == model.BROADCAST):
+    if name == settings(edit.state).human_coordinator or (broadcast and name == model.BROADCAST):
         return name
     instance(edit, name)
     return name

@@ -102,7 +102,7 @@ def decide(
     edit = Edit(state)
     me = ctx.me()
     decision = _pending(edit, decision_id)
-    human = settings(edit.state).human
+    human = settings(edit.state).human_coordinator
     escalated = model.decision_status(decision) == "escalated"
     if escalated and me != human:
         raise Refused(
@@ -157,7 +157,7 @@ def escalate(
     edit = Edit(state)
     me = ctx.me()
     instance(edit, me)
-    human = settings(edit.state).human
+    human = settings(edit.state).human_coordinator
     kind = {"dec": "decision", "task": "task", "msg": "message"}.get(subject.split("_", 1)[0])
     if kind is None:
         raise Refused(f"{subject!r} is not a task, message or decision id (task_..., msg_..., dec_...)")

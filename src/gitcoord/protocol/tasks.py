@@ -81,9 +81,12 @@ def _hint(task: Record) -> str:
 
 
 def _holder(task: Record, me: str, step: str) -> None:
-    if task["assigned_to"] != me:
-        who = task["assigned_to"] or "nobody"
-        raise Refused(f"{task['task_id']} is {task['status']} for {who}, not for you ({me}); only they can {step} it")
+    rid, status, holder = task["task_id"], task["status"], task["assigned_to"]
+    if holder is None:
+        raise Refused(f"{rid} is {status} and nobody holds it; take it first with `coord task claim {rid}`")
+    if holder != me:
+        whose = "offered to" if status == "offered" else "held by"
+        raise Refused(f"{rid} is {status}, {whose} {holder}, not you ({me}); only they can {step} it")
 
 
 def _waiting_for(edit: Edit, task: Record) -> list[str]:
@@ -207,7 +210,7 @@ def release(state: State, ctx: Context, task_id: str, reason: str) -> Change:
     edit = Edit(state)
     me = ctx.me()
     old = edit.require("task", task_id)
-    if old["assigned_to"] != me and me != model.settings_of(edit.state[model.REGISTRY]).human:
+    if old["assigned_to"] != me and me != model.settings_of(edit.state[model.REGISTRY]).human_coordinator:
         _holder(old, me, "release")
     _, task = _move(edit, ctx, task_id, "release", assigned_to=None, assigned_at=None, status_reason=reason)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
@@ -218,7 +221,7 @@ def cancel(state: State, ctx: Context, task_id: str, reason: str) -> Change:
     edit = Edit(state)
     me = ctx.me()
     old = edit.require("task", task_id)
-    human = model.settings_of(edit.state[model.REGISTRY]).human
+    human = model.settings_of(edit.state[model.REGISTRY]).human_coordinator
     if me not in (old["assigned_to"], old.get("created_by"), human):
         raise Refused(
             f"{task_id} can be cancelled by whoever holds it ({old['assigned_to'] or 'nobody'}), "

@@ -1,0 +1,195 @@
+"""`coord check`: the rules that need history, on the staged change or over a range of commits.
+
+Client-side hooks can be skipped (`--no-verify`, rebase, cherry-pick, a merge button), so
+CI replays every commit of a push or a pull request through the same checks: schema,
+invariants, transitions and authorization, with the acting instance taken from each
+commit's Coord-Instance trailer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from typing import NamedTuple
+
+from gitcoord import events
+from gitcoord import git
+from gitcoord import history
+from gitcoord import invariants
+from gitcoord import model
+from gitcoord import store
+from gitcoord import workspace
+from gitcoord.errors import FatalError
+from gitcoord.findings import Finding
+from gitcoord.model import Doc
+from gitcoord.output import Output
+from gitcoord.output import safe
+
+Blobs = dict[str, str | None]  # file name -> blob id at one commit (None: absent)
+
+
+class Loader:
+    """Parsed coordination files by blob id, so that a range of commits parses each version once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._raw: dict[str, bytes | None] = {}
+        self._parsed: dict[str, tuple[Doc | None, list[Finding]]] = {}
+
+    def raw(self, blob: str | None) -> bytes | None:
+        if blob is None:
+            return None
+        if blob not in self._raw:
+            [self._raw[blob]] = git.read_blobs(self.root, [blob])
+        return self._raw[blob]
+
+    def parse(self, file: str, blob: str | None) -> tuple[Doc | None, list[Finding]]:
+        key = f"{file}:{blob}"
+        if key not in self._parsed:
+            self._parsed[key] = store.parse_findings(file, self.raw(blob))
+        return self._parsed[key]
+
+    def state(self, blobs: Blobs) -> tuple[dict[str, Doc] | None, list[Finding]]:
+        """The store at one commit (None when it has no coordination files), or what stops it loading."""
+        if all(b is None for b in blobs.values()):
+            return None, []
+        docs, found = {}, []
+        for file, blob in blobs.items():
+            doc, problems = self.parse(file, blob)
+            found.extend(problems)
+            if doc is not None:
+                docs[file] = doc
+        return docs, found
+
+
+def blobs_at(root: Path, commits: Sequence[str]) -> dict[str, Blobs]:
+    specs = [f"{c}:{store.repo_path(f)}" for c in commits for f in model.FILES]
+    ids = iter(git.object_ids(root, specs))
+    return {c: {f: next(ids) for f in model.FILES} for c in commits}
+
+
+def review(
+    loader: Loader, old: Blobs | None, new: Blobs, actor: str | None, *, invariant: bool = True
+) -> list[Finding]:
+    """Everything wrong with one commit's store, and with the change that made it from `old`.
+
+    `old` is None for a store being created, and for merges, which keep the invariants but
+    whose records were each checked in the commit that made them.
+    """
+    new_state, found = loader.state(new)
+    if new_state is None:
+        return found
+    changed = [f for f in model.FILES if old is None or old[f] != new[f]]
+    problems = invariants.check(new_state, files=changed) if invariant else []
+    old_state = loader.state(old)[0] if old is not None else None
+    if old_state is not None and all(f in old_state and f in new_state for f in changed):
+        problems += history.check(old_state, new_state, actor, files=changed)
+    for file in {f.file for f in problems}:
+        found += store.locate(file, loader.raw(new[file]) or b"", [f for f in problems if f.file == file])
+    return found
+
+
+class Verdict(NamedTuple):
+    commits: int
+    findings: list[Finding]
+    subjects: dict[str, str]  # commit -> its subject line
+
+
+def check_range(root: Path, revisions: Sequence[str]) -> Verdict:
+    commits = git.commits(root, revisions)
+    wanted = {c.sha for c in commits} | {p for c in commits for p in c.parents}
+    at = blobs_at(root, sorted(wanted))
+    loader = Loader(root)
+    findings: list[Finding] = []
+    for c in commits:
+        if c.parents and all(at[p] == at[c.sha] for p in c.parents):
+            continue  # no coordination change in this commit
+        actor = events.trailers(c.message).get(events.INSTANCE)
+        old = at[c.parents[0]] if len(c.parents) == 1 else None
+        for f in review(loader, old, at[c.sha], actor):
+            findings.append(f._replace(commit=c.sha))
+    return Verdict(len(commits), findings, {c.sha: c.message.splitlines()[0] if c.message else "" for c in commits})
+
+
+def check_staged(ws: workspace.Workspace) -> Verdict:
+    """The index against HEAD (and, while a merge is being concluded, against the other side too)."""
+    root = ws.root
+    head = git.rev_parse(root, "HEAD")
+    staged = dict(zip(model.FILES, git.object_ids(root, [":" + store.repo_path(f) for f in model.FILES]), strict=True))
+    loader = Loader(root)
+    if head is None:
+        return Verdict(0, review(loader, None, staged, ws.identity, invariant=False), {})
+    old = None if _merge_heads(ws.repo) else blobs_at(root, [head])[head]
+    # The invariants of the staged files are coord-validate's to report; this hook adds history.
+    return Verdict(0, review(loader, old, staged, ws.identity, invariant=False), {})
+
+
+def _merge_heads(repo: git.Repo) -> list[str]:
+    path = repo.git_dir / "MERGE_HEAD"
+    return path.read_text().split() if path.exists() else []
+
+
+def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_format: str, out: Output) -> int:
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    revisions = revisions or _pre_push_range()
+    if revisions:
+        if ".." not in revisions:
+            raise FatalError(f"--range takes BASE..HEAD, not {revisions!r}")
+        verdict = check_range(ws.root, _range(ws.root, revisions))
+    else:
+        verdict = check_staged(ws)
+    return report(verdict, output_format=output_format, out=out)
+
+
+def _pre_push_range() -> str | None:
+    # pre-commit's pre-push stage says what is being pushed.
+    start, end = os.environ.get("PRE_COMMIT_FROM_REF"), os.environ.get("PRE_COMMIT_TO_REF")
+    return f"{start}..{end}" if start and end else None
+
+
+def _range(root: Path, revisions: str) -> list[str]:
+    base, _, head = revisions.partition("..")
+    if not base or set(base) == {"0"}:  # a new branch: everything not already on another branch
+        return [head or "HEAD", "--not", "--remotes", "--exclude=HEAD"] if head else ["HEAD"]
+    return [revisions]
+
+
+def report(verdict: Verdict, *, output_format: str, out: Output) -> int:
+    first: dict[str, str] = {}
+    for f in verdict.findings:
+        first.setdefault(f.rule, f.commit)
+    shown = [f for f in verdict.findings if first[f.rule] == f.commit]
+    if output_format == "github":
+        for f in shown:
+            title = _escape(f"coord check: {f.rule}", prop=True)
+            where = f"file={model.COORD_DIR}/{f.file}" + (f",line={f.line},col={f.column}" if f.line else "")
+            commit = f" (commit {f.commit[:12]}: {verdict.subjects.get(f.commit, '')})" if f.commit else ""
+            out.emit(None, f"::error {where},title={title}::{_escape(f.where + ': ' + f.message + commit)}")
+        return 1 if verdict.findings else 0
+    data: dict[str, Any] = {
+        "valid": not verdict.findings,
+        "commits_checked": verdict.commits,
+        "first_bad_commit": {rule: {"commit": c, "subject": verdict.subjects.get(c, "")} for rule, c in first.items()},
+        "findings": [f.as_dict() for f in verdict.findings],
+    }
+    lines = []
+    for rule, c in first.items():
+        lines.append(
+            f"[{rule}] "
+            + (f"first broken by {c[:12]} {safe(verdict.subjects.get(c, ''))}" if c else "in the staged change")
+        )
+        lines += ["  " + store.format_finding(f._replace(commit="")) for f in shown if f.rule == rule]
+    if not verdict.findings:
+        lines.append(
+            f"ok: {verdict.commits} commit(s) checked" if verdict.commits else "ok: the staged change keeps every rule"
+        )
+    out.emit(data, lines)
+    return 1 if verdict.findings else 0
+
+
+def _escape(text: str, *, prop: bool = False) -> str:
+    """Workflow-command escaping, so that text from instances cannot inject commands of its own."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text

@@ -1,0 +1,242 @@
+"""The hooks through the real pre-commit framework, and the same rules over history for CI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from testing.repos import bare_remote
+from testing.repos import git
+from tests.conftest import Coord
+
+from gitcoord import hooks
+from gitcoord import model
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_manifest_is_generated_from_the_hook_table() -> None:
+    assert (ROOT / ".pre-commit-hooks.yaml").read_text() == hooks.manifest()
+    assert [h["id"] for h in yaml.safe_load(hooks.manifest())] == [h.id for h in hooks.HOOKS]
+
+
+def test_this_repository_runs_the_same_hooks_on_its_own_store() -> None:
+    assert hooks.local_block() in (ROOT / ".pre-commit-config.yaml").read_text()
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "gitcoord", "validate", str(ROOT / "coordination")], check=False
+        ).returncode
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "matches"),
+    [
+        ("coordination/task-queue.json", True),
+        ("coordination/archive/task-queue.json", True),
+        ("src/coordination/task-queue.json", False),
+        ("coordination/notes.md", False),
+        ("docs/coordination.json", False),
+    ],
+)
+def test_the_files_pattern_is_narrow(path: str, matches: bool) -> None:
+    assert bool(re.search(hooks.FILES, path)) is matches
+
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def edit(repo: Path, file: str, change: Edit) -> None:
+    path = repo / "coordination" / file
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def commit(repo: Path, who: str | None, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`git commit -a` as `who`, its hooks' report (pre-commit writes to both streams) in stdout."""
+    identity = ["-c", f"coord.instance={who}"] if who else []
+    return subprocess.run(
+        ["git", *identity, "commit", "-qam", f"{who} edits by hand", *extra],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+    )  # fmt: skip
+
+
+def _complete(d: dict[str, Any]) -> None:
+    task = d["active_tasks"].pop(0)
+    task["status"] = "completed"
+    d["completed_tasks"].append(task)
+
+
+def _start_unheld(d: dict[str, Any]) -> None:
+    task = d["pending_tasks"].pop(0)
+    task.update(status="in_progress", assigned_to="instance-3")
+    d["active_tasks"].append(task)
+
+
+def _forge(d: dict[str, Any]) -> None:
+    d["messages"].append({**d["messages"][0], "message_id": "msg_002", "from": "instance-1", "to": "instance-4", "requires_response": False,
+                          "status": "sent", "type": "notification", "subject": "from instance-1, honest"})  # fmt: skip
+
+
+# (an illegitimate edit, who makes it, the file, the edit, the rule that catches it)
+ILLEGITIMATE: list[tuple[str, str, str, Edit, str]] = [
+    ("forbidden transition", "instance-3", model.TASKS, _start_unheld, "transition"),
+    ("impersonation", "instance-3", model.MESSAGES, _forge, "authorization"),
+    (
+        "edited message",
+        "instance-2",
+        model.MESSAGES,
+        lambda d: d["messages"][0].update(message="rewritten"),
+        "immutable",
+    ),
+    ("deletion", "instance-2", model.DECISIONS, lambda d: d["pending_decisions"].clear(), "deleted"),
+    (
+        "time going back",
+        "instance-1",
+        model.REGISTRY,
+        lambda d: d["instances"]["instance-1"].update(last_update="2020-01-01T00:00:00Z"),
+        "time",
+    ),
+    (
+        "someone else's entry",
+        "instance-4",
+        model.REGISTRY,
+        lambda d: d["instances"]["instance-1"].update(status="offline"),
+        "authorization",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "file", "change", "rule"), [e[1:] for e in ILLEGITIMATE], ids=[e[0] for e in ILLEGITIMATE]
+)
+def test_illegitimate_edits_are_refused_at_commit_and_caught_in_ci(
+    seed_repo: Path, coord: Coord, who: str, file: str, change: Edit, rule: str
+) -> None:
+    head = git(seed_repo, "rev-parse", "HEAD")
+    edit(seed_repo, file, change)
+    before = (seed_repo / "coordination" / file).read_bytes()
+    refused = commit(seed_repo, who)
+    assert refused.returncode != 0
+    assert f"[{rule}]" in refused.stdout, refused.stdout
+    assert git(seed_repo, "rev-parse", "HEAD") == head
+    assert (seed_repo / "coordination" / file).read_bytes() == before, "the hook rewrites nothing"
+    # Skipped on the client, caught on the server.
+    assert commit(seed_repo, who, "--no-verify").returncode == 0
+    result = coord(seed_repo, "check", "--range", f"{head}..HEAD", "--json")
+    assert result.code == 1
+    verdict = json.loads(result.out)
+    assert verdict["first_bad_commit"][rule]["commit"] == git(seed_repo, "rev-parse", "HEAD")
+
+
+def test_a_legitimate_hand_edit_commits_with_its_trailer(seed_repo: Path, coord: Coord) -> None:
+    head = git(seed_repo, "rev-parse", "HEAD")
+    edit(seed_repo, model.TASKS, _complete)
+    done = commit(seed_repo, "instance-2")
+    assert done.returncode == 0, done.stdout
+    assert git(seed_repo, "log", "-1", "--format=%(trailers:key=Coord-Instance,valueonly)") == "instance-2"
+    assert coord(seed_repo, "check", "--range", f"{head}..HEAD").code == 0
+
+
+def test_a_hand_edit_without_an_identity_is_refused(seed_repo: Path) -> None:
+    edit(seed_repo, model.TASKS, _complete)
+    done = commit(seed_repo, None)
+    assert done.returncode != 0
+    assert "names no instance" in done.stdout
+
+
+def test_every_command_commit_passes_the_range_check(seed_repo: Path, coord: Coord) -> None:
+    head = git(seed_repo, "rev-parse", "HEAD")
+    steps = [
+        ("instance-2", "checkin"), ("instance-2", "task", "complete", "task_001"), ("instance-1", "task", "claim", "task_002"),
+        ("instance-1", "msg", "reply", "msg_001", "--body", "REST"), ("instance-2", "msg", "ack", "msg_001"),
+        ("instance-1", "decision", "input", "dec_002", "--option", "REST API"), ("instance-3", "escalate", "dec_002", "--reason", "unsure"),
+        ("human", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "simple"), ("instance-1", "checkout"),
+    ]  # fmt: skip
+    for who, *args in steps:
+        assert coord(seed_repo, "--as", who, *args).code == 0
+    result = coord(seed_repo, "check", "--range", f"{head}..HEAD")
+    assert (result.code, result.out) == (0, f"ok: {len(steps)} commit(s) checked\n")
+
+
+def test_the_range_check_speaks_github(seed_repo: Path, coord: Coord) -> None:
+    head = git(seed_repo, "rev-parse", "HEAD")
+    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="::set-output name=x::pwned\n%0A"))
+    commit(seed_repo, "instance-2", "--no-verify")
+    result = coord(seed_repo, "check", "--range", f"{head}..HEAD", "--format", "github")
+    assert result.code == 1
+    [line] = result.out.splitlines()
+    assert line.startswith(
+        "::error file=coordination/communication-log.json,line=10,col=18,title=coord check%3A immutable::"
+    )
+    assert "\n" not in line
+    assert "%0A" not in line.split("::", 2)[2].replace("%250A", "")
+
+
+def test_pre_push_checks_every_pushed_commit(seed_repo: Path, tmp_path: Path) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    git(seed_repo, "remote", "add", "origin", str(remote))
+    git(seed_repo, "push", "-q", "origin", "main")
+    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
+    commit(seed_repo, "instance-2", "--no-verify")
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"],
+        cwd=seed_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert pushed.returncode != 0
+    assert "[immutable]" in pushed.stdout
+    assert git(remote, "rev-parse", "main") != git(seed_repo, "rev-parse", "HEAD")
+
+
+def test_the_merge_driver_hook_refuses_a_clone_without_it(seed_repo: Path) -> None:
+    git(seed_repo, "config", "--unset", "merge.coord.driver")
+    edit(seed_repo, model.TASKS, _complete)
+    done = commit(seed_repo, "instance-2")
+    assert done.returncode != 0
+    assert "not registered in this clone, so git merges the JSON as text: run `coord install`" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_hooks_work_from_this_repository_with_repo_urls(
+    tmp_path: Path, coord: Coord, pre_commit_home: Path
+) -> None:
+    """Another repository uses gitcoord's hooks with `repo:` pointing here, as from GitHub."""
+    source = tmp_path / "gitcoord"
+    git(tmp_path, "clone", "-q", str(ROOT), str(source))
+    for path in (
+        "src",
+        "hooks",
+        "pyproject.toml",
+        "README.md",
+        ".pre-commit-hooks.yaml",
+    ):  # the working state under test
+        subprocess.run(["cp", "-r", str(ROOT / path), str(source)], check=True)
+    git(source, "add", "-A")
+    git(source, "commit", "-q", "--no-verify", "--allow-empty", "-m", "under test")
+    user = tmp_path / "project"
+    git(tmp_path, "init", "-q", "-b", "main", str(user))
+    assert coord(user, "init", "--example").code == 0
+    config = {
+        "repos": [
+            {"repo": str(source), "rev": git(source, "rev-parse", "HEAD"), "hooks": [{"id": h.id} for h in hooks.HOOKS]}
+        ]
+    }
+    (user / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    git(user, "commit", "-q", "--no-verify", "-am", "use gitcoord's hooks from its repository")
+    edit(user, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
+    done = commit(user, "instance-2")
+    assert done.returncode != 0, done.stdout
+    assert "[immutable]" in done.stdout
