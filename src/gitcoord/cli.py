@@ -108,16 +108,20 @@ def status(*, as_instance: str | None, as_json: bool) -> int:
 
 @cli.command()
 @click.option("--example", is_flag=True, help="Start from the specification's six-instance example.")
+@click.option(
+    "--agents", is_flag=True, help="Add the startup checklist to CLAUDE.md and AGENTS.md, and a SessionStart hook."
+)
 @as_option
 @json_option
-def init(*, example: bool, as_instance: str | None, as_json: bool) -> int:
+def init(*, example: bool, agents: bool, as_instance: str | None, as_json: bool) -> int:
     """Start coordinating in this repository: coordination/, .gitattributes, hooks; one commit.
 
     Safe to run again: it adds only what is missing and never overwrites a file.
     """
     from gitcoord.commands.init import init as run
 
-    return run(cwd=_globals().cwd, example=example, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+    out = Output(as_json=as_json)
+    return run(cwd=_globals().cwd, example=example, agents=agents, as_instance=_identity(as_instance), out=out)
 
 
 @cli.command()

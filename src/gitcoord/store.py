@@ -171,16 +171,27 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def ensure_lines(path: Path, lines: tuple[str, ...]) -> bool:
-    """Append whichever of `lines` the text file lacks; whether it had to."""
-    text = path.read_text("utf-8") if path.exists() else ""
+def with_lines(text: str, lines: tuple[str, ...]) -> str:
+    """`text` with whichever of `lines` it lacks appended."""
     have = set(text.splitlines())
     missing = [line for line in lines if line not in have]
     if not missing:
-        return False
+        return text
     prefix = "" if not text or text.endswith("\n") else "\n"
-    write_atomic(path, (text + prefix + "".join(line + "\n" for line in missing)).encode("utf-8"))
-    return True
+    return text + prefix + "".join(line + "\n" for line in missing)
+
+
+def read_text(path: Path) -> str:
+    return path.read_text("utf-8") if path.exists() else ""
+
+
+def ensure_lines(path: Path, lines: tuple[str, ...]) -> bool:
+    """Append whichever of `lines` the text file lacks; whether it had to."""
+    text = read_text(path)
+    updated = with_lines(text, lines)
+    if updated != text:
+        write_atomic(path, updated.encode("utf-8"))
+    return updated != text
 
 
 @contextlib.contextmanager

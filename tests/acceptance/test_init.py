@@ -113,3 +113,45 @@ def test_install_is_idempotent(seed_repo: Path, coord: Coord) -> None:
     assert "merge.coord.driver" in first.out
     assert "already installed" in coord(seed_repo, "install").out
     assert "coordination/*.json merge=coord" in (seed_repo / ".git" / "info" / "attributes").read_text()
+
+
+def test_init_agents_writes_the_checklist_and_the_session_hook(seed_repo: Path, coord: Coord) -> None:
+    (seed_repo / "CLAUDE.md").write_text("# Project\n\nUse tabs.\n")
+    (seed_repo / ".claude").mkdir()
+    (seed_repo / ".claude" / "settings.json").write_text('{"permissions": {"allow": ["Bash(make test)"]}}')
+    commit_all(seed_repo, "existing agent setup")
+    result = coord(seed_repo, "init", "--agents")
+    assert result.code == 0, result
+    claude = (seed_repo / "CLAUDE.md").read_text()
+    assert claude.startswith("# Project\n\nUse tabs.\n\n<!-- gitcoord:start -->\n")
+    assert "1. `coord checkin`" in claude
+    assert (seed_repo / "AGENTS.md").read_text().startswith("<!-- gitcoord:start -->")
+    settings = json.loads((seed_repo / ".claude" / "settings.json").read_text())
+    assert settings["permissions"] == {"allow": ["Bash(make test)"]}
+    assert settings["hooks"]["SessionStart"] == [
+        {"matcher": "startup|resume|clear|compact", "hooks": [{"type": "command", "command": "coord checkin"}]}
+    ]
+    assert "CLAUDE.md" in git(seed_repo, "show", "--name-only", "--format=", "HEAD").split()
+    before = files_in(seed_repo)
+    again = coord(seed_repo, "init", "--agents")
+    assert "already initialised" in again.out
+    assert files_in(seed_repo) == before
+
+
+def test_the_checklist_section_is_updated_in_place(seed_repo: Path, coord: Coord) -> None:
+    (seed_repo / "AGENTS.md").write_text("intro\n<!-- gitcoord:start -->\nold text\n<!-- gitcoord:end -->\noutro\n")
+    assert coord(seed_repo, "init", "--agents").code == 0
+    text = (seed_repo / "AGENTS.md").read_text()
+    assert text.startswith("intro\n<!-- gitcoord:start -->\n## Coordinating")
+    assert text.endswith("<!-- gitcoord:end -->\noutro\n")
+    assert "old text" not in text
+
+
+def test_broken_claude_settings_are_not_clobbered(seed_repo: Path, coord: Coord) -> None:
+    (seed_repo / ".claude").mkdir()
+    (seed_repo / ".claude" / "settings.json").write_text("{oops")
+    before = files_in(seed_repo)
+    result = coord(seed_repo, "init", "--agents")
+    assert result.code == 1
+    assert "settings.json is not valid JSON" in result.err
+    assert files_in(seed_repo) == before, "a refused init writes nothing at all"

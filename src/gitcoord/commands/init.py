@@ -9,6 +9,7 @@ from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
 from gitcoord import store
+from gitcoord.commands import agents as agent_files
 from gitcoord.commands import install
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
@@ -17,10 +18,9 @@ from gitcoord.output import Output
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 
 
-def init(*, cwd: Path, example: bool, as_instance: str | None, out: Output) -> int:
+def init(*, cwd: Path, example: bool, agents: bool, as_instance: str | None, out: Output) -> int:
     repo = git.discover(cwd)
     root = repo.root
-    changed: list[str] = []
     coord_dir = root / model.COORD_DIR
     present = [f for f in model.FILES if (coord_dir / f).exists()]
     if present:
@@ -29,23 +29,25 @@ def init(*, cwd: Path, example: bool, as_instance: str | None, out: Output) -> i
                 f"{model.COORD_DIR}/ already holds {', '.join(present)}; --example only fills an empty store"
             )
         _refuse_if_invalid(coord_dir, present)
+    # Work out every file first, and write only when nothing can refuse any more.
     documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
-    for file, content in documents.items():
-        if file not in present:
-            store.write_atomic(coord_dir / file, content)
-            changed.append(store.repo_path(file))
-    if store.ensure_lines(root / ".gitattributes", install.ATTRIBUTES):
-        changed.append(".gitattributes")
-    wrote_config, config_note = _ensure_pre_commit_config(root / PRE_COMMIT_CONFIG)
-    if wrote_config:
-        changed.append(PRE_COMMIT_CONFIG)
+    plan = {store.repo_path(f): data for f, data in documents.items() if f not in present}
+    attributes = store.read_text(root / ".gitattributes")
+    if store.with_lines(attributes, install.ATTRIBUTES) != attributes:
+        plan[".gitattributes"] = store.with_lines(attributes, install.ATTRIBUTES).encode("utf-8")
+    config, config_note = _pre_commit_config(store.read_text(root / PRE_COMMIT_CONFIG))
+    if config is not None:
+        plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
+    if agents:
+        plan.update(agent_files.plan(root))
+    for path, data in plan.items():
+        store.write_atomic(root / path, data)
+    changed = list(plan)
     branch = git.head_branch(root) or "main"
     if changed:
         git.add(root, changed)
-        event = Event(
-            "init", as_instance, None, "start coordinating in coordination/" + (" (seed example)" if example else "")
-        )
-        git.commit(root, event.message(), changed)
+        summary = "start coordinating in coordination/" + (" (seed example)" if example else "")
+        git.commit(root, Event("init", as_instance, None, summary).message(), changed)
     install.install_clone(repo, branch=branch)
     data = {"initialised": bool(changed), "changed": changed, "branch": branch, "commit": git.rev_parse(root, "HEAD")}
     if changed:
@@ -71,16 +73,13 @@ def _refuse_if_invalid(coord_dir: Path, present: list[str]) -> None:
         )
 
 
-def _ensure_pre_commit_config(path: Path) -> tuple[bool, str]:
-    """Add gitcoord's hooks: (whether the file was written, a note for the user or "")."""
-    if not path.exists():
-        store.write_atomic(path, ("repos:\n" + hooks.local_block()).encode("utf-8"))
-        return True, ""
-    text = path.read_text("utf-8")
+def _pre_commit_config(text: str) -> tuple[str | None, str]:
+    """The config with gitcoord's hooks added (None: no change), and a note for the user or ""."""
+    if not text:
+        return "repos:\n" + hooks.local_block(), ""
     if "id: coord-validate" in text:
-        return False, ""
+        return None, ""
     top_level = [line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha() and ":" in line]
     if top_level[-1:] != ["repos"]:
-        return False, f"{PRE_COMMIT_CONFIG}: add gitcoord's hooks under `repos:` by hand:\n{hooks.local_block()}"
-    store.write_atomic(path, (text.rstrip("\n") + "\n" + hooks.local_block()).encode("utf-8"))
-    return True, ""
+        return None, f"{PRE_COMMIT_CONFIG}: add gitcoord's hooks under `repos:` by hand:\n{hooks.local_block()}"
+    return text.rstrip("\n") + "\n" + hooks.local_block(), ""
