@@ -31,7 +31,7 @@ def init(*, cwd: Path, example: bool, agents: bool, as_instance: str | None, out
         _refuse_if_invalid(coord_dir, present)
     # Work out every file first, and write only when nothing can refuse any more.
     documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
-    plan = {store.repo_path(f): data for f, data in documents.items() if f not in present}
+    plan = {store.repo_path(f): content for f, content in documents.items() if f not in present}
     attributes = store.read_text(root / ".gitattributes")
     if store.with_lines(attributes, install.ATTRIBUTES) != attributes:
         plan[".gitattributes"] = store.with_lines(attributes, install.ATTRIBUTES).encode("utf-8")
@@ -40,8 +40,8 @@ def init(*, cwd: Path, example: bool, agents: bool, as_instance: str | None, out
         plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
     if agents:
         plan.update(agent_files.plan(root))
-    for path, data in plan.items():
-        store.write_atomic(root / path, data)
+    for path, content in plan.items():
+        store.write_atomic(root / path, content)
     changed = list(plan)
     branch = git.head_branch(root) or "main"
     if changed:
