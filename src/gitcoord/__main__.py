@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from gitcoord.cli import main
+import sys
 
 if __name__ == "__main__":
+    # git runs the merge driver once per file per merge: it skips the command-line framework.
+    if sys.argv[1:2] == ["merge-driver"]:
+        from gitcoord.driver import main as driver
+
+        raise SystemExit(driver(sys.argv[2:]))
+    from gitcoord.cli import main
+
     raise SystemExit(main())

@@ -745,6 +745,38 @@ def hook_prepare_commit_msg(*, message_file: Path, rest: tuple[str, ...], as_ins
 
 
 @cli.command()
+@click.argument("record", required=False)
+@click.argument("field", required=False)
+@click.option("--pick", type=int, metavar="N", help="Keep the Nth of the conflict's values.")
+@click.option("--value", metavar="JSON", help="Keep this value instead (JSON).")
+@json_option
+def resolve(*, record: str | None, field: str | None, pick: int | None, value: str | None, as_json: bool) -> int:
+    """Settle a merge conflict the merge driver left in this working tree (no arguments: list them).
+
+    RECORD is a task, message or decision id, or an instance name ($ for the file itself);
+    FIELD the field both sides changed. When a file has no conflict left it is staged.
+    """
+    from gitcoord.commands.resolve import resolve as run
+
+    return run(cwd=_globals().cwd, record=record, field=field, pick=pick, value=value, out=Output(as_json=as_json))
+
+
+@cli.command("merge-driver")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("ours", type=click.Path(path_type=Path))
+@click.argument("theirs", type=click.Path(path_type=Path))
+@click.argument("label")
+def merge_driver(*, base: Path, ours: Path, theirs: Path, label: str) -> int:
+    """Merge a coordination file for git: BASE OURS THEIRS PATH (%O %A %B %P).
+
+    Registered by `coord install`; exits 0 when merged, 1 when a person must choose.
+    """
+    from gitcoord.driver import run
+
+    return run(base, ours, theirs, label)
+
+
+@cli.command()
 @click.option(
     "--dir",
     "directory",

@@ -174,31 +174,32 @@ def _tasks(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
                     yield Finding(f, dpath, "dependency", f"{rid} is {status} but its dependency {d} is {dep_status}")
             elif d not in known.tasks:  # type: ignore[operator] # this file is present, so tasks is known
                 yield Finding(f, dpath, "reference", f"dependency {d!r} is not a task in {f}")
-    yield from _cycles(f, {rid: t for rid, (_, t) in tasks.items()}, {rid: p for rid, (p, _) in tasks.items()})
+    for cycle in cycles({rid: t["dependencies"] for rid, (_, t) in tasks.items()}):
+        yield Finding(f, (*tasks[cycle[0]][0], "dependencies"), "cycle", "dependency cycle: " + " -> ".join(cycle))
 
 
-def _cycles(file: str, tasks: dict[str, Record], paths: dict[str, JsonPath]) -> Iterator[Finding]:
-    """Each dependency cycle once, found by an iterative depth-first search."""
+def cycles(dependencies: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
+    """Each dependency cycle (as a path that returns to its start), by an iterative depth-first search.
+
+    Dependencies on tasks that are not in `dependencies` are ignored.
+    """
     state: dict[str, int] = {}  # 1: on the current path, 2: done
-    for root in tasks:
+    for root in dependencies:
         if root in state:
             continue
-        stack: list[tuple[str, Iterator[str]]] = [(root, iter(tasks[root]["dependencies"]))]
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(dependencies[root]))]
         state[root] = 1
         while stack:
             node, deps = stack[-1]
             for dep in deps:
-                if dep not in tasks or dep == node:
+                if dep not in dependencies or dep == node:
                     continue
                 if state.get(dep) == 1:
                     chain = [n for n, _ in stack]
-                    cycle = [*chain[chain.index(dep) :], dep]
-                    yield Finding(
-                        file, (*paths[dep], "dependencies"), "cycle", "dependency cycle: " + " -> ".join(cycle)
-                    )
+                    yield [*chain[chain.index(dep) :], dep]
                 elif dep not in state:
                     state[dep] = 1
-                    stack.append((dep, iter(tasks[dep]["dependencies"])))
+                    stack.append((dep, iter(dependencies[dep])))
                     break
             else:
                 state[node] = 2

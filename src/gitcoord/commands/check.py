@@ -18,7 +18,9 @@ from gitcoord import events
 from gitcoord import git
 from gitcoord import history
 from gitcoord import invariants
+from gitcoord import merge
 from gitcoord import model
+from gitcoord import records
 from gitcoord import store
 from gitcoord import workspace
 from gitcoord.errors import FatalError
@@ -71,24 +73,80 @@ def blobs_at(root: Path, commits: Sequence[str]) -> dict[str, Blobs]:
 
 
 def review(
-    loader: Loader, old: Blobs | None, new: Blobs, actor: str | None, *, invariant: bool = True
+    loader: Loader,
+    old: Blobs | None,
+    new: Blobs,
+    actor: str | None,
+    *,
+    invariant: bool = True,
+    merged: Sequence[Blobs] = (),
 ) -> list[Finding]:
     """Everything wrong with one commit's store, and with the change that made it from `old`.
 
-    `old` is None for a store being created, and for merges, which keep the invariants but
-    whose records were each checked in the commit that made them.
+    `old` is None for a store being created. For a merge, `old` is the merge base and
+    `merged` the two sides: the commit is judged against what the merge driver makes of
+    them, so that only what the person merging changed beyond it needs their authority.
     """
     new_state, found = loader.state(new)
     if new_state is None:
         return found
-    changed = [f for f in model.FILES if old is None or old[f] != new[f]]
+    sides = list(merged) or ([old] if old is not None else [])
+    changed = [f for f in model.FILES if not sides or any(side[f] != new[f] for side in sides)]
     problems = invariants.check(new_state, files=changed) if invariant else []
-    old_state = loader.state(old)[0] if old is not None else None
-    if old_state is not None and all(f in old_state and f in new_state for f in changed):
-        problems += history.check(old_state, new_state, actor, files=changed)
+    if merged:
+        before = _expected(loader, old, merged, new_state)
+    else:
+        before = loader.state(old)[0] if old is not None else None
+    if before is not None and all(f in before and f in new_state for f in changed):
+        problems += history.check(before, new_state, actor, files=changed)
     for file in {f.file for f in problems}:
         found += store.locate(file, loader.raw(new[file]) or b"", [f for f in problems if f.file == file])
     return found
+
+
+def _expected(
+    loader: Loader, base: Blobs | None, sides: Sequence[Blobs], actual: dict[str, Doc]
+) -> dict[str, Doc] | None:
+    """What the merge driver makes of the two sides, with any conflict settled as `actual` settled it."""
+    ours, _ = loader.state(sides[0])
+    theirs, _ = loader.state(sides[1])
+    start = loader.state(base)[0] if base is not None else None
+    if ours is None or theirs is None:
+        return None
+    expected: dict[str, Doc] = {}
+    for file in model.FILES:
+        if file not in ours or file not in theirs or file not in actual:
+            return None
+        doc = merge.merge_file(file, start.get(file) if start else None, ours[file], theirs[file]).doc
+        expected[file] = _settled(file, doc, actual[file])
+    return expected
+
+
+def _settled(file: str, doc: Doc, actual: Doc) -> Doc:
+    coll = model.COLLECTIONS[file]
+    conflicts = doc.get("merge_conflicts", [])
+    if not conflicts:
+        return doc
+    doc = {k: v for k, v in doc.items() if k != "merge_conflicts"}
+    if "merge_conflicts" in actual:
+        doc["merge_conflicts"] = actual["merge_conflicts"]
+    mine = records.by_id(actual, coll)
+    for c in conflicts:
+        record, found = records.get({file: doc}, coll.kind, c["record"]), mine.get(c["record"])
+        if record is not None and found is not None and merge.chosen(c, found):
+            doc = records.put(
+                doc,
+                coll,
+                merge.settle(
+                    record,
+                    c,
+                    found.get(c["field"])
+                    if c["field"] != "outcome"
+                    else {f: found[f] for f in merge.OUTCOME_FIELDS if f in found},
+                ),
+                c["record"] if not coll.id_key else None,
+            )
+    return doc
 
 
 class Verdict(NamedTuple):
@@ -107,9 +165,18 @@ def check_range(root: Path, revisions: Sequence[str]) -> Verdict:
         if c.parents and all(at[p] == at[c.sha] for p in c.parents):
             continue  # no coordination change in this commit
         actor = events.trailers(c.message).get(events.INSTANCE)
-        old = at[c.parents[0]] if len(c.parents) == 1 else None
-        for f in review(loader, old, at[c.sha], actor):
-            findings.append(f._replace(commit=c.sha))
+        if len(c.parents) == 2:
+            base = git.merge_base(root, *c.parents)
+            found = review(
+                loader,
+                blobs_at(root, [base])[base] if base else None,
+                at[c.sha],
+                actor,
+                merged=[at[p] for p in c.parents],
+            )
+        else:
+            found = review(loader, at[c.parents[0]] if c.parents else None, at[c.sha], actor)
+        findings += [f._replace(commit=c.sha) for f in found]
     return Verdict(len(commits), findings, {c.sha: c.message.splitlines()[0] if c.message else "" for c in commits})
 
 
@@ -121,14 +188,26 @@ def check_staged(ws: workspace.Workspace) -> Verdict:
     loader = Loader(root)
     if head is None:
         return Verdict(0, review(loader, None, staged, ws.identity, invariant=False), {})
-    old = None if _merge_heads(ws.repo) else blobs_at(root, [head])[head]
     # The invariants of the staged files are coord-validate's to report; this hook adds history.
+    others = _merge_heads(ws.repo)
+    if len(others) == 1:
+        base = git.merge_base(root, head, others[0])
+        at = blobs_at(root, [head, others[0], *([base] if base else [])])
+        found = review(
+            loader, at[base] if base else None, staged, ws.identity, invariant=False, merged=[at[head], at[others[0]]]
+        )
+        return Verdict(0, found, {})
+    old = None if others else blobs_at(root, [head])[head]
     return Verdict(0, review(loader, old, staged, ws.identity, invariant=False), {})
 
 
 def _merge_heads(repo: git.Repo) -> list[str]:
+    """The other side of a merge being committed: MERGE_HEAD, or during the pre-merge-commit
+    hook (before git writes MERGE_HEAD) the GITHEAD_<sha> variables git sets for each head."""
     path = repo.git_dir / "MERGE_HEAD"
-    return path.read_text().split() if path.exists() else []
+    if path.exists():
+        return path.read_text().split()
+    return sorted(name[len("GITHEAD_") :] for name in os.environ if name.startswith("GITHEAD_"))
 
 
 def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_format: str, out: Output) -> int:

@@ -17,7 +17,12 @@ def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path
     if not staged or ws.identity is None:
         return 0
     path = message_file if message_file.is_absolute() else ws.root / message_file
-    if events.INSTANCE in events.trailers(path.read_text("utf-8", "replace")):
+    text = path.read_text("utf-8", "replace")
+    if events.INSTANCE in events.trailers(text):
         return 0
+    if text and not text.endswith("\n"):
+        # git writes MERGE_MSG without a final newline, and interpret-trailers would then
+        # glue the trailer onto the subject instead of giving it a paragraph of its own.
+        path.write_text(text + "\n", "utf-8")
     git.run(["interpret-trailers", "--in-place", "--trailer", f"{events.INSTANCE}: {ws.identity}", str(path)], ws.root)
     return 0

@@ -1,0 +1,101 @@
+"""`coord resolve`: settle what the merge driver left for a person, in this working tree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gitcoord import git
+from gitcoord import jsonio
+from gitcoord import merge
+from gitcoord import model
+from gitcoord import records
+from gitcoord import store
+from gitcoord.errors import FatalError
+from gitcoord.model import Doc
+from gitcoord.output import Output
+from gitcoord.output import safe
+
+
+def _load(root: Path) -> dict[str, Doc]:
+    docs = {}
+    for file in model.FILES:
+        path = root / store.repo_path(file)
+        if path.exists():
+            try:
+                docs[file] = jsonio.parse(path.read_bytes())
+            except jsonio.ParseError as e:
+                raise FatalError(f"{store.repo_path(file)}:{e.line}:{e.column}: {e.message}") from None
+    return docs
+
+
+def _listing(docs: dict[str, Doc]) -> list[dict[str, Any]]:
+    return [{"file": f, **c} for f, d in docs.items() for c in d.get("merge_conflicts", ())]
+
+
+def resolve(
+    *, cwd: Path, record: str | None, field: str | None, pick: int | None, value: str | None, out: Output
+) -> int:
+    root = git.discover(cwd).root
+    docs = _load(root)
+    if record is None:
+        conflicts = _listing(docs)
+        lines = [
+            f"{store.repo_path(c['file'])}: {safe(c['record'])} {safe(c['field'])}: {safe(c['reason'])}\n"
+            + "".join(f"  {n}: {safe(jsonio.dumps(v).strip(), one_line=False)}\n" for n, v in enumerate(c["values"], 1))
+            for c in conflicts
+        ]
+        out.emit(conflicts, lines or ["no merge conflicts to resolve"])
+        return 0
+    if field is None or (pick is None) == (value is None):
+        raise FatalError("say what to keep: coord resolve RECORD FIELD --pick N, or --value JSON")
+    file, entry = _find(docs, record, field)
+    chosen = _choice(entry, pick, value)
+    doc = _apply(file, docs[file], entry, chosen)
+    store.write_atomic(root / store.repo_path(file), store.dump(file, doc))
+    left = doc.get("merge_conflicts", [])
+    if not left:
+        git.add(root, [store.repo_path(file)])
+    remaining = len(_listing({**docs, file: doc}))
+    next_step = (
+        f"{remaining} conflict(s) left: `coord resolve` lists them"
+        if remaining
+        else "no conflicts left: run `coord validate`, then `git commit`"
+    )
+    out.emit(
+        {"file": file, "record": record, "field": field, "value": chosen, "remaining": remaining},
+        [f"{record}.{field} settled in {store.repo_path(file)}", next_step],
+    )
+    return 0
+
+
+def _find(docs: dict[str, Doc], record: str, field: str) -> tuple[str, dict[str, Any]]:
+    for file, doc in docs.items():
+        for entry in doc.get("merge_conflicts", ()):
+            if entry["record"] == record and entry["field"] == field:
+                return file, entry
+    raise FatalError(f"no merge conflict on {record} {field}; `coord resolve` lists them")
+
+
+def _choice(entry: dict[str, Any], pick: int | None, value: str | None) -> Any:
+    if pick is not None:
+        if not 1 <= pick <= len(entry["values"]):
+            raise FatalError(f"--pick takes 1 to {len(entry['values'])}")
+        return entry["values"][pick - 1]
+    try:
+        return json.loads(value or "")
+    except json.JSONDecodeError as e:
+        raise FatalError(f"--value must be JSON (a quoted string, a list, ...): {e.msg}") from None
+
+
+def _apply(file: str, doc: Doc, entry: dict[str, Any], chosen: Any) -> Doc:
+    rest = [c for c in doc["merge_conflicts"] if c is not entry]
+    doc = {**doc, "merge_conflicts": rest} if rest else {k: v for k, v in doc.items() if k != "merge_conflicts"}
+    if entry["record"] == "$":
+        return {**doc, entry["field"]: chosen}
+    coll = model.COLLECTIONS[file]
+    target = records.get({file: doc}, coll.kind, entry["record"])
+    if target is None:
+        raise FatalError(f"{entry['record']} is not in {store.repo_path(file)}")
+    return records.put(doc, coll, merge.settle(target, entry, chosen), None if coll.id_key else entry["record"])

@@ -1,0 +1,67 @@
+"""`coord merge-driver %O %A %B %P`: what git runs to merge a coordination file.
+
+It writes the merge into %A (ours) and exits 0, or 1 when a person must choose (the file
+then holds valid JSON with `merge_conflicts` entries, never text markers). If it cannot
+merge as JSON at all (a side that does not parse, a bug), it falls back to git's own text
+merge and exits 1, so that nothing is lost and git stops for a person. %P is only a label:
+it is printed, never run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from pathlib import PurePosixPath
+
+from gitcoord import jsonio
+from gitcoord import merge
+from gitcoord import model
+from gitcoord import store
+
+
+def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
+    name = PurePosixPath(label).name
+    if name not in model.FILES:
+        return _text_merge(base, ours, theirs, label, f"{name} is not a coordination file")
+    try:
+        sides = [base.read_bytes(), ours.read_bytes(), theirs.read_bytes()]
+        parsed = [
+            None if not sides[0].strip() else jsonio.parse(sides[0]),
+            jsonio.parse(sides[1]),
+            jsonio.parse(sides[2]),
+        ]
+        outcome = merge.merge_file(name, *parsed)
+        store.write_atomic(ours, store.dump(name, outcome.doc))
+    except jsonio.ParseError as e:
+        return _text_merge(base, ours, theirs, label, f"a side does not parse ({e.message}, line {e.line})")
+    except Exception as e:  # a bug must not lose either side: fall back to git's text merge
+        return _text_merge(base, ours, theirs, label, f"internal error {type(e).__name__}: {e}")
+    for note in outcome.notes:
+        _say(f"{label}: {note}")
+    for c in outcome.conflicts:
+        fix = f"choose with `coord resolve {c.record} {c.field} --pick N`"
+        _say(f"{label}: CONFLICT in {c.record}.{c.field}: {c.reason}; {fix}")
+    return 1 if outcome.conflicts else 0
+
+
+def _text_merge(base: Path, ours: Path, theirs: Path, label: str, why: str) -> int:
+    _say(f"{label}: cannot merge as JSON: {why}; merged as text instead, resolve the markers by hand")
+    subprocess.run(
+        ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)],
+        check=False,
+    )
+    return 1
+
+
+def _say(text: str) -> None:
+    print(f"coord merge: {text}", file=sys.stderr)
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 4:
+        _say("usage: coord merge-driver %O %A %B %P (git passes these; see `coord install`)")
+        return 1
+    base, ours, theirs, label = argv
+    return run(Path(base), Path(ours), Path(theirs), label)
