@@ -136,25 +136,33 @@ def install(*, as_json: bool) -> int:
 # Protocol 1 and the registry -------------------------------------------------------------
 
 
+def sync_option(f: F) -> F:
+    help_text = "Share the commit with the other clones at once (default: git config coord.sync)."
+    return click.option("--sync/--no-sync", "sync", default=None, help=help_text)(f)
+
+
 def no_commit_option(f: F) -> F:
-    return click.option(
+    f = click.option(
         "--no-commit", is_flag=True, help="Stage the change for a person to commit instead of committing it."
     )(f)
+    return sync_option(f)
 
 
 def _step(
-    build: Any, as_instance: str | None, as_json: bool, *, creates: str | None = None, no_commit: bool = False
+    build: Any,
+    as_instance: str | None,
+    as_json: bool,
+    *,
+    creates: str | None = None,
+    no_commit: bool = False,
+    sync: bool | None = None,
 ) -> int:
     from gitcoord.commands import step
 
-    g = _globals()
+    out = Output(as_json=as_json)
+    identity = _identity(as_instance)
     return step.run(
-        build,
-        cwd=g.cwd,
-        as_instance=_identity(as_instance),
-        out=Output(as_json=as_json),
-        creates=creates,
-        no_commit=no_commit,
+        build, cwd=_globals().cwd, as_instance=identity, out=out, creates=creates, no_commit=no_commit, sync=sync
     )
 
 
@@ -177,14 +185,20 @@ def _read_text(text: str | None, path: str | None, *, what: str) -> str:
 @click.argument("instance")
 @click.option("--role", required=True, help="What the instance does, e.g. frontend-ux.")
 @click.option("--expertise", multiple=True, metavar="AREA", help="An area of expertise (repeat for more).")
+@sync_option
 @as_option
 @json_option
-def register(*, instance: str, role: str, expertise: tuple[str, ...], as_instance: str | None, as_json: bool) -> int:
+def register(
+    *, instance: str, role: str, expertise: tuple[str, ...], sync: bool | None, as_instance: str | None, as_json: bool
+) -> int:
     """Add INSTANCE to the registry (status pending until it checks in)."""
     from gitcoord.protocol import instances
 
     return _step(
-        lambda s, c: instances.register(s, c, instance, role=role, expertise=list(expertise)), as_instance, as_json
+        lambda s, c: instances.register(s, c, instance, role=role, expertise=list(expertise)),
+        as_instance,
+        as_json,
+        sync=sync,
     )
 
 
@@ -199,23 +213,28 @@ def whoami(*, as_instance: str | None, as_json: bool) -> int:
 
 
 @cli.command()
+@sync_option
 @as_option
 @json_option
-def checkin(*, as_instance: str | None, as_json: bool) -> int:
-    """Check in (Protocol 1), then print my briefing: tasks, messages, decisions, what is ready."""
+def checkin(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Check in (Protocol 1), then print my briefing: tasks, messages, decisions, what is ready.
+
+    With --sync (or `git config coord.sync true`) it first fetches what the others did.
+    """
     from gitcoord.commands.checkin import checkin as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
 
 
 @cli.command()
+@sync_option
 @as_option
 @json_option
-def checkout(*, as_instance: str | None, as_json: bool) -> int:
+def checkout(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
     """Check out: offline and not available; the tasks I hold stay mine (and are listed)."""
     from gitcoord.commands.checkin import checkout as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
 
 
 # Protocol 2: tasks -----------------------------------------------------------------------
@@ -249,6 +268,7 @@ def task_add(
     suggest: str | None,
     deliverable: tuple[str, ...],
     no_commit: bool,
+    sync: bool | None,
     as_instance: str | None,
     as_json: bool,
 ) -> int:
@@ -269,7 +289,7 @@ def task_add(
             deliverables=deliverable,
         )
 
-    return _step(build, as_instance, as_json, creates="task_id", no_commit=no_commit)
+    return _step(build, as_instance, as_json, creates="task_id", no_commit=no_commit, sync=sync)
 
 
 def _task_step(name: str, doc: str, *, reason: bool = False, target: bool = False) -> None:
@@ -281,6 +301,7 @@ def _task_step(name: str, doc: str, *, reason: bool = False, target: bool = Fals
         as_instance: str | None,
         as_json: bool,
         no_commit: bool,
+        sync: bool | None,
         reason: str | None = None,
         instance: str | None = None,
     ) -> int:
@@ -288,7 +309,7 @@ def _task_step(name: str, doc: str, *, reason: bool = False, target: bool = Fals
 
         fn = getattr(tasks, name)
         args = [a for a in (instance, reason) if a is not None]
-        return _step(lambda s, c: fn(s, c, task_id, *args), as_instance, as_json, no_commit=no_commit)
+        return _step(lambda s, c: fn(s, c, task_id, *args), as_instance, as_json, no_commit=no_commit, sync=sync)
 
     command.__doc__ = doc
     decorated: Any = command
@@ -399,6 +420,7 @@ def msg_send(
     decision_id: str | None,
     files: tuple[str, ...],
     no_commit: bool,
+    sync: bool | None,
     as_instance: str | None,
     as_json: bool,
 ) -> int:
@@ -421,7 +443,7 @@ def msg_send(
             files=files,
         )
 
-    return _step(build, as_instance, as_json, creates="message_id", no_commit=no_commit)
+    return _step(build, as_instance, as_json, creates="message_id", no_commit=no_commit, sync=sync)
 
 
 @msg.command("reply")
@@ -432,7 +454,14 @@ def msg_send(
 @as_option
 @json_option
 def msg_reply(
-    *, message_id: str, body: str | None, body_file: str | None, no_commit: bool, as_instance: str | None, as_json: bool
+    *,
+    message_id: str,
+    body: str | None,
+    body_file: str | None,
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
     """Answer MSG, sent to me, in its thread; prints the answer's id."""
     from gitcoord.protocol import messages
@@ -444,6 +473,7 @@ def msg_reply(
         as_json,
         creates="message_id",
         no_commit=no_commit,
+        sync=sync,
     )
 
 
@@ -452,11 +482,11 @@ def msg_reply(
 @no_commit_option
 @as_option
 @json_option
-def msg_ack(*, message_id: str, no_commit: bool, as_instance: str | None, as_json: bool) -> int:
+def msg_ack(*, message_id: str, no_commit: bool, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
     """Close the thread I started with MSG (or acknowledge MSG, sent to me)."""
     from gitcoord.protocol import messages
 
-    return _step(lambda s, c: messages.ack(s, c, message_id), as_instance, as_json, no_commit=no_commit)
+    return _step(lambda s, c: messages.ack(s, c, message_id), as_instance, as_json, no_commit=no_commit, sync=sync)
 
 
 @msg.command("show")
@@ -518,6 +548,7 @@ def decision_propose(
     description: str,
     task_ids: tuple[str, ...],
     no_commit: bool,
+    sync: bool | None,
     as_instance: str | None,
     as_json: bool,
 ) -> int:
@@ -552,7 +583,7 @@ def decision_propose(
             tasks=task_ids,
         )
 
-    return _step(build, as_instance, as_json, creates="decision_id", no_commit=no_commit)
+    return _step(build, as_instance, as_json, creates="decision_id", no_commit=no_commit, sync=sync)
 
 
 @decision.command("input")
@@ -563,13 +594,24 @@ def decision_propose(
 @as_option
 @json_option
 def decision_input(
-    *, decision_id: str, option: str, comment: str, no_commit: bool, as_instance: str | None, as_json: bool
+    *,
+    decision_id: str,
+    option: str,
+    comment: str,
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
     """Give my input on DEC (again to change it)."""
     from gitcoord.protocol import decisions
 
     return _step(
-        lambda s, c: decisions.give_input(s, c, decision_id, option, comment), as_instance, as_json, no_commit=no_commit
+        lambda s, c: decisions.give_input(s, c, decision_id, option, comment),
+        as_instance,
+        as_json,
+        no_commit=no_commit,
+        sync=sync,
     )
 
 
@@ -595,6 +637,7 @@ def decision_decide(
     affects: tuple[str, ...],
     force: bool,
     no_commit: bool,
+    sync: bool | None,
     as_instance: str | None,
     as_json: bool,
 ) -> int:
@@ -604,7 +647,7 @@ def decision_decide(
     def build(s: Any, c: Any) -> Any:
         return decisions.decide(s, c, decision_id, option=option, rationale=rationale, affects=affects, force=force)
 
-    return _step(build, as_instance, as_json, no_commit=no_commit)
+    return _step(build, as_instance, as_json, no_commit=no_commit, sync=sync)
 
 
 @decision.command("list")
@@ -645,7 +688,14 @@ def decision_show(*, decision_id: str, as_instance: str | None, as_json: bool) -
 @as_option
 @json_option
 def escalate(
-    *, subject: str, reason: str, positions: tuple[str, ...], no_commit: bool, as_instance: str | None, as_json: bool
+    *,
+    subject: str,
+    reason: str,
+    positions: tuple[str, ...],
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
     """Escalate a disagreement to the human coordinator, recorded in the decision log; prints its id."""
     from gitcoord.protocol import decisions
@@ -662,6 +712,7 @@ def escalate(
         as_json,
         creates="decision_id",
         no_commit=no_commit,
+        sync=sync,
     )
 
 
@@ -759,6 +810,20 @@ def resolve(*, record: str | None, field: str | None, pick: int | None, value: s
     from gitcoord.commands.resolve import resolve as run
 
     return run(cwd=_globals().cwd, record=record, field=field, pick=pick, value=value, out=Output(as_json=as_json))
+
+
+@cli.command("sync")
+@as_option
+@json_option
+def sync_command(*, as_instance: str | None, as_json: bool) -> int:
+    """Exchange coordination commits with the remote: fetch, merge with the driver, validate, push.
+
+    Retries with backoff when another instance pushed first, and reports what concerns me:
+    a claim I lost, tasks offered to me, new messages, decisions made.
+    """
+    from gitcoord.commands.sync import run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
 
 
 @cli.command("merge-driver")

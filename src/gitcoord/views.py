@@ -188,3 +188,36 @@ def decision_summary(d: Record) -> dict[str, Any]:
         "decision": d.get("decision"),
         "inputs_missing": missing_inputs(d),
     }
+
+
+def news(before: State, after: State, me: str | None) -> dict[str, Any]:
+    """What changed between two states that concerns `me`: what a sync or a merge brought."""
+    old_tasks = {t["task_id"]: t for t in tasks(before)}
+    old_messages = {m["message_id"] for m in messages(before)}
+    old_decisions = {d["decision_id"]: d for d in decisions(before)}
+    lost, offered = [], []
+    for t in tasks(after):
+        was = old_tasks.get(t["task_id"], {})
+        if (
+            was.get("assigned_to") == me
+            and t["assigned_to"] != me
+            and any(c["assigned_to"] == me for c in t.get("contested", ()))
+        ):
+            lost.append({**task_summary(t), "lost_to": t["assigned_to"]})
+        elif t["assigned_to"] == me and t["status"] == "offered" and was.get("assigned_to") != me:
+            offered.append(task_summary(t))
+    arrived = [m for m in messages(after) if m["message_id"] not in old_messages and m["from"] != me]
+    made = [
+        d
+        for d in decisions(after)
+        if model.decision_status(d) == "active"
+        and model.decision_status(old_decisions.get(d["decision_id"], {})) != "active"
+    ]
+    return {
+        "claims_lost": lost,
+        "offered_to_me": offered,
+        "messages_for_me": [message_summary(m) for m in arrived if m["to"] in (me, model.BROADCAST)],
+        "messages_arrived": len(arrived),
+        "decisions_made": [decision_summary(d) for d in made],
+        "tasks_arrived": len([t for t in tasks(after) if t["task_id"] not in old_tasks]),
+    }

@@ -66,8 +66,12 @@ def commit(repo: Path, who: str | None, *extra: str) -> subprocess.CompletedProc
     identity = ["-c", f"coord.instance={who}"] if who else []
     return subprocess.run(
         ["git", *identity, "commit", "-qam", f"{who} edits by hand", *extra],
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
-    )  # fmt: skip
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
 
 
 def _complete(d: dict[str, Any]) -> None:
@@ -83,8 +87,18 @@ def _start_unheld(d: dict[str, Any]) -> None:
 
 
 def _forge(d: dict[str, Any]) -> None:
-    d["messages"].append({**d["messages"][0], "message_id": "msg_002", "from": "instance-1", "to": "instance-4", "requires_response": False,
-                          "status": "sent", "type": "notification", "subject": "from instance-1, honest"})  # fmt: skip
+    d["messages"].append(
+        {
+            **d["messages"][0],
+            "message_id": "msg_002",
+            "from": "instance-1",
+            "to": "instance-4",
+            "requires_response": False,
+            "status": "sent",
+            "type": "notification",
+            "subject": "from instance-1, honest",
+        }
+    )
 
 
 # (an illegitimate edit, who makes it, the file, the edit, the rule that catches it)
@@ -157,11 +171,16 @@ def test_a_hand_edit_without_an_identity_is_refused(seed_repo: Path) -> None:
 def test_every_command_commit_passes_the_range_check(seed_repo: Path, coord: Coord) -> None:
     head = git(seed_repo, "rev-parse", "HEAD")
     steps = [
-        ("instance-2", "checkin"), ("instance-2", "task", "complete", "task_001"), ("instance-1", "task", "claim", "task_002"),
-        ("instance-1", "msg", "reply", "msg_001", "--body", "REST"), ("instance-2", "msg", "ack", "msg_001"),
-        ("instance-1", "decision", "input", "dec_002", "--option", "REST API"), ("instance-3", "escalate", "dec_002", "--reason", "unsure"),
-        ("human", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "simple"), ("instance-1", "checkout"),
-    ]  # fmt: skip
+        ("instance-2", "checkin"),
+        ("instance-2", "task", "complete", "task_001"),
+        ("instance-1", "task", "claim", "task_002"),
+        ("instance-1", "msg", "reply", "msg_001", "--body", "REST"),
+        ("instance-2", "msg", "ack", "msg_001"),
+        ("instance-1", "decision", "input", "dec_002", "--option", "REST API"),
+        ("instance-3", "escalate", "dec_002", "--reason", "unsure"),
+        ("human", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "simple"),
+        ("instance-1", "checkout"),
+    ]
     for who, *args in steps:
         assert coord(seed_repo, "--as", who, *args).code == 0
     result = coord(seed_repo, "check", "--range", f"{head}..HEAD")

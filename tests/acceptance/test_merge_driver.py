@@ -94,8 +94,13 @@ def _assert_merged(c: Clones, where: Path) -> None:
 def test_git_merge_merges_all_four_files(clones: Clones) -> None:
     _concurrent_work(clones)
     base = git(clones.b, "rev-parse", "HEAD~5")
-    done = subprocess.run(["git", "-c", "coord.instance=instance-5", "pull", "--no-rebase", "--no-edit", "origin", "main"],
-                          cwd=clones.b, capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["git", "-c", "coord.instance=instance-5", "pull", "--no-rebase", "--no-edit", "origin", "main"],
+        cwd=clones.b,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "coordination/task-queue.json: task_002: instance-5 (assigned) lost to instance-1 (assigned)" in done.stderr
     _assert_merged(clones, clones.b)
@@ -148,8 +153,18 @@ def test_git_stash_apply_uses_the_driver(clones: Clones) -> None:
 def _same_id(c: Clones, where: Path, text: str, *, verify: bool = True) -> None:
     path = where / "coordination" / model.MESSAGES
     log = json.loads(path.read_text())
-    log["messages"].append({**log["messages"][0], "message_id": "msg_002", "requires_response": False, "status": "sent",
-                            "type": "notification", "message": text, "from": "instance-2", "to": "instance-4"})  # fmt: skip
+    log["messages"].append(
+        {
+            **log["messages"][0],
+            "message_id": "msg_002",
+            "requires_response": False,
+            "status": "sent",
+            "type": "notification",
+            "message": text,
+            "from": "instance-2",
+            "to": "instance-4",
+        }
+    )
     path.write_text(json.dumps(log, indent=2))
     git(
         where,
@@ -282,8 +297,24 @@ def test_an_empty_base_means_both_sides_added_the_file(clones: Clones) -> None:
 def test_the_driver_starts_without_the_command_line_framework(tmp_path: Path) -> None:
     for side in ("base", "ours", "theirs"):
         (tmp_path / side).write_text('{"decisions": [], "pending_decisions": []}\n')
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "gitcoord", "merge-driver", "base", "ours", "theirs", "coordination/decisions.json"],
-                          cwd=tmp_path, capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "gitcoord",
+            "merge-driver",
+            "base",
+            "ours",
+            "theirs",
+            "coordination/decisions.json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "click" not in imported

@@ -64,8 +64,22 @@ def test_example_1_new_feature_development(team: Team) -> None:
     assert "Your tasks:\n  task_001  in_progress" in briefing
     team("instance-2", "task", "complete", "task_001")
     # 5. It creates the backend task (the seed's task_002 already exists; this is a follow-up).
-    backend = team("instance-2", "task", "add", "Implement agent registry API", "--priority", "high", "--depends", "task_001",
-                   "--expertise", "api-design", "--suggest", "instance-1", "--deliverable", "src/api/registry.py")  # fmt: skip
+    backend = team(
+        "instance-2",
+        "task",
+        "add",
+        "Implement agent registry API",
+        "--priority",
+        "high",
+        "--depends",
+        "task_001",
+        "--expertise",
+        "api-design",
+        "--suggest",
+        "instance-1",
+        "--deliverable",
+        "src/api/registry.py",
+    )
     assert backend.startswith("task_")
     # 6. It consults instance-1 about the API design (the seed's msg_001 is that request).
     # 7. Instance-1 checks in, sees the question, and answers in the thread.

@@ -15,20 +15,75 @@ TASKS = f"coordination/{model.TASKS}"
 # (what a person might do to the file, the location, words the error must contain)
 BROKEN = [
     ("stray comma", lambda t: t.replace('"priority": "high",', '"priority": "high",,', 1), ":9:26:", "invalid JSON"),
-    ("duplicate key", lambda t: t.replace('"priority": "high",', '"priority": "high", "priority": "low",', 1), ":9:27:", "duplicate key 'priority' in $.active_tasks[0]"),
-    ("conflict markers", lambda t: "<<<<<<< HEAD\n" + t + "=======\n{}\n>>>>>>> theirs\n", ":1:1:", "git conflict marker"),
+    (
+        "duplicate key",
+        lambda t: t.replace('"priority": "high",', '"priority": "high", "priority": "low",', 1),
+        ":9:27:",
+        "duplicate key 'priority' in $.active_tasks[0]",
+    ),
+    (
+        "conflict markers",
+        lambda t: "<<<<<<< HEAD\n" + t + "=======\n{}\n>>>>>>> theirs\n",
+        ":1:1:",
+        "git conflict marker",
+    ),
     ("empty file", lambda t: "", ":1:1:", "the file is empty"),
     ("truncated", lambda t: t[: len(t) // 2], ":22:17:", "invalid JSON: Unterminated string"),
-    ("field typo", lambda t: t.replace('"status": "in_progress"', '"stauts": "in_progress"'), ":3:5: $.active_tasks[0]:", "unknown field 'stauts' (did you mean 'status'?)"),
-    ("status typo", lambda t: t.replace('"in_progress"', '"in progress"'), ":8:17: $.active_tasks[0].status:", "is not one of"),
-    ("wrong type", lambda t: t.replace('"dependencies": []', '"dependencies": "task_002"'), ":12:23: $.active_tasks[0].dependencies:", "is not a list"),
-    ("bad date", lambda t: t.replace("2024-01-15T18:00:00Z", "2024-02-30T18:00:00Z"), ":11:14: $.active_tasks[0].due:", "not a date that exists"),
-    ("unknown dependency", lambda t: t.replace('["task_001", "task_002"]', '["task_001", "task_999"]'), ":39:36: $.pending_tasks[1].dependencies[1]:", "dependency 'task_999' is not a task"),
-    ("cycle", lambda t: t.replace('"dependencies": []', '"dependencies": ["task_003"]'), ":12:23: $.active_tasks[0].dependencies:", "dependency cycle: task_001 -> task_003 -> task_001"),
-    ("wrong list", lambda t: t.replace('"pending_assignment"', '"completed"', 1), ":17:5: $.pending_tasks[0]:", "belongs in completed_tasks"),
-    ("path outside the repository", lambda t: t.replace('"/coordination/agent-collaboration-spec.md"', '"../../etc/passwd"'), ":13:68: $.active_tasks[0].deliverables[1]:", "is not a path inside the repository"),
-    ("text too long", lambda t: t.replace('"Create comprehensive', '"' + "x" * 20001), ":6:22: $.active_tasks[0].description:", "longer than the limit of 20000"),
-]  # fmt: skip
+    (
+        "field typo",
+        lambda t: t.replace('"status": "in_progress"', '"stauts": "in_progress"'),
+        ":3:5: $.active_tasks[0]:",
+        "unknown field 'stauts' (did you mean 'status'?)",
+    ),
+    (
+        "status typo",
+        lambda t: t.replace('"in_progress"', '"in progress"'),
+        ":8:17: $.active_tasks[0].status:",
+        "is not one of",
+    ),
+    (
+        "wrong type",
+        lambda t: t.replace('"dependencies": []', '"dependencies": "task_002"'),
+        ":12:23: $.active_tasks[0].dependencies:",
+        "is not a list",
+    ),
+    (
+        "bad date",
+        lambda t: t.replace("2024-01-15T18:00:00Z", "2024-02-30T18:00:00Z"),
+        ":11:14: $.active_tasks[0].due:",
+        "not a date that exists",
+    ),
+    (
+        "unknown dependency",
+        lambda t: t.replace('["task_001", "task_002"]', '["task_001", "task_999"]'),
+        ":39:36: $.pending_tasks[1].dependencies[1]:",
+        "dependency 'task_999' is not a task",
+    ),
+    (
+        "cycle",
+        lambda t: t.replace('"dependencies": []', '"dependencies": ["task_003"]'),
+        ":12:23: $.active_tasks[0].dependencies:",
+        "dependency cycle: task_001 -> task_003 -> task_001",
+    ),
+    (
+        "wrong list",
+        lambda t: t.replace('"pending_assignment"', '"completed"', 1),
+        ":17:5: $.pending_tasks[0]:",
+        "belongs in completed_tasks",
+    ),
+    (
+        "path outside the repository",
+        lambda t: t.replace('"/coordination/agent-collaboration-spec.md"', '"../../etc/passwd"'),
+        ":13:68: $.active_tasks[0].deliverables[1]:",
+        "is not a path inside the repository",
+    ),
+    (
+        "text too long",
+        lambda t: t.replace('"Create comprehensive', '"' + "x" * 20001),
+        ":6:22: $.active_tasks[0].description:",
+        "longer than the limit of 20000",
+    ),
+]
 
 
 @pytest.mark.parametrize(("edit", "where", "words"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])

@@ -164,8 +164,18 @@ def test_messages_are_sent_only_as_oneself(old: dict[str, Any]) -> None:
 
 
 def test_only_the_recipient_answers(old: dict[str, Any]) -> None:
-    answer = {"message_id": "msg_002", "from": "instance-3", "to": "instance-2", "type": "consultation_response", "timestamp": "2024-01-15T12:00:00Z",
-              "subject": "Re", "message": "me", "requires_response": False, "status": "sent", "in_reply_to": "msg_001"}  # fmt: skip
+    answer = {
+        "message_id": "msg_002",
+        "from": "instance-3",
+        "to": "instance-2",
+        "type": "consultation_response",
+        "timestamp": "2024-01-15T12:00:00Z",
+        "subject": "Re",
+        "message": "me",
+        "requires_response": False,
+        "status": "sent",
+        "in_reply_to": "msg_001",
+    }
     new = edit(old, model.MESSAGES, lambda d: d["messages"].append(answer))
     assert rules(old, new, "instance-3") == [
         ("authorization", "instance-3 may not answer msg_001, which was sent to instance-1 on msg_002")

@@ -90,10 +90,17 @@ def test_dependency_cycles_are_named(seed: dict[str, Any]) -> None:
 
 def test_a_long_chain_is_not_a_cycle() -> None:
     tasks = [
-        {"task_id": f"task_{i:05d}", "title": "t", "assigned_to": None, "status": "pending_assignment", "priority": "low",
-         "created": "2024-01-01T00:00:00Z", "dependencies": [f"task_{i - 1:05d}"] if i else []}
+        {
+            "task_id": f"task_{i:05d}",
+            "title": "t",
+            "assigned_to": None,
+            "status": "pending_assignment",
+            "priority": "low",
+            "created": "2024-01-01T00:00:00Z",
+            "dependencies": [f"task_{i - 1:05d}"] if i else [],
+        }
         for i in range(5000)
-    ]  # fmt: skip
+    ]
     state = {model.TASKS: {"active_tasks": [], "pending_tasks": tasks, "completed_tasks": []}}
     assert invariants.check(state) == []
     tasks[0]["dependencies"] = ["task_04999"]

@@ -90,13 +90,27 @@ def test_canonical_form_orders_keys_by_schema_and_records_by_id() -> None:
     doc = {
         "completed_tasks": [],
         "pending_tasks": [
-            {"dependencies": [], "task_id": "task_b", "title": "B", "assigned_to": None, "status": "pending_assignment",
-             "priority": "low", "created": "2024-01-01T00:00:00Z"},
-            {"title": "A", "task_id": "task_a", "dependencies": ["task_b"], "assigned_to": None,
-             "status": "pending_assignment", "priority": "low", "created": "2024-01-01T00:00:00Z"},
+            {
+                "dependencies": [],
+                "task_id": "task_b",
+                "title": "B",
+                "assigned_to": None,
+                "status": "pending_assignment",
+                "priority": "low",
+                "created": "2024-01-01T00:00:00Z",
+            },
+            {
+                "title": "A",
+                "task_id": "task_a",
+                "dependencies": ["task_b"],
+                "assigned_to": None,
+                "status": "pending_assignment",
+                "priority": "low",
+                "created": "2024-01-01T00:00:00Z",
+            },
         ],
         "active_tasks": [],
-    }  # fmt: skip
+    }
     text = store.dump(model.TASKS, doc).decode()
     assert text.index('"active_tasks"') < text.index('"pending_tasks"') < text.index('"completed_tasks"')
     assert text.index('"task_a"') < text.index('"task_b"')

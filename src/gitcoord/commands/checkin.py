@@ -7,7 +7,9 @@ from pathlib import Path
 from gitcoord import model
 from gitcoord import report
 from gitcoord import views
+from gitcoord import workspace
 from gitcoord.commands import step
+from gitcoord.commands import sync as sync_command
 from gitcoord.output import Output
 from gitcoord.output import safe
 from gitcoord.protocol import Change
@@ -16,8 +18,11 @@ from gitcoord.protocol import instances
 from gitcoord.records import State
 
 
-def checkin(*, cwd: Path, as_instance: str | None, out: Output) -> int:
+def checkin(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:
     """Mark me active, then brief me: everything since my previous check-in that concerns me."""
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    if step.publish(ws, sync):  # fetch first, so that the briefing tells what the others did
+        sync = True
     previous: dict[str, str | None] = {}
 
     def build(state: State, ctx: Context) -> Change:
@@ -26,11 +31,14 @@ def checkin(*, cwd: Path, as_instance: str | None, out: Output) -> int:
         return instances.checkin(state, ctx)
 
     applied, _ = step.apply(build, cwd=cwd, as_instance=as_instance)
+    synced = step.publish(ws, sync)
     me = applied.change.event.actor
     assert me is not None
     entry = applied.state[model.REGISTRY]["instances"][me]
     briefing = views.briefing(applied.state, me, since=previous["since"])
     data = {**step.envelope(applied), "session": entry["current_session_id"], "briefing": briefing}
+    if synced:
+        data["sync"] = sync_command.as_data(synced)
     head = f"Checked in as {safe(me)} ({safe(entry['role'])}), session {entry['current_session_id']}"
     since = f"; last check-in {safe(previous['since'])}" if previous["since"] else "; first check-in"
     notes = [f"note: {safe(n)}" for n in applied.change.notes]
@@ -38,5 +46,5 @@ def checkin(*, cwd: Path, as_instance: str | None, out: Output) -> int:
     return 0
 
 
-def checkout(*, cwd: Path, as_instance: str | None, out: Output) -> int:
-    return step.run(instances.checkout, cwd=cwd, as_instance=as_instance, out=out)
+def checkout(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:
+    return step.run(instances.checkout, cwd=cwd, as_instance=as_instance, out=out, sync=sync)

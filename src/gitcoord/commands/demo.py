@@ -1,26 +1,281 @@
-"""`coord demo`: the specification's example in a throwaway repository, checked and shown."""
+"""`coord demo`: the specification's two workflow examples, played by six instances in six clones.
+
+A bare repository stands for the shared remote (GitHub, in real use); each instance works
+in its own clone, and the human coordinator in a seventh. Every step is a `coord` command
+followed by a sync, and some run at the same moment, as agents would: six check-ins race
+to push, two instances claim one task, two give input on one decision.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+from gitcoord.errors import FatalError
 from gitcoord.git import clean_env
 from gitcoord.output import Output
+
+SEED = ["instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"]
+HUMAN = "human"
+
+
+class Stage:
+    """The clones and a way to run `coord` in them, showing each command and what it said."""
+
+    def __init__(self, base: Path, out: Output) -> None:
+        self.base = base
+        self.out = out
+        self.remote = base / "remote.git"
+        self.clones = {name: base / name for name in [*SEED, HUMAN]}
+        # The clones' hooks run `coord`: the one of this interpreter, whatever PATH the caller has.
+        self.env = clean_env({"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")})
+
+    def git(self, *args: str, cwd: Path | None = None) -> None:
+        subprocess.run(["git", *args], cwd=cwd or self.base, env=self.env, check=True, capture_output=True)
+
+    def run(self, who: str, *args: str, show: int = 8, expect: int = 0) -> str:
+        done = self._call(who, args)
+        self._show(who, args, done, show)
+        if done.returncode != expect:
+            raise FatalError(
+                f"the demo stopped: `coord {' '.join(args)}` as {who} exited {done.returncode}:\n{done.stderr}"
+            )
+        return done.stdout.strip()
+
+    def together(self, calls: Sequence[tuple[str, Sequence[str]]], show: int = 4) -> list[str]:
+        """Run several commands at the same moment, each in its own clone, then show them in order."""
+        results: list[subprocess.CompletedProcess[str] | None] = [None] * len(calls)
+
+        def work(n: int, who: str, args: Sequence[str]) -> None:
+            results[n] = self._call(who, args)
+
+        threads = [threading.Thread(target=work, args=(n, who, args)) for n, (who, args) in enumerate(calls)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        outputs = []
+        for (who, args), done in zip(calls, results, strict=True):
+            assert done is not None
+            self._show(who, args, done, show)
+            if done.returncode != 0:
+                raise FatalError(f"the demo stopped: `coord {' '.join(args)}` as {who} failed:\n{done.stderr}")
+            outputs.append(done.stdout.strip())
+        return outputs
+
+    def _call(self, who: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "gitcoord", "-C", str(self.clones[who]), *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
+
+    def _show(self, who: str, args: Sequence[str], done: subprocess.CompletedProcess[str], show: int) -> None:
+        shown = " ".join(f"'{a}'" if " " in a else a for a in args)
+        lines = [f"[{who}] $ coord {shown}"]
+        said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        lines += [f"    {line}" for line in said[:show]]
+        if show and len(said) > show:
+            lines.append(f"    ... ({len(said) - show} more lines)")
+        self.out.emit(None, lines)
+
+    def say(self, text: str) -> None:
+        self.out.emit(None, ["", text])
 
 
 def demo(*, directory: Path | None, out: Output) -> int:
     base = directory or Path(tempfile.mkdtemp(prefix="gitcoord-demo-"))
-    repo = base / "project"
-    repo.mkdir(parents=True, exist_ok=True)
-    env = clean_env()
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
-    for args in (["init", "--example"], ["status"], ["validate"]):
-        out.emit(None, f"\n$ coord {' '.join(args)}")
-        done = subprocess.run([sys.executable, "-m", "gitcoord", *args], cwd=repo, env=env, check=False)
-        if done.returncode != 0:
-            return done.returncode
-    out.emit({"repository": str(repo)}, f"\nThe repository is at {repo}")
+    base.mkdir(parents=True, exist_ok=True)
+    if any(base.iterdir()):
+        raise FatalError(f"{base} is not empty; give an empty or new directory with --dir")
+    stage = Stage(base, out)
+    _set_up(stage)
+    _new_feature(stage)
+    _problem_solving(stage)
+    _escalation(stage)
+    _where_it_stands(stage)
+    stage.say(
+        f"The remote and the seven clones are in {base}\n"
+        f"Look around: cd {base / 'instance-3'} && coord checkin && git log --format='%s%n%b' -5"
+    )
     return 0
+
+
+def _set_up(s: Stage) -> None:
+    s.say("== A shared remote, and a clone for each of the specification's six instances and the human coordinator")
+    s.git("init", "-q", "--bare", "-b", "main", str(s.remote))
+    first = s.clones["instance-2"]
+    s.git("init", "-q", "-b", "main", str(first))
+    s.git("remote", "add", "origin", str(s.remote), cwd=first)
+    s.run("instance-2", "init", "--example", "--agents", show=2)
+    s.run("instance-2", "sync", show=1)
+    for name, clone in s.clones.items():
+        if name != "instance-2":
+            s.git("clone", "-q", str(s.remote), str(clone))
+            s.run(name, "install", show=0)
+        s.git("config", "coord.instance", name, cwd=clone)
+    s.out.emit(
+        None, f"    cloned {len(s.clones) - 1} more; each ran `coord install` and `git config coord.instance NAME`"
+    )
+
+
+def _new_feature(s: Stage) -> str:
+    s.say(
+        "== Example 1: new feature development\n"
+        "-- Six instances start their sessions at once; their pushes race, sync merges and retries"
+    )
+    s.together([(name, ["checkin", "--sync"]) for name in SEED], show=3)
+    s.say("-- Instance-2 finishes the architecture (task_001) and offers the backend API (task_002) to instance-1")
+    s.run("instance-2", "task", "complete", "task_001", "--sync", show=3)
+    s.run("instance-2", "task", "assign", "task_002", "instance-1", "--sync", show=2)
+    s.say("-- Instance-1 answers the consultation waiting for it (msg_001) and takes the offer")
+    s.run("instance-1", "checkin", "--sync", show=12)
+    s.run(
+        "instance-1",
+        "msg",
+        "reply",
+        "msg_001",
+        "--body",
+        "REST with clear resources now; revisit GraphQL federation at 10+ agents.",
+        "--sync",
+        show=2,
+    )
+    s.run("instance-1", "task", "accept", "task_002", "--sync", show=2)
+    s.run("instance-1", "task", "start", "task_002", "--sync", show=2)
+    s.say("-- Instance-2 syncs, reads the answer, closes the thread, and adds the next piece of work")
+    s.run("instance-2", "sync", show=4)
+    s.run("instance-2", "inbox", show=6)
+    s.run("instance-2", "msg", "ack", "msg_001", "--sync", show=2)
+    dashboard = s.run(
+        "instance-2",
+        "task",
+        "add",
+        "Agent dashboard prototype",
+        "--priority",
+        "high",
+        "--expertise",
+        "react",
+        "--expertise",
+        "machine-learning",
+        "--sync",
+        show=2,
+    ).splitlines()[0]
+    s.say(f"-- A race: instance-3 and instance-4 both claim {dashboard} at the same moment")
+    s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=1)
+    s.together([("instance-3", ["task", "claim", dashboard]), ("instance-4", ["task", "claim", dashboard])], show=1)
+    s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=3)
+    s.say("-- The merge decided: the earlier claim wins (in the same second, the lower instance id); the loser is told")
+    for name in ("instance-3", "instance-4"):
+        s.run(name, "sync", show=3)
+    s.run("instance-4", "checkin", show=6)
+    return dashboard
+
+
+def _problem_solving(s: Stage) -> None:
+    s.say(
+        "== Example 2: cross-instance problem solving (dec_002: REST or GraphQL?)\n"
+        "-- Instance-1 and instance-3 give their input at once"
+    )
+    s.together(
+        [
+            (
+                "instance-1",
+                [*_input("GraphQL Federation"), "--comment", "one endpoint scales with agent count", "--sync"],
+            ),
+            ("instance-3", [*_input("REST API"), "--comment", "simpler for the UI to debug", "--sync"]),
+        ]
+    )
+    s.say("-- Instance-2 synthesizes the input and makes the final call")
+    s.run("instance-2", "sync", show=3)
+    s.run("instance-2", "decision", "show", "dec_002", show=12)
+    s.run(
+        "instance-2",
+        "decision",
+        "decide",
+        "dec_002",
+        "--option",
+        "REST API",
+        "--rationale",
+        "simplest to build and debug now; GraphQL federation stays an option past 10 agents",
+        "--sync",
+        show=2,
+    )
+
+
+def _input(option: str) -> list[str]:
+    return ["decision", "input", "dec_002", "--option", option]
+
+
+def _escalation(s: Stage) -> None:
+    s.say("== Conflict resolution: instance-5 and instance-6 disagree, and the human coordinator decides")
+    proposal = s.run(
+        "instance-6",
+        "decision",
+        "propose",
+        "Where agent secrets live",
+        "--option",
+        "HashiCorp Vault",
+        "--option",
+        "Cloud KMS",
+        "--input-from",
+        "instance-5",
+        "--sync",
+        show=1,
+    ).splitlines()[0]
+    s.run("instance-5", "sync", show=1)
+    s.run(
+        "instance-5",
+        "decision",
+        "input",
+        proposal,
+        "--option",
+        "Cloud KMS",
+        "--comment",
+        "one less service to run",
+        "--sync",
+        show=1,
+    )
+    s.run("instance-6", "sync", show=1)
+    s.run("instance-6", "escalate", proposal, "--reason", "dynamic database credentials need Vault", "--sync", show=1)
+    s.run(HUMAN, "sync", show=1)
+    s.run(HUMAN, "inbox", show=8)
+    s.run(
+        HUMAN,
+        "decision",
+        "decide",
+        proposal,
+        "--option",
+        "HashiCorp Vault",
+        "--rationale",
+        "dynamic credentials outweigh running one more service",
+        "--sync",
+        show=2,
+    )
+
+
+def _where_it_stands(s: Stage) -> None:
+    s.say("== Everyone syncs; where things stand")
+    for _ in range(2):
+        s.together([(name, ["sync"]) for name in s.clones], show=0)
+    s.run(HUMAN, "status", show=40)
+    s.run(HUMAN, "log", "-n", "60", show=60)
+    s.say("== Checks: every clone at the remote's commit, the store valid, every commit keeping the rules")
+    tips = {
+        name: subprocess.run(
+            ["git", "rev-parse", "main"], cwd=clone, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for name, clone in s.clones.items()
+    }
+    remote_tip = subprocess.run(
+        ["git", "rev-parse", "main"], cwd=s.remote, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if set(tips.values()) != {remote_tip}:
+        raise FatalError(f"the clones did not converge: {tips}")
+    s.out.emit(None, f"    all {len(tips)} clones at {remote_tip[:12]}, the remote's main")
+    s.run(HUMAN, "validate", show=1)
+    root = subprocess.run(
+        ["git", "rev-list", "--max-parents=0", "main"], cwd=s.remote, capture_output=True, text=True, check=True
+    )
+    s.run(HUMAN, "check", "--range", f"{root.stdout.strip()}..main", show=1)

@@ -9,7 +9,10 @@ from typing import Any
 from gitcoord import clock
 from gitcoord import commit
 from gitcoord import ids
+from gitcoord import sync as sync_engine
 from gitcoord import workspace
+from gitcoord.commands import sync as sync_command
+from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.output import safe
 from gitcoord.protocol import Change
@@ -27,19 +30,37 @@ def run(
     out: Output,
     creates: str | None = None,
     no_commit: bool = False,
+    sync: bool | None = None,
 ) -> int:
-    """Apply `build` as one commit and report it. `creates` names the id key of a new record."""
+    """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
     applied, ws = apply(build, cwd=cwd, as_instance=as_instance, no_commit=no_commit)
     change = applied.change
     where = _where(applied.commit, ws.branch, change)
+    synced = publish(ws, sync) if applied.commit else None
     if creates and change.record is not None:
         out.emit(change.record, change.record[creates])
         out.note(f"{safe(change.event.summary)} ({where})")
     else:
-        out.emit(envelope(applied), [f"{safe(change.event.summary)} ({where})"])
+        data = {**envelope(applied), **({"sync": sync_command.as_data(synced)} if synced else {})}
+        out.emit(data, [f"{safe(change.event.summary)} ({where})"])
     for note in change.notes:
         out.note(f"note: {safe(note)}")
+    if synced:
+        for line in sync_command.lines(ws, synced):
+            out.note(line)
     return 0
+
+
+def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced | None:
+    """Sync after a step when asked to (--sync), or when this clone says so (`git config coord.sync true`)."""
+    if wanted is None:
+        wanted = ws.config.get("coord.sync", "").lower() in ("true", "yes", "on", "1")
+    if not wanted:
+        return None
+    try:
+        return sync_engine.sync(ws)
+    except FatalError as e:
+        raise FatalError(f"the step is committed here, but not shared yet: {e}") from None
 
 
 def apply(

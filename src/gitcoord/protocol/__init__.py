@@ -87,7 +87,27 @@ class Edit:
         self.docs[model.REGISTRY] = doc
 
     def done(self, event: Event, record: Record | None, *notes: str) -> Change:
-        return Change(dict(self.docs), event, record, notes)
+        tidied = self._tidy(event.actor)
+        return Change(dict(self.docs), event, record, (*notes, *tidied))
+
+    def _tidy(self, actor: str | None) -> tuple[str, ...]:
+        """Clear the actor's current_task if the task is no longer theirs.
+
+        A merge (a lost claim) or another instance (a reclaim) can take a task away, but the
+        registry entry is its owner's alone to change; so the owner's next step fixes it.
+        """
+        entry = self.state[model.REGISTRY]["instances"].get(actor) if actor else None
+        current = entry["current_task"] if entry else None
+        if not (isinstance(current, str) and current.startswith("task_")):
+            return ()
+        task = self.get("task", current)
+        if task is not None and task["assigned_to"] == actor and task["status"] in model.HELD:
+            return ()
+        assert entry is not None
+        assert actor is not None
+        self.put("instance", {**entry, "current_task": None}, actor)
+        where = f"{task['status']}, held by {task['assigned_to'] or 'nobody'}" if task else "gone"
+        return (f"your current task {current} is no longer yours ({where})",)
 
 
 _LIST = {"instance": "status", "task": "task list", "message": "inbox --all", "decision": "decision list"}

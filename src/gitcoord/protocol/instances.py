@@ -46,16 +46,7 @@ def _here(edit: Edit, ctx: Context, *, status: str) -> tuple[str, Record, list[s
         stamp = last
     else:
         stamp = ctx.stamp
-    notes = []
-    current = entry["current_task"]
-    if isinstance(current, str) and current.startswith("task_"):
-        # A merge (a lost claim) or another instance (a reclaim) can take a task away;
-        # the registry entry is the owner's to fix, so its next step does.
-        task = edit.get("task", current)
-        if task is None or task["assigned_to"] != me or task["status"] not in model.HELD:
-            now = f"{task['status']}, held by {task['assigned_to'] or 'nobody'}" if task else "gone"
-            notes.append(f"your current task {current} is no longer yours ({now})")
-            entry["current_task"] = None
+    notes: list[str] = []
     entry.update(status=status, last_update=stamp)
     return me, entry, notes
 

@@ -1,0 +1,46 @@
+"""`coord sync`, and the report of what a sync brought."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gitcoord import report
+from gitcoord import sync as engine
+from gitcoord import workspace
+from gitcoord.output import Output
+from gitcoord.output import safe
+
+
+def as_data(s: engine.Synced) -> dict[str, Any]:
+    return {
+        "commit": s.after,
+        "fetched": s.fetched,
+        "pushed": s.pushed,
+        "merged": s.merged,
+        "attempts": s.attempts,
+        "news": s.news,
+    }
+
+
+def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
+    how = "merged with" if s.merged else "in step with"
+    yield f"synced {ws.branch} {how} {ws.remote} at {s.after[:12]}: {s.fetched} commit(s) in, {s.pushed} out"
+    news = s.news
+    for t in news.get("claims_lost", ()):
+        hint = "`coord task ready --mine` shows other work"
+        yield f"  your claim on {safe(t['task_id'])} lost to {safe(t['lost_to'])}'s; {hint}"
+    for t in news.get("offered_to_me", ()):
+        yield f"  offered to you: {safe(t['task_id'])} {safe(t['title'])} (accept or decline)"
+    for m in news.get("messages_for_me", ()):
+        yield "  new for you:" + report.message_line(m)[1:]
+    for d in news.get("decisions_made", ()):
+        yield "  decided:" + report.decision_line(d)[1:]
+
+
+def run(*, cwd: Path, as_instance: str | None, out: Output) -> int:
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    synced = engine.sync(ws)
+    out.emit(as_data(synced), lines(ws, synced))
+    return 0

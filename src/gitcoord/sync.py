@@ -1,0 +1,145 @@
+"""Exchanging coordination commits with the other clones, through any git remote.
+
+Fetch the shared branch; if both sides moved, merge them with `git merge-tree`, which runs
+the merge driver without touching any checkout; validate; move the local branch; push.
+When another instance pushed first, back off (jittered, bounded) and go round again.
+Local commits are never dropped: on any failure they stay, and the message says why.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+from typing import NamedTuple
+
+from gitcoord import git
+from gitcoord import store
+from gitcoord import views
+from gitcoord import workspace
+from gitcoord.commit import advance
+from gitcoord.errors import FatalError
+from gitcoord.errors import GitError
+from gitcoord.events import Event
+from gitcoord.workspace import Workspace
+
+ATTEMPTS = 12
+# What git says when another push got there first: retry. (A hook that declines is final.)
+_OVERTAKEN = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "failed to update ref", "cannot lock ref")
+
+
+class Synced(NamedTuple):
+    before: str  # the local tip before
+    after: str  # the local tip after (also the remote's, once pushed)
+    fetched: int  # commits that came from the remote
+    pushed: int  # commits that went to it
+    merged: bool
+    attempts: int
+    news: dict[str, Any]
+
+
+class Conflict(FatalError):
+    """The two histories need a person; nothing was changed."""
+
+
+def sync(ws: Workspace, *, attempts: int = ATTEMPTS, sleep: Callable[[float], None] = time.sleep) -> Synced:
+    _require_driver(ws)
+    with store.lock(ws.repo.common_dir):
+        start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
+        merged = False
+        for attempt in range(1, attempts + 1):
+            remote = _fetch(ws)
+            local = git.rev_parse(ws.root, ws.ref)
+            target = _combine(ws, local, remote)
+            merged = merged or (target not in (local, remote))
+            if target != local and not advance(ws, local, git.Sha(target)):
+                continue  # the branch moved under us (a person committing): look again
+            if target == remote or _push(ws, target):
+                return _result(ws, start, target, remote, merged=merged, attempts=attempt)
+            sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2**attempt))
+        raise FatalError(
+            f"{ws.remote} kept moving: {attempts} attempts to push {ws.branch} were each overtaken by another push. "
+            "Your commits are kept; run `coord sync` again."
+        )
+
+
+def _require_driver(ws: Workspace) -> None:
+    from gitcoord.commands.doctor import driver_checks
+
+    problems = [c.detail for c in driver_checks(ws.repo) if not c.ok]
+    if problems:
+        raise FatalError("cannot merge safely: " + "; ".join(problems))
+
+
+def _fetch(ws: Workspace) -> str | None:
+    tracking = f"refs/remotes/{ws.remote}/{ws.branch}"
+    done = git.run(
+        ["fetch", "--quiet", "--no-tags", ws.remote, f"+refs/heads/{ws.branch}:{tracking}"], ws.root, check=False
+    )
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip()
+        if "couldn't find remote ref" in stderr:
+            return None  # the remote has no such branch yet: this push creates it
+        raise FatalError(
+            f"cannot fetch {ws.branch} from {ws.remote}: {stderr}\n"
+            "Your commits are kept; run `coord sync` again when it is reachable."
+        )
+    return git.rev_parse(ws.root, tracking)
+
+
+def _combine(ws: Workspace, local: str | None, remote: str | None) -> str:
+    if local is None or remote is None:
+        found = local or remote
+        if found is None:
+            raise FatalError(f"neither this clone nor {ws.remote} has {ws.branch}; run `coord init` first")
+        return found
+    if git.is_ancestor(ws.root, remote, local):
+        return local
+    if git.is_ancestor(ws.root, local, remote):
+        return remote
+    return _merge(ws, local, remote)
+
+
+def _merge(ws: Workspace, local: str, remote: str) -> str:
+    done = git.run(["merge-tree", "--write-tree", "--messages", local, remote], ws.root, check=False)
+    output = done.stdout.decode("utf-8", "replace")
+    if done.returncode not in (0, 1):
+        raise GitError(["git", "merge-tree", local, remote], done.returncode, done.stdout, done.stderr)
+    tree = output.split("\n", 1)[0]
+    if done.returncode == 1:
+        said = done.stderr.decode("utf-8", "replace").strip() or output.split("\n\n", 1)[-1].strip()
+        raise Conflict(
+            f"merging {ws.remote}/{ws.branch} needs a person:\n{said}\n"
+            f"Nothing was changed and your commits are kept. To settle it: on {ws.branch} run "
+            f"`git merge {ws.remote}/{ws.branch}`, then `coord resolve`, `git commit`, and `coord sync`."
+        )
+    problems = store.check(workspace.snapshot(ws, commit=tree))
+    if problems:
+        raise store.InvalidStore(
+            problems, f"merging {ws.remote}/{ws.branch} gives an invalid store; nothing was changed"
+        )
+    event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
+    return git.commit_tree(ws.root, git.Sha(tree), [local, remote], event.message())
+
+
+def _push(ws: Workspace, commit: str) -> bool:
+    """Whether the push went through; False when the remote moved first."""
+    done = git.run(["push", "--porcelain", ws.remote, f"{commit}:refs/heads/{ws.branch}"], ws.root, check=False)
+    if done.returncode == 0:
+        return True
+    text = (done.stdout + done.stderr).decode("utf-8", "replace")
+    if any(sign in text for sign in _OVERTAKEN):
+        return False
+    raise FatalError(f"cannot push {ws.branch} to {ws.remote}:\n{text.strip()}\nYour commits are kept.")
+
+
+def _result(ws: Workspace, start: str | None, after: str, remote: str | None, *, merged: bool, attempts: int) -> Synced:
+    def count(since: str | None) -> int:
+        return int(git.out(["rev-list", "--count", f"{since}..{after}" if since else after], ws.root))
+
+    news: dict[str, Any] = {}
+    if start is not None and start != after:
+        before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
+        news = views.news(before, now, ws.identity)
+    return Synced(start or "", after, count(start), count(remote), merged, attempts, news)

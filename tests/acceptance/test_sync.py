@@ -1,0 +1,203 @@
+"""coord sync between clones through a bare remote, as instances on several machines would."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testing.repos import bare_remote
+from testing.repos import files_in
+from testing.repos import git
+from tests.conftest import Coord
+
+from gitcoord import model
+from gitcoord import sync as engine
+from gitcoord import workspace
+from gitcoord.errors import FatalError
+
+
+class Team:
+    def __init__(self, tmp: Path, coord: Coord, names: list[str]) -> None:
+        self.coord = coord
+        self.remote = bare_remote(tmp / "remote.git")
+        self.clones: dict[str, Path] = {}
+        for n, name in enumerate(names):
+            clone = tmp / name
+            if n == 0:
+                git(tmp, "init", "-q", "-b", "main", str(clone))
+                self.ok(clone, "init", "--example")
+                git(clone, "remote", "add", "origin", str(self.remote))
+                self.ok(clone, "sync")
+            else:
+                git(tmp, "clone", "-q", str(self.remote), str(clone))
+                self.ok(clone, "install")
+            git(clone, "config", "coord.instance", name)
+            self.clones[name] = clone
+
+    def ok(self, where: Path, *args: str) -> str:
+        result = self.coord(where, *args)
+        assert result.code == 0, result
+        return result.out.strip()
+
+    def __call__(self, who: str, *args: str) -> str:
+        return self.ok(self.clones[who], *args)
+
+    def json(self, who: str, *args: str) -> Any:
+        return json.loads(self.coord(self.clones[who], *args, "--json").out)
+
+
+@pytest.fixture
+def team(tmp_path: Path, coord: Coord) -> Team:
+    return Team(tmp_path, coord, ["instance-2", "instance-4", "instance-5"])
+
+
+def test_changes_travel_between_clones(team: Team) -> None:
+    team("instance-2", "task", "complete", "task_001", "--sync")
+    synced = team.json("instance-4", "sync")
+    assert (synced["fetched"], synced["pushed"], synced["merged"]) == (1, 0, False)
+    assert "task_001  completed" in team("instance-4", "task", "list")
+    assert git(team.clones["instance-4"], "status", "--porcelain") == "", "the checkout on main follows"
+
+
+def test_a_race_for_one_task_is_decided_and_the_loser_told(team: Team) -> None:
+    task = team("instance-2", "task", "add", "Agent dashboard", "--sync").splitlines()[0]
+    team("instance-4", "sync")
+    team("instance-5", "sync")
+    team("instance-4", "task", "claim", task)
+    team("instance-5", "task", "claim", task)
+    team("instance-4", "sync")
+    report = team("instance-5", "sync")
+    assert "merged with origin" in report
+    loser = "instance-5"
+    assert f"your claim on {task} lost to instance-4's" in report
+    team("instance-4", "sync")
+    record = next(t for t in team.json("instance-4", "task", "list") if t["task_id"] == task)
+    assert record["assigned_to"] == "instance-4"
+    shown = team.json(loser, "task", "show", task)
+    assert shown["contested"][0]["assigned_to"] == loser
+    briefing = team(loser, "checkin")
+    assert f"Claims you lost in a merge:\n  {task}" in briefing
+
+
+def test_every_clone_ends_byte_for_byte_equal(team: Team) -> None:
+    team("instance-2", "checkin", "--sync")
+    team("instance-4", "checkin", "--sync")
+    team("instance-5", "msg", "send", "--to", "instance-2", "--subject", "hi", "--body", "x", "--sync")
+    for name in team.clones:
+        team(name, "sync")
+    remote = git(team.remote, "rev-parse", "main")
+    for clone in team.clones.values():
+        assert git(clone, "rev-parse", "main") == remote
+    stores = [{p: d for p, d in files_in(c).items() if p.startswith("coordination/")} for c in team.clones.values()]
+    assert stores[0] == stores[1] == stores[2]
+
+
+def test_an_unreachable_remote_keeps_local_commits(team: Team, tmp_path: Path) -> None:
+    clone = team.clones["instance-4"]
+    team("instance-4", "checkin")
+    head = git(clone, "rev-parse", "HEAD")
+    shutil.move(str(team.remote), str(tmp_path / "moved.git"))
+    result = team.coord(clone, "sync")
+    assert result.code == 1
+    assert "cannot fetch main from origin" in result.err
+    assert "Your commits are kept" in result.err
+    assert git(clone, "rev-parse", "HEAD") == head
+
+
+def test_a_refused_push_says_why(team: Team) -> None:
+    hook = team.remote / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho 'protected branch: changes need review' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    clone = team.clones["instance-2"]
+    team("instance-2", "checkin")
+    head = git(clone, "rev-parse", "HEAD")
+    result = team.coord(clone, "sync")
+    assert result.code == 1
+    assert "cannot push main to origin" in result.err
+    assert "protected branch" in result.err
+    assert git(clone, "rev-parse", "HEAD") == head
+
+
+def test_a_remote_that_keeps_moving_gives_up_after_the_retries(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    team("instance-2", "checkin")
+    rival = team.clones["instance-5"]
+    ws = workspace.open_workspace(team.clones["instance-2"])
+    head = git(team.clones["instance-2"], "rev-parse", "HEAD")
+    push, delays = engine._push, []
+
+    def overtaken(ws: workspace.Workspace, commit: str) -> bool:
+        git(rival, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")  # another writer pushes first, for real
+        git(rival, "commit", "-q", "--allow-empty", "--no-verify", "-m", "someone else's work")
+        git(rival, "push", "-q", "origin", "main")
+        return push(ws, commit)
+
+    monkeypatch.setattr(engine, "_push", overtaken)
+    with pytest.raises(FatalError, match="kept moving: 3 attempts"):
+        engine.sync(ws, attempts=3, sleep=delays.append)
+    assert len(delays) == 3
+    assert all(0 < d <= 3 for d in delays), "jittered, bounded backoff"
+    assert git(team.clones["instance-2"], "merge-base", "--is-ancestor", head, "main") == ""  # local commits kept
+
+
+def test_a_conflict_for_a_person_changes_nothing(team: Team) -> None:
+    for name, text in (("instance-2", "Ship it"), ("instance-4", "Hold it")):
+        clone = team.clones[name]
+        path = clone / "coordination" / model.MESSAGES
+        log = json.loads(path.read_text())
+        log["messages"].append(
+            {
+                **log["messages"][0],
+                "message_id": "msg_002",
+                "requires_response": False,
+                "status": "sent",
+                "type": "notification",
+                "message": text,
+                "from": "instance-2",
+                "to": "instance-4",
+            }
+        )
+        path.write_text(json.dumps(log))
+        git(clone, "-c", "coord.instance=instance-2", "commit", "-qam", "same id")
+    team("instance-2", "sync")
+    clone = team.clones["instance-4"]
+    head, before = git(clone, "rev-parse", "HEAD"), files_in(clone)
+    result = team.coord(clone, "sync")
+    assert result.code == 1
+    assert "needs a person" in result.err
+    assert "CONFLICT in msg_002.message" in result.err
+    assert "git merge origin/main" in result.err
+    assert (git(clone, "rev-parse", "HEAD"), files_in(clone)) == (head, before)
+
+
+def test_sync_from_a_feature_branch_leaves_the_checkout_alone(team: Team) -> None:
+    clone = team.clones["instance-4"]
+    git(clone, "checkout", "-q", "-b", "feature/ml")
+    (clone / "model.py").write_text("weights = []\n")
+    before = files_in(clone)
+    team("instance-2", "task", "complete", "task_001", "--sync")
+    team("instance-4", "sync")
+    team("instance-4", "task", "claim", "task_002", "--sync")
+    assert files_in(clone) == before
+    assert git(clone, "rev-parse", "--abbrev-ref", "HEAD") == "feature/ml"
+    assert git(team.remote, "log", "-1", "--format=%s", "main") == "coord(task): instance-4 claims task_002"
+
+
+def test_sync_needs_the_merge_driver(team: Team) -> None:
+    clone = team.clones["instance-5"]
+    git(clone, "config", "--remove-section", "merge.coord")
+    result = team.coord(clone, "sync")
+    assert result.code == 1
+    assert "cannot merge safely" in result.err
+    assert "coord install" in result.err
+
+
+def test_sync_by_default_when_the_clone_says_so(team: Team) -> None:
+    git(team.clones["instance-5"], "config", "coord.sync", "true")
+    team("instance-5", "checkin")
+    assert git(team.remote, "log", "-1", "--format=%s", "main") == "coord(instance): instance-5 checks in"
+    team("instance-5", "task", "add", "Monitoring", "--no-sync")
+    assert "Monitoring" not in git(team.remote, "log", "-1", "--format=%s", "main")
