@@ -111,9 +111,15 @@ def status(*, as_instance: str | None, as_json: bool) -> int:
 @click.option(
     "--agents", is_flag=True, help="Add the startup checklist to CLAUDE.md and AGENTS.md, and a SessionStart hook."
 )
+@click.option("--github", is_flag=True, help="Add the GitHub workflows: validation, health, decision pull requests.")
+@click.option(
+    "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
+)
 @as_option
 @json_option
-def init(*, example: bool, agents: bool, as_instance: str | None, as_json: bool) -> int:
+def init(
+    *, example: bool, agents: bool, github: bool, install_spec: str | None, as_instance: str | None, as_json: bool
+) -> int:
     """Start coordinating in this repository: coordination/, .gitattributes, hooks; one commit.
 
     Safe to run again: it adds only what is missing and never overwrites a file.
@@ -121,7 +127,16 @@ def init(*, example: bool, agents: bool, as_instance: str | None, as_json: bool)
     from gitcoord.commands.init import init as run
 
     out = Output(as_json=as_json)
-    return run(cwd=_globals().cwd, example=example, agents=agents, as_instance=_identity(as_instance), out=out)
+    identity = _identity(as_instance)
+    return run(
+        cwd=_globals().cwd,
+        example=example,
+        agents=agents,
+        github=github,
+        install_spec=install_spec,
+        as_instance=identity,
+        out=out,
+    )
 
 
 @cli.command()
@@ -678,6 +693,25 @@ def decision_show(*, decision_id: str, as_instance: str | None, as_json: bool) -
     )
 
 
+@decision.command("pr")
+@click.option("--range", "revisions", required=True, metavar="BASE..HEAD", help="The pull request's base and head.")
+@click.option(
+    "--output-file",
+    type=click.Path(path_type=Path),
+    help="Append decided=true|false and changed=N (e.g. $GITHUB_OUTPUT).",
+)
+@as_option
+@json_option
+def decision_pr(*, revisions: str, output_file: Path | None, as_instance: str | None, as_json: bool) -> int:
+    """What a pull request does to the decision log: inputs received and missing, and whether all is decided."""
+    from gitcoord.commands.decision_pr import run
+
+    out = Output(as_json=as_json)
+    return run(
+        cwd=_globals().cwd, as_instance=_identity(as_instance), revisions=revisions, output_file=output_file, out=out
+    )
+
+
 @cli.command()
 @click.argument("subject", metavar="TASK|MSG|DEC")
 @click.option("--reason", required=True, help="The disagreement, in my words.")
@@ -824,6 +858,42 @@ def sync_command(*, as_instance: str | None, as_json: bool) -> int:
     from gitcoord.commands.sync import run
 
     return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+
+
+@cli.command()
+@click.option("--now", metavar="ISO8601", help="Check as of this moment instead of now (a fixed clock).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown", "github"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--issue", is_flag=True, help="Open, update or close the labelled GitHub issue to match (uses `gh`).")
+@as_option
+@json_option
+def health(*, now: str | None, output_format: str, issue: bool, as_instance: str | None, as_json: bool) -> int:
+    """The specification's health checks: check-ins, answers, deadlines, decisions, escalations.
+
+    Exits 1 when any finding is an error. The thresholds are the registry's settings
+    (checkin_hours, response_hours, lease_hours; defaults 24, 4 and 24).
+    """
+    from gitcoord.commands.health import run
+
+    fmt = "json" if as_json else output_format
+    out = Output(as_json=fmt == "json")
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), now=now, output_format=fmt, issue=issue, out=out)
+
+
+@cli.command()
+@sync_option
+@as_option
+@json_option
+def reclaim(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Return tasks held by instances that have not checked in within the lease; tell each holder."""
+    from gitcoord.commands.health import reclaim as run
+
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
 
 
 @cli.command("merge-driver")

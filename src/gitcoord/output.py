@@ -49,3 +49,17 @@ class Output:
 
 def error(text: str) -> None:
     click.echo(click.style("error: ", fg="red", bold=True) + text, err=True)
+
+
+def workflow_escape(text: str, *, prop: bool = False) -> str:
+    """GitHub workflow-command escaping, so that text from instances cannot issue commands of its own."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def markdown_cell(text: Any) -> str:
+    """Text for a Markdown table cell: no table breaks, no HTML, no @mentions that would ping people."""
+    flat = " ".join(safe(text).split())
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("@", "&#64;"), ("`", "&#96;")):
+        flat = flat.replace(raw, escaped)
+    return flat

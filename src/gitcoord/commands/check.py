@@ -28,6 +28,7 @@ from gitcoord.findings import Finding
 from gitcoord.model import Doc
 from gitcoord.output import Output
 from gitcoord.output import safe
+from gitcoord.output import workflow_escape
 
 Blobs = dict[str, str | None]  # file name -> blob id at one commit (None: absent)
 
@@ -242,10 +243,12 @@ def report(verdict: Verdict, *, output_format: str, out: Output) -> int:
     shown = [f for f in verdict.findings if first[f.rule] == f.commit]
     if output_format == "github":
         for f in shown:
-            title = _escape(f"coord check: {f.rule}", prop=True)
+            title = workflow_escape(f"coord check: {f.rule}", prop=True)
             where = f"file={model.COORD_DIR}/{f.file}" + (f",line={f.line},col={f.column}" if f.line else "")
             commit = f" (commit {f.commit[:12]}: {verdict.subjects.get(f.commit, '')})" if f.commit else ""
-            out.emit(None, f"::error {where},title={title}::{_escape(f.where + ': ' + f.message + commit)}")
+            out.emit(None, f"::error {where},title={title}::{workflow_escape(f.where + ': ' + f.message + commit)}")
+        if not verdict.findings:
+            out.emit(None, f"::notice title=coord check::{verdict.commits} commit(s) checked; every rule holds")
         return 1 if verdict.findings else 0
     data: dict[str, Any] = {
         "valid": not verdict.findings,
@@ -266,9 +269,3 @@ def report(verdict: Verdict, *, output_format: str, out: Output) -> int:
         )
     out.emit(data, lines)
     return 1 if verdict.findings else 0
-
-
-def _escape(text: str, *, prop: bool = False) -> str:
-    """Workflow-command escaping, so that text from instances cannot inject commands of its own."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text

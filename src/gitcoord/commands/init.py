@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 
@@ -18,7 +19,16 @@ from gitcoord.output import Output
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 
 
-def init(*, cwd: Path, example: bool, agents: bool, as_instance: str | None, out: Output) -> int:
+def init(
+    *,
+    cwd: Path,
+    example: bool,
+    agents: bool,
+    github: bool,
+    install_spec: str | None,
+    as_instance: str | None,
+    out: Output,
+) -> int:
     repo = git.discover(cwd)
     root = repo.root
     coord_dir = root / model.COORD_DIR
@@ -40,6 +50,14 @@ def init(*, cwd: Path, example: bool, agents: bool, as_instance: str | None, out
         plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
     if agents:
         plan.update(agent_files.plan(root))
+    if github:
+        plan.update(
+            {
+                path: text.encode("utf-8")
+                for path, text in workflows(install_spec).items()
+                if store.read_text(root / path) != text
+            }
+        )
     for path, content in plan.items():
         store.write_atomic(root / path, content)
     changed = list(plan)
@@ -58,6 +76,21 @@ def init(*, cwd: Path, example: bool, agents: bool, as_instance: str | None, out
         out.note(config_note)
     out.emit(data, lines)
     return 0
+
+
+WORKFLOWS = ("coord-validate.yml", "coord-health.yml", "coord-decisions.yml")
+
+
+def workflows(install_spec: str | None = None) -> dict[str, str]:
+    """The GitHub workflows, installing `install_spec` (default: this release of gitcoord)."""
+    spec = install_spec or f"gitcoord=={version('gitcoord')}"
+    if "'" in spec or "\n" in spec:
+        raise FatalError(f"--install {spec!r}: give a pip requirement without quotes or line breaks")
+    templates = files("gitcoord.templates")
+    return {
+        f".github/workflows/{name}": templates.joinpath(name).read_text("utf-8").replace("@INSTALL@", spec)
+        for name in WORKFLOWS
+    }
 
 
 def _example() -> dict[str, bytes]:

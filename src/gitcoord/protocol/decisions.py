@@ -20,6 +20,7 @@ from gitcoord.protocol import Refused
 from gitcoord.protocol import instance
 from gitcoord.protocol import known_instance
 from gitcoord.protocol import settings
+from gitcoord.protocol.messages import notify
 from gitcoord.protocol.messages import thread
 from gitcoord.records import State
 from gitcoord.views import missing_inputs
@@ -193,21 +194,17 @@ def escalate(
         }
     edit.put("decision", decision)
     rid = decision["decision_id"]
-    notice: Record = {
-        "message_id": ctx.new_id("msg", edit.ids("message")),
-        "from": me,
-        "to": human,
-        "type": "notification",
-        "timestamp": ctx.stamp,
-        "subject": _short(f"Escalated to you: {decision['title']}"),
-        "message": f"{me} escalates {subject}: {reason}\n"
-        f"Resolve it with `coord --as {human} decision decide {rid} --option ... --rationale ...`.",
-        "priority": "high",
-        "requires_response": False,
-        "context": {"related_task": subject if kind == "task" else None, "related_decision": rid, "related_files": []},
-        "status": "sent",
-    }
-    edit.put("message", notice)
+    resolve = f"Resolve it with `coord --as {human} decision decide {rid} --option ... --rationale ...`."
+    body = f"{me} escalates {subject}: {reason}\n{resolve}"
+    notify(
+        edit,
+        ctx,
+        human,
+        f"Escalated to you: {decision['title']}",
+        body,
+        task=subject if kind == "task" else None,
+        decision=rid,
+    )
     return edit.done(Event("escalate", me, rid, f"{me} escalates {subject} to {human}: {reason}"), decision)
 
 

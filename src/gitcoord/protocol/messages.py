@@ -93,6 +93,27 @@ def send(
     )
 
 
+def notify(
+    edit: Edit, ctx: Context, to: str, subject: str, body: str, *, task: str | None = None, decision: str | None = None
+) -> Record:
+    """A notification from the actor to `to`, as part of another step (an escalation, a reclaim)."""
+    notice: Record = {
+        "message_id": ctx.new_id("msg", edit.ids("message")),
+        "from": ctx.me(),
+        "to": to,
+        "type": "notification",
+        "timestamp": ctx.stamp,
+        "subject": subject if len(subject) <= 200 else subject[:197] + "...",
+        "message": body,
+        "priority": "high",
+        "requires_response": False,
+        "context": _context(task, decision, ()),
+        "status": "sent",
+    }
+    edit.put("message", notice)
+    return notice
+
+
 def _context(task: str | None, decision: str | None, files: Sequence[str]) -> Record:
     context: Record = {"related_task": task}
     if decision is not None:

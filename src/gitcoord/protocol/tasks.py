@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gitcoord import health
 from gitcoord import model
 from gitcoord.events import Event
 from gitcoord.model import Record
@@ -17,6 +18,7 @@ from gitcoord.protocol import Context
 from gitcoord.protocol import Edit
 from gitcoord.protocol import Refused
 from gitcoord.protocol import instance
+from gitcoord.protocol.messages import notify
 from gitcoord.records import State
 
 
@@ -233,3 +235,29 @@ def cancel(state: State, ctx: Context, task_id: str, reason: str) -> Change:
     dependents = [t["task_id"] for t in edit.state[model.TASKS]["pending_tasks"] if task_id in t["dependencies"]]
     notes = [f"{', '.join(dependents)} depend on {task_id} and can no longer start"] if dependents else []
     return edit.done(Event("task.cancel", me, task_id, f"{me} cancels {task_id}: {reason}"), task, *notes)
+
+
+def reclaim(state: State, ctx: Context) -> Change:
+    """Return every task held by an instance gone longer than the lease; tell each holder."""
+    edit = Edit(state)
+    me = ctx.me()
+    settings = model.settings_of(edit.state[model.REGISTRY])
+    registry = edit.state[model.REGISTRY]["instances"]
+    taken = []
+    for task in [t for name in ("active_tasks",) for t in edit.state[model.TASKS][name]]:
+        holder = task["assigned_to"]
+        entry = registry.get(holder)
+        if task["status"] not in model.HELD or entry is None or not health.stale(entry, ctx.now, settings.lease_hours):
+            continue
+        since = f"since {entry['last_update']}" if entry["last_update"] else "at all"
+        reason = f"reclaimed by {me}: {holder} has not checked in {since} (lease {settings.lease_hours:g}h)"
+        _move(edit, ctx, task["task_id"], "reclaim", assigned_to=None, assigned_at=None, status_reason=reason)
+        body = f"{task['task_id']} ({task['title']}) is back in the queue: {reason}. Still on it? Claim it again."
+        notify(edit, ctx, holder, f"{task['task_id']} was reclaimed", body, task=task["task_id"])
+        taken.append(task["task_id"])
+    if not taken:
+        raise Refused(
+            f"nothing to reclaim: every held task's holder checked in within the lease ({settings.lease_hours:g}h)"
+        )
+    summary = f"{me} reclaims {', '.join(taken)} from instances gone past the lease"
+    return edit.done(Event("task.reclaim", me, taken[0] if len(taken) == 1 else None, summary), {"reclaimed": taken})

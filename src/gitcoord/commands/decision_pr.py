@@ -1,0 +1,70 @@
+"""`coord decision pr`: what a pull request does to the decision log, for its review and its merge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gitcoord import model
+from gitcoord import records
+from gitcoord import views
+from gitcoord import workspace
+from gitcoord.errors import FatalError
+from gitcoord.output import Output
+from gitcoord.output import markdown_cell
+
+
+def _decisions(ws: workspace.Workspace, commit: str) -> dict[str, dict[str, Any]]:
+    try:
+        snap = workspace.snapshot(ws, strict=False, commit=commit)
+    except FatalError:  # the base has no coordination files yet
+        return {}
+    return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
+
+
+def run(*, cwd: Path, as_instance: str | None, revisions: str, output_file: Path | None, out: Output) -> int:
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    base, sep, head = revisions.partition("..")
+    if not sep or not base or not head:
+        raise FatalError(f"--range takes BASE..HEAD, not {revisions!r}")
+    before, after = _decisions(ws, base), _decisions(ws, head)
+    changed = [d for rid, d in sorted(after.items()) if before.get(rid) != d]
+    decided = bool(changed) and all(model.decision_status(d) in ("active", "superseded") for d in changed)
+    rows = [
+        {
+            **views.decision_summary(d),
+            "inputs_received": [f"{i['from']}: {i['option']}" for i in d.get("inputs", ())],
+            "new": d["decision_id"] not in before,
+        }
+        for d in changed
+    ]
+    if output_file is not None:
+        with output_file.open("a", encoding="utf-8") as f:
+            f.write(f"decided={str(decided).lower()}\nchanged={len(changed)}\n")
+    out.emit({"decided": decided, "decisions": rows}, _markdown(rows, decided))
+    return 0
+
+
+def _markdown(rows: list[dict[str, Any]], decided: bool) -> list[str]:
+    if not rows:
+        return ["## Decisions", "", "This pull request changes no decision."]
+    verdict = (
+        "every decision here is made: the workflow merges it with the coord driver"
+        if decided
+        else "waiting for inputs or a decision"
+    )
+    lines = [
+        "## Decisions in this pull request",
+        "",
+        f"_{verdict}_",
+        "",
+        "| decision | status | inputs received | still missing | outcome |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        received = "<br>".join(markdown_cell(x) for x in r["inputs_received"]) or "none"
+        missing = ", ".join(markdown_cell(x) for x in r["inputs_missing"]) or "none"
+        outcome = markdown_cell(r["decision"]) if r["decision"] else ""
+        title = f"{markdown_cell(r['decision_id'])}: {markdown_cell(r['title'])}" + (" (new)" if r["new"] else "")
+        lines.append(f"| {title} | {r['status']} | {received} | {missing} | {outcome} |")
+    return lines

@@ -1,0 +1,172 @@
+"""The specification's coordination health checks, on one state at one moment.
+
+- All instances should check in within 24 hours.
+- Messages should be responded to within 4 hours.
+- Tasks should have clear deadlines and dependencies.
+- Decisions should include all affected instances.
+- Disagreements go to the human coordinator (open escalations wait for them).
+
+The thresholds come from the registry's settings. An error is something that stops work
+or breaks a rule of the specification; a warning is worth a look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from gitcoord import invariants
+from gitcoord import model
+from gitcoord import timestamps
+from gitcoord import views
+from gitcoord.model import Record
+from gitcoord.model import Settings
+from gitcoord.records import State
+
+ERROR, WARNING = "error", "warning"
+
+
+class Finding(NamedTuple):
+    level: str
+    rule: str
+    subject: str  # the instance, task, message or decision it is about
+    message: str
+
+
+def _age(now: dt.datetime, then: str) -> str:
+    hours = (now - timestamps.parse(then)).total_seconds() / 3600
+    return f"{hours:.0f}h" if hours < 72 else f"{hours / 24:.0f} days"
+
+
+def _before(stamp: str | None, moment: dt.datetime) -> bool:
+    return stamp is not None and timestamps.parse(stamp) < moment
+
+
+def findings(state: State, now: dt.datetime) -> list[Finding]:
+    settings = model.settings_of(state[model.REGISTRY])
+    found = [
+        *_store(state),
+        *_instances(state, now, settings),
+        *_messages(state, now, settings),
+        *_tasks(state, now, settings),
+        *_decisions(state, now),
+    ]
+    return sorted(found, key=lambda f: (f.level != ERROR, f.rule, f.subject))
+
+
+def healthy(found: list[Finding]) -> bool:
+    return not any(f.level == ERROR for f in found)
+
+
+def stale(entry: Record, now: dt.datetime, hours: float) -> bool:
+    """Whether an instance has not checked in for `hours` (never, for one that holds work)."""
+    last = entry["last_update"]
+    return last is None or timestamps.parse(last) < now - dt.timedelta(hours=hours)
+
+
+def _store(state: State) -> Iterator[Finding]:
+    for f in invariants.check(state):
+        rule = "merge-conflict" if f.rule == "merge-conflict" else "invalid"
+        yield Finding(ERROR, rule, f.file, f"{f.where}: {f.message}")
+
+
+def _instances(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
+    for name, entry in state[model.REGISTRY]["instances"].items():
+        if entry["status"] == "active" and stale(entry, now, settings.checkin_hours):
+            yield Finding(
+                WARNING,
+                "stale-instance",
+                name,
+                f"{name} is active but last checked in {_age(now, entry['last_update'])} ago "
+                f"(the rule: every {settings.checkin_hours:g}h); it should run `coord checkin`",
+            )
+
+
+def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
+    window = dt.timedelta(hours=settings.response_hours)
+    queued = {e["responding_to"]: e.get("expected_response_time") for e in state[model.MESSAGES]["response_queue"]}
+    for m in views.messages(state):
+        if m["requires_response"] and m["status"] == "pending_response":
+            due = m.get("expected_response_time") or queued.get(m["message_id"])
+            late = _before(due, now) if due else timestamps.parse(m["timestamp"]) + window < now
+            if late:
+                yield Finding(
+                    ERROR,
+                    "unanswered",
+                    m["message_id"],
+                    f"{m['to']} has not answered {m['message_id']} ({m['subject']!r}) from {m['from']} "
+                    f"for {_age(now, m['timestamp'])} (the rule: within {settings.response_hours:g}h)",
+                )
+
+
+def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
+    tasks = {t["task_id"]: t for t in views.tasks(state)}
+    registry = state[model.REGISTRY]["instances"]
+    ready = {t["task_id"] for t in views.ready(state)}
+    grace = dt.timedelta(hours=settings.response_hours)
+    for rid, t in tasks.items():
+        status, holder = t["status"], t["assigned_to"]
+        if status in model.CLOSED_TASK:
+            continue
+        if not t.get("due"):
+            yield Finding(WARNING, "no-due-date", rid, f"{rid} ({t['title']!r}) has no due date")
+        elif _before(t["due"], now):
+            yield Finding(ERROR, "overdue", rid, f"{rid} ({t['title']!r}) was due {t['due']}; it is {status}")
+        for dep in t["dependencies"]:
+            if dep not in tasks:
+                yield Finding(ERROR, "unknown-dependency", rid, f"{rid} depends on {dep}, which is not a task")
+            elif tasks[dep]["status"] == "cancelled":
+                yield Finding(
+                    WARNING,
+                    "cancelled-dependency",
+                    rid,
+                    f"{rid} depends on {dep}, which was cancelled, so it can never start",
+                )
+        entry = registry.get(holder) if holder else None
+        if entry is not None and stale(entry, now, settings.lease_hours):
+            what = "offered to" if status == "offered" else "held by"
+            since = f"since {entry['last_update']}" if entry["last_update"] else "ever"
+            fix = "" if status == "offered" else "; `coord reclaim` returns it to the queue"
+            yield Finding(
+                ERROR if status in model.HELD else WARNING,
+                "stale-holder",
+                rid,
+                f"{rid} is {what} {holder}, who has not checked in {since} (lease {settings.lease_hours:g}h){fix}",
+            )
+        if rid in ready and _before(t.get("updated") or t["created"], now - grace):
+            yield Finding(
+                WARNING,
+                "ready-untaken",
+                rid,
+                f"{rid} ({t['title']!r}) has been ready since {t.get('updated') or t['created']}; nobody took it",
+            )
+
+
+def _decisions(state: State, now: dt.datetime) -> Iterator[Finding]:
+    doc = state[model.DECISIONS]
+    for d in doc["decisions"]:
+        if d.get("status") == "active" and not d.get("affects_instances"):
+            yield Finding(
+                WARNING,
+                "no-affected-instances",
+                d["decision_id"],
+                f"{d['decision_id']} ({d['title']!r}) names no affected instances",
+            )
+    for d in doc["pending_decisions"]:
+        rid, missing = d["decision_id"], views.missing_inputs(d)
+        if model.decision_status(d) == "escalated":
+            e = d.get("escalation", {})
+            yield Finding(
+                ERROR,
+                "escalation-open",
+                rid,
+                f"{rid} ({d['title']!r}) waits for {e.get('escalated_to', 'the human')}: {e.get('reason', '')}",
+            )
+        elif _before(d.get("deadline"), now):
+            waiting = f"; still missing input from {', '.join(missing)}" if missing else "; every input is in"
+            yield Finding(ERROR, "decision-overdue", rid, f"{rid} ({d['title']!r}) was due {d['deadline']}{waiting}")
+        elif missing:
+            yield Finding(
+                WARNING, "missing-input", rid, f"{rid} ({d['title']!r}) waits for input from {', '.join(missing)}"
+            )
