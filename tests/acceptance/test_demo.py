@@ -26,6 +26,7 @@ def test_the_demo_plays_both_examples_and_converges(tmp_path: Path) -> None:
         "instance-2 decides dec_002: REST API",
         "instance-6 escalates dec_",
         "human decides dec_",
+        "coordination health at",
         "all 7 clones at",
         "4 file(s) valid",
         f"The remote and the seven clones are in {where}",
