@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 from collections.abc import Sequence
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from typing import NamedTuple
@@ -67,7 +64,7 @@ def _identity(as_instance: str | None) -> str | None:
     default="auto",
     help="Colour the output (NO_COLOR is honoured).",
 )
-@click.version_option(version("gitcoord"), prog_name="coord")
+@click.version_option(package_name="gitcoord", prog_name="coord")
 @click.pass_context
 def cli(ctx: click.Context, as_instance: str | None, directory: Path | None, color: str) -> None:
     """Coordinate several coding agents through JSON files kept in git.
@@ -84,8 +81,9 @@ def cli(ctx: click.Context, as_instance: str | None, directory: Path | None, col
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--since", metavar="REV", help="Check only what changed since REV, a valid state (the hook uses HEAD).")
 @json_option
-def validate(*, paths: tuple[Path, ...], as_json: bool) -> int:
+def validate(*, paths: tuple[Path, ...], since: str | None, as_json: bool) -> int:
     """Check the coordination files: schemas and invariants, every problem at once.
 
     PATHS are coordination directories or files in one (default: coordination/ of this
@@ -93,7 +91,7 @@ def validate(*, paths: tuple[Path, ...], as_json: bool) -> int:
     """
     from gitcoord.commands.validate import validate as run
 
-    return run(paths, cwd=_globals().cwd, out=Output(as_json=as_json))
+    return run(paths, cwd=_globals().cwd, since=since, out=Output(as_json=as_json))
 
 
 @cli.command()
@@ -896,6 +894,36 @@ def reclaim(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int
     return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
 
 
+@cli.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=int,
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="Archive what closed more than DAYS ago.",
+)
+@click.option("--before", metavar="ISO8601", help="Archive what closed before this moment instead.")
+@click.option("--dry-run", is_flag=True, help="Say what would move, and move nothing.")
+@sync_option
+@as_option
+@json_option
+def archive(
+    *, days: int, before: str | None, dry_run: bool, sync: bool | None, as_instance: str | None, as_json: bool
+) -> int:
+    """Move closed tasks, threads and decisions older than a cut-off to coordination/archive/.
+
+    The live files stay small; references to archived records stay valid. A task moves
+    only when no live task depends on it.
+    """
+    from gitcoord.commands.archive import run
+
+    identity = _identity(as_instance)
+    out = Output(as_json=as_json)
+    return run(cwd=_globals().cwd, as_instance=identity, days=days, before=before, dry_run=dry_run, sync=sync, out=out)
+
+
 @cli.command("merge-driver")
 @click.argument("base", type=click.Path(path_type=Path))
 @click.argument("ours", type=click.Path(path_type=Path))
@@ -946,6 +974,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _unexpected() -> int:
+    import tempfile
+    import traceback
+    from importlib.metadata import version
+
     log = Path(tempfile.gettempdir()) / "gitcoord-error.log"
     details = f"gitcoord {version('gitcoord')}, Python {sys.version.split()[0]}\n{traceback.format_exc()}"
     try:

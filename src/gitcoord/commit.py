@@ -18,6 +18,7 @@ from typing import NamedTuple
 from gitcoord import git
 from gitcoord import history
 from gitcoord import invariants
+from gitcoord import model
 from gitcoord import schema
 from gitcoord import store
 from gitcoord.errors import FatalError
@@ -50,12 +51,13 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     found = [
         Finding(f, v.path, "schema", v.message)
         for f in files
-        for v in schema.validate_changes(f, old[f], change.docs[f])
+        for v in schema.validate_changes(model.base(f), change.docs[f], schema.shared(old[f]))
     ]
     if found:
         return found
-    before = {(f.file, f.rule, f.message) for f in invariants.check(old, files=files)}
-    found = [f for f in invariants.check(new, files=files) if (f.file, f.rule, f.message) not in before]
+    before = {(f.file, f.rule, f.message) for f in invariants.check(old, files=files, archived=store.archived_in(old))}
+    now = invariants.check(new, files=files, archived=store.archived_in(new))
+    found = [f for f in now if (f.file, f.rule, f.message) not in before]
     return found + history.check(old, new, change.event.actor, files=files)
 
 
@@ -71,7 +73,10 @@ def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
             if no_commit:
                 _stage(ws, snap.commit, change)
                 return Applied(change, None, new)
-            blobs = {store.repo_path(f): git.hash_object(ws.root, store.dump(f, d)) for f, d in change.docs.items()}
+            blobs = {
+                store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
+                for f, d in change.docs.items()
+            }
             tree = git.write_tree(ws.root, git.Sha(snap.commit) if snap.commit else None, blobs)
             commit = git.commit_tree(ws.root, tree, [snap.commit] if snap.commit else [], change.event.message())
             if advance(ws, snap.commit, commit):

@@ -33,7 +33,9 @@ def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
             jsonio.parse(sides[2]),
         ]
         outcome = merge.merge_file(name, *parsed)
-        store.write_atomic(ours, store.dump(name, outcome.doc))
+        # Records the merge kept as ours had them are copied from our file, not written again.
+        reuse = store.reusable(name, sides[1], parsed[1]) if parsed[1] is not None else {}
+        store.write_atomic(ours, store.dump(name, outcome.doc, reuse))
     except jsonio.ParseError as e:
         return _text_merge(base, ours, theirs, label, f"a side does not parse ({e.message}, line {e.line})")
     except Exception as e:  # a bug must not lose either side: fall back to git's text merge

@@ -102,8 +102,23 @@ def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
     """The contents of `rev:path` specs in one git call; None for those that do not exist."""
     if not specs:
         return []
-    done = run(["cat-file", "--batch"], cwd, input="".join(s + "\n" for s in specs).encode())
-    data, pos = done.stdout, 0
+    # The request is a few lines (well under a pipe's buffer), so it is written whole before
+    # the answer is read in one go: no polling loop over what can be tens of megabytes.
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write("".join(s + "\n" for s in specs).encode())
+    proc.stdin.close()
+    data = proc.stdout.read()
+    proc.stdout.close()
+    stderr = proc.stderr.read() if proc.stderr else b""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.wait() != 0:
+        raise GitError(["git", "cat-file", "--batch"], proc.returncode, data, stderr)
+    pos = 0
     found: list[bytes | None] = []
     for _ in specs:
         end = data.index(b"\n", pos)

@@ -9,12 +9,15 @@ commit (pre-commit), a replayed one (`coord check --range`) and every command's 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 from typing import NamedTuple
 
 from gitcoord import model
+from gitcoord import records
 from gitcoord import timestamps
 from gitcoord.findings import Finding
 from gitcoord.jsonio import JsonPath
@@ -72,8 +75,10 @@ def check(old: State | None, new: State, actor: str | None, *, files: Iterable[s
     )
     findings: list[Finding] = []
     for file in files:
-        if file in old and file in new and old[file] is not new[file]:
-            findings.extend(_file(file, old[file], new[file], who))
+        if file in model.ARCHIVE_FILES:
+            findings.extend(_archive(file, old, new))
+        elif file in old and file in new and old[file] is not new[file]:
+            findings.extend(_file(file, old[file], new[file], who, functools.partial(_archived, new, file)))
     if findings and actor is None:
         return [
             Finding(
@@ -88,7 +93,37 @@ def check(old: State | None, new: State, actor: str | None, *, files: Iterable[s
     return findings
 
 
-def _file(file: str, old_doc: Record, new_doc: Record, who: Actor) -> Iterator[Finding]:
+def _archived(state: State, file: str) -> set[str]:
+    """The ids in `file`'s archive in `state` (read only if the state has one)."""
+    name = model.archive_of(file)
+    if file not in model.ARCHIVABLE or name not in state:
+        return set()
+    return set(records.by_id(state[name], model.COLLECTIONS[file]))
+
+
+def _archive(file: str, old: State, new: State) -> Iterator[Finding]:
+    """Archived records arrive unchanged from their live file, and never change or leave."""
+    coll = model.COLLECTIONS[model.base(file)]
+    before = records.by_id(old[file], coll) if file in old else {}
+    after = records.by_id(new[file], coll) if file in new else {}
+    live = records.by_id(old[coll.file], coll) if coll.file in old else {}
+    for rid in sorted(before.keys() - after.keys()):
+        yield Finding(file, (), "deleted", f"{rid} was deleted from the archive; archived records stay")
+    for rid, record in after.items():
+        if rid in before and before[rid] != record:
+            yield Finding(file, (), "immutable", f"archived {rid} changed; archived records never change")
+        elif rid not in before and live.get(rid) != record:
+            yield Finding(
+                file,
+                (),
+                "immutable",
+                f"{rid} is archived as it never was live; `coord archive` moves records as they are",
+            )
+
+
+def _file(
+    file: str, old_doc: Record, new_doc: Record, who: Actor, archived: Callable[[], set[str]]
+) -> Iterator[Finding]:
     coll = model.COLLECTIONS[file]
     before = {rid: r for rid, _, r in iter_records(old_doc, coll)}
     after = {rid: r for rid, _, r in iter_records(new_doc, coll)}
@@ -102,10 +137,10 @@ def _file(file: str, old_doc: Record, new_doc: Record, who: Actor) -> Iterator[F
                 yield _denied(at, who, f"answer {answered['message_id']}, which was sent to {answered['to']}")
         elif previous != record:
             yield from _changed(at, previous, record, who)
-    for rid in sorted(before.keys() - after.keys()):
-        yield Finding(
-            file, (), "deleted", f"{rid} was deleted; records are never deleted (`coord archive` moves old closed ones)"
-        )
+    gone = before.keys() - after.keys()
+    for rid in sorted(gone - archived() if gone else ()):
+        message = f"{rid} was deleted; records are never deleted (`coord archive` moves old closed ones)"
+        yield Finding(file, (), "deleted", message)
     if file == model.REGISTRY and old_doc.get("settings") != new_doc.get("settings") and who.name != who.human:
         yield Finding(
             file,

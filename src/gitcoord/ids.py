@@ -11,7 +11,6 @@ reports two different records under one id instead of losing either). Sequential
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable
 from collections.abc import Container
 
@@ -30,13 +29,19 @@ def _base32(value: int, width: int) -> str:
 IdMaker = Callable[[str, Container[str]], str]
 
 
-def maker(now: dt.datetime, entropy: Callable[[int], int] = secrets.randbits) -> IdMaker:
+def maker(now: dt.datetime, entropy: Callable[[int], int] | None = None) -> IdMaker:
     """A function that makes ids with `prefix`, avoiding those already `taken`."""
+    if entropy is None:
+        import secrets
+
+        entropy = secrets.randbits
     stamp = _base32(max(0, int((now - EPOCH).total_seconds())), 6)
+
+    draw = entropy
 
     def new(prefix: str, taken: Container[str]) -> str:
         while True:
-            candidate = f"{prefix}_{stamp}{_base32(entropy(20), 4)}"
+            candidate = f"{prefix}_{stamp}{_base32(draw(20), 4)}"
             if candidate not in taken:
                 return candidate
 

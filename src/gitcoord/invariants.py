@@ -9,6 +9,8 @@ schema is left out, and the checks that need it are skipped.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from collections.abc import Container
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -22,8 +24,22 @@ from gitcoord.model import Record
 from gitcoord.records import State
 from gitcoord.records import iter_records
 
-# Ids of records moved to coordination/archive/: still valid targets of a reference.
-Archived = Mapping[str, frozenset[str]]
+# The ids of records of a kind moved to coordination/archive/: still valid targets of a reference.
+Archived = Callable[[str], frozenset[str]]
+
+
+class _Ids:
+    """The ids of one kind: the live ones, then (only on a miss) the archived ones."""
+
+    def __init__(self, live: frozenset[str], archived: Callable[[], frozenset[str]]) -> None:
+        self.live = live
+        self._archived = archived
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self.live or rid in self._archived()
+
+    def __or__(self, other: set[str]) -> frozenset[str]:
+        return self.live | other
 
 
 def human_coordinator(state: State) -> str:
@@ -36,35 +52,36 @@ class _Known:
     Each set is built on first use, so checking one file reads only the files it refers to.
     """
 
-    def __init__(self, state: State, archived: Archived) -> None:
+    def __init__(self, state: State, archived: Archived | None) -> None:
         self._state = state
-        self._archived = archived
+        self._archived = archived or (lambda kind: frozenset())
         self.human = human_coordinator(state)
 
-    def _ids(self, file: str) -> frozenset[str] | None:
+    def _ids(self, file: str) -> _Ids | None:
         if file not in self._state:
             return None
         coll = model.COLLECTIONS[file]
-        found = frozenset(rid for rid, _, _ in iter_records(self._state[file], coll))
-        return found | self._archived.get(coll.kind, frozenset())
+        live = frozenset(rid for rid, _, _ in iter_records(self._state[file], coll))
+        return _Ids(live, functools.cache(lambda: self._archived(coll.kind)))
 
     @functools.cached_property
     def instances(self) -> frozenset[str] | None:
-        return self._ids(model.REGISTRY)
+        ids = self._ids(model.REGISTRY)
+        return ids.live if ids is not None else None
 
     @functools.cached_property
-    def tasks(self) -> frozenset[str] | None:
+    def tasks(self) -> _Ids | None:
         return self._ids(model.TASKS)
 
     @functools.cached_property
-    def messages(self) -> frozenset[str] | None:
+    def messages(self) -> _Ids | None:
         return self._ids(model.MESSAGES)
 
     @functools.cached_property
-    def decisions(self) -> frozenset[str] | None:
+    def decisions(self) -> _Ids | None:
         return self._ids(model.DECISIONS)
 
-    def by_prefix(self, rid: str) -> frozenset[str] | None:
+    def by_prefix(self, rid: str) -> _Ids | None:
         prefix = rid.split("_", 1)[0]
         return {"task": self.tasks, "msg": self.messages, "dec": self.decisions}[prefix]
 
@@ -76,14 +93,30 @@ class _Known:
 
 def check(state: State, *, files: Iterable[str] = model.FILES, archived: Archived | None = None) -> list[Finding]:
     """What breaks the invariants in `files` (the rules of other files are not checked)."""
-    known = _Known(state, archived or {})
+    known = _Known(state, archived)
     findings: list[Finding] = []
     wanted = set(files)
     for file, checker in _CHECKS.items():
         if file in wanted and file in state:
             findings.extend(checker(state[file], known, state))
             findings.extend(_conflicts(file, state[file]))
+    for file in model.ARCHIVE_FILES:
+        if file in wanted and file in state:
+            findings.extend(_archive(file, state[file], state))
     return findings
+
+
+def _archive(file: str, doc: Doc, state: State) -> Iterator[Finding]:
+    """An archive file: its records unique and in place, and none of them live as well."""
+    coll = model.COLLECTIONS[model.base(file)]
+    yield from _ids(file, coll, doc)
+    live = coll.file
+    if live in state:
+        alive = {rid for rid, _, _ in iter_records(state[live], coll)}
+        for rid, path, _ in iter_records(doc, coll):
+            if rid in alive:
+                message = f"{rid} is both archived and live (in {live}); keep the live one and delete this copy"
+                yield Finding(file, path, "duplicate-id", message)
 
 
 def _conflicts(file: str, doc: Doc) -> Iterator[Finding]:
@@ -100,16 +133,20 @@ def _conflicts(file: str, doc: Doc) -> Iterator[Finding]:
 
 def _ids(file: str, coll: model.Collection, doc: Doc) -> Iterator[Finding]:
     seen: set[str] = set()
-    for rid, path, record in iter_records(doc, coll):
-        if rid in seen:
-            yield Finding(file, path, "duplicate-id", f"{rid} appears more than once; every record needs its own id")
-        seen.add(rid)
-        placed = coll.placement(record)
-        if coll.id_key and path[0] != placed:
-            status = model.status_of(coll.kind, record)
-            yield Finding(
-                file, path, "placement", f"{rid} has status {status!r}, so it belongs in {placed}, not {path[0]}"
-            )
+    key = coll.id_key
+    for list_name in coll.lists if key else ():
+        for i, record in enumerate(doc[list_name]):
+            rid = record[key]
+            if rid in seen:
+                yield Finding(
+                    file, (list_name, i), "duplicate-id", f"{rid} appears more than once; every record needs its own id"
+                )
+            seen.add(rid)
+            placed = coll.placement(record)
+            if placed != list_name:
+                status = model.status_of(coll.kind, record)
+                message = f"{rid} has status {status!r}, so it belongs in {placed}, not {list_name}"
+                yield Finding(file, (list_name, i), "placement", message)
 
 
 def _instances(
@@ -127,7 +164,7 @@ def _instance(
         yield Finding(file, path, "reference", f"{what} {name!r} is not an instance in {model.REGISTRY}")
 
 
-def _ref(file: str, path: JsonPath, rid: Any, ids: frozenset[str] | None, where: str) -> Iterator[Finding]:
+def _ref(file: str, path: JsonPath, rid: Any, ids: Container[str] | None, where: str) -> Iterator[Finding]:
     if rid is not None and ids is not None and rid not in ids:
         yield Finding(file, path, "reference", f"{rid!r} is not a record in {where}")
 
@@ -207,30 +244,37 @@ def cycles(dependencies: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
 
 
 def _messages(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
-    f, coll = model.MESSAGES, model.MESSAGE_RECORDS
-    yield from _ids(f, coll, doc)
+    # The largest file by far: the common case (every reference resolves) is kept to set lookups.
+    f = model.MESSAGES
+    yield from _ids(f, model.MESSAGE_RECORDS, doc)
+    people = (known.instances | {known.human, model.BROADCAST}) if known.instances is not None else None
+    messages, tasks, decisions = known.messages, known.tasks, known.decisions
     owed: dict[str, Record] = {}
-    for rid, path, m in iter_records(doc, coll):
-        yield from _instance(f, (*path, "from"), m["from"], known, "sender")
-        yield from _instance(f, (*path, "to"), m["to"], known, "recipient", broadcast=True)
-        yield from _ref(f, (*path, "in_reply_to"), m.get("in_reply_to"), known.messages, f)
-        context = m.get("context", {})
-        yield from _ref(f, (*path, "context", "related_task"), context.get("related_task"), known.tasks, model.TASKS)
-        yield from _ref(
-            f, (*path, "context", "related_decision"), context.get("related_decision"), known.decisions, model.DECISIONS
-        )
-        expected = _REQUEST_STATUSES if m["requires_response"] else _INFO_STATUSES
-        if m["status"] not in expected:
-            kind = "requires" if m["requires_response"] else "does not require"
-            yield Finding(
-                f,
-                (*path, "status"),
-                "status",
-                f"{rid} {kind} a response, so its status is one of {', '.join(expected)}, not {m['status']!r}",
-            )
-        if m["type"] == "consultation_response" and "in_reply_to" not in m:
+    for i, m in enumerate(doc["messages"]):
+        path: JsonPath = ("messages", i)
+        rid = m["message_id"]
+        if people is not None and (m["from"] not in people or m["from"] == model.BROADCAST or m["to"] not in people):
+            yield from _instance(f, (*path, "from"), m["from"], known, "sender")
+            yield from _instance(f, (*path, "to"), m["to"], known, "recipient", broadcast=True)
+        reply = m.get("in_reply_to")
+        if reply is not None and messages is not None and reply not in messages:
+            yield from _ref(f, (*path, "in_reply_to"), reply, messages, f)
+        context = m.get("context")
+        if context:
+            task, decision = context.get("related_task"), context.get("related_decision")
+            if task is not None and tasks is not None and task not in tasks:
+                yield from _ref(f, (*path, "context", "related_task"), task, tasks, model.TASKS)
+            if decision is not None and decisions is not None and decision not in decisions:
+                yield from _ref(f, (*path, "context", "related_decision"), decision, decisions, model.DECISIONS)
+        status, asks = m["status"], m["requires_response"]
+        if status not in (_REQUEST_STATUSES if asks else _INFO_STATUSES):
+            expected = _REQUEST_STATUSES if asks else _INFO_STATUSES
+            kind = "requires" if asks else "does not require"
+            message = f"{rid} {kind} a response, so its status is one of {', '.join(expected)}, not {status!r}"
+            yield Finding(f, (*path, "status"), "status", message)
+        if m["type"] == "consultation_response" and reply is None:
             yield Finding(f, path, "status", f"{rid} is a consultation_response but names no in_reply_to")
-        if m["requires_response"] and m["status"] == "pending_response":
+        if asks and status == "pending_response":
             owed[rid] = m
     yield from _queue(doc, owed)
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 from typing import NamedTuple
 
@@ -69,6 +71,28 @@ def decode(data: bytes) -> str:
 
 def parse(data: bytes, *, strict: bool = True) -> Any:
     """Parse a coordination file. `strict=False` is for readers that never write back."""
+    try:
+        text = decode(data)
+    except ParseError:
+        _refuse_markers(data)
+        raise
+    if not text.strip():
+        raise ParseError("the file is empty; it must hold a JSON object", 1, 1)
+    try:
+        return (_STRICT if strict else _DECODER).decode(text)
+    except json.JSONDecodeError as e:
+        # Looked for only now: a conflict marker line never parses (a JSON string holds no
+        # raw line break), and the search costs a pass over a big file.
+        _refuse_markers(data)
+        raise ParseError(f"invalid JSON: {e.msg}", e.lineno, e.colno) from None
+    except DuplicateKey as e:
+        path, offset = find_duplicate(text)
+        line, column = line_col(text, offset)
+        where = format_path(path)
+        raise ParseError(f"duplicate key {e.key!r} in {where}; keep one of them", line, column) from None
+
+
+def _refuse_markers(data: bytes) -> None:
     marker = _MARKER.search(data)
     if marker:
         line = data.count(b"\n", 0, marker.start()) + 1
@@ -78,18 +102,6 @@ def parse(data: bytes, *, strict: bool = True) -> Any:
             line,
             1,
         )
-    text = decode(data)
-    if not text.strip():
-        raise ParseError("the file is empty; it must hold a JSON object", 1, 1)
-    try:
-        return (_STRICT if strict else _DECODER).decode(text)
-    except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON: {e.msg}", e.lineno, e.colno) from None
-    except DuplicateKey as e:
-        path, offset = find_duplicate(text)
-        line, column = line_col(text, offset)
-        where = format_path(path)
-        raise ParseError(f"duplicate key {e.key!r} in {where}; keep one of them", line, column) from None
 
 
 # Positions -------------------------------------------------------------------------------
@@ -184,11 +196,42 @@ class Shape(NamedTuple):
 EMPTY_SHAPE = Shape({}, {}, None, ())
 
 
-def dumps(value: Any, shape: Shape = EMPTY_SHAPE) -> str:
+Reuse = Mapping[int, str]  # id() of a record object -> its text, as the canonical form writes it
+
+
+def dumps(value: Any, shape: Shape = EMPTY_SHAPE, reuse: Reuse | None = None) -> str:
+    """The canonical text; records found in `reuse` are copied, not written again."""
     out: list[str] = []
-    _write(value, shape, "\n", out)
+    _write(value, shape, "\n", out, reuse or {})
     out.append("\n")
     return "".join(out)
+
+
+def record_texts(text: str, doc: dict[str, Any], lists: Sequence[str], id_key: str) -> dict[int, str]:
+    """The text of each record of `doc`'s top-level `lists`, cut from the file it was parsed from.
+
+    In the canonical layout a record of a top-level list is exactly the text between
+    "\n    {" and "\n    }" (nested records are indented deeper; strings hold no raw line
+    breaks), so an unchanged record's text can be reused when the file is written again.
+    A file laid out any other way gives nothing to reuse, and is simply written in full.
+    """
+    found: dict[int, str] = {}
+    for name in lists:
+        records = doc.get(name)
+        start = text.find(f'\n  "{name}": [\n    {{\n')
+        if not records or start < 0:
+            continue
+        first = text.index("[", start) + 1
+        end = text.find("\n  ]", first)
+        body = text[first:end]
+        if end < 0 or not (body.startswith("\n    {") and body.endswith("\n    }")):
+            continue
+        chunks = ["{" + piece + "\n    }" for piece in body[len("\n    {") : -len("\n    }")].split("\n    },\n    {")]
+        if len(chunks) != len(records):
+            continue
+        if all(c.startswith(f'{{\n      "{id_key}": "{r[id_key]}",') for c, r in zip(chunks, records, strict=True)):
+            found.update((id(r), c) for c, r in zip(chunks, records, strict=True))
+    return found
 
 
 def _scalar(value: Any) -> str:
@@ -204,7 +247,7 @@ def _scalar(value: Any) -> str:
     return json.dumps(value)
 
 
-def _write(value: Any, shape: Shape, newline: str, out: list[str]) -> None:
+def _write(value: Any, shape: Shape, newline: str, out: list[str], reuse: Reuse) -> None:
     inner = newline + "  "
     if isinstance(value, dict):
         if not value:
@@ -219,7 +262,7 @@ def _write(value: Any, shape: Shape, newline: str, out: list[str]) -> None:
             out.append(encode_basestring(key))
             out.append(": ")
             child = shape.children.get(key) or shape.values or EMPTY_SHAPE
-            _write(value[key], child, inner, out)
+            _write(value[key], child, inner, out, reuse)
             if n != last:
                 out.append(",")
         out.append(newline)
@@ -228,16 +271,17 @@ def _write(value: Any, shape: Shape, newline: str, out: list[str]) -> None:
         if not any(isinstance(v, (dict, list)) for v in value):
             out.append("[" + ", ".join(_scalar(v) for v in value) + "]")
             return
-        items = value
-        if shape.sort_key:
-            fields = shape.sort_key
-            items = sorted(value, key=lambda r: tuple(str(r.get(f, "")) for f in fields))
+        items = sorted(value, key=itemgetter(*shape.sort_key)) if shape.sort_key else value
         child = shape.values or EMPTY_SHAPE
         out.append("[")
         last = len(items) - 1
         for n, item in enumerate(items):
             out.append(inner)
-            _write(item, child, inner, out)
+            known = reuse.get(id(item)) if reuse else None
+            if known is not None:
+                out.append(known)
+            else:
+                _write(item, child, inner, out, reuse)
             if n != last:
                 out.append(",")
         out.append(newline)

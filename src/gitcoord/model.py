@@ -18,6 +18,20 @@ TASKS: Final = "task-queue.json"
 MESSAGES: Final = "communication-log.json"
 DECISIONS: Final = "decisions.json"
 FILES: Final = (REGISTRY, TASKS, MESSAGES, DECISIONS)
+# Old closed records move to coordination/archive/, in files of the same shapes.
+ARCHIVE: Final = "archive"
+ARCHIVABLE: Final = (TASKS, MESSAGES, DECISIONS)
+ARCHIVE_FILES: Final = tuple(f"{ARCHIVE}/{f}" for f in ARCHIVABLE)
+
+
+def base(file: str) -> str:
+    """The live file whose shape `file` has: archive/task-queue.json is shaped as task-queue.json."""
+    return file.rsplit("/", 1)[-1]
+
+
+def archive_of(file: str) -> str:
+    return f"{ARCHIVE}/{file}"
+
 
 # A JSON document as loaded; the schemas say what it may hold.
 Doc = dict[str, Any]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,9 +25,9 @@ def safe(text: Any, *, one_line: bool = True) -> str:
     return pattern.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text))
 
 
-def to_json(data: Any) -> str:
+def to_json(data: Any, *, indent: int | None = 2) -> str:
     # JSON escapes C0 controls itself; C1 controls and bidi marks are escaped here too.
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=2))
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 class Output:
@@ -34,9 +35,10 @@ class Output:
         self.as_json = as_json
 
     def emit(self, data: Any, text: str | Iterable[str] = ()) -> None:
-        """Print the result: `data` as JSON, or `text` for people."""
+        """Print the result: `data` as JSON, or `text` for people (an iterable is only consumed then)."""
         if self.as_json:
-            click.echo(to_json(data))
+            # Indented for a person at a terminal; one line for a program (and much faster to write).
+            click.echo(to_json(data, indent=2 if sys.stdout.isatty() else None))
             return
         lines = [text] if isinstance(text, str) else list(text)
         for line in lines:

@@ -9,7 +9,6 @@ keyword is refused at compile time, and the test suite checks that this validato
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -123,6 +122,8 @@ class _Compiler:
         if unknown:
             raise SchemaError(f"unsupported keywords {sorted(unknown)} in {base}")
         s, has = schema, schema.keys()
+        if s.get("type") == "string" and has <= _STRING_KEYWORDS:
+            return _string(s)
         nodes: list[Node] = []
         if "$ref" in s:
             nodes.append(self._ref(s["$ref"], base))
@@ -215,6 +216,8 @@ class _Compiler:
 
 
 def _unknown_field(name: str, known: list[str]) -> str:
+    import difflib  # only when explaining an error
+
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f"; expected one of {', '.join(known)}"
     return f"unknown field {name!r}{hint}"
@@ -237,12 +240,20 @@ def _all(nodes: list[Node]) -> Node:
     if len(nodes) == 1:
         return nodes[0]
     oks = tuple(n.ok for n in nodes)
+    if len(oks) == 2:
+        first, second = oks
 
-    def ok(value: Any) -> bool:
-        for f in oks:
-            if not f(value):
-                return False
-        return True
+        def both(value: Any) -> bool:
+            return first(value) and second(value)
+
+        ok = both
+    else:
+
+        def ok(value: Any) -> bool:
+            for f in oks:
+                if not f(value):
+                    return False
+            return True
 
     def explain(value: Any, path: JsonPath, errors: Errors) -> None:
         for n in nodes:
@@ -265,6 +276,8 @@ def _enum(allowed: list[Any]) -> Node:
     listed = ", ".join(allowed)
 
     def message(value: Any) -> str:
+        import difflib  # only when explaining an error
+
         close = difflib.get_close_matches(value, allowed, n=1) if isinstance(value, str) else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{_show(value)} is not one of: {listed}{hint}"
@@ -351,6 +364,8 @@ def _count(low: int, high: int | None) -> Node:
 def _unique_ok(value: Any) -> bool:
     if type(value) is not list or len(value) < 2:
         return True
+    if all(type(item) is str for item in value):  # the common case: a list of names
+        return len(set(value)) == len(value)
     keys = [json.dumps(item, sort_keys=True) for item in value]
     return len(set(keys)) == len(keys)
 
@@ -383,7 +398,42 @@ def _any_of(options: list[Node]) -> Node:
         closest: Errors = min(found, key=len)
         errors.extend(closest)
 
+    if len(oks) == 2:
+        first, second = oks
+        return Node(lambda v: first(v) or second(v), explain)
     return Node(lambda v: any(f(v) for f in oks), explain)
+
+
+_STRING_KEYWORDS = frozenset({"type", "pattern", "format", "minLength", "maxLength"}) | _ANNOTATIONS
+
+
+def _string(s: dict[str, Any]) -> Node:
+    """A string with its pattern, length and format checked in one step: most fields are these."""
+    search = re.compile(s["pattern"]).search if "pattern" in s else None
+    low, high = s.get("minLength", 0), s.get("maxLength")
+    top = high if high is not None else float("inf")
+    dated = s.get("format") == "date-time"
+    if "format" in s and not dated:
+        raise SchemaError(f"unsupported format {s['format']!r}")
+
+    def ok(v: Any) -> bool:
+        return (
+            type(v) is str
+            and low <= len(v) <= top
+            and (search is None or search(v) is not None)
+            and (not dated or timestamps.is_calendar_date(v))
+        )
+
+    # What is wrong is worked out by the keyword checks one by one (only when something is).
+    parts = [_type(["string"])]
+    if "pattern" in s:
+        parts.append(_pattern(s["pattern"], s.get("description")))
+    if "format" in s:
+        parts.append(_format(s["format"]))
+    if "minLength" in s or "maxLength" in s:
+        parts.append(_length(low, high))
+    detailed = _all(parts)
+    return Node(ok, detailed.explain)
 
 
 @functools.cache
@@ -400,22 +450,15 @@ def compiled_at(file: str, pointer: str) -> Node:
     return _Compiler().compile(node, file)
 
 
-def validate_changes(file: str, old: dict[str, Any] | None, new: dict[str, Any]) -> Errors:
-    """Like `validate(file, new)`, but records shared with `old` (unchanged objects) are not checked again.
+def validate_changes(file: str, new: dict[str, Any], trusted: set[int]) -> Errors:
+    """Like `validate(file, new)`, but the records in `trusted` (by id()) are known to be valid.
 
-    A protocol step copies only what it changes, so on a large store this checks a handful
-    of records instead of every one.
+    A protocol step copies only what it changes, and a commit changes a handful of records:
+    on a large store this checks those instead of every one.
     """
-    if old is None:
-        return validate(file, new)
     top = document(file)
     errors: Errors = [Violation((), f"missing required field {k!r}") for k in top.get("required", ()) if k not in new]
-    known = {
-        id(r) for v in old.values() if isinstance(v, (list, dict)) for r in (v if isinstance(v, list) else v.values())
-    }
     for key, value in new.items():
-        if old.get(key) is value:
-            continue
         if key not in top["properties"]:
             errors.append(Violation((), _unknown_field(key, list(top["properties"]))))
             continue
@@ -423,18 +466,25 @@ def validate_changes(file: str, old: dict[str, Any] | None, new: dict[str, Any])
         if isinstance(value, list) and "items" in prop:
             item = compiled_at(file, f"/properties/{key}/items")
             for i, r in enumerate(value):
-                if id(r) not in known:
+                if id(r) not in trusted:
                     item.explain(r, (key, i), errors)
         elif isinstance(value, dict) and isinstance(prop.get("additionalProperties"), dict):
             names = compiled_at(file, f"/properties/{key}/propertyNames")
             entry = compiled_at(file, f"/properties/{key}/additionalProperties")
             for name, r in value.items():
-                if id(r) not in known:
+                if id(r) not in trusted:
                     names.explain(name, (key, name), errors)
                     entry.explain(r, (key, name), errors)
         else:
             compiled_at(file, f"/properties/{key}").explain(value, (key,), errors)
     return errors
+
+
+def shared(old: dict[str, Any]) -> set[int]:
+    """The id() of every record of `old`: a protocol step's new document shares those it kept."""
+    return {
+        id(r) for v in old.values() if isinstance(v, (list, dict)) for r in (v if isinstance(v, list) else v.values())
+    }
 
 
 def validate(file: str, doc: Any) -> Errors:

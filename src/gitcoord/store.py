@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import time
+from collections import ChainMap
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -21,6 +21,7 @@ from pathlib import Path
 from gitcoord import invariants
 from gitcoord import jsonio
 from gitcoord import model
+from gitcoord import records
 from gitcoord import schema
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
@@ -31,19 +32,31 @@ def repo_path(file: str) -> str:
     return f"{model.COORD_DIR}/{file}"
 
 
-def dump(file: str, doc: Doc) -> bytes:
-    return jsonio.dumps(doc, schema.shape(file)).encode("utf-8")
+def dump(file: str, doc: Doc, reuse: jsonio.Reuse | None = None) -> bytes:
+    return jsonio.dumps(doc, schema.shape(model.base(file)), reuse).encode("utf-8")
+
+
+def reusable(file: str, data: bytes, doc: Doc) -> dict[int, str]:
+    """What of `data` (the text `doc` was parsed from) a later dump can copy unchanged."""
+    coll = model.COLLECTIONS[model.base(file)]
+    if not coll.id_key:
+        return {}
+    return jsonio.record_texts(data.decode("utf-8"), doc, coll.lists, coll.id_key)
 
 
 def parse_findings(file: str, data: bytes | None, *, strict: bool = True) -> tuple[Doc | None, list[Finding]]:
-    """The document, or why it cannot be used: missing, malformed, or against its schema."""
+    """The document, or why it cannot be used: missing, malformed, or (strict) against its schema.
+
+    Not strict is for reading the committed store, which was checked when it was written;
+    `reading()` checks it after all if a reader trips over it.
+    """
     if data is None:
         return None, [Finding(file, (), "missing-file", f"{repo_path(file)} does not exist; `coord init` creates it")]
     try:
         doc = jsonio.parse(data, strict=strict)
     except jsonio.ParseError as e:
         return None, [Finding(file, (), "parse", e.message, e.line, e.column)]
-    errors = schema.validate(file, doc)
+    errors = schema.validate(model.base(file), doc) if strict else []
     if errors:
         return None, locate(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
     return doc, []
@@ -59,11 +72,66 @@ def check(snap: Snapshot, files: Sequence[str] = model.FILES) -> list[Finding]:
         if doc is not None:
             docs[file] = doc
     by_file: dict[str, list[Finding]] = {}
-    for f in invariants.check(docs):
+    for f in invariants.check(docs, files=files, archived=snap.archived):
         by_file.setdefault(f.file, []).append(f)
     for file, problems in by_file.items():
         findings.extend(locate(file, snap.raw(file) or b"", problems))
-    return sorted(findings, key=lambda f: (model.FILES.index(f.file), f.line, f.column))
+    return sorted(findings, key=_order)
+
+
+def archived_in(state: Mapping[str, Doc]) -> Callable[[str], frozenset[str]]:
+    """The archived ids of each kind in `state`, each read on first use (an unreadable archive: none)."""
+    cache: dict[str, frozenset[str]] = {}
+
+    def ids(kind: str) -> frozenset[str]:
+        if kind not in cache:
+            coll = model.BY_KIND[kind]
+            name = model.archive_of(coll.file)
+            try:
+                cache[kind] = frozenset(records.by_id(state[name], coll)) if name in state else frozenset()
+            except InvalidStore:
+                cache[kind] = frozenset()
+        return cache[kind]
+
+    return ids
+
+
+def _order(f: Finding) -> tuple[int, int, int]:
+    return ((*model.FILES, *model.ARCHIVE_FILES).index(f.file), f.line, f.column)
+
+
+def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Finding]:
+    """What is wrong with the `files` that changed since the valid state `old`.
+
+    Records equal to their old version are taken as valid; the invariants of the changed
+    files run against the whole store, which the other files read from `new` unchecked.
+    """
+    findings: list[Finding] = []
+    docs: dict[str, Doc] = {}
+    for file in files:
+        data = new.raw(file)
+        if data is None:
+            findings += parse_findings(file, data)[1]
+            continue
+        try:
+            doc = jsonio.parse(data)
+        except jsonio.ParseError as e:
+            findings.append(Finding(file, (), "parse", e.message, e.line, e.column))
+            continue
+        coll = model.COLLECTIONS[model.base(file)]
+        before = records.by_id(old[file], coll) if old.raw(file) is not None else {}
+        same = {id(r) for rid, _, r in records.iter_records(doc, coll) if before.get(rid) == r}
+        errors = schema.validate_changes(model.base(file), doc, same)
+        findings += locate(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
+        if not errors:
+            docs[file] = doc
+    state = ChainMap(docs, new)  # type: ignore[arg-type]
+    by_file: dict[str, list[Finding]] = {}
+    for f in invariants.check(state, files=list(docs), archived=new.archived):
+        by_file.setdefault(f.file, []).append(f)
+    for file, problems in by_file.items():
+        findings.extend(locate(file, new.raw(file) or b"", problems))
+    return sorted(findings, key=_order)
 
 
 def locate(file: str, data: bytes, findings: list[Finding]) -> list[Finding]:
@@ -110,6 +178,7 @@ class Snapshot(Mapping[str, Doc]):
         self._strict = strict
         self._raw: dict[str, bytes | None] = {}
         self._docs: dict[str, Doc] = {}
+        self._archived: Callable[[str], frozenset[str]] | None = None
 
     def prefetch(self, files: list[str]) -> None:
         wanted = [f for f in files if f not in self._raw]
@@ -122,8 +191,11 @@ class Snapshot(Mapping[str, Doc]):
 
     def __getitem__(self, file: str) -> Doc:
         if file not in self._docs:
-            if file not in model.FILES:
+            if file not in model.FILES and file not in model.ARCHIVE_FILES:
                 raise KeyError(file)
+            if file in model.ARCHIVE_FILES and self.raw(file) is None:
+                self._docs[file] = model.empty_documents()[model.base(file)]  # nothing archived yet
+                return self._docs[file]
             doc, findings = parse_findings(file, self.raw(file), strict=self._strict)
             if doc is None:
                 raise InvalidStore(
@@ -132,14 +204,41 @@ class Snapshot(Mapping[str, Doc]):
             self._docs[file] = doc
         return self._docs[file]
 
+    def archived(self, kind: str) -> frozenset[str]:
+        """The ids of the records of `kind` moved to the archive (read on first use)."""
+        if self._archived is None:
+            self._archived = archived_in(self)
+        return self._archived(kind)
+
+    def reuse(self, file: str) -> dict[int, str]:
+        """The text of this snapshot's unchanged records, for writing `file` again."""
+        if file not in self._docs:
+            return {}
+        return reusable(file, self.raw(file) or b"", self._docs[file])
+
     def __contains__(self, file: object) -> bool:
-        return file in model.FILES  # without loading it: a snapshot reads a file only when asked for it
+        # Without loading it: a snapshot reads a file only when asked for it.
+        return file in model.FILES or file in model.ARCHIVE_FILES
 
     def __iter__(self) -> Iterator[str]:
         return iter(model.FILES)
 
     def __len__(self) -> int:
         return len(model.FILES)
+
+
+@contextlib.contextmanager
+def reading(snap: Snapshot) -> Iterator[None]:
+    """Read a store without checking it first; if the reader trips, say what is wrong with the store."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        problems = check(snap)
+        if problems:
+            raise InvalidStore(
+                problems, "The store is not valid: fix it (`coord validate`), then run the command again."
+            ) from None
+        raise
 
 
 def directory_reader(directory: Path) -> Reader:
@@ -157,6 +256,8 @@ def directory_reader(directory: Path) -> Reader:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader sees the old file or the new one, never half."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

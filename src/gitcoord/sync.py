@@ -124,8 +124,14 @@ def _merge(ws: Workspace, local: str, remote: str) -> str:
 
 
 def _push(ws: Workspace, commit: str) -> bool:
-    """Whether the push went through; False when the remote moved first."""
-    done = git.run(["push", "--porcelain", ws.remote, f"{commit}:refs/heads/{ws.branch}"], ws.root, check=False)
+    """Whether the push went through; False when the remote moved first.
+
+    Without the pre-push hook: each commit pushed was checked when it was made (a protocol
+    step, a validated merge, or a commit through the hooks), and CI replays them all.
+    """
+    done = git.run(
+        ["push", "--porcelain", "--no-verify", ws.remote, f"{commit}:refs/heads/{ws.branch}"], ws.root, check=False
+    )
     if done.returncode == 0:
         return True
     text = (done.stdout + done.stderr).decode("utf-8", "replace")
@@ -136,6 +142,8 @@ def _push(ws: Workspace, commit: str) -> bool:
 
 def _result(ws: Workspace, start: str | None, after: str, remote: str | None, *, merged: bool, attempts: int) -> Synced:
     def count(since: str | None) -> int:
+        if since == after:
+            return 0
         return int(git.out(["rev-list", "--count", f"{since}..{after}" if since else after], ws.root))
 
     news: dict[str, Any] = {}

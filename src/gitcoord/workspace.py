@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitcoord import git
-from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
 
@@ -84,7 +83,5 @@ def snapshot(ws: Workspace, *, strict: bool = True, commit: str | None = None) -
     def read(files: list[str]) -> list[bytes | None]:
         return git.read_blobs(ws.root, [f"{at}:{store.repo_path(f)}" for f in files])
 
-    snap = store.Snapshot(read, commit=at, strict=strict)
-    if snap.raw(model.REGISTRY) is None and not git.ls_tree(ws.root, f"{at}:{model.COORD_DIR}"):
-        raise FatalError(f"{ws.branch!r} holds no {model.COORD_DIR}/ yet; run `coord init` first")
-    return snap
+    # A branch without coordination files says so when a file is read ("`coord init` creates it").
+    return store.Snapshot(read, commit=at, strict=strict)

@@ -64,3 +64,13 @@ def test_terminal_escapes_in_text_are_shown_not_obeyed(seed_repo: Path, coord: C
     assert "\u202e" not in out
     assert "API \\u001b]0;pwned\\u0007 \\u202eevil" in out
     assert "\\u202e" in coord(seed_repo, "status", "--json").out
+
+
+def test_a_malformed_committed_store_is_reported_not_crashed_on(seed_repo: Path, coord: Coord) -> None:
+    path = seed_repo / "coordination" / "task-queue.json"
+    path.write_text(path.read_text().replace('"status": "in_progress"', '"state": "in_progress"'))
+    git(seed_repo, "commit", "-q", "--no-verify", "-am", "broken by hand, past the hooks")
+    result = coord(seed_repo, "status")
+    assert result.code == 1
+    assert "task-queue.json:3:5: $.active_tasks[0]: missing required field 'status'" in result.err
+    assert "Traceback" not in result.err

@@ -156,3 +156,20 @@ def test_a_missing_file_in_a_store(seed_repo: Path, coord: Coord) -> None:
     result = coord(seed_repo, "validate")
     assert result.code == 1
     assert "coordination/communication-log.json: coordination/communication-log.json does not exist" in result.out
+
+
+def test_since_checks_only_what_changed(seed_repo: Path, coord: Coord) -> None:
+    from testing.repos import git
+
+    assert coord(seed_repo, "validate", "--since", "HEAD").out == "4 file(s) valid\n"
+    tasks = seed_repo / TASKS
+    tasks.write_text(tasks.read_text().replace('"priority": "high",', '"priority": "high", "priority": "low",', 1))
+    assert "duplicate key 'priority'" in coord(seed_repo, "validate", "--since", "HEAD").out
+    tasks.write_text(tasks.read_text().replace('"priority": "high", "priority": "low",', '"priority": "urgent",', 1))
+    result = coord(seed_repo, "validate", "--since", "HEAD")
+    assert result.code == 1
+    assert f"{TASKS}:9:19: $.active_tasks[0].priority:" in result.out
+    git(seed_repo, "commit", "-q", "--no-verify", "-am", "a bad record, past the hooks")
+    assert coord(seed_repo, "validate", "--since", "HEAD").code == 0, "HEAD is taken as valid: CI is what catches this"
+    assert coord(seed_repo, "validate").code == 1, "a full check still does"
+    assert coord(seed_repo, "validate", "--since", "no-such-rev").code == 1, "an unknown base means a full check"

@@ -131,3 +131,28 @@ def test_every_schema_property_has_a_place_in_the_canonical_order() -> None:
     task = shape.children["pending_tasks"].values
     assert task is not None
     assert list(task.order)[:3] == ["task_id", "title", "description"]
+
+
+def test_unchanged_records_are_copied_from_the_file_they_came_from() -> None:
+    doc = jsonio.parse((SEED / model.TASKS).read_bytes())
+    text = store.dump(model.TASKS, doc)
+    parsed = jsonio.parse(text)
+    reuse = store.reusable(model.TASKS, text, parsed)
+    assert set(reuse) == {id(t) for name in ("active_tasks", "pending_tasks") for t in parsed[name]}
+    assert store.dump(model.TASKS, parsed, reuse) == text
+    changed = dict(parsed)
+    changed["pending_tasks"] = [{**parsed["pending_tasks"][0], "priority": "low"}, parsed["pending_tasks"][1]]
+    assert store.dump(model.TASKS, changed, reuse) == store.dump(model.TASKS, changed), (
+        "a changed record is written anew"
+    )
+
+
+def test_a_file_laid_out_otherwise_gives_nothing_to_reuse() -> None:
+    doc = jsonio.parse((SEED / model.TASKS).read_bytes())
+    compact = json.dumps(doc).encode()
+    assert store.reusable(model.TASKS, compact, jsonio.parse(compact)) == {}
+    text = store.dump(model.TASKS, doc).decode()
+    swapped = text.replace('"task_id": "task_002"', '"task_id": "task_00X"', 1).encode()  # text and records disagree
+    assert set(store.reusable(model.TASKS, swapped, doc)) == {id(doc["active_tasks"][0])}, (
+        "a list whose text disagrees is written in full"
+    )

@@ -60,6 +60,8 @@ class Loader:
             return None, []
         docs, found = {}, []
         for file, blob in blobs.items():
+            if blob is None and file in model.ARCHIVE_FILES:
+                continue  # nothing archived yet
             doc, problems = self.parse(file, blob)
             found.extend(problems)
             if doc is not None:
@@ -67,10 +69,13 @@ class Loader:
         return docs, found
 
 
+ALL = (*model.FILES, *model.ARCHIVE_FILES)
+
+
 def blobs_at(root: Path, commits: Sequence[str]) -> dict[str, Blobs]:
-    specs = [f"{c}:{store.repo_path(f)}" for c in commits for f in model.FILES]
+    specs = [f"{c}:{store.repo_path(f)}" for c in commits for f in ALL]
     ids = iter(git.object_ids(root, specs))
-    return {c: {f: next(ids) for f in model.FILES} for c in commits}
+    return {c: {f: next(ids) for f in ALL} for c in commits}
 
 
 def review(
@@ -92,8 +97,8 @@ def review(
     if new_state is None:
         return found
     sides = list(merged) or ([old] if old is not None else [])
-    changed = [f for f in model.FILES if not sides or any(side[f] != new[f] for side in sides)]
-    problems = invariants.check(new_state, files=changed) if invariant else []
+    changed = [f for f in ALL if not sides or any(side[f] != new[f] for side in sides)]
+    problems = invariants.check(new_state, files=changed, archived=store.archived_in(new_state)) if invariant else []
     if merged:
         before = _expected(loader, old, merged, new_state)
     else:
@@ -115,16 +120,19 @@ def _expected(
     if ours is None or theirs is None:
         return None
     expected: dict[str, Doc] = {}
-    for file in model.FILES:
-        if file not in ours or file not in theirs or file not in actual:
-            return None
-        doc = merge.merge_file(file, start.get(file) if start else None, ours[file], theirs[file]).doc
-        expected[file] = _settled(file, doc, actual[file])
+    for file, settled in actual.items():
+        if file not in ours or file not in theirs:
+            if file in model.FILES:
+                return None
+            expected[file] = ours.get(file) or theirs[file]  # archived on one side only
+            continue
+        doc = merge.merge_file(model.base(file), start.get(file) if start else None, ours[file], theirs[file]).doc
+        expected[file] = _settled(file, doc, settled)
     return expected
 
 
 def _settled(file: str, doc: Doc, actual: Doc) -> Doc:
-    coll = model.COLLECTIONS[file]
+    coll = model.COLLECTIONS[model.base(file)]
     conflicts = doc.get("merge_conflicts", [])
     if not conflicts:
         return doc
@@ -133,7 +141,7 @@ def _settled(file: str, doc: Doc, actual: Doc) -> Doc:
         doc["merge_conflicts"] = actual["merge_conflicts"]
     mine = records.by_id(actual, coll)
     for c in conflicts:
-        record, found = records.get({file: doc}, coll.kind, c["record"]), mine.get(c["record"])
+        record, found = records.get({coll.file: doc}, coll.kind, c["record"]), mine.get(c["record"])
         if record is not None and found is not None and merge.chosen(c, found):
             doc = records.put(
                 doc,
@@ -185,7 +193,7 @@ def check_staged(ws: workspace.Workspace) -> Verdict:
     """The index against HEAD (and, while a merge is being concluded, against the other side too)."""
     root = ws.root
     head = git.rev_parse(root, "HEAD")
-    staged = dict(zip(model.FILES, git.object_ids(root, [":" + store.repo_path(f) for f in model.FILES]), strict=True))
+    staged = dict(zip(ALL, git.object_ids(root, [":" + store.repo_path(f) for f in ALL]), strict=True))
     loader = Loader(root)
     if head is None:
         return Verdict(0, review(loader, None, staged, ws.identity, invariant=False), {})

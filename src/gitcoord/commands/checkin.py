@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gitcoord import model
 from gitcoord import report
+from gitcoord import sync as sync_engine
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
@@ -21,8 +22,8 @@ from gitcoord.records import State
 def checkin(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:
     """Mark me active, then brief me: everything since my previous check-in that concerns me."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    if step.publish(ws, sync):  # fetch first, so that the briefing tells what the others did
-        sync = True
+    if step.wants_sync(ws, sync):
+        sync_engine.sync(ws)  # fetch first, so that the briefing tells what the others did
     previous: dict[str, str | None] = {}
 
     def build(state: State, ctx: Context) -> Change:
@@ -30,7 +31,7 @@ def checkin(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Outpu
         previous["since"] = entry.get("last_update")
         return instances.checkin(state, ctx)
 
-    applied, _ = step.apply(build, cwd=cwd, as_instance=as_instance)
+    applied = step.apply(build, ws)
     synced = step.publish(ws, sync)
     me = applied.change.event.actor
     assert me is not None

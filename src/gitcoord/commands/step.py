@@ -33,7 +33,8 @@ def run(
     sync: bool | None = None,
 ) -> int:
     """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
-    applied, ws = apply(build, cwd=cwd, as_instance=as_instance, no_commit=no_commit)
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    applied = apply(build, ws, no_commit=no_commit)
     change = applied.change
     where = _where(applied.commit, ws.branch, change)
     synced = publish(ws, sync) if applied.commit else None
@@ -51,11 +52,16 @@ def run(
     return 0
 
 
-def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced | None:
-    """Sync after a step when asked to (--sync), or when this clone says so (`git config coord.sync true`)."""
+def wants_sync(ws: workspace.Workspace, wanted: bool | None) -> bool:
+    """--sync or --no-sync, else what this clone says (`git config coord.sync true`)."""
     if wanted is None:
-        wanted = ws.config.get("coord.sync", "").lower() in ("true", "yes", "on", "1")
-    if not wanted:
+        return ws.config.get("coord.sync", "").lower() in ("true", "yes", "on", "1")
+    return wanted
+
+
+def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced | None:
+    """Sync a step just committed, if wanted."""
+    if not wants_sync(ws, wanted):
         return None
     try:
         return sync_engine.sync(ws)
@@ -63,13 +69,10 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
         raise FatalError(f"the step is committed here, but not shared yet: {e}") from None
 
 
-def apply(
-    build: Build, *, cwd: Path, as_instance: str | None, no_commit: bool = False
-) -> tuple[commit.Applied, workspace.Workspace]:
-    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+def apply(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:
     now = clock.now()
     ctx = Context(ws.identity, now, ids.maker(now))
-    return commit.apply(ws, lambda state: build(state, ctx), no_commit=no_commit), ws
+    return commit.apply(ws, lambda state: build(state, ctx), no_commit=no_commit)
 
 
 def envelope(applied: commit.Applied) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     for given in paths:
         p = cwd / given
         if p.is_dir():
-            found[p] = list(model.FILES)
+            found[p] = [*model.FILES, *(f for f in model.ARCHIVE_FILES if (p / f).exists())]
         elif p.name in model.FILES:
             found.setdefault(p.parent, [])
             if p.name not in found[p.parent]:
@@ -37,12 +37,17 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     return found
 
 
-def validate(paths: Sequence[Path], *, cwd: Path, out: Output) -> int:
+def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output) -> int:
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
         snap = store.Snapshot(store.directory_reader(directory))
-        results.extend((directory, f) for f in store.check(snap, files))
+        changed = _changed_since(directory, since, files) if since else None
+        if changed is None:
+            results.extend((directory, f) for f in store.check(snap, files))
+        else:
+            old, names = changed
+            results.extend((directory, f) for f in store.check_since(old, snap, names))
         checked += len(files)
     shown = [(_display(d / f.file, cwd), f) for d, f in results]
     data = {
@@ -55,6 +60,24 @@ def validate(paths: Sequence[Path], *, cwd: Path, out: Output) -> int:
     lines.append(f"{len(results)} problem(s) in {files_with} file(s)" if results else f"{checked} file(s) valid")
     out.emit(data, lines)
     return 1 if results else 0
+
+
+def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[store.Snapshot, list[str]] | None:
+    """The store at `since` and the files that differ from it, when `directory` is its coordination/."""
+    try:
+        repo = git.discover(directory)
+    except FatalError:
+        return None
+    commit = git.rev_parse(repo.root, since)
+    if commit is None or directory.resolve() != (repo.root / model.COORD_DIR).resolve():
+        return None  # no such commit (a first commit), or not this repository's store: check it all
+    differ = git.out(["diff", "--name-only", "-z", commit, "--", model.COORD_DIR], repo.root)
+    names = {Path(p).name for p in differ.split("\0") if p}
+
+    def read(wanted: list[str]) -> list[bytes | None]:
+        return git.read_blobs(repo.root, [f"{commit}:{store.repo_path(f)}" for f in wanted])
+
+    return store.Snapshot(read, commit=commit, strict=False), [f for f in files if f in names]
 
 
 def _display(path: Path, cwd: Path) -> str:

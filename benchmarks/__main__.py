@@ -1,0 +1,400 @@
+"""`make bench`: how fast gitcoord is, as ratios to baselines measured in the same run.
+
+    python -m benchmarks [--quick] [--sizes M,L]
+
+Absolute times drift from one machine (and one minute) to the next; a ratio to a baseline
+timed alongside does not. Each row is the median of several runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import ChainMap
+from pathlib import Path
+from typing import Any
+from typing import NamedTuple
+
+from testing import simulate
+
+from benchmarks import generate
+from benchmarks.harness import PYTHON
+from benchmarks.harness import ROOT
+from benchmarks.harness import Measure
+from benchmarks.harness import coord
+from benchmarks.harness import env
+from benchmarks.harness import git
+from benchmarks.harness import measure
+from gitcoord import ids
+from gitcoord import model
+from gitcoord import store
+from gitcoord import views
+from gitcoord.protocol import Context
+from gitcoord.protocol import Refused
+
+
+class Row(NamedTuple):
+    name: str
+    store: str
+    ours: float  # seconds, or events per second for throughput rows
+    baseline: float
+    baseline_name: str
+    target: str  # e.g. "<= 1.3"
+    passed: bool
+    memory: str  # peak memory against the files on disk
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("inf")
+
+
+def _fmt_time(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def _files_size(repo: Path) -> int:
+    return sum((repo / store.repo_path(f)).stat().st_size for f in model.FILES)
+
+
+def _memory(m: Measure, files: int) -> tuple[str, bool]:
+    ratio = m.peak_bytes / files
+    return f"{m.peak_bytes / 2**20:.0f} MB ({ratio:.1f}x files)", ratio <= 4
+
+
+# Stores ----------------------------------------------------------------------------------
+
+
+def prepare(size: str, where: Path) -> Path:
+    """A repository coordinating with a generated store of `size`, committed, hooks installed."""
+    repo = where / f"store-{size}"
+    git(where, "init", "-q", "-b", "main", str(repo))
+    subprocess.run(coord(repo, "init"), env=env(), check=True, capture_output=True)
+    for file, doc in generate.generate(size).items():
+        (repo / store.repo_path(file)).write_bytes(store.dump(file, doc))
+    git(repo, "commit", "-q", "--no-verify", "-am", f"a generated {size} store")
+    return repo
+
+
+FLOOR = "import click, json, sys\nfor name in sys.argv[1:]:\n    with open(name, 'rb') as f:\n        json.load(f)\n"
+
+
+FLOOR_NAME = "python + click + json.load of the 4 files"
+
+
+def floor(repo: Path, repeat: int) -> Measure:
+    """A Python process that imports click and parses the four files: no gitcoord could be faster."""
+    return measure([PYTHON, "-c", FLOOR, *(store.repo_path(f) for f in model.FILES)], repo, repeat=repeat)
+
+
+# Measures --------------------------------------------------------------------------------
+
+
+def read_path(repo: Path, size: str, repeat: int) -> list[Row]:
+    base = floor(repo, repeat)
+    files = _files_size(repo)
+    someone = "instance-1" if size == "S" else "instance-001"
+    commands = {
+        "task ready": ["task", "ready", "--json"],
+        "inbox": ["--as", someone, "inbox", "--json"],
+        "status": ["status", "--json"],
+    }
+    rows = []
+    for name, args in commands.items():
+        m = measure(coord(repo, *args), repo, repeat=repeat)
+        memory, _ = _memory(m, files)
+        passed = m.median <= 1.3 * base.median
+        rows.append(
+            Row(f"read: coord {name} --json", size, m.median, base.median, FLOOR_NAME, "<= 1.3", passed, memory)
+        )
+    return rows
+
+
+def validation(repo: Path, size: str, repeat: int) -> list[Row]:
+    base = floor(repo, repeat)
+    files = _files_size(repo)
+    rows = []
+    for name, command in (
+        ("validate: coord validate", coord(repo, "validate")),
+        ("validate: pre-commit hook", [PYTHON, "-m", "pre_commit", "run", "coord-validate", "--all-files"]),
+    ):
+        m = measure(command, repo, repeat=repeat)
+        memory, _ = _memory(m, files)
+        rows.append(
+            Row(
+                name,
+                size,
+                m.median,
+                base.median,
+                FLOOR_NAME,
+                "<= 2",
+                m.median <= 2 * base.median,
+                memory,
+            )
+        )
+    return rows
+
+
+def write_path(repo: Path, size: str, repeat: int) -> Row:
+    state = {f: json.loads((repo / store.repo_path(f)).read_text()) for f in model.FILES}
+    if not views.ready(state):  # the specification's example has no task ready to claim: add one
+        subprocess.run(
+            coord(repo, "--as", "instance-2", "task", "add", "Ready to claim"),
+            env=env(),
+            check=True,
+            capture_output=True,
+        )
+        state = {f: json.loads((repo / store.repo_path(f)).read_text()) for f in model.FILES}
+    start = git(repo, "rev-parse", "HEAD")
+    task = next(t["task_id"] for t in views.ready(state) if t["status"] == "pending_assignment")
+    who = next(iter(state[model.REGISTRY]["instances"]))
+    claim = coord(repo, "--as", who, "task", "claim", task)
+
+    def reset() -> None:
+        git(repo, "reset", "-q", "--hard", start)
+
+    reset()
+    subprocess.run(claim, env=env(), check=True, capture_output=True)
+    claimed = {f: git(repo, "show", f"HEAD:{store.repo_path(f)}") + "\n" for f in model.FILES}
+    ours = measure(claim, repo, repeat=repeat, before=reset)
+
+    def stage_by_hand() -> None:
+        reset()
+        for f, text in claimed.items():
+            (repo / store.repo_path(f)).write_text(text)
+
+    base = measure(["git", "commit", "-q", "--no-verify", "-am", "claim"], repo, repeat=repeat, before=stage_by_hand)
+    reset()
+    memory, _ = _memory(ours, _files_size(repo))
+    return Row(
+        "write: coord task claim",
+        size,
+        ours.median,
+        base.median,
+        "git commit -a of the same change",
+        "<= 2",
+        ours.median <= 2 * base.median,
+        memory,
+    )
+
+
+def archive(repo: Path, size: str, repeat: int) -> tuple[list[Row], str]:
+    """Scale beyond one file: move what closed in the first half of the history, then read again."""
+    before_size = _files_size(repo)
+    start = git(repo, "rev-parse", "HEAD")
+    status_before = measure(coord(repo, "status", "--json"), repo, repeat=repeat)
+    # The generated history runs from January to March 2024: archive what closed before February.
+    command = coord(repo, "--as", "instance-001", "archive", "--before", "2024-02-01T00:00:00Z")
+    took = measure(command, repo, repeat=1, before=lambda: git(repo, "reset", "-q", "--hard", start))
+    after_size = _files_size(repo)
+    status_after = measure(coord(repo, "status", "--json"), repo, repeat=repeat)
+    memory, _ = _memory(status_after, after_size)
+    sizes = f"live files {before_size / 2**20:.1f} MB -> {after_size / 2**20:.1f} MB"
+    note = f"{sizes}; coord archive took {_fmt_time(took.median)}"
+    row = Row(
+        "read after archive: coord status --json",
+        size,
+        status_after.median,
+        status_before.median,
+        "the same before archiving",
+        "< 1",
+        status_after.median < status_before.median,
+        memory,
+        note,
+    )
+    git(repo, "reset", "-q", "--hard", start)
+    return [row], note
+
+
+def _edited(state: dict[str, Any], steps: int, rng: random.Random) -> dict[str, Any]:
+    now = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+    done = 0
+    while done < steps:
+        now += dt.timedelta(seconds=30)
+        op = simulate.choose(state, rng)
+        try:
+            change = op.apply(state, Context(None, now, ids.maker(now, rng.getrandbits)))
+        except Refused:
+            continue
+        state = dict(ChainMap(change.docs, state))
+        done += 1
+    return state
+
+
+def merge(size: str, where: Path, repeat: int, edits: int) -> list[Row]:
+    base = generate.generate(size)
+    ours = _edited(base, edits, random.Random(1))
+    theirs = _edited(base, edits, random.Random(2))
+    folder = where / f"merge-{size}"
+    folder.mkdir()
+    # git calls a driver only for a file both sides changed.
+    changed = [f for f in model.FILES if ours[f] is not base[f] and theirs[f] is not base[f]]
+    return [_merge_file(file, folder, [base[file], ours[file], theirs[file]], size, repeat) for file in changed]
+
+
+def _merge_file(file: str, folder: Path, docs: list[Any], size: str, repeat: int) -> Row:
+    paths = [folder / f"{side}-{file}" for side in ("base", "ours", "theirs")]
+    for path, doc in zip(paths, docs, strict=True):
+        path.write_bytes(store.dump(file, doc))
+    work = folder / f"work-{file}"
+
+    def fresh() -> None:  # the driver writes its result over "ours": start each run from it
+        shutil.copyfile(paths[1], work)
+
+    driver = [PYTHON, "-m", "gitcoord", "merge-driver", str(paths[0]), str(work), str(paths[2]), f"coordination/{file}"]
+    ours = measure(driver, folder, repeat=repeat, before=fresh)
+    text = ["git", "merge-file", "-p", str(paths[1]), str(paths[0]), str(paths[2])]
+    baseline = measure(text, folder, repeat=repeat, check=False)  # its exit code counts the conflicts
+    fresh()
+    subprocess.run(driver, env=env(), capture_output=True, check=False)
+    ours_conflicts = len(json.loads(work.read_text()).get("merge_conflicts", []))
+    text_conflicts = subprocess.run(text, capture_output=True, check=False).returncode
+    on_disk = sum(p.stat().st_size for p in paths)
+    memory = f"{ours.peak_bytes / 2**20:.0f} MB ({ours.peak_bytes / on_disk:.1f}x the 3 files)"
+    note = f"conflicts: ours {ours_conflicts}, git merge-file {text_conflicts}"
+    passed = ours.median <= 3 * baseline.median
+    return Row(
+        f"merge driver: {file}",
+        size,
+        ours.median,
+        baseline.median,
+        "git merge-file on the same 3 files",
+        "<= 3",
+        passed,
+        memory,
+        note,
+    )
+
+
+def sync(where: Path, clones: int, events: int, label: str) -> Row:
+    def team(mode: str) -> tuple[float, Path]:
+        top = where / f"sync-{mode}-{clones}"
+        top.mkdir()
+        remote = top / "remote.git"
+        git(top, "init", "-q", "--bare", "-b", "main", str(remote))
+        first = top / "seed"
+        git(top, "init", "-q", "-b", "main", str(first))
+        subprocess.run(coord(first, "init", "--example"), env=env(), check=True, capture_output=True)
+        git(first, "remote", "add", "origin", str(remote))
+        git(first, "push", "-q", "--no-verify", "origin", "main")
+        names = [f"instance-{n % 6 + 1}" for n in range(clones)]
+        paths = []
+        for n in range(clones):
+            clone = top / f"clone-{n}"
+            git(top, "clone", "-q", str(remote), str(clone))
+            subprocess.run(coord(clone, "install"), env=env(), check=True, capture_output=True)
+            paths.append(clone)
+        start = time.perf_counter()
+        workers = [
+            subprocess.Popen(
+                [PYTHON, "-m", "benchmarks.writer", str(p), name, str(events), mode],
+                cwd=ROOT,
+                env=env({"PYTHONPATH": str(ROOT)}),
+            )
+            for p, name in zip(paths, names, strict=True)
+        ]
+        for w in workers:
+            if w.wait() != 0:
+                raise RuntimeError(f"a {mode} writer failed")
+        return time.perf_counter() - start, remote
+
+    ours_time, remote = team("coord")
+    lost = clones * events - int(
+        git(remote, "rev-list", "--count", "--grep=^Coord-Event: \\(instance\\|task\\|msg\\)", "main")
+    )
+    base_time, _ = team("git")
+    ours_eps, base_eps = clones * events / ours_time, clones * events / base_time
+    note = f"{clones} clones x {events} events; lost: {lost}"
+    return Row(
+        f"sync: events per second{label}",
+        "S",
+        ours_eps,
+        base_eps,
+        "plain git commit + push (pull when overtaken)",
+        ">= 0.5",
+        ours_eps >= 0.5 * base_eps and lost == 0,
+        "-",
+        note,
+    )
+
+
+# Report ----------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| measure | store | gitcoord | baseline | ratio | target | peak memory | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        throughput = r.name.startswith("sync")
+        ours = f"{r.ours:.1f}/s" if throughput else _fmt_time(r.ours)
+        base = f"{r.baseline:.1f}/s" if throughput else _fmt_time(r.baseline)
+        target = r.target + ("" if r.passed else " (missed)")
+        cells = [r.name, r.store, ours, f"{base}: {r.baseline_name}", f"{r.ratio:.2f}x", target, r.memory, r.note]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sizes_on_disk(repo: Path, size: str) -> str:
+    parts = ", ".join(f"{f} {(repo / store.repo_path(f)).stat().st_size / 2**20:.1f} MB" for f in model.FILES)
+    return f"- {size}: {parts}"
+
+
+def _say(size: str, what: str) -> None:
+    print(f"[{size}] {what}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="M only, fewer runs: a smoke test of the benchmarks")
+    parser.add_argument("--sizes", default=None, help="comma-separated, e.g. M,L (default: S,M,L)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.md")
+    args = parser.parse_args()
+    sizes = (args.sizes or ("M" if args.quick else "S,M,L")).split(",")
+    repeat = 3 if args.quick else 7
+    work = Path(tempfile.mkdtemp(prefix="gitcoord-bench-"))
+    rows: list[Row] = []
+    notes: list[str] = []
+    try:
+        for size in sizes:
+            _say(size, "generating the store")
+            repo = prepare(size, work)
+            notes.append(sizes_on_disk(repo, size))
+            _say(size, "read path")
+            rows += read_path(repo, size, repeat if size != "L" else max(3, repeat // 2))
+            _say(size, "write path")
+            rows.append(write_path(repo, size, repeat))
+            if size != "S":
+                _say(size, "validation")
+                rows += validation(repo, size, max(3, repeat // 2))
+                _say(size, "merge")
+                rows += merge(size, work, max(3, repeat // 2), 200 if size == "L" else 50)
+            if size == "L":
+                _say(size, "archive")
+                archived, note = archive(repo, size, 3)
+                rows += archived
+                notes.append(f"- L after `coord archive --before 2024-02-01`: {note}")
+        print("[S] sync", flush=True)
+        rows.append(sync(work, 4 if args.quick else 8, 10 if args.quick else 50, ""))
+        if not args.quick:
+            print("[S] push contention", flush=True)
+            rows.append(sync(work, 32, 5, " (32 clones)"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report = "\n".join([table(rows), "", "Files on disk:", *notes, ""])
+    print()
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    print(f"(also written to {args.out})")
+
+
+if __name__ == "__main__":
+    main()

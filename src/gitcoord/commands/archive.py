@@ -1,0 +1,37 @@
+"""`coord archive`: keep the live files small by moving old closed records to coordination/archive/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from gitcoord import clock
+from gitcoord import model
+from gitcoord import timestamps
+from gitcoord import workspace
+from gitcoord.commands import step
+from gitcoord.errors import FatalError
+from gitcoord.output import Output
+from gitcoord.protocol import archive as protocol
+
+
+def run(
+    *, cwd: Path, as_instance: str | None, days: int, before: str | None, dry_run: bool, sync: bool | None, out: Output
+) -> int:
+    try:
+        cutoff = timestamps.parse(before) if before else clock.now() - dt.timedelta(days=days)
+    except ValueError:
+        raise FatalError(f"--before {before!r} is not a timestamp like 2024-01-15T00:00:00Z") from None
+    if not dry_run:
+        return step.run(
+            lambda s, c: protocol.archive(s, c, before=cutoff), cwd=cwd, as_instance=as_instance, out=out, sync=sync
+        )
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    chosen = protocol.choose(workspace.snapshot(ws, strict=False), cutoff)
+    counts = {model.COLLECTIONS[f].kind: len(ids) for f, ids in chosen.items()}
+    lines = [
+        f"would archive, closed before {timestamps.format(cutoff)}: "
+        + ", ".join(f"{n} {k}(s)" for k, n in counts.items())
+    ]
+    out.emit({"before": timestamps.format(cutoff), "would_archive": {k: sorted(v) for k, v in chosen.items()}}, lines)
+    return 0

@@ -1,0 +1,124 @@
+"""coord archive: old closed records move to coordination/archive/, and nothing breaks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from testing.repos import git
+from tests.conftest import Coord
+
+from gitcoord import model
+
+LATER = "2030-01-01T00:00:00Z"
+
+
+@pytest.fixture
+def worked(seed_repo: Path, coord: Coord) -> Path:
+    """The seed after its examples: task_001 done, msg_001 answered and closed, dec_002 decided."""
+    for who, *args in (
+        ("instance-2", "task", "complete", "task_001"),
+        ("instance-1", "msg", "reply", "msg_001", "--body", "REST"),
+        ("instance-2", "msg", "ack", "msg_001"),
+        ("instance-2", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "simple", "--force"),
+    ):
+        assert coord(seed_repo, "--as", who, *args).code == 0
+    return seed_repo
+
+
+def _doc(repo: Path, name: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads((repo / "coordination" / name).read_text())
+    return data
+
+
+def test_old_closed_records_move_and_the_store_stays_valid(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = git(worked, "rev-parse", "HEAD")
+    monkeypatch.setenv("COORD_NOW", LATER)
+    dry = json.loads(coord(worked, "--as", "human", "archive", "--dry-run", "--json").out)
+    assert dry["would_archive"][model.TASKS] == [], "task_002 and task_003 still depend on task_001"
+    assert len(dry["would_archive"][model.MESSAGES]) == 2
+    assert dry["would_archive"][model.DECISIONS] == ["dec_001", "dec_002"]
+    assert git(worked, "rev-parse", "HEAD") == start, "a dry run moves nothing"
+    result = coord(worked, "--as", "human", "archive")
+    assert result.code == 0, result
+    assert "human archives 2 messages, 2 decisions closed before" in result.out
+    assert _doc(worked, model.MESSAGES)["messages"] == []
+    assert [d["decision_id"] for d in _doc(worked, "archive/decisions.json")["decisions"]] == ["dec_001", "dec_002"]  # type: ignore[index]
+    assert not (worked / "coordination" / "archive" / model.TASKS).exists()
+    assert coord(worked, "validate").code == 0
+    assert coord(worked, "check", "--range", f"{start}..HEAD").code == 0
+    assert coord(worked, "status").code == 0
+
+
+def test_references_to_archived_records_stay_valid(worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COORD_NOW", LATER)
+    assert coord(worked, "--as", "human", "archive").code == 0
+    path = worked / "coordination" / model.MESSAGES
+    log = json.loads(path.read_text())
+    follow_up = {
+        "message_id": "msg_900",
+        "from": "instance-2",
+        "to": "instance-1",
+        "type": "consultation_response",
+        "timestamp": LATER,
+        "subject": "Re: API Design",
+        "message": "As decided in dec_002.",
+        "requires_response": False,
+        "context": {"related_task": "task_002", "related_decision": "dec_002", "related_files": []},
+        "status": "sent",
+        "in_reply_to": "msg_001",
+    }
+    log["messages"].append(follow_up)
+    path.write_text(json.dumps(log))
+    assert coord(worked, "validate").code == 0, "msg_001 and dec_002 resolve in the archive"
+    follow_up["in_reply_to"] = "msg_404"
+    path.write_text(json.dumps(log))
+    result = coord(worked, "validate")
+    assert result.code == 1
+    assert "'msg_404' is not a record in communication-log.json" in result.out
+
+
+def test_a_task_moves_once_nothing_live_depends_on_it(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for who, *args in (
+        ("instance-1", "task", "claim", "task_002"),
+        ("instance-1", "task", "start", "task_002"),
+        ("instance-1", "task", "complete", "task_002"),
+        ("instance-3", "task", "claim", "task_003"),
+        ("instance-3", "task", "start", "task_003"),
+        ("instance-3", "task", "complete", "task_003"),
+    ):
+        assert coord(worked, "--as", who, *args).code == 0
+    monkeypatch.setenv("COORD_NOW", LATER)
+    assert coord(worked, "--as", "human", "archive").code == 0
+    archived = _doc(worked, "archive/task-queue.json")["completed_tasks"]
+    assert [t["task_id"] for t in archived] == ["task_001", "task_002", "task_003"]  # type: ignore[union-attr]
+    assert coord(worked, "validate").code == 0
+
+
+def test_nothing_to_archive(seed_repo: Path, coord: Coord) -> None:
+    result = coord(seed_repo, "--as", "human", "archive", "--older-than", "100000")
+    assert result.code == 1
+    assert "nothing to archive" in result.err
+
+
+def test_the_archive_does_not_change_by_hand(worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COORD_NOW", LATER)
+    assert coord(worked, "--as", "human", "archive").code == 0
+    path = worked / "coordination" / "archive" / model.DECISIONS
+    path.write_text(path.read_text().replace('"decision": "REST API"', '"decision": "GraphQL Federation"'))
+    done = subprocess.run(
+        ["git", "-c", "coord.instance=human", "commit", "-qam", "rewrite history"],
+        cwd=worked,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "archived dec_002 changed; archived records never change" in done.stdout
