@@ -191,7 +191,11 @@ def archive(repo: Path, size: str, repeat: int) -> tuple[list[Row], str]:
     status_before = measure(coord(repo, "status", "--json"), repo, repeat=repeat)
     # The generated history runs from January to March 2024: archive what closed before February.
     command = coord(repo, "--as", "instance-001", "archive", "--before", "2024-02-01T00:00:00Z")
-    took = measure(command, repo, repeat=1, before=lambda: git(repo, "reset", "-q", "--hard", start))
+
+    def reset() -> None:
+        git(repo, "reset", "-q", "--hard", start)
+
+    took = measure(command, repo, repeat=1, before=reset)
     after_size = _files_size(repo)
     status_after = measure(coord(repo, "status", "--json"), repo, repeat=repeat)
     memory, _ = _memory(status_after, after_size)
