@@ -22,7 +22,9 @@ def coord_event(clone: Path, name: str, n: int) -> None:
         ["msg", "send", "--to", "all", "--subject", f"note {n}", "--body", "done"],
     )
     command = [PYTHON, "-m", "gitcoord", "-C", str(clone), "--as", name, *steps[n % 3], "--sync"]
-    subprocess.run(command, env=env(), check=True, capture_output=True)
+    done = subprocess.run(command, env=env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{name} event {n} failed ({' '.join(command[3:])}):\n{done.stderr}")
 
 
 def git_event(clone: Path, name: str, n: int) -> None:

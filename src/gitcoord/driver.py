@@ -21,30 +21,36 @@ from gitcoord import model
 from gitcoord import store
 
 
+def merge_texts(name: str, base: bytes | None, ours: bytes, theirs: bytes) -> tuple[bytes, merge.Outcome]:
+    """Merge three versions of coordination file `name` record by record (raises ParseError)."""
+    parsed = [None if not base or not base.strip() else jsonio.parse(base), jsonio.parse(ours), jsonio.parse(theirs)]
+    outcome = merge.merge_file(name, *parsed)
+    # Records the merge kept as ours had them are copied from our text, not written again.
+    return store.dump(name, outcome.doc, store.reusable(name, ours, parsed[1])), outcome
+
+
+def report(label: str, outcome: merge.Outcome) -> list[str]:
+    """What a person should read about a merge: its notes, and each conflict with how to settle it."""
+    lines = [f"{label}: {note}" for note in outcome.notes]
+    for c in outcome.conflicts:
+        fix = f"choose with `coord resolve {c.record} {c.field} --pick N`"
+        lines.append(f"{label}: CONFLICT in {c.record}.{c.field}: {c.reason}; {fix}")
+    return lines
+
+
 def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
     name = PurePosixPath(label).name
     if name not in model.FILES:
         return _text_merge(base, ours, theirs, label, f"{name} is not a coordination file")
     try:
-        sides = [base.read_bytes(), ours.read_bytes(), theirs.read_bytes()]
-        parsed = [
-            None if not sides[0].strip() else jsonio.parse(sides[0]),
-            jsonio.parse(sides[1]),
-            jsonio.parse(sides[2]),
-        ]
-        outcome = merge.merge_file(name, *parsed)
-        # Records the merge kept as ours had them are copied from our file, not written again.
-        reuse = store.reusable(name, sides[1], parsed[1]) if parsed[1] is not None else {}
-        store.write_atomic(ours, store.dump(name, outcome.doc, reuse))
+        merged, outcome = merge_texts(name, base.read_bytes(), ours.read_bytes(), theirs.read_bytes())
+        store.write_atomic(ours, merged)
     except jsonio.ParseError as e:
         return _text_merge(base, ours, theirs, label, f"a side does not parse ({e.message}, line {e.line})")
     except Exception as e:  # a bug must not lose either side: fall back to git's text merge
         return _text_merge(base, ours, theirs, label, f"internal error {type(e).__name__}: {e}")
-    for note in outcome.notes:
-        _say(f"{label}: {note}")
-    for c in outcome.conflicts:
-        fix = f"choose with `coord resolve {c.record} {c.field} --pick N`"
-        _say(f"{label}: CONFLICT in {c.record}.{c.field}: {c.reason}; {fix}")
+    for line in report(label, outcome):
+        _say(line)
     return 1 if outcome.conflicts else 0
 
 

@@ -274,3 +274,14 @@ def object_ids(cwd: Path, specs: Sequence[str]) -> list[str | None]:
 def merge_base(cwd: Path, a: str, b: str) -> str | None:
     done = run(["merge-base", a, b], cwd, check=False)
     return done.stdout.decode().strip() or None
+
+
+def changed_paths(cwd: Path, a: str, b: str) -> set[str]:
+    """The paths of the files that differ between commits `a` and `b`."""
+    done = run(["diff-tree", "-r", "-z", "--name-only", "--no-renames", a, b], cwd)
+    return {p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
+def merge_bases(cwd: Path, a: str, b: str) -> list[str]:
+    """All best common ancestors: more than one after criss-cross merges."""
+    return run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()

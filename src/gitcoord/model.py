@@ -22,6 +22,7 @@ FILES: Final = (REGISTRY, TASKS, MESSAGES, DECISIONS)
 ARCHIVE: Final = "archive"
 ARCHIVABLE: Final = (TASKS, MESSAGES, DECISIONS)
 ARCHIVE_FILES: Final = tuple(f"{ARCHIVE}/{f}" for f in ARCHIVABLE)
+ALL_FILES: Final = (*FILES, *ARCHIVE_FILES)
 
 
 def base(file: str) -> str:

@@ -97,7 +97,7 @@ def archived_in(state: Mapping[str, Doc]) -> Callable[[str], frozenset[str]]:
 
 
 def _order(f: Finding) -> tuple[int, int, int]:
-    return ((*model.FILES, *model.ARCHIVE_FILES).index(f.file), f.line, f.column)
+    return (model.ALL_FILES.index(f.file), f.line, f.column)
 
 
 def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Finding]:

@@ -11,20 +11,28 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import driver
 from gitcoord import git
+from gitcoord import jsonio
+from gitcoord import model
 from gitcoord import store
 from gitcoord import views
 from gitcoord import workspace
+from gitcoord.commands import install
 from gitcoord.commit import advance
 from gitcoord.errors import FatalError
 from gitcoord.errors import GitError
 from gitcoord.events import Event
 from gitcoord.workspace import Workspace
 
-ATTEMPTS = 12
+# How long to keep going round when other clones keep pushing first. A sync that merges
+# loses a race only to pushes made while it merges, so even a busy remote lets it through
+# soon; the bound is for a remote that something floods.
+PATIENCE = 120.0  # seconds
 # What git says when another push got there first: retry. (A hook that declines is final.)
 _OVERTAKEN = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "failed to update ref", "cannot lock ref")
 
@@ -43,25 +51,35 @@ class Conflict(FatalError):
     """The two histories need a person; nothing was changed."""
 
 
-def sync(ws: Workspace, *, attempts: int = ATTEMPTS, sleep: Callable[[float], None] = time.sleep) -> Synced:
+def sync(
+    ws: Workspace,
+    *,
+    patience: float = PATIENCE,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Synced:
     _require_driver(ws)
     with store.lock(ws.repo.common_dir):
         start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
         merged = False
-        for attempt in range(1, attempts + 1):
+        deadline = clock() + patience
+        attempt = 0
+        while True:
+            attempt += 1
             remote = _fetch(ws)
             local = git.rev_parse(ws.root, ws.ref)
             target = _combine(ws, local, remote)
             merged = merged or (target not in (local, remote))
-            if target != local and not advance(ws, local, git.Sha(target)):
-                continue  # the branch moved under us (a person committing): look again
-            if target == remote or _push(ws, target):
+            moved = target != local and not advance(ws, local, git.Sha(target))  # by a person committing here
+            if not moved and (target == remote or _push(ws, target)):
                 return _result(ws, start, target, remote, merged=merged, attempts=attempt)
-            sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2**attempt))
-        raise FatalError(
-            f"{ws.remote} kept moving: {attempts} attempts to push {ws.branch} were each overtaken by another push. "
-            "Your commits are kept; run `coord sync` again."
-        )
+            if clock() >= deadline:
+                raise FatalError(
+                    f"{ws.remote} kept moving: for {patience:g} s, each of {attempt} pushes of {ws.branch} "
+                    "was overtaken by another push. Your commits are kept; run `coord sync` again."
+                )
+            # Jittered and growing, so that writers that collided do not collide again.
+            sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2 ** min(attempt, 6)))
 
 
 def _require_driver(ws: Workspace) -> None:
@@ -102,18 +120,16 @@ def _combine(ws: Workspace, local: str | None, remote: str | None) -> str:
 
 
 def _merge(ws: Workspace, local: str, remote: str) -> str:
-    done = git.run(["merge-tree", "--write-tree", "--messages", local, remote], ws.root, check=False)
-    output = done.stdout.decode("utf-8", "replace")
-    if done.returncode not in (0, 1):
-        raise GitError(["git", "merge-tree", local, remote], done.returncode, done.stdout, done.stderr)
-    tree = output.split("\n", 1)[0]
-    if done.returncode == 1:
-        said = done.stderr.decode("utf-8", "replace").strip() or output.split("\n\n", 1)[-1].strip()
-        raise Conflict(
-            f"merging {ws.remote}/{ws.branch} needs a person:\n{said}\n"
-            f"Nothing was changed and your commits are kept. To settle it: on {ws.branch} run "
-            f"`git merge {ws.remote}/{ws.branch}`, then `coord resolve`, `git commit`, and `coord sync`."
-        )
+    bases = git.merge_bases(ws.root, local, remote)
+    both = _changed_on_both_sides(ws, bases[0], local, remote) if len(bases) == 1 else None
+    if both is not None and both <= _STORE_PATHS:
+        # The usual case. git merges everything else; the coordination files are merged here,
+        # in this process, instead of by one driver process per file: that keeps short the
+        # window in which another push can overtake this one.
+        tree = _merge_tree(ws, local, remote, ["-c", f"merge.{install.DRIVER}.driver=true"])  # true: keep ours
+        tree = _merge_records(ws, (bases[0], local, remote), tree, sorted(both))
+    else:  # other files too, or criss-cross history: the driver merges each file, in git
+        tree = _merge_tree(ws, local, remote, [])
     problems = store.check(workspace.snapshot(ws, commit=tree))
     if problems:
         raise store.InvalidStore(
@@ -121,6 +137,53 @@ def _merge(ws: Workspace, local: str, remote: str) -> str:
         )
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
     return git.commit_tree(ws.root, git.Sha(tree), [local, remote], event.message())
+
+
+_STORE_PATHS = frozenset(store.repo_path(f) for f in model.ALL_FILES)
+
+
+def _changed_on_both_sides(ws: Workspace, base: str, local: str, remote: str) -> set[str]:
+    return git.changed_paths(ws.root, base, local) & git.changed_paths(ws.root, base, remote)
+
+
+def _merge_tree(ws: Workspace, local: str, remote: str, config: list[str]) -> git.Sha:
+    done = git.run([*config, "merge-tree", "--write-tree", "--messages", local, remote], ws.root, check=False)
+    output = done.stdout.decode("utf-8", "replace")
+    if done.returncode not in (0, 1):
+        raise GitError(["git", "merge-tree", local, remote], done.returncode, done.stdout, done.stderr)
+    if done.returncode == 1:
+        said = done.stderr.decode("utf-8", "replace").strip() or output.split("\n\n", 1)[-1].strip()
+        raise _conflict(ws, said)
+    return git.Sha(output.split("\n", 1)[0])
+
+
+def _merge_records(ws: Workspace, commits: tuple[str, str, str], tree: git.Sha, paths: list[str]) -> git.Sha:
+    """`tree` with `paths`, coordination files that both sides changed, merged record by record.
+
+    `commits` are the merge base, ours and theirs."""
+    texts = iter(git.read_blobs(ws.root, [f"{c}:{p}" for p in paths for c in commits]))
+    merged: dict[str, git.Sha] = {}
+    for path in paths:
+        old, ours, theirs = next(texts), next(texts), next(texts)
+        if ours is None or theirs is None or ours == theirs:
+            continue  # deleted on a side (git has reported that conflict already), or the same on both
+        try:
+            text, outcome = driver.merge_texts(PurePosixPath(path).name, old, ours, theirs)
+        except jsonio.ParseError as e:
+            why = f"{path}: cannot merge as JSON: a side does not parse ({e.message}, line {e.line})"
+            raise _conflict(ws, why) from None
+        if outcome.conflicts:
+            raise _conflict(ws, "\n".join(driver.report(path, outcome)))
+        merged[path] = git.hash_object(ws.root, text)
+    return git.write_tree(ws.root, tree, merged) if merged else tree
+
+
+def _conflict(ws: Workspace, said: str) -> Conflict:
+    return Conflict(
+        f"merging {ws.remote}/{ws.branch} needs a person:\n{said}\n"
+        f"Nothing was changed and your commits are kept. To settle it: on {ws.branch} run "
+        f"`git merge {ws.remote}/{ws.branch}`, then `coord resolve`, `git commit`, and `coord sync`."
+    )
 
 
 def _push(ws: Workspace, commit: str) -> bool:

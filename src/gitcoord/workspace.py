@@ -8,10 +8,12 @@ instance on a feature branch or in another worktree coordinates without touching
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from gitcoord import git
+from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
 
@@ -85,3 +87,13 @@ def snapshot(ws: Workspace, *, strict: bool = True, commit: str | None = None) -
 
     # A branch without coordination files says so when a file is read ("`coord init` creates it").
     return store.Snapshot(read, commit=at, strict=strict)
+
+
+Blobs = dict[str, str | None]  # file name -> its blob id at one commit (None: absent)
+
+
+def blobs_at(root: Path, commits: Sequence[str]) -> dict[str, Blobs]:
+    """Which version of each store file each commit has, in one git call."""
+    specs = [f"{c}:{store.repo_path(f)}" for c in commits for f in model.ALL_FILES]
+    ids = iter(git.object_ids(root, specs))
+    return {c: {f: next(ids) for f in model.ALL_FILES} for c in commits}

@@ -30,8 +30,6 @@ from gitcoord.output import Output
 from gitcoord.output import safe
 from gitcoord.output import workflow_escape
 
-Blobs = dict[str, str | None]  # file name -> blob id at one commit (None: absent)
-
 
 class Loader:
     """Parsed coordination files by blob id, so that a range of commits parses each version once."""
@@ -54,7 +52,7 @@ class Loader:
             self._parsed[key] = store.parse_findings(file, self.raw(blob))
         return self._parsed[key]
 
-    def state(self, blobs: Blobs) -> tuple[dict[str, Doc] | None, list[Finding]]:
+    def state(self, blobs: workspace.Blobs) -> tuple[dict[str, Doc] | None, list[Finding]]:
         """The store at one commit (None when it has no coordination files), or what stops it loading."""
         if all(b is None for b in blobs.values()):
             return None, []
@@ -69,23 +67,14 @@ class Loader:
         return docs, found
 
 
-ALL = (*model.FILES, *model.ARCHIVE_FILES)
-
-
-def blobs_at(root: Path, commits: Sequence[str]) -> dict[str, Blobs]:
-    specs = [f"{c}:{store.repo_path(f)}" for c in commits for f in ALL]
-    ids = iter(git.object_ids(root, specs))
-    return {c: {f: next(ids) for f in ALL} for c in commits}
-
-
 def review(
     loader: Loader,
-    old: Blobs | None,
-    new: Blobs,
+    old: workspace.Blobs | None,
+    new: workspace.Blobs,
     actor: str | None,
     *,
     invariant: bool = True,
-    merged: Sequence[Blobs] = (),
+    merged: Sequence[workspace.Blobs] = (),
 ) -> list[Finding]:
     """Everything wrong with one commit's store, and with the change that made it from `old`.
 
@@ -97,7 +86,7 @@ def review(
     if new_state is None:
         return found
     sides = list(merged) or ([old] if old is not None else [])
-    changed = [f for f in ALL if not sides or any(side[f] != new[f] for side in sides)]
+    changed = [f for f in model.ALL_FILES if not sides or any(side[f] != new[f] for side in sides)]
     problems = invariants.check(new_state, files=changed, archived=store.archived_in(new_state)) if invariant else []
     if merged:
         before = _expected(loader, old, merged, new_state)
@@ -111,7 +100,7 @@ def review(
 
 
 def _expected(
-    loader: Loader, base: Blobs | None, sides: Sequence[Blobs], actual: dict[str, Doc]
+    loader: Loader, base: workspace.Blobs | None, sides: Sequence[workspace.Blobs], actual: dict[str, Doc]
 ) -> dict[str, Doc] | None:
     """What the merge driver makes of the two sides, with any conflict settled as `actual` settled it."""
     ours, _ = loader.state(sides[0])
@@ -167,7 +156,7 @@ class Verdict(NamedTuple):
 def check_range(root: Path, revisions: Sequence[str]) -> Verdict:
     commits = git.commits(root, revisions)
     wanted = {c.sha for c in commits} | {p for c in commits for p in c.parents}
-    at = blobs_at(root, sorted(wanted))
+    at = workspace.blobs_at(root, sorted(wanted))
     loader = Loader(root)
     findings: list[Finding] = []
     for c in commits:
@@ -178,7 +167,7 @@ def check_range(root: Path, revisions: Sequence[str]) -> Verdict:
             base = git.merge_base(root, *c.parents)
             found = review(
                 loader,
-                blobs_at(root, [base])[base] if base else None,
+                workspace.blobs_at(root, [base])[base] if base else None,
                 at[c.sha],
                 actor,
                 merged=[at[p] for p in c.parents],
@@ -193,7 +182,8 @@ def check_staged(ws: workspace.Workspace) -> Verdict:
     """The index against HEAD (and, while a merge is being concluded, against the other side too)."""
     root = ws.root
     head = git.rev_parse(root, "HEAD")
-    staged = dict(zip(ALL, git.object_ids(root, [":" + store.repo_path(f) for f in ALL]), strict=True))
+    staged_ids = git.object_ids(root, [":" + store.repo_path(f) for f in model.ALL_FILES])
+    staged = dict(zip(model.ALL_FILES, staged_ids, strict=True))
     loader = Loader(root)
     if head is None:
         return Verdict(0, review(loader, None, staged, ws.identity, invariant=False), {})
@@ -201,12 +191,12 @@ def check_staged(ws: workspace.Workspace) -> Verdict:
     others = _merge_heads(ws.repo)
     if len(others) == 1:
         base = git.merge_base(root, head, others[0])
-        at = blobs_at(root, [head, others[0], *([base] if base else [])])
+        at = workspace.blobs_at(root, [head, others[0], *([base] if base else [])])
         found = review(
             loader, at[base] if base else None, staged, ws.identity, invariant=False, merged=[at[head], at[others[0]]]
         )
         return Verdict(0, found, {})
-    old = None if others else blobs_at(root, [head])[head]
+    old = None if others else workspace.blobs_at(root, [head])[head]
     return Verdict(0, review(loader, old, staged, ws.identity, invariant=False), {})
 
 

@@ -33,7 +33,7 @@ def git_version(root: Path) -> tuple[int, ...]:
 
 def driver_checks(repo: git.Repo) -> Iterator[Check]:
     root = repo.root
-    command = git.config(root, "merge.coord.").get("merge.coord.driver")
+    command = git.config(root, f"merge.{install.DRIVER}.").get(f"merge.{install.DRIVER}.driver")
     if command is None:
         yield Check(
             "merge driver", False, "not registered in this clone, so git merges the JSON as text: run `coord install`"
@@ -46,16 +46,16 @@ def driver_checks(repo: git.Repo) -> Iterator[Check]:
             yield Check("merge driver", True, command)
     probe = store.repo_path(model.TASKS)
     attr = git.out(["check-attr", "merge", "--", probe], root).rsplit(": ", 1)[-1]
-    if attr != "coord":
+    if attr != install.DRIVER:
         yield Check(
             "attributes",
             False,
-            f"{probe} has merge={attr}: add `coordination/*.json merge=coord` to .gitattributes (`coord init`)",
+            f"{probe} has merge={attr}: add `{install.ATTRIBUTES[0]}` to .gitattributes (`coord init`)",
         )
     else:
         attributes = root / ".gitattributes"
         committed = attributes.exists() and install.ATTRIBUTES[0] in attributes.read_text("utf-8").splitlines()
-        detail = "coordination/*.json merge=coord" + (
+        detail = install.ATTRIBUTES[0] + (
             "" if committed else " (from .git/info/attributes only; `coord init` commits it)"
         )
         yield Check("attributes", True, detail)

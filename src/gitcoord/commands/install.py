@@ -20,8 +20,9 @@ from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.workspace import default_branch
 
+DRIVER = "coord"  # the name .gitattributes gives the driver: `merge=coord`
 DRIVER_NAME = "gitcoord: merge coordination records"
-ATTRIBUTES = ("coordination/*.json merge=coord", "coordination/archive/*.json merge=coord")
+ATTRIBUTES = (f"coordination/*.json merge={DRIVER}", f"coordination/archive/*.json merge={DRIVER}")
 
 
 def driver_command() -> str:
@@ -34,8 +35,8 @@ def install_clone(repo: git.Repo, *, branch: str | None = None) -> list[str]:
     """Register the driver, the attributes and the branch; return what changed."""
     root = repo.root
     changed = []
-    current = git.config(root, "merge.coord.")
-    wanted = {"merge.coord.name": DRIVER_NAME, "merge.coord.driver": driver_command()}
+    current = git.config(root, f"merge.{DRIVER}.")
+    wanted = {f"merge.{DRIVER}.name": DRIVER_NAME, f"merge.{DRIVER}.driver": driver_command()}
     for key, value in wanted.items():
         if current.get(key) != value:
             git.set_config(root, key, value)
