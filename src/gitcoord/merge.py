@@ -245,6 +245,8 @@ def _assignment(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str,
     (winner, _), (loser, losing) = sorted(
         [(groups.ours, records.ours), (groups.theirs, records.theirs)], key=lambda pair: order(pair[0])
     )
+    if (winner["status"], winner["assigned_to"]) == (loser["status"], loser["assigned_to"]):
+        return winner  # one assignment made on both sides: nobody lost it; the earlier one stands
     lost = {f: _present(loser[f]) for f in ("status", "assigned_to", "assigned_at", "status_reason")}
     lost["at"] = losing.get("updated")
     who = loser["assigned_to"] if loser["assigned_to"] not in (MISSING, None) else "the queue"
