@@ -44,8 +44,8 @@ class Applied(NamedTuple):
 def problems(old: State, new: State, change: Change) -> list[Finding]:
     """What the change would break: its records against their schema, then the invariants.
 
-    Only what the step changed is checked, and an invariant already broken before it is not
-    blamed on it (`coord validate` reports those).
+    Only what the step changed is checked, and a record or an invariant already broken before
+    it is not blamed on it (`coord validate` reports those).
     """
     files = list(change.docs)
     found = [
@@ -55,19 +55,24 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     ]
     if found:
         return found
-    before = {(f.file, f.rule, f.message) for f in invariants.check(old, files=files, archived=store.archived_in(old))}
     now = invariants.check(new, files=files, archived=store.archived_in(new))
-    found = [f for f in now if (f.file, f.rule, f.message) not in before]
-    return found + history.check(old, new, change.event.actor, files=files)
+    if now:
+        before = invariants.check(old, files=files, archived=store.archived_in(old))
+        known = {(f.file, f.rule, f.message) for f in before}
+        now = [f for f in now if (f.file, f.rule, f.message) not in known]
+    return now + history.check(old, new, change.event.actor, files=files)
 
 
 def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
     with store.lock(ws.repo.common_dir):
         for _ in range(ATTEMPTS):
-            snap = snapshot(ws)
-            change = step(snap)
-            new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
-            found = problems(snap, new, change)
+            # The committed store was checked when it was written; what the step changes is
+            # checked below. If the step trips over a broken record, the store is checked then.
+            snap = snapshot(ws, strict=False)
+            with store.reading(snap):
+                change = step(snap)
+                new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
+                found = problems(snap, new, change)
             if found:
                 raise store.InvalidStore(found, "This step was refused; nothing was committed.")
             if no_commit:

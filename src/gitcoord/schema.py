@@ -13,7 +13,6 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from importlib.resources import files
 from typing import Any
 from typing import NamedTuple
 
@@ -96,6 +95,8 @@ def _show(value: Any) -> str:
 
 @functools.cache
 def document(name: str) -> dict[str, Any]:
+    from importlib.resources import files  # here, not at the top: importing it costs every read ~4 ms
+
     loaded: dict[str, Any] = json.loads(files("gitcoord.schemas").joinpath(name).read_text("utf-8"))
     return loaded
 

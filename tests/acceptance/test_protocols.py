@@ -326,3 +326,28 @@ def test_a_worktree_on_the_shared_branch_follows(seed_repo: Path, coord: Coord, 
     assert refused.code == 1
     assert "would overwrite" in refused.err
     assert (tmp_path / "shared" / "coordination" / model.MESSAGES).read_text() == "{}"
+
+
+def _break_by_hand(repo: Path, edit: Any) -> None:
+    path = repo / "coordination" / model.TASKS
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc, indent=2))
+    git(repo, "commit", "-q", "--no-verify", "-am", "broken by hand, past the hooks")
+
+
+def test_a_record_broken_by_hand_blocks_only_steps_that_touch_it(team: Team) -> None:
+    _break_by_hand(team.repo, lambda d: d["active_tasks"][0].update(priority="urgent!!"))  # task_001
+    result = team.coord(team.repo, "--as", "instance-2", "task", "add", "Unrelated work")
+    assert result.code == 0, "a step is not blamed for what was broken before it"
+    refused = team.refused("instance-2", "task", "complete", "task_001")
+    assert '$.completed_tasks[0].priority: "urgent!!" is not one of: high, medium, low' in refused.err
+    assert "nothing was committed" in refused.err
+
+
+def test_a_store_a_step_cannot_read_is_reported_not_crashed_on(team: Team) -> None:
+    _break_by_hand(team.repo, lambda d: d.update(active_tasks="oops"))
+    refused = team.refused("instance-2", "task", "add", "More work")
+    assert 'task-queue.json:2:19: $.active_tasks: "oops" is not a list [schema]' in refused.err
+    assert "fix it (`coord validate`)" in refused.err
+    assert "Traceback" not in refused.err
