@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -73,3 +74,25 @@ def files_in(path: Path) -> dict[str, bytes]:
 
 def env_without_coord() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("COORD_")}
+
+
+def commit_msg_002_by_hand(clone: Path, text: str, *, verify: bool = True) -> None:
+    """instance-2 writes a second message as msg_002 by hand and commits it: two clones doing
+    this with different texts make one id with two texts, a conflict for a person."""
+    path = clone / "coordination" / "communication-log.json"
+    log = json.loads(path.read_text())
+    log["messages"].append(
+        {
+            **log["messages"][0],
+            "message_id": "msg_002",
+            "requires_response": False,
+            "status": "sent",
+            "type": "notification",
+            "message": text,
+            "from": "instance-2",
+            "to": "instance-4",
+        }
+    )
+    path.write_text(json.dumps(log, indent=2))
+    args = ["-c", "coord.instance=instance-2", "commit", "-qam", "msg_002 by hand"]
+    git(clone, *args, *([] if verify else ["--no-verify"]))

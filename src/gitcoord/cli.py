@@ -48,6 +48,11 @@ def _identity(as_instance: str | None) -> str | None:
     return as_instance or _globals().as_instance
 
 
+def _call(run: Callable[..., int], as_instance: str | None, as_json: bool, **options: Any) -> int:
+    """Run a command where -C says, as the instance --as names, printing as --json asks."""
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json), **options)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--as",
@@ -101,7 +106,7 @@ def status(*, as_instance: str | None, as_json: bool) -> int:
     """The board: instances, tasks by status, open messages, pending decisions."""
     from gitcoord.commands.status import status as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json)
 
 
 @cli.command()
@@ -222,7 +227,7 @@ def whoami(*, as_instance: str | None, as_json: bool) -> int:
     """Which instance this shell acts as, and where that comes from."""
     from gitcoord.commands.read import whoami as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json)
 
 
 @cli.command()
@@ -236,7 +241,7 @@ def checkin(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int
     """
     from gitcoord.commands.checkin import checkin as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json, sync=sync)
 
 
 @cli.command()
@@ -247,7 +252,7 @@ def checkout(*, sync: bool | None, as_instance: str | None, as_json: bool) -> in
     """Check out: offline and not available; the tasks I hold stay mine (and are listed)."""
     from gitcoord.commands.checkin import checkout as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json, sync=sync)
 
 
 # Protocol 2: tasks -----------------------------------------------------------------------
@@ -357,7 +362,7 @@ def task_ready(*, mine: bool, as_instance: str | None, as_json: bool) -> int:
     """Tasks that can be taken now: unassigned, every dependency completed."""
     from gitcoord.commands.read import task_ready as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), mine=mine, out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json, mine=mine)
 
 
 @task.command("list")
@@ -379,14 +384,7 @@ def task_list(
     """List tasks, most urgent first."""
     from gitcoord.commands.read import task_list as run
 
-    return run(
-        cwd=_globals().cwd,
-        as_instance=_identity(as_instance),
-        statuses=statuses,
-        holder=holder,
-        mine=mine,
-        out=Output(as_json=as_json),
-    )
+    return _call(run, as_instance, as_json, statuses=statuses, holder=holder, mine=mine)
 
 
 @task.command("show")
@@ -397,7 +395,7 @@ def task_show(*, task_id: str, as_instance: str | None, as_json: bool) -> int:
     """One task, with the status of its dependencies and what depends on it."""
     from gitcoord.commands.read import task_show as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), task_id=task_id, out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json, task_id=task_id)
 
 
 # Protocol 3: consultation ----------------------------------------------------------------
@@ -510,9 +508,7 @@ def msg_show(*, message_id: str, as_instance: str | None, as_json: bool) -> int:
     """MSG and every answer in its thread."""
     from gitcoord.commands.read import thread_show as run
 
-    return run(
-        cwd=_globals().cwd, as_instance=_identity(as_instance), message_id=message_id, out=Output(as_json=as_json)
-    )
+    return _call(run, as_instance, as_json, message_id=message_id)
 
 
 @cli.command()
@@ -523,9 +519,7 @@ def inbox(*, everything: bool, as_instance: str | None, as_json: bool) -> int:
     """What waits for me: answers I owe, answers to my questions, notices, decisions needing my input."""
     from gitcoord.commands.read import inbox as run
 
-    return run(
-        cwd=_globals().cwd, as_instance=_identity(as_instance), everything=everything, out=Output(as_json=as_json)
-    )
+    return _call(run, as_instance, as_json, everything=everything)
 
 
 # Protocol 4: decisions, and escalation -----------------------------------------------------
@@ -675,7 +669,7 @@ def decision_list(*, which: str, as_instance: str | None, as_json: bool) -> int:
     """List decisions."""
     from gitcoord.commands.read import decision_list as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), which=which, out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json, which=which)
 
 
 @decision.command("show")
@@ -686,9 +680,7 @@ def decision_show(*, decision_id: str, as_instance: str | None, as_json: bool) -
     """One decision: options, inputs given and missing, escalation, outcome."""
     from gitcoord.commands.read import decision_show as run
 
-    return run(
-        cwd=_globals().cwd, as_instance=_identity(as_instance), decision_id=decision_id, out=Output(as_json=as_json)
-    )
+    return _call(run, as_instance, as_json, decision_id=decision_id)
 
 
 @decision.command("pr")
@@ -758,14 +750,7 @@ def log(*, instance: str | None, subject: str | None, limit: int, as_instance: s
     """The event log: coordination commits on the shared branch, newest first."""
     from gitcoord.commands.read import log as run
 
-    return run(
-        cwd=_globals().cwd,
-        as_instance=_identity(as_instance),
-        instance=instance,
-        subject=subject,
-        limit=limit,
-        out=Output(as_json=as_json),
-    )
+    return _call(run, as_instance, as_json, instance=instance, subject=subject, limit=limit)
 
 
 @cli.command()
@@ -806,9 +791,7 @@ def doctor(*, driver_only: bool, as_instance: str | None, as_json: bool) -> int:
     """Is this clone set up to coordinate? Each check says what to do when it fails."""
     from gitcoord.commands.doctor import doctor as run
 
-    return run(
-        cwd=_globals().cwd, as_instance=_identity(as_instance), driver_only=driver_only, out=Output(as_json=as_json)
-    )
+    return _call(run, as_instance, as_json, driver_only=driver_only)
 
 
 @cli.group()
@@ -855,7 +838,7 @@ def sync_command(*, as_instance: str | None, as_json: bool) -> int:
     """
     from gitcoord.commands.sync import run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json)
 
 
 @cli.command()
@@ -891,7 +874,7 @@ def reclaim(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int
     """Return tasks held by instances that have not checked in within the lease; tell each holder."""
     from gitcoord.commands.health import reclaim as run
 
-    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), sync=sync, out=Output(as_json=as_json))
+    return _call(run, as_instance, as_json, sync=sync)
 
 
 @cli.command()

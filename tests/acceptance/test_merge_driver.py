@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from testing.repos import bare_remote
+from testing.repos import commit_msg_002_by_hand
 from testing.repos import git
 from tests.conftest import Coord
 
@@ -150,37 +151,10 @@ def test_git_stash_apply_uses_the_driver(clones: Clones) -> None:
     assert "threat-modelling" in merged["instance-6"]["expertise_areas"]
 
 
-def _same_id(c: Clones, where: Path, text: str, *, verify: bool = True) -> None:
-    path = where / "coordination" / model.MESSAGES
-    log = json.loads(path.read_text())
-    log["messages"].append(
-        {
-            **log["messages"][0],
-            "message_id": "msg_002",
-            "requires_response": False,
-            "status": "sent",
-            "type": "notification",
-            "message": text,
-            "from": "instance-2",
-            "to": "instance-4",
-        }
-    )
-    path.write_text(json.dumps(log, indent=2))
-    git(
-        where,
-        "-c",
-        "coord.instance=instance-2",
-        "commit",
-        "-qam",
-        "msg_002 by hand",
-        *([] if verify else ["--no-verify"]),
-    )
-
-
 def test_a_conflict_leaves_valid_json_for_a_person_to_resolve(clones: Clones) -> None:
-    _same_id(clones, clones.a, "Ship on Friday")
+    commit_msg_002_by_hand(clones.a, "Ship on Friday")
     git(clones.a, "push", "-q", "origin", "main")
-    _same_id(clones, clones.b, "Hold the release")
+    commit_msg_002_by_hand(clones.b, "Hold the release")
     done = subprocess.run(
         ["git", "pull", "--no-rebase", "--no-edit", "origin", "main"],
         cwd=clones.b,
@@ -230,9 +204,9 @@ def test_without_the_driver_git_merges_as_text_and_doctor_says_so(clones: Clones
     doctor = clones.coord(clones.b, "doctor", "--driver")
     assert doctor.code == 1
     assert "not registered in this clone" in doctor.out
-    _same_id(clones, clones.a, "one")
+    commit_msg_002_by_hand(clones.a, "one")
     git(clones.a, "push", "-q", "origin", "main")
-    _same_id(clones, clones.b, "two", verify=False)  # the coord-merge-driver hook refuses this clone's commits
+    commit_msg_002_by_hand(clones.b, "two", verify=False)  # the coord-merge-driver hook refuses this clone's commits
     subprocess.run(
         ["git", "pull", "--no-rebase", "--no-edit", "origin", "main"], cwd=clones.b, capture_output=True, check=False
     )

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from testing.repos import bare_remote
+from testing.repos import commit_msg_002_by_hand
 from testing.repos import files_in
 from testing.repos import git
 from tests.conftest import Coord
 
-from gitcoord import model
 from gitcoord import sync as engine
 from gitcoord import workspace
 from gitcoord.errors import FatalError
@@ -195,23 +195,7 @@ def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(
 
 def test_a_conflict_for_a_person_changes_nothing(team: Team) -> None:
     for name, text in (("instance-2", "Ship it"), ("instance-4", "Hold it")):
-        clone = team.clones[name]
-        path = clone / "coordination" / model.MESSAGES
-        log = json.loads(path.read_text())
-        log["messages"].append(
-            {
-                **log["messages"][0],
-                "message_id": "msg_002",
-                "requires_response": False,
-                "status": "sent",
-                "type": "notification",
-                "message": text,
-                "from": "instance-2",
-                "to": "instance-4",
-            }
-        )
-        path.write_text(json.dumps(log))
-        git(clone, "-c", "coord.instance=instance-2", "commit", "-qam", "same id")
+        commit_msg_002_by_hand(team.clones[name], text)
     team("instance-2", "sync")
     clone = team.clones["instance-4"]
     head, before = git(clone, "rev-parse", "HEAD"), files_in(clone)
