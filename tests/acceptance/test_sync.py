@@ -13,6 +13,7 @@ from testing.repos import commit_msg_002_by_hand
 from testing.repos import files_in
 from testing.repos import git
 from tests.conftest import Coord
+from tests.conftest import Result
 
 from gitcoord import sync as engine
 from gitcoord import workspace
@@ -44,6 +45,15 @@ class Team:
 
     def __call__(self, who: str, *args: str) -> str:
         return self.ok(self.clones[who], *args)
+
+    def refused_sync(self, who: str) -> Result:
+        """`coord sync` that fails, and keeps this clone's commits and files as they were."""
+        clone = self.clones[who]
+        head, before = git(clone, "rev-parse", "HEAD"), files_in(clone)
+        result = self.coord(clone, "sync")
+        assert result.code == 1, result
+        assert (git(clone, "rev-parse", "HEAD"), files_in(clone)) == (head, before)
+        return result
 
     def json(self, who: str, *args: str) -> Any:
         return json.loads(self.coord(self.clones[who], *args, "--json").out)
@@ -128,25 +138,18 @@ def test_a_file_beside_the_store_is_never_taken_from_one_side(team: Team) -> Non
         (clone / "coordination" / "notes.json").write_text(f'{{"note": "{text}"}}\n')
         git(clone, "commit", "-q", "--no-verify", "-am", f"note {text}")
     team("instance-2", "sync")
-    head = git(second, "rev-parse", "HEAD")
-    result = team.coord(second, "sync")
-    assert result.code == 1
+    result = team.refused_sync("instance-4")
     assert "needs a person" in result.err
     assert "coordination/notes.json" in result.err
-    assert git(second, "rev-parse", "HEAD") == head
     assert (second / "coordination" / "notes.json").read_text() == '{"note": "second"}\n'
 
 
 def test_an_unreachable_remote_keeps_local_commits(team: Team, tmp_path: Path) -> None:
-    clone = team.clones["instance-4"]
     team("instance-4", "checkin")
-    head = git(clone, "rev-parse", "HEAD")
     shutil.move(str(team.remote), str(tmp_path / "moved.git"))
-    result = team.coord(clone, "sync")
-    assert result.code == 1
+    result = team.refused_sync("instance-4")
     assert "cannot fetch main from origin" in result.err
     assert "Your commits are kept" in result.err
-    assert git(clone, "rev-parse", "HEAD") == head
 
 
 def test_a_refused_push_says_why(team: Team) -> None:
@@ -154,14 +157,10 @@ def test_a_refused_push_says_why(team: Team) -> None:
     hook.parent.mkdir(exist_ok=True)
     hook.write_text("#!/bin/sh\necho 'protected branch: changes need review' >&2\nexit 1\n")
     hook.chmod(0o755)
-    clone = team.clones["instance-2"]
     team("instance-2", "checkin")
-    head = git(clone, "rev-parse", "HEAD")
-    result = team.coord(clone, "sync")
-    assert result.code == 1
+    result = team.refused_sync("instance-2")
     assert "cannot push main to origin" in result.err
     assert "protected branch" in result.err
-    assert git(clone, "rev-parse", "HEAD") == head
 
 
 def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(
@@ -197,14 +196,10 @@ def test_a_conflict_for_a_person_changes_nothing(team: Team) -> None:
     for name, text in (("instance-2", "Ship it"), ("instance-4", "Hold it")):
         commit_msg_002_by_hand(team.clones[name], text)
     team("instance-2", "sync")
-    clone = team.clones["instance-4"]
-    head, before = git(clone, "rev-parse", "HEAD"), files_in(clone)
-    result = team.coord(clone, "sync")
-    assert result.code == 1
+    result = team.refused_sync("instance-4")
     assert "needs a person" in result.err
     assert "CONFLICT in msg_002.message" in result.err
     assert "git merge origin/main" in result.err
-    assert (git(clone, "rev-parse", "HEAD"), files_in(clone)) == (head, before)
 
 
 def test_sync_from_a_feature_branch_leaves_the_checkout_alone(team: Team) -> None:
@@ -221,10 +216,8 @@ def test_sync_from_a_feature_branch_leaves_the_checkout_alone(team: Team) -> Non
 
 
 def test_sync_needs_the_merge_driver(team: Team) -> None:
-    clone = team.clones["instance-5"]
-    git(clone, "config", "--remove-section", "merge.coord")
-    result = team.coord(clone, "sync")
-    assert result.code == 1
+    git(team.clones["instance-5"], "config", "--remove-section", "merge.coord")
+    result = team.refused_sync("instance-5")
     assert "cannot merge safely" in result.err
     assert "coord install" in result.err
 
