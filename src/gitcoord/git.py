@@ -272,8 +272,9 @@ def object_ids(cwd: Path, specs: Sequence[str]) -> list[str | None]:
 
 
 def merge_base(cwd: Path, a: str, b: str) -> str | None:
-    done = run(["merge-base", a, b], cwd, check=False)
-    return done.stdout.decode().strip() or None
+    """One best common ancestor (git picks one when there are several), or None."""
+    bases = merge_bases(cwd, a, b)
+    return bases[0] if bases else None
 
 
 def changed_paths(cwd: Path, a: str, b: str) -> set[str]:

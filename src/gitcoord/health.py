@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from gitcoord import invariants
 from gitcoord import model
+from gitcoord import records
 from gitcoord import timestamps
 from gitcoord import views
 from gitcoord.model import Record
@@ -37,10 +38,6 @@ class Finding(NamedTuple):
 def _age(now: dt.datetime, then: str) -> str:
     hours = (now - timestamps.parse(then)).total_seconds() / 3600
     return f"{hours:.0f}h" if hours < 72 else f"{hours / 24:.0f} days"
-
-
-def _before(stamp: str | None, moment: dt.datetime) -> bool:
-    return stamp is not None and timestamps.parse(stamp) < moment
 
 
 def findings(state: State, now: dt.datetime) -> list[Finding]:
@@ -89,7 +86,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Fi
     for m in views.messages(state):
         if m["requires_response"] and m["status"] == "pending_response":
             due = m.get("expected_response_time") or queued.get(m["message_id"])
-            late = _before(due, now) if due else timestamps.parse(m["timestamp"]) + window < now
+            late = timestamps.before(due, now) if due else timestamps.parse(m["timestamp"]) + window < now
             if late:
                 yield Finding(
                     ERROR,
@@ -101,7 +98,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Fi
 
 
 def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
-    tasks = {t["task_id"]: t for t in views.tasks(state)}
+    tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
     registry = state[model.REGISTRY]["instances"]
     ready = {t["task_id"] for t in views.ready(state)}
     grace = dt.timedelta(hours=settings.response_hours)
@@ -111,7 +108,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
             continue
         if not t.get("due"):
             yield Finding(WARNING, "no-due-date", rid, f"{rid} ({t['title']!r}) has no due date")
-        elif _before(t["due"], now):
+        elif timestamps.before(t["due"], now):
             yield Finding(ERROR, "overdue", rid, f"{rid} ({t['title']!r}) was due {t['due']}; it is {status}")
         for dep in t["dependencies"]:
             if dep not in tasks:
@@ -134,7 +131,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
                 rid,
                 f"{rid} is {what} {holder}, who has not checked in {since} (lease {settings.lease_hours:g}h){fix}",
             )
-        if rid in ready and _before(t.get("updated") or t["created"], now - grace):
+        if rid in ready and timestamps.before(t.get("updated") or t["created"], now - grace):
             yield Finding(
                 WARNING,
                 "ready-untaken",
@@ -163,7 +160,7 @@ def _decisions(state: State, now: dt.datetime) -> Iterator[Finding]:
                 rid,
                 f"{rid} ({d['title']!r}) waits for {e.get('escalated_to', 'the human')}: {e.get('reason', '')}",
             )
-        elif _before(d.get("deadline"), now):
+        elif timestamps.before(d.get("deadline"), now):
             waiting = f"; still missing input from {', '.join(missing)}" if missing else "; every input is in"
             yield Finding(ERROR, "decision-overdue", rid, f"{rid} ({d['title']!r}) was due {d['deadline']}{waiting}")
         elif missing:

@@ -125,8 +125,7 @@ def _file(
     file: str, old_doc: Record, new_doc: Record, who: Actor, archived: Callable[[], set[str]]
 ) -> Iterator[Finding]:
     coll = model.COLLECTIONS[file]
-    before = {rid: r for rid, _, r in iter_records(old_doc, coll)}
-    after = {rid: r for rid, _, r in iter_records(new_doc, coll)}
+    before, after = records.by_id(old_doc, coll), records.by_id(new_doc, coll)
     for rid, path, record in iter_records(new_doc, coll):
         at = At(file, coll.kind, rid, path)
         previous = before.get(rid)

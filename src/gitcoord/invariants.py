@@ -153,8 +153,7 @@ def _instances(
     file: str, path: JsonPath, names: Iterable[Any], known: _Known, what: str, *, broadcast: bool = False
 ) -> Iterator[Finding]:
     for i, name in enumerate(names):
-        if known.missing_instance(name, broadcast=broadcast):
-            yield Finding(file, (*path, i), "reference", f"{what} {name!r} is not an instance in {model.REGISTRY}")
+        yield from _instance(file, (*path, i), name, known, what, broadcast=broadcast)
 
 
 def _instance(
@@ -286,7 +285,7 @@ _INFO_STATUSES = ("sent", "acknowledged")
 def _queue(doc: Doc, owed: dict[str, Record]) -> Iterator[Finding]:
     """`response_queue` holds exactly one entry for each answer still owed."""
     f = model.MESSAGES
-    fix = "; `coord validate --fix-queue` rebuilds it from the messages"
+    fix = "; the queue follows from the messages, and the next `coord msg` step rebuilds it"
     listed: set[str] = set()
     for i, entry in enumerate(doc["response_queue"]):
         rid, path = entry["responding_to"], ("response_queue", i)

@@ -23,7 +23,7 @@ from gitcoord import timestamps
 from gitcoord.model import Doc
 from gitcoord.model import Record
 from gitcoord.protocol.messages import response_queue
-from gitcoord.records import iter_records
+from gitcoord.records import by_id
 
 
 class _Missing:
@@ -447,7 +447,7 @@ def merge_file(file: str, base: Doc | None, ours: Doc, theirs: Doc) -> Outcome:
 
 
 def _merge_records(m: _Merge, coll: model.Collection, docs: Sides) -> dict[str, Record]:
-    b, o, t = ({rid: r for rid, _, r in iter_records(d, coll)} if d is not None else {} for d in docs)
+    b, o, t = (by_id(d, coll) if d is not None else {} for d in docs)
     order = [rid for rid in b if rid in o or rid in t] + sorted({*o, *t} - set(b))
     merged: dict[str, Record] = {}
     for rid in order:
@@ -474,8 +474,8 @@ def _keep_dependencies_sound(m: _Merge, doc: Doc, base: Doc | None) -> None:
     Each side kept the rules; only their combination can break them. The dependency that
     the merge added goes back to what it was, and a person decides.
     """
-    tasks = {rid: r for rid, _, r in iter_records(doc, model.TASK_RECORDS)}
-    before = {rid: r for rid, _, r in iter_records(base, model.TASK_RECORDS)} if base else {}
+    tasks = by_id(doc, model.TASK_RECORDS)
+    before = by_id(base, model.TASK_RECORDS) if base else {}
 
     def old(rid: str) -> list[str]:
         deps: list[str] = before.get(rid, {}).get("dependencies", [])

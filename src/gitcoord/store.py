@@ -191,7 +191,7 @@ class Snapshot(Mapping[str, Doc]):
 
     def __getitem__(self, file: str) -> Doc:
         if file not in self._docs:
-            if file not in model.FILES and file not in model.ARCHIVE_FILES:
+            if file not in model.ALL_FILES:
                 raise KeyError(file)
             if file in model.ARCHIVE_FILES and self.raw(file) is None:
                 self._docs[file] = model.empty_documents()[model.base(file)]  # nothing archived yet
@@ -218,7 +218,7 @@ class Snapshot(Mapping[str, Doc]):
 
     def __contains__(self, file: object) -> bool:
         # Without loading it: a snapshot reads a file only when asked for it.
-        return file in model.FILES or file in model.ARCHIVE_FILES
+        return file in model.ALL_FILES
 
     def __iter__(self) -> Iterator[str]:
         return iter(model.FILES)
@@ -315,7 +315,7 @@ def lock(common_dir: Path, *, timeout: float = 120.0) -> Iterator[None]:
             _unlock(f.fileno())
 
 
-if sys.platform == "win32":  # pragma: no cover (tested on Windows runners only)
+if sys.platform == "win32":  # pragma: no cover (no Windows runner in CI yet)
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

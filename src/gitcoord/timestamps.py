@@ -29,6 +29,11 @@ def parse(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=_UTC)
 
 
+def before(stamp: str | None, moment: dt.datetime) -> bool:
+    """Whether `stamp` is set and earlier than `moment`."""
+    return stamp is not None and parse(stamp) < moment
+
+
 def format(value: dt.datetime) -> str:  # noqa: A001 (the module is used as `timestamps.format`)
     return value.astimezone(_UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from gitcoord import model
+from gitcoord import timestamps
 from gitcoord.model import Record
 from gitcoord.records import State
+from gitcoord.records import by_id
 from gitcoord.records import iter_records
 
 _PRIORITY = {p: n for n, p in enumerate(model.PRIORITIES)}
@@ -41,7 +43,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
     With an instance, only those that fit it: suggested for it, offered to it, or needing
     expertise it has (a task that asks for no expertise fits everyone).
     """
-    all_tasks = {t["task_id"]: t for t in tasks(state)}
+    all_tasks = by_id(state[model.TASKS], model.TASK_RECORDS)
     expertise: set[str] = set()
     if instance is not None:
         entry = state[model.REGISTRY]["instances"].get(instance)
@@ -78,9 +80,7 @@ def board(state: State) -> dict[str, Any]:
     by_status: dict[str, list[Record]] = {s: [] for s in model.TASK_STATUSES}
     for t in tasks(state):
         by_status[t["status"]].append(t)
-    open_messages = [
-        m for m in messages(state) if m["status"] in ("pending_response", "responded") or (m["status"] == "sent")
-    ]
+    open_messages = [m for m in messages(state) if m["status"] in ("sent", "pending_response", "responded")]
     pending = [
         {
             "decision_id": d["decision_id"],
@@ -110,8 +110,6 @@ def message_summary(m: Record) -> dict[str, Any]:
 
 
 def _after(timestamp: str | None, since: str | None) -> bool:
-    from gitcoord import timestamps
-
     return since is None or (timestamp is not None and timestamps.parse(timestamp) > timestamps.parse(since))
 
 
@@ -192,7 +190,7 @@ def decision_summary(d: Record) -> dict[str, Any]:
 
 def news(before: State, after: State, me: str | None) -> dict[str, Any]:
     """What changed between two states that concerns `me`: what a sync or a merge brought."""
-    old_tasks = {t["task_id"]: t for t in tasks(before)}
+    old_tasks = by_id(before[model.TASKS], model.TASK_RECORDS)
     old_messages = {m["message_id"] for m in messages(before)}
     old_decisions = {d["decision_id"]: d for d in decisions(before)}
     lost, offered = [], []

@@ -75,13 +75,14 @@ def task_list(
     with store.reading(state):
         if mine:
             holder = ws.require_identity()
-        found = [
-            t
-            for t in views.tasks(state)
-            if (not statuses or t["status"] in statuses) and (holder is None or t["assigned_to"] == holder)
-        ]
-        lines = [report.task_line(t) for t in views.by_urgency(found)] or ["(no tasks)"]
-        out.emit([views.task_summary(t) for t in views.by_urgency(found)], lines)
+        found = views.by_urgency(
+            [
+                t
+                for t in views.tasks(state)
+                if (not statuses or t["status"] in statuses) and (holder is None or t["assigned_to"] == holder)
+            ]
+        )
+        out.emit([views.task_summary(t) for t in found], [report.task_line(t) for t in found] or ["(no tasks)"])
         return 0
 
 
@@ -97,7 +98,7 @@ def task_show(*, cwd: Path, as_instance: str | None, task_id: str, out: Output) 
     _, state = _read(cwd, as_instance, model.TASKS)
     with store.reading(state):
         task = _require(state, "task", task_id)
-        by_id = {t["task_id"]: t for t in views.tasks(state)}
+        by_id = records.by_id(state[model.TASKS], model.TASK_RECORDS)
         deps = {d: by_id[d]["status"] if d in by_id else "archived or missing" for d in task["dependencies"]}
         dependents = [t["task_id"] for t in by_id.values() if task_id in t["dependencies"]]
         data = {**task, "dependency_status": deps, "dependents": dependents}
@@ -119,8 +120,8 @@ def decision_list(*, cwd: Path, as_instance: str | None, which: str, out: Output
             "decided": doc["decisions"],
             "all": [*doc["pending_decisions"], *doc["decisions"]],
         }[which]
-        lines = [report.decision_line(views.decision_summary(d)) for d in chosen] or ["(no decisions)"]
-        out.emit([views.decision_summary(d) for d in chosen], lines)
+        summaries = [views.decision_summary(d) for d in chosen]
+        out.emit(summaries, [report.decision_line(d) for d in summaries] or ["(no decisions)"])
         return 0
 
 

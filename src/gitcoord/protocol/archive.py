@@ -21,17 +21,13 @@ from gitcoord.protocol import Refused
 from gitcoord.records import State
 
 
-def _old(stamp: str | None, before: dt.datetime) -> bool:
-    return stamp is not None and timestamps.parse(stamp) < before
-
-
 def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
     """The ids of the records to archive, by file."""
     tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
     old = {
         rid
         for rid, t in tasks.items()
-        if t["status"] in model.CLOSED_TASK and _old(t.get("updated") or t["created"], before)
+        if t["status"] in model.CLOSED_TASK and timestamps.before(t.get("updated") or t["created"], before)
     }
     while True:  # keep every task a live task still depends on
         needed = {d for rid, t in tasks.items() if rid not in old for d in t["dependencies"]}
@@ -41,9 +37,11 @@ def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
     messages = {
         m["message_id"]
         for m in state[model.MESSAGES]["messages"]
-        if m["status"] in ("closed", "acknowledged") and _old(m["timestamp"], before)
+        if m["status"] in ("closed", "acknowledged") and timestamps.before(m["timestamp"], before)
     }
-    decisions = {d["decision_id"] for d in state[model.DECISIONS]["decisions"] if _old(d.get("date"), before)}
+    decisions = {
+        d["decision_id"] for d in state[model.DECISIONS]["decisions"] if timestamps.before(d.get("date"), before)
+    }
     return {model.TASKS: old, model.MESSAGES: messages, model.DECISIONS: decisions}
 
 
