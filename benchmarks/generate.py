@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from gitcoord import ids
 from gitcoord import model
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord.model import Doc
 from gitcoord.protocol.messages import response_queue
@@ -142,7 +143,7 @@ def _tasks(size: Size, rng: random.Random, clock: _Clock, names: list[str]) -> D
             "description": _words(rng, 25),
             "assigned_to": holder,
             "status": status,
-            "priority": rng.choice(model.PRIORITIES),
+            "priority": rng.choice(rulebook.PRIORITIES),
             "created": created,
             "due": timestamps.format(clock.now + dt.timedelta(days=rng.randint(1, 30))),
             "dependencies": deps,
@@ -187,7 +188,7 @@ def _messages(size: Size, rng: random.Random, clock: _Clock, names: list[str], t
         sender, recipient = rng.sample(names, 2)
         base = {
             "timestamp": clock.tick(),
-            "priority": rng.choice(model.PRIORITIES),
+            "priority": rng.choice(rulebook.PRIORITIES),
             "context": {"related_task": rng.choice(task_ids), "related_files": [f"src/{rng.choice(WORDS)}.py"]},
         }
         if rng.random() < 0.3:

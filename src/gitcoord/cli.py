@@ -657,6 +657,27 @@ def decision_decide(
     return _step(build, as_instance, as_json, no_commit=no_commit, sync=sync)
 
 
+@decision.command("assign")
+@click.argument("decision_id", metavar="DEC")
+@click.argument("decider", metavar="INSTANCE")
+@no_commit_option
+@as_option
+@json_option
+def decision_assign(
+    *, decision_id: str, decider: str, no_commit: bool, sync: bool | None, as_instance: str | None, as_json: bool
+) -> int:
+    """Name INSTANCE to make the call on DEC, a decision that names nobody to decide it (the human coordinator)."""
+    from gitcoord.protocol import decisions
+
+    return _step(
+        lambda s, c: decisions.name_decider(s, c, decision_id, decider),
+        as_instance,
+        as_json,
+        no_commit=no_commit,
+        sync=sync,
+    )
+
+
 @decision.command("list")
 @click.option(
     "--pending", "which", flag_value="pending", default=True, help="Pending and escalated decisions (default)."

@@ -9,6 +9,7 @@ edits are refused rather than overwritten. If anything moved meanwhile, start ov
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import ChainMap
 from collections.abc import Callable
@@ -16,7 +17,6 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from gitcoord import git
-from gitcoord import history
 from gitcoord import invariants
 from gitcoord import model
 from gitcoord import schema
@@ -45,7 +45,8 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     """What the change would break: its records against their schema, then the invariants.
 
     Only what the step changed is checked, and a record or an invariant already broken before
-    it is not blamed on it (`coord validate` reports those).
+    it is not blamed on it (`coord validate` reports those). The rulebook has judged the step
+    already, when it was made (`protocol.Edit.done`).
     """
     files = list(change.docs)
     found = [
@@ -60,10 +61,11 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
         before = invariants.check(old, files=files, archived=store.archived_in(old))
         known = {(f.file, f.rule, f.message) for f in before}
         now = [f for f in now if (f.file, f.rule, f.message) not in known]
-    return now + history.check(old, new, change.event.actor, files=files)
+    return now
 
 
-def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
+def apply(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool = False) -> Applied:
+    """Apply `step` as one commit, dated `when`: the moment its records say it happened."""
     with store.lock(ws.repo.common_dir):
         for _ in range(ATTEMPTS):
             # The committed store was checked when it was written; what the step changes is
@@ -83,7 +85,8 @@ def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
                 for f, d in change.docs.items()
             }
             tree = git.write_tree(ws.root, git.Sha(snap.commit) if snap.commit else None, blobs)
-            commit = git.commit_tree(ws.root, tree, [snap.commit] if snap.commit else [], change.event.message())
+            parents = [snap.commit] if snap.commit else []
+            commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
             if advance(ws, snap.commit, commit):
                 return Applied(change, commit, new)
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from gitcoord.escape import safe
+
 EVENT = "Coord-Event"
 INSTANCE = "Coord-Instance"
 SUBJECT = "Coord-Subject"
@@ -38,7 +40,8 @@ class Event(NamedTuple):
 
 
 def one_line(text: str, limit: int = 100) -> str:
-    flat = " ".join(text.split())
+    """A commit subject from text an instance wrote: one line, control characters escaped."""
+    flat = safe(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 

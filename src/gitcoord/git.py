@@ -181,9 +181,11 @@ def _put(cwd: Path, tree: str | None, changes: list[tuple[list[str], Sha]]) -> S
     return mktree(cwd, entries.values())
 
 
-def commit_tree(cwd: Path, tree: Sha, parents: Sequence[str], message: str) -> Sha:
+def commit_tree(cwd: Path, tree: Sha, parents: Sequence[str], message: str, *, date: int | None = None) -> Sha:
+    """A commit of `tree`; `date` (seconds since the epoch) dates it as the event it records."""
     args = ["commit-tree", tree, *(a for p in parents for a in ("-p", p))]
-    return Sha(out(args, cwd, input=message.encode()))
+    env = clean_env({"GIT_AUTHOR_DATE": f"@{date} +0000", "GIT_COMMITTER_DATE": f"@{date} +0000"}) if date else None
+    return Sha(out(args, cwd, input=message.encode(), env=env))
 
 
 def update_ref(cwd: Path, ref: str, new: Sha, old: Sha | None, reason: str) -> bool:
@@ -286,3 +288,78 @@ def changed_paths(cwd: Path, a: str, b: str) -> set[str]:
 def merge_bases(cwd: Path, a: str, b: str) -> list[str]:
     """All best common ancestors: more than one after criss-cross merges."""
     return run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()
+
+
+class Change(NamedTuple):
+    """A commit as the range check sees it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    committed: int  # committer date, seconds since the epoch
+    instances: tuple[str, ...]  # every Coord-Instance value of its trailer block (git's own parse)
+    subject: str
+
+
+def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
+    """The commits of `revisions`, oldest first, parents before children, with the trailers git parses.
+
+    Only the message's trailer block counts: a `Coord-Instance:` line elsewhere in the body is text.
+    """
+    fields = "%H", "%P", "%ct", "%(trailers:key=Coord-Instance,valueonly,separator=%x1e)", "%s"
+    text = out(
+        ["log", "-z", "--reverse", "--topo-order", "--format=" + "%x1f".join(fields), *revisions, "--"],
+        cwd,
+        env=clean_env({"LC_ALL": "C"}),
+    )
+    found = []
+    for item in text.split("\0"):
+        if item.strip():
+            sha, parents, committed, instances, subject = item.lstrip("\n").split("\x1f")
+            names = tuple(n.strip() for n in instances.split("\x1e") if n.strip())
+            found.append(Change(sha, tuple(parents.split()), int(committed), names, subject))
+    return found
+
+
+def tree_ids(cwd: Path, specs: Sequence[str]) -> list[str | None]:
+    """The tree each `rev:path` spec names (None where there is none), in one git call."""
+    if not specs:
+        return []
+    done = run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input="".join(s + "\n" for s in specs).encode()
+    )
+    ids: list[str | None] = []
+    for line in done.stdout.decode().splitlines():
+        parts = line.split()
+        ids.append(parts[0] if len(parts) == 2 and parts[1] == "tree" else None)
+    return ids
+
+
+def blobs_under(cwd: Path, tree: str) -> dict[str, str]:
+    """Every blob below `tree`: path (relative to it) -> object id."""
+    done = run(["ls-tree", "-r", "-z", "--full-tree", tree], cwd)
+    found = {}
+    for item in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if item:
+            meta, _, path = item.partition("\t")
+            _mode, kind, sha = meta.split()
+            if kind == "blob":
+                found[path] = sha
+    return found
+
+
+def index_blobs(cwd: Path, directory: str) -> dict[str, str]:
+    """The staged blobs below `directory`: path (relative to it) -> object id."""
+    done = run(["ls-files", "-s", "-z", "--", directory], cwd)
+    found = {}
+    for item in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if item:
+            meta, _, path = item.partition("\t")
+            _mode, sha, stage = meta.split()
+            if stage == "0":
+                found[path[len(directory) + 1 :]] = sha
+    return found
+
+
+def ever_touched(cwd: Path, commit: str, path: str) -> bool:
+    """Whether `commit` or any of its ancestors changed `path`."""
+    return bool(out(["rev-list", "-n1", commit, "--", path], cwd))

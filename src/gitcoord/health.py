@@ -19,9 +19,9 @@ from typing import NamedTuple
 from gitcoord import invariants
 from gitcoord import model
 from gitcoord import records
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord import views
-from gitcoord.model import Record
 from gitcoord.model import Settings
 from gitcoord.records import State
 
@@ -56,12 +56,6 @@ def healthy(found: list[Finding]) -> bool:
     return not any(f.level == ERROR for f in found)
 
 
-def stale(entry: Record, now: dt.datetime, hours: float) -> bool:
-    """Whether an instance has not checked in for `hours` (never, for one that holds work)."""
-    last = entry["last_update"]
-    return last is None or timestamps.parse(last) < now - dt.timedelta(hours=hours)
-
-
 def _store(state: State) -> Iterator[Finding]:
     for f in invariants.check(state):
         rule = "merge-conflict" if f.rule == "merge-conflict" else "invalid"
@@ -70,7 +64,7 @@ def _store(state: State) -> Iterator[Finding]:
 
 def _instances(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
     for name, entry in state[model.REGISTRY]["instances"].items():
-        if entry["status"] == "active" and stale(entry, now, settings.checkin_hours):
+        if entry["status"] == "active" and records.silent(entry, now, settings.checkin_hours):
             yield Finding(
                 WARNING,
                 "stale-instance",
@@ -104,7 +98,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
     grace = dt.timedelta(hours=settings.response_hours)
     for rid, t in tasks.items():
         status, holder = t["status"], t["assigned_to"]
-        if status in model.CLOSED_TASK:
+        if status in rulebook.CLOSED_TASK:
             continue
         if not t.get("due"):
             yield Finding(WARNING, "no-due-date", rid, f"{rid} ({t['title']!r}) has no due date")
@@ -121,12 +115,12 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
                     f"{rid} depends on {dep}, which was cancelled, so it can never start",
                 )
         entry = registry.get(holder) if holder else None
-        if entry is not None and stale(entry, now, settings.lease_hours):
+        if entry is not None and records.silent(entry, now, settings.lease_hours):
             what = "offered to" if status == "offered" else "held by"
             since = f"since {entry['last_update']}" if entry["last_update"] else "ever"
             fix = "" if status == "offered" else "; `coord reclaim` returns it to the queue"
             yield Finding(
-                ERROR if status in model.HELD else WARNING,
+                ERROR if status in rulebook.HELD else WARNING,
                 "stale-holder",
                 rid,
                 f"{rid} is {what} {holder}, who has not checked in {since} (lease {settings.lease_hours:g}h){fix}",

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gitcoord import model
+from gitcoord import rulebook
 from gitcoord import views
+from gitcoord.escape import safe
 from gitcoord.health import ERROR
 from gitcoord.health import Finding
 from gitcoord.output import markdown_cell
-from gitcoord.output import safe
 from gitcoord.output import workflow_escape
 from gitcoord.records import State
 
@@ -87,7 +87,7 @@ def mermaid(state: State) -> list[str]:
     tasks = views.by_urgency(views.tasks(state))
     note = ""
     if len(tasks) > GRAPH_LIMIT:
-        open_tasks = [t for t in tasks if t["status"] not in model.CLOSED_TASK]
+        open_tasks = [t for t in tasks if t["status"] not in rulebook.CLOSED_TASK]
         note = f"{len(tasks) - min(len(open_tasks), GRAPH_LIMIT)} of {len(tasks)} tasks not shown (closed ones first)"
         tasks = open_tasks[:GRAPH_LIMIT]
     if not tasks:

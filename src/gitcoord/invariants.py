@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
 from gitcoord.findings import Finding
 from gitcoord.jsonio import JsonPath
 from gitcoord.model import Doc
@@ -192,7 +194,7 @@ def _tasks(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
                 "status",
                 f"{rid} is pending_assignment but assigned to {holder!r}; make it offered, or clear assigned_to",
             )
-        if status in ("offered", *model.HELD, "completed") and holder is None:
+        if status in ("offered", *rulebook.HELD, "completed") and holder is None:
             yield Finding(f, (*path, "assigned_to"), "status", f"{rid} is {status} but assigned to nobody")
         for field in ("assigned_to", "suggested_assignee", "created_by"):
             yield from _instance(f, (*path, field), task.get(field), known, field)
@@ -204,14 +206,18 @@ def _tasks(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
             dpath = (*path, "dependencies", i)
             if d == rid:
                 yield Finding(f, dpath, "cycle", f"{rid} depends on itself")
-            elif d in tasks:
-                dep_status = tasks[d][1]["status"]
-                if status in ("in_progress", "completed") and dep_status != "completed":
-                    yield Finding(f, dpath, "dependency", f"{rid} is {status} but its dependency {d} is {dep_status}")
-            elif d not in known.tasks:  # type: ignore[operator] # this file is present, so tasks is known
+            elif d not in tasks and d not in known.tasks:  # type: ignore[operator] # this file is present, so tasks is known
                 yield Finding(f, dpath, "reference", f"dependency {d!r} is not a task in {f}")
+        if status in _STARTED:
+            for d, dep_status in records.unfinished(task, lambda rid: tasks[rid][1] if rid in tasks else None):
+                if d in tasks and d != rid:
+                    dpath = (*path, "dependencies", task["dependencies"].index(d))
+                    yield Finding(f, dpath, "dependency", f"{rid} is {status} but its dependency {d} is {dep_status}")
     for cycle in cycles({rid: t["dependencies"] for rid, (_, t) in tasks.items()}):
         yield Finding(f, (*tasks[cycle[0]][0], "dependencies"), "cycle", "dependency cycle: " + " -> ".join(cycle))
+
+
+_STARTED = ("in_progress", "completed")
 
 
 def cycles(dependencies: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:

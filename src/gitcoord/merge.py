@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 from gitcoord import invariants
 from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord.model import Doc
 from gitcoord.model import Record
@@ -162,8 +164,8 @@ class Group(NamedTuple):
     name: str
 
 
-TASK_STATUS_ORDER = ("completed", "cancelled", "in_progress", "blocked", "assigned", "offered", "pending_assignment")
-DECISION_STATUS_ORDER = ("superseded", "active", "escalated", "pending")
+TASK_STATUS_ORDER = rulebook.TASK.progress
+DECISION_STATUS_ORDER = rulebook.DECISION.progress
 # A conflict over a group names the group; its values hold the group's fields.
 OUTCOME_FIELDS = ("status", "decision", "rationale", "decided_by", "date", "superseded_by")
 
@@ -184,7 +186,7 @@ POLICY: dict[str, dict[str, Any]] = {
         "settings": Records("", "settings"),
         "merge_conflicts": set_merge,
     },
-    "settings": dict.fromkeys(("human_coordinator", "checkin_hours", "response_hours", "lease_hours"), take),
+    "settings": dict.fromkeys(rulebook.SETTINGS_FIELDS, take),
     "instance": {
         "role": take,
         "expertise_areas": set_merge,
@@ -196,15 +198,18 @@ POLICY: dict[str, dict[str, Any]] = {
     "task": {
         **dict.fromkeys(("task_id", "title", "description", "created", "created_by", "suggested_assignee"), take),
         **dict.fromkeys(("status", "assigned_to", "assigned_at", "status_reason"), ASSIGNMENT),
-        "priority": ranked(*model.PRIORITIES),
+        "priority": ranked(*rulebook.PRIORITIES),
         "due": earliest,
         "updated": latest,
-        **dict.fromkeys(("dependencies", "deliverables", "required_expertise", "declines", "contested"), set_merge),
+        **dict.fromkeys(
+            ("dependencies", "deliverables", "required_expertise", "declines", "contested", "notes"), set_merge
+        ),
     },
     model.MESSAGES: {"messages": RECORD_LISTS, "response_queue": DERIVED, "merge_conflicts": set_merge},
     "message": {
-        **dict.fromkeys(model.IMMUTABLE["message"], take),
-        "status": ranked("closed", "acknowledged", "responded", "pending_response", "sent"),
+        **dict.fromkeys(rulebook.MESSAGE.immutable, take),
+        "status": ranked(*rulebook.MESSAGE.progress),
+        "closed_at": earliest,
     },
     model.DECISIONS: {**dict.fromkeys(model.DECISION_RECORDS.lists, RECORD_LISTS), "merge_conflicts": set_merge},
     "decision": {
@@ -215,6 +220,7 @@ POLICY: dict[str, dict[str, Any]] = {
         "deadline": earliest,
         **dict.fromkeys(OUTCOME_FIELDS, OUTCOME),
         "escalation": ESCALATION,
+        "notes": set_merge,
     },
     "option": {"option": take, "pros": set_merge, "cons": set_merge},
     "input": {"from": take, **dict.fromkeys(("option", "comment", "at"), INPUT)},
@@ -499,7 +505,7 @@ def _keep_dependencies_sound(m: _Merge, doc: Doc, base: Doc | None) -> None:
         revert(changed[0] if changed else found[0], "the merged dependencies form a cycle: " + " -> ".join(found))
     for rid, task in tasks.items():
         if task["status"] in ("in_progress", "completed"):
-            waiting = {d for d in task["dependencies"] if d in tasks and tasks[d]["status"] != "completed"}
+            waiting = {d for d, _ in records.unfinished(task, tasks.get) if d in tasks}
             new = waiting - set(old(rid))
             if new:
                 revert(rid, f"{rid} started on one side while the other made it wait for {', '.join(sorted(new))}")

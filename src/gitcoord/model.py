@@ -1,15 +1,18 @@
-"""What the coordination files hold, declared once as data.
+"""What the coordination files hold and where: the four files, their lists, the archive, the settings.
 
-The four files keep the seed's shapes. Statuses, the list each status puts a record in,
-and the transitions the protocols may make (with who may make them) live here; the
-protocol, the validator, the merge driver and the health checks all read them from here.
+The four files keep the seed's shapes. Which list a record sits in follows from its status
+(the statuses and every rule about them are the rulebook's, `rulebook.py`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 from typing import Final
 from typing import NamedTuple
+
+from gitcoord import timestamps
 
 COORD_DIR: Final = "coordination"
 
@@ -18,7 +21,9 @@ TASKS: Final = "task-queue.json"
 MESSAGES: Final = "communication-log.json"
 DECISIONS: Final = "decisions.json"
 FILES: Final = (REGISTRY, TASKS, MESSAGES, DECISIONS)
-# Old closed records move to coordination/archive/, in files of the same shapes.
+# Closed records move to coordination/archive/, in files of the same shapes: one shard per
+# day of closing (archive/2024/01/15/task-queue.json), written when that day is long enough
+# past and never changed again; archive/task-queue.json is the older, unsharded layout.
 ARCHIVE: Final = "archive"
 ARCHIVABLE: Final = (TASKS, MESSAGES, DECISIONS)
 ARCHIVE_FILES: Final = tuple(f"{ARCHIVE}/{f}" for f in ARCHIVABLE)
@@ -34,6 +39,29 @@ def archive_of(file: str) -> str:
     return f"{ARCHIVE}/{file}"
 
 
+def is_shard(file: str) -> bool:
+    return file.startswith(ARCHIVE + "/")
+
+
+_STORE_FILE = re.compile(r"archive/([0-9]{4}/[0-9]{2}/[0-9]{2}/)?(task-queue|communication-log|decisions)\.json\Z")
+
+
+def is_store_file(path: str) -> bool:
+    """Whether `path` (inside coordination/) is one of the store's files: a live file or an archive shard."""
+    return path in FILES or _STORE_FILE.match(path) is not None
+
+
+def shard_for(*, file: str, closed: str) -> str:
+    """The archive shard a record of `file` closed at `closed` (an RFC 3339 time) belongs in."""
+    day = timestamps.parse(closed).astimezone(dt.timezone.utc)
+    return f"{ARCHIVE}/{day:%Y/%m/%d}/{file}"
+
+
+def in_shard(shard: str, closed: str) -> bool:
+    """Whether a record closed at `closed` may sit in `shard` (the unsharded archive takes any)."""
+    return shard in ARCHIVE_FILES or shard == shard_for(file=base(shard), closed=closed)
+
+
 # A JSON document as loaded; the schemas say what it may hold.
 Doc = dict[str, Any]
 Record = dict[str, Any]
@@ -42,20 +70,6 @@ PROTOCOL_VERSION: Final = "1.0"
 BROADCAST: Final = "all"
 DEFAULT_HUMAN: Final = "human"
 
-INSTANCE_STATUSES: Final = ("pending", "active", "offline")
-TASK_STATUSES: Final = (
-    "pending_assignment",
-    "offered",
-    "assigned",
-    "in_progress",
-    "blocked",
-    "completed",
-    "cancelled",
-)
-PRIORITIES: Final = ("high", "medium", "low")
-MESSAGE_TYPES: Final = ("consultation_request", "consultation_response", "notification")
-MESSAGE_STATUSES: Final = ("pending_response", "responded", "closed", "sent", "acknowledged")
-DECISION_STATUSES: Final = ("pending", "escalated", "active", "superseded")
 QUEUE_STATUSES: Final = ("pending",)
 
 TASK_LIST: Final = {
@@ -73,9 +87,6 @@ DECISION_LIST: Final = {
     "active": "decisions",
     "superseded": "decisions",
 }
-HELD: Final = frozenset({"assigned", "in_progress", "blocked"})
-CLOSED_TASK: Final = frozenset({"completed", "cancelled"})
-OPEN_THREAD: Final = frozenset({"pending_response", "responded", "sent"})
 
 
 class Collection(NamedTuple):
@@ -104,85 +115,13 @@ COLLECTIONS: Final = {c.file: c for c in (INSTANCES, TASK_RECORDS, MESSAGE_RECOR
 BY_KIND: Final = {c.kind: c for c in COLLECTIONS.values()}
 
 
+RECORD_LISTS: Final = tuple(name for c in COLLECTIONS.values() for name in c.lists)
+
+
 def decision_status(record: Record) -> str:
     # The seed's pending decisions carry no status; sitting in pending_decisions says it.
     status: str = record.get("status", "pending")
     return status
-
-
-# Who may make a transition. The roles are checked by `authority.py`.
-ANYONE: Final = "anyone"
-SELF: Final = "self"  # the instance whose registry entry it is
-CREATOR: Final = "creator"
-HOLDER: Final = "holder"  # the instance a task is assigned or offered to, before the change
-CLAIMANT: Final = "claimant"  # the instance a task becomes assigned to
-STALE_HOLDER: Final = "stale-holder"  # anyone, when the holder has not checked in within the lease
-SENDER: Final = "sender"
-RECIPIENT: Final = "recipient"
-PROPOSER: Final = "proposer"
-DECIDER: Final = "decider"
-HUMAN: Final = "human"
-
-
-class Move(NamedTuple):
-    """One protocol step on a record: the statuses it starts from, where it ends, and who may."""
-
-    sources: tuple[str | None, ...]  # None: the record is created by this step
-    target: str
-    roles: frozenset[str]
-
-
-def _move(sources: tuple[str | None, ...] | str | None, target: str, *roles: str) -> Move:
-    if sources is None or isinstance(sources, str):
-        sources = (sources,)
-    return Move(sources, target, frozenset(roles))
-
-
-_ACTIVE_TASK = ("assigned", "in_progress", "blocked")
-_OPEN_TASK = ("pending_assignment", "offered", *_ACTIVE_TASK)
-
-TASK_MOVES: Final = {
-    "add": _move(None, "pending_assignment", ANYONE),
-    "add-offered": _move(None, "offered", ANYONE),
-    "assign": _move("pending_assignment", "offered", ANYONE),
-    "accept": _move("offered", "assigned", HOLDER),
-    "decline": _move("offered", "pending_assignment", HOLDER),
-    "withdraw": _move("offered", "pending_assignment", CREATOR, HUMAN),
-    "claim": _move("pending_assignment", "assigned", CLAIMANT),
-    "start": _move(("assigned", "blocked"), "in_progress", HOLDER),
-    "block": _move(("assigned", "in_progress"), "blocked", HOLDER),
-    "complete": _move("in_progress", "completed", HOLDER),
-    "release": _move(_ACTIVE_TASK, "pending_assignment", HOLDER, HUMAN),
-    "reclaim": _move(_ACTIVE_TASK, "pending_assignment", STALE_HOLDER, HUMAN),
-    "cancel": _move(_OPEN_TASK, "cancelled", HOLDER, CREATOR, HUMAN),
-}
-MESSAGE_MOVES: Final = {
-    "send": _move(None, "pending_response", SENDER),
-    "send-info": _move(None, "sent", SENDER),
-    "respond": _move("pending_response", "responded", RECIPIENT),
-    "close": _move(("pending_response", "responded"), "closed", SENDER),
-    "acknowledge": _move("sent", "acknowledged", RECIPIENT),
-}
-DECISION_MOVES: Final = {
-    "propose": _move(None, "pending", PROPOSER),
-    "escalate": _move("pending", "escalated", ANYONE),
-    "raise": _move(None, "escalated", PROPOSER),
-    "decide": _move("pending", "active", PROPOSER, HUMAN),
-    "resolve": _move("escalated", "active", HUMAN),
-    "record": _move(None, "active", DECIDER),
-    "supersede": _move("active", "superseded", DECIDER, HUMAN),
-}
-INSTANCE_MOVES: Final = {
-    "register": _move(None, "pending", ANYONE),
-    "checkin": _move(("pending", "active", "offline"), "active", SELF, HUMAN),
-    "checkout": _move(("active", "offline"), "offline", SELF, HUMAN),
-}
-MOVES: Final = {
-    "instance": INSTANCE_MOVES,
-    "task": TASK_MOVES,
-    "message": MESSAGE_MOVES,
-    "decision": DECISION_MOVES,
-}
 
 
 def status_of(kind: str, record: Record) -> str:
@@ -192,39 +131,15 @@ def status_of(kind: str, record: Record) -> str:
     return status
 
 
-def moves_between(kind: str, old: str | None, new: str) -> list[tuple[str, Move]]:
-    """The named steps that take a record of `kind` from status `old` to `new`."""
-    return [(name, m) for name, m in MOVES[kind].items() if old in m.sources and m.target == new]
-
-
-# Fields whose value never changes once the record exists: sent text, made decisions.
-IMMUTABLE: Final = {
-    "instance": frozenset(),
-    "task": frozenset({"task_id", "created", "created_by"}),
-    "message": frozenset(
-        {
-            "message_id",
-            "from",
-            "to",
-            "type",
-            "timestamp",
-            "subject",
-            "message",
-            "priority",
-            "requires_response",
-            "context",
-            "in_reply_to",
-            "expected_response_time",
-        }
-    ),
-    "decision": frozenset({"decision_id", "proposed_by", "proposed_at"}),
-}
-# Once a decision is made, what was decided stays as it was.
-DECIDED_FIELDS: Final = frozenset(
-    {"decision", "rationale", "decided_by", "date", "title", "description", "options", "inputs"}
-)
-# Timestamps that only move forward.
-MONOTONIC: Final = {"instance": ("last_update",), "task": ("updated",), "decision": ()}
+def closed_at(kind: str, record: Record) -> str | None:
+    """When a closed record closed: what decides its archive shard and when it may move there."""
+    if kind == "task":
+        found: str | None = record.get("updated") or record.get("created")
+    elif kind == "message":
+        found = record.get("closed_at") or record.get("timestamp")
+    else:
+        found = record.get("date")
+    return found
 
 
 class Settings(NamedTuple):
@@ -234,6 +149,7 @@ class Settings(NamedTuple):
     checkin_hours: float = 24  # "All instances should check in within 24 hours"
     response_hours: float = 4  # "Messages should be responded to within 4 hours"
     lease_hours: float = 24  # a held task goes back to the queue after its holder is gone this long
+    archive_after_days: float = 2  # a closed record leaves the live files this long after it closed
 
 
 def settings_of(registry: Doc) -> Settings:

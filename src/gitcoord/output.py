@@ -8,26 +8,19 @@ retitle the reader's terminal, nor a bidi override disguise what it says.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable
 from typing import Any
 
 import click
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(text: Any, *, one_line: bool = True) -> str:
-    """`text` with every control character shown as an escape instead of obeyed."""
-    pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
-    return pattern.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text))
+from gitcoord.escape import UNSAFE
+from gitcoord.escape import safe
 
 
 def to_json(data: Any, *, indent: int | None = 2) -> str:
     # JSON escapes C0 controls itself; C1 controls and bidi marks are escaped here too.
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=indent))
+    return UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 class Output:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 
 from gitcoord import model
+from gitcoord import timestamps
 from gitcoord.jsonio import JsonPath
 from gitcoord.model import Collection
 from gitcoord.model import Doc
@@ -79,3 +82,25 @@ def without(doc: Doc, coll: Collection, rids: set[str]) -> Doc:
     for name in coll.lists:
         new[name] = [r for r in doc.get(name, []) if r[coll.id_key] not in rids]
     return new
+
+
+def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
+    """The dependencies of `task` that are not completed yet, each with its status.
+
+    A task may start only once every dependency is completed: the one place that says so.
+    A dependency that is not live counts as unfinished (the archive keeps, live, every task
+    a live task depends on).
+    """
+    waiting = []
+    for dep in task["dependencies"]:
+        found = lookup(dep)
+        status = found["status"] if found is not None else "archived or missing"
+        if status != "completed":
+            waiting.append((dep, status))
+    return waiting
+
+
+def silent(entry: Record, moment: dt.datetime, hours: float) -> bool:
+    """Whether an instance has not checked in for `hours` before `moment` (never counts as silent)."""
+    last = entry.get("last_update")
+    return last is None or timestamps.parse(last) < moment - dt.timedelta(hours=hours)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gitcoord.output import safe
+from gitcoord.escape import safe
 
 
 def ago(timestamp: str | None) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord.model import Record
 from gitcoord.records import State
 from gitcoord.records import by_id
 from gitcoord.records import iter_records
 
-_PRIORITY = {p: n for n, p in enumerate(model.PRIORITIES)}
+_PRIORITY = {p: n for n, p in enumerate(rulebook.PRIORITIES)}
 
 
 def tasks(state: State) -> list[Record]:
@@ -52,7 +54,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
     for t in all_tasks.values():
         if t["status"] not in ("pending_assignment", "offered"):
             continue
-        if any(all_tasks.get(d, {}).get("status") != "completed" for d in t["dependencies"]):
+        if records.unfinished(t, all_tasks.get):
             continue
         if instance is not None:
             offered = t["status"] == "offered"
@@ -77,7 +79,7 @@ def board(state: State) -> dict[str, Any]:
         }
         for name, e in registry["instances"].items()
     ]
-    by_status: dict[str, list[Record]] = {s: [] for s in model.TASK_STATUSES}
+    by_status: dict[str, list[Record]] = {s: [] for s in rulebook.TASK_STATUSES}
     for t in tasks(state):
         by_status[t["status"]].append(t)
     open_messages = [m for m in messages(state) if m["status"] in ("sent", "pending_response", "responded")]
@@ -153,7 +155,7 @@ def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
     """The startup checklist: my tasks, my messages, decisions that concern me, what is ready for me."""
     mine, offered, lost = [], [], []
     for t in tasks(state):
-        if t["assigned_to"] == me and t["status"] in model.HELD:
+        if t["assigned_to"] == me and t["status"] in rulebook.HELD:
             mine.append(t)
         elif t["assigned_to"] == me and t["status"] == "offered":
             offered.append(t)

@@ -22,6 +22,7 @@ def worked(seed_repo: Path, coord: Coord) -> Path:
         ("instance-2", "task", "complete", "task_001"),
         ("instance-1", "msg", "reply", "msg_001", "--body", "REST"),
         ("instance-2", "msg", "ack", "msg_001"),
+        ("human", "decision", "assign", "dec_002", "instance-2"),
         ("instance-2", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "simple", "--force"),
     ):
         assert coord(seed_repo, "--as", who, *args).code == 0

@@ -200,6 +200,7 @@ def test_a_decision_pull_request_is_reviewed_then_merged_with_the_driver(tmp_pat
         "| dec_002: Agent Communication Protocol | pending | instance-1: GraphQL Federation<br>instance-3: REST API | none |"
         in review.summary
     )
+    assert coord(work, "--as", "human", "decision", "assign", "dec_002", "instance-2").code == 0
     assert (
         coord(
             work,

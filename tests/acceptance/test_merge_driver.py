@@ -194,7 +194,7 @@ def test_a_change_slipped_into_a_merge_is_caught(clones: Clones) -> None:
     assert result.code == 1
     findings = json.loads(result.out)["findings"]
     assert [(f["rule"], f["message"]) for f in findings] == [
-        ("authorization", "instance-5 may not change its title on task_003")
+        ("authorization", "instance-5 may not change its title on task_003; the human coordinator (human) may")
     ]
 
 
@@ -248,7 +248,9 @@ def test_an_empty_base_means_both_sides_added_the_file(clones: Clones) -> None:
     for where in (clones.a, clones.b):
         git(where, "rm", "-q", f"coordination/{model.DECISIONS}")
         git(where, "-c", "coord.instance=human", "commit", "-q", "--no-verify", "-m", "drop decisions")
-    git(clones.a, "push", "-q", "origin", "main")
+    # Deleting and re-creating a store file breaks the rules (the push hook would refuse it); what
+    # this checks is the driver's reading of an empty base, so the pushes skip the hook.
+    git(clones.a, "push", "-q", "--no-verify", "origin", "main")
     git(clones.b, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
     for where, option in ((clones.a, "A"), (clones.b, "B")):
         doc = {
@@ -261,7 +263,7 @@ def test_an_empty_base_means_both_sides_added_the_file(clones: Clones) -> None:
         git(where, "add", "-A")
         git(where, "-c", "coord.instance=human", "commit", "-q", "--no-verify", "-m", f"add decision {option}")
         if where == clones.a:
-            git(where, "push", "-q", "origin", "main")
+            git(where, "push", "-q", "--no-verify", "origin", "main")
     git(clones.b, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
     assert git(clones.b, "ls-files", "-u") == ""
     ids = [d["decision_id"] for d in clones.doc(clones.b, model.DECISIONS)["pending_decisions"]]

@@ -144,7 +144,11 @@ def test_example_2_cross_instance_problem_solving(team: Team) -> None:
     team("instance-3", "decision", "input", "dec_002", "--option", "REST API", "--comment", "simpler for the UI")
     shown = team.json("instance-2", "decision", "show", "dec_002")
     assert shown["inputs_missing"] == []
-    # 5. Instance-2 synthesizes and makes the final call; the inputs are kept.
+    # 5. Instance-2 synthesizes and makes the final call; the inputs are kept. The specification's
+    # dec_002 names nobody to decide it, so the human coordinator names instance-2 first.
+    decide = ["decision", "decide", "dec_002", "--option", "REST API", "--rationale", "r"]
+    assert "may not decide it" in team.refused("instance-2", *decide).err
+    team("human", "decision", "assign", "dec_002", "instance-2")
     team(
         "instance-2",
         "decision",
@@ -180,7 +184,7 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     assert "    instance-2: wants REST to ship now" in shown
     assert "Escalations for you to resolve:\n  dec_002" in team("human", "inbox")
     refused = team.refused("instance-2", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "mine")
-    assert "the human coordinator (human) decides it" in refused.err
+    assert "may not resolve it (escalated -> active) on dec_002; the human coordinator (human) may" in refused.err
     team(
         "human",
         "decision",
@@ -205,15 +209,15 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
         (
             "instance-3",
             ["task", "start", "task_002"],
-            "task_002 is pending_assignment and nobody holds it; take it first with `coord task claim task_002`",
+            "nobody holds it: take it first with `coord task claim task_002`",
         ),
         ("instance-2", ["task", "start", "task_001"], "task_001 is in_progress; start needs it assigned or blocked"),
         ("instance-3", ["task", "claim", "task_002"], "task_002 is not ready: it waits for task_001 (in_progress)"),
-        ("instance-3", ["task", "accept", "task_002"], "nobody holds it"),
+        ("instance-3", ["task", "accept", "task_002"], "task_002 is pending_assignment; accept needs it offered"),
         (
             "instance-1",
             ["task", "complete", "task_001"],
-            "task_001 is in_progress, held by instance-2, not you (instance-1); only they can complete it",
+            "instance-1 may not complete it (in_progress -> completed) on task_001; its holder (instance-2) may",
         ),
         ("instance-2", ["task", "add", "x", "--depends", "task_404"], "there is no task 'task_404'"),
         ("instance-2", ["task", "add", "x", "--due", "tomorrow"], "$.pending_tasks"),
@@ -222,13 +226,13 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
             ["task", "add", "x", "--deliverable", "../../etc/passwd"],
             "is not a path inside the repository",
         ),
-        ("instance-3", ["msg", "reply", "msg_001", "--body", "me?"], "sent to instance-1, not to you"),
+        ("instance-3", ["msg", "reply", "msg_001", "--body", "me?"], "which was sent to instance-1"),
         ("instance-2", ["msg", "send", "--to", "ghost", "--subject", "s", "--body", "b"], "'ghost' is not registered"),
         ("instance-1", ["decision", "input", "dec_002", "--option", "SOAP"], "'SOAP' is not an option of dec_002"),
         (
             "instance-2",
             ["decision", "decide", "dec_002", "--option", "REST API", "--rationale", "r"],
-            "still needs input from instance-1, instance-3",
+            "ask the human to name who decides it (human)",
         ),
         (
             "instance-9",

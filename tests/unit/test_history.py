@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
@@ -23,8 +24,14 @@ def edit(state: dict[str, Any], file: str, change: Any) -> dict[str, Any]:
     return new
 
 
-def rules(old: dict[str, Any], new: dict[str, Any], actor: str | None) -> list[tuple[str, str]]:
-    return [(f.rule, f.message) for f in history.check(old, new, actor)]
+# The moment of the change: just after the seed's last events.
+WHEN = dt.datetime(2024, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def rules(
+    old: dict[str, Any], new: dict[str, Any], actor: str | None, when: dt.datetime = WHEN
+) -> list[tuple[str, str]]:
+    return [(f.rule, f.message) for f in history.check(old, new, actor, when=when)]
 
 
 def move_task(doc: dict[str, Any], rid: str, to_list: str, **fields: Any) -> None:
@@ -79,7 +86,7 @@ def test_offers_are_accepted_or_declined_by_the_offeree(old: dict[str, Any]) -> 
     assert rules(offered, declined, "instance-1") == []
 
 
-def test_a_reclaim_needs_a_stale_holder(old: dict[str, Any]) -> None:
+def test_a_reclaim_needs_a_stale_holder_judged_by_the_moment_of_the_change(old: dict[str, Any]) -> None:
     def reclaim(at: str) -> dict[str, Any]:
         return edit(
             old,
@@ -90,8 +97,12 @@ def test_a_reclaim_needs_a_stale_holder(old: dict[str, Any]) -> None:
         )
 
     # instance-2 last checked in at 2024-01-15T11:15Z; the lease is 24 hours.
-    assert rules(old, reclaim("2024-01-16T12:00:00Z"), "instance-5") == []
-    assert rules(old, reclaim("2024-01-15T12:00:00Z"), "instance-5")[0][0] == "authorization"
+    late = dt.datetime(2024, 1, 16, 12, 0, tzinfo=dt.timezone.utc)
+    assert rules(old, reclaim("2024-01-16T12:00:00Z"), "instance-5", when=late) == []
+    [(rule, _)] = rules(old, reclaim("2024-01-15T12:00:00Z"), "instance-5")
+    assert rule == "authorization"
+    # Writing a late `updated` does not make the holder stale: the change is dated when it was made.
+    assert rules(old, reclaim("2024-01-16T12:00:00Z"), "instance-5")[0][0] == "authorization"
 
 
 def test_only_declared_transitions(old: dict[str, Any]) -> None:
@@ -119,7 +130,7 @@ def test_made_decisions_never_change(old: dict[str, Any]) -> None:
     new = edit(old, model.DECISIONS, lambda d: d["decisions"][0].update(rationale="revised"))
     assert rules(old, new, "human")[0] == (
         "immutable",
-        "dec_001 was decided; its rationale stays as it was (supersede it with a new decision)",
+        "dec_001.rationale cannot change while it is active; only decide or resolve change it",
     )
     superseded = edit(old, model.DECISIONS, lambda d: d["decisions"][0].update(status="superseded"))
     assert rules(old, superseded, "instance-2") == []
@@ -130,7 +141,7 @@ def test_records_are_not_deleted(old: dict[str, Any]) -> None:
     new = edit(old, model.MESSAGES, lambda d: d["messages"].clear())
     assert (
         "deleted",
-        "msg_001 was deleted; records are never deleted (`coord archive` moves old closed ones)",
+        "msg_001 was deleted; records are never deleted (closed ones move to the archive)",
     ) in rules(old, new, "instance-2")
 
 
@@ -145,9 +156,13 @@ def test_an_instance_changes_only_its_own_entry(old: dict[str, Any]) -> None:
     new = edit(old, model.REGISTRY, lambda d: d["instances"]["instance-1"].update(available_for_consultation=False))
     assert rules(old, new, "instance-1") == []
     assert rules(old, new, "instance-2") == [
-        ("authorization", "instance-2 may not change its available_for_consultation on instance-1")
+        (
+            "authorization",
+            "instance-2 may not change its available_for_consultation on instance-1; "
+            "the instance itself (instance-1) may",
+        )
     ]
-    assert rules(old, new, "human") == []
+    assert rules(old, new, "human")[0][0] == "authorization", "presence is the instance's own to report"
 
 
 def test_messages_are_sent_only_as_oneself(old: dict[str, Any]) -> None:
@@ -160,7 +175,9 @@ def test_messages_are_sent_only_as_oneself(old: dict[str, Any]) -> None:
     }
     new = edit(old, model.MESSAGES, lambda d: d["messages"].append(forged))
     assert rules(old, new, "instance-2") == []
-    assert rules(old, new, "instance-4") == [("authorization", "instance-4 may not create it as instance-2 on msg_002")]
+    assert rules(old, new, "instance-4") == [
+        ("authorization", "instance-4 may not create it on msg_002; its sender (instance-2) may")
+    ]
 
 
 def test_only_the_recipient_answers(old: dict[str, Any]) -> None:
@@ -219,5 +236,148 @@ def test_a_new_record_starts_where_the_protocol_starts_it(old: dict[str, Any]) -
     ]
 
 
-def test_a_new_store_has_no_history_to_break() -> None:
-    assert history.check(None, {}, None) == []
+def test_a_new_store_has_no_history_to_break(old: dict[str, Any]) -> None:
+    assert history.check({}, old, None, when=WHEN) == []
+
+
+# What a careful attacker tries, each refused by the rulebook -----------------------------
+
+
+def test_the_human_coordinator_is_who_the_old_state_says(old: dict[str, Any]) -> None:
+    """Making oneself the human coordinator and using that power in the same change does not work."""
+
+    def promote_and_cancel(d: dict[str, Any]) -> None:
+        d[model.REGISTRY]["settings"] = {"human_coordinator": "instance-4"}
+        move_task(d[model.TASKS], "task_001", "completed_tasks", status="cancelled", status_reason="mine now")
+
+    new = copy.deepcopy(old)
+    promote_and_cancel(new)
+    found = rules(old, new, "instance-4")
+    assert ("authorization", "instance-4 changed the settings; only the human coordinator (human) may") in found
+    assert any(rule == "authorization" and "cancel it" in message for rule, message in found)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("assigned_to", "instance-4"),
+        ("status_reason", "taken over"),
+        ("updated", "2024-01-15T11:59:00Z"),
+        ("assigned_at", "2024-01-15T11:59:00Z"),
+    ],
+)
+def test_every_field_needs_authority_with_the_status_unchanged(old: dict[str, Any], field: str, value: Any) -> None:
+    new = edit(old, model.TASKS, lambda d: d["active_tasks"][0].update({field: value}))
+    found = rules(old, new, "instance-4")
+    assert found, f"{field} changed by an instance with no role on task_001"
+    assert all(rule in ("authorization", "immutable") for rule, _ in found)
+    assert rules(old, new, "instance-2") == [] or field in ("assigned_to", "assigned_at")
+
+
+def test_decided_by_names_the_decider(old: dict[str, Any]) -> None:
+    def decide(d: dict[str, Any], by: list[str]) -> None:
+        pending = d["pending_decisions"].pop(0)
+        pending.update(status="active", decision="REST API", rationale="r", decided_by=by, date="2024-01-15T11:50:00Z")
+        d["decisions"].append(pending)
+
+    # dec_002 names no proposer: only the human decides it, or whom the human names.
+    assert rules(old, edit(old, model.DECISIONS, lambda d: decide(d, ["human"])), "human") == []
+    by_other = rules(old, edit(old, model.DECISIONS, lambda d: decide(d, ["instance-1"])), "human")
+    assert by_other == [
+        (
+            "authorization",
+            "human may not write decided_by = ['instance-1']; it must name the acting instance on dec_002",
+        )
+    ]
+    assert rules(old, edit(old, model.DECISIONS, lambda d: decide(d, ["instance-5"])), "instance-5")[0][0] == (
+        "authorization"
+    )
+    named = edit(old, model.DECISIONS, lambda d: d["pending_decisions"][0].update(proposed_by="instance-2"))
+    assert rules(old, named, "human") == []
+    assert rules(old, named, "instance-2")[0][0] == "authorization", "only the human names who decides"
+    assert rules(named, edit(named, model.DECISIONS, lambda d: decide(d, ["instance-2"])), "instance-2") == []
+
+
+def test_escalation_positions_are_each_ones_own(old: dict[str, Any]) -> None:
+    escalation = {
+        "subject": "dec_002",
+        "raised_by": "instance-1",
+        "raised_at": "2024-01-15T11:30:00Z",
+        "reason": "we disagree",
+        "escalated_to": "human",
+        "positions": [{"instance": "instance-1", "position": "REST"}, {"instance": "instance-3", "position": "GQL"}],
+    }
+    raised = edit(
+        old, model.DECISIONS, lambda d: d["pending_decisions"][0].update(status="escalated", escalation=escalation)
+    )
+    assert rules(old, raised, "instance-1") == []
+    forged = edit(
+        raised,
+        model.DECISIONS,
+        lambda d: d["pending_decisions"][0]["escalation"]["positions"][1].update(position="I changed my mind"),
+    )
+    assert rules(raised, forged, "instance-3") == []
+    assert rules(raised, forged, "instance-1") == [
+        ("authorization", "instance-1 may not change the position of instance-3 on dec_002")
+    ]
+    to_someone = edit(
+        old,
+        model.DECISIONS,
+        lambda d: d["pending_decisions"][0].update(
+            status="escalated", escalation={**escalation, "escalated_to": "instance-1"}
+        ),
+    )
+    assert ("authorization", "dec_002 is escalated to 'instance-1', who is not the human coordinator (human)") in rules(
+        old, to_someone, "instance-1"
+    )
+
+
+def test_times_an_actor_writes_do_not_lie_in_the_future(old: dict[str, Any]) -> None:
+    new = edit(old, model.REGISTRY, lambda d: d["instances"]["instance-1"].update(last_update="2030-01-01T00:00:00Z"))
+    assert rules(old, new, "instance-1") == [
+        ("time", "instance-1.last_update = 2030-01-01T00:00:00Z lies after the change itself (2024-01-15T12:00:00Z)")
+    ]
+
+
+def test_a_merge_conflict_is_not_written_by_hand(old: dict[str, Any]) -> None:
+    conflict = {"record": "task_001", "field": "title", "values": ["a", "b"], "reason": "made up"}
+    new = edit(old, model.TASKS, lambda d: d.update(merge_conflicts=[conflict]))
+    assert rules(old, new, "instance-2") == [
+        ("authorization", "a merge conflict is written only by the merge driver, in a merge")
+    ]
+
+
+def test_deleting_the_whole_store_deletes_every_record(old: dict[str, Any]) -> None:
+    found = rules(old, {}, "human")
+    assert {rule for rule, _ in found} == {"deleted"}
+    assert len(found) == 6 + 3 + 1 + 2
+
+
+def test_archiving_moves_only_closed_records_long_enough_closed(old: dict[str, Any]) -> None:
+    shard = "archive/2024/01/15/decisions.json"
+    decided = old[model.DECISIONS]["decisions"][0]  # dec_001, decided 2024-01-15T11:15Z
+
+    def archive(d: dict[str, Any]) -> None:
+        d[model.DECISIONS] = {**d[model.DECISIONS], "decisions": []}
+        d[shard] = {"decisions": [decided], "pending_decisions": []}
+
+    new = copy.deepcopy(old)
+    archive(new)
+    later = dt.datetime(2024, 1, 18, 12, 0, tzinfo=dt.timezone.utc)
+    assert rules(old, new, "instance-5", when=later) == []
+    [(rule, message)] = rules(old, new, "instance-5")
+    assert rule == "archive"
+    assert "it may move to the archive 2 days after" in message
+    new[shard]["decisions"] = [{**decided, "rationale": "rewritten on the way"}]
+    assert rules(old, new, "instance-5", when=later)[0][0] == "immutable"
+    pending = copy.deepcopy(old)
+    moved = pending[model.TASKS]["pending_tasks"].pop(0)
+    pending["archive/2024/01/15/task-queue.json"] = {
+        "active_tasks": [],
+        "pending_tasks": [moved],
+        "completed_tasks": [],
+    }
+    assert rules(old, pending, "instance-5", when=later)[0] == (
+        "archive",
+        "task_002 is pending_assignment: only closed records move to the archive",
+    )

@@ -16,6 +16,7 @@ from tests.conftest import SEED
 
 from gitcoord import jsonio
 from gitcoord import model
+from gitcoord import rulebook
 from gitcoord import schema
 
 SCHEMA_FILES = ("common.json", *model.FILES)
@@ -66,28 +67,28 @@ def _enum(node: dict[str, Any]) -> list[str]:
 
 def test_statuses_in_the_schemas_are_the_ones_the_core_declares() -> None:
     tasks = schema.document(model.TASKS)["$defs"]["task"]["properties"]
-    assert _enum(tasks["status"]) == list(model.TASK_STATUSES)
-    assert _enum(tasks["contested"]["items"]["properties"]["status"]) == list(model.TASK_STATUSES)
+    assert _enum(tasks["status"]) == list(rulebook.TASK_STATUSES)
+    assert _enum(tasks["contested"]["items"]["properties"]["status"]) == list(rulebook.TASK_STATUSES)
     registry = schema.document(model.REGISTRY)["$defs"]["instance"]["properties"]
-    assert _enum(registry["status"]) == list(model.INSTANCE_STATUSES)
+    assert _enum(registry["status"]) == list(rulebook.INSTANCE_STATUSES)
     message = schema.document(model.MESSAGES)["$defs"]["message"]["properties"]
-    assert _enum(message["type"]) == list(model.MESSAGE_TYPES)
-    assert _enum(message["status"]) == list(model.MESSAGE_STATUSES)
+    assert _enum(message["type"]) == list(rulebook.MESSAGE_TYPES)
+    assert _enum(message["status"]) == list(rulebook.MESSAGE_STATUSES)
     queued = schema.document(model.MESSAGES)["$defs"]["queued_response"]["properties"]
     assert _enum(queued["status"]) == list(model.QUEUE_STATUSES)
     decision = schema.document(model.DECISIONS)["$defs"]["decision"]["properties"]
-    assert _enum(decision["status"]) == list(model.DECISION_STATUSES)
-    assert _enum(schema.document("common.json")["$defs"]["priority"]) == list(model.PRIORITIES)
-    assert set(model.TASK_LIST) == set(model.TASK_STATUSES)
-    assert set(model.DECISION_LIST) == set(model.DECISION_STATUSES)
+    assert _enum(decision["status"]) == list(rulebook.DECISION_STATUSES)
+    assert _enum(schema.document("common.json")["$defs"]["priority"]) == list(rulebook.PRIORITIES)
+    assert set(model.TASK_LIST) == set(rulebook.TASK_STATUSES)
+    assert set(model.DECISION_LIST) == set(rulebook.DECISION_STATUSES)
 
 
 def test_every_status_is_reachable_by_a_declared_move() -> None:
-    targets = {kind: {m.target for m in moves.values()} for kind, moves in model.MOVES.items()}
-    assert targets["task"] == set(model.TASK_STATUSES)
-    assert targets["decision"] == set(model.DECISION_STATUSES)
-    assert targets["message"] == set(model.MESSAGE_STATUSES)
-    assert targets["instance"] | {"offline"} == set(model.INSTANCE_STATUSES)
+    targets = {name: {m.target for m in kind.moves.values()} for name, kind in rulebook.KINDS.items()}
+    assert targets["task"] == set(rulebook.TASK_STATUSES)
+    assert targets["decision"] == set(rulebook.DECISION_STATUSES)
+    assert targets["message"] == set(rulebook.MESSAGE_STATUSES)
+    assert targets["instance"] | {"offline"} == set(rulebook.INSTANCE_STATUSES)
 
 
 @pytest.mark.parametrize(

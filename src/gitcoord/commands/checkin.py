@@ -11,8 +11,8 @@ from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.commands import sync as sync_command
+from gitcoord.escape import safe
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import instances

@@ -187,7 +187,12 @@ def _problem_solving(s: Stage) -> None:
             ("instance-3", [*_input("REST API"), "--comment", "simpler for the UI to debug", "--sync"]),
         ]
     )
-    s.say("-- Instance-2 synthesizes the input and makes the final call")
+    s.say(
+        "-- The specification's dec_002 names nobody to decide it: the human coordinator names instance-2,\n"
+        "   who synthesizes the input and makes the final call"
+    )
+    s.run(HUMAN, "sync", show=1)
+    s.run(HUMAN, "decision", "assign", "dec_002", "instance-2", "--sync", show=2)
     s.run("instance-2", "sync", show=3)
     s.run("instance-2", "decision", "show", "dec_002", show=12)
     s.run(

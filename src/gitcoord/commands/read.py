@@ -15,8 +15,8 @@ from gitcoord import store
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.errors import FatalError
+from gitcoord.escape import safe
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol.messages import thread
 
 

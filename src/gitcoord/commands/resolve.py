@@ -13,9 +13,9 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.escape import safe
 from gitcoord.model import Doc
 from gitcoord.output import Output
-from gitcoord.output import safe
 
 
 def _load(root: Path) -> dict[str, Doc]:

@@ -13,8 +13,8 @@ from gitcoord import sync as sync_engine
 from gitcoord import workspace
 from gitcoord.commands import sync as sync_command
 from gitcoord.errors import FatalError
+from gitcoord.escape import safe
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.records import State
@@ -72,7 +72,7 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
 def apply(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:
     now = clock.now()
     ctx = Context(ws.identity, now, ids.maker(now))
-    return commit.apply(ws, lambda state: build(state, ctx), no_commit=no_commit)
+    return commit.apply(ws, lambda state: build(state, ctx), when=now, no_commit=no_commit)
 
 
 def envelope(applied: commit.Applied) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 from gitcoord import report
 from gitcoord import sync as engine
 from gitcoord import workspace
+from gitcoord.escape import safe
 from gitcoord.output import Output
-from gitcoord.output import safe
 
 
 def as_data(s: engine.Synced) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 No git, no files, no clock: the time, the acting instance and the id maker come in a
 `Context`, and every step returns a `Change` that the caller checks and commits. A step
-that the protocol does not allow raises `Refused` with what to do instead.
+that the protocol does not allow raises `Refused` with what to do instead. Who may take a
+step is the rulebook's to say (`rulebook.py`, judged by `history.py`): every step's change
+is judged by it before it is returned, so no step restates an authority rule.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import history
 from gitcoord import model
 from gitcoord import records
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
@@ -58,10 +62,17 @@ class Change(NamedTuple):
 class Edit:
     """A state being changed: reads see the changes made so far; only changed files are copied."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, ctx: Context) -> None:
         self.base = state
+        self.ctx = ctx
         self.docs: dict[str, Doc] = {}
         self.state: Mapping[str, Doc] = ChainMap(self.docs, state)  # type: ignore[arg-type]
+
+    def authorize(self, kind: str, old: Record | None, new: Record, rid: str | None = None, *, hint: str = "") -> None:
+        """Refuse now, in the rulebook's words, if the actor may not make this change to one record."""
+        found = history.check_record(self.base, kind, old, new, self.ctx.actor, when=self.ctx.now, rid=rid)
+        if found:
+            raise Refused(found[0].message + hint)
 
     def get(self, kind: str, rid: str) -> Record | None:
         return records.get(self.state, kind, rid)
@@ -88,6 +99,9 @@ class Edit:
 
     def done(self, event: Event, record: Record | None, *notes: str) -> Change:
         tidied = self._tidy(event.actor)
+        found = history.check(self.base, self.state, event.actor, when=self.ctx.now, files=list(self.docs))
+        if found:
+            raise Refused("\n".join(f.message for f in found))
         return Change(dict(self.docs), event, record, (*notes, *tidied))
 
     def _tidy(self, actor: str | None) -> tuple[str, ...]:
@@ -101,7 +115,7 @@ class Edit:
         if not (isinstance(current, str) and current.startswith("task_")):
             return ()
         task = self.get("task", current)
-        if task is not None and task["assigned_to"] == actor and task["status"] in model.HELD:
+        if task is not None and task["assigned_to"] == actor and task["status"] in rulebook.HELD:
             return ()
         assert entry is not None
         assert actor is not None

@@ -11,6 +11,7 @@ import datetime as dt
 
 from gitcoord import model
 from gitcoord import records
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord.events import Event
 from gitcoord.model import Record
@@ -27,7 +28,7 @@ def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
     old = {
         rid
         for rid, t in tasks.items()
-        if t["status"] in model.CLOSED_TASK and timestamps.before(t.get("updated") or t["created"], before)
+        if t["status"] in rulebook.CLOSED_TASK and timestamps.before(t.get("updated") or t["created"], before)
     }
     while True:  # keep every task a live task still depends on
         needed = {d for rid, t in tasks.items() if rid not in old for d in t["dependencies"]}
@@ -46,7 +47,7 @@ def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
 
 
 def archive(state: State, ctx: Context, *, before: dt.datetime) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     chosen = choose(state, before)
     if not any(chosen.values()):

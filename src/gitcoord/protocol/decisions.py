@@ -37,7 +37,7 @@ def propose(
     description: str = "",
     tasks: Sequence[str] = (),
 ) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     names = [o["option"] for o in options]
     if len(names) < 2:
@@ -74,7 +74,7 @@ def _pending(edit: Edit, decision_id: str) -> Record:
 
 
 def give_input(state: State, ctx: Context, decision_id: str, option: str, comment: str = "") -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     decision = _pending(edit, decision_id)
     names = [o["option"] for o in decision.get("options", ())]
@@ -100,23 +100,18 @@ def decide(
     affects: Sequence[str] = (),
     force: bool = False,
 ) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     decision = _pending(edit, decision_id)
     human = settings(edit.state).human_coordinator
     escalated = model.decision_status(decision) == "escalated"
-    if escalated and me != human:
-        raise Refused(
-            f"{decision_id} is escalated: the human coordinator ({human}) decides it, "
-            f"e.g. `coord --as {human} decision decide ...`"
-        )
-    proposer = decision.get("proposed_by")
-    # The specification's own pending decisions name no proposer; then any instance may decide.
-    if not escalated and proposer is not None and me not in (proposer, human):
-        raise Refused(
-            f"{decision_id} is decided by whoever proposed it ({proposer}) or the human coordinator ({human}); "
-            "give your view with `coord decision input`"
-        )
+    hint = (
+        f"; e.g. `coord --as {human} decision decide ...`"
+        if escalated
+        else "; give your view with `coord decision input`"
+        + ("" if decision.get("proposed_by") else f", or ask the human to name who decides it ({human})")
+    )
+    edit.authorize("decision", decision, {**decision, "status": "active", "decided_by": [me]}, hint=hint)
     names = [o["option"] for o in decision.get("options", ())]
     if option not in names and not escalated:
         raise Refused(f"{option!r} is not an option of {decision_id}; choose one of: {', '.join(names)}")
@@ -142,6 +137,25 @@ def decide(
     return edit.done(Event("decision.decide", me, decision_id, f"{me} decides {decision_id}: {option}"), made, *notes)
 
 
+def name_decider(state: State, ctx: Context, decision_id: str, decider: str) -> Change:
+    """The human coordinator names who makes the call on a decision that names nobody to decide it.
+
+    The specification's own pending decisions carry no proposer; without this only the
+    human could decide them.
+    """
+    edit = Edit(state, ctx)
+    me = ctx.me()
+    decision = _pending(edit, decision_id)
+    if decision.get("proposed_by"):
+        raise Refused(f"{decision_id} is decided by {decision['proposed_by']}, who proposed it")
+    instance(edit, decider)
+    named = {**decision, "proposed_by": decider}
+    edit.authorize("decision", decision, named, hint=" (only the human coordinator names who decides)")
+    edit.put("decision", named)
+    summary = f"{me} names {decider} to decide {decision_id}"
+    return edit.done(Event("decision.assign", me, decision_id, summary), named)
+
+
 def _involved(decision: Record) -> list[str]:
     names = [
         decision.get("proposed_by"),
@@ -155,9 +169,8 @@ def escalate(
     state: State, ctx: Context, subject: str, *, reason: str, positions: Sequence[tuple[str, str]] = ()
 ) -> Change:
     """Hand a disagreement over a decision, a task or a thread to the human coordinator."""
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
-    instance(edit, me)
     human = settings(edit.state).human_coordinator
     kind = {"dec": "decision", "task": "task", "msg": "message"}.get(subject.split("_", 1)[0])
     if kind is None:

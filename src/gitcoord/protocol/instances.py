@@ -15,7 +15,7 @@ from gitcoord.records import State
 
 
 def register(state: State, ctx: Context, name: str, *, role: str, expertise: list[str]) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     existing = edit.state[model.REGISTRY]["instances"].get(name)
     if existing is not None:
         raise Refused(f"{name} is already registered, as {existing['role']}")
@@ -52,7 +52,7 @@ def _here(edit: Edit, ctx: Context, *, status: str) -> tuple[str, Record, list[s
 
 
 def checkin(state: State, ctx: Context) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me, entry, notes = _here(edit, ctx, status="active")
     entry.update(available_for_consultation=True, current_session_id=ctx.new_id("session", ()))
     edit.put("instance", entry, me)
@@ -61,7 +61,7 @@ def checkin(state: State, ctx: Context) -> Change:
 
 
 def checkout(state: State, ctx: Context) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me, entry, notes = _here(edit, ctx, status="offline")
     entry.update(available_for_consultation=False, current_session_id=None)
     edit.put("instance", entry, me)

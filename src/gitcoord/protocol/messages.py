@@ -56,7 +56,7 @@ def send(
     decision: str | None = None,
     files: Sequence[str] = (),
 ) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     known_instance(edit, me, what="sender")
     known_instance(edit, to, what="recipient", broadcast=True)
@@ -123,11 +123,9 @@ def _context(task: str | None, decision: str | None, files: Sequence[str]) -> Re
 
 
 def reply(state: State, ctx: Context, message_id: str, body: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     asked = edit.require("message", message_id)
-    if asked["to"] not in (me, model.BROADCAST):
-        raise Refused(f"{message_id} was sent to {asked['to']}, not to you ({me}); only its recipient answers it")
     if asked["status"] == "closed":
         raise Refused(f"{message_id} is closed; start a new thread with `coord msg send`")
     answer: Record = {
@@ -144,6 +142,7 @@ def reply(state: State, ctx: Context, message_id: str, body: str) -> Change:
         "status": "sent",
         "in_reply_to": message_id,
     }
+    edit.authorize("message", None, answer, hint=f"; only its recipient ({asked['to']}) answers it")
     edit.put("message", answer)
     if asked["status"] == "pending_response":
         edit.put("message", {**asked, "status": "responded"})
@@ -172,15 +171,24 @@ def thread(doc: Doc, root: str) -> list[Record]:
 
 
 def ack(state: State, ctx: Context, message_id: str) -> Change:
-    """Close a thread I asked (and mark the answers to me read), or mark a message to me read."""
-    edit = Edit(state)
+    """Close a thread I asked (and mark the answers to me read), or mark a message to me read.
+
+    Acknowledging an answer to my question closes the question too: reading the answer is
+    what the specification's "requesting instance acknowledges and closes thread" means.
+    """
+    edit = Edit(state, ctx)
     me = ctx.me()
     message = edit.require("message", message_id)
     changed = []
+    root = message_id
     if message["requires_response"] and message["from"] == me and message["status"] != "closed":
-        changed.append({**message, "status": "closed"})
+        changed.append({**message, "status": "closed", "closed_at": ctx.stamp})
     elif message["to"] == me and message["status"] == "sent":
-        changed.append({**message, "status": "acknowledged"})
+        changed.append({**message, "status": "acknowledged", "closed_at": ctx.stamp})
+        asked = edit.get("message", message.get("in_reply_to") or "")
+        if asked and asked["from"] == me and asked["requires_response"] and asked["status"] != "closed":
+            changed.append({**asked, "status": "closed", "closed_at": ctx.stamp})
+            root = asked["message_id"]
     elif message["status"] in ("closed", "acknowledged"):
         raise Refused(f"{message_id} is already {message['status']}")
     else:
@@ -188,9 +196,10 @@ def ack(state: State, ctx: Context, message_id: str) -> Change:
             f"{message_id} is from {message['from']} to {message['to']}: the requester closes a thread, "
             "the recipient acknowledges a message"
         )
-    for m in thread(edit.state[model.MESSAGES], message_id):
-        if m["to"] == me and m["status"] == "sent":
-            changed.append({**m, "status": "acknowledged"})
+    done = {m["message_id"] for m in changed}
+    for m in thread(edit.state[model.MESSAGES], root):
+        if m["to"] == me and m["status"] == "sent" and m["message_id"] not in done:
+            changed.append({**m, "status": "acknowledged", "closed_at": ctx.stamp})
     for m in changed:
         edit.put("message", m)
     _requeue(edit)

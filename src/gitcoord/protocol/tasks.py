@@ -1,16 +1,17 @@
 """Protocol 2, task assignment: offer, accept or decline, claim, work, and finish.
 
-Each step is a declared `model.TASK_MOVES` entry; this module adds what the table cannot
-say (dependencies done before work starts, a claim only on a ready task) and keeps the
-registry's `current_task` in step for the acting instance.
+Each step is a declared `rulebook.TASK` move; who may take it is the rulebook's to say.
+This module adds what the table cannot (dependencies done before work starts, a claim only
+on a ready task) and keeps the registry's `current_task` in step for the acting instance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitcoord import health
 from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
 from gitcoord.events import Event
 from gitcoord.model import Record
 from gitcoord.protocol import Change
@@ -35,7 +36,7 @@ def add(
     suggest: str | None = None,
     deliverables: Sequence[str] = (),
 ) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     for dep in depends:
         edit.require("task", dep)
@@ -62,42 +63,37 @@ def add(
 
 
 def _move(edit: Edit, ctx: Context, task_id: str, step: str, **fields: object) -> tuple[Record, Record]:
-    """The task before and after `step`, refused when its status does not allow the step."""
+    """The task before and after `step`, refused when the rulebook does not allow it."""
     task = edit.require("task", task_id)
-    move = model.TASK_MOVES[step]
-    if task["status"] not in move.sources:
-        allowed = " or ".join(s for s in move.sources if s)
-        raise Refused(f"{task_id} is {task['status']}; {step} needs it {allowed}{_hint(task)}")
+    move = _source(task, step)
     new = {**task, "status": move.target, "updated": ctx.stamp, **fields}
+    edit.authorize("task", task, new, hint=_hint(task) if task["assigned_to"] != ctx.actor else "")
     edit.put("task", new)
     return task, new
+
+
+def _source(task: Record, step: str) -> rulebook.Move:
+    """The move `step`, refused when the task's status is not one it starts from."""
+    move = rulebook.TASK.moves[step]
+    if task["status"] not in move.sources:
+        allowed = " or ".join(s for s in move.sources if s)
+        raise Refused(f"{task['task_id']} is {task['status']}; {step} needs it {allowed}{_hint(task)}")
+    return move
 
 
 def _hint(task: Record) -> str:
     status, holder = task["status"], task["assigned_to"]
     if status == "offered":
         return f" (it is offered to {holder}, who can accept or decline it)"
-    if status in model.HELD:
+    if status in rulebook.HELD:
         return f" (it is held by {holder})"
+    if holder is None and status == "pending_assignment":
+        return f"; nobody holds it: take it first with `coord task claim {task['task_id']}`"
     return ""
 
 
-def _holder(task: Record, me: str, step: str) -> None:
-    rid, status, holder = task["task_id"], task["status"], task["assigned_to"]
-    if holder is None:
-        raise Refused(f"{rid} is {status} and nobody holds it; take it first with `coord task claim {rid}`")
-    if holder != me:
-        whose = "offered to" if status == "offered" else "held by"
-        raise Refused(f"{rid} is {status}, {whose} {holder}, not you ({me}); only they can {step} it")
-
-
 def _waiting_for(edit: Edit, task: Record) -> list[str]:
-    waiting = []
-    for dep in task["dependencies"]:
-        found = edit.get("task", dep)
-        if found is None or found["status"] != "completed":
-            waiting.append(f"{dep} ({found['status'] if found else 'archived or missing'})")
-    return waiting
+    return [f"{dep} ({status})" for dep, status in records.unfinished(task, lambda rid: edit.get("task", rid))]
 
 
 def _focus(edit: Edit, me: str, task_id: str | None, *, only_if: str | None = None, when: str) -> None:
@@ -111,7 +107,7 @@ def _focus(edit: Edit, me: str, task_id: str | None, *, only_if: str | None = No
 
 
 def assign(state: State, ctx: Context, task_id: str, to: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     instance(edit, to)
     _, task = _move(edit, ctx, task_id, "assign", assigned_to=to, assigned_at=ctx.stamp, status_reason=None)
@@ -119,9 +115,8 @@ def assign(state: State, ctx: Context, task_id: str, to: str) -> Change:
 
 
 def accept(state: State, ctx: Context, task_id: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
-    _holder(edit.require("task", task_id), me, "accept")
     _, task = _move(edit, ctx, task_id, "accept")
     if not _busy(edit, me):
         _focus(edit, me, task_id, when=ctx.stamp)
@@ -136,10 +131,9 @@ def _busy(edit: Edit, me: str) -> bool:
 
 
 def decline(state: State, ctx: Context, task_id: str, reason: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     old = edit.require("task", task_id)
-    _holder(old, me, "decline")
     declines = [*old.get("declines", []), {"instance": me, "reason": reason, "at": ctx.stamp}]
     _, task = _move(
         edit, ctx, task_id, "decline", assigned_to=None, assigned_at=None, status_reason=reason, declines=declines
@@ -148,9 +142,8 @@ def decline(state: State, ctx: Context, task_id: str, reason: str) -> Change:
 
 
 def claim(state: State, ctx: Context, task_id: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
-    instance(edit, me)
     old = edit.require("task", task_id)
     if old["status"] == "offered":
         if old["assigned_to"] == me:
@@ -166,10 +159,10 @@ def claim(state: State, ctx: Context, task_id: str) -> Change:
 
 
 def start(state: State, ctx: Context, task_id: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     old = edit.require("task", task_id)
-    _holder(old, me, "start")
+    edit.authorize("task", old, {**old, "status": _source(old, "start").target}, hint=_hint(old))
     waiting = _waiting_for(edit, old)
     if waiting:
         raise Refused(f"{task_id} cannot start: it waits for {', '.join(waiting)}")
@@ -179,19 +172,17 @@ def start(state: State, ctx: Context, task_id: str) -> Change:
 
 
 def block(state: State, ctx: Context, task_id: str, reason: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
-    _holder(edit.require("task", task_id), me, "block")
     _, task = _move(edit, ctx, task_id, "block", status_reason=reason)
     return edit.done(Event("task.block", me, task_id, f"{me} is blocked on {task_id}: {reason}"), task)
 
 
 def complete(state: State, ctx: Context, task_id: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     old = edit.require("task", task_id)
-    _holder(old, me, "complete")
-    if old["status"] == "assigned":
+    if old["status"] == "assigned" and old["assigned_to"] == me:
         raise Refused(f"{task_id} was never started; `coord task start {task_id}` first")
     _, task = _move(edit, ctx, task_id, "complete", status_reason=None)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
@@ -209,27 +200,16 @@ def _unblocked(edit: Edit, done: str) -> list[str]:
 
 
 def release(state: State, ctx: Context, task_id: str, reason: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
-    old = edit.require("task", task_id)
-    if old["assigned_to"] != me and me != model.settings_of(edit.state[model.REGISTRY]).human_coordinator:
-        _holder(old, me, "release")
     _, task = _move(edit, ctx, task_id, "release", assigned_to=None, assigned_at=None, status_reason=reason)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
     return edit.done(Event("task.release", me, task_id, f"{me} releases {task_id}: {reason}"), task)
 
 
 def cancel(state: State, ctx: Context, task_id: str, reason: str) -> Change:
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
-    old = edit.require("task", task_id)
-    human = model.settings_of(edit.state[model.REGISTRY]).human_coordinator
-    if me not in (old["assigned_to"], old.get("created_by"), human):
-        raise Refused(
-            f"{task_id} can be cancelled by whoever holds it ({old['assigned_to'] or 'nobody'}), "
-            f"whoever created it ({old.get('created_by', 'unknown')}) or the human coordinator ({human}); "
-            f"`coord escalate {task_id} --reason ...` asks the human"
-        )
     _, task = _move(edit, ctx, task_id, "cancel", status_reason=reason)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
     dependents = [t["task_id"] for t in edit.state[model.TASKS]["pending_tasks"] if task_id in t["dependencies"]]
@@ -239,7 +219,7 @@ def cancel(state: State, ctx: Context, task_id: str, reason: str) -> Change:
 
 def reclaim(state: State, ctx: Context) -> Change:
     """Return every task held by an instance gone longer than the lease; tell each holder."""
-    edit = Edit(state)
+    edit = Edit(state, ctx)
     me = ctx.me()
     settings = model.settings_of(edit.state[model.REGISTRY])
     registry = edit.state[model.REGISTRY]["instances"]
@@ -247,7 +227,11 @@ def reclaim(state: State, ctx: Context) -> Change:
     for task in [t for name in ("active_tasks",) for t in edit.state[model.TASKS][name]]:
         holder = task["assigned_to"]
         entry = registry.get(holder)
-        if task["status"] not in model.HELD or entry is None or not health.stale(entry, ctx.now, settings.lease_hours):
+        if (
+            task["status"] not in rulebook.HELD
+            or entry is None
+            or not records.silent(entry, ctx.now, settings.lease_hours)
+        ):
             continue
         since = f"since {entry['last_update']}" if entry["last_update"] else "at all"
         reason = f"reclaimed by {me}: {holder} has not checked in {since} (lease {settings.lease_hours:g}h)"
