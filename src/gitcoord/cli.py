@@ -903,10 +903,8 @@ def reclaim(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int
     "--older-than",
     "days",
     type=int,
-    default=30,
-    show_default=True,
     metavar="DAYS",
-    help="Archive what closed more than DAYS ago.",
+    help="Archive only what closed more than DAYS ago (default and least: the settings' archive_after_days).",
 )
 @click.option("--before", metavar="ISO8601", help="Archive what closed before this moment instead.")
 @click.option("--dry-run", is_flag=True, help="Say what would move, and move nothing.")
@@ -914,12 +912,13 @@ def reclaim(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int
 @as_option
 @json_option
 def archive(
-    *, days: int, before: str | None, dry_run: bool, sync: bool | None, as_instance: str | None, as_json: bool
+    *, days: int | None, before: str | None, dry_run: bool, sync: bool | None, as_instance: str | None, as_json: bool
 ) -> int:
-    """Move closed tasks, threads and decisions older than a cut-off to coordination/archive/.
+    """Move closed tasks, threads and decisions to coordination/archive/, by the settings' policy.
 
-    The live files stay small; references to archived records stay valid. A task moves
-    only when no live task depends on it.
+    A record moves once the day it closed is `archive_after_days` (default 2) over, into a
+    shard for that day that never changes again. The live files stay small; references to
+    archived records stay valid. A task moves only when no live task depends on it.
     """
     from gitcoord.commands.archive import run
 

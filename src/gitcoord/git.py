@@ -363,3 +363,9 @@ def index_blobs(cwd: Path, directory: str) -> dict[str, str]:
 def ever_touched(cwd: Path, commit: str, path: str) -> bool:
     """Whether `commit` or any of its ancestors changed `path`."""
     return bool(out(["rev-list", "-n1", commit, "--", path], cwd))
+
+
+def paths_under(cwd: Path, treeish: str) -> list[str]:
+    """The paths of the blobs below `treeish` (nothing when there is no such tree)."""
+    done = run(["ls-tree", "-r", "-z", "--name-only", treeish], cwd, check=False)
+    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p] if done.returncode == 0 else []

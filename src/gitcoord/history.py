@@ -488,5 +488,5 @@ def _archivable(shard: str, rid: str, record: Record, who: Judge) -> Iterator[Fi
             shard,
             (),
             "archive",
-            f"{rid} closed {closed}, so it belongs in {model.shard_for(file=coll.file, closed=closed)}",
+            f"{rid} closed {closed}: it belongs in {model.shard_for(file=coll.file, closed=closed)} or a later shard",
         )

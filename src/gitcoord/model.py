@@ -21,9 +21,10 @@ TASKS: Final = "task-queue.json"
 MESSAGES: Final = "communication-log.json"
 DECISIONS: Final = "decisions.json"
 FILES: Final = (REGISTRY, TASKS, MESSAGES, DECISIONS)
-# Closed records move to coordination/archive/, in files of the same shapes: one shard per
-# day of closing (archive/2024/01/15/task-queue.json), written when that day is long enough
-# past and never changed again; archive/task-queue.json is the older, unsharded layout.
+# Closed records move to coordination/archive/, in files of the same shapes, in shards named
+# for a day (archive/2024/01/15/task-queue.json) that hold records closed on or before it;
+# each is written when its day is long enough past and never changes again.
+# archive/task-queue.json is the older, unsharded layout.
 ARCHIVE: Final = "archive"
 ARCHIVABLE: Final = (TASKS, MESSAGES, DECISIONS)
 ARCHIVE_FILES: Final = tuple(f"{ARCHIVE}/{f}" for f in ARCHIVABLE)
@@ -58,8 +59,8 @@ def shard_for(*, file: str, closed: str) -> str:
 
 
 def in_shard(shard: str, closed: str) -> bool:
-    """Whether a record closed at `closed` may sit in `shard` (the unsharded archive takes any)."""
-    return shard in ARCHIVE_FILES or shard == shard_for(file=base(shard), closed=closed)
+    """Whether a record closed at `closed` may sit in `shard`: its day's or a later one's (or the unsharded one)."""
+    return shard in ARCHIVE_FILES or shard >= shard_for(file=base(shard), closed=closed)
 
 
 # A JSON document as loaded; the schemas say what it may hold.

@@ -80,24 +80,29 @@ def check(snap: Snapshot, files: Sequence[str] = model.FILES) -> list[Finding]:
 
 
 def archived_in(state: Mapping[str, Doc]) -> Callable[[str], frozenset[str]]:
-    """The archived ids of each kind in `state`, each read on first use (an unreadable archive: none)."""
+    """The archived ids of each kind in `state`, each read on first use (an unreadable shard: none)."""
     cache: dict[str, frozenset[str]] = {}
+    shards = state.shards() if isinstance(state, Snapshot) else [f for f in state if model.is_shard(f)]
 
     def ids(kind: str) -> frozenset[str]:
         if kind not in cache:
             coll = model.BY_KIND[kind]
-            name = model.archive_of(coll.file)
-            try:
-                cache[kind] = frozenset(records.by_id(state[name], coll)) if name in state else frozenset()
-            except InvalidStore:
-                cache[kind] = frozenset()
+            found: set[str] = set()
+            for name in shards:
+                if model.base(name) == coll.file and name in state:
+                    try:
+                        found.update(records.by_id(state[name], coll))
+                    except InvalidStore:
+                        continue
+            cache[kind] = frozenset(found)
         return cache[kind]
 
     return ids
 
 
-def _order(f: Finding) -> tuple[int, int, int]:
-    return (model.ALL_FILES.index(f.file), f.line, f.column)
+def _order(f: Finding) -> tuple[int, str, int, int]:
+    live = model.FILES.index(f.file) if f.file in model.FILES else len(model.FILES)
+    return (live, f.file, f.line, f.column)
 
 
 def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Finding]:
@@ -167,14 +172,18 @@ def format_finding(f: Finding) -> str:
 
 
 Reader = Callable[[list[str]], list["bytes | None"]]
+Lister = Callable[[], list[str]]  # the archive shards a store has
 
 
 class Snapshot(Mapping[str, Doc]):
     """The store as of one commit (or one directory): file name -> document, loaded on first use."""
 
-    def __init__(self, read: Reader, *, commit: str | None = None, strict: bool = True) -> None:
+    def __init__(
+        self, read: Reader, *, commit: str | None = None, strict: bool = True, shards: Lister | None = None
+    ) -> None:
         self.commit = commit
         self._read = read
+        self._shards = shards
         self._strict = strict
         self._raw: dict[str, bytes | None] = {}
         self._docs: dict[str, Doc] = {}
@@ -191,9 +200,9 @@ class Snapshot(Mapping[str, Doc]):
 
     def __getitem__(self, file: str) -> Doc:
         if file not in self._docs:
-            if file not in model.ALL_FILES:
+            if not model.is_store_file(file):
                 raise KeyError(file)
-            if file in model.ARCHIVE_FILES and self.raw(file) is None:
+            if model.is_shard(file) and self.raw(file) is None:
                 self._docs[file] = model.empty_documents()[model.base(file)]  # nothing archived yet
                 return self._docs[file]
             doc, findings = parse_findings(file, self.raw(file), strict=self._strict)
@@ -203,6 +212,12 @@ class Snapshot(Mapping[str, Doc]):
                 )
             self._docs[file] = doc
         return self._docs[file]
+
+    def shards(self) -> list[str]:
+        """The archive shards of this store (listed on first use)."""
+        if not hasattr(self, "_shard_list"):
+            self._shard_list = sorted(self._shards()) if self._shards else list(model.ARCHIVE_FILES)
+        return self._shard_list
 
     def archived(self, kind: str) -> frozenset[str]:
         """The ids of the records of `kind` moved to the archive (read on first use)."""
@@ -218,7 +233,7 @@ class Snapshot(Mapping[str, Doc]):
 
     def __contains__(self, file: object) -> bool:
         # Without loading it: a snapshot reads a file only when asked for it.
-        return file in model.ALL_FILES
+        return isinstance(file, str) and model.is_store_file(file)
 
     def __iter__(self) -> Iterator[str]:
         return iter(model.FILES)
@@ -239,6 +254,14 @@ def reading(snap: Snapshot) -> Iterator[None]:
                 problems, "The store is not valid: fix it (`coord validate`), then run the command again."
             ) from None
         raise
+
+
+def directory_shards(directory: Path) -> Lister:
+    def shards() -> list[str]:
+        found = (p.relative_to(directory).as_posix() for p in (directory / model.ARCHIVE).rglob("*.json"))
+        return [f for f in found if model.is_store_file(f)]
+
+    return shards
 
 
 def directory_reader(directory: Path) -> Reader:

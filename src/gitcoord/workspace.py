@@ -85,8 +85,12 @@ def snapshot(ws: Workspace, *, strict: bool = True, commit: str | None = None) -
     def read(files: list[str]) -> list[bytes | None]:
         return git.read_blobs(ws.root, [f"{at}:{store.repo_path(f)}" for f in files])
 
+    def shards() -> list[str]:
+        listed = git.paths_under(ws.root, f"{at}:{model.COORD_DIR}/{model.ARCHIVE}")
+        return [f for f in (f"{model.ARCHIVE}/{p}" for p in listed) if model.is_store_file(f)]
+
     # A branch without coordination files says so when a file is read ("`coord init` creates it").
-    return store.Snapshot(read, commit=at, strict=strict)
+    return store.Snapshot(read, commit=at, strict=strict, shards=shards)
 
 
 Blobs = dict[str, str | None]  # file name -> its blob id at one commit (None: absent)

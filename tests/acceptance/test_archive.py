@@ -13,6 +13,8 @@ from tests.conftest import Coord
 from gitcoord import model
 
 LATER = "2030-01-01T00:00:00Z"
+# What is due at LATER (archive_after_days 2) moves into the shard of the last day it covers.
+SHARD = "archive/2029/12/29"
 
 
 @pytest.fixture
@@ -48,8 +50,8 @@ def test_old_closed_records_move_and_the_store_stays_valid(
     assert result.code == 0, result
     assert "human archives 2 messages, 2 decisions closed before" in result.out
     assert _doc(worked, model.MESSAGES)["messages"] == []
-    assert [d["decision_id"] for d in _doc(worked, "archive/decisions.json")["decisions"]] == ["dec_001", "dec_002"]  # type: ignore[index]
-    assert not (worked / "coordination" / "archive" / model.TASKS).exists()
+    assert [d["decision_id"] for d in _doc(worked, f"{SHARD}/decisions.json")["decisions"]] == ["dec_001", "dec_002"]  # type: ignore[index]
+    assert not (worked / "coordination" / SHARD / model.TASKS).exists()
     assert coord(worked, "validate").code == 0
     assert coord(worked, "check", "--range", f"{start}..HEAD").code == 0
     assert coord(worked, "status").code == 0
@@ -97,7 +99,7 @@ def test_a_task_moves_once_nothing_live_depends_on_it(
         assert coord(worked, "--as", who, *args).code == 0
     monkeypatch.setenv("COORD_NOW", LATER)
     assert coord(worked, "--as", "human", "archive").code == 0
-    archived = _doc(worked, "archive/task-queue.json")["completed_tasks"]
+    archived = _doc(worked, f"{SHARD}/task-queue.json")["completed_tasks"]
     assert [t["task_id"] for t in archived] == ["task_001", "task_002", "task_003"]  # type: ignore[union-attr]
     assert coord(worked, "validate").code == 0
 
@@ -111,7 +113,7 @@ def test_nothing_to_archive(seed_repo: Path, coord: Coord) -> None:
 def test_the_archive_does_not_change_by_hand(worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COORD_NOW", LATER)
     assert coord(worked, "--as", "human", "archive").code == 0
-    path = worked / "coordination" / "archive" / model.DECISIONS
+    path = worked / "coordination" / SHARD / model.DECISIONS
     path.write_text(path.read_text().replace('"decision": "REST API"', '"decision": "GraphQL Federation"'))
     done = subprocess.run(
         ["git", "-c", "coord.instance=human", "commit", "-qam", "rewrite history"],

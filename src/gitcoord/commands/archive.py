@@ -16,18 +16,28 @@ from gitcoord.protocol import archive as protocol
 
 
 def run(
-    *, cwd: Path, as_instance: str | None, days: int, before: str | None, dry_run: bool, sync: bool | None, out: Output
+    *,
+    cwd: Path,
+    as_instance: str | None,
+    days: int | None,
+    before: str | None,
+    dry_run: bool,
+    sync: bool | None,
+    out: Output,
 ) -> int:
+    now = clock.now()
     try:
-        cutoff = timestamps.parse(before) if before else clock.now() - dt.timedelta(days=days)
+        asked = timestamps.parse(before) if before else (now - dt.timedelta(days=days) if days is not None else None)
     except ValueError:
         raise FatalError(f"--before {before!r} is not a timestamp like 2024-01-15T00:00:00Z") from None
     if not dry_run:
         return step.run(
-            lambda s, c: protocol.archive(s, c, before=cutoff), cwd=cwd, as_instance=as_instance, out=out, sync=sync
+            lambda s, c: protocol.archive(s, c, before=asked), cwd=cwd, as_instance=as_instance, out=out, sync=sync
         )
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    chosen = protocol.choose(workspace.snapshot(ws, strict=False), cutoff)
+    snap = workspace.snapshot(ws, strict=False)
+    cutoff = protocol.until(snap, now, asked)
+    chosen = protocol.choose(snap, cutoff)
     counts = {model.COLLECTIONS[f].kind: len(ids) for f, ids in chosen.items()}
     lines = [
         f"would archive, closed before {timestamps.format(cutoff)}: "

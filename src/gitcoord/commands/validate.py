@@ -25,7 +25,7 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     for given in paths:
         p = cwd / given
         if p.is_dir():
-            found[p] = [*model.FILES, *(f for f in model.ARCHIVE_FILES if (p / f).exists())]
+            found[p] = [*model.FILES, *store.directory_shards(p)()]
         elif p.name in model.FILES:
             found.setdefault(p.parent, [])
             if p.name not in found[p.parent]:
@@ -41,7 +41,7 @@ def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
-        snap = store.Snapshot(store.directory_reader(directory))
+        snap = store.Snapshot(store.directory_reader(directory), shards=store.directory_shards(directory))
         changed = _changed_since(directory, since, files) if since else None
         if changed is None:
             results.extend((directory, f) for f in store.check(snap, files))

@@ -1,8 +1,12 @@
-"""`coord archive`: closed records older than a cut-off move to coordination/archive/.
+"""Keeping the live files the size of the open work: closed records move to the archive, by policy.
 
-The live files stay small, and references stay valid: the validator resolves an id in the
-archive when it is not live. A task moves only when no live task depends on it, so the live
-dependency graph stays whole; nothing open is ever archived.
+A record that closed on day D (UTC) moves once D has been over for the settings'
+`archive_after_days` (default 2): every record of a day becomes due at the same moment,
+so each day's shard (`archive/YYYY/MM/DD/…`, named for the last day it covers) is written
+once and never changes again, and two clones archiving at once write the same bytes. A
+closed task stays live while a live task depends on it, so that whether a task can start
+is always answered from the live files; it moves with the first batch after it is free.
+References to archived records stay valid, and `show` still finds them.
 """
 
 from __future__ import annotations
@@ -22,36 +26,62 @@ from gitcoord.protocol import Refused
 from gitcoord.records import State
 
 
+def cutoff(now: dt.datetime, days: float) -> dt.datetime:
+    """The end of the last day whose closed records are due: midnight (UTC), `days` ago or earlier."""
+    moment = now.astimezone(dt.timezone.utc) - dt.timedelta(days=days)
+    return dt.datetime.combine(moment.date(), dt.time(), tzinfo=dt.timezone.utc)
+
+
 def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
-    """The ids of the records to archive, by file."""
+    """The ids of the closed records that closed before `before`, by file (tasks: once nothing live waits on them)."""
+    chosen: dict[str, set[str]] = {}
+    for file in model.ARCHIVABLE:
+        coll = model.COLLECTIONS[file]
+        closed = rulebook.ARCHIVABLE_STATUSES[coll.kind]
+        chosen[file] = {
+            rid
+            for rid, _, r in records.iter_records(state[file], coll)
+            if model.status_of(coll.kind, r) in closed and _closed_before(coll.kind, r, before)
+        }
     tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
-    old = {
-        rid
-        for rid, t in tasks.items()
-        if t["status"] in rulebook.CLOSED_TASK and timestamps.before(t.get("updated") or t["created"], before)
-    }
+    old = chosen[model.TASKS]
     while True:  # keep every task a live task still depends on
         needed = {d for rid, t in tasks.items() if rid not in old for d in t["dependencies"]}
         if not needed & old:
             break
         old -= needed
-    messages = {
-        m["message_id"]
-        for m in state[model.MESSAGES]["messages"]
-        if m["status"] in ("closed", "acknowledged") and timestamps.before(m["timestamp"], before)
-    }
-    decisions = {
-        d["decision_id"] for d in state[model.DECISIONS]["decisions"] if timestamps.before(d.get("date"), before)
-    }
-    return {model.TASKS: old, model.MESSAGES: messages, model.DECISIONS: decisions}
+    return chosen
 
 
-def archive(state: State, ctx: Context, *, before: dt.datetime) -> Change:
+def _closed_before(kind: str, record: Record, before: dt.datetime) -> bool:
+    return timestamps.before(model.closed_at(kind, record), before)
+
+
+def due(state: State, now: dt.datetime) -> dict[str, set[str]]:
+    """What the archive policy moves at `now` (nothing, if nothing is due)."""
+    settings = model.settings_of(state[model.REGISTRY])
+    return choose(state, cutoff(now, settings.archive_after_days))
+
+
+def until(state: State, now: dt.datetime, before: dt.datetime | None = None) -> dt.datetime:
+    """The cut-off: what the policy says is due at `now`, or earlier if `before` asks for less."""
+    latest = cutoff(now, model.settings_of(state[model.REGISTRY]).archive_after_days)
+    return min(before, latest) if before is not None else latest
+
+
+def archive(state: State, ctx: Context, *, before: dt.datetime | None = None) -> Change:
+    """Move what is due (or, less than the policy allows, what closed before `before`) to the archive."""
     edit = Edit(state, ctx)
     me = ctx.me()
-    chosen = choose(state, before)
+    settings = model.settings_of(edit.state[model.REGISTRY])
+    until_ = until(state, ctx.now, before)
+    chosen = choose(state, until_)
     if not any(chosen.values()):
-        raise Refused(f"nothing to archive: no closed record from before {timestamps.format(before)}")
+        raise Refused(
+            f"nothing to archive: no closed record from before {timestamps.format(until_)} "
+            f"(records move {settings.archive_after_days:g} days after the day they closed)"
+        )
+    shard_day = until_ - dt.timedelta(days=1)
     counts = []
     for file, ids in chosen.items():
         if not ids:
@@ -59,11 +89,11 @@ def archive(state: State, ctx: Context, *, before: dt.datetime) -> Change:
         coll = model.COLLECTIONS[file]
         moving: list[Record] = [r for rid, _, r in records.iter_records(state[file], coll) if rid in ids]
         edit.docs[file] = records.without(state[file], coll, ids)
-        shelf = model.archive_of(file)
-        archived = edit.state[shelf]
+        shelf = model.shard_for(file=file, closed=timestamps.format(shard_day))
+        archived = edit.state.get(shelf) or model.empty_documents()[file]
         for record in moving:
             archived = records.put(archived, coll, record)
         edit.docs[shelf] = archived
         counts.append(f"{len(moving)} {coll.kind}{'s' if len(moving) != 1 else ''}")
-    summary = f"{me} archives {', '.join(counts)} closed before {timestamps.format(before)}"
+    summary = f"{me} archives {', '.join(counts)} closed before {timestamps.format(until_)}"
     return edit.done(Event("archive", me, None, summary), {k: sorted(v) for k, v in chosen.items()})
