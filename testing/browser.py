@@ -49,6 +49,9 @@ def find() -> tuple[str, str] | None:
     """(chromium, chromedriver), or None when either is missing."""
     chromium = _which("COORD_CHROMIUM", ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))
     driver = _which("COORD_CHROMEDRIVER", ("chromedriver",))
+    runner = os.environ.get("CHROMEWEBDRIVER")  # GitHub's runner images keep it there, off PATH
+    if driver is None and runner and Path(runner, "chromedriver").is_file():
+        driver = str(Path(runner, "chromedriver"))
     return (chromium, driver) if chromium and driver else None
 
 

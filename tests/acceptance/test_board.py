@@ -127,6 +127,21 @@ def test_the_token_once_then_the_cookie(board: server.Board, seed_repo: Path) ->
     assert request(board, "GET", "/nowhere", headers=cookie(board)).status == 404
 
 
+def test_the_servers_own_refusals_carry_the_same_headers(board: server.Board) -> None:
+    answer = request(board, "PUT", "/api/action", headers=cookie(board))
+    assert answer.status == 501
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert answer.body == b"coord board: Unsupported method ('PUT')\n"
+
+
+def test_serving_a_repository_without_a_store_says_what_to_do(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "board", "--serve", "--no-open")
+    assert result.code == 1
+    assert "coord init" in result.err
+    assert result.out == "", "no address for a board that cannot be shown"
+
+
 def test_another_host_name_is_refused(board: server.Board) -> None:
     # A DNS-rebound name pointing at 127.0.0.1 arrives with its own Host header.
     answer = request(board, "GET", f"/?token={board.session}", headers={"Host": "evil.example:80"})

@@ -152,6 +152,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (a malformed request, an unknown method), with our headers."""
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("error",))[0]
+        self._send(code, f"coord board: {reason}\n".encode(), "text/plain; charset=utf-8")
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the standard library's name)
         # Quiet: the page polls every two seconds, and a request line can carry the token.
         return

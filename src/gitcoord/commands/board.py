@@ -48,6 +48,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def run_server(ws: workspace.Workspace, *, port: int, open_browser: bool, out: Output) -> int:
+    server.read(ws)  # a store that cannot be shown is reported now, not on the page
     httpd = server.make_server(ws, port=port)
     url = httpd.board.url
     out.emit(None, [f"The board of {ws.branch}: {url}"])
