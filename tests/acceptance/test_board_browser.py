@@ -190,6 +190,18 @@ def test_the_board_follows_the_branch_and_a_refusal_reads_well(
     assert "/api/action - Failed to load resource: the server responded with a status of 409 (Conflict)" in errors[0]
 
 
+def test_a_store_broken_at_the_tip_is_reported_on_the_page(
+    served: server.Board, driver: WebDriver, seed_repo: Path
+) -> None:
+    path = seed_repo / "coordination" / "task-queue.json"
+    path.write_text(path.read_text().replace('"status": "in_progress"', '"state": "in_progress"'))
+    git(seed_repo, "commit", "-q", "--no-verify", "-am", "broken by hand, past the hooks")
+    notice = wait(driver, lambda d: every(d, "#notice.error"))[0]
+    assert "task-queue.json:3:5: $.active_tasks[0]: missing required field 'status'" in notice.text
+    assert one(driver, "#live").text == "error"
+    assert every(driver, ".escalation"), "the last good board stays on the page"
+
+
 def test_the_static_file_renders_offline_with_the_command_lines(
     scene: Path, driver: WebDriver, coord: Coord, tmp_path: Path
 ) -> None:

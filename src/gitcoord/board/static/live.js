@@ -4,7 +4,7 @@
 
 const POLL_MS = 2000;
 const REFRESH_MS = 60000;
-const live = { csrf: '', notice: null, timer: 0, fetched: 0, failures: 0 };
+const live = { csrf: '', notice: null, timer: 0, fetched: 0, failures: 0, problem: '', state: 'live', ok: true };
 
 function redraw(focusKey) {
   const active = document.activeElement;
@@ -33,11 +33,16 @@ function redraw(focusKey) {
 }
 
 function notify(text, kind) {
-  live.notice = text ? h('p', { class: 'notice ' + token(kind), role: kind === 'error' ? 'alert' : 'status', id: 'notice' }, text) : null;
+  const role = kind === 'error' ? 'alert' : 'status';
+  live.notice = text
+    ? h('p', { class: 'notice ' + token(kind), role: role, id: 'notice' }, document.createTextNode(clean(text, true)))
+    : null;
   redraw();
 }
 
 function setLive(text, ok) {
+  live.state = text;
+  live.ok = ok;
   const el = document.getElementById('live');
   if (el) {
     el.textContent = text;
@@ -48,7 +53,13 @@ function setLive(text, ok) {
 async function getJson(path) {
   const response = await fetch(path, { cache: 'no-store', credentials: 'same-origin' });
   if (response.status === 403) throw new Error('session');
-  if (!response.ok) throw new Error('HTTP ' + response.status);
+  if (!response.ok) {
+    // The server says what is wrong (e.g. a store that does not validate at the tip).
+    const answer = await response.json().catch(() => ({}));
+    const err = new Error(answer.error || 'the server answered HTTP ' + response.status);
+    err.fromServer = true;
+    throw err;
+  }
   return response.json();
 }
 
@@ -63,6 +74,7 @@ async function poll() {
     const tip = await getJson('/api/tip');
     if (tip.commit !== view.data.commit || Date.now() - live.fetched > REFRESH_MS) await reload();
     live.failures = 0;
+    live.problem = '';
     setLive('live', true);
   } catch (err) {
     if (err.message === 'session') {
@@ -71,7 +83,11 @@ async function poll() {
       return;
     }
     live.failures += 1;
-    setLive('disconnected', false);
+    setLive(err.fromServer ? 'error' : 'disconnected', false);
+    if (err.fromServer && err.message !== live.problem) {
+      live.problem = err.message;
+      notify(err.message, 'error');
+    }
   }
   // Back off while the server is away, so a stopped board costs the browser nothing.
   live.timer = setTimeout(poll, POLL_MS * Math.min(1 + live.failures, 15));

@@ -25,7 +25,9 @@ function header(data) {
     h('span', { class: 'meta' }, 'as of ' + when(data.generated_at)),
     h('a', { href: '#health' }, badge(label, health.healthy ? 'ok' : 'bad')),
     h('span', { class: 'spacer' }),
-    view.mode === 'served' ? h('span', { id: 'live', class: 'badge live' }, 'live') : badge('static snapshot', 'warn'));
+    view.mode === 'served'
+      ? h('span', { id: 'live', class: 'badge ' + (live.ok ? 'live' : 'off') }, live.state)
+      : badge('static snapshot', 'warn'));
 }
 
 function staticNotice(data) {
