@@ -151,6 +151,7 @@ def test_the_served_board_shows_text_as_text_and_the_human_decides(
     one(escalation, "button[type=submit]").click()
     notice = wait(driver, lambda d: every(d, "#notice.done"))[0]
     assert notice.text.startswith("Done: human decides dec_002: REST API")
+    assert "note: decided without input from instance-1, instance-3" in notice.text  # the step's own notes
 
     tip = git(seed_repo, "rev-parse", "main")
     assert tip[:12] in notice.text

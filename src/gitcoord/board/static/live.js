@@ -115,6 +115,7 @@ async function act(request, form, error, draftKey) {
   view.drafts.delete(draftKey);
   live.notice = h('p', { class: 'notice done', role: 'status', id: 'notice' },
     'Done: ' + clean(answer.summary) + (answer.commit ? ' (' + answer.commit.slice(0, 12) + ')' : ''),
+    (answer.notes || []).map((note) => h('div', {}, 'note: ' + clean(note))),
     answer.warning ? h('div', { class: 'form-error' }, answer.warning) : null);
   await reload().catch(() => redraw());
 }
