@@ -67,7 +67,7 @@ def test_the_seed_at_two_in_the_afternoon(seed: State) -> None:
 
 def test_findings_are_the_health_checks_own(seed: State) -> None:
     page = data.page_data(seed, TWO_PM)
-    assert page["findings"] == [f._asdict() for f in health.findings(seed, TWO_PM)]
+    assert page["findings"] == {"total": 2, "items": [f._asdict() for f in health.findings(seed, TWO_PM)]}
     assert page["health"] == {"healthy": False, "errors": 1, "warnings": 1}
 
 
@@ -137,7 +137,8 @@ def test_who_holds_what_and_since_when(seed: State) -> None:
     state = play(state, "instance-1", NOON, tasks.claim, "task_002")
     state = play(state, "instance-2", NOON, tasks.assign, "task_003", "instance-3")
     page = data.page_data(state, TWO_PM)
-    assert page["holdings"] == [
+    assert page["holdings"]["total"] == 2
+    assert page["holdings"]["items"] == [
         {
             "instance": "instance-1",
             "tasks": [
@@ -150,7 +151,10 @@ def test_who_holds_what_and_since_when(seed: State) -> None:
                 }
             ],
         },
-        {"instance": "instance-3", "tasks": [{**page["holdings"][1]["tasks"][0], "status": "offered", "hours": 2}]},
+        {
+            "instance": "instance-3",
+            "tasks": [{**page["holdings"]["items"][1]["tasks"][0], "status": "offered", "hours": 2}],
+        },
     ]
     held = {c["key"]: c for c in page["columns"]}["held"]["tasks"][0]
     assert (held["assigned_at"], held["held_hours"]) == ("2024-01-15T12:00:00Z", 2)
@@ -198,7 +202,7 @@ def test_hundreds_of_tasks_stay_drawable(seed: State) -> None:
     ids_drawn = {n["id"] for n in graph["nodes"]}
     assert all(e["from"] in ids_drawn and e["to"] in ids_drawn for e in graph["edges"])
     queue = {c["key"]: c for c in page["columns"]}["queue"]
-    assert queue["total"] == 502
+    assert (queue["total"], len(queue["tasks"])) == (502, data.LIST_LIMIT)
     json.dumps(page)  # all of it is plain JSON
 
 
@@ -226,3 +230,23 @@ def test_the_data_module_is_pure() -> None:
         [sys.executable, "-c", f"BANNED = {banned!r}\n{code}"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_cut_keeps_each_urgent_task_with_what_it_waits_for(seed: State) -> None:
+    doc = dict(seed[model.TASKS])
+    template = {**doc["pending_tasks"][0], "due": None}
+    pairs = [
+        task
+        for n in range(400)
+        for task in (
+            {**template, "task_id": f"task_u{n:03d}", "priority": "high", "dependencies": [f"task_d{n:03d}"]},
+            {**template, "task_id": f"task_d{n:03d}", "priority": "low", "dependencies": []},
+        )
+    ]
+    doc["pending_tasks"] = pairs
+    doc["active_tasks"] = []
+    graph = data.page_data({**seed, model.TASKS: doc}, NOON)["graph"]["open"]
+    # The 300 most urgent alone would be 300 dependents without a single dependency to draw.
+    assert (len(graph["nodes"]), len(graph["edges"])) == (300, 150)
+    assert {e["from"] for e in graph["edges"]} == {f"task_d{n:03d}" for n in range(150)}
+    assert graph["over_limit"] == 500

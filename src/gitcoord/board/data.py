@@ -25,7 +25,7 @@ COLUMNS = (
     ("closed", "Closed", ("completed", "cancelled")),
 )
 CLOSED_SHOWN = 30  # the most recently closed tasks; older ones are in `coord task list`
-LIST_LIMIT = 200  # consultations and decisions shown, the most pressing first
+LIST_LIMIT = 200  # open tasks per column, consultations, decisions, findings: the most pressing first
 GRAPH_LIMIT = 300  # nodes drawn; past that a graph stops being read
 BODY_LIMIT = 600  # characters of a message body
 
@@ -48,7 +48,7 @@ def page_data(
             "errors": sum(f.level == health.ERROR for f in found),
             "warnings": sum(f.level != health.ERROR for f in found),
         },
-        "findings": [f._asdict() for f in found],
+        "findings": _capped([f._asdict() for f in found]),  # errors first
         "columns": columns(state, tasks, now),
         "graph": {"open": graph(tasks, open_only=True), "all": graph(tasks, open_only=False)},
         "holdings": holdings(tasks, now),
@@ -99,7 +99,7 @@ def columns(state: State, tasks: list[Record], now: dt.datetime) -> list[dict[st
             mine = sorted(mine, key=lambda t: t.get("updated") or t["created"], reverse=True)
             shown = mine[:CLOSED_SHOWN]
         else:
-            shown = views.by_urgency(mine)
+            shown = views.by_urgency(mine)[:LIST_LIMIT]
         found.append(
             {
                 "key": key,
@@ -129,9 +129,7 @@ def graph(tasks: list[Record], *, open_only: bool) -> dict[str, Any]:
         chosen = views.by_urgency([t for t in tasks if t["status"] not in model.CLOSED_TASK]) + closed
     linked = _linked(chosen)
     candidates = [t for t in chosen if t["task_id"] in linked]
-    drawn = candidates[:GRAPH_LIMIT]
-    if len(drawn) < len(candidates):  # the cut can strand a task whose only link was cut off
-        drawn = [t for t in drawn if t["task_id"] in _linked(drawn)]
+    drawn = _most_urgent(candidates, GRAPH_LIMIT) if len(candidates) > GRAPH_LIMIT else candidates
     ids = {t["task_id"] for t in drawn}
     edges = [(d, t["task_id"]) for t in drawn for d in t["dependencies"] if d in ids and d != t["task_id"]]
     placed = layout.layered([t["task_id"] for t in drawn], edges)
@@ -157,6 +155,20 @@ def graph(tasks: list[Record], *, open_only: bool) -> dict[str, Any]:
     }
 
 
+def _most_urgent(candidates: list[Record], limit: int) -> list[Record]:
+    """The first `limit` of `candidates`, each with what it waits for, so that the cut leaves links to draw."""
+    by_id = {t["task_id"]: t for t in candidates}
+    taken: dict[str, Record] = {}
+    for t in candidates:
+        group = [t, *(by_id[d] for d in t["dependencies"] if d in by_id)]
+        fresh = [g for g in dict.fromkeys(g["task_id"] for g in group) if g not in taken]
+        if len(taken) + len(fresh) > limit:
+            continue
+        taken.update((rid, by_id[rid]) for rid in fresh)
+    kept = list(taken.values())
+    return [t for t in kept if t["task_id"] in _linked(kept)]  # a task whose only links were cut off
+
+
 def _linked(tasks: list[Record]) -> set[str]:
     """The tasks that depend on, or are depended on by, another of `tasks`."""
     ids = {t["task_id"] for t in tasks}
@@ -169,10 +181,11 @@ def _linked(tasks: list[Record]) -> set[str]:
     return found
 
 
-def holdings(tasks: list[Record], now: dt.datetime) -> list[dict[str, Any]]:
-    """Who holds (or is offered) what, and since when, by instance."""
+def holdings(tasks: list[Record], now: dt.datetime) -> dict[str, Any]:
+    """Who holds (or is offered) what, and since when, by instance: the most urgent LIST_LIMIT tasks."""
+    held = views.by_urgency([t for t in tasks if t["assigned_to"] and t["status"] not in model.CLOSED_TASK])
     by_holder: dict[str, list[dict[str, Any]]] = {}
-    for t in views.by_urgency([t for t in tasks if t["assigned_to"] and t["status"] not in model.CLOSED_TASK]):
+    for t in held[:LIST_LIMIT]:
         by_holder.setdefault(t["assigned_to"], []).append(
             {
                 "task_id": t["task_id"],
@@ -182,7 +195,8 @@ def holdings(tasks: list[Record], now: dt.datetime) -> list[dict[str, Any]]:
                 "hours": _hours(t.get("assigned_at"), now),
             }
         )
-    return [{"instance": name, "tasks": held} for name, held in sorted(by_holder.items())]
+    items = [{"instance": name, "tasks": mine} for name, mine in sorted(by_holder.items())]
+    return {"total": len(held), "items": items}
 
 
 def consultations(state: State, now: dt.datetime, response_hours: float) -> list[dict[str, Any]]:

@@ -63,7 +63,7 @@ function board(data) {
   return section('Tasks', null, h('div', { class: 'columns' }, data.columns.map((c) => h('div', { class: 'column', 'data-column': c.key },
     h('h3', {}, c.title + ' (' + c.total + ')'),
     c.tasks.length ? c.tasks.map((t) => taskCard(t, data.human)) : empty('none'),
-    c.total > c.tasks.length ? empty((c.total - c.tasks.length) + ' older ones: `coord task list`') : null))));
+    c.total > c.tasks.length ? empty((c.total - c.tasks.length) + ' more: `coord task list`') : null))));
 }
 
 function pick(taskId) {
@@ -102,19 +102,23 @@ function instances(data) {
 }
 
 function holdings(data) {
-  const rows = data.holdings.flatMap((who) => who.tasks.map((t) => h('tr', {},
+  const list = data.holdings;
+  const rows = list.items.flatMap((who) => who.tasks.map((t) => h('tr', {},
     h('td', {}, h('b', {}, who.instance)),
     h('td', {}, h('span', { class: 'id' }, t.task_id), ' ', h('span', { class: 't' }, t.title)),
     h('td', {}, t.status.replace('_', ' ')),
     h('td', {}, t.since ? when(t.since) + ' (' + hours(t.hours) + ')' : 'not recorded'))));
-  return section('Who holds what', rows.length,
+  return section('Who holds what', list.total,
     rows.length
       ? h('table', {}, h('tr', {}, ['instance', 'task', 'status', 'since'].map((t) => h('th', {}, t))), rows)
-      : empty('Nobody holds a task.'));
+      : empty('Nobody holds a task.'),
+    more({ total: list.total, items: rows }, '`coord task list`'));
 }
 
 function findings(data) {
-  const items = data.findings.map((f) => h('li', {}, badge(f.level, f.level), h('code', {}, f.rule), h('span', { class: 't' }, f.message)));
-  return h('div', { id: 'health' }, section('Health', data.findings.length,
-    items.length ? h('ul', { class: 'findings' }, items) : empty('Every rule holds.')));
+  const list = data.findings;
+  const items = list.items.map((f) => h('li', {}, badge(f.level, f.level), h('code', {}, f.rule), h('span', { class: 't' }, f.message)));
+  return h('div', { id: 'health' }, section('Health', list.total,
+    items.length ? h('ul', { class: 'findings' }, items) : empty('Every rule holds.'),
+    more(list, '`coord health`')));
 }
