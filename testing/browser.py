@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "tests" / "artifacts"
+WRITTEN: list[Path] = []  # this run's screenshots, listed at the end of the run
 INSTALL_HINT = (
     "the browser tests need headless Chromium and its chromedriver: "
     "`apt-get install chromium chromium-driver` (Debian, Ubuntu), "
@@ -83,6 +84,7 @@ def screenshot(driver: WebDriver, name: str, *, full: bool = False) -> Path:
         driver.save_screenshot(str(path))
     finally:
         driver.set_window_size(size["width"], size["height"])
+    WRITTEN.append(path)
     return path
 
 
