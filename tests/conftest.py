@@ -44,6 +44,13 @@ def _hermetic(
     os.chdir(Path(tmp_path).anchor)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from testing.browser import WRITTEN
+
+    if WRITTEN:
+        terminalreporter.write_line(f"board screenshots: {', '.join(map(str, WRITTEN))}")
+
+
 class Result(NamedTuple):
     code: int
     out: str

@@ -956,6 +956,35 @@ def demo(*, directory: Path | None) -> int:
     return run(directory=directory, out=Output(as_json=False))
 
 
+@cli.command()
+@click.option("--serve", is_flag=True, help="Serve the live board on 127.0.0.1, with an access token in its URL.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="The port to serve on (default: a free one).")
+@click.option("--open/--no-open", "open_browser", default=True, help="Open the board in the browser (default: open).")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the board as one self-contained HTML file ('-' for standard output).",
+)
+def board(*, serve: bool, port: int, open_browser: bool, html_file: Path | None) -> int:
+    """The human coordinator's page: tasks and their dependencies, consultations, decisions, escalations, health.
+
+    --serve keeps it current as the coordination branch moves, and lets the human coordinator
+    decide escalations and cancel or release tasks; --html FILE writes a static snapshot.
+    """
+    ctx = click.get_current_context()
+    if not serve and html_file is None:
+        raise click.UsageError("say what to do: --serve, or --html FILE (or both)")
+    defaults = (click.core.ParameterSource.DEFAULT, None)
+    if not serve and any(ctx.get_parameter_source(p) not in defaults for p in ("port", "open_browser")):
+        raise click.UsageError("--port and --open/--no-open go with --serve")
+    from gitcoord.commands.board import board as run
+
+    out = Output(as_json=False)
+    return run(cwd=_globals().cwd, html_file=html_file, serve=serve, port=port, open_browser=open_browser, out=out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="coord", standalone_mode=False)

@@ -1,0 +1,65 @@
+"""`coord board`: the human coordinator's page, served on this machine or written as one file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import webbrowser
+from pathlib import Path
+
+from gitcoord import workspace
+from gitcoord.board import page
+from gitcoord.board import server
+from gitcoord.errors import FatalError
+from gitcoord.output import Output
+
+
+def board(*, cwd: Path, html_file: Path | None, serve: bool, port: int, open_browser: bool, out: Output) -> int:
+    ws = workspace.open_workspace(cwd)
+    if html_file is not None:
+        write_static(ws, html_file, out=out)
+    if serve:
+        return run_server(ws, port=port, open_browser=open_browser, out=out)
+    return 0
+
+
+def write_static(ws: workspace.Workspace, path: Path, *, out: Output) -> None:
+    data = server.read(ws)
+    text = page.static_html(data)
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        _write(path, text)
+    except OSError as e:
+        raise FatalError(f"cannot write {path}: {e.strerror or e}") from None
+    out.note(f"wrote {path}: the board of {ws.branch} at {str(data['commit'])[:12]}")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the whole file or nothing, with the permissions any new file gets (it is meant to be shared)."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        part.write_text(text, "utf-8")
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def run_server(ws: workspace.Workspace, *, port: int, open_browser: bool, out: Output) -> int:
+    server.read(ws)  # a store that cannot be shown is reported now, not on the page
+    httpd = server.make_server(ws, port=port)
+    url = httpd.board.url
+    out.emit(None, [f"The board of {ws.branch}: {url}"])
+    out.note(
+        "Only this machine can reach it, and only with the token in that address; it acts as the human "
+        "coordinator. Ctrl-C stops it."
+    )
+    if open_browser:
+        webbrowser.open(url)
+    # `kill` stops it as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    server.serve(httpd)
+    out.note("The board has stopped.")
+    return 0
