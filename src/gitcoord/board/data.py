@@ -12,6 +12,8 @@ from typing import Any
 
 from gitcoord import health
 from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord import views
 from gitcoord.board import layout
@@ -76,16 +78,16 @@ def card(t: Record, now: dt.datetime, done: set[str], ready: set[str]) -> dict[s
         "priority": t.get("priority"),
         "assigned_to": t["assigned_to"],
         "assigned_at": t.get("assigned_at"),
-        "held_hours": _hours(t.get("assigned_at"), now) if status in model.HELD else None,
+        "held_hours": _hours(t.get("assigned_at"), now) if status in rulebook.HELD else None,
         "due": t.get("due"),
-        "overdue": status not in model.CLOSED_TASK and timestamps.before(t.get("due"), now),
+        "overdue": status not in rulebook.CLOSED_TASK and timestamps.before(t.get("due"), now),
         "dependencies": t["dependencies"],
         "waiting_on": [d for d in t["dependencies"] if d not in done],
         "ready": t["task_id"] in ready,
         "status_reason": t.get("status_reason"),
         "updated": t.get("updated") or t["created"],
         # What the human coordinator may do from the page: the protocol's own table says.
-        "actions": [a for a in ("release", "cancel") if status in model.TASK_MOVES[a].sources],
+        "actions": [a for a in ("release", "cancel") if status in rulebook.TASK.moves[a].sources],
     }
 
 
@@ -120,13 +122,13 @@ def graph(tasks: list[Record], *, open_only: bool) -> dict[str, Any]:
     """
     by_id = {t["task_id"]: t for t in tasks}
     if open_only:
-        chosen = views.by_urgency([t for t in tasks if t["status"] not in model.CLOSED_TASK])
+        chosen = views.by_urgency([t for t in tasks if t["status"] not in rulebook.CLOSED_TASK])
         dead = {d for t in chosen for d in t["dependencies"] if by_id.get(d, {}).get("status") == "cancelled"}
         chosen += [by_id[d] for d in sorted(dead)]
     else:
-        closed = [t for t in tasks if t["status"] in model.CLOSED_TASK]
+        closed = [t for t in tasks if t["status"] in rulebook.CLOSED_TASK]
         closed.sort(key=lambda t: t.get("updated") or t["created"], reverse=True)
-        chosen = views.by_urgency([t for t in tasks if t["status"] not in model.CLOSED_TASK]) + closed
+        chosen = views.by_urgency([t for t in tasks if t["status"] not in rulebook.CLOSED_TASK]) + closed
     linked = _linked(chosen)
     candidates = [t for t in chosen if t["task_id"] in linked]
     drawn = _most_urgent(candidates, GRAPH_LIMIT) if len(candidates) > GRAPH_LIMIT else candidates
@@ -183,7 +185,7 @@ def _linked(tasks: list[Record]) -> set[str]:
 
 def holdings(tasks: list[Record], now: dt.datetime) -> dict[str, Any]:
     """Who holds (or is offered) what, and since when, by instance: the most urgent LIST_LIMIT tasks."""
-    held = views.by_urgency([t for t in tasks if t["assigned_to"] and t["status"] not in model.CLOSED_TASK])
+    held = views.by_urgency([t for t in tasks if t["assigned_to"] and t["status"] not in rulebook.CLOSED_TASK])
     by_holder: dict[str, list[dict[str, Any]]] = {}
     for t in held[:LIST_LIMIT]:
         by_holder.setdefault(t["assigned_to"], []).append(
@@ -270,7 +272,7 @@ def escalation(d: Record, now: dt.datetime) -> dict[str, Any]:
 def instances(state: State, tasks: list[Record], now: dt.datetime, checkin_hours: float) -> list[dict[str, Any]]:
     held: dict[str, list[str]] = {}
     for t in tasks:
-        if t["status"] in model.HELD and t["assigned_to"]:
+        if t["status"] in rulebook.HELD and t["assigned_to"]:
             held.setdefault(t["assigned_to"], []).append(t["task_id"])
     return [
         {
@@ -280,7 +282,7 @@ def instances(state: State, tasks: list[Record], now: dt.datetime, checkin_hours
             "last_update": e["last_update"],
             "hours_since": _hours(e["last_update"], now),
             # The health rule's own test: an active instance past the check-in window.
-            "stale": e["status"] == "active" and health.stale(e, now, checkin_hours),
+            "stale": e["status"] == "active" and records.silent(e, now, checkin_hours),
             "current_task": e["current_task"],
             "available": e["available_for_consultation"],
             "holds": sorted(held.get(name, [])),
