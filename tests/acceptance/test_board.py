@@ -229,7 +229,7 @@ def test_the_human_is_whoever_the_settings_name(board: server.Board, seed_repo: 
     doc = json.loads(registry.read_text())
     doc["settings"] = {"human_coordinator": "alice"}
     registry.write_text(json.dumps(doc, indent=2))
-    git(seed_repo, "-c", "coord.instance=alice", "commit", "-qam", "alice coordinates")
+    git(seed_repo, "-c", "coord.instance=human", "commit", "-qam", "the human hands over to alice")
     assert coord(seed_repo, "--as", "instance-3", "escalate", "dec_002", "--reason", "we disagree").code == 0
     status, answer = act(board, {"action": "decide", "decision_id": "dec_002", "option": "REST API", "rationale": "r"})
     assert status == 200, answer

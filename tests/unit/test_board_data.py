@@ -54,6 +54,7 @@ def test_the_seed_at_two_in_the_afternoon(seed: State) -> None:
         "checkin_hours": 24,
         "response_hours": 4,
         "lease_hours": 24,
+        "archive_after_days": 2,
     }
     columns = {c["key"]: c for c in page["columns"]}
     assert [t["task_id"] for t in columns["queue"]["tasks"]] == ["task_002", "task_003"]
