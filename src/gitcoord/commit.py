@@ -22,7 +22,6 @@ from gitcoord import model
 from gitcoord import schema
 from gitcoord import store
 from gitcoord.errors import FatalError
-from gitcoord.errors import GitError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 from gitcoord.protocol import Change
@@ -37,7 +36,7 @@ ATTEMPTS = 5
 
 class Applied(NamedTuple):
     change: Change
-    commit: str | None  # None when the change was only staged (--no-commit)
+    commit: git.Sha | None  # None when the change was only staged (--no-commit)
     state: State  # the store as the step left it
 
 
@@ -82,44 +81,51 @@ def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
                 store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
                 for f, d in change.docs.items()
             }
-            tree = git.write_tree(ws.root, git.Sha(snap.commit) if snap.commit else None, blobs)
+            tree = git.write_tree(ws.root, snap.commit, blobs)
             commit = git.commit_tree(ws.root, tree, [snap.commit] if snap.commit else [], change.event.message())
             if advance(ws, snap.commit, commit):
                 return Applied(change, commit, new)
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
 
 
-def advance(ws: Workspace, old: str | None, new: git.Sha) -> bool:
+def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
     """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
-    worktree = git.worktree_of(ws.root, ws.branch)
-    if worktree is None:
-        return git.update_ref(ws.root, ws.ref, new, git.Sha(old) if old else None, "coord: " + new)
-    if git.rev_parse(worktree, "HEAD") != old:
-        return False
     for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
         try:
-            git.run(["merge", "--ff-only", "--quiet", new], worktree, env=git.clean_env({"GITCOORD_INTERNAL": "1"}))
-        except GitError as e:
-            if "index.lock" in e.stderr and delay:  # another git command is running there
-                time.sleep(delay)
-                continue
-            if "would be overwritten" in e.stderr:
+            return _move(ws, old, new)
+        except git.Locked as e:  # another git command is running there
+            if not delay:
                 raise FatalError(
-                    f"{worktree} has uncommitted changes to coordination files that this step would overwrite:\n"
-                    f"{e.stderr.strip()}\nCommit or restore them (`git restore --staged --worktree coordination/`), "
-                    "then run the command again; nothing was committed"
+                    f"{e.lock} stays locked: another git command is working in this repository, or one was "
+                    "killed and left the lock behind (remove it if none is running); nothing was committed"
                 ) from None
-            raise
-        return True
+            time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _stage(ws: Workspace, commit: str | None, change: Change) -> None:
+def _move(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
+    worktree = git.worktree_of(ws.root, ws.branch)
+    if worktree is None:
+        return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
+    if git.rev_parse(worktree, "HEAD") != old:
+        return False
+    try:
+        git.ff_merge(worktree, new, env=git.clean_env({"GITCOORD_INTERNAL": "1"}))
+    except git.WouldOverwrite as e:
+        raise FatalError(
+            f"{worktree} has uncommitted changes to coordination files that this step would overwrite:\n"
+            f"{e.stderr.strip()}\nCommit or restore them (`git restore --staged --worktree coordination/`), "
+            "then run the command again; nothing was committed"
+        ) from None
+    return True
+
+
+def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:
     """Write the change into this checkout and stage it, for a person to commit."""
     if git.head_branch(ws.root) != ws.branch or git.rev_parse(ws.root, "HEAD") != commit:
         raise Refused(f"--no-commit stages the change here, so this checkout must be on {ws.branch} at its tip")
     paths = [store.repo_path(f) for f in change.docs]
-    if git.run(["diff", "--quiet", "HEAD", "--", *paths], ws.root, check=False).returncode != 0:
+    if git.has_changes(ws.root, "HEAD", paths):
         raise Refused(f"{', '.join(paths)} already have changes here; commit or restore them first")
     for f, d in change.docs.items():
         store.write_atomic(ws.root / store.repo_path(f), store.dump(f, d))

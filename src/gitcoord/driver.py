@@ -9,12 +9,12 @@ it is printed, never run.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from pathlib import PurePosixPath
 
+from gitcoord import git
 from gitcoord import jsonio
 from gitcoord import merge
 from gitcoord import model
@@ -56,10 +56,7 @@ def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
 
 def _text_merge(base: Path, ours: Path, theirs: Path, label: str, why: str) -> int:
     _say(f"{label}: cannot merge as JSON: {why}; merged as text instead, resolve the markers by hand")
-    subprocess.run(
-        ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)],
-        check=False,
-    )
+    git.merge_file(ours, base, theirs, labels=("ours", "base", "theirs"))
     return 1
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitcoord import git
 from gitcoord import invariants
 from gitcoord import jsonio
 from gitcoord import model
@@ -172,7 +173,7 @@ Reader = Callable[[list[str]], list["bytes | None"]]
 class Snapshot(Mapping[str, Doc]):
     """The store as of one commit (or one directory): file name -> document, loaded on first use."""
 
-    def __init__(self, read: Reader, *, commit: str | None = None, strict: bool = True) -> None:
+    def __init__(self, read: Reader, *, commit: git.Sha | None = None, strict: bool = True) -> None:
         self.commit = commit
         self._read = read
         self._strict = strict

@@ -200,13 +200,13 @@ def check_staged(ws: workspace.Workspace) -> Verdict:
     return Verdict(0, review(loader, old, staged, ws.identity, invariant=False), {})
 
 
-def _merge_heads(repo: git.Repo) -> list[str]:
+def _merge_heads(repo: git.Repo) -> list[git.Sha]:
     """The other side of a merge being committed: MERGE_HEAD, or during the pre-merge-commit
     hook (before git writes MERGE_HEAD) the GITHEAD_<sha> variables git sets for each head."""
     path = repo.git_dir / "MERGE_HEAD"
     if path.exists():
-        return path.read_text().split()
-    return sorted(name[len("GITHEAD_") :] for name in os.environ if name.startswith("GITHEAD_"))
+        return [git.Sha(s) for s in path.read_text().split()]
+    return sorted(git.Sha(name[len("GITHEAD_") :]) for name in os.environ if name.startswith("GITHEAD_"))
 
 
 def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_format: str, out: Output) -> int:

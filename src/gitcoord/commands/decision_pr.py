@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gitcoord import git
 from gitcoord import model
 from gitcoord import records
 from gitcoord import views
@@ -14,7 +15,10 @@ from gitcoord.output import Output
 from gitcoord.output import markdown_cell
 
 
-def _decisions(ws: workspace.Workspace, commit: str) -> dict[str, dict[str, Any]]:
+def _decisions(ws: workspace.Workspace, rev: str) -> dict[str, dict[str, Any]]:
+    commit = git.rev_parse(ws.root, rev)
+    if commit is None:
+        return {}
     try:
         snap = workspace.snapshot(ws, strict=False, commit=commit)
     except FatalError:  # the base has no coordination files yet

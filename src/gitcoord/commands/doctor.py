@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +24,6 @@ class Check(NamedTuple):
     detail: str
 
 
-def git_version(root: Path) -> tuple[int, ...]:
-    text = git.out(["version"], root)
-    found = re.search(r"(\d+)\.(\d+)", text)
-    return (int(found[1]), int(found[2])) if found else (0, 0)
-
-
 def driver_checks(repo: git.Repo) -> Iterator[Check]:
     root = repo.root
     command = git.config(root, f"merge.{install.DRIVER}.").get(f"merge.{install.DRIVER}.driver")
@@ -45,7 +38,7 @@ def driver_checks(repo: git.Repo) -> Iterator[Check]:
         else:
             yield Check("merge driver", True, command)
     probe = store.repo_path(model.TASKS)
-    attr = git.out(["check-attr", "merge", "--", probe], root).rsplit(": ", 1)[-1]
+    attr = git.check_attr(root, "merge", probe)
     if attr != install.DRIVER:
         yield Check(
             "attributes",
@@ -63,7 +56,7 @@ def driver_checks(repo: git.Repo) -> Iterator[Check]:
 
 def checks(ws: workspace.Workspace) -> Iterator[Check]:
     root = ws.root
-    version = git_version(root)
+    version = git.version(root)
     yield Check(
         "git",
         version >= MIN_GIT,

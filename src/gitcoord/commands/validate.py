@@ -19,7 +19,7 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     if not paths:
         try:
             paths = [git.discover(cwd).root / model.COORD_DIR]
-        except FatalError:
+        except git.NotARepository:
             paths = [cwd / model.COORD_DIR]
     found: dict[Path, list[str]] = {}
     for given in paths:
@@ -66,13 +66,12 @@ def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[store
     """The store at `since` and the files that differ from it, when `directory` is its coordination/."""
     try:
         repo = git.discover(directory)
-    except FatalError:
+    except git.NotARepository:
         return None
     commit = git.rev_parse(repo.root, since)
     if commit is None or directory.resolve() != (repo.root / model.COORD_DIR).resolve():
         return None  # no such commit (a first commit), or not this repository's store: check it all
-    differ = git.out(["diff", "--name-only", "-z", commit, "--", model.COORD_DIR], repo.root)
-    names = {Path(p).name for p in differ.split("\0") if p}
+    names = {Path(p).name for p in git.diff_names(repo.root, commit, [model.COORD_DIR])}
 
     def read(wanted: list[str]) -> list[bytes | None]:
         return git.read_blobs(repo.root, [f"{commit}:{store.repo_path(f)}" for f in wanted])
