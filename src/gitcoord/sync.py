@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import clone
 from gitcoord import driver
 from gitcoord import git
 from gitcoord import jsonio
@@ -22,7 +23,6 @@ from gitcoord import model
 from gitcoord import store
 from gitcoord import views
 from gitcoord import workspace
-from gitcoord.commands import install
 from gitcoord.commit import advance
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
@@ -55,7 +55,7 @@ def sync(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Synced:
-    _require_driver(ws)
+    clone.require_driver(ws.repo)
     with store.lock(ws.repo.common_dir):
         start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
         merged = False
@@ -77,14 +77,6 @@ def sync(
                 )
             # Jittered and growing, so that writers that collided do not collide again.
             sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2 ** min(attempt, 6)))
-
-
-def _require_driver(ws: Workspace) -> None:
-    from gitcoord.commands.doctor import driver_checks
-
-    problems = [c.detail for c in driver_checks(ws.repo) if not c.ok]
-    if problems:
-        raise FatalError("cannot merge safely: " + "; ".join(problems))
 
 
 def _fetch(ws: Workspace) -> git.Sha | None:
@@ -121,7 +113,7 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
         # The usual case. git merges everything else; the coordination files are merged here,
         # in this process, instead of by one driver process per file: that keeps short the
         # window in which another push can overtake this one.
-        tree = _merge_tree(ws, local, remote, {f"merge.{install.DRIVER}.driver": "true"})  # true: keep ours
+        tree = _merge_tree(ws, local, remote, {f"merge.{clone.DRIVER}.driver": "true"})  # true: keep ours
         tree = _merge_records(ws, (bases[0], local, remote), tree, sorted(both))
     else:  # other files too, or criss-cross history: the driver merges each file, in git
         tree = _merge_tree(ws, local, remote, {})

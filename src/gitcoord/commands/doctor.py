@@ -2,72 +2,34 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
+from gitcoord import clone
 from gitcoord import git
 from gitcoord import model
 from gitcoord import store
 from gitcoord import workspace
-from gitcoord.commands import install
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 
 MIN_GIT = (2, 38)  # `git merge-tree --write-tree`, which `coord sync` merges with
 
 
-class Check(NamedTuple):
-    name: str
-    ok: bool
-    detail: str
-
-
-def driver_checks(repo: git.Repo) -> Iterator[Check]:
-    root = repo.root
-    command = git.config(root, f"merge.{install.DRIVER}.").get(f"merge.{install.DRIVER}.driver")
-    if command is None:
-        yield Check(
-            "merge driver", False, "not registered in this clone, so git merges the JSON as text: run `coord install`"
-        )
-    else:
-        program = shlex.split(command)[0]
-        if program.startswith("/") and not Path(program).exists():
-            yield Check("merge driver", False, f"registered, but {program} no longer exists: run `coord install` again")
-        else:
-            yield Check("merge driver", True, command)
-    probe = store.repo_path(model.TASKS)
-    attr = git.check_attr(root, "merge", probe)
-    if attr != install.DRIVER:
-        yield Check(
-            "attributes",
-            False,
-            f"{probe} has merge={attr}: add `{install.ATTRIBUTES[0]}` to .gitattributes (`coord init`)",
-        )
-    else:
-        attributes = root / ".gitattributes"
-        committed = attributes.exists() and install.ATTRIBUTES[0] in attributes.read_text("utf-8").splitlines()
-        detail = install.ATTRIBUTES[0] + (
-            "" if committed else " (from .git/info/attributes only; `coord init` commits it)"
-        )
-        yield Check("attributes", True, detail)
-
-
-def checks(ws: workspace.Workspace) -> Iterator[Check]:
+def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     root = ws.root
     version = git.version(root)
-    yield Check(
+    yield clone.Check(
         "git",
         version >= MIN_GIT,
         ".".join(map(str, version))
         + ("" if version >= MIN_GIT else f": gitcoord needs {MIN_GIT[0]}.{MIN_GIT[1]} or newer"),
     )
-    yield from driver_checks(ws.repo)
+    yield from clone.driver_checks(ws.repo)
     try:
         snap = workspace.snapshot(ws)
         found = store.check(snap)
-        yield Check(
+        yield clone.Check(
             "store",
             not found,
             f"{ws.branch} at {str(snap.commit)[:12]}: "
@@ -75,7 +37,7 @@ def checks(ws: workspace.Workspace) -> Iterator[Check]:
         )
         registry = snap[model.REGISTRY] if not found else {"instances": {}}
     except FatalError as e:
-        yield Check("store", False, str(e).splitlines()[0])
+        yield clone.Check("store", False, str(e).splitlines()[0])
         registry = {"instances": {}}
     marked = [
         f
@@ -83,23 +45,24 @@ def checks(ws: workspace.Workspace) -> Iterator[Check]:
         if (root / store.repo_path(f)).exists() and b"\n<<<<<<< " in b"\n" + (root / store.repo_path(f)).read_bytes()
     ]
     fix = "resolve them (`git checkout -m <file>` merges again, with the driver)"
-    yield Check(
+    yield clone.Check(
         "conflict markers", not marked, f"{', '.join(marked)} hold text conflict markers: {fix}" if marked else "none"
     )
     if ws.identity is None:
-        yield Check("identity", False, workspace.IDENTITY_HELP)
+        yield clone.Check("identity", False, workspace.IDENTITY_HELP)
     else:
         known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
-        yield Check(
+        yield clone.Check(
             "identity",
             known,
             ws.identity + ("" if known else f": not registered; `coord register {ws.identity} --role ROLE`"),
         )
-    hook = ws.repo.common_dir / "hooks" / "pre-commit"
-    installed = hook.exists() and "pre-commit" in hook.read_text("utf-8", "replace")
-    yield Check("hooks", installed, "pre-commit hooks installed" if installed else "not installed: run `coord install`")
+    installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
+    yield clone.Check(
+        "hooks", installed, "pre-commit hooks installed" if installed else "not installed: run `coord install`"
+    )
     remote = git.config(root, f"remote.{ws.remote}.").get(f"remote.{ws.remote}.url")
-    yield Check(
+    yield clone.Check(
         "remote",
         remote is not None,
         f"{ws.remote} = {remote}"
@@ -110,7 +73,7 @@ def checks(ws: workspace.Workspace) -> Iterator[Check]:
 
 def doctor(*, cwd: Path, as_instance: str | None, driver_only: bool, out: Output) -> int:
     if driver_only:
-        found = list(driver_checks(git.discover(cwd)))
+        found = list(clone.driver_checks(git.discover(cwd)))
     else:
         found = list(checks(workspace.open_workspace(cwd, as_instance=as_instance)))
     failed = [c for c in found if not c.ok]

@@ -6,12 +6,12 @@ from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 
+from gitcoord import clone
 from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
 from gitcoord import store
 from gitcoord.commands import agents as agent_files
-from gitcoord.commands import install
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.output import Output
@@ -43,8 +43,8 @@ def init(
     documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
     plan = {store.repo_path(f): content for f, content in documents.items() if f not in present}
     attributes = store.read_text(root / ".gitattributes")
-    if store.with_lines(attributes, install.ATTRIBUTES) != attributes:
-        plan[".gitattributes"] = store.with_lines(attributes, install.ATTRIBUTES).encode("utf-8")
+    if store.with_lines(attributes, clone.ATTRIBUTES) != attributes:
+        plan[".gitattributes"] = store.with_lines(attributes, clone.ATTRIBUTES).encode("utf-8")
     config, config_note = _pre_commit_config(store.read_text(root / PRE_COMMIT_CONFIG))
     if config is not None:
         plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
@@ -66,7 +66,7 @@ def init(
         git.add(root, changed)
         summary = "start coordinating in coordination/" + (" (seed example)" if example else "")
         git.commit(root, Event("init", as_instance, None, summary).message(), changed)
-    install.install_clone(repo, branch=branch)
+    clone.set_up(repo, branch=branch)
     data = {"initialised": bool(changed), "changed": changed, "branch": branch, "commit": git.rev_parse(root, "HEAD")}
     if changed:
         lines = [f"created or updated: {', '.join(changed)}", f"committed on {branch} as {str(data['commit'])[:12]}"]
