@@ -948,6 +948,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except FatalError as e:
         error(str(e))
+        if os.environ.get("COORD_DEBUG"):  # with what led to it (e.g. a reader tripping over a broken store)
+            import traceback
+
+            click.echo(traceback.format_exc(), err=True)
         return ExitCode.FAILED
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED

@@ -16,6 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import NamedTuple
 
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
@@ -73,7 +74,7 @@ def _attributes(repo: git.Repo) -> list[str]:
     # Also in .git/info/attributes: branches without the committed .gitattributes, and
     # `git merge-tree`, still merge the files with the driver.
     info = repo.common_dir / "info" / "attributes"
-    return [str(info)] if store.ensure_lines(info, ATTRIBUTES) else []
+    return [str(info)] if fileio.ensure_lines(info, ATTRIBUTES) else []
 
 
 def _pre_commit_hooks(repo: git.Repo) -> list[str]:
@@ -119,7 +120,7 @@ def _install_git_hook(directory: Path, name: str) -> bool:
         return False
     if current is not None and MARK not in current:
         target.rename(directory / f"{name}.legacy")
-    store.write_atomic(target, script.encode("utf-8"))
+    fileio.write_atomic(target, script.encode("utf-8"))
     target.chmod(0o755)
     return True
 

@@ -15,18 +15,22 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import history
 from gitcoord import invariants
+from gitcoord import lock
 from gitcoord import model
 from gitcoord import schema
 from gitcoord import store
+from gitcoord import validation
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 from gitcoord.protocol import Change
 from gitcoord.protocol import Refused
 from gitcoord.records import State
+from gitcoord.snapshot import archived_in
 from gitcoord.workspace import Workspace
 from gitcoord.workspace import snapshot
 
@@ -54,26 +58,26 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     ]
     if found:
         return found
-    now = invariants.check(new, files=files, archived=store.archived_in(new))
+    now = invariants.check(new, files=files, archived=archived_in(new))
     if now:
-        before = invariants.check(old, files=files, archived=store.archived_in(old))
+        before = invariants.check(old, files=files, archived=archived_in(old))
         known = {(f.file, f.rule, f.message) for f in before}
         now = [f for f in now if (f.file, f.rule, f.message) not in known]
     return now + history.check(old, new, change.event.actor, files=files)
 
 
 def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
-    with store.lock(ws.repo.common_dir):
+    with lock.hold(ws.repo.common_dir):
         for _ in range(ATTEMPTS):
             # The committed store was checked when it was written; what the step changes is
             # checked below. If the step trips over a broken record, the store is checked then.
             snap = snapshot(ws, strict=False)
-            with store.reading(snap):
+            with validation.reading(snap):
                 change = step(snap)
                 new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
                 found = problems(snap, new, change)
             if found:
-                raise store.InvalidStore(found, "This step was refused; nothing was committed.")
+                raise validation.InvalidStore(found, "This step was refused; nothing was committed.")
             if no_commit:
                 _stage(ws, snap.commit, change)
                 return Applied(change, None, new)
@@ -128,5 +132,5 @@ def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:
     if git.has_changes(ws.root, "HEAD", paths):
         raise Refused(f"{', '.join(paths)} already have changes here; commit or restore them first")
     for f, d in change.docs.items():
-        store.write_atomic(ws.root / store.repo_path(f), store.dump(f, d))
+        fileio.write_atomic(ws.root / store.repo_path(f), store.dump(f, d))
     git.add(ws.root, paths)

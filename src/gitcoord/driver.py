@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from pathlib import PurePosixPath
 
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import jsonio
 from gitcoord import merge
@@ -44,7 +45,7 @@ def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
         return _text_merge(base, ours, theirs, label, f"{name} is not a coordination file")
     try:
         merged, outcome = merge_texts(name, base.read_bytes(), ours.read_bytes(), theirs.read_bytes())
-        store.write_atomic(ours, merged)
+        fileio.write_atomic(ours, merged)
     except jsonio.ParseError as e:
         return _text_merge(base, ours, theirs, label, f"a side does not parse ({e.message}, line {e.line})")
     except Exception as e:  # a bug must not lose either side: fall back to git's text merge

@@ -19,8 +19,10 @@ from gitcoord import clone
 from gitcoord import driver
 from gitcoord import git
 from gitcoord import jsonio
+from gitcoord import lock
 from gitcoord import model
 from gitcoord import store
+from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commit import advance
@@ -56,7 +58,7 @@ def sync(
     clock: Callable[[], float] = time.monotonic,
 ) -> Synced:
     clone.require_driver(ws.repo)
-    with store.lock(ws.repo.common_dir):
+    with lock.hold(ws.repo.common_dir):
         start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
         merged = False
         deadline = clock() + patience
@@ -117,9 +119,9 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
         tree = _merge_records(ws, (bases[0], local, remote), tree, sorted(both))
     else:  # other files too, or criss-cross history: the driver merges each file, in git
         tree = _merge_tree(ws, local, remote, {})
-    problems = store.check(workspace.snapshot(ws, commit=tree))
+    problems = validation.check(workspace.snapshot(ws, commit=tree))
     if problems:
-        raise store.InvalidStore(
+        raise validation.InvalidStore(
             problems, f"merging {ws.remote}/{ws.branch} gives an invalid store; nothing was changed"
         )
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")

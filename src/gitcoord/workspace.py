@@ -16,6 +16,7 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.snapshot import Snapshot
 
 IDENTITY_HELP = (
     "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
@@ -79,14 +80,14 @@ def tip(ws: Workspace) -> git.Sha:
     return commit
 
 
-def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = None) -> store.Snapshot:
+def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = None) -> Snapshot:
     at = commit or tip(ws)
 
     def read(files: list[str]) -> list[bytes | None]:
         return git.read_blobs(ws.root, [f"{at}:{store.repo_path(f)}" for f in files])
 
     # A branch without coordination files says so when a file is read ("`coord init` creates it").
-    return store.Snapshot(read, commit=at, strict=strict)
+    return Snapshot(read, commit=at, strict=strict)
 
 
 Blobs = dict[str, git.Sha | None]  # file name -> its blob id at one commit (None: absent)

@@ -21,7 +21,9 @@ from gitcoord import invariants
 from gitcoord import merge
 from gitcoord import model
 from gitcoord import records
+from gitcoord import snapshot
 from gitcoord import store
+from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
@@ -49,7 +51,7 @@ class Loader:
     def parse(self, file: str, blob: str | None) -> tuple[Doc | None, list[Finding]]:
         key = f"{file}:{blob}"
         if key not in self._parsed:
-            self._parsed[key] = store.parse_findings(file, self.raw(blob))
+            self._parsed[key] = validation.parse_findings(file, self.raw(blob))
         return self._parsed[key]
 
     def state(self, blobs: workspace.Blobs) -> tuple[dict[str, Doc] | None, list[Finding]]:
@@ -87,7 +89,7 @@ def review(
         return found
     sides = list(merged) or ([old] if old is not None else [])
     changed = [f for f in model.ALL_FILES if not sides or any(side[f] != new[f] for side in sides)]
-    problems = invariants.check(new_state, files=changed, archived=store.archived_in(new_state)) if invariant else []
+    problems = invariants.check(new_state, files=changed, archived=snapshot.archived_in(new_state)) if invariant else []
     if merged:
         before = _expected(loader, old, merged, new_state)
     else:
@@ -95,7 +97,7 @@ def review(
     if before is not None and all(f in before and f in new_state for f in changed):
         problems += history.check(before, new_state, actor, files=changed)
     for file in {f.file for f in problems}:
-        found += store.locate(file, loader.raw(new[file]) or b"", [f for f in problems if f.file == file])
+        found += validation.locate(file, loader.raw(new[file]) or b"", [f for f in problems if f.file == file])
     return found
 
 
@@ -260,7 +262,7 @@ def report(verdict: Verdict, *, output_format: str, out: Output) -> int:
             f"[{rule}] "
             + (f"first broken by {c[:12]} {safe(verdict.subjects.get(c, ''))}" if c else "in the staged change")
         )
-        lines += ["  " + store.format_finding(f._replace(commit="")) for f in shown if f.rule == rule]
+        lines += ["  " + validation.format_finding(f._replace(commit="")) for f in shown if f.rule == rule]
     if not verdict.findings:
         lines.append(
             f"ok: {verdict.commits} commit(s) checked" if verdict.commits else "ok: the staged change keeps every rule"

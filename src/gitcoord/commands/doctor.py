@@ -9,6 +9,7 @@ from gitcoord import clone
 from gitcoord import git
 from gitcoord import model
 from gitcoord import store
+from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
@@ -28,7 +29,7 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield from clone.driver_checks(ws.repo)
     try:
         snap = workspace.snapshot(ws)
-        found = store.check(snap)
+        found = validation.check(snap)
         yield clone.Check(
             "store",
             not found,

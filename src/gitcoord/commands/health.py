@@ -8,8 +8,8 @@ from gitcoord import clock
 from gitcoord import github
 from gitcoord import health
 from gitcoord import health_report
-from gitcoord import store
 from gitcoord import timestamps
+from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.errors import FatalError
@@ -25,7 +25,7 @@ def run(*, cwd: Path, as_instance: str | None, now: str | None, output_format: s
         raise FatalError(f"--now {now!r} is not a timestamp like 2024-01-16T12:00:00Z") from None
     stamp = timestamps.format(moment)
     snap = workspace.snapshot(ws, strict=False)
-    with store.reading(snap):
+    with validation.reading(snap):
         found = health.findings(snap, moment)
         markdown = health_report.markdown(snap, found, now=stamp, commit=snap.commit)
         if output_format == "json":

@@ -7,10 +7,13 @@ from importlib.resources import files
 from pathlib import Path
 
 from gitcoord import clone
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
+from gitcoord import snapshot
 from gitcoord import store
+from gitcoord import validation
 from gitcoord.commands import agents as agent_files
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
@@ -42,10 +45,10 @@ def init(
     # Work out every file first, and write only when nothing can refuse any more.
     documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
     plan = {store.repo_path(f): content for f, content in documents.items() if f not in present}
-    attributes = store.read_text(root / ".gitattributes")
-    if store.with_lines(attributes, clone.ATTRIBUTES) != attributes:
-        plan[".gitattributes"] = store.with_lines(attributes, clone.ATTRIBUTES).encode("utf-8")
-    config, config_note = _pre_commit_config(store.read_text(root / PRE_COMMIT_CONFIG))
+    attributes = fileio.read_text(root / ".gitattributes")
+    if fileio.with_lines(attributes, clone.ATTRIBUTES) != attributes:
+        plan[".gitattributes"] = fileio.with_lines(attributes, clone.ATTRIBUTES).encode("utf-8")
+    config, config_note = _pre_commit_config(fileio.read_text(root / PRE_COMMIT_CONFIG))
     if config is not None:
         plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
     if agents:
@@ -55,11 +58,11 @@ def init(
             {
                 path: text.encode("utf-8")
                 for path, text in workflows(install_spec).items()
-                if store.read_text(root / path) != text
+                if fileio.read_text(root / path) != text
             }
         )
     for path, content in plan.items():
-        store.write_atomic(root / path, content)
+        fileio.write_atomic(root / path, content)
     changed = list(plan)
     branch = git.head_branch(root) or "main"
     if changed:
@@ -98,9 +101,9 @@ def _example() -> dict[str, bytes]:
 
 
 def _refuse_if_invalid(coord_dir: Path, present: list[str]) -> None:
-    findings = store.check(store.Snapshot(store.directory_reader(coord_dir)), present)
+    findings = validation.check(snapshot.Snapshot(snapshot.directory_reader(coord_dir)), present)
     if findings:
-        raise store.InvalidStore(
+        raise validation.InvalidStore(
             findings,
             f"{model.COORD_DIR}/ exists but is not valid; fix it (nothing was changed), then run `coord init` again",
         )

@@ -11,7 +11,7 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import records
 from gitcoord import report
-from gitcoord import store
+from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.errors import FatalError
@@ -30,7 +30,7 @@ def _read(cwd: Path, as_instance: str | None, *files: str) -> tuple[workspace.Wo
 
 def whoami(*, cwd: Path, as_instance: str | None, out: Output) -> int:
     ws, state = _read(cwd, as_instance, model.REGISTRY)
-    with store.reading(state):
+    with validation.reading(state):
         if as_instance:
             source = "--as"
         elif os.environ.get("COORD_INSTANCE"):
@@ -60,7 +60,7 @@ def whoami(*, cwd: Path, as_instance: str | None, out: Output) -> int:
 
 def inbox(*, cwd: Path, as_instance: str | None, everything: bool, out: Output) -> int:
     ws, state = _read(cwd, as_instance, model.REGISTRY, model.MESSAGES, model.DECISIONS)
-    with store.reading(state):
+    with validation.reading(state):
         me = ws.require_identity()
         entry = state[model.REGISTRY]["instances"].get(me, {})
         data = views.inbox(state, me, since=None if everything else entry.get("last_update"))
@@ -72,7 +72,7 @@ def task_list(
     *, cwd: Path, as_instance: str | None, statuses: Sequence[str], holder: str | None, mine: bool, out: Output
 ) -> int:
     ws, state = _read(cwd, as_instance, model.TASKS)
-    with store.reading(state):
+    with validation.reading(state):
         if mine:
             holder = ws.require_identity()
         found = views.by_urgency(
@@ -88,7 +88,7 @@ def task_list(
 
 def task_ready(*, cwd: Path, as_instance: str | None, mine: bool, out: Output) -> int:
     ws, state = _read(cwd, as_instance, model.REGISTRY, model.TASKS)
-    with store.reading(state):
+    with validation.reading(state):
         found = views.ready(state, ws.require_identity() if mine else None)
         out.emit([views.task_summary(t) for t in found], [report.task_line(t) for t in found] or ["(nothing is ready)"])
         return 0
@@ -96,7 +96,7 @@ def task_ready(*, cwd: Path, as_instance: str | None, mine: bool, out: Output) -
 
 def task_show(*, cwd: Path, as_instance: str | None, task_id: str, out: Output) -> int:
     _, state = _read(cwd, as_instance, model.TASKS)
-    with store.reading(state):
+    with validation.reading(state):
         task = _require(state, "task", task_id)
         by_id = records.by_id(state[model.TASKS], model.TASK_RECORDS)
         deps = {d: by_id[d]["status"] if d in by_id else "archived or missing" for d in task["dependencies"]}
@@ -113,7 +113,7 @@ def task_show(*, cwd: Path, as_instance: str | None, task_id: str, out: Output) 
 
 def decision_list(*, cwd: Path, as_instance: str | None, which: str, out: Output) -> int:
     _, state = _read(cwd, as_instance, model.DECISIONS)
-    with store.reading(state):
+    with validation.reading(state):
         doc = state[model.DECISIONS]
         chosen = {
             "pending": doc["pending_decisions"],
@@ -127,7 +127,7 @@ def decision_list(*, cwd: Path, as_instance: str | None, which: str, out: Output
 
 def decision_show(*, cwd: Path, as_instance: str | None, decision_id: str, out: Output) -> int:
     _, state = _read(cwd, as_instance, model.DECISIONS)
-    with store.reading(state):
+    with validation.reading(state):
         d = _require(state, "decision", decision_id)
         data = {**d, "inputs_missing": views.missing_inputs(d)}
         lines = [report.decision_line(views.decision_summary(d)), f"  status: {model.decision_status(d)}"]
@@ -159,7 +159,7 @@ def decision_show(*, cwd: Path, as_instance: str | None, decision_id: str, out: 
 
 def thread_show(*, cwd: Path, as_instance: str | None, message_id: str, out: Output) -> int:
     _, state = _read(cwd, as_instance, model.MESSAGES)
-    with store.reading(state):
+    with validation.reading(state):
         root = _require(state, "message", message_id)
         messages = [root, *thread(state[model.MESSAGES], message_id)]
         lines = []

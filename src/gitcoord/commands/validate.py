@@ -8,7 +8,9 @@ from pathlib import Path
 
 from gitcoord import git
 from gitcoord import model
+from gitcoord import snapshot
 from gitcoord import store
+from gitcoord import validation
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.output import Output
@@ -41,13 +43,13 @@ def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
-        snap = store.Snapshot(store.directory_reader(directory))
+        snap = snapshot.Snapshot(snapshot.directory_reader(directory))
         changed = _changed_since(directory, since, files) if since else None
         if changed is None:
-            results.extend((directory, f) for f in store.check(snap, files))
+            results.extend((directory, f) for f in validation.check(snap, files))
         else:
             old, names = changed
-            results.extend((directory, f) for f in store.check_since(old, snap, names))
+            results.extend((directory, f) for f in validation.check_since(old, snap, names))
         checked += len(files)
     shown = [(_display(d / f.file, cwd), f) for d, f in results]
     data = {
@@ -62,7 +64,7 @@ def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output
     return 1 if results else 0
 
 
-def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[store.Snapshot, list[str]] | None:
+def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[snapshot.Snapshot, list[str]] | None:
     """The store at `since` and the files that differ from it, when `directory` is its coordination/."""
     try:
         repo = git.discover(directory)
@@ -76,7 +78,7 @@ def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[store
     def read(wanted: list[str]) -> list[bytes | None]:
         return git.read_blobs(repo.root, [f"{commit}:{store.repo_path(f)}" for f in wanted])
 
-    return store.Snapshot(read, commit=commit, strict=False), [f for f in files if f in names]
+    return snapshot.Snapshot(read, commit=commit, strict=False), [f for f in files if f in names]
 
 
 def _display(path: Path, cwd: Path) -> str:
