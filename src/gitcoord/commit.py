@@ -66,7 +66,7 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     return now + history.check(old, new, change.event.actor, files=files)
 
 
-def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
+def commit_step(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
     with lock.hold(ws.repo.common_dir):
         for _ in range(ATTEMPTS):
             # The committed store was checked when it was written; what the step changes is

@@ -39,7 +39,7 @@ def report(label: str, outcome: merge.Outcome) -> list[str]:
     return lines
 
 
-def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
+def merge_paths(base: Path, ours: Path, theirs: Path, label: str) -> int:
     name = PurePosixPath(label).name
     if name not in model.FILES:
         return _text_merge(base, ours, theirs, label, f"{name} is not a coordination file")
@@ -70,4 +70,4 @@ def main(argv: Sequence[str]) -> int:
         _say("usage: coord merge-driver %O %A %B %P (git passes these; see `coord install`)")
         return 1
     base, ours, theirs, label = argv
-    return run(Path(base), Path(ours), Path(theirs), label)
+    return merge_paths(Path(base), Path(ours), Path(theirs), label)

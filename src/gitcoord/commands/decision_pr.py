@@ -26,7 +26,7 @@ def _decisions(ws: workspace.Workspace, rev: str) -> dict[str, dict[str, Any]]:
     return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
 
 
-def run(*, cwd: Path, as_instance: str | None, revisions: str, output_file: Path | None, out: Output) -> int:
+def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: str, output_file: Path | None) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     base, sep, head = revisions.partition("..")
     if not sep or not base or not head:

@@ -39,7 +39,7 @@ def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
         yield "  decided:" + report.decision_line(d)[1:]
 
 
-def run(*, cwd: Path, as_instance: str | None, out: Output) -> int:
+def sync(*, cwd: Path, as_instance: str | None, out: Output) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     synced = engine.sync(ws)
     out.emit(as_data(synced), lines(ws, synced))

@@ -39,7 +39,7 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     return found
 
 
-def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output) -> int:
+def validate(*, paths: Sequence[Path], cwd: Path, since: str | None, out: Output) -> int:
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
