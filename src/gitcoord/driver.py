@@ -30,7 +30,7 @@ def merge_texts(name: str, base: bytes | None, ours: bytes, theirs: bytes) -> tu
     return store.dump(name, outcome.doc, store.reusable(name, ours, parsed[1])), outcome
 
 
-def report(label: str, outcome: merge.Outcome) -> list[str]:
+def merge_notes(label: str, outcome: merge.Outcome) -> list[str]:
     """What a person should read about a merge: its notes, and each conflict with how to settle it."""
     lines = [f"{label}: {note}" for note in outcome.notes]
     for c in outcome.conflicts:
@@ -50,14 +50,14 @@ def merge_paths(base: Path, ours: Path, theirs: Path, label: str) -> int:
         return _text_merge(base, ours, theirs, label, f"a side does not parse ({e.message}, line {e.line})")
     except Exception as e:  # a bug must not lose either side: fall back to git's text merge
         return _text_merge(base, ours, theirs, label, f"internal error {type(e).__name__}: {e}")
-    for line in report(label, outcome):
+    for line in merge_notes(label, outcome):
         _say(line)
     return 1 if outcome.conflicts else 0
 
 
 def _text_merge(base: Path, ours: Path, theirs: Path, label: str, why: str) -> int:
     _say(f"{label}: cannot merge as JSON: {why}; merged as text instead, resolve the markers by hand")
-    git.merge_file(ours, base, theirs, labels=("ours", "base", "theirs"))
+    git.text_merge(ours, base, theirs, labels=("ours", "base", "theirs"))
     return 1
 
 

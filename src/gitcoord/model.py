@@ -110,7 +110,7 @@ def decision_status(record: Record) -> str:
     return status
 
 
-# Who may make a transition. The roles are checked by `authority.py`.
+# Who may make a transition. The roles are checked by the history check, `history.py`.
 ANYONE: Final = "anyone"
 SELF: Final = "self"  # the instance whose registry entry it is
 CREATOR: Final = "creator"

@@ -46,7 +46,7 @@ class Synced(NamedTuple):
     news: dict[str, Any]
 
 
-class Conflict(FatalError):
+class NeedsPerson(FatalError):
     """The two histories need a person; nothing was changed."""
 
 
@@ -139,7 +139,7 @@ def _merge_tree(ws: Workspace, local: git.Sha, remote: git.Sha, config: dict[str
     try:
         return git.merge_tree(ws.root, local, remote, config=config)
     except git.MergeTreeConflict as e:
-        raise _conflict(ws, e.messages) from None
+        raise _needs_person(ws, e.messages) from None
 
 
 def _merge_records(
@@ -158,15 +158,15 @@ def _merge_records(
             text, outcome = driver.merge_texts(PurePosixPath(path).name, old, ours, theirs)
         except jsonio.ParseError as e:
             why = f"{path}: cannot merge as JSON: a side does not parse ({e.message}, line {e.line})"
-            raise _conflict(ws, why) from None
+            raise _needs_person(ws, why) from None
         if outcome.conflicts:
-            raise _conflict(ws, "\n".join(driver.report(path, outcome)))
+            raise _needs_person(ws, "\n".join(driver.merge_notes(path, outcome)))
         merged[path] = git.hash_object(ws.root, text)
     return git.write_tree(ws.root, tree, merged) if merged else tree
 
 
-def _conflict(ws: Workspace, said: str) -> Conflict:
-    return Conflict(
+def _needs_person(ws: Workspace, said: str) -> NeedsPerson:
+    return NeedsPerson(
         f"merging {ws.remote}/{ws.branch} needs a person:\n{said}\n"
         f"Nothing was changed and your commits are kept. To settle it: on {ws.branch} run "
         f"`git merge {ws.remote}/{ws.branch}`, then `coord resolve`, `git commit`, and `coord sync`."

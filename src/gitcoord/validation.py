@@ -40,7 +40,7 @@ def parse_findings(file: str, data: bytes | None, *, strict: bool = True) -> tup
         return None, [Finding(file, (), "parse", e.message, e.line, e.column)]
     errors = schema.validate(model.base(file), doc) if strict else []
     if errors:
-        return None, locate(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
+        return None, locate_findings(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
     return doc, []
 
 
@@ -57,7 +57,7 @@ def check(snap: Snapshot, files: Sequence[str] = model.FILES) -> list[Finding]:
     for f in invariants.check(docs, files=files, archived=snap.archived):
         by_file.setdefault(f.file, []).append(f)
     for file, problems in by_file.items():
-        findings.extend(locate(file, snap.raw(file) or b"", problems))
+        findings.extend(locate_findings(file, snap.raw(file) or b"", problems))
     return sorted(findings, key=_order)
 
 
@@ -87,7 +87,7 @@ def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Find
         before = records.by_id(old[file], coll) if old.raw(file) is not None else {}
         same = {id(r) for rid, _, r in records.iter_records(doc, coll) if before.get(rid) == r}
         errors = schema.validate_changes(model.base(file), doc, same)
-        findings += locate(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
+        findings += locate_findings(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
         if not errors:
             docs[file] = doc
     state = ChainMap(docs, new)  # type: ignore[arg-type]
@@ -95,11 +95,11 @@ def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Find
     for f in invariants.check(state, files=list(docs), archived=new.archived):
         by_file.setdefault(f.file, []).append(f)
     for file, problems in by_file.items():
-        findings.extend(locate(file, new.raw(file) or b"", problems))
+        findings.extend(locate_findings(file, new.raw(file) or b"", problems))
     return sorted(findings, key=_order)
 
 
-def locate(file: str, data: bytes, findings: list[Finding]) -> list[Finding]:
+def locate_findings(file: str, data: bytes, findings: list[Finding]) -> list[Finding]:
     """Fill in the line and column of each finding from the file's text."""
     text = data.decode("utf-8", "replace")
     located = []

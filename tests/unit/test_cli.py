@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -103,3 +105,30 @@ def test_help_loads_neither_the_store_nor_git_nor_the_schema_library() -> None:
     light = {"gitcoord", "gitcoord.errors", "gitcoord.output", "gitcoord.model"}
     assert ours - light == {m for m in ours if m.startswith("gitcoord.cli")}
     assert "jsonschema" not in imported
+
+
+def test_a_bug_leaves_a_private_crash_log_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitcoord.commands import registry
+
+    def bug(**options: Any) -> int:
+        raise RuntimeError("a bug in a command")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(registry, "whoami", bug)
+    assert [main(["whoami"]), main(["whoami"])] == [3, 3]
+    directory = tmp_path / "state" / "gitcoord"
+    logs = sorted(directory.iterdir())
+    assert len(logs) == 2, "one file per crash"
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(log.stat().st_mode) for log in logs} == {0o600}
+    assert "RuntimeError: a bug in a command" in logs[0].read_text()
+    assert f"details in {logs[0]}" in capsys.readouterr().err
+
+
+def test_without_xdg_state_home_crash_logs_go_under_the_home_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitcoord.cli import crash_dir
+
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    assert crash_dir() == Path.home() / ".local" / "state" / "gitcoord"

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from gitcoord.cli import board
-from gitcoord.cli import checks
+from gitcoord.cli import checking
 from gitcoord.cli import decisions
 from gitcoord.cli import messages
 from gitcoord.cli import registry
@@ -25,7 +25,7 @@ from gitcoord.errors import ExitCode
 from gitcoord.errors import FatalError
 from gitcoord.output import error
 
-COMMAND_MODULES = (board, checks, decisions, messages, registry, setup, tasks)  # each adds its commands to `cli`
+COMMAND_MODULES = (board, checking, decisions, messages, registry, setup, tasks)  # each adds its commands to `cli`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,19 +58,37 @@ def _debug() -> None:
 
 
 def _unexpected() -> int:
-    import tempfile
     import traceback
     from importlib.metadata import version
 
-    log = Path(tempfile.gettempdir()) / "gitcoord-error.log"
     details = f"gitcoord {version('gitcoord')}, Python {sys.version.split()[0]}\n{traceback.format_exc()}"
     try:
-        log.write_text(details, "utf-8")
-        where = f"details in {log}"
-    except OSError:  # pragma: no cover (an unwritable temp directory)
+        where = f"details in {_crash_log(details)}"
+    except OSError:  # pragma: no cover (no writable state directory)
         where = "details follow"
         click.echo(details, err=True)
     error(f"unexpected error: this is a bug in gitcoord; please report it ({where})")
     if os.environ.get("COORD_DEBUG"):
         click.echo(details, err=True)
     return ExitCode.UNEXPECTED
+
+
+def crash_dir() -> Path:
+    """Where crash logs go: this user's own state directory, which no other user can read."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "gitcoord"
+
+
+def _crash_log(details: str) -> Path:
+    """A new file for this crash, readable by this user only (a traceback can show private paths and text)."""
+    import datetime as dt
+    import tempfile
+
+    directory = crash_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    fd, path = tempfile.mkstemp(prefix=f"crash-{stamp}-", suffix=".log", dir=directory)  # mode 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(details)
+    return Path(path)

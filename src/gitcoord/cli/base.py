@@ -28,7 +28,7 @@ class Globals(NamedTuple):
     as_instance: str | None
 
 
-class Where(TypedDict):
+class Invocation(TypedDict):
     """Where a command runs, as whom, and how it prints: what -C, --as and --json said."""
 
     cwd: Path
@@ -36,7 +36,7 @@ class Where(TypedDict):
     out: Output
 
 
-class StepWhere(Where):
+class StepInvocation(Invocation):
     """And for a protocol step: whether to commit it, and whether to share it at once."""
 
     no_commit: bool
@@ -57,12 +57,12 @@ def identity(as_instance: str | None) -> str | None:
     return as_instance or _globals().as_instance
 
 
-def where(as_instance: str | None, as_json: bool) -> Where:
-    return Where(cwd=cwd(), as_instance=identity(as_instance), out=Output(as_json=as_json))
+def where(as_instance: str | None, as_json: bool) -> Invocation:
+    return Invocation(cwd=cwd(), as_instance=identity(as_instance), out=Output(as_json=as_json))
 
 
-def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync: bool | None) -> StepWhere:
-    return StepWhere(**where(as_instance, as_json), no_commit=no_commit, sync=sync)
+def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync: bool | None) -> StepInvocation:
+    return StepInvocation(**where(as_instance, as_json), no_commit=no_commit, sync=sync)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -123,7 +123,7 @@ def step_options(f: F) -> F:
     return sync_option(f)
 
 
-def read_text(text: str | None, path: str | None, *, what: str) -> str:
+def long_text(text: str | None, path: str | None, *, what: str) -> str:
     """Long text from an option, a file, or standard input ('-'), so that no shell quoting gets in the way."""
     if (text is None) == (path is None):
         raise click.UsageError(

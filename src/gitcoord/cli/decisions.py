@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from gitcoord.cli.base import cli
-from gitcoord.cli.base import read_text
+from gitcoord.cli.base import long_text
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
@@ -69,7 +69,7 @@ def decision_propose(
 
 def _options_from(path: str) -> list[Any]:
     try:
-        loaded = json.loads(read_text(None, path, what="options"))
+        loaded = json.loads(long_text(None, path, what="options"))
     except json.JSONDecodeError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="--options-file") from None
     if not isinstance(loaded, list) or not all(

@@ -6,7 +6,7 @@ import click
 
 from gitcoord import model
 from gitcoord.cli.base import cli
-from gitcoord.cli.base import read_text
+from gitcoord.cli.base import long_text
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
@@ -54,7 +54,7 @@ def msg_send(
         **step_where(as_instance, as_json, no_commit=no_commit, sync=sync),
         to=to,
         subject=subject,
-        body=read_text(body, body_file, what="body"),
+        body=long_text(body, body_file, what="body"),
         requires_response=requires_response,
         priority=priority,
         task_id=task_id,
@@ -81,7 +81,7 @@ def msg_reply(
     """Answer MSG, sent to me, in its thread; prints the answer's id."""
     from gitcoord.commands import messages
 
-    text = read_text(body, body_file, what="body")
+    text = long_text(body, body_file, what="body")
     return messages.reply(
         **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), message_id=message_id, body=text
     )

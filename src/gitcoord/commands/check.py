@@ -97,7 +97,7 @@ def review(
     if before is not None and all(f in before and f in new_state for f in changed):
         problems += history.check(before, new_state, actor, files=changed)
     for file in {f.file for f in problems}:
-        found += validation.locate(file, loader.raw(new[file]) or b"", [f for f in problems if f.file == file])
+        found += validation.locate_findings(file, loader.raw(new[file]) or b"", [f for f in problems if f.file == file])
     return found
 
 
@@ -220,7 +220,7 @@ def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_f
         verdict = check_range(ws.root, _range(ws.root, revisions))
     else:
         verdict = check_staged(ws)
-    return report(verdict, output_format=output_format, out=out)
+    return show_verdict(verdict, output_format=output_format, out=out)
 
 
 def _pre_push_range() -> str | None:
@@ -236,7 +236,7 @@ def _range(root: Path, revisions: str) -> list[str]:
     return [revisions]
 
 
-def report(verdict: Verdict, *, output_format: str, out: Output) -> int:
+def show_verdict(verdict: Verdict, *, output_format: str, out: Output) -> int:
     first: dict[str, str] = {}
     for f in verdict.findings:
         first.setdefault(f.rule, f.commit)

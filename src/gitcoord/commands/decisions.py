@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitcoord import model
-from gitcoord import report
+from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
@@ -90,7 +90,7 @@ def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: st
             "all": [*doc["pending_decisions"], *doc["decisions"]],
         }[which]
         summaries = [views.decision_summary(d) for d in chosen]
-        out.emit(summaries, [report.decision_line(d) for d in summaries] or ["(no decisions)"])
+        out.emit(summaries, [render.decision_line(d) for d in summaries] or ["(no decisions)"])
         return 0
 
 
@@ -104,7 +104,7 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -
 
 
 def _decision_lines(d: Record, missing: list[str]) -> list[str]:
-    lines = [report.decision_line(views.decision_summary(d)), f"  status: {model.decision_status(d)}"]
+    lines = [render.decision_line(views.decision_summary(d)), f"  status: {model.decision_status(d)}"]
     if d.get("description"):
         lines.append(f"  {safe(d['description'])}")
     lines += [_option_line(o) for o in d.get("options", ())]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gitcoord import clock
 from gitcoord import github
-from gitcoord import health as checks
+from gitcoord import health as health_checks
 from gitcoord import health_report
 from gitcoord import timestamps
 from gitcoord import validation
@@ -26,20 +26,20 @@ def health(*, cwd: Path, as_instance: str | None, out: Output, now: str | None, 
     stamp = timestamps.format(moment)
     snap = workspace.snapshot(ws, strict=False)
     with validation.reading(snap):
-        found = checks.findings(snap, moment)
+        found = health_checks.concerns(snap, moment)
         markdown = health_report.markdown(snap, found, now=stamp, commit=snap.commit)
         if output_format == "json":
             out.emit(health_report.as_data(found, now=stamp, commit=snap.commit))
         elif output_format == "markdown":
             out.emit(None, markdown)
         elif output_format == "github":
-            out.emit(None, list(health_report.github(found)))
+            out.emit(None, list(health_report.workflow_annotations(found)))
         else:
             out.emit(None, list(health_report.text(found, now=stamp)))
         if issue:
             title = f"Coordination health: {health_report.summary(found)}"
-            out.note(github.track(unhealthy=not checks.healthy(found), title=title, body=markdown))
-        return 0 if checks.healthy(found) else 1
+            out.note(github.track(unhealthy=not health_checks.healthy(found), title=title, body=markdown))
+        return 0 if health_checks.healthy(found) else 1
 
 
 def reclaim(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitcoord import model
-from gitcoord import report
+from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
@@ -68,7 +68,7 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, message_id: str) ->
         thread = [root, *messages.thread(state[model.MESSAGES], message_id)]
         lines = []
         for m in thread:
-            lines.append(report.message_line(views.message_summary(m)))
+            lines.append(render.message_line(views.message_summary(m)))
             lines += [f"      {safe(line, one_line=True)}" for line in m["message"].splitlines()]
         out.emit(thread, lines)
         return 0
@@ -80,5 +80,5 @@ def inbox(*, cwd: Path, as_instance: str | None, out: Output, everything: bool) 
         me = ws.require_identity()
         entry = state[model.REGISTRY]["instances"].get(me, {})
         data = views.inbox(state, me, since=None if everything else entry.get("last_update"))
-        out.emit(data, report.sections(data))
+        out.emit(data, render.sections(data))
         return 0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitcoord import model
-from gitcoord import report
+from gitcoord import render
 from gitcoord import sync as sync_engine
 from gitcoord import validation
 from gitcoord import views
@@ -97,7 +97,7 @@ def checkin(*, cwd: Path, as_instance: str | None, out: Output, sync: bool | Non
     head = f"Checked in as {safe(me)} ({safe(entry['role'])}), session {entry['current_session_id']}"
     since = f"; last check-in {safe(previous['since'])}" if previous["since"] else "; first check-in"
     notes = [f"note: {safe(n)}" for n in applied.change.notes]
-    out.emit(data, [head + since, *notes, *report.sections(briefing)])
+    out.emit(data, [head + since, *notes, *render.sections(briefing)])
     return 0
 
 

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 from gitcoord import model
-from gitcoord import report
+from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
@@ -19,5 +19,5 @@ def status(*, cwd: Path, as_instance: str | None, out: Output) -> int:
     snap.prefetch(list(model.FILES))
     with validation.reading(snap):
         data = {"branch": ws.branch, "commit": snap.commit, **views.board(snap)}
-        out.emit(data, itertools.chain([f"On {ws.branch} at {str(snap.commit)[:12]}"], report.board(data)))
+        out.emit(data, itertools.chain([f"On {ws.branch} at {str(snap.commit)[:12]}"], render.board(data)))
         return 0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from gitcoord import model
 from gitcoord import records
-from gitcoord import report
+from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
@@ -94,7 +94,7 @@ def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int
     ws, state = open_store(cwd, as_instance, model.REGISTRY, model.TASKS)
     with validation.reading(state):
         found = views.ready(state, ws.require_identity() if mine else None)
-        out.emit([views.task_summary(t) for t in found], [report.task_line(t) for t in found] or ["(nothing is ready)"])
+        out.emit([views.task_summary(t) for t in found], [render.task_line(t) for t in found] or ["(nothing is ready)"])
         return 0
 
 
@@ -111,7 +111,7 @@ def list_tasks(
             if (not statuses or t["status"] in statuses) and (holder is None or t["assigned_to"] == holder)
         ]
         found = views.by_urgency(chosen)
-        out.emit([views.task_summary(t) for t in found], [report.task_line(t) for t in found] or ["(no tasks)"])
+        out.emit([views.task_summary(t) for t in found], [render.task_line(t) for t in found] or ["(no tasks)"])
         return 0
 
 
@@ -123,7 +123,7 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, task_id: str) -> in
         deps = {d: by_id[d]["status"] if d in by_id else "archived or missing" for d in task["dependencies"]}
         dependents = [t["task_id"] for t in by_id.values() if task_id in t["dependencies"]]
         lines = [
-            report.task_line(task),
+            render.task_line(task),
             *(f"  {safe(k)}: {safe(v)}" for k, v in task.items() if k not in ("task_id", "title")),
             *(f"  depends on {d} ({s})" for d, s in deps.items()),
             *(f"  needed by {d}" for d in dependents),

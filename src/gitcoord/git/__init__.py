@@ -68,8 +68,8 @@ from gitcoord.git.worktree import diff_names
 from gitcoord.git.worktree import ff_merge
 from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import interpret_trailers
-from gitcoord.git.worktree import merge_file
 from gitcoord.git.worktree import staged_names
+from gitcoord.git.worktree import text_merge
 
 __all__ = [
     "Commit",
@@ -114,7 +114,6 @@ __all__ = [
     "ls_tree",
     "merge_base",
     "merge_bases",
-    "merge_file",
     "merge_tree",
     "mktree",
     "object_ids",
@@ -126,6 +125,7 @@ __all__ = [
     "set_config",
     "staged_names",
     "symbolic_ref",
+    "text_merge",
     "update_ref",
     "version",
     "worktree_of",

@@ -61,7 +61,7 @@ def ff_merge(worktree: Path, commit: Sha, *, env: Mapping[str, str] | None = Non
     run(["merge", "--ff-only", "--quiet", commit], worktree, env=env)
 
 
-def merge_file(ours: Path, base: Path, theirs: Path, *, labels: tuple[str, str, str]) -> int:
+def text_merge(ours: Path, base: Path, theirs: Path, *, labels: tuple[str, str, str]) -> int:
     """git's three-way text merge of three files, written into `ours`; how many conflicts it left."""
     cmd = ["merge-file", *(a for label in labels for a in ("-L", label)), str(ours), str(base), str(theirs)]
     done = run(cmd, None, check=False)
