@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitcoord import git
+from gitcoord import records
+from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 
@@ -166,8 +168,15 @@ def _new_feature(s: Stage) -> str:
     s.say("-- The merge decided: the earlier claim wins (in the same second, the lower instance id); the loser is told")
     for name in ("instance-3", "instance-4"):
         s.run(name, "sync", show=3)
-    s.run("instance-4", "checkin", show=6)
+    s.run(_claim_loser(s, dashboard), "checkin", show=6)
     return dashboard
+
+
+def _claim_loser(s: Stage, task_id: str) -> str:
+    """Which of the two lost the race: the claims rarely start in different seconds, but may."""
+    ws = workspace.open_workspace(s.clones["instance-3"])
+    task = records.get(workspace.snapshot(ws, strict=False), "task", task_id)
+    return "instance-3" if task is not None and task["assigned_to"] == "instance-4" else "instance-4"
 
 
 def _problem_solving(s: Stage) -> None:
