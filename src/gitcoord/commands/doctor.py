@@ -12,64 +12,66 @@ from gitcoord import store
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import FatalError
+from gitcoord.model import Record
 from gitcoord.output import Output
 
 MIN_GIT = (2, 38)  # `git merge-tree --write-tree`, which `coord sync` merges with
 
 
 def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
-    root = ws.root
-    version = git.version(root)
-    yield clone.Check(
-        "git",
-        version >= MIN_GIT,
-        ".".join(map(str, version))
-        + ("" if version >= MIN_GIT else f": gitcoord needs {MIN_GIT[0]}.{MIN_GIT[1]} or newer"),
-    )
+    yield _git_version(ws.root)
     yield from clone.driver_checks(ws.repo)
-    try:
-        snap = workspace.snapshot(ws)
-        found = validation.check(snap)
-        yield clone.Check(
-            "store",
-            not found,
-            f"{ws.branch} at {str(snap.commit)[:12]}: "
-            + (f"{len(found)} problem(s): run `coord validate`" if found else "valid"),
-        )
-        registry = snap[model.REGISTRY] if not found else {"instances": {}}
-    except FatalError as e:
-        yield clone.Check("store", False, str(e).splitlines()[0])
-        registry = {"instances": {}}
-    marked = [
-        f
-        for f in model.FILES
-        if (root / store.repo_path(f)).exists() and b"\n<<<<<<< " in b"\n" + (root / store.repo_path(f)).read_bytes()
-    ]
-    fix = "resolve them (`git checkout -m <file>` merges again, with the driver)"
-    yield clone.Check(
-        "conflict markers", not marked, f"{', '.join(marked)} hold text conflict markers: {fix}" if marked else "none"
-    )
-    if ws.identity is None:
-        yield clone.Check("identity", False, workspace.IDENTITY_HELP)
-    else:
-        known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
-        yield clone.Check(
-            "identity",
-            known,
-            ws.identity + ("" if known else f": not registered; `coord register {ws.identity} --role ROLE`"),
-        )
+    store_check, registry = _store(ws)
+    yield store_check
+    yield _conflict_markers(ws.root)
+    yield _identity(ws, registry)
     installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
     yield clone.Check(
         "hooks", installed, "pre-commit hooks installed" if installed else "not installed: run `coord install`"
     )
-    remote = git.config(root, f"remote.{ws.remote}.").get(f"remote.{ws.remote}.url")
-    yield clone.Check(
-        "remote",
-        remote is not None,
-        f"{ws.remote} = {remote}"
-        if remote
-        else f"no remote {ws.remote!r}: `coord sync` needs one (git remote add {ws.remote} URL)",
+    yield _remote(ws)
+
+
+def _git_version(root: Path) -> clone.Check:
+    version = git.version(root)
+    needed = "" if version >= MIN_GIT else f": gitcoord needs {MIN_GIT[0]}.{MIN_GIT[1]} or newer"
+    return clone.Check("git", version >= MIN_GIT, ".".join(map(str, version)) + needed)
+
+
+def _store(ws: workspace.Workspace) -> tuple[clone.Check, Record]:
+    """Whether the shared branch's store is valid, and its registry (empty when it is not)."""
+    nobody: Record = {"instances": {}}
+    try:
+        snap = workspace.snapshot(ws)
+        found = validation.check(snap)
+        said = f"{len(found)} problem(s): run `coord validate`" if found else "valid"
+        check = clone.Check("store", not found, f"{ws.branch} at {str(snap.commit)[:12]}: {said}")
+        return check, snap[model.REGISTRY] if not found else nobody
+    except FatalError as e:
+        return clone.Check("store", False, str(e).splitlines()[0]), nobody
+
+
+def _conflict_markers(root: Path) -> clone.Check:
+    paths = [root / store.repo_path(f) for f in model.FILES]
+    marked = [p.name for p in paths if p.exists() and b"\n<<<<<<< " in b"\n" + p.read_bytes()]
+    fix = "resolve them (`git checkout -m <file>` merges again, with the driver)"
+    return clone.Check(
+        "conflict markers", not marked, f"{', '.join(marked)} hold text conflict markers: {fix}" if marked else "none"
     )
+
+
+def _identity(ws: workspace.Workspace, registry: Record) -> clone.Check:
+    if ws.identity is None:
+        return clone.Check("identity", False, workspace.IDENTITY_HELP)
+    known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
+    fix = "" if known else f": not registered; `coord register {ws.identity} --role ROLE`"
+    return clone.Check("identity", known, ws.identity + fix)
+
+
+def _remote(ws: workspace.Workspace) -> clone.Check:
+    url = git.config(ws.root, f"remote.{ws.remote}.").get(f"remote.{ws.remote}.url")
+    missing = f"no remote {ws.remote!r}: `coord sync` needs one (git remote add {ws.remote} URL)"
+    return clone.Check("remote", url is not None, f"{ws.remote} = {url}" if url else missing)
 
 
 def doctor(*, cwd: Path, as_instance: str | None, driver_only: bool, out: Output) -> int:
