@@ -15,8 +15,13 @@ $(READY): pyproject.toml
 demo: $(READY)
 	$(BIN)/coord demo
 
+# Coverage of the whole run, child processes included (see [tool.coverage.run]), by branch.
+test: export COVERAGE_FILE := $(CURDIR)/.coverage
 test: $(READY) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report
 
 lint: $(READY)
 	$(BIN)/ruff check src tests testing benchmarks
@@ -27,4 +32,4 @@ bench: $(READY)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist .coverage .coverage.* htmlcov

@@ -33,7 +33,7 @@ def _hermetic(
 ) -> Iterator[None]:
     """Never the user's git config, home or identity; never left inside a test's repository."""
     for name in list(os.environ):
-        if name.startswith(("GIT_", "COORD_")) or name in ("NO_COLOR", "PRE_COMMIT_HOME"):
+        if name.startswith(("GIT_", "COORD_")) or name in ("NO_COLOR", "PRE_COMMIT_HOME", "XDG_STATE_HOME"):
             monkeypatch.delenv(name)
     for name, value in hermetic_git_env(hermetic_home).items():
         monkeypatch.setenv(name, value)

@@ -16,18 +16,21 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import invariants
+from gitcoord import lock
 from gitcoord import model
 from gitcoord import schema
 from gitcoord import store
+from gitcoord import validation
 from gitcoord.errors import FatalError
-from gitcoord.errors import GitError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 from gitcoord.protocol import Change
 from gitcoord.protocol import Refused
 from gitcoord.records import State
+from gitcoord.snapshot import archived_in
 from gitcoord.workspace import Workspace
 from gitcoord.workspace import snapshot
 
@@ -37,7 +40,7 @@ ATTEMPTS = 5
 
 class Applied(NamedTuple):
     change: Change
-    commit: str | None  # None when the change was only staged (--no-commit)
+    commit: git.Sha | None  # None when the change was only staged (--no-commit)
     state: State  # the store as the step left it
 
 
@@ -56,27 +59,27 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     ]
     if found:
         return found
-    now = invariants.check(new, files=files, archived=store.archived_in(new))
+    now = invariants.check(new, files=files, archived=archived_in(new))
     if now:
-        before = invariants.check(old, files=files, archived=store.archived_in(old))
+        before = invariants.check(old, files=files, archived=archived_in(old))
         known = {(f.file, f.rule, f.message) for f in before}
         now = [f for f in now if (f.file, f.rule, f.message) not in known]
     return now
 
 
-def apply(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool = False) -> Applied:
-    """Apply `step` as one commit, dated `when`: the moment its records say it happened."""
-    with store.lock(ws.repo.common_dir):
+def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool = False) -> Applied:
+    """Commit `step` as one commit, dated `when`: the moment its records say it happened."""
+    with lock.hold(ws.repo.common_dir):
         for _ in range(ATTEMPTS):
             # The committed store was checked when it was written; what the step changes is
             # checked below. If the step trips over a broken record, the store is checked then.
             snap = snapshot(ws, strict=False)
-            with store.reading(snap):
+            with validation.reading(snap):
                 change = step(snap)
                 new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
                 found = problems(snap, new, change)
             if found:
-                raise store.InvalidStore(found, "This step was refused; nothing was committed.")
+                raise validation.InvalidStore(found, "This step was refused; nothing was committed.")
             if no_commit:
                 _stage(ws, snap.commit, change)
                 return Applied(change, None, new)
@@ -84,7 +87,7 @@ def apply(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool = Fal
                 store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
                 for f, d in change.docs.items()
             }
-            tree = git.write_tree(ws.root, git.Sha(snap.commit) if snap.commit else None, blobs)
+            tree = git.write_tree(ws.root, snap.commit, blobs)
             parents = [snap.commit] if snap.commit else []
             commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
             if advance(ws, snap.commit, commit):
@@ -92,38 +95,45 @@ def apply(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool = Fal
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
 
 
-def advance(ws: Workspace, old: str | None, new: git.Sha) -> bool:
+def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
     """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
-    worktree = git.worktree_of(ws.root, ws.branch)
-    if worktree is None:
-        return git.update_ref(ws.root, ws.ref, new, git.Sha(old) if old else None, "coord: " + new)
-    if git.rev_parse(worktree, "HEAD") != old:
-        return False
     for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
         try:
-            git.run(["merge", "--ff-only", "--quiet", new], worktree, env=git.clean_env({"GITCOORD_INTERNAL": "1"}))
-        except GitError as e:
-            if "index.lock" in e.stderr and delay:  # another git command is running there
-                time.sleep(delay)
-                continue
-            if "would be overwritten" in e.stderr:
+            return _move(ws, old, new)
+        except git.Locked as e:  # another git command is running there
+            if not delay:
                 raise FatalError(
-                    f"{worktree} has uncommitted changes to coordination files that this step would overwrite:\n"
-                    f"{e.stderr.strip()}\nCommit or restore them (`git restore --staged --worktree coordination/`), "
-                    "then run the command again; nothing was committed"
+                    f"{e.lock} stays locked: another git command is working in this repository, or one was "
+                    "killed and left the lock behind (remove it if none is running); nothing was committed"
                 ) from None
-            raise
-        return True
+            time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _stage(ws: Workspace, commit: str | None, change: Change) -> None:
+def _move(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
+    worktree = git.worktree_of(ws.root, ws.branch)
+    if worktree is None:
+        return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
+    if git.rev_parse(worktree, "HEAD") != old:
+        return False
+    try:
+        git.ff_merge(worktree, new, env=git.clean_env({"GITCOORD_INTERNAL": "1"}))
+    except git.WouldOverwrite as e:
+        raise FatalError(
+            f"{worktree} has uncommitted changes to coordination files that this step would overwrite:\n"
+            f"{e.stderr.strip()}\nCommit or restore them (`git restore --staged --worktree coordination/`), "
+            "then run the command again; nothing was committed"
+        ) from None
+    return True
+
+
+def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:
     """Write the change into this checkout and stage it, for a person to commit."""
     if git.head_branch(ws.root) != ws.branch or git.rev_parse(ws.root, "HEAD") != commit:
         raise Refused(f"--no-commit stages the change here, so this checkout must be on {ws.branch} at its tip")
     paths = [store.repo_path(f) for f in change.docs]
-    if git.run(["diff", "--quiet", "HEAD", "--", *paths], ws.root, check=False).returncode != 0:
+    if git.has_changes(ws.root, "HEAD", paths):
         raise Refused(f"{', '.join(paths)} already have changes here; commit or restore them first")
     for f, d in change.docs.items():
-        store.write_atomic(ws.root / store.repo_path(f), store.dump(f, d))
+        fileio.write_atomic(ws.root / store.repo_path(f), store.dump(f, d))
     git.add(ws.root, paths)

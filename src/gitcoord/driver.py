@@ -9,12 +9,13 @@ it is printed, never run.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from pathlib import PurePosixPath
 
+from gitcoord import fileio
+from gitcoord import git
 from gitcoord import jsonio
 from gitcoord import merge
 from gitcoord import model
@@ -29,7 +30,7 @@ def merge_texts(name: str, base: bytes | None, ours: bytes, theirs: bytes) -> tu
     return store.dump(name, outcome.doc, store.reusable(name, ours, parsed[1])), outcome
 
 
-def report(label: str, outcome: merge.Outcome) -> list[str]:
+def merge_notes(label: str, outcome: merge.Outcome) -> list[str]:
     """What a person should read about a merge: its notes, and each conflict with how to settle it."""
     lines = [f"{label}: {note}" for note in outcome.notes]
     for c in outcome.conflicts:
@@ -38,28 +39,25 @@ def report(label: str, outcome: merge.Outcome) -> list[str]:
     return lines
 
 
-def run(base: Path, ours: Path, theirs: Path, label: str) -> int:
+def merge_paths(base: Path, ours: Path, theirs: Path, label: str) -> int:
     name = PurePosixPath(label).name
     if name not in model.FILES:
         return _text_merge(base, ours, theirs, label, f"{name} is not a coordination file")
     try:
         merged, outcome = merge_texts(name, base.read_bytes(), ours.read_bytes(), theirs.read_bytes())
-        store.write_atomic(ours, merged)
+        fileio.write_atomic(ours, merged)
     except jsonio.ParseError as e:
         return _text_merge(base, ours, theirs, label, f"a side does not parse ({e.message}, line {e.line})")
     except Exception as e:  # a bug must not lose either side: fall back to git's text merge
         return _text_merge(base, ours, theirs, label, f"internal error {type(e).__name__}: {e}")
-    for line in report(label, outcome):
+    for line in merge_notes(label, outcome):
         _say(line)
     return 1 if outcome.conflicts else 0
 
 
 def _text_merge(base: Path, ours: Path, theirs: Path, label: str, why: str) -> int:
     _say(f"{label}: cannot merge as JSON: {why}; merged as text instead, resolve the markers by hand")
-    subprocess.run(
-        ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)],
-        check=False,
-    )
+    git.text_merge(ours, base, theirs, labels=("ours", "base", "theirs"))
     return 1
 
 
@@ -72,4 +70,4 @@ def main(argv: Sequence[str]) -> int:
         _say("usage: coord merge-driver %O %A %B %P (git passes these; see `coord install`)")
         return 1
     base, ours, theirs, label = argv
-    return run(Path(base), Path(ours), Path(theirs), label)
+    return merge_paths(Path(base), Path(ours), Path(theirs), label)

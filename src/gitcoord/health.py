@@ -28,7 +28,9 @@ from gitcoord.records import State
 ERROR, WARNING = "error", "warning"
 
 
-class Finding(NamedTuple):
+class Concern(NamedTuple):
+    """What a health check found: a rule of the specification not kept, or something worth a look."""
+
     level: str
     rule: str
     subject: str  # the instance, task, message or decision it is about
@@ -40,7 +42,7 @@ def _age(now: dt.datetime, then: str) -> str:
     return f"{hours:.0f}h" if hours < 72 else f"{hours / 24:.0f} days"
 
 
-def findings(state: State, now: dt.datetime) -> list[Finding]:
+def concerns(state: State, now: dt.datetime) -> list[Concern]:
     settings = model.settings_of(state[model.REGISTRY])
     found = [
         *_store(state),
@@ -52,20 +54,20 @@ def findings(state: State, now: dt.datetime) -> list[Finding]:
     return sorted(found, key=lambda f: (f.level != ERROR, f.rule, f.subject))
 
 
-def healthy(found: list[Finding]) -> bool:
+def healthy(found: list[Concern]) -> bool:
     return not any(f.level == ERROR for f in found)
 
 
-def _store(state: State) -> Iterator[Finding]:
+def _store(state: State) -> Iterator[Concern]:
     for f in invariants.check(state):
         rule = "merge-conflict" if f.rule == "merge-conflict" else "invalid"
-        yield Finding(ERROR, rule, f.file, f"{f.where}: {f.message}")
+        yield Concern(ERROR, rule, f.file, f"{f.where}: {f.message}")
 
 
-def _instances(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
+def _instances(state: State, now: dt.datetime, settings: Settings) -> Iterator[Concern]:
     for name, entry in state[model.REGISTRY]["instances"].items():
         if entry["status"] == "active" and records.silent(entry, now, settings.checkin_hours):
-            yield Finding(
+            yield Concern(
                 WARNING,
                 "stale-instance",
                 name,
@@ -74,7 +76,7 @@ def _instances(state: State, now: dt.datetime, settings: Settings) -> Iterator[F
             )
 
 
-def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
+def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Concern]:
     window = dt.timedelta(hours=settings.response_hours)
     queued = {e["responding_to"]: e.get("expected_response_time") for e in state[model.MESSAGES]["response_queue"]}
     for m in views.messages(state):
@@ -82,7 +84,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Fi
             due = m.get("expected_response_time") or queued.get(m["message_id"])
             late = timestamps.before(due, now) if due else timestamps.parse(m["timestamp"]) + window < now
             if late:
-                yield Finding(
+                yield Concern(
                     ERROR,
                     "unanswered",
                     m["message_id"],
@@ -91,7 +93,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Fi
                 )
 
 
-def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Finding]:
+def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Concern]:
     tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
     registry = state[model.REGISTRY]["instances"]
     ready = {t["task_id"] for t in views.ready(state)}
@@ -101,14 +103,14 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
         if status in rulebook.CLOSED_TASK:
             continue
         if not t.get("due"):
-            yield Finding(WARNING, "no-due-date", rid, f"{rid} ({t['title']!r}) has no due date")
+            yield Concern(WARNING, "no-due-date", rid, f"{rid} ({t['title']!r}) has no due date")
         elif timestamps.before(t["due"], now):
-            yield Finding(ERROR, "overdue", rid, f"{rid} ({t['title']!r}) was due {t['due']}; it is {status}")
+            yield Concern(ERROR, "overdue", rid, f"{rid} ({t['title']!r}) was due {t['due']}; it is {status}")
         for dep in t["dependencies"]:
             if dep not in tasks:
-                yield Finding(ERROR, "unknown-dependency", rid, f"{rid} depends on {dep}, which is not a task")
+                yield Concern(ERROR, "unknown-dependency", rid, f"{rid} depends on {dep}, which is not a task")
             elif tasks[dep]["status"] == "cancelled":
-                yield Finding(
+                yield Concern(
                     WARNING,
                     "cancelled-dependency",
                     rid,
@@ -119,14 +121,14 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
             what = "offered to" if status == "offered" else "held by"
             since = f"since {entry['last_update']}" if entry["last_update"] else "ever"
             fix = "" if status == "offered" else "; `coord reclaim` returns it to the queue"
-            yield Finding(
+            yield Concern(
                 ERROR if status in rulebook.HELD else WARNING,
                 "stale-holder",
                 rid,
                 f"{rid} is {what} {holder}, who has not checked in {since} (lease {settings.lease_hours:g}h){fix}",
             )
         if rid in ready and timestamps.before(t.get("updated") or t["created"], now - grace):
-            yield Finding(
+            yield Concern(
                 WARNING,
                 "ready-untaken",
                 rid,
@@ -134,11 +136,11 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
             )
 
 
-def _decisions(state: State, now: dt.datetime) -> Iterator[Finding]:
+def _decisions(state: State, now: dt.datetime) -> Iterator[Concern]:
     doc = state[model.DECISIONS]
     for d in doc["decisions"]:
         if d.get("status") == "active" and not d.get("affects_instances"):
-            yield Finding(
+            yield Concern(
                 WARNING,
                 "no-affected-instances",
                 d["decision_id"],
@@ -148,7 +150,7 @@ def _decisions(state: State, now: dt.datetime) -> Iterator[Finding]:
         rid, missing = d["decision_id"], views.missing_inputs(d)
         if model.decision_status(d) == "escalated":
             e = d.get("escalation", {})
-            yield Finding(
+            yield Concern(
                 ERROR,
                 "escalation-open",
                 rid,
@@ -156,8 +158,8 @@ def _decisions(state: State, now: dt.datetime) -> Iterator[Finding]:
             )
         elif timestamps.before(d.get("deadline"), now):
             waiting = f"; still missing input from {', '.join(missing)}" if missing else "; every input is in"
-            yield Finding(ERROR, "decision-overdue", rid, f"{rid} ({d['title']!r}) was due {d['deadline']}{waiting}")
+            yield Concern(ERROR, "decision-overdue", rid, f"{rid} ({d['title']!r}) was due {d['deadline']}{waiting}")
         elif missing:
-            yield Finding(
+            yield Concern(
                 WARNING, "missing-input", rid, f"{rid} ({d['title']!r}) waits for input from {', '.join(missing)}"
             )

@@ -10,7 +10,7 @@ from gitcoord import rulebook
 from gitcoord import views
 from gitcoord.escape import safe
 from gitcoord.health import ERROR
-from gitcoord.health import Finding
+from gitcoord.health import Concern
 from gitcoord.output import markdown_cell
 from gitcoord.output import workflow_escape
 from gitcoord.records import State
@@ -28,7 +28,7 @@ _COLOURS = {
 }
 
 
-def summary(found: list[Finding]) -> str:
+def summary(found: list[Concern]) -> str:
     errors = sum(f.level == ERROR for f in found)
     warnings = len(found) - errors
     if not found:
@@ -36,7 +36,7 @@ def summary(found: list[Finding]) -> str:
     return f"{'unhealthy' if errors else 'healthy'}: {errors} error(s), {warnings} warning(s)"
 
 
-def as_data(found: list[Finding], *, now: str, commit: str | None) -> dict[str, Any]:
+def as_data(found: list[Concern], *, now: str, commit: str | None) -> dict[str, Any]:
     return {
         "healthy": not any(f.level == ERROR for f in found),
         "checked_at": now,
@@ -47,20 +47,20 @@ def as_data(found: list[Finding], *, now: str, commit: str | None) -> dict[str, 
     }
 
 
-def text(found: list[Finding], *, now: str) -> Iterator[str]:
+def text(found: list[Concern], *, now: str) -> Iterator[str]:
     yield f"coordination health at {now}: {summary(found)}"
     for f in found:
         yield f"  {f.level:<7} {f.rule:<22} {safe(f.message)}"
 
 
-def github(found: list[Finding]) -> Iterator[str]:
+def workflow_annotations(found: list[Concern]) -> Iterator[str]:
     for f in found:
         command = "error" if f.level == ERROR else "warning"
         title = workflow_escape(f"coord health: {f.rule}", prop=True)
         yield f"::{command} title={title}::{workflow_escape(safe(f.message))}"
 
 
-def markdown(state: State, found: list[Finding], *, now: str, commit: str | None) -> str:
+def markdown(state: State, found: list[Concern], *, now: str, commit: str | None) -> str:
     icon = "✅" if not found else ("❌" if any(f.level == ERROR for f in found) else "⚠️")
     lines = [
         f"## {icon} Coordination health: {summary(found)}",

@@ -27,8 +27,8 @@ from gitcoord import merge
 from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
-from gitcoord import store
 from gitcoord import timestamps
+from gitcoord import validation
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 
@@ -73,7 +73,7 @@ class Loader:
     def parse(self, file: str, blob: str) -> tuple[Doc | None, list[Finding]]:
         key = (file, blob)
         if key not in self._parsed:
-            self._parsed[key] = store.parse_findings(file, self.raw(blob))
+            self._parsed[key] = validation.parse_findings(file, self.raw(blob))
         return self._parsed[key]
 
     def state(self, blobs: Blobs) -> State:
@@ -102,7 +102,7 @@ class State(Mapping[str, Doc]):
     def problems(self, file: str) -> list[Finding]:
         blob = self.blobs.get(file)
         if blob is None:
-            return store.parse_findings(file, None)[1] if self.exists and file in model.FILES else []
+            return validation.parse_findings(file, None)[1] if self.exists and file in model.FILES else []
         return self.loader.parse(file, blob)[1]
 
     def usable(self, file: str) -> bool:
@@ -220,7 +220,7 @@ def review(
     problems += history.check(old, new, actor, when=when, now=now, files=judged, fresh=fresh)
     for file in sorted({f.file for f in problems}):
         raw = new.loader.raw(new.blobs.get(file)) or b""
-        found += store.locate(file, raw, [f for f in problems if f.file == file])
+        found += validation.locate_findings(file, raw, [f for f in problems if f.file == file])
     return found
 
 
@@ -229,7 +229,7 @@ def _expected(loader: Loader, parents: Sequence[str], actual: State) -> tuple[St
     root = loader.root
     sides = loader.at(list(parents))
     ours, theirs = (loader.state(sides[p]) for p in parents)
-    bases = git.merge_bases(root, *parents)
+    bases = git.merge_bases(root, git.Sha(parents[0]), git.Sha(parents[1]))
     if not bases:
         if ours.exists and theirs.exists:
             return ours, Finding(
@@ -248,7 +248,7 @@ def _virtual_base(loader: Loader, bases: Sequence[str]) -> State:
     states = [loader.state(b) for b in loader.at(list(bases)).values()]
     merged = states[0]
     for other in states[1:]:
-        inner = git.merge_bases(loader.root, bases[0], bases[1])
+        inner = git.merge_bases(loader.root, git.Sha(bases[0]), git.Sha(bases[1]))
         merged = _merge_states(_virtual_base(loader, inner) if inner else loader.state(EMPTY), merged, other, None)
     return merged
 

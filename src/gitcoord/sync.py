@@ -15,17 +15,18 @@ from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import clone
 from gitcoord import driver
 from gitcoord import git
 from gitcoord import jsonio
+from gitcoord import lock
 from gitcoord import model
 from gitcoord import store
+from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
-from gitcoord.commands import install
 from gitcoord.commit import advance
 from gitcoord.errors import FatalError
-from gitcoord.errors import GitError
 from gitcoord.events import Event
 from gitcoord.workspace import Workspace
 
@@ -33,8 +34,6 @@ from gitcoord.workspace import Workspace
 # loses a race only to pushes made while it merges, so even a busy remote lets it through
 # soon; the bound is for a remote that something floods.
 PATIENCE = 120.0  # seconds
-# What git says when another push got there first: retry. (A hook that declines is final.)
-_OVERTAKEN = ("[rejected]", "fetch first", "non-fast-forward", "stale info", "failed to update ref", "cannot lock ref")
 
 
 class Synced(NamedTuple):
@@ -47,7 +46,7 @@ class Synced(NamedTuple):
     news: dict[str, Any]
 
 
-class Conflict(FatalError):
+class NeedsPerson(FatalError):
     """The two histories need a person; nothing was changed."""
 
 
@@ -58,8 +57,8 @@ def sync(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Synced:
-    _require_driver(ws)
-    with store.lock(ws.repo.common_dir):
+    clone.require_driver(ws.repo)
+    with lock.hold(ws.repo.common_dir):
         start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
         merged = False
         deadline = clock() + patience
@@ -70,7 +69,7 @@ def sync(
             local = git.rev_parse(ws.root, ws.ref)
             target = _combine(ws, local, remote)
             merged = merged or (target not in (local, remote))
-            moved = target != local and not advance(ws, local, git.Sha(target))  # by a person committing here
+            moved = target != local and not advance(ws, local, target)  # by a person committing here
             if not moved and (target == remote or _push(ws, target)):
                 return _result(ws, start, target, remote, merged=merged, attempts=attempt)
             if clock() >= deadline:
@@ -82,31 +81,21 @@ def sync(
             sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2 ** min(attempt, 6)))
 
 
-def _require_driver(ws: Workspace) -> None:
-    from gitcoord.commands.doctor import driver_checks
-
-    problems = [c.detail for c in driver_checks(ws.repo) if not c.ok]
-    if problems:
-        raise FatalError("cannot merge safely: " + "; ".join(problems))
-
-
-def _fetch(ws: Workspace) -> str | None:
-    tracking = f"refs/remotes/{ws.remote}/{ws.branch}"
-    done = git.run(
-        ["fetch", "--quiet", "--no-tags", ws.remote, f"+refs/heads/{ws.branch}:{tracking}"], ws.root, check=False
-    )
-    if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", "replace").strip()
-        if "couldn't find remote ref" in stderr:
-            return None  # the remote has no such branch yet: this push creates it
+def _fetch(ws: Workspace) -> git.Sha | None:
+    tracking = git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
+    try:
+        git.fetch(ws.root, ws.remote, ws.ref, tracking)
+    except git.RemoteRefMissing:
+        return None  # the remote has no such branch yet: this push creates it
+    except git.FetchFailed as e:
         raise FatalError(
-            f"cannot fetch {ws.branch} from {ws.remote}: {stderr}\n"
+            f"cannot fetch {ws.branch} from {ws.remote}: {e.stderr.strip()}\n"
             "Your commits are kept; run `coord sync` again when it is reachable."
-        )
+        ) from None
     return git.rev_parse(ws.root, tracking)
 
 
-def _combine(ws: Workspace, local: str | None, remote: str | None) -> str:
+def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> git.Sha:
     if local is None or remote is None:
         found = local or remote
         if found is None:
@@ -119,45 +108,43 @@ def _combine(ws: Workspace, local: str | None, remote: str | None) -> str:
     return _merge(ws, local, remote)
 
 
-def _merge(ws: Workspace, local: str, remote: str) -> str:
+def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
     bases = git.merge_bases(ws.root, local, remote)
     both = _changed_on_both_sides(ws, bases[0], local, remote) if len(bases) == 1 else None
     if both is not None and both <= _STORE_PATHS:
         # The usual case. git merges everything else; the coordination files are merged here,
         # in this process, instead of by one driver process per file: that keeps short the
         # window in which another push can overtake this one.
-        tree = _merge_tree(ws, local, remote, ["-c", f"merge.{install.DRIVER}.driver=true"])  # true: keep ours
+        tree = _merge_tree(ws, local, remote, {f"merge.{clone.DRIVER}.driver": "true"})  # true: keep ours
         tree = _merge_records(ws, (bases[0], local, remote), tree, sorted(both))
     else:  # other files too, or criss-cross history: the driver merges each file, in git
-        tree = _merge_tree(ws, local, remote, [])
-    problems = store.check(workspace.snapshot(ws, commit=tree))
+        tree = _merge_tree(ws, local, remote, {})
+    problems = validation.check(workspace.snapshot(ws, commit=tree))
     if problems:
-        raise store.InvalidStore(
+        raise validation.InvalidStore(
             problems, f"merging {ws.remote}/{ws.branch} gives an invalid store; nothing was changed"
         )
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
-    return git.commit_tree(ws.root, git.Sha(tree), [local, remote], event.message())
+    return git.commit_tree(ws.root, tree, [local, remote], event.message())
 
 
 _STORE_PATHS = frozenset(store.repo_path(f) for f in model.ALL_FILES)
 
 
-def _changed_on_both_sides(ws: Workspace, base: str, local: str, remote: str) -> set[str]:
+def _changed_on_both_sides(ws: Workspace, base: git.Sha, local: git.Sha, remote: git.Sha) -> set[str]:
     return git.changed_paths(ws.root, base, local) & git.changed_paths(ws.root, base, remote)
 
 
-def _merge_tree(ws: Workspace, local: str, remote: str, config: list[str]) -> git.Sha:
-    done = git.run([*config, "merge-tree", "--write-tree", "--messages", local, remote], ws.root, check=False)
-    output = done.stdout.decode("utf-8", "replace")
-    if done.returncode not in (0, 1):
-        raise GitError(["git", "merge-tree", local, remote], done.returncode, done.stdout, done.stderr)
-    if done.returncode == 1:
-        said = done.stderr.decode("utf-8", "replace").strip() or output.split("\n\n", 1)[-1].strip()
-        raise _conflict(ws, said)
-    return git.Sha(output.split("\n", 1)[0])
+def _merge_tree(ws: Workspace, local: git.Sha, remote: git.Sha, config: dict[str, str]) -> git.Sha:
+    try:
+        return git.merge_tree(ws.root, local, remote, config=config)
+    except git.MergeTreeConflict as e:
+        raise _needs_person(ws, e.messages) from None
 
 
-def _merge_records(ws: Workspace, commits: tuple[str, str, str], tree: git.Sha, paths: list[str]) -> git.Sha:
+def _merge_records(
+    ws: Workspace, commits: tuple[git.Sha, git.Sha, git.Sha], tree: git.Sha, paths: list[str]
+) -> git.Sha:
     """`tree` with `paths`, coordination files that both sides changed, merged record by record.
 
     `commits` are the merge base, ours and theirs."""
@@ -171,43 +158,43 @@ def _merge_records(ws: Workspace, commits: tuple[str, str, str], tree: git.Sha, 
             text, outcome = driver.merge_texts(PurePosixPath(path).name, old, ours, theirs)
         except jsonio.ParseError as e:
             why = f"{path}: cannot merge as JSON: a side does not parse ({e.message}, line {e.line})"
-            raise _conflict(ws, why) from None
+            raise _needs_person(ws, why) from None
         if outcome.conflicts:
-            raise _conflict(ws, "\n".join(driver.report(path, outcome)))
+            raise _needs_person(ws, "\n".join(driver.merge_notes(path, outcome)))
         merged[path] = git.hash_object(ws.root, text)
     return git.write_tree(ws.root, tree, merged) if merged else tree
 
 
-def _conflict(ws: Workspace, said: str) -> Conflict:
-    return Conflict(
+def _needs_person(ws: Workspace, said: str) -> NeedsPerson:
+    return NeedsPerson(
         f"merging {ws.remote}/{ws.branch} needs a person:\n{said}\n"
         f"Nothing was changed and your commits are kept. To settle it: on {ws.branch} run "
         f"`git merge {ws.remote}/{ws.branch}`, then `coord resolve`, `git commit`, and `coord sync`."
     )
 
 
-def _push(ws: Workspace, commit: str) -> bool:
+def _push(ws: Workspace, commit: git.Sha) -> bool:
     """Whether the push went through; False when the remote moved first.
 
     Without the pre-push hook: each commit pushed was checked when it was made (a protocol
     step, a validated merge, or a commit through the hooks), and CI replays them all.
     """
-    done = git.run(
-        ["push", "--porcelain", "--no-verify", ws.remote, f"{commit}:refs/heads/{ws.branch}"], ws.root, check=False
-    )
-    if done.returncode == 0:
-        return True
-    text = (done.stdout + done.stderr).decode("utf-8", "replace")
-    if any(sign in text for sign in _OVERTAKEN):
+    try:
+        git.push(ws.root, ws.remote, commit, ws.ref)
+    except git.PushRejected:
         return False
-    raise FatalError(f"cannot push {ws.branch} to {ws.remote}:\n{text.strip()}\nYour commits are kept.")
+    except git.PushFailed as e:
+        raise FatalError(f"cannot push {ws.branch} to {ws.remote}:\n{e.output}\nYour commits are kept.") from None
+    return True
 
 
-def _result(ws: Workspace, start: str | None, after: str, remote: str | None, *, merged: bool, attempts: int) -> Synced:
-    def count(since: str | None) -> int:
+def _result(
+    ws: Workspace, start: git.Sha | None, after: git.Sha, remote: git.Sha | None, *, merged: bool, attempts: int
+) -> Synced:
+    def count(since: git.Sha | None) -> int:
         if since == after:
             return 0
-        return int(git.out(["rev-list", "--count", f"{since}..{after}" if since else after], ws.root))
+        return git.rev_list_count(ws.root, after, since=since)
 
     news: dict[str, Any] = {}
     if start is not None and start != after:

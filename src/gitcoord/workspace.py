@@ -16,6 +16,7 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.snapshot import Snapshot
 
 IDENTITY_HELP = (
     "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
@@ -35,8 +36,8 @@ class Workspace(NamedTuple):
         return self.repo.root
 
     @property
-    def ref(self) -> str:
-        return f"refs/heads/{self.branch}"
+    def ref(self) -> git.Ref:
+        return git.Ref(f"refs/heads/{self.branch}")
 
     def require_identity(self) -> str:
         if not self.identity:
@@ -55,9 +56,9 @@ def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
 
 def default_branch(root: Path, remote: str) -> str:
     """The remote's default branch, else main or master, else the branch checked out here."""
-    done = git.run(["symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD"], root, check=False)
-    if done.returncode == 0:
-        return done.stdout.decode().strip().split("/", 1)[1]
+    remote_head = git.symbolic_ref(root, f"refs/remotes/{remote}/HEAD")  # e.g. origin/main
+    if remote_head is not None:
+        return remote_head.split("/", 1)[1]
     for name in ("main", "master"):
         if git.rev_parse(root, f"refs/heads/{name}"):
             return name
@@ -79,7 +80,7 @@ def tip(ws: Workspace) -> git.Sha:
     return commit
 
 
-def snapshot(ws: Workspace, *, strict: bool = True, commit: str | None = None) -> store.Snapshot:
+def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = None) -> Snapshot:
     at = commit or tip(ws)
 
     def read(files: list[str]) -> list[bytes | None]:
@@ -90,13 +91,13 @@ def snapshot(ws: Workspace, *, strict: bool = True, commit: str | None = None) -
         return [f for f in (f"{model.ARCHIVE}/{p}" for p in listed) if model.is_store_file(f)]
 
     # A branch without coordination files says so when a file is read ("`coord init` creates it").
-    return store.Snapshot(read, commit=at, strict=strict, shards=shards)
+    return Snapshot(read, commit=at, strict=strict, shards=shards)
 
 
-Blobs = dict[str, str | None]  # file name -> its blob id at one commit (None: absent)
+Blobs = dict[str, git.Sha | None]  # file name -> its blob id at one commit (None: absent)
 
 
-def blobs_at(root: Path, commits: Sequence[str]) -> dict[str, Blobs]:
+def blobs_at(root: Path, commits: Sequence[git.Sha]) -> dict[git.Sha, Blobs]:
     """Which version of each store file each commit has, in one git call."""
     specs = [f"{c}:{store.repo_path(f)}" for c in commits for f in model.ALL_FILES]
     ids = iter(git.object_ids(root, specs))

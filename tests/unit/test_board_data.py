@@ -68,7 +68,7 @@ def test_the_seed_at_two_in_the_afternoon(seed: State) -> None:
 
 def test_findings_are_the_health_checks_own(seed: State) -> None:
     page = data.page_data(seed, TWO_PM)
-    assert page["findings"] == {"total": 2, "items": [f._asdict() for f in health.findings(seed, TWO_PM)]}
+    assert page["findings"] == {"total": 2, "items": [f._asdict() for f in health.concerns(seed, TWO_PM)]}
     assert page["health"] == {"healthy": False, "errors": 1, "warnings": 1}
 
 

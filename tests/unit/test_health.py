@@ -29,7 +29,7 @@ def seed() -> dict[str, Any]:
 
 
 def found(state: dict[str, Any], now: dt.datetime = DAY_AFTER) -> list[tuple[str, str, str]]:
-    return [(f.level, f.rule, f.subject) for f in health.findings(state, now)]
+    return [(f.level, f.rule, f.subject) for f in health.concerns(state, now)]
 
 
 def test_the_seed_as_of_the_next_day_breaks_what_the_specification_says(seed: dict[str, Any]) -> None:
@@ -41,13 +41,13 @@ def test_the_seed_as_of_the_next_day_breaks_what_the_specification_says(seed: di
         ("warning", "stale-instance", "instance-1"),  # "check in within 24 hours"
         ("warning", "stale-instance", "instance-2"),
     ]
-    assert not health.healthy(health.findings(seed, DAY_AFTER))
+    assert not health.healthy(health.concerns(seed, DAY_AFTER))
 
 
 def test_the_seed_on_its_own_day_is_nearly_healthy(seed: dict[str, Any]) -> None:
     now = timestamps.parse("2024-01-15T11:30:00Z")
     assert found(seed, now) == [("warning", "missing-input", "dec_002")]
-    assert health.healthy(health.findings(seed, now))
+    assert health.healthy(health.concerns(seed, now))
 
 
 def test_thresholds_come_from_the_settings(seed: dict[str, Any]) -> None:
@@ -99,7 +99,7 @@ def test_merge_conflicts_are_errors(seed: dict[str, Any]) -> None:
 
 def test_markdown_escapes_what_instances_wrote(seed: dict[str, Any]) -> None:
     seed[model.TASKS]["active_tasks"][0]["title"] = 'Evil | <img src=x> @octocat "]; click t0 call alert(1)'
-    text = health_report.markdown(seed, health.findings(seed, DAY_AFTER), now="2024-01-16T12:00:00Z", commit="abc")
+    text = health_report.markdown(seed, health.concerns(seed, DAY_AFTER), now="2024-01-16T12:00:00Z", commit="abc")
     assert "<img" not in text
     assert "@octocat" not in text
     assert "\\| &lt;img src=x&gt; &#64;octocat" in text

@@ -37,7 +37,7 @@ def page_data(
 ) -> dict[str, Any]:
     settings = model.settings_of(state[model.REGISTRY])
     tasks = views.tasks(state)
-    found = health.findings(state, now)
+    found = health.concerns(state, now)
     pending = state[model.DECISIONS]["pending_decisions"]
     return {
         "generated_at": timestamps.format(now),

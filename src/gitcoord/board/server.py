@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
-from gitcoord import store
+from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.board import actions
 from gitcoord.board import page
@@ -60,7 +60,7 @@ def read(ws: workspace.Workspace) -> dict[str, Any]:
     commit = workspace.tip(ws)
     snap = workspace.snapshot(ws, strict=False, commit=commit)
     snap.prefetch(list(model.FILES))
-    with store.reading(snap):
+    with validation.reading(snap):
         return page_data(snap, clock.now(), commit=commit, branch=ws.branch)
 
 
@@ -88,10 +88,10 @@ class Board:
         """Run the action as the human coordinator, through the same step as the command line."""
         with self._acting:
             snap = workspace.snapshot(self.ws, strict=False)
-            with store.reading(snap):
+            with validation.reading(snap):
                 human = model.settings_of(snap[model.REGISTRY]).human_coordinator
             ws = self.ws._replace(identity=human)
-            applied = step.apply(action.build, ws)
+            applied = step.commit_now(action.build, ws)
             warning = None
             try:
                 synced = step.publish(ws, None)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitcoord import store
+from gitcoord import fileio
 from gitcoord.errors import FatalError
 
 START, END = "<!-- gitcoord:start -->", "<!-- gitcoord:end -->"
@@ -71,7 +71,7 @@ def plan(root: Path) -> dict[str, bytes]:
     """The files to add or update (repository path -> content), written by the caller."""
     changes = {}
     for name in GUIDES:
-        text = store.read_text(root / name)
+        text = fileio.read_text(root / name)
         updated = _section_into(text)
         if updated != text:
             changes[name] = updated.encode("utf-8")

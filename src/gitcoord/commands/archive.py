@@ -15,7 +15,7 @@ from gitcoord.output import Output
 from gitcoord.protocol import archive as protocol
 
 
-def run(
+def archive(
     *,
     cwd: Path,
     as_instance: str | None,

@@ -17,7 +17,7 @@ from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
 from gitcoord import replay
-from gitcoord import store
+from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.escape import safe
@@ -50,13 +50,13 @@ def check_staged(ws: workspace.Workspace) -> replay.Verdict:
     return replay.Verdict(0, found, {})
 
 
-def _merge_heads(repo: git.Repo) -> list[str]:
+def _merge_heads(repo: git.Repo) -> list[git.Sha]:
     """The other side of a merge being committed: MERGE_HEAD, or during the pre-merge-commit
     hook (before git writes MERGE_HEAD) the GITHEAD_<sha> variables git sets for each head."""
     path = repo.git_dir / "MERGE_HEAD"
     if path.exists():
-        return path.read_text().split()
-    return sorted(name[len("GITHEAD_") :] for name in os.environ if name.startswith("GITHEAD_"))
+        return [git.Sha(s) for s in path.read_text().split()]
+    return sorted(git.Sha(name[len("GITHEAD_") :]) for name in os.environ if name.startswith("GITHEAD_"))
 
 
 def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_format: str, out: Output) -> int:
@@ -71,7 +71,7 @@ def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_f
             verdict = verdict._replace(findings=[rewritten, *verdict.findings])
     else:
         verdict = check_staged(ws)
-    return report(verdict, output_format=output_format, out=out)
+    return show_verdict(verdict, output_format=output_format, out=out)
 
 
 def _pre_push_range() -> str | None:
@@ -85,9 +85,10 @@ def _rewritten(root: Path, revisions: str) -> Finding | None:
     base, _, head = revisions.partition("..")
     if not base or set(base) == {"0"}:
         return None
-    if git.rev_parse(root, base) is None:
-        raise FatalError(f"{base} is not a commit here; fetch it, or check from a commit this clone has")
-    if git.is_ancestor(root, base, head or "HEAD"):
+    start, end = git.rev_parse(root, base), git.rev_parse(root, head or "HEAD")
+    if start is None or end is None:
+        raise FatalError(f"{revisions} names a commit this clone does not have; fetch it first")
+    if git.is_ancestor(root, start, end):
         return None
     message = (
         f"{base[:12]} is not an ancestor of {head or 'HEAD'}: the history was rewound or rewritten, "
@@ -103,7 +104,7 @@ def _range(root: Path, revisions: str) -> list[str]:
     return [revisions]
 
 
-def report(verdict: replay.Verdict, *, output_format: str, out: Output) -> int:
+def show_verdict(verdict: replay.Verdict, *, output_format: str, out: Output) -> int:
     first: dict[str, str] = {}
     for f in verdict.findings:
         first.setdefault(f.rule, f.commit)
@@ -129,7 +130,7 @@ def report(verdict: replay.Verdict, *, output_format: str, out: Output) -> int:
             f"[{rule}] "
             + (f"first broken by {c[:12]} {safe(verdict.subjects.get(c, ''))}" if c else "in the staged change")
         )
-        lines += ["  " + store.format_finding(f._replace(commit="")) for f in shown if f.rule == rule]
+        lines += ["  " + validation.format_finding(f._replace(commit="")) for f in shown if f.rule == rule]
     if not verdict.findings:
         lines.append(
             f"ok: {verdict.commits} commit(s) checked" if verdict.commits else "ok: the staged change keeps every rule"

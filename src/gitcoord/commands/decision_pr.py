@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gitcoord import git
 from gitcoord import model
 from gitcoord import records
 from gitcoord import views
@@ -14,7 +15,10 @@ from gitcoord.output import Output
 from gitcoord.output import markdown_cell
 
 
-def _decisions(ws: workspace.Workspace, commit: str) -> dict[str, dict[str, Any]]:
+def _decisions(ws: workspace.Workspace, rev: str) -> dict[str, dict[str, Any]]:
+    commit = git.rev_parse(ws.root, rev)
+    if commit is None:
+        return {}
     try:
         snap = workspace.snapshot(ws, strict=False, commit=commit)
     except FatalError:  # the base has no coordination files yet
@@ -22,7 +26,7 @@ def _decisions(ws: workspace.Workspace, commit: str) -> dict[str, dict[str, Any]
     return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
 
 
-def run(*, cwd: Path, as_instance: str | None, revisions: str, output_file: Path | None, out: Output) -> int:
+def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: str, output_file: Path | None) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     base, sep, head = revisions.partition("..")
     if not sep or not base or not head:

@@ -16,8 +16,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitcoord import git
+from gitcoord import records
+from gitcoord import workspace
 from gitcoord.errors import FatalError
-from gitcoord.git import clean_env
 from gitcoord.output import Output
 
 SEED = ["instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"]
@@ -33,10 +35,7 @@ class Stage:
         self.remote = base / "remote.git"
         self.clones = {name: base / name for name in [*SEED, HUMAN]}
         # The clones' hooks run `coord`: the one of this interpreter, whatever PATH the caller has.
-        self.env = clean_env({"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")})
-
-    def git(self, *args: str, cwd: Path | None = None) -> None:
-        subprocess.run(["git", *args], cwd=cwd or self.base, env=self.env, check=True, capture_output=True)
+        self.env = git.clean_env({"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")})
 
     def run(self, who: str, *args: str, show: int = 8, expect: tuple[int, ...] = (0,)) -> str:
         done = self._call(who, args)
@@ -105,17 +104,17 @@ def demo(*, directory: Path | None, out: Output) -> int:
 
 def _set_up(s: Stage) -> None:
     s.say("== A shared remote, and a clone for each of the specification's six instances and the human coordinator")
-    s.git("init", "-q", "--bare", "-b", "main", str(s.remote))
+    git.init(s.remote, branch="main", bare=True, env=s.env)
     first = s.clones["instance-2"]
-    s.git("init", "-q", "-b", "main", str(first))
-    s.git("remote", "add", "origin", str(s.remote), cwd=first)
+    git.init(first, branch="main", env=s.env)
+    git.add_remote(first, "origin", str(s.remote))
     s.run("instance-2", "init", "--example", "--agents", show=2)
     s.run("instance-2", "sync", show=1)
     for name, clone in s.clones.items():
         if name != "instance-2":
-            s.git("clone", "-q", str(s.remote), str(clone))
+            git.clone(str(s.remote), clone, env=s.env)
             s.run(name, "install", show=0)
-        s.git("config", "coord.instance", name, cwd=clone)
+        git.set_config(clone, "coord.instance", name)
     s.out.emit(
         None, f"    cloned {len(s.clones) - 1} more; each ran `coord install` and `git config coord.instance NAME`"
     )
@@ -169,8 +168,15 @@ def _new_feature(s: Stage) -> str:
     s.say("-- The merge decided: the earlier claim wins (in the same second, the lower instance id); the loser is told")
     for name in ("instance-3", "instance-4"):
         s.run(name, "sync", show=3)
-    s.run("instance-4", "checkin", show=6)
+    s.run(_claim_loser(s, dashboard), "checkin", show=6)
     return dashboard
+
+
+def _claim_loser(s: Stage, task_id: str) -> str:
+    """Which of the two lost the race: the claims rarely start in different seconds, but may."""
+    ws = workspace.open_workspace(s.clones["instance-3"])
+    task = records.get(workspace.snapshot(ws, strict=False), "task", task_id)
+    return "instance-3" if task is not None and task["assigned_to"] == "instance-4" else "instance-4"
 
 
 def _problem_solving(s: Stage) -> None:
@@ -269,20 +275,11 @@ def _where_it_stands(s: Stage) -> None:
     s.run(HUMAN, "health", show=20, expect=(0, 1))
     s.run(HUMAN, "log", "-n", "60", show=60)
     s.say("== Checks: every clone at the remote's commit, the store valid, every commit keeping the rules")
-    tips = {
-        name: subprocess.run(
-            ["git", "rev-parse", "main"], cwd=clone, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        for name, clone in s.clones.items()
-    }
-    remote_tip = subprocess.run(
-        ["git", "rev-parse", "main"], cwd=s.remote, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if set(tips.values()) != {remote_tip}:
+    tips = {name: git.rev_parse(clone, "main") for name, clone in s.clones.items()}
+    remote_tip = git.rev_parse(s.remote, "main")
+    if remote_tip is None or set(tips.values()) != {remote_tip}:
         raise FatalError(f"the clones did not converge: {tips}")
     s.out.emit(None, f"    all {len(tips)} clones at {remote_tip[:12]}, the remote's main")
     s.run(HUMAN, "validate", show=1)
-    root = subprocess.run(
-        ["git", "rev-list", "--max-parents=0", "main"], cwd=s.remote, capture_output=True, text=True, check=True
-    )
-    s.run(HUMAN, "check", "--range", f"{root.stdout.strip()}..main", show=1)
+    [root] = git.root_commits(s.remote, "main")
+    s.run(HUMAN, "check", "--range", f"{root}..main", show=1)

@@ -13,7 +13,7 @@ from gitcoord import workspace
 def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path) -> int:
     """Name the acting instance in a commit that changes coordination files, for `coord check`."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    staged = git.out(["diff", "--cached", "--name-only", "-z", "--", model.COORD_DIR], ws.root)
+    staged = git.staged_names(ws.root, [model.COORD_DIR])
     if not staged or ws.identity is None:
         return 0
     path = message_file if message_file.is_absolute() else ws.root / message_file
@@ -24,5 +24,5 @@ def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path
         # git writes MERGE_MSG without a final newline, and interpret-trailers would then
         # glue the trailer onto the subject instead of giving it a paragraph of its own.
         path.write_text(text + "\n", "utf-8")
-    git.run(["interpret-trailers", "--in-place", "--trailer", f"{events.INSTANCE}: {ws.identity}", str(path)], ws.root)
+    git.interpret_trailers(ws.root, path, {events.INSTANCE: ws.identity})
     return 0

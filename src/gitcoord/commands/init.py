@@ -6,12 +6,15 @@ from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 
+from gitcoord import clone
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
+from gitcoord import snapshot
 from gitcoord import store
+from gitcoord import validation
 from gitcoord.commands import agents as agent_files
-from gitcoord.commands import install
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.output import Output
@@ -31,42 +34,18 @@ def init(
 ) -> int:
     repo = git.discover(cwd)
     root = repo.root
-    coord_dir = root / model.COORD_DIR
-    present = [f for f in model.FILES if (coord_dir / f).exists()]
-    if present:
-        if example:
-            raise FatalError(
-                f"{model.COORD_DIR}/ already holds {', '.join(present)}; --example only fills an empty store"
-            )
-        _refuse_if_invalid(coord_dir, present)
+    present = _present(root, example=example)
     # Work out every file first, and write only when nothing can refuse any more.
-    documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
-    plan = {store.repo_path(f): content for f, content in documents.items() if f not in present}
-    attributes = store.read_text(root / ".gitattributes")
-    if store.with_lines(attributes, install.ATTRIBUTES) != attributes:
-        plan[".gitattributes"] = store.with_lines(attributes, install.ATTRIBUTES).encode("utf-8")
-    config, config_note = _pre_commit_config(store.read_text(root / PRE_COMMIT_CONFIG))
-    if config is not None:
-        plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
-    if agents:
-        plan.update(agent_files.plan(root))
-    if github:
-        plan.update(
-            {
-                path: text.encode("utf-8")
-                for path, text in workflows(install_spec).items()
-                if store.read_text(root / path) != text
-            }
-        )
+    plan, config_note = _plan(root, present, example=example, agents=agents, github=github, install_spec=install_spec)
     for path, content in plan.items():
-        store.write_atomic(root / path, content)
+        fileio.write_atomic(root / path, content)
     changed = list(plan)
     branch = git.head_branch(root) or "main"
     if changed:
         git.add(root, changed)
         summary = "start coordinating in coordination/" + (" (seed example)" if example else "")
         git.commit(root, Event("init", as_instance, None, summary).message(), changed)
-    install.install_clone(repo, branch=branch)
+    clone.set_up(repo, branch=branch)
     data = {"initialised": bool(changed), "changed": changed, "branch": branch, "commit": git.rev_parse(root, "HEAD")}
     if changed:
         lines = [f"created or updated: {', '.join(changed)}", f"committed on {branch} as {str(data['commit'])[:12]}"]
@@ -76,6 +55,39 @@ def init(
         out.note(config_note)
     out.emit(data, lines)
     return 0
+
+
+def _present(root: Path, *, example: bool) -> list[str]:
+    """The coordination files already there, once it is clear that init may go on with them."""
+    coord_dir = root / model.COORD_DIR
+    present = [f for f in model.FILES if (coord_dir / f).exists()]
+    if present and example:
+        raise FatalError(f"{model.COORD_DIR}/ already holds {', '.join(present)}; --example only fills an empty store")
+    if present:
+        _refuse_if_invalid(coord_dir, present)
+    return present
+
+
+def _plan(
+    root: Path, present: list[str], *, example: bool, agents: bool, github: bool, install_spec: str | None
+) -> tuple[dict[str, bytes], str]:
+    """Path -> the content to write there; and a note for the user, or ""."""
+    documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
+    plan = {store.repo_path(f): content for f, content in documents.items() if f not in present}
+    attributes = fileio.read_text(root / ".gitattributes")
+    if fileio.with_lines(attributes, clone.ATTRIBUTES) != attributes:
+        plan[".gitattributes"] = fileio.with_lines(attributes, clone.ATTRIBUTES).encode("utf-8")
+    config, config_note = _pre_commit_config(fileio.read_text(root / PRE_COMMIT_CONFIG))
+    if config is not None:
+        plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
+    if agents:
+        plan.update(agent_files.plan(root))
+    if github:
+        wanted = workflows(install_spec)
+        plan.update(
+            {path: text.encode("utf-8") for path, text in wanted.items() if fileio.read_text(root / path) != text}
+        )
+    return plan, config_note
 
 
 WORKFLOWS = ("coord-validate.yml", "coord-health.yml", "coord-decisions.yml")
@@ -98,9 +110,9 @@ def _example() -> dict[str, bytes]:
 
 
 def _refuse_if_invalid(coord_dir: Path, present: list[str]) -> None:
-    findings = store.check(store.Snapshot(store.directory_reader(coord_dir)), present)
+    findings = validation.check(snapshot.Snapshot(snapshot.directory_reader(coord_dir)), present)
     if findings:
-        raise store.InvalidStore(
+        raise validation.InvalidStore(
             findings,
             f"{model.COORD_DIR}/ exists but is not valid; fix it (nothing was changed), then run `coord init` again",
         )

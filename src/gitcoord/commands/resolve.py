@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import jsonio
 from gitcoord import merge
@@ -53,7 +54,7 @@ def resolve(
     file, entry = _find(docs, record, field)
     chosen = _choice(entry, pick, value)
     doc = _apply(file, docs[file], entry, chosen)
-    store.write_atomic(root / store.repo_path(file), store.dump(file, doc))
+    fileio.write_atomic(root / store.repo_path(file), store.dump(file, doc))
     left = doc.get("merge_conflicts", [])
     if not left:
         git.add(root, [store.repo_path(file)])

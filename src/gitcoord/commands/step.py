@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from typing import TypedDict
 
 from gitcoord import clock
 from gitcoord import commit
@@ -22,6 +23,16 @@ from gitcoord.records import State
 Build = Callable[[State, Context], Change]
 
 
+class Options(TypedDict):
+    """What every protocol step command takes besides its own arguments."""
+
+    cwd: Path
+    as_instance: str | None
+    out: Output
+    no_commit: bool
+    sync: bool | None
+
+
 def run(
     build: Build,
     *,
@@ -34,7 +45,7 @@ def run(
 ) -> int:
     """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    applied = apply(build, ws, no_commit=no_commit)
+    applied = commit_now(build, ws, no_commit=no_commit)
     change = applied.change
     where = _where(applied.commit, ws.branch, change)
     synced = publish(ws, sync) if applied.commit else None
@@ -69,10 +80,11 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
         raise FatalError(f"the step is committed here, but not shared yet: {e}") from None
 
 
-def apply(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:
+def commit_now(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:
+    """Commit the step `build` makes, as this clone's instance, at this moment, with fresh ids."""
     now = clock.now()
     ctx = Context(ws.identity, now, ids.maker(now))
-    return commit.apply(ws, lambda state: build(state, ctx), when=now, no_commit=no_commit)
+    return commit.commit_step(ws, lambda state: build(state, ctx), when=now, no_commit=no_commit)
 
 
 def envelope(applied: commit.Applied) -> dict[str, Any]:

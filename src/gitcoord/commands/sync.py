@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gitcoord import report
+from gitcoord import render
 from gitcoord import sync as engine
 from gitcoord import workspace
 from gitcoord.escape import safe
@@ -34,12 +34,12 @@ def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
     for t in news.get("offered_to_me", ()):
         yield f"  offered to you: {safe(t['task_id'])} {safe(t['title'])} (accept or decline)"
     for m in news.get("messages_for_me", ()):
-        yield "  new for you:" + report.message_line(m)[1:]
+        yield "  new for you:" + render.message_line(m)[1:]
     for d in news.get("decisions_made", ()):
-        yield "  decided:" + report.decision_line(d)[1:]
+        yield "  decided:" + render.decision_line(d)[1:]
 
 
-def run(*, cwd: Path, as_instance: str | None, out: Output) -> int:
+def sync(*, cwd: Path, as_instance: str | None, out: Output) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     synced = engine.sync(ws)
     out.emit(as_data(synced), lines(ws, synced))

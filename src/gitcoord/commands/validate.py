@@ -8,7 +8,9 @@ from pathlib import Path
 
 from gitcoord import git
 from gitcoord import model
+from gitcoord import snapshot
 from gitcoord import store
+from gitcoord import validation
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.output import Output
@@ -19,13 +21,13 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     if not paths:
         try:
             paths = [git.discover(cwd).root / model.COORD_DIR]
-        except FatalError:
+        except git.NotARepository:
             paths = [cwd / model.COORD_DIR]
     found: dict[Path, list[str]] = {}
     for given in paths:
         p = cwd / given
         if p.is_dir():
-            found[p] = [*model.FILES, *store.directory_shards(p)()]
+            found[p] = [*model.FILES, *snapshot.directory_shards(p)()]
         elif p.name in model.FILES:
             found.setdefault(p.parent, [])
             if p.name not in found[p.parent]:
@@ -37,17 +39,17 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
     return found
 
 
-def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output) -> int:
+def validate(*, paths: Sequence[Path], cwd: Path, since: str | None, out: Output) -> int:
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
-        snap = store.Snapshot(store.directory_reader(directory), shards=store.directory_shards(directory))
+        snap = snapshot.Snapshot(snapshot.directory_reader(directory), shards=snapshot.directory_shards(directory))
         changed = _changed_since(directory, since, files) if since else None
         if changed is None:
-            results.extend((directory, f) for f in store.check(snap, files))
+            results.extend((directory, f) for f in validation.check(snap, files))
         else:
             old, names = changed
-            results.extend((directory, f) for f in store.check_since(old, snap, names))
+            results.extend((directory, f) for f in validation.check_since(old, snap, names))
         checked += len(files)
     shown = [(_display(d / f.file, cwd), f) for d, f in results]
     data = {
@@ -62,22 +64,21 @@ def validate(paths: Sequence[Path], *, cwd: Path, since: str | None, out: Output
     return 1 if results else 0
 
 
-def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[store.Snapshot, list[str]] | None:
+def _changed_since(directory: Path, since: str, files: list[str]) -> tuple[snapshot.Snapshot, list[str]] | None:
     """The store at `since` and the files that differ from it, when `directory` is its coordination/."""
     try:
         repo = git.discover(directory)
-    except FatalError:
+    except git.NotARepository:
         return None
     commit = git.rev_parse(repo.root, since)
     if commit is None or directory.resolve() != (repo.root / model.COORD_DIR).resolve():
         return None  # no such commit (a first commit), or not this repository's store: check it all
-    differ = git.out(["diff", "--name-only", "-z", commit, "--", model.COORD_DIR], repo.root)
-    names = {Path(p).name for p in differ.split("\0") if p}
+    names = {Path(p).name for p in git.diff_names(repo.root, commit, [model.COORD_DIR])}
 
     def read(wanted: list[str]) -> list[bytes | None]:
         return git.read_blobs(repo.root, [f"{commit}:{store.repo_path(f)}" for f in wanted])
 
-    return store.Snapshot(read, commit=commit, strict=False), [f for f in files if f in names]
+    return snapshot.Snapshot(read, commit=commit, strict=False), [f for f in files if f in names]
 
 
 def _display(path: Path, cwd: Path) -> str:

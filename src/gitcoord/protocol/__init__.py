@@ -139,7 +139,7 @@ def instance(edit: Edit, name: str) -> Record:
     return entry
 
 
-def known_instance(edit: Edit, name: str, *, what: str, broadcast: bool = False) -> str:
+def known_instance(edit: Edit, name: str, *, broadcast: bool = False) -> str:
     """`name` if it can be addressed: a registered instance, the human coordinator, or all."""
     if name == settings(edit.state).human_coordinator or (broadcast and name == model.BROADCAST):
         return name

@@ -45,7 +45,7 @@ def propose(
     if len(set(names)) != len(names):
         raise Refused("each option needs its own name")
     for name in input_from:
-        known_instance(edit, name, what="input from")
+        known_instance(edit, name)
     for task in tasks:
         edit.require("task", task)
     decision: Record = {
@@ -121,7 +121,7 @@ def decide(
             f"{decision_id} still needs input from {', '.join(missing)}; wait for it, or decide anyway with --force"
         )
     for name in affects:
-        known_instance(edit, name, what="affected instance", broadcast=True)
+        known_instance(edit, name, broadcast=True)
     affected = list(dict.fromkeys(affects)) or _involved(decision)
     made = {
         **decision,
@@ -238,7 +238,7 @@ def _positions(
         for m in [record, *thread(edit.state[model.MESSAGES], record["message_id"])]:
             sides[m["from"]] = m["message"] if m["from"] != me else sides[me]
     for who, text in given:
-        known_instance(edit, who, what="position of")
+        known_instance(edit, who)
         sides[who] = text
     return sides
 

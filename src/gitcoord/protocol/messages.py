@@ -58,8 +58,8 @@ def send(
 ) -> Change:
     edit = Edit(state, ctx)
     me = ctx.me()
-    known_instance(edit, me, what="sender")
-    known_instance(edit, to, what="recipient", broadcast=True)
+    known_instance(edit, me)
+    known_instance(edit, to, broadcast=True)
     if requires_response and to == model.BROADCAST:
         raise Refused("a message to all cannot require a response: ask one instance, or drop --requires-response")
     if task is not None:

@@ -1,0 +1,117 @@
+"""`coord msg ...` and `coord inbox`: Protocol 3."""
+
+from __future__ import annotations
+
+import click
+
+from gitcoord import rulebook
+from gitcoord.cli.base import cli
+from gitcoord.cli.base import long_text
+from gitcoord.cli.base import reading_options
+from gitcoord.cli.base import step_options
+from gitcoord.cli.base import step_where
+from gitcoord.cli.base import where
+
+message_argument = click.argument("message_id", metavar="MSG")
+
+
+@cli.group()
+def msg() -> None:
+    """Protocol 3: ask another instance, answer in the same thread, close it."""
+
+
+@msg.command("send")
+@click.option("--to", required=True, metavar="INSTANCE", help="Who it is for ('all' for every instance).")
+@click.option("--subject", required=True)
+@click.option("--body", help="The message.")
+@click.option("--body-file", metavar="FILE", help="Read the message from FILE ('-' for standard input).")
+@click.option("--requires-response", is_flag=True, help="A consultation: the recipient owes an answer.")
+@click.option("--priority", type=click.Choice(rulebook.PRIORITIES), default="medium", show_default=True)
+@click.option("--task", "task_id", metavar="TASK", help="The task it is about.")
+@click.option("--decision", "decision_id", metavar="DEC", help="The decision it is about.")
+@click.option("--file", "files", multiple=True, metavar="PATH", help="A file it is about (repeat for more).")
+@step_options
+def msg_send(
+    *,
+    to: str,
+    subject: str,
+    body: str | None,
+    body_file: str | None,
+    requires_response: bool,
+    priority: str,
+    task_id: str | None,
+    decision_id: str | None,
+    files: tuple[str, ...],
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Send a message; prints its id."""
+    from gitcoord.commands import messages
+
+    return messages.send(
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync),
+        to=to,
+        subject=subject,
+        body=long_text(body, body_file, what="body"),
+        requires_response=requires_response,
+        priority=priority,
+        task_id=task_id,
+        decision_id=decision_id,
+        files=files,
+    )
+
+
+@msg.command("reply")
+@message_argument
+@click.option("--body", help="The answer.")
+@click.option("--body-file", metavar="FILE", help="Read the answer from FILE ('-' for standard input).")
+@step_options
+def msg_reply(
+    *,
+    message_id: str,
+    body: str | None,
+    body_file: str | None,
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Answer MSG, sent to me, in its thread; prints the answer's id."""
+    from gitcoord.commands import messages
+
+    text = long_text(body, body_file, what="body")
+    return messages.reply(
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), message_id=message_id, body=text
+    )
+
+
+@msg.command("ack")
+@message_argument
+@step_options
+def msg_ack(*, message_id: str, no_commit: bool, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Close the thread I started with MSG (or acknowledge MSG, sent to me)."""
+    from gitcoord.commands import messages
+
+    return messages.ack(**step_where(as_instance, as_json, no_commit=no_commit, sync=sync), message_id=message_id)
+
+
+@msg.command("show")
+@message_argument
+@reading_options
+def msg_show(*, message_id: str, as_instance: str | None, as_json: bool) -> int:
+    """MSG and every answer in its thread."""
+    from gitcoord.commands import messages
+
+    return messages.show(**where(as_instance, as_json), message_id=message_id)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Include broadcasts from before my last check-in.")
+@reading_options
+def inbox(*, everything: bool, as_instance: str | None, as_json: bool) -> int:
+    """What waits for me: answers I owe, answers to my questions, notices, decisions needing my input."""
+    from gitcoord.commands import messages
+
+    return messages.inbox(**where(as_instance, as_json), everything=everything)

@@ -1,0 +1,107 @@
+"""Setting a repository and a clone up, and git's entry points: `coord init`, `install`, `doctor`,
+`hook`, `merge-driver`, and `demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitcoord.cli.base import as_option
+from gitcoord.cli.base import cli
+from gitcoord.cli.base import cwd
+from gitcoord.cli.base import identity
+from gitcoord.cli.base import json_option
+from gitcoord.cli.base import reading_options
+from gitcoord.cli.base import where
+from gitcoord.output import Output
+
+
+@cli.command()
+@click.option("--example", is_flag=True, help="Start from the specification's six-instance example.")
+@click.option(
+    "--agents", is_flag=True, help="Add the startup checklist to CLAUDE.md and AGENTS.md, and a SessionStart hook."
+)
+@click.option("--github", is_flag=True, help="Add the GitHub workflows: validation, health, decision pull requests.")
+@click.option(
+    "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
+)
+@reading_options
+def init(
+    *, example: bool, agents: bool, github: bool, install_spec: str | None, as_instance: str | None, as_json: bool
+) -> int:
+    """Start coordinating in this repository: coordination/, .gitattributes, hooks; one commit.
+
+    Safe to run again: it adds only what is missing and never overwrites a file.
+    """
+    from gitcoord.commands import init
+
+    return init.init(
+        **where(as_instance, as_json), example=example, agents=agents, github=github, install_spec=install_spec
+    )
+
+
+@cli.command()
+@json_option
+def install(*, as_json: bool) -> int:
+    """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent."""
+    from gitcoord.commands import install
+
+    return install.install(cwd=cwd(), out=Output(as_json=as_json))
+
+
+@cli.command()
+@click.option(
+    "--driver", "driver_only", is_flag=True, help="Only check that the merge driver is registered (the hook)."
+)
+@reading_options
+def doctor(*, driver_only: bool, as_instance: str | None, as_json: bool) -> int:
+    """Is this clone set up to coordinate? Each check says what to do when it fails."""
+    from gitcoord.commands import doctor
+
+    return doctor.doctor(**where(as_instance, as_json), driver_only=driver_only)
+
+
+@cli.group()
+def hook() -> None:
+    """Entry points for git hooks (installed by `coord install`)."""
+
+
+@hook.command("prepare-commit-msg")
+@click.argument("message_file", type=click.Path(path_type=Path))
+@click.argument("rest", nargs=-1)
+@as_option
+def hook_prepare_commit_msg(*, message_file: Path, rest: tuple[str, ...], as_instance: str | None) -> int:
+    """Add the Coord-Instance trailer to a commit that changes coordination files."""
+    from gitcoord.commands import hook
+
+    return hook.prepare_commit_msg(cwd=cwd(), as_instance=identity(as_instance), message_file=message_file)
+
+
+@cli.command("merge-driver")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("ours", type=click.Path(path_type=Path))
+@click.argument("theirs", type=click.Path(path_type=Path))
+@click.argument("label")
+def merge_driver(*, base: Path, ours: Path, theirs: Path, label: str) -> int:
+    """Merge a coordination file for git: BASE OURS THEIRS PATH (%O %A %B %P).
+
+    Registered by `coord install`; exits 0 when merged, 1 when a person must choose.
+    """
+    from gitcoord import driver
+
+    return driver.merge_paths(base, ours, theirs, label)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to create it (default: a new temporary directory).",
+)
+def demo(*, directory: Path | None) -> int:
+    """Play the specification's example in a throwaway repository."""
+    from gitcoord.commands import demo
+
+    return demo.demo(directory=directory, out=Output(as_json=False))

@@ -1,0 +1,166 @@
+"""Setting up one clone, and checking it: what git keeps out of git.
+
+A merge driver and hooks live in each clone's .git/, which a clone does not copy; without
+the driver git silently merges the JSON as text. `coord init` and `coord install` set a
+clone up; `coord doctor`, the hooks and `coord sync` check it, all through this module.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import NamedTuple
+
+from gitcoord import fileio
+from gitcoord import git
+from gitcoord import hooks
+from gitcoord import model
+from gitcoord import store
+from gitcoord.errors import FatalError
+from gitcoord.workspace import default_branch
+
+DRIVER = "coord"  # the name .gitattributes gives the driver: `merge=coord`
+DRIVER_NAME = "gitcoord: merge coordination records"
+ATTRIBUTES = (f"coordination/*.json merge={DRIVER}", f"coordination/archive/*.json merge={DRIVER}")
+MARK = "# gitcoord hook"
+GIT_HOOKS = ("prepare-commit-msg",)
+
+
+class Check(NamedTuple):
+    name: str
+    ok: bool
+    detail: str
+
+
+def driver_command() -> str:
+    # The interpreter that installed gitcoord, by absolute path: git runs drivers with
+    # whatever PATH the caller had (an IDE, a GUI client), which may not find `coord`.
+    return f"{shlex.quote(sys.executable)} -m gitcoord merge-driver %O %A %B %P"
+
+
+def set_up(repo: git.Repo, *, branch: str | None = None) -> list[str]:
+    """Register the driver, the attributes, the branch and the hooks; return what changed."""
+    return [
+        *_register_driver(repo.root),
+        *_choose_branch(repo.root, branch),
+        *_attributes(repo),
+        *_pre_commit_hooks(repo),
+        *install_git_hooks(repo),
+    ]
+
+
+def _register_driver(root: Path) -> list[str]:
+    current = git.config(root, f"merge.{DRIVER}.")
+    wanted = {f"merge.{DRIVER}.name": DRIVER_NAME, f"merge.{DRIVER}.driver": driver_command()}
+    changed = [key for key, value in wanted.items() if current.get(key) != value]
+    for key in changed:
+        git.set_config(root, key, wanted[key])
+    return changed
+
+
+def _choose_branch(root: Path, branch: str | None) -> list[str]:
+    if "coord.branch" in git.config(root, "coord.branch"):
+        return []
+    git.set_config(root, "coord.branch", branch or default_branch(root, "origin"))
+    return ["coord.branch"]
+
+
+def _attributes(repo: git.Repo) -> list[str]:
+    # Also in .git/info/attributes: branches without the committed .gitattributes, and
+    # `git merge-tree`, still merge the files with the driver.
+    info = repo.common_dir / "info" / "attributes"
+    return [str(info)] if fileio.ensure_lines(info, ATTRIBUTES) else []
+
+
+def _pre_commit_hooks(repo: git.Repo) -> list[str]:
+    if not (repo.root / ".pre-commit-config.yaml").exists() or pre_commit_hooks_installed(repo):
+        return []
+    _pre_commit(repo.root, ["install", *(a for t in hooks.HOOK_TYPES for a in ("--hook-type", t))])
+    return ["pre-commit hooks: " + ", ".join(hooks.HOOK_TYPES)]
+
+
+def _pre_commit(root: Path, args: Sequence[str]) -> None:
+    """Run pre-commit (not git: it has a command line of its own) with this interpreter."""
+    done = subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=root, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise FatalError(f"`pre-commit {args[0]}` failed: {done.stderr.decode(errors='replace').strip()}")
+
+
+def pre_commit_hooks_installed(repo: git.Repo) -> bool:
+    return all(is_pre_commit_hook(repo.common_dir / "hooks" / t) for t in hooks.HOOK_TYPES)
+
+
+def is_pre_commit_hook(path: Path) -> bool:
+    return path.exists() and "pre-commit" in path.read_text("utf-8", "replace")
+
+
+def hook_templates() -> Path:
+    """The scripts of the repository's hooks/ folder: in the wheel, or beside src/ in a checkout."""
+    packaged = Path(str(files("gitcoord"))) / "hooks"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "hooks"
+
+
+def install_git_hooks(repo: git.Repo) -> list[str]:
+    """Install hooks/ into .git/hooks, keeping a hook that was there as <name>.legacy, which ours runs."""
+    directory = repo.common_dir / "hooks"
+    directory.mkdir(exist_ok=True)
+    return [f"git hook {name}" for name in GIT_HOOKS if _install_git_hook(directory, name)]
+
+
+def _install_git_hook(directory: Path, name: str) -> bool:
+    script = (hook_templates() / name).read_text("utf-8").replace("@PYTHON@", sys.executable)
+    target = directory / name
+    current = target.read_text("utf-8", "replace") if target.exists() else None
+    if current == script:
+        return False
+    if current is not None and MARK not in current:
+        target.rename(directory / f"{name}.legacy")
+    fileio.write_atomic(target, script.encode("utf-8"))
+    target.chmod(0o755)
+    return True
+
+
+def driver_checks(repo: git.Repo) -> Iterator[Check]:
+    """Whether git merges the coordination files with the driver in this clone."""
+    yield _driver_registered(repo.root)
+    yield _driver_attribute(repo.root)
+
+
+def _driver_registered(root: Path) -> Check:
+    command = git.config(root, f"merge.{DRIVER}.").get(f"merge.{DRIVER}.driver")
+    if command is None:
+        return Check(
+            "merge driver", False, "not registered in this clone, so git merges the JSON as text: run `coord install`"
+        )
+    program = shlex.split(command)[0]
+    if program.startswith("/") and not Path(program).exists():
+        return Check("merge driver", False, f"registered, but {program} no longer exists: run `coord install` again")
+    return Check("merge driver", True, command)
+
+
+def _driver_attribute(root: Path) -> Check:
+    probe = store.repo_path(model.TASKS)
+    attr = git.check_attr(root, "merge", probe)
+    if attr != DRIVER:
+        return Check(
+            "attributes", False, f"{probe} has merge={attr}: add `{ATTRIBUTES[0]}` to .gitattributes (`coord init`)"
+        )
+    attributes = root / ".gitattributes"
+    committed = attributes.exists() and ATTRIBUTES[0] in attributes.read_text("utf-8").splitlines()
+    return Check(
+        "attributes",
+        True,
+        ATTRIBUTES[0] + ("" if committed else " (from .git/info/attributes only; `coord init` commits it)"),
+    )
+
+
+def require_driver(repo: git.Repo) -> None:
+    """Refuse to merge where git would merge the JSON as text."""
+    problems = [c.detail for c in driver_checks(repo) if not c.ok]
+    if problems:
+        raise FatalError("cannot merge safely: " + "; ".join(problems))

@@ -1,0 +1,37 @@
+"""`coord log`: the event log, the coordination commits on the shared branch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitcoord import git
+from gitcoord import model
+from gitcoord import workspace
+from gitcoord.output import Output
+from gitcoord.output import safe
+
+
+def log(
+    *, cwd: Path, as_instance: str | None, out: Output, instance: str | None, subject: str | None, limit: int
+) -> int:
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    entries = [
+        e
+        for e in git.log(ws.root, workspace.tip(ws), paths=[model.COORD_DIR])
+        if "Coord-Event" in e.trailers
+        and (instance is None or e.trailers.get("Coord-Instance") == instance)
+        and (subject is None or e.trailers.get("Coord-Subject") == subject)
+    ][:limit]
+    data = [
+        {
+            "commit": e.sha,
+            "date": e.date,
+            "event": e.trailers["Coord-Event"],
+            "instance": e.trailers.get("Coord-Instance"),
+            "subject": e.trailers.get("Coord-Subject"),
+            "summary": e.subject,
+        }
+        for e in entries
+    ]
+    out.emit(data, [f"{e.sha[:12]}  {e.date}  {safe(e.subject)}" for e in entries] or ["(no events)"])
+    return 0

@@ -1,0 +1,147 @@
+"""Every git call gitcoord makes. Nothing outside this package runs git.
+
+git is driven through its command line: plumbing for the coordination branch, so that an
+instance on any branch, in any worktree, commits coordination events without touching its
+checkout; porcelain only where a person's working tree must follow.
+
+Each command line is built in this package by a named function and runs with git's
+messages in English (`LC_ALL=C`), so that the failures worth telling apart are classified
+here, once, into the exceptions of `git.errors`; callers never read git's prose.
+Callers use the names below: `from gitcoord import git`, then `git.fetch(...)`.
+"""
+
+from __future__ import annotations
+
+from gitcoord.git._process import clean_env
+from gitcoord.git.errors import FetchFailed
+from gitcoord.git.errors import GitError
+from gitcoord.git.errors import GitMissing
+from gitcoord.git.errors import IndexLocked
+from gitcoord.git.errors import Locked
+from gitcoord.git.errors import MergeTreeConflict
+from gitcoord.git.errors import NotARepository
+from gitcoord.git.errors import PushFailed
+from gitcoord.git.errors import PushRejected
+from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import RemoteRefMissing
+from gitcoord.git.errors import WouldOverwrite
+from gitcoord.git.objects import TreeEntry
+from gitcoord.git.objects import blobs_under
+from gitcoord.git.objects import commit_tree
+from gitcoord.git.objects import hash_object
+from gitcoord.git.objects import ls_tree
+from gitcoord.git.objects import merge_tree
+from gitcoord.git.objects import mktree
+from gitcoord.git.objects import object_ids
+from gitcoord.git.objects import paths_under
+from gitcoord.git.objects import read_blobs
+from gitcoord.git.objects import tree_ids
+from gitcoord.git.objects import write_tree
+from gitcoord.git.refs import Change
+from gitcoord.git.refs import Commit
+from gitcoord.git.refs import LogEntry
+from gitcoord.git.refs import Ref
+from gitcoord.git.refs import Sha
+from gitcoord.git.refs import changes
+from gitcoord.git.refs import commits
+from gitcoord.git.refs import ever_touched
+from gitcoord.git.refs import head_branch
+from gitcoord.git.refs import is_ancestor
+from gitcoord.git.refs import log
+from gitcoord.git.refs import merge_base
+from gitcoord.git.refs import merge_bases
+from gitcoord.git.refs import rev_list_count
+from gitcoord.git.refs import rev_parse
+from gitcoord.git.refs import root_commits
+from gitcoord.git.refs import symbolic_ref
+from gitcoord.git.refs import update_ref
+from gitcoord.git.refs import worktree_of
+from gitcoord.git.remote import fetch
+from gitcoord.git.remote import push
+from gitcoord.git.repo import Repo
+from gitcoord.git.repo import add_remote
+from gitcoord.git.repo import check_attr
+from gitcoord.git.repo import clone
+from gitcoord.git.repo import config
+from gitcoord.git.repo import discover
+from gitcoord.git.repo import init
+from gitcoord.git.repo import set_config
+from gitcoord.git.repo import version
+from gitcoord.git.worktree import add
+from gitcoord.git.worktree import changed_paths
+from gitcoord.git.worktree import commit
+from gitcoord.git.worktree import diff_names
+from gitcoord.git.worktree import ff_merge
+from gitcoord.git.worktree import has_changes
+from gitcoord.git.worktree import index_blobs
+from gitcoord.git.worktree import interpret_trailers
+from gitcoord.git.worktree import staged_names
+from gitcoord.git.worktree import text_merge
+
+__all__ = [
+    "Change",
+    "Commit",
+    "FetchFailed",
+    "GitError",
+    "GitMissing",
+    "IndexLocked",
+    "Locked",
+    "LogEntry",
+    "MergeTreeConflict",
+    "NotARepository",
+    "PushFailed",
+    "PushRejected",
+    "Ref",
+    "RefLocked",
+    "RemoteRefMissing",
+    "Repo",
+    "Sha",
+    "TreeEntry",
+    "WouldOverwrite",
+    "add",
+    "add_remote",
+    "blobs_under",
+    "changed_paths",
+    "changes",
+    "check_attr",
+    "clean_env",
+    "clone",
+    "commit",
+    "commit_tree",
+    "commits",
+    "config",
+    "diff_names",
+    "discover",
+    "ever_touched",
+    "fetch",
+    "ff_merge",
+    "has_changes",
+    "hash_object",
+    "head_branch",
+    "index_blobs",
+    "init",
+    "interpret_trailers",
+    "is_ancestor",
+    "log",
+    "ls_tree",
+    "merge_base",
+    "merge_bases",
+    "merge_tree",
+    "mktree",
+    "object_ids",
+    "paths_under",
+    "push",
+    "read_blobs",
+    "rev_list_count",
+    "rev_parse",
+    "root_commits",
+    "set_config",
+    "staged_names",
+    "symbolic_ref",
+    "text_merge",
+    "tree_ids",
+    "update_ref",
+    "version",
+    "worktree_of",
+    "write_tree",
+]

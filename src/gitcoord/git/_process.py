@@ -1,0 +1,71 @@
+"""Running one git command: in English, and with its failure classified."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitcoord.git.errors import LOCK
+from gitcoord.git.errors import GitError
+from gitcoord.git.errors import GitMissing
+from gitcoord.git.errors import IndexLocked
+from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import WouldOverwrite
+
+# Inside a hook or a merge driver, git exports these; they would point commands aimed at
+# another repository (a clone, a remote) back at the one running the hook.
+_REPO_ENV = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+# git's messages untranslated, so that what this package parses reads the same everywhere.
+ENGLISH = {"LC_ALL": "C", "LANGUAGE": "C"}
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
+    env.update(extra or {})
+    return env
+
+
+def english(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**(os.environ if env is None else env), **ENGLISH}
+
+
+def run(
+    args: Sequence[str],
+    cwd: Path | None,
+    *,
+    input: bytes | None = None,  # noqa: A002 (subprocess's own name)
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    cmd = ["git", *args]
+    try:
+        done = subprocess.run(cmd, cwd=cwd, input=input, env=english(env), capture_output=True, check=False)
+    except FileNotFoundError:
+        raise GitMissing("git is not installed or not on PATH; install git 2.38 or newer") from None
+    if check and done.returncode != 0:
+        raise classify(cmd, done)
+    return done
+
+
+def out(args: Sequence[str], cwd: Path, *, input: bytes | None = None) -> str:  # noqa: A002
+    return run(args, cwd, input=input).stdout.decode("utf-8", "replace").strip()
+
+
+def names(args: Sequence[str], cwd: Path) -> list[str]:
+    """The NUL-separated paths a `-z` command prints."""
+    return [p for p in run(args, cwd).stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def classify(cmd: Sequence[str], done: subprocess.CompletedProcess[bytes]) -> GitError:
+    """The exception that says what went wrong, from what git said (in English: see ENGLISH)."""
+    said = done.stderr.decode("utf-8", "replace")
+    kind: type[GitError] = GitError
+    lock = LOCK.search(said)
+    if lock:
+        kind = IndexLocked if lock[1].endswith("index.lock") else RefLocked
+    elif "would be overwritten" in said:
+        kind = WouldOverwrite
+    return kind(cmd, done.returncode, done.stdout, done.stderr)

@@ -1,0 +1,92 @@
+"""What can go wrong running git, told apart so that callers never read git's prose."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitcoord.errors import FatalError
+
+LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+
+
+class GitError(FatalError):
+    """A git command failed: the command, its exit code, and everything it said."""
+
+    def __init__(self, args: Sequence[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.cmd = list(args)
+        self.returncode = returncode
+        self.stdout = stdout.decode("utf-8", "replace")
+        self.stderr = stderr.decode("utf-8", "replace")
+        super().__init__(
+            f"`{' '.join(self.cmd)}` failed with exit code {returncode}\n"
+            + _block("stdout", self.stdout)
+            + _block("stderr", self.stderr).rstrip("\n")
+        )
+
+    @property
+    def output(self) -> str:
+        """What it said on both streams."""
+        return (self.stdout + self.stderr).strip()
+
+
+def _block(name: str, text: str) -> str:
+    return f"{name}:\n" + ("".join(f"    {line}\n" for line in text.strip().splitlines()) or "    (none)\n")
+
+
+class GitMissing(FatalError):
+    """git is not installed, or not on PATH."""
+
+
+class NotARepository(FatalError):
+    """The directory is not in a working tree of a git repository."""
+
+
+class FetchFailed(GitError):
+    """The remote could not be fetched from: unreachable, or it refused."""
+
+
+class RemoteRefMissing(GitError):
+    """The remote has no such ref (yet)."""
+
+
+class PushFailed(GitError):
+    """The remote did not take the push: unreachable, or a hook or a rule declined it."""
+
+
+class PushRejected(PushFailed):
+    """The remote moved since it was fetched: another push got there first."""
+
+
+class Locked(GitError):
+    """Another git process holds a lock file (or one was killed and left it behind)."""
+
+    @property
+    def lock(self) -> Path:
+        found = LOCK.search(self.stderr)
+        return Path(found[1]) if found else Path("?")
+
+
+class IndexLocked(Locked):
+    """A worktree's index.lock exists: another git command is running there."""
+
+
+class RefLocked(Locked):
+    """A ref's lock file exists: another git process is updating it."""
+
+
+class WouldOverwrite(GitError):
+    """git refused to update a working tree because that would overwrite local changes."""
+
+    @property
+    def paths(self) -> list[str]:
+        return [line.strip() for line in self.stderr.splitlines() if line.startswith("\t")]
+
+
+class MergeTreeConflict(GitError):
+    """`git merge-tree` found conflicts: the merge needs a person."""
+
+    @property
+    def messages(self) -> str:
+        return self.stderr.strip() or self.stdout.split("\n\n", 1)[-1].strip()

@@ -1,0 +1,169 @@
+"""Objects: blobs read and written in batches, trees rebuilt along changed paths, commits, merges."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitcoord.git._process import clean_env
+from gitcoord.git._process import english
+from gitcoord.git._process import out
+from gitcoord.git._process import run
+from gitcoord.git.errors import GitError
+from gitcoord.git.errors import MergeTreeConflict
+from gitcoord.git.refs import Sha
+
+
+def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
+    """The contents of `rev:path` specs in one git call; None for those that do not exist."""
+    if not specs:
+        return []
+    # The request is a few lines (well under a pipe's buffer), so it is written whole before
+    # the answer is read in one go: no polling loop over what can be tens of megabytes.
+    cmd = ["git", "cat-file", "--batch"]
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=pipe, stdout=pipe, stderr=pipe, env=english())
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdin.write("".join(s + "\n" for s in specs).encode())
+    proc.stdin.close()
+    data = proc.stdout.read()
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    if proc.wait() != 0:
+        raise GitError(cmd, proc.returncode, data, stderr)
+    return _batch_contents(data, len(specs))
+
+
+def _batch_contents(data: bytes, count: int) -> list[bytes | None]:
+    pos = 0
+    found: list[bytes | None] = []
+    for _ in range(count):
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            found.append(None)
+            continue
+        size = int(header[2])
+        found.append(data[pos : pos + size] if header[1] == b"blob" else None)
+        pos += size + 1
+    return found
+
+
+def object_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
+    """The blob id each `rev:path` spec names, or None, in one git call."""
+    if not specs:
+        return []
+    request = "".join(s + "\n" for s in specs).encode()
+    ids: list[Sha | None] = []
+    for line in out(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input=request).splitlines():
+        parts = line.split()
+        ids.append(Sha(parts[0]) if len(parts) == 2 and parts[1] == "blob" else None)
+    return ids
+
+
+def hash_object(cwd: Path, data: bytes) -> Sha:
+    return Sha(out(["hash-object", "-w", "--stdin"], cwd, input=data))
+
+
+class TreeEntry(NamedTuple):
+    mode: str
+    type: str
+    sha: Sha
+    name: str
+
+
+def ls_tree(cwd: Path, treeish: str) -> list[TreeEntry]:
+    done = run(["ls-tree", "-z", treeish], cwd, check=False)
+    if done.returncode != 0:
+        return []
+    entries = []
+    for item in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if item:
+            meta, _, name = item.partition("\t")
+            mode, kind, sha = meta.split()
+            entries.append(TreeEntry(mode, kind, Sha(sha), name))
+    return entries
+
+
+def mktree(cwd: Path, entries: Iterable[TreeEntry]) -> Sha:
+    text = "".join(f"{e.mode} {e.type} {e.sha}\t{e.name}\0" for e in entries)
+    return Sha(out(["mktree", "-z"], cwd, input=text.encode("utf-8", "surrogateescape")))
+
+
+def write_tree(cwd: Path, base: Sha | None, files: Mapping[str, Sha]) -> Sha:
+    """The tree of commit or tree `base` with `files` (path -> blob) put in; only the trees on their paths change."""
+    return _put(cwd, f"{base}^{{tree}}" if base else None, [(p.split("/"), sha) for p, sha in files.items()])
+
+
+def _put(cwd: Path, tree: str | None, changes: list[tuple[list[str], Sha]]) -> Sha:
+    entries = {e.name: e for e in ls_tree(cwd, tree)} if tree else {}
+    below: dict[str, list[tuple[list[str], Sha]]] = {}
+    for parts, sha in changes:
+        if len(parts) == 1:
+            entries[parts[0]] = TreeEntry("100644", "blob", sha, parts[0])
+        else:
+            below.setdefault(parts[0], []).append((parts[1:], sha))
+    for name, sub in below.items():
+        old = entries.get(name)
+        entries[name] = TreeEntry("040000", "tree", _put(cwd, old.sha if old else None, sub), name)
+    return mktree(cwd, entries.values())
+
+
+def commit_tree(cwd: Path, tree: Sha, parents: Sequence[Sha], message: str, *, date: int | None = None) -> Sha:
+    """A commit of `tree`; `date` (seconds since the epoch) dates it as the event it records."""
+    args = ["commit-tree", tree, *(a for p in parents for a in ("-p", p))]
+    env = clean_env({"GIT_AUTHOR_DATE": f"@{date} +0000", "GIT_COMMITTER_DATE": f"@{date} +0000"}) if date else None
+    return Sha(run(args, cwd, input=message.encode(), env=env).stdout.decode().strip())
+
+
+def merge_tree(cwd: Path, ours: Sha, theirs: Sha, *, config: Mapping[str, str] | None = None) -> Sha:
+    """The tree of the merge of two commits, touching no checkout; MergeTreeConflict when it needs a person."""
+    settings = [a for key, value in (config or {}).items() for a in ("-c", f"{key}={value}")]
+    cmd = ["git", *settings, "merge-tree", "--write-tree", "--messages", ours, theirs]
+    done = run(cmd[1:], cwd, check=False)
+    if done.returncode == 1:
+        raise MergeTreeConflict(cmd, done.returncode, done.stdout, done.stderr)
+    if done.returncode != 0:
+        raise GitError(cmd, done.returncode, done.stdout, done.stderr)
+    return Sha(done.stdout.decode("utf-8", "replace").split("\n", 1)[0])
+
+
+def tree_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
+    """The tree each `rev:path` spec names (None where there is none), in one git call."""
+    if not specs:
+        return []
+    request = "".join(s + "\n" for s in specs).encode()
+    done = run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input=request)
+    ids: list[Sha | None] = []
+    for line in done.stdout.decode().splitlines():
+        parts = line.split()
+        ids.append(Sha(parts[0]) if len(parts) == 2 and parts[1] == "tree" else None)
+    return ids
+
+
+def blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
+    """Every blob below `tree`: path (relative to it) -> object id."""
+    found = {}
+    for item in (
+        run(["ls-tree", "-r", "-z", "--full-tree", tree], cwd).stdout.decode("utf-8", "surrogateescape").split("\0")
+    ):
+        if item:
+            meta, _, path = item.partition("\t")
+            _mode, kind, sha = meta.split()
+            if kind == "blob":
+                found[path] = Sha(sha)
+    return found
+
+
+def paths_under(cwd: Path, treeish: str) -> list[str]:
+    """The paths of the blobs below `treeish` (nothing when there is no such tree)."""
+    done = run(["ls-tree", "-r", "-z", "--name-only", treeish], cwd, check=False)
+    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p] if done.returncode == 0 else []

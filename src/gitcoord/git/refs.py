@@ -1,0 +1,151 @@
+"""Refs and history: what points where, moving it safely, and reading the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+from typing import NewType
+
+from gitcoord.git._process import out
+from gitcoord.git._process import run
+from gitcoord.git.errors import LOCK
+from gitcoord.git.errors import RefLocked
+
+Sha = NewType("Sha", str)  # a full object name
+Ref = NewType("Ref", str)  # a full ref name, e.g. refs/heads/main
+
+
+def symbolic_ref(cwd: Path, name: str) -> str | None:
+    """The short name of the ref that symbolic ref `name` points at, if it is one."""
+    done = run(["symbolic-ref", "-q", "--short", name], cwd, check=False)
+    return done.stdout.decode().strip() or None
+
+
+def head_branch(cwd: Path) -> str | None:
+    """The branch checked out in this worktree (None when HEAD is detached)."""
+    return symbolic_ref(cwd, "HEAD")
+
+
+def rev_parse(cwd: Path, rev: str) -> Sha | None:
+    done = run(["rev-parse", "-q", "--verify", rev + "^{commit}"], cwd, check=False)
+    return Sha(done.stdout.decode().strip()) if done.returncode == 0 else None
+
+
+def update_ref(cwd: Path, ref: Ref, new: Sha, old: Sha | None, reason: str) -> bool:
+    """Move `ref` from `old` to `new` only if it still points at `old` (compare-and-swap).
+
+    False when it no longer does; RefLocked when another git process is updating it.
+    """
+    expected = old or "0" * len(new)
+    cmd = ["update-ref", "-m", reason, ref, new, expected]
+    done = run(cmd, cwd, check=False)
+    if done.returncode != 0 and LOCK.search(done.stderr.decode("utf-8", "replace")):
+        raise RefLocked(["git", *cmd], done.returncode, done.stdout, done.stderr)
+    return done.returncode == 0
+
+
+def is_ancestor(cwd: Path, ancestor: Sha, descendant: Sha) -> bool:
+    return run(["merge-base", "--is-ancestor", ancestor, descendant], cwd, check=False).returncode == 0
+
+
+def merge_bases(cwd: Path, a: Sha, b: Sha) -> list[Sha]:
+    """All best common ancestors: more than one after criss-cross merges."""
+    return [Sha(s) for s in run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()]
+
+
+def merge_base(cwd: Path, a: Sha, b: Sha) -> Sha | None:
+    """One best common ancestor (git picks one when there are several), or None."""
+    bases = merge_bases(cwd, a, b)
+    return bases[0] if bases else None
+
+
+def rev_list_count(cwd: Path, until: Sha, *, since: Sha | None = None) -> int:
+    """How many commits `until` has that `since` has not (all of them, without `since`)."""
+    return int(out(["rev-list", "--count", f"{since}..{until}" if since else until], cwd))
+
+
+def root_commits(cwd: Path, rev: str) -> list[Sha]:
+    return [Sha(s) for s in out(["rev-list", "--max-parents=0", rev], cwd).split()]
+
+
+def worktree_of(cwd: Path, branch: str) -> Path | None:
+    """The worktree that has `branch` checked out, if any (git allows one at most)."""
+    path = None
+    for item in out(["worktree", "list", "--porcelain", "-z"], cwd).split("\0"):
+        if item.startswith("worktree "):
+            path = Path(item[len("worktree ") :])
+        elif item == f"branch refs/heads/{branch}" and path is not None:
+            return path
+    return None
+
+
+class LogEntry(NamedTuple):
+    sha: Sha
+    date: str
+    subject: str
+    trailers: dict[str, str]
+
+
+_FIELDS = ("%H", "%cI", "%s", "%(trailers:only,unfold)")
+
+
+def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
+    """Commits reachable from `rev`, newest first, with their trailers."""
+    args = ["log", "-z", "--format=" + "%x1f".join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
+    entries = []
+    for item in out(args, cwd).split("\0"):
+        if item.strip():
+            sha, date, subject, trailer_text = item.strip("\n").split("\x1f")
+            trailers = dict(line.split(": ", 1) for line in trailer_text.splitlines() if ": " in line)
+            entries.append(LogEntry(Sha(sha), date, subject, trailers))
+    return entries
+
+
+class Commit(NamedTuple):
+    sha: Sha
+    parents: tuple[Sha, ...]
+    message: str
+
+
+def commits(cwd: Path, revisions: Sequence[str]) -> list[Commit]:
+    """The commits of `revisions` (e.g. ["A..B"]), oldest first, parents before children."""
+    text = out(["log", "-z", "--reverse", "--topo-order", "--format=%H %P%x1f%B", *revisions, "--"], cwd)
+    found = []
+    for item in text.split("\0"):
+        if item.strip():
+            head, _, message = item.lstrip("\n").partition("\x1f")
+            sha, *parents = head.split()
+            found.append(Commit(Sha(sha), tuple(Sha(p) for p in parents), message))
+    return found
+
+
+class Change(NamedTuple):
+    """A commit as the range check sees it."""
+
+    sha: Sha
+    parents: tuple[Sha, ...]
+    committed: int  # committer date, seconds since the epoch
+    instances: tuple[str, ...]  # every Coord-Instance value of its trailer block (git's own parse)
+    subject: str
+
+
+def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
+    """The commits of `revisions`, oldest first, parents before children, with the trailers git parses.
+
+    Only the message's trailer block counts: a `Coord-Instance:` line elsewhere in the body is text.
+    """
+    fields = "%H", "%P", "%ct", "%(trailers:key=Coord-Instance,valueonly,separator=%x1e)", "%s"
+    text = out(["log", "-z", "--reverse", "--topo-order", "--format=" + "%x1f".join(fields), *revisions, "--"], cwd)
+    found = []
+    for item in text.split("\0"):
+        if item.strip():
+            sha, parents, committed, instances, subject = item.lstrip("\n").split("\x1f")
+            names = tuple(n.strip() for n in instances.split("\x1e") if n.strip())
+            found.append(Change(Sha(sha), tuple(Sha(p) for p in parents.split()), int(committed), names, subject))
+    return found
+
+
+def ever_touched(cwd: Path, commit: Sha, path: str) -> bool:
+    """Whether `commit` or any of its ancestors changed `path`."""
+    return bool(out(["rev-list", "-n1", commit, "--", path], cwd))

@@ -1,0 +1,57 @@
+"""Exchanging commits with a remote: fetch, and push told apart from being overtaken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitcoord.git._process import run
+from gitcoord.git.errors import FetchFailed
+from gitcoord.git.errors import PushFailed
+from gitcoord.git.errors import PushRejected
+from gitcoord.git.errors import RemoteRefMissing
+from gitcoord.git.refs import Ref
+from gitcoord.git.refs import Sha
+
+
+def fetch(cwd: Path, remote: str, ref: Ref, into: Ref) -> None:
+    """Fetch `remote`'s `ref` into the local ref `into` (forced: it tracks the remote).
+
+    RemoteRefMissing when the remote has no such ref; FetchFailed for the rest.
+    """
+    cmd = ["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{into}"]
+    done = run(cmd, cwd, check=False)
+    if done.returncode != 0:
+        kind = RemoteRefMissing if b"couldn't find remote ref" in done.stderr else FetchFailed
+        raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
+
+
+# A push the remote refused because it moved (fetch and try again), as opposed to one refused
+# for good (a hook or a rule declined it): the reasons git gives on its status lines.
+_OVERTAKEN = (
+    "[rejected]",  # refused before sending: fetch first, non-fast-forward, stale info
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "failed to update ref",  # another push moved it while this one was received
+    "cannot lock ref",
+    "failed to lock",
+)
+
+
+def push(cwd: Path, remote: str, commit: Sha, ref: Ref) -> None:
+    """Push `commit` to `ref` on `remote`, without this clone's pre-push hook.
+
+    PushRejected when the remote moved first; PushFailed when it refused for good or is unreachable.
+    """
+    cmd = ["push", "--porcelain", "--no-verify", remote, f"{commit}:{ref}"]
+    done = run(cmd, cwd, check=False)
+    if done.returncode != 0:
+        kind = PushRejected if _overtaken(done.stdout.decode("utf-8", "replace"), done.stderr) else PushFailed
+        raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
+
+
+def _overtaken(stdout: str, stderr: bytes) -> bool:
+    # The porcelain status line of a refused ref: "!<TAB>from:to<TAB>[rejected] (fetch first)".
+    refused = [line for line in stdout.splitlines() if line.startswith("!\t")]
+    said = "\n".join(refused) if refused else stderr.decode("utf-8", "replace")  # none: it never got that far
+    return any(sign in said for sign in _OVERTAKEN)

@@ -1,0 +1,69 @@
+"""Repositories: finding one, making one, and its configuration."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from gitcoord.git._process import clean_env
+from gitcoord.git._process import out
+from gitcoord.git._process import run
+from gitcoord.git.errors import NotARepository
+
+
+class Repo(NamedTuple):
+    root: Path  # the working tree's top level
+    git_dir: Path  # this worktree's git directory
+    common_dir: Path  # shared by all worktrees: refs, objects, config
+
+
+def discover(cwd: Path) -> Repo:
+    args = ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"]
+    done = run(args, cwd, check=False)
+    if done.returncode != 0:
+        if b"work tree" in done.stderr:
+            raise NotARepository(f"{cwd} is a bare repository; run coord in a clone with a working tree")
+        raise NotARepository(f"{cwd} is not in a git repository; run `git init` there first, or cd into a repository")
+    root, git_dir, common = done.stdout.decode().splitlines()
+    return Repo(Path(root), Path(git_dir), Path(common))
+
+
+def version(cwd: Path) -> tuple[int, int]:
+    found = re.search(r"(\d+)\.(\d+)", out(["version"], cwd))
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+def init(path: Path, *, branch: str, bare: bool = False, env: Mapping[str, str] | None = None) -> None:
+    """A new repository at `path` (another repository than any hook's: `env` defaults to a clean one)."""
+    run(["init", "-q", *(["--bare"] if bare else []), "-b", branch, str(path)], None, env=env or clean_env())
+
+
+def clone(url: str, path: Path, *, env: Mapping[str, str] | None = None) -> None:
+    run(["clone", "-q", url, str(path)], None, env=env or clean_env())
+
+
+def add_remote(cwd: Path, name: str, url: str) -> None:
+    run(["remote", "add", name, url], cwd)
+
+
+def config(cwd: Path, prefix: str) -> dict[str, str]:
+    """Every config value whose name starts with `prefix` (last one wins)."""
+    done = run(["config", "-z", "--get-regexp", "^" + prefix.replace(".", r"\.")], cwd, check=False)
+    values: dict[str, str] = {}
+    for item in done.stdout.decode("utf-8", "replace").split("\0"):
+        if item:
+            key, _, value = item.partition("\n")
+            values[key] = value
+    return values
+
+
+def set_config(cwd: Path, key: str, value: str) -> None:
+    run(["config", key, value], cwd)
+
+
+def check_attr(cwd: Path, attribute: str, path: str) -> str:
+    """The value of `attribute` for `path`: "unspecified", "set", "unset" or its value."""
+    fields = out(["check-attr", "-z", attribute, "--", path], cwd).split("\0")
+    return fields[2] if len(fields) > 2 else "unspecified"

@@ -1,0 +1,84 @@
+"""A working tree and its index: what differs, staging, committing, following a branch, text merges."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitcoord.git._process import classify
+from gitcoord.git._process import names
+from gitcoord.git._process import run
+from gitcoord.git.errors import GitError
+from gitcoord.git.refs import Sha
+
+
+def changed_paths(cwd: Path, a: Sha, b: Sha) -> set[str]:
+    """The paths of the files that differ between commits `a` and `b`."""
+    return set(names(["diff-tree", "-r", "-z", "--name-only", "--no-renames", a, b], cwd))
+
+
+def diff_names(cwd: Path, commit: Sha, paths: Sequence[str]) -> list[str]:
+    """The files under `paths` whose working-tree version differs from `commit`'s."""
+    return names(["diff", "--name-only", "-z", commit, "--", *paths], cwd)
+
+
+def staged_names(cwd: Path, paths: Sequence[str]) -> list[str]:
+    """The files under `paths` whose staged version differs from HEAD's."""
+    return names(["diff", "--cached", "--name-only", "-z", "--", *paths], cwd)
+
+
+def has_changes(cwd: Path, rev: str, paths: Sequence[str]) -> bool:
+    """Whether the working tree differs from `rev` in `paths`."""
+    cmd = ["diff", "--quiet", rev, "--", *paths]
+    done = run(cmd, cwd, check=False)
+    if done.returncode not in (0, 1):
+        raise classify(["git", *cmd], done)
+    return done.returncode == 1
+
+
+def add(cwd: Path, paths: Sequence[str]) -> None:
+    run(["add", "--", *paths], cwd)
+
+
+def commit(cwd: Path, message: str, paths: Sequence[str]) -> None:
+    """Commit just `paths` as they are in the working tree, whatever else is staged."""
+    run(["commit", "-q", "--no-verify", "-m", message, "--", *paths], cwd)
+
+
+def interpret_trailers(cwd: Path, message_file: Path, trailers: Mapping[str, str]) -> None:
+    """Add `trailers` to the commit message in `message_file`, in place."""
+    args = [a for key, value in trailers.items() for a in ("--trailer", f"{key}: {value}")]
+    run(["interpret-trailers", "--in-place", *args, str(message_file)], cwd)
+
+
+def ff_merge(worktree: Path, commit: Sha, *, env: Mapping[str, str] | None = None) -> None:
+    """Fast-forward the branch checked out in `worktree` to `commit`, its files following.
+
+    IndexLocked when another git command is running there; WouldOverwrite when local
+    changes are in the way (git refuses rather than lose them).
+    """
+    run(["merge", "--ff-only", "--quiet", commit], worktree, env=env)
+
+
+def text_merge(ours: Path, base: Path, theirs: Path, *, labels: tuple[str, str, str]) -> int:
+    """git's three-way text merge of three files, written into `ours`; how many conflicts it left."""
+    cmd = ["merge-file", *(a for label in labels for a in ("-L", label)), str(ours), str(base), str(theirs)]
+    done = run(cmd, None, check=False)
+    if not 0 <= done.returncode <= 127:  # a signal or an error, not a count of conflicts
+        raise GitError(["git", *cmd], done.returncode, done.stdout, done.stderr)
+    return done.returncode
+
+
+def index_blobs(cwd: Path, directory: str) -> dict[str, Sha]:
+    """The staged blobs below `directory`: path (relative to it) -> object id."""
+    found = {}
+    for item in (
+        run(["ls-files", "-s", "-z", "--", directory], cwd).stdout.decode("utf-8", "surrogateescape").split("\0")
+    ):
+        if item:
+            meta, _, path = item.partition("\t")
+            _mode, sha, stage = meta.split()
+            if stage == "0":
+                found[path[len(directory) + 1 :]] = Sha(sha)
+    return found

@@ -1,0 +1,144 @@
+"""The command line: every command wired to exactly its function, and `coord --help` starting fast."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from gitcoord.cli import main
+from gitcoord.cli.base import cli
+
+# Each leaf command, the function it hands its arguments to, and the fewest arguments it takes.
+WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
+    ("archive",): ("gitcoord.commands.archive:archive", []),
+    ("board",): ("gitcoord.commands.board:board", ["--html", "board.html"]),
+    ("check",): ("gitcoord.commands.check:check", []),
+    ("checkin",): ("gitcoord.commands.registry:checkin", []),
+    ("checkout",): ("gitcoord.commands.registry:checkout", []),
+    ("decision", "assign"): ("gitcoord.commands.decisions:assign", ["D", "I"]),
+    ("decision", "decide"): ("gitcoord.commands.decisions:decide", ["D", "--option", "a", "--rationale", "r"]),
+    ("decision", "input"): ("gitcoord.commands.decisions:give_input", ["D", "--option", "a"]),
+    ("decision", "list"): ("gitcoord.commands.decisions:list_decisions", []),
+    ("decision", "pr"): ("gitcoord.commands.decision_pr:decision_pr", ["--range", "a..b"]),
+    ("decision", "propose"): ("gitcoord.commands.decisions:propose", ["T"]),
+    ("decision", "show"): ("gitcoord.commands.decisions:show", ["D"]),
+    ("demo",): ("gitcoord.commands.demo:demo", []),
+    ("doctor",): ("gitcoord.commands.doctor:doctor", []),
+    ("escalate",): ("gitcoord.commands.decisions:escalate", ["T", "--reason", "r"]),
+    ("health",): ("gitcoord.commands.health:health", []),
+    ("hook", "prepare-commit-msg"): ("gitcoord.commands.hook:prepare_commit_msg", ["MSG_FILE"]),
+    ("inbox",): ("gitcoord.commands.messages:inbox", []),
+    ("init",): ("gitcoord.commands.init:init", []),
+    ("install",): ("gitcoord.commands.install:install", []),
+    ("log",): ("gitcoord.commands.log:log", []),
+    ("merge-driver",): ("gitcoord.driver:merge_paths", ["O", "A", "B", "P"]),
+    ("msg", "ack"): ("gitcoord.commands.messages:ack", ["M"]),
+    ("msg", "reply"): ("gitcoord.commands.messages:reply", ["M", "--body", "b"]),
+    ("msg", "send"): ("gitcoord.commands.messages:send", ["--to", "x", "--subject", "s", "--body", "b"]),
+    ("msg", "show"): ("gitcoord.commands.messages:show", ["M"]),
+    ("reclaim",): ("gitcoord.commands.health:reclaim", []),
+    ("register",): ("gitcoord.commands.registry:register", ["x", "--role", "r"]),
+    ("resolve",): ("gitcoord.commands.resolve:resolve", []),
+    ("status",): ("gitcoord.commands.status:status", []),
+    ("sync",): ("gitcoord.commands.sync:sync", []),
+    ("task", "accept"): ("gitcoord.commands.tasks:accept", ["T"]),
+    ("task", "add"): ("gitcoord.commands.tasks:add", ["T"]),
+    ("task", "assign"): ("gitcoord.commands.tasks:assign", ["T", "I"]),
+    ("task", "block"): ("gitcoord.commands.tasks:block", ["T", "--reason", "r"]),
+    ("task", "cancel"): ("gitcoord.commands.tasks:cancel", ["T", "--reason", "r"]),
+    ("task", "claim"): ("gitcoord.commands.tasks:claim", ["T"]),
+    ("task", "complete"): ("gitcoord.commands.tasks:complete", ["T"]),
+    ("task", "decline"): ("gitcoord.commands.tasks:decline", ["T", "--reason", "r"]),
+    ("task", "list"): ("gitcoord.commands.tasks:list_tasks", []),
+    ("task", "ready"): ("gitcoord.commands.tasks:ready", []),
+    ("task", "release"): ("gitcoord.commands.tasks:release", ["T", "--reason", "r"]),
+    ("task", "show"): ("gitcoord.commands.tasks:show", ["T"]),
+    ("task", "start"): ("gitcoord.commands.tasks:start", ["T"]),
+    ("validate",): ("gitcoord.commands.validate:validate", []),
+    ("whoami",): ("gitcoord.commands.registry:whoami", []),
+}
+
+
+def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _leaves(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+def test_the_table_names_every_command() -> None:
+    assert sorted(_leaves(cli)) == sorted(WIRING)
+
+
+@pytest.mark.parametrize("path", sorted(WIRING), ids=" ".join)
+def test_each_command_calls_exactly_its_function(path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    target, args = WIRING[path]
+    module_name, _, name = target.partition(":")
+    module = importlib.import_module(module_name)
+    signature = inspect.signature(getattr(module, name))
+    calls: list[inspect.BoundArguments] = []
+
+    def called(*given: Any, **options: Any) -> int:
+        calls.append(signature.bind(*given, **options))  # the real function would take these arguments
+        return 0
+
+    monkeypatch.setattr(module, name, called)
+    assert main([*path, *args]) == 0
+    assert len(calls) == 1
+
+
+def test_help_loads_neither_the_store_nor_git_nor_the_schema_library() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "gitcoord", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    ours = {m for m in imported if m.startswith("gitcoord")}
+    light = {
+        "gitcoord",
+        "gitcoord.errors",
+        "gitcoord.output",
+        "gitcoord.escape",
+        "gitcoord.model",
+        "gitcoord.rulebook",
+        "gitcoord.timestamps",
+    }
+    assert ours - light == {m for m in ours if m.startswith("gitcoord.cli")}
+    assert "jsonschema" not in imported
+
+
+def test_a_bug_leaves_a_private_crash_log_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gitcoord.commands import registry
+
+    def bug(**options: Any) -> int:
+        raise RuntimeError("a bug in a command")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(registry, "whoami", bug)
+    assert [main(["whoami"]), main(["whoami"])] == [3, 3]
+    directory = tmp_path / "state" / "gitcoord"
+    logs = sorted(directory.iterdir())
+    assert len(logs) == 2, "one file per crash"
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(log.stat().st_mode) for log in logs} == {0o600}
+    assert "RuntimeError: a bug in a command" in logs[0].read_text()
+    assert f"details in {logs[0]}" in capsys.readouterr().err
+
+
+def test_without_xdg_state_home_crash_logs_go_under_the_home_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitcoord.cli import crash_dir
+
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    assert crash_dir() == Path.home() / ".local" / "state" / "gitcoord"

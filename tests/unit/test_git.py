@@ -1,0 +1,144 @@
+"""The git package: each failure worth telling apart, classified, with real git (never a mock)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from testing.repos import bare_remote
+from testing.repos import commit_all
+from testing.repos import git as sh
+from testing.repos import make_repo
+
+from gitcoord import git
+
+SRC = Path(__file__).parents[2] / "src" / "gitcoord"
+MAIN = git.Ref("refs/heads/main")
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A clone with one commit, pushed to a bare remote named origin."""
+    remote = bare_remote(tmp_path / "remote.git")
+    repo = make_repo(tmp_path / "clone")
+    (repo / "a.txt").write_text("one\n")
+    commit_all(repo, "one")
+    sh(repo, "remote", "add", "origin", str(remote))
+    sh(repo, "push", "-q", "origin", "main")
+    return repo
+
+
+def _head(repo: Path) -> git.Sha:
+    found = git.rev_parse(repo, "HEAD")
+    assert found is not None
+    return found
+
+
+def test_no_module_outside_the_git_package_builds_a_git_command_line() -> None:
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if SRC / "git" in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            first = node.elts[0] if isinstance(node, ast.List) and node.elts else None
+            if isinstance(first, ast.Constant) and first.value == "git":
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gitcoord.git."):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno} imports {node.module}")
+    assert offenders == []
+
+
+def test_a_git_error_shows_the_command_its_code_and_both_streams(clone: Path) -> None:
+    with pytest.raises(git.GitError) as caught:
+        git.add(clone, ["no-such-file"])
+    e = caught.value
+    assert e.cmd[:2] == ["git", "add"]
+    assert e.returncode == 128
+    assert "did not match any files" in e.stderr
+    assert str(e).startswith("`git add -- no-such-file` failed with exit code 128\nstdout:\n    (none)\nstderr:\n")
+    assert "    fatal: pathspec 'no-such-file' did not match any files" in str(e)
+
+
+def test_fetching_a_branch_the_remote_lacks_is_told_apart_from_an_unreachable_remote(clone: Path) -> None:
+    with pytest.raises(git.RemoteRefMissing):
+        git.fetch(clone, "origin", git.Ref("refs/heads/nope"), git.Ref("refs/remotes/origin/nope"))
+    with pytest.raises(git.FetchFailed):
+        git.fetch(clone, str(clone.parent / "gone.git"), MAIN, git.Ref("refs/remotes/gone/main"))
+    git.fetch(clone, "origin", MAIN, git.Ref("refs/remotes/origin/main"))
+    assert git.rev_parse(clone, "refs/remotes/origin/main") == _head(clone)
+
+
+def test_a_push_overtaken_by_another_is_told_apart_from_one_a_hook_declined(clone: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sh(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(other))
+    (other / "b.txt").write_text("theirs\n")
+    commit_all(other, "theirs")
+    sh(other, "push", "-q", "origin", "main")
+    (clone / "a.txt").write_text("two\n")
+    mine = git.Sha(commit_all(clone, "mine"))
+    with pytest.raises(git.PushRejected):
+        git.push(clone, "origin", mine, MAIN)
+    hook = tmp_path / "remote.git" / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho 'this branch is protected' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(git.PushFailed) as caught:
+        git.push(clone, "origin", mine, git.Ref("refs/heads/elsewhere"))
+    assert not isinstance(caught.value, git.PushRejected)
+    assert "this branch is protected" in caught.value.output
+
+
+def test_locks_name_their_file(clone: Path) -> None:
+    head = _head(clone)
+    lock = clone / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    with pytest.raises(git.RefLocked) as ref_locked:
+        git.update_ref(clone, MAIN, head, head, "test")
+    assert ref_locked.value.lock == lock
+    lock.unlink()
+    assert not git.update_ref(clone, MAIN, head, git.Sha("0" * 40), "test"), "a lost compare-and-swap is False"
+    index_lock = clone / ".git" / "index.lock"
+    index_lock.write_text("")
+    with pytest.raises(git.IndexLocked) as index_locked:
+        git.add(clone, ["a.txt"])
+    assert index_locked.value.lock == index_lock
+
+
+def test_a_fast_forward_that_would_overwrite_local_changes_is_refused(clone: Path) -> None:
+    start = _head(clone)
+    (clone / "a.txt").write_text("two\n")
+    ahead = git.Sha(commit_all(clone, "two"))
+    sh(clone, "reset", "-q", "--hard", start)
+    (clone / "a.txt").write_text("local edit\n")
+    with pytest.raises(git.WouldOverwrite) as caught:
+        git.ff_merge(clone, ahead)
+    assert caught.value.paths == ["a.txt"]
+    assert (clone / "a.txt").read_text() == "local edit\n"
+
+
+def test_merge_tree_conflicts_need_a_person(clone: Path) -> None:
+    start = _head(clone)
+    (clone / "a.txt").write_text("ours\n")
+    ours = git.Sha(commit_all(clone, "ours"))
+    sh(clone, "reset", "-q", "--hard", start)
+    (clone / "a.txt").write_text("theirs\n")
+    theirs = git.Sha(commit_all(clone, "theirs"))
+    with pytest.raises(git.MergeTreeConflict) as caught:
+        git.merge_tree(clone, ours, theirs)
+    assert "CONFLICT (content): Merge conflict in a.txt" in caught.value.messages
+
+
+def test_small_queries(clone: Path) -> None:
+    head = _head(clone)
+    assert git.version(clone) >= (2, 38)
+    assert git.check_attr(clone, "merge", "a.txt") == "unspecified"
+    assert git.symbolic_ref(clone, "HEAD") == "main"
+    assert git.rev_list_count(clone, head) == 1
+    assert git.root_commits(clone, "main") == [head]
+    (clone / "a.txt").write_text("changed\n")
+    assert git.has_changes(clone, "HEAD", ["a.txt"])
+    assert git.diff_names(clone, head, ["."]) == ["a.txt"]
+    assert git.staged_names(clone, ["."]) == []
+    git.add(clone, ["a.txt"])
+    assert git.staged_names(clone, ["."]) == ["a.txt"]
