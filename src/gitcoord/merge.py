@@ -184,9 +184,13 @@ POLICY: dict[str, dict[str, Any]] = {
         "settings": Records("", "settings"),
         "merge_conflicts": set_merge,
     },
-    "settings": dict.fromkeys(("human_coordinator", "checkin_hours", "response_hours", "lease_hours"), take),
+    "settings": dict.fromkeys(
+        ("human_coordinator", "checkin_hours", "response_hours", "lease_hours", "require_signatures", "human_key"),
+        take,
+    ),
     "instance": {
         "role": take,
+        "signing_key": take,  # two different keys for one instance: a person decides which it holds
         "expertise_areas": set_merge,
         **dict.fromkeys(
             ("status", "current_task", "last_update", "available_for_consultation", "current_session_id"), PRESENCE
