@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from typing import NamedTuple
 
-from gitcoord import events
+from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import history
 from gitcoord import invariants
@@ -159,10 +159,13 @@ def check_range(root: Path, revisions: Sequence[str]) -> Verdict:
     at = workspace.blobs_at(root, sorted(wanted))
     loader = Loader(root)
     findings: list[Finding] = []
+    who = authenticity.acting(root, [c.sha for c in commits])  # from git's parse of each trailer block
+    changing = []
     for c in commits:
         if c.parents and all(at[p] == at[c.sha] for p in c.parents):
             continue  # no coordination change in this commit
-        actor = events.trailers(c.message).get(events.INSTANCE)
+        changing.append(c)
+        actor = who[c.sha].instance
         if len(c.parents) == 2:
             base = git.merge_base(root, *c.parents)
             found = review(
@@ -175,6 +178,9 @@ def check_range(root: Path, revisions: Sequence[str]) -> Verdict:
         else:
             found = review(loader, at[c.parents[0]] if c.parents else None, at[c.sha], actor)
         findings += [f._replace(commit=c.sha) for f in found]
+    findings += authenticity.review(
+        root, changing, who, lambda sha: loader.parse(model.REGISTRY, at[sha][model.REGISTRY])[0]
+    )
     return Verdict(len(commits), findings, {c.sha: c.message.splitlines()[0] if c.message else "" for c in commits})
 
 
