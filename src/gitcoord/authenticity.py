@@ -21,6 +21,8 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import sshkeys
+from gitcoord import workspace
+from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 
@@ -159,6 +161,28 @@ def _how(actor: str, held: frozenset[str], want: Expected) -> str:
         f"the registry holds no key for {actor}: it registers itself with its key (`coord install --as {actor}`, "
         f"then `coord register {actor} --role ROLE`), or the human coordinator enrolls it (`coord key set {actor} KEY`)"
     )
+
+
+def can_sign(root: Path, old: Doc, new: Doc, actor: str | None) -> None:
+    """Refuse, before anything is committed, a step this clone cannot sign as `coord check` will want it."""
+    want = expected([old], new)
+    if not want.required:
+        return
+    if actor is None:
+        raise FatalError("this store requires signed commits by a named instance: " + workspace.IDENTITY_HELP)
+    key = signing.current(root)
+    if key is None or not git.config_bool(root, "commit.gpgsign"):
+        raise FatalError(
+            f"this store requires every coordination commit to be signed, and this clone does not sign its "
+            f"commits: `coord install --as {actor}` sets it up; nothing was committed"
+        )
+    held = want.keys.get(actor, frozenset())
+    if key.public not in held:
+        raise FatalError(
+            f"this clone signs with {key.fingerprint} ({key.path or key.origin}), a key the registry does not hold "
+            f"for {actor}, so `coord check` and the server would refuse the commit; nothing was committed. "
+            + _how(actor, held, want)
+        )
 
 
 def review(
