@@ -118,10 +118,22 @@ def status(*, as_instance: str | None, as_json: bool) -> int:
 @click.option(
     "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
 )
+@click.option(
+    "--human-key",
+    metavar="KEY|@FILE",
+    help="The human coordinator's public key (default: this clone's, with --as human); signatures are then required.",
+)
 @as_option
 @json_option
 def init(
-    *, example: bool, agents: bool, github: bool, install_spec: str | None, as_instance: str | None, as_json: bool
+    *,
+    example: bool,
+    agents: bool,
+    github: bool,
+    install_spec: str | None,
+    human_key: str | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
     """Start coordinating in this repository: coordination/, .gitattributes, hooks; one commit.
 
@@ -137,18 +149,27 @@ def init(
         agents=agents,
         github=github,
         install_spec=install_spec,
+        human_key=human_key,
         as_instance=identity,
         out=out,
     )
 
 
 @cli.command()
+@click.option("--server", is_flag=True, help="In a bare repository: install the pre-receive hook, the gate.")
+@as_option
 @json_option
-def install(*, as_json: bool) -> int:
-    """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent."""
+def install(*, server: bool, as_instance: str | None, as_json: bool) -> int:
+    """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent.
+
+    With --as INSTANCE it also makes this clone act as INSTANCE and sign its commits, with
+    the SSH key its git config names or gitcoord's key for INSTANCE on this machine (made
+    once), and prints the public key. With --server, run in the bare repository clones push
+    to, it installs the gate instead.
+    """
     from gitcoord.commands.install import install as run
 
-    return run(cwd=_globals().cwd, out=Output(as_json=as_json))
+    return run(cwd=_globals().cwd, as_instance=_identity(as_instance), server=server, out=Output(as_json=as_json))
 
 
 # Protocol 1 and the registry -------------------------------------------------------------
@@ -203,21 +224,24 @@ def _read_text(text: str | None, path: str | None, *, what: str) -> str:
 @click.argument("instance")
 @click.option("--role", required=True, help="What the instance does, e.g. frontend-ux.")
 @click.option("--expertise", multiple=True, metavar="AREA", help="An area of expertise (repeat for more).")
+@click.option("--key", metavar="KEY|@FILE", help="Its signing key (default, registering myself: this clone's).")
 @sync_option
 @as_option
 @json_option
 def register(
-    *, instance: str, role: str, expertise: tuple[str, ...], sync: bool | None, as_instance: str | None, as_json: bool
+    *,
+    instance: str,
+    role: str,
+    expertise: tuple[str, ...],
+    key: str | None,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
-    """Add INSTANCE to the registry (status pending until it checks in)."""
-    from gitcoord.protocol import instances
+    """Add INSTANCE to the registry (status pending until it checks in), with its signing key."""
+    from gitcoord.commands.key import register as run
 
-    return _step(
-        lambda s, c: instances.register(s, c, instance, role=role, expertise=list(expertise)),
-        as_instance,
-        as_json,
-        sync=sync,
-    )
+    return _call(run, as_instance, as_json, instance=instance, role=role, expertise=list(expertise), key=key, sync=sync)
 
 
 @cli.command()
@@ -799,6 +823,14 @@ def hook() -> None:
     """Entry points for git hooks (installed by `coord install`)."""
 
 
+@hook.command("pre-receive")
+def hook_pre_receive() -> int:
+    """The server's gate: refuse a push that rewrites coordination history or brings a bad commit."""
+    from gitcoord.commands.hook import pre_receive
+
+    return pre_receive(cwd=_globals().cwd, text=sys.stdin.read())
+
+
 @hook.command("prepare-commit-msg")
 @click.argument("message_file", type=click.Path(path_type=Path))
 @click.argument("rest", nargs=-1)
@@ -905,6 +937,70 @@ def archive(
     identity = _identity(as_instance)
     out = Output(as_json=as_json)
     return run(cwd=_globals().cwd, as_instance=identity, days=days, before=before, dry_run=dry_run, sync=sync, out=out)
+
+
+# Signing keys --------------------------------------------------------------------------
+
+
+@cli.group()
+def key() -> None:
+    """Signing keys: each instance signs its coordination commits; the registry holds the keys."""
+
+
+@key.command("show")
+@as_option
+@json_option
+def key_show(*, as_instance: str | None, as_json: bool) -> int:
+    """The key this clone signs with, and the key the registry holds for me."""
+    from gitcoord.commands.key import show as run
+
+    return _call(run, as_instance, as_json)
+
+
+@key.command("publish")
+@sync_option
+@as_option
+@json_option
+def key_publish(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Put this clone's public key in my registry entry (the human coordinator's: the human key)."""
+    from gitcoord.commands.key import publish as run
+
+    return _call(run, as_instance, as_json, sync=sync)
+
+
+@key.command("set")
+@click.argument("instance")
+@click.argument("public_key", metavar="KEY|@FILE")
+@sync_option
+@as_option
+@json_option
+def key_set(*, instance: str, public_key: str, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Set the signing key of INSTANCE (the human coordinator: anyone's, and the human key; an instance: its own)."""
+    from gitcoord.commands.key import set_key as run
+
+    return _call(run, as_instance, as_json, instance=instance, key=public_key, sync=sync)
+
+
+@key.command("rotate")
+@sync_option
+@as_option
+@json_option
+def key_rotate(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Make a new key for me, publish it in a commit signed with the old one, and sign with the new one."""
+    from gitcoord.commands.key import rotate as run
+
+    return _call(run, as_instance, as_json, sync=sync)
+
+
+@key.command("require")
+@sync_option
+@as_option
+@json_option
+def key_require(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Require every coordination commit to be signed (the human coordinator; every active instance needs a key)."""
+    from gitcoord.commands.key import require as run
+
+    return _call(run, as_instance, as_json, sync=sync)
 
 
 @cli.command("merge-driver")

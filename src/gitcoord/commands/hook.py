@@ -26,3 +26,17 @@ def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path
         path.write_text(text + "\n", "utf-8")
     git.run(["interpret-trailers", "--in-place", "--trailer", f"{events.INSTANCE}: {ws.identity}", str(path)], ws.root)
     return 0
+
+
+def pre_receive(*, cwd: Path, text: str) -> int:
+    """The server's gate (installed by `coord install --server`): what it refuses goes to the pusher."""
+    import time
+
+    import click
+
+    from gitcoord.commands import gate
+
+    code, lines = gate.pre_receive(cwd=cwd, text=text, now=time.time())
+    for line in lines:
+        click.echo(line, err=True)
+    return code
