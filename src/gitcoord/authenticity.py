@@ -105,7 +105,7 @@ def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[
     if not want.required:
         return problems
     actor = who.instance
-    for name in sorted(want.registers - {actor, want.human}):
+    for name in sorted(want.registers - {actor} if actor != want.human else ()):
         message = (
             f"{actor or 'a commit naming no instance'} registered {name} with a signing key; only {name} itself "
             f"(signing with that key) or the human coordinator ({want.human}) gives {name} its key"
