@@ -163,9 +163,9 @@ def _how(actor: str, held: frozenset[str], want: Expected) -> str:
     )
 
 
-def can_sign(root: Path, old: Doc, new: Doc, actor: str | None) -> None:
-    """Refuse, before anything is committed, a step this clone cannot sign as `coord check` will want it."""
-    want = expected([old], new)
+def can_sign(root: Path, parents: Sequence[Doc], new: Doc, actor: str | None) -> None:
+    """Refuse, before anything is committed, a commit this clone cannot sign as `coord check` will want it."""
+    want = expected(parents, new)
     if not want.required:
         return
     if actor is None:

@@ -79,7 +79,7 @@ def apply(ws: Workspace, step: Step, *, no_commit: bool = False) -> Applied:
             if no_commit:
                 _stage(ws, snap.commit, change)
                 return Applied(change, None, new)
-            authenticity.can_sign(ws.root, snap[model.REGISTRY], new[model.REGISTRY], change.event.actor)
+            authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
             blobs = {
                 store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
                 for f, d in change.docs.items()

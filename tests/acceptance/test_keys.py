@@ -194,3 +194,28 @@ def test_key_require_for_an_existing_store(tmp_path: Path, coord: Coord) -> None
     unsigned = coord(human, "--as", "instance-1", "checkin")
     assert (unsigned.code, "a key the registry does not hold for instance-1" in unsigned.err) == (1, True)
     assert coord(clones["instance-1"], "checkin", "--sync").code == 0
+
+
+def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:
+    report = team.run("instance-1", "doctor", "--json")
+    [signing] = [c for c in json.loads(report.out)["checks"] if c["name"] == "signing"]
+    assert signing["ok"] is True
+    assert "the key the registry holds" in signing["detail"]
+    wrong = team.run(HUMAN, "--as", "instance-1", "doctor")
+    assert wrong.code == 1
+    assert "which the registry does not hold for instance-1" in wrong.out
+
+
+def test_sync_refuses_a_merge_this_clone_could_not_sign(team: Team) -> None:
+    team.fresh("instance-2")
+    team.ok("instance-2", "checkin")
+    team.ok("instance-1", "checkin", "--sync")
+    clone = team.clones["instance-2"]
+    git(clone, "config", "commit.gpgsign", "false")
+    head = git(clone, "rev-parse", "main")
+    refused = team.run("instance-2", "sync")
+    assert refused.code == 1
+    assert "this clone does not sign its commits" in refused.err
+    assert git(clone, "rev-parse", "main") == head, "nothing changed here"
+    git(clone, "config", "commit.gpgsign", "true")
+    assert "merged with origin" in team.ok("instance-2", "sync")

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import model
+from gitcoord import signing
 from gitcoord import store
 from gitcoord import workspace
 from gitcoord.commands import install
@@ -102,6 +104,7 @@ def checks(ws: workspace.Workspace) -> Iterator[Check]:
             known,
             ws.identity + ("" if known else f": not registered; `coord register {ws.identity} --role ROLE`"),
         )
+    yield signing_check(ws, registry)
     hook = ws.repo.common_dir / "hooks" / "pre-commit"
     installed = hook.exists() and "pre-commit" in hook.read_text("utf-8", "replace")
     yield Check("hooks", installed, "pre-commit hooks installed" if installed else "not installed: run `coord install`")
@@ -112,6 +115,34 @@ def checks(ws: workspace.Workspace) -> Iterator[Check]:
         f"{ws.remote} = {remote}"
         if remote
         else f"no remote {ws.remote!r}: `coord sync` needs one (git remote add {ws.remote} URL)",
+    )
+
+
+def signing_check(ws: workspace.Workspace, registry: model.Doc) -> Check:
+    required = model.settings_of(registry).require_signatures
+    try:
+        key = signing.current(ws.root)
+    except FatalError as e:
+        return Check("signing", False, str(e))
+    if key is None or not git.config_bool(ws.root, "commit.gpgsign"):
+        if not required:
+            return Check("signing", True, "this clone does not sign its commits; the store does not require it")
+        return Check(
+            "signing",
+            False,
+            "the store requires signed commits and this clone does not sign: "
+            f"`coord install --as {ws.identity or 'NAME'}`",
+        )
+    held = authenticity.keys_of(registry).get(ws.identity or "", frozenset())
+    if key.public in held:
+        return Check("signing", True, f"signs as {ws.identity} with {key.fingerprint}, the key the registry holds")
+    if not required:
+        return Check("signing", True, f"signs with {key.fingerprint}; not in the registry yet (`coord key publish`)")
+    return Check(
+        "signing",
+        False,
+        f"signs with {key.fingerprint}, which the registry does not hold for {ws.identity}: "
+        "its commits would be refused (`coord key show`)",
     )
 
 
