@@ -161,6 +161,13 @@ def _create(root: Path, path: Path, instance: str) -> bool:
             os.link(made, path)
         except FileExistsError:
             return False
+        except OSError:  # a file system without hard links: a rename, which another clone could race
+            if path.exists():
+                return False
+            os.replace(Path(f"{made}.pub"), Path(f"{path}.pub"))
+            os.replace(made, path)
+            path.chmod(0o600)
+            return True
         with contextlib.suppress(FileExistsError):
             os.link(Path(f"{made}.pub"), Path(f"{path}.pub"))
     path.chmod(0o600)

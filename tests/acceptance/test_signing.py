@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -96,16 +97,22 @@ def test_a_missing_ssh_keygen_is_said_plainly(signed: tuple[Path, dict[str, str]
         signing.verify(repo, [commits["good"]], {"instance-1": [keys["instance-1"]]})
 
 
-def test_ssh_keygen_missing_from_path_is_said_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = make_repo(tmp_path / "repo")
+def test_ssh_keygen_missing_from_path_is_said_plainly(
+    signed: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, commits, keys = signed
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "git").symlink_to(
-        subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
-    )
+    (bin_dir / "git").symlink_to(shutil.which("git") or "git")
     monkeypatch.setenv("PATH", str(bin_dir))
+    with signing.allowed_signers_file({"instance-1": [keys["instance-1"]]}) as path:
+        found, stderr = gitcmd.signatures(repo, [commits["good"]], path)
+    assert [c.status for c in found] == ["B"], "git 2.39 calls it bad"
+    assert "cannot run ssh-keygen" in stderr
     with pytest.raises(FatalError, match="ssh-keygen \\(OpenSSH\\) is needed to sign and verify"):
-        signing.ensure(repo, "instance-1")
+        signing.verify(repo, [commits["good"]], {"instance-1": [keys["instance-1"]]})
+    with pytest.raises(FatalError, match="ssh-keygen \\(OpenSSH\\) is needed to sign and verify"):
+        signing.ensure(make_repo(tmp_path / "other"), "instance-1")
 
 
 def test_the_allowed_signers_file_is_private_and_gone_after_the_check() -> None:
