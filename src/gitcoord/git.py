@@ -382,6 +382,12 @@ def trailer_values(cwd: Path, commits: Sequence[str], key: str) -> dict[str, lis
     return found
 
 
+def message_trailers(cwd: Path, message_file: Path) -> list[tuple[str, str]]:
+    """The trailers of a commit message in a file, as git parses its trailer block."""
+    text = out(["interpret-trailers", "--parse", str(message_file)], cwd, env=_parsed_env())
+    return [(key.strip(), value.strip()) for key, sep, value in (t.partition(":") for t in text.splitlines()) if sep]
+
+
 def committer_times(cwd: Path, revisions: Sequence[str]) -> dict[str, int]:
     """Each commit of `revisions` with its committer date (seconds since the epoch)."""
     text = out(["log", "--format=%H %ct", *revisions, "--"], cwd, env=_parsed_env())

@@ -223,7 +223,8 @@ def test_a_coord_instance_line_in_the_body_does_not_count(team: Team) -> None:
     team.commit("instance-1", body)
     assert team.push("instance-1").returncode == 0, "one trailer: the body's line is no second one"
     team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["go"]))
-    team.commit("instance-1", "own expertise\n\nCoord-Instance: instance-1\n\nsigned, a paragraph of prose")
+    message = "own expertise\n\nCoord-Instance: instance-1\n\nsigned, a paragraph of prose"
+    team.commit("instance-1", message, "-c", "core.hooksPath=/dev/null")  # no hook to add the trailer
     said = refused(team, "instance-1", "signature")
     assert "names no acting instance" in said, "a line outside the trailer block names no one"
 
@@ -293,3 +294,13 @@ def test_install_server_wants_a_bare_repository(team: Team, coord: Coord) -> Non
     result = coord(team.clones["instance-1"], "install", "--server")
     assert result.code == 1
     assert "is not a bare repository" in result.err
+
+
+def test_the_trailer_hook_reads_the_trailer_block_as_git_does(team: Team) -> None:
+    """A Coord-Instance line in the body is no trailer, so the hook still adds the real one."""
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    team.commit("instance-1", "own expertise\n\nCoord-Instance: instance-2 is mentioned here\n\nand some prose")
+    clone = team.clones["instance-1"]
+    assert git(clone, "log", "-1", "--format=%(trailers:key=Coord-Instance,valueonly)") == "instance-1"
+    assert team.push("instance-1").returncode == 0
