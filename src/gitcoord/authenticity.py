@@ -105,7 +105,9 @@ def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[
     if not want.required:
         return problems
     actor = who.instance
-    for name in sorted(want.registers - {actor} if actor != want.human else ()):
+    # A new entry's key is given by the new instance itself (the bootstrap) or by the human coordinator.
+    chosen_by_another = set() if actor == want.human else want.registers - {actor}
+    for name in sorted(chosen_by_another):
         message = (
             f"{actor or 'a commit naming no instance'} registered {name} with a signing key; only {name} itself "
             f"(signing with that key) or the human coordinator ({want.human}) gives {name} its key"
