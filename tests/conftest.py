@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from typing import NamedTuple
 
 import pytest
@@ -38,6 +39,8 @@ def _hermetic(
     for name, value in hermetic_git_env(hermetic_home).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    # Signing keys that `coord install --as` makes: each test its own, never the user's.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     # The interpreter running the tests is the one whose `coord` the hooks should find.
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     yield
@@ -91,3 +94,23 @@ def seed_repo(repo: Path, coord: Coord) -> Path:
     result = coord(repo, "init", "--example")
     assert result.code == 0, result
     return repo
+
+
+_TEAMS: dict[str, Any] = {}
+
+
+@pytest.fixture
+def signed_team(
+    tmp_path: Path, coord: Coord, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """A bare remote with the gate, the human's clone (`coord init --as human`) and instance-1 and instance-2,
+    registered with their own keys: built once, copied for each test."""
+    from testing.signed import Team
+
+    if "template" not in _TEAMS:
+        base = tmp_path_factory.mktemp("signed-team") / "team"
+        monkeypatch.setenv("COORD_KEYS_DIR", str(base / "keys"))
+        _TEAMS["template"] = Team.build(base, coord, ("instance-1", "instance-2"))
+    team = _TEAMS["template"].copy(tmp_path / "team", coord)
+    monkeypatch.setenv("COORD_KEYS_DIR", str(team.base / "keys"))
+    return team

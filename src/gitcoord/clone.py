@@ -29,6 +29,7 @@ DRIVER_NAME = "gitcoord: merge coordination records"
 ATTRIBUTES = (f"coordination/*.json merge={DRIVER}", f"coordination/archive/*.json merge={DRIVER}")
 MARK = "# gitcoord hook"
 GIT_HOOKS = ("prepare-commit-msg",)
+SERVER_HOOKS = ("pre-receive",)  # the gate, in the bare repository clones push to
 
 
 class Check(NamedTuple):
@@ -107,9 +108,13 @@ def hook_templates() -> Path:
 
 def install_git_hooks(repo: git.Repo) -> list[str]:
     """Install hooks/ into .git/hooks, keeping a hook that was there as <name>.legacy, which ours runs."""
-    directory = repo.common_dir / "hooks"
+    return write_hooks(repo.common_dir / "hooks", GIT_HOOKS)
+
+
+def write_hooks(directory: Path, names: tuple[str, ...]) -> list[str]:
+    """Install hooks/ `names` into `directory`; what changed."""
     directory.mkdir(exist_ok=True)
-    return [f"git hook {name}" for name in GIT_HOOKS if _install_git_hook(directory, name)]
+    return [f"git hook {name}" for name in names if _install_git_hook(directory, name)]
 
 
 def _install_git_hook(directory: Path, name: str) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from gitcoord import authenticity
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import invariants
@@ -83,6 +84,7 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             if no_commit:
                 _stage(ws, snap.commit, change)
                 return Applied(change, None, new)
+            authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
             blobs = {
                 store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
                 for f, d in change.docs.items()

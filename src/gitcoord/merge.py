@@ -189,6 +189,7 @@ POLICY: dict[str, dict[str, Any]] = {
     "settings": dict.fromkeys(rulebook.SETTINGS_FIELDS, take),
     "instance": {
         "role": take,
+        "signing_key": take,  # two different keys for one instance: a person decides which it holds
         "expertise_areas": set_merge,
         **dict.fromkeys(
             ("status", "current_task", "last_update", "available_for_consultation", "current_session_id"), PRESENCE

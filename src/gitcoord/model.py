@@ -150,6 +150,8 @@ class Settings(NamedTuple):
     checkin_hours: float = 24  # "All instances should check in within 24 hours"
     response_hours: float = 4  # "Messages should be responded to within 4 hours"
     lease_hours: float = 24  # a held task goes back to the queue after its holder is gone this long
+    require_signatures: bool = False  # every coordination commit signed by its acting instance's key
+    human_key: str | None = None  # the human coordinator's public key (instances keep theirs in their entry)
     archive_after_days: float = 2  # a closed record leaves the live files this long after it closed
 
 

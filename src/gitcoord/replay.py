@@ -13,13 +13,13 @@ future of the checker's clock.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import history
 from gitcoord import invariants
@@ -136,32 +136,26 @@ class Verdict(NamedTuple):
     subjects: dict[str, str]  # commit -> its subject line
 
 
-Verify = Callable[[Sequence[git.Change], Callable[[str], State]], dict[str, list[Finding]]]
-
-
-def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, verify: Verify | None = None) -> Verdict:
-    """Judge every commit of `revisions` (oldest first) against its parents' states."""
+def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Verdict:
+    """Judge every commit of `revisions` (oldest first) against its parents' states, and its signature."""
     commits = git.changes(root, revisions)
     loader = Loader(root)
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
     touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents)]
-    signed = verify(touched, lambda sha: loader.state(at[sha])) if verify else {}
     findings: list[Finding] = []
     for c in touched:
-        found = judge_commit(loader, c, at, now=now) + signed.get(c.sha, [])
-        findings += [f._replace(commit=c.sha) for f in found]
+        findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now)]
+    who: dict[str, authenticity.Acting] = {
+        c.sha: authenticity.Acting(c.instances[0] if len(c.instances) == 1 else None, c.instances) for c in touched
+    }
+    findings += authenticity.review(root, touched, who, lambda sha: loader.state(at[sha]).get(model.REGISTRY))
     return Verdict(len(commits), findings, {c.sha: c.subject for c in commits})
 
 
 def judge_commit(loader: Loader, c: git.Change, at: dict[str, Blobs], *, now: dt.datetime) -> list[Finding]:
     when = dt.datetime.fromtimestamp(c.committed, dt.timezone.utc)
-    findings = list(_dated(c, when, now))
-    if len(c.instances) > 1:
-        names = ", ".join(c.instances)
-        findings.append(
-            Finding(model.REGISTRY, (), "trailer", f"the commit names {len(c.instances)} instances ({names}); name one")
-        )
+    findings = list(_dated(c, when, now))  # its trailers and its signature: `authenticity`
     actor = c.instances[0] if len(c.instances) == 1 else None
     new = loader.state(at[c.sha])
     if len(c.parents) > 2:

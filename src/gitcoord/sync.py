@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import driver
 from gitcoord import git
@@ -119,11 +120,14 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
         tree = _merge_records(ws, (bases[0], local, remote), tree, sorted(both))
     else:  # other files too, or criss-cross history: the driver merges each file, in git
         tree = _merge_tree(ws, local, remote, {})
-    problems = validation.check(workspace.snapshot(ws, commit=tree))
+    merged = workspace.snapshot(ws, commit=tree)
+    problems = validation.check(merged)
     if problems:
         raise validation.InvalidStore(
             problems, f"merging {ws.remote}/{ws.branch} gives an invalid store; nothing was changed"
         )
+    sides = [workspace.snapshot(ws, strict=False, commit=c)[model.REGISTRY] for c in (local, remote)]
+    authenticity.can_sign(ws.root, sides, merged[model.REGISTRY], ws.identity)  # else the remote would refuse it
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
     return git.commit_tree(ws.root, tree, [local, remote], event.message())
 

@@ -23,6 +23,10 @@ def test_the_demo_plays_both_examples_and_converges(tmp_path: Path) -> None:
         "lost to instance-",
         "Claims you lost in a merge:",
         "== Example 2: cross-instance problem solving",
+        "human sets the signing key of instance-6",
+        "signatures are required",
+        "acts as instance-1 (its Coord-Instance trailer)",
+        "(pre-receive hook declined)",
         "instance-2 decides dec_002: REST API",
         "instance-6 escalates dec_",
         "human decides dec_",
@@ -34,7 +38,16 @@ def test_the_demo_plays_both_examples_and_converges(tmp_path: Path) -> None:
         assert line in out, line
     assert "ok: " in out
     assert "commit(s) checked" in out
-    assert sorted(p.name for p in where.iterdir()) == ["human", *(f"instance-{n}" for n in range(1, 7)), "remote.git"]
+    assert sorted(p.name for p in where.iterdir()) == [
+        "human",
+        *(f"instance-{n}" for n in range(1, 7)),
+        "keys",
+        "remote.git",
+    ]
+    assert sorted(p.name for p in (where / "keys").iterdir() if not p.name.endswith(".pub")) == [
+        "human",
+        *(f"instance-{n}" for n in range(1, 7)),
+    ], "the demo's keys stay in its directory"
 
 
 def test_the_demo_wants_an_empty_directory(tmp_path: Path) -> None:

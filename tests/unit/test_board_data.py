@@ -54,6 +54,8 @@ def test_the_seed_at_two_in_the_afternoon(seed: State) -> None:
         "checkin_hours": 24,
         "response_hours": 4,
         "lease_hours": 24,
+        "require_signatures": False,
+        "human_key": None,
         "archive_after_days": 2,
     }
     columns = {c["key"]: c for c in page["columns"]}

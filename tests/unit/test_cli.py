@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import stat
 import subprocess
 import sys
@@ -35,6 +36,12 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("doctor",): ("gitcoord.commands.doctor:doctor", []),
     ("escalate",): ("gitcoord.commands.decisions:escalate", ["T", "--reason", "r"]),
     ("health",): ("gitcoord.commands.health:health", []),
+    ("hook", "pre-receive"): ("gitcoord.commands.hook:pre_receive", []),
+    ("key", "publish"): ("gitcoord.commands.key:publish", []),
+    ("key", "require"): ("gitcoord.commands.key:require", []),
+    ("key", "rotate"): ("gitcoord.commands.key:rotate", []),
+    ("key", "set"): ("gitcoord.commands.key:set_key", ["I", "ssh-ed25519 AAAA"]),
+    ("key", "show"): ("gitcoord.commands.key:show", []),
     ("hook", "prepare-commit-msg"): ("gitcoord.commands.hook:prepare_commit_msg", ["MSG_FILE"]),
     ("inbox",): ("gitcoord.commands.messages:inbox", []),
     ("init",): ("gitcoord.commands.init:init", []),
@@ -46,7 +53,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("msg", "send"): ("gitcoord.commands.messages:send", ["--to", "x", "--subject", "s", "--body", "b"]),
     ("msg", "show"): ("gitcoord.commands.messages:show", ["M"]),
     ("reclaim",): ("gitcoord.commands.health:reclaim", []),
-    ("register",): ("gitcoord.commands.registry:register", ["x", "--role", "r"]),
+    ("register",): ("gitcoord.commands.key:register", ["x", "--role", "r"]),
     ("resolve",): ("gitcoord.commands.resolve:resolve", []),
     ("status",): ("gitcoord.commands.status:status", []),
     ("sync",): ("gitcoord.commands.sync:sync", []),
@@ -93,6 +100,7 @@ def test_each_command_calls_exactly_its_function(path: tuple[str, ...], monkeypa
         return 0
 
     monkeypatch.setattr(module, name, called)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # what a hook reads, as git would give it
     assert main([*path, *args]) == 0
     assert len(calls) == 1
 

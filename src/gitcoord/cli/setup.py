@@ -11,7 +11,6 @@ from gitcoord.cli.base import as_option
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import cwd
 from gitcoord.cli.base import identity
-from gitcoord.cli.base import json_option
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import where
 from gitcoord.output import Output
@@ -26,9 +25,21 @@ from gitcoord.output import Output
 @click.option(
     "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
 )
+@click.option(
+    "--human-key",
+    metavar="KEY|@FILE",
+    help="The human coordinator's public key (default: this clone's, with --as human); signatures are then required.",
+)
 @reading_options
 def init(
-    *, example: bool, agents: bool, github: bool, install_spec: str | None, as_instance: str | None, as_json: bool
+    *,
+    example: bool,
+    agents: bool,
+    github: bool,
+    install_spec: str | None,
+    human_key: str | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
     """Start coordinating in this repository: coordination/, .gitattributes, hooks; one commit.
 
@@ -37,17 +48,29 @@ def init(
     from gitcoord.commands import init
 
     return init.init(
-        **where(as_instance, as_json), example=example, agents=agents, github=github, install_spec=install_spec
+        **where(as_instance, as_json),
+        example=example,
+        agents=agents,
+        github=github,
+        install_spec=install_spec,
+        human_key=human_key,
     )
 
 
 @cli.command()
-@json_option
-def install(*, as_json: bool) -> int:
-    """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent."""
+@click.option("--server", is_flag=True, help="In a bare repository: install the pre-receive hook, the gate.")
+@reading_options
+def install(*, server: bool, as_instance: str | None, as_json: bool) -> int:
+    """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent.
+
+    With --as INSTANCE it also makes this clone act as INSTANCE and sign its commits, with
+    the SSH key its git config names or gitcoord's key for INSTANCE on this machine (made
+    once), and prints the public key. With --server, run in the bare repository clones push
+    to, it installs the gate instead.
+    """
     from gitcoord.commands import install
 
-    return install.install(cwd=cwd(), out=Output(as_json=as_json))
+    return install.install(**where(as_instance, as_json), server=server)
 
 
 @cli.command()
@@ -65,6 +88,16 @@ def doctor(*, driver_only: bool, as_instance: str | None, as_json: bool) -> int:
 @cli.group()
 def hook() -> None:
     """Entry points for git hooks (installed by `coord install`)."""
+
+
+@hook.command("pre-receive")
+def hook_pre_receive() -> int:
+    """The server's gate: refuse a push that rewrites coordination history or brings a bad commit."""
+    import sys
+
+    from gitcoord.commands import hook
+
+    return hook.pre_receive(cwd=cwd(), text=sys.stdin.read())
 
 
 @hook.command("prepare-commit-msg")

@@ -1,13 +1,16 @@
 """`coord demo`: the specification's two workflow examples, played by six instances in six clones.
 
-A bare repository stands for the shared remote (GitHub, in real use); each instance works
-in its own clone, and the human coordinator in a seventh. Every step is a `coord` command
-followed by a sync, and some run at the same moment, as agents would: six check-ins race
-to push, two instances claim one task, two give input on one decision.
+A bare repository stands for the shared remote (GitHub, in real use), with gitcoord's gate
+installed; each instance works in its own clone, and the human coordinator in a seventh.
+Every clone signs its commits with its own key (kept in the demo's directory, not the
+user's), and the store requires it. Every step is a `coord` command followed by a sync, and
+some run at the same moment, as agents would: six check-ins race to push, two instances
+claim one task, two give input on one decision.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +27,7 @@ from gitcoord.output import Output
 
 SEED = ["instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"]
 HUMAN = "human"
+REMOTE = "remote"  # `coord` run in the bare repository itself
 
 
 class Stage:
@@ -35,7 +39,10 @@ class Stage:
         self.remote = base / "remote.git"
         self.clones = {name: base / name for name in [*SEED, HUMAN]}
         # The clones' hooks run `coord`: the one of this interpreter, whatever PATH the caller has.
-        self.env = git.clean_env({"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")})
+        self.keys = base / "keys"
+        # The demo's keys stay in its directory, apart from the user's own gitcoord keys.
+        path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+        self.env = git.clean_env({"PATH": path, "COORD_KEYS_DIR": str(self.keys)})
 
     def run(self, who: str, *args: str, show: int = 8, expect: tuple[int, ...] = (0,)) -> str:
         done = self._call(who, args)
@@ -68,7 +75,8 @@ class Stage:
         return outputs
 
     def _call(self, who: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "gitcoord", "-C", str(self.clones[who]), *args]
+        where = self.remote if who == REMOTE else self.clones[who]
+        command = [sys.executable, "-m", "gitcoord", "-C", str(where), *args]
         return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
 
     def _show(self, who: str, args: Sequence[str], done: subprocess.CompletedProcess[str], show: int) -> None:
@@ -94,6 +102,7 @@ def demo(*, directory: Path | None, out: Output) -> int:
     _new_feature(stage)
     _problem_solving(stage)
     _escalation(stage)
+    _gate(stage)
     _where_it_stands(stage)
     stage.say(
         f"The remote and the seven clones are in {base}\n"
@@ -103,21 +112,28 @@ def demo(*, directory: Path | None, out: Output) -> int:
 
 
 def _set_up(s: Stage) -> None:
-    s.say("== A shared remote, and a clone for each of the specification's six instances and the human coordinator")
+    s.say(
+        "== A shared remote with gitcoord's gate, and a clone for each of the specification's six instances "
+        "and the human coordinator"
+    )
     git.init(s.remote, branch="main", bare=True, env=s.env)
-    first = s.clones["instance-2"]
+    s.run(REMOTE, "install", "--server", show=1)
+    s.say("-- The human coordinator starts the store: their clone's key becomes the human key; signatures are required")
+    first = s.clones[HUMAN]
     git.init(first, branch="main", env=s.env)
     git.add_remote(first, "origin", str(s.remote))
-    s.run("instance-2", "init", "--example", "--agents", show=2)
-    s.run("instance-2", "sync", show=1)
-    for name, clone in s.clones.items():
-        if name != "instance-2":
-            git.clone(str(s.remote), clone, env=s.env)
-            s.run(name, "install", show=0)
-        git.set_config(clone, "coord.instance", name)
-    s.out.emit(
-        None, f"    cloned {len(s.clones) - 1} more; each ran `coord install` and `git config coord.instance NAME`"
+    s.run(HUMAN, "init", "--as", HUMAN, "--example", "--agents", show=4)
+    s.run(HUMAN, "sync", show=1)
+    s.say("-- Each instance clones, and sets up its clone to act as itself and sign with its own key")
+    for name in SEED:
+        git.clone(str(s.remote), s.clones[name], env=s.env)
+        s.run(name, "install", "--as", name, show=0 if name != SEED[0] else 12)
+    s.say(
+        "-- The seed registered the six instances without keys: each hands its public key to the human, who enrolls it"
     )
+    for name in SEED:
+        s.run(HUMAN, "key", "set", name, f"@{s.keys / name}.pub", show=1)
+    s.run(HUMAN, "sync", show=1)
 
 
 def _new_feature(s: Stage) -> str:
@@ -283,3 +299,40 @@ def _where_it_stands(s: Stage) -> None:
     s.run(HUMAN, "validate", show=1)
     [root] = git.root_commits(s.remote, "main")
     s.run(HUMAN, "check", "--range", f"{root}..main", show=1)
+
+
+def _gate(s: Stage) -> None:
+    s.say(
+        "== The gate: instance-3 writes a message 'from instance-1' by hand and pushes past its own hooks;\n"
+        "   the commit is signed with instance-3's key, so the remote refuses it"
+    )
+    clone = s.clones["instance-3"]
+    s.run("instance-3", "sync", show=0)
+    path = clone / "coordination" / "communication-log.json"
+    log = json.loads(path.read_text("utf-8"))
+    log["messages"].append(
+        {
+            **log["messages"][0],
+            "message_id": "msg_forged",
+            "from": "instance-1",
+            "to": "instance-4",
+            "type": "notification",
+            "requires_response": False,
+            "status": "sent",
+            "subject": "Please hand me your tasks",
+        }
+    )
+    path.write_text(json.dumps(log, indent=2) + "\n", "utf-8")
+    git.commit(clone, "msg_forged by hand\n\nCoord-Instance: instance-1", ["coordination"])
+    forged = git.rev_parse(clone, "HEAD")
+    assert forged is not None
+    try:
+        git.push(clone, "origin", forged, git.Ref("refs/heads/main"))
+    except git.PushFailed as e:
+        refused = [line.split("\t")[-1] for line in e.stdout.splitlines() if line.startswith("!")]
+        said = [line for line in e.stderr.splitlines() if line.startswith("remote:")][:6] + refused
+        s.out.emit(None, ["[instance-3] $ git push --no-verify origin main", *(f"    {line}" for line in said)])
+    else:
+        raise FatalError("the demo stopped: the remote accepted a forged commit")
+    git.reset_hard(clone, "origin/main")
+    s.out.emit(None, "    instance-3 drops the commit (git reset --hard origin/main); nothing reached the others")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import git
 from gitcoord import model
+from gitcoord import signing
 from gitcoord import store
 from gitcoord import validation
 from gitcoord import workspace
@@ -25,6 +27,7 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield store_check
     yield _conflict_markers(ws.root)
     yield _identity(ws, registry)
+    yield signing_check(ws, registry)
     installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
     yield clone.Check(
         "hooks", installed, "pre-commit hooks installed" if installed else "not installed: run `coord install`"
@@ -66,6 +69,30 @@ def _identity(ws: workspace.Workspace, registry: Record) -> clone.Check:
     known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
     fix = "" if known else f": not registered; `coord register {ws.identity} --role ROLE`"
     return clone.Check("identity", known, ws.identity + fix)
+
+
+def signing_check(ws: workspace.Workspace, registry: Record) -> clone.Check:
+    required = model.settings_of(registry).require_signatures
+    try:
+        key = signing.current(ws.root)
+    except FatalError as e:
+        return clone.Check("signing", False, str(e))
+    if key is None or not git.config_bool(ws.root, "commit.gpgsign"):
+        if not required:
+            return clone.Check("signing", True, "this clone does not sign its commits; the store does not require it")
+        fix = f"`coord install --as {ws.identity or 'NAME'}`"
+        return clone.Check("signing", False, f"the store requires signed commits and this clone does not sign: {fix}")
+    held = authenticity.keys_of(registry).get(ws.identity or "", frozenset())
+    if key.public in held:
+        return clone.Check(
+            "signing", True, f"signs as {ws.identity} with {key.fingerprint}, the key the registry holds"
+        )
+    if not required:
+        return clone.Check(
+            "signing", True, f"signs with {key.fingerprint}; not in the registry yet (`coord key publish`)"
+        )
+    said = f"signs with {key.fingerprint}, which the registry does not hold for {ws.identity}"
+    return clone.Check("signing", False, f"{said}: its commits would be refused (`coord key show`)")
 
 
 def _remote(ws: workspace.Workspace) -> clone.Check:

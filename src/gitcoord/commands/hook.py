@@ -18,7 +18,8 @@ def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path
         return 0
     path = message_file if message_file.is_absolute() else ws.root / message_file
     text = path.read_text("utf-8", "replace")
-    if events.INSTANCE in events.trailers(text):
+    # As `coord check` reads it: a Coord-Instance line outside the trailer block names no one.
+    if any(key.lower() == events.INSTANCE.lower() for key, _ in git.message_trailers(ws.root, path)):
         return 0
     if text and not text.endswith("\n"):
         # git writes MERGE_MSG without a final newline, and interpret-trailers would then
@@ -26,3 +27,17 @@ def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path
         path.write_text(text + "\n", "utf-8")
     git.interpret_trailers(ws.root, path, {events.INSTANCE: ws.identity})
     return 0
+
+
+def pre_receive(*, cwd: Path, text: str) -> int:
+    """The server's gate (installed by `coord install --server`): what it refuses goes to the pusher."""
+    import time
+
+    import click
+
+    from gitcoord.commands import gate
+
+    code, lines = gate.pre_receive(cwd=cwd, text=text, now=time.time())
+    for line in lines:
+        click.echo(line, err=True)
+    return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
@@ -11,10 +12,14 @@ from gitcoord import fileio
 from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
+from gitcoord import signing
 from gitcoord import snapshot
+from gitcoord import sshkeys
 from gitcoord import store
 from gitcoord import validation
 from gitcoord.commands import agents as agent_files
+from gitcoord.commands import install
+from gitcoord.commands.key import read_key
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.output import Output
@@ -29,14 +34,28 @@ def init(
     agents: bool,
     github: bool,
     install_spec: str | None,
+    human_key: str | None = None,
     as_instance: str | None,
     out: Output,
 ) -> int:
     repo = git.discover(cwd)
     root = repo.root
     present = _present(root, example=example)
+    creating = model.REGISTRY not in present
+    if human_key is not None and not creating:
+        raise FatalError(
+            "--human-key gives the human coordinator's key to a new store, and this one exists: "
+            "the human coordinator sets it with `coord key set HUMAN KEY` (or `coord key publish` in their clone)"
+        )
+    # Who this clone is, and its signing key, before the first commit: that commit is signed too.
+    key = install.sign_as(root, as_instance)[0] if as_instance else None
+    human = _human_key(human_key, key if as_instance == model.DEFAULT_HUMAN else None)
     # Work out every file first, and write only when nothing can refuse any more.
     plan, config_note = _plan(root, present, example=example, agents=agents, github=github, install_spec=install_spec)
+    if creating and human:
+        registry = json.loads(plan[store.repo_path(model.REGISTRY)])
+        registry["settings"] = {**registry.get("settings", {}), "require_signatures": True, "human_key": human}
+        plan[store.repo_path(model.REGISTRY)] = store.dump(model.REGISTRY, registry)
     for path, content in plan.items():
         fileio.write_atomic(root / path, content)
     changed = list(plan)
@@ -51,10 +70,41 @@ def init(
         lines = [f"created or updated: {', '.join(changed)}", f"committed on {branch} as {str(data['commit'])[:12]}"]
     else:
         lines = [f"already initialised: {model.COORD_DIR}/ is valid and the setup is complete; nothing to do"]
+    if key is not None:
+        lines.append(f"this clone acts as {as_instance} and signs its commits with {key.path or key.origin}")
+    if creating:
+        data["require_signatures"] = bool(human)
+        if human:
+            lines.append(f"signatures are required; the human coordinator's key is {sshkeys.fingerprint(human)}")
+        else:
+            out.note(UNSIGNED_NOTE)
     if config_note:
         out.note(config_note)
     out.emit(data, lines)
     return 0
+
+
+UNSIGNED_NOTE = f"""\
+note: signatures are not required in this store yet, because the human coordinator
+({model.DEFAULT_HUMAN}) has no key in it, so no human action could be verified. To require them, in
+the human coordinator's clone:
+  coord install --as {model.DEFAULT_HUMAN}    # a signing key for this clone
+  coord key publish              # the human key goes into the registry
+  coord key require              # from now on every coordination commit is signed
+(`coord init --as {model.DEFAULT_HUMAN}`, or `coord init --human-key KEY|@FILE`, starts a store that way.)"""
+
+
+def _human_key(given: str | None, mine: signing.Key | None) -> str | None:
+    """The human coordinator's key for a new store: --human-key, or this clone's when it acts as the human."""
+    if given is None:
+        return mine.public if mine else None
+    public = read_key(given)
+    if mine is not None and mine.public != public:
+        raise FatalError(
+            f"--human-key is not the key this clone signs with ({mine.fingerprint}), yet this clone acts as "
+            f"{model.DEFAULT_HUMAN}: its commits would be refused; leave out --human-key to use this clone's key"
+        )
+    return public
 
 
 def _present(root: Path, *, example: bool) -> list[str]:

@@ -1,18 +1,77 @@
 """`coord install`: what one clone needs beyond the committed files (git keeps it out of git).
 
-A fresh clone runs it once; it is safe to run again. See `clone` for what it sets up.
+A fresh clone runs it once; it is safe to run again. See `clone` for what it sets up. With
+--as INSTANCE the clone also acts as INSTANCE and signs its commits; with --server, run in a
+bare repository, it installs the gate instead.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from gitcoord import clone
 from gitcoord import git
+from gitcoord import signing
+from gitcoord import workspace
+from gitcoord.errors import FatalError
 from gitcoord.output import Output
 
 
-def install(*, cwd: Path, out: Output) -> int:
-    changed = clone.set_up(git.discover(cwd))
-    out.emit({"changed": changed}, [f"set {c}" for c in changed] or ["already installed; nothing to do"])
+def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output) -> int:
+    if server:
+        return install_server(cwd=cwd, out=out)
+    repo = git.discover(cwd)
+    changed = clone.set_up(repo)
+    data: dict[str, Any] = {"changed": changed}
+    key = None
+    if as_instance:
+        key, more = sign_as(repo.root, as_instance)
+        changed += more
+        data.update(instance=as_instance, signing_key=key.public, fingerprint=key.fingerprint, key_path=_path(key))
+    lines = [f"set {c}" for c in changed] or ["already installed; nothing to do"]
+    if key is not None:
+        where = _path(key) or "a literal key"
+        lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
+        from gitcoord.commands.key import registered_hint
+
+        hint = registered_hint(workspace.open_workspace(repo.root, as_instance=as_instance), key.public)
+        if hint:
+            lines.append(hint)
+    out.emit(data, lines)
+    return 0
+
+
+def _path(key: signing.Key) -> str | None:
+    return str(key.path) if key.path else None
+
+
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")  # common.json's instance_id
+
+
+def sign_as(root: Path, instance: str) -> tuple[signing.Key, list[str]]:
+    """This clone acts as `instance` (coord.instance) and signs its commits; the key, and what changed."""
+    if not _INSTANCE_ID.match(instance):
+        raise FatalError(f"{instance!r} cannot name an instance: letters, digits, '.', '_' or '-', up to 64")
+    changed = []
+    if git.config(root, "coord.instance").get("coord.instance") != instance:
+        git.set_config(root, "coord.instance", instance)
+        changed.append("coord.instance")
+    key, more = signing.ensure(root, instance)
+    return key, changed + more
+
+
+def install_server(*, cwd: Path, out: Output) -> int:
+    """The gate in the repository clones push to: a pre-receive hook running `coord hook pre-receive`."""
+    if not git.is_bare(cwd):
+        raise FatalError(
+            f"{cwd} is not a bare repository: `coord install --server` sets up the repository that clones push "
+            "to (run it there, e.g. `coord -C /srv/git/project.git install --server`)"
+        )
+    signing.ssh_keygen(cwd)  # the gate verifies signatures: better to say now that it cannot
+    directory = git.hooks_dir(cwd)
+    changed = clone.write_hooks(directory, clone.SERVER_HOOKS)
+    lines = [f"installed {c} in {directory}" for c in changed] or ["the gate is installed; nothing to do"]
+    out.emit({"changed": changed, "hooks": str(directory)}, lines)
     return 0

@@ -24,6 +24,7 @@ from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
 from gitcoord.git.errors import RefLocked
 from gitcoord.git.errors import RemoteRefMissing
+from gitcoord.git.errors import SigningFailed
 from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
@@ -63,10 +64,20 @@ from gitcoord.git.repo import add_remote
 from gitcoord.git.repo import check_attr
 from gitcoord.git.repo import clone
 from gitcoord.git.repo import config
+from gitcoord.git.repo import config_bool
+from gitcoord.git.repo import config_values
 from gitcoord.git.repo import discover
+from gitcoord.git.repo import hooks_dir
 from gitcoord.git.repo import init
+from gitcoord.git.repo import is_bare
 from gitcoord.git.repo import set_config
 from gitcoord.git.repo import version
+from gitcoord.git.signatures import SignatureCheck
+from gitcoord.git.signatures import can_sign
+from gitcoord.git.signatures import committer_times
+from gitcoord.git.signatures import message_trailers
+from gitcoord.git.signatures import signatures
+from gitcoord.git.signatures import trailer_values
 from gitcoord.git.worktree import add
 from gitcoord.git.worktree import changed_paths
 from gitcoord.git.worktree import commit
@@ -75,6 +86,7 @@ from gitcoord.git.worktree import ff_merge
 from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
+from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
 from gitcoord.git.worktree import text_merge
 
@@ -96,11 +108,14 @@ __all__ = [
     "RemoteRefMissing",
     "Repo",
     "Sha",
+    "SignatureCheck",
+    "SigningFailed",
     "TreeEntry",
     "WouldOverwrite",
     "add",
     "add_remote",
     "blobs_under",
+    "can_sign",
     "changed_paths",
     "changes",
     "check_attr",
@@ -109,7 +124,10 @@ __all__ = [
     "commit",
     "commit_tree",
     "commits",
+    "committer_times",
     "config",
+    "config_bool",
+    "config_values",
     "diff_names",
     "discover",
     "ever_touched",
@@ -118,27 +136,33 @@ __all__ = [
     "has_changes",
     "hash_object",
     "head_branch",
+    "hooks_dir",
     "index_blobs",
     "init",
     "interpret_trailers",
     "is_ancestor",
+    "is_bare",
     "log",
     "ls_tree",
     "merge_base",
     "merge_bases",
     "merge_tree",
+    "message_trailers",
     "mktree",
     "object_ids",
     "paths_under",
     "push",
     "read_blobs",
+    "reset_hard",
     "rev_list_count",
     "rev_parse",
     "root_commits",
     "set_config",
+    "signatures",
     "staged_names",
     "symbolic_ref",
     "text_merge",
+    "trailer_values",
     "tree_ids",
     "update_ref",
     "version",

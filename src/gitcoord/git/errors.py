@@ -90,3 +90,7 @@ class MergeTreeConflict(GitError):
     @property
     def messages(self) -> str:
         return self.stderr.strip() or self.stdout.split("\n\n", 1)[-1].strip()
+
+
+class SigningFailed(FatalError):
+    """This clone signs its commits, and git could not sign one."""

@@ -15,7 +15,9 @@ from gitcoord.git._process import out
 from gitcoord.git._process import run
 from gitcoord.git.errors import GitError
 from gitcoord.git.errors import MergeTreeConflict
+from gitcoord.git.errors import SigningFailed
 from gitcoord.git.refs import Sha
+from gitcoord.git.repo import config_bool
 
 
 def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
@@ -118,10 +120,25 @@ def _put(cwd: Path, tree: str | None, changes: list[tuple[list[str], Sha]]) -> S
 
 
 def commit_tree(cwd: Path, tree: Sha, parents: Sequence[Sha], message: str, *, date: int | None = None) -> Sha:
-    """A commit of `tree`; `date` (seconds since the epoch) dates it as the event it records."""
-    args = ["commit-tree", tree, *(a for p in parents for a in ("-p", p))]
+    """A commit of `tree`, signed if the clone signs its commits; `date` (seconds since the epoch)
+    dates it as the event it records.
+
+    commit-tree is plumbing and ignores commit.gpgSign (checked with git 2.39), so a clone that
+    signs its commits gets -S here, as `git commit` would sign them.
+    """
+    sign = config_bool(cwd, "commit.gpgsign")
+    args = ["commit-tree", *(["-S"] if sign else []), tree, *(a for p in parents for a in ("-p", p))]
     env = clean_env({"GIT_AUTHOR_DATE": f"@{date} +0000", "GIT_COMMITTER_DATE": f"@{date} +0000"}) if date else None
-    return Sha(run(args, cwd, input=message.encode(), env=env).stdout.decode().strip())
+    done = run(args, cwd, input=message.encode(), env=env, check=False)
+    if done.returncode != 0:
+        if sign:
+            raise SigningFailed(
+                f"git could not sign the commit:\n{done.stderr.decode('utf-8', 'replace').strip()}\n"
+                "This clone signs its commits (commit.gpgSign): `coord key show` shows its key; "
+                "`coord install --as INSTANCE` sets signing up again"
+            )
+        raise GitError(["git", *args], done.returncode, done.stdout, done.stderr)
+    return Sha(done.stdout.decode().strip())
 
 
 def merge_tree(cwd: Path, ours: Sha, theirs: Sha, *, config: Mapping[str, str] | None = None) -> Sha:

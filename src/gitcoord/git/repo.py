@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -67,3 +68,29 @@ def check_attr(cwd: Path, attribute: str, path: str) -> str:
     """The value of `attribute` for `path`: "unspecified", "set", "unset" or its value."""
     fields = out(["check-attr", "-z", attribute, "--", path], cwd).split("\0")
     return fields[2] if len(fields) > 2 else "unspecified"
+
+
+def config_bool(cwd: Path, key: str) -> bool:
+    done = run(["config", "--type=bool", "--get", key], cwd, check=False)
+    return done.stdout.decode().strip() == "true"
+
+
+def config_values(cwd: Path, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The value and scope (local, global, system, ...) of each of `keys` that is set (the last one wins)."""
+    pattern = "^(" + "|".join(k.lower().replace(".", r"\.") for k in keys) + ")$"
+    done = run(["config", "-z", "--show-scope", "--get-regexp", pattern], cwd, check=False)
+    items = done.stdout.decode("utf-8", "replace").split("\0")
+    values: dict[str, tuple[str, str]] = {}
+    for scope, item in zip(items[0::2], items[1::2], strict=False):  # -z --show-scope: scope NUL key LF value NUL
+        key, _, value = item.partition("\n")
+        values[key] = (value, scope)
+    return values
+
+
+def is_bare(cwd: Path) -> bool:
+    return run(["rev-parse", "--is-bare-repository"], cwd, check=False).stdout.decode().strip() == "true"
+
+
+def hooks_dir(cwd: Path) -> Path:
+    """Where this repository's hooks live (core.hooksPath, else hooks/ in its git directory)."""
+    return Path(out(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd))

@@ -82,3 +82,8 @@ def index_blobs(cwd: Path, directory: str) -> dict[str, Sha]:
             if stage == "0":
                 found[path[len(directory) + 1 :]] = Sha(sha)
     return found
+
+
+def reset_hard(cwd: Path, rev: str) -> None:
+    """Point the checked-out branch, its index and its files at `rev`, dropping what differs."""
+    run(["reset", "-q", "--hard", rev], cwd)

@@ -1,0 +1,211 @@
+"""Who acted: a coordination commit is signed by the key its parent state holds for its acting instance.
+
+The acting instance is the one Coord-Instance trailer of the commit's trailer block, as git
+parses it. When the parent state requires signatures (`settings.require_signatures`), the
+commit must carry a good signature by a key the parent state holds for that instance: its
+registry entry's `signing_key`, or `settings.human_key` for the human coordinator. The keys
+come from the parent state only, so a commit can never authorize the key that signs it; for
+a merge, a key either parent holds for the instance counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitcoord import events
+from gitcoord import git
+from gitcoord import model
+from gitcoord import signing
+from gitcoord import sshkeys
+from gitcoord import workspace
+from gitcoord.errors import FatalError
+from gitcoord.findings import Finding
+from gitcoord.model import Doc
+
+RULE = "signature"
+Keys = dict[str, frozenset[str]]  # principal -> the public keys that may sign for it
+
+
+class Acting(NamedTuple):
+    instance: str | None  # None when the commit names none, or more than one
+    named: tuple[str, ...]  # every Coord-Instance value in the trailer block
+
+
+def acting(root: Path, commits: Sequence[str]) -> dict[str, Acting]:
+    """The acting instance of each commit, from git's own parse of its trailer block."""
+    found = git.trailer_values(root, commits, events.INSTANCE)
+    return {sha: Acting(names[0] if len(names) == 1 else None, tuple(names)) for sha, names in found.items()}
+
+
+class Expected(NamedTuple):
+    """What the parent state asks of a commit's signature."""
+
+    required: bool
+    keys: Keys
+    human: str
+    registers: frozenset[str]  # instances this commit creates with a key (the bootstrap case)
+
+
+def requires(registry: Doc | None) -> bool:
+    return registry is not None and model.settings_of(registry).require_signatures
+
+
+def keys_of(registry: Doc | None) -> Keys:
+    """Who may sign, with which keys, in a state: each instance's key, and the human coordinator's."""
+    if registry is None:
+        return {}
+    found: dict[str, set[str]] = {}
+    for name, entry in registry["instances"].items():
+        if entry.get("signing_key"):
+            found.setdefault(name, set()).add(entry["signing_key"])
+    settings = model.settings_of(registry)
+    if settings.human_key:
+        found.setdefault(settings.human_coordinator, set()).add(settings.human_key)
+    return {name: frozenset(keys) for name, keys in found.items()}
+
+
+def expected(parents: Sequence[Doc | None], new: Doc | None) -> Expected:
+    """The signature a commit with these parent registries, making registry `new`, must carry."""
+    keys: dict[str, set[str]] = {}
+    for registry in parents:
+        for name, held in keys_of(registry).items():
+            keys.setdefault(name, set()).update(held)
+    human = next((model.settings_of(r).human_coordinator for r in parents if r is not None), model.DEFAULT_HUMAN)
+    registers: set[str] = set()
+    if len(parents) == 1 and new is not None:
+        # The one exception to "keys come from the parent state": a self-registration. The
+        # commit that creates an instance's entry may be signed by the key it registers,
+        # acting as that new instance, which proves it holds the key. The key counts for
+        # that instance only, so it cannot vouch for anyone else in the same commit.
+        before = parents[0]["instances"] if parents[0] is not None else {}
+        for name, entry in new["instances"].items():
+            if name not in before and entry.get("signing_key"):
+                registers.add(name)
+                keys.setdefault(name, set()).add(entry["signing_key"])
+    return Expected(
+        any(requires(r) for r in parents),
+        {name: frozenset(held) for name, held in keys.items()},
+        human,
+        frozenset(registers),
+    )
+
+
+def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[tuple[str, str]]:
+    """What is wrong with one commit's acting instance and signature, given git's verdict: (rule, message)."""
+    problems = []
+    if len(who.named) > 1:
+        named = ", ".join(who.named)
+        problems.append(
+            ("trailer", f"the commit has {len(who.named)} Coord-Instance trailers ({named}); it acts as one")
+        )
+    if not want.required:
+        return problems
+    actor = who.instance
+    # A new entry's key is given by the new instance itself (the bootstrap) or by the human coordinator.
+    chosen_by_another = set() if actor == want.human else want.registers - {actor}
+    for name in sorted(chosen_by_another):
+        message = (
+            f"{actor or 'a commit naming no instance'} registered {name} with a signing key; only {name} itself "
+            f"(signing with that key) or the human coordinator ({want.human}) gives {name} its key"
+        )
+        problems.append(("authorization", message))
+    if actor is None:
+        if not who.named:
+            message = (
+                "the commit names no acting instance, and this store requires signatures: a coordination "
+                "commit carries one Coord-Instance trailer (coord writes it; the prepare-commit-msg hook adds it)"
+            )
+            problems.append((RULE, message))
+        return problems
+    held = want.keys.get(actor, frozenset())
+    signers = _owners(want.keys, verdict.fingerprint) if verdict else set()
+    if verdict is None or verdict.status == "N":
+        problems.append(
+            (RULE, f"the commit is not signed, but this store requires signatures: {_how(actor, held, want)}")
+        )
+    elif verdict.status == "B":
+        problems.append((RULE, "the commit's signature is bad: the commit was changed after it was signed"))
+    elif verdict.status == "G" and actor not in signers:
+        signer = ", ".join(sorted(signers)) or verdict.principal
+        problems.append(
+            (RULE, f"the commit is signed with {signer}'s key, but acts as {actor} (its Coord-Instance trailer)")
+        )
+    elif verdict.status == "U":
+        message = (
+            f"the commit is signed with a key the registry held for no one before it ({verdict.fingerprint}): "
+            + _how(actor, held, want)
+        )
+        problems.append((RULE, message))
+    elif verdict.status != "G":
+        message = f"git cannot check the commit's signature (%G? is {verdict.status}): {_how(actor, held, want)}"
+        problems.append((RULE, message))
+    return problems
+
+
+def _owners(keys: Keys, fingerprint: str) -> set[str]:
+    return {name for name, held in keys.items() for k in held if sshkeys.fingerprint(k) == fingerprint}
+
+
+def _how(actor: str, held: frozenset[str], want: Expected) -> str:
+    if held:
+        shown = ", ".join(sorted(sshkeys.fingerprint(k) for k in held))
+        return f"{actor} signs with the key the registry holds for it ({shown}); `coord key show` in its clone"
+    if actor == want.human:
+        return (
+            f"the registry holds no key for the human coordinator ({actor}); settings.human_key "
+            "is set with `coord init --human-key`, or before signatures are required, `coord key publish`"
+        )
+    return (
+        f"the registry holds no key for {actor}: it registers itself with its key (`coord install --as {actor}`, "
+        f"then `coord register {actor} --role ROLE`), or the human coordinator enrolls it (`coord key set {actor} KEY`)"
+    )
+
+
+def can_sign(root: Path, parents: Sequence[Doc], new: Doc, actor: str | None) -> None:
+    """Refuse, before anything is committed, a commit this clone cannot sign as `coord check` will want it."""
+    want = expected(parents, new)
+    if not want.required:
+        return
+    if actor is None:
+        raise FatalError("this store requires signed commits by a named instance: " + workspace.IDENTITY_HELP)
+    key = signing.current(root)
+    if key is None or not git.config_bool(root, "commit.gpgsign"):
+        raise FatalError(
+            f"this store requires every coordination commit to be signed, and this clone does not sign its "
+            f"commits: `coord install --as {actor}` sets it up; nothing was committed"
+        )
+    held = want.keys.get(actor, frozenset())
+    if key.public not in held:
+        raise FatalError(
+            f"this clone signs with {key.fingerprint} ({key.path or key.origin}), a key the registry does not hold "
+            f"for {actor}, so `coord check` and the server would refuse the commit; nothing was committed. "
+            + _how(actor, held, want)
+        )
+
+
+def review(
+    root: Path,
+    commits: Sequence[git.Change],
+    who: Mapping[str, Acting],
+    registry_at: Callable[[str], Doc | None],
+) -> list[Finding]:
+    """The signature and trailer findings of `commits` (those that change coordination files).
+
+    git verifies the commits in one call per distinct set of allowed signers."""
+    wants = {c.sha: expected([registry_at(p) for p in c.parents], registry_at(c.sha)) for c in commits}
+    batches: dict[tuple[tuple[str, frozenset[str]], ...], list[str]] = {}
+    for sha, want in wants.items():
+        if want.required and who[sha].instance is not None:
+            batches.setdefault(tuple(sorted(want.keys.items())), []).append(sha)
+    verdicts: dict[str, signing.Verdict] = {}
+    for keys, shas in batches.items():
+        verdicts.update(signing.verify(root, shas, dict(keys)))
+    return [
+        Finding(model.REGISTRY, (), rule, message, commit=c.sha)
+        for c in commits
+        for rule, message in judge(wants[c.sha], who[c.sha], verdicts.get(c.sha))
+    ]

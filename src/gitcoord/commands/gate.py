@@ -1,0 +1,148 @@
+"""`coord hook pre-receive`: the server's gate, which no client can skip.
+
+git runs it in the repository pushed to, with the pushed objects readable but not yet in
+place (its quarantine), and one `old new ref` line per branch being updated. For every branch
+that holds coordination/ at its old or new tip it refuses: deleting the branch; a push that
+is not a fast-forward (history rewritten or rolled back); a pushed commit that deletes a
+coordination file, breaks a rule or is not signed as `coord check --range` requires; a commit
+dated more than a few minutes ahead of the server's clock. Any refusal refuses the whole
+push (git's own atomicity for pre-receive), and the reasons reach the pusher as `remote:` lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from gitcoord import git
+from gitcoord import model
+from gitcoord import store
+from gitcoord import workspace
+from gitcoord.commands import check
+from gitcoord.errors import FatalError
+from gitcoord.findings import Finding
+from gitcoord.output import safe
+
+FUTURE_SLACK = 600  # seconds a commit may be dated ahead of the server's clock (clocks drift a little)
+HEADS = "refs/heads/"
+
+
+class Update(NamedTuple):
+    old: str | None  # None: the branch is new
+    new: str | None  # None: the branch is being deleted
+    ref: str
+
+
+class Refusal(NamedTuple):
+    ref: str
+    commit: str  # "" when it is about the branch itself
+    subject: str
+    rule: str
+    message: str
+
+
+def updates(text: str) -> list[Update]:
+    found = []
+    for line in text.splitlines():
+        if line.strip():
+            old, new, ref = line.split(maxsplit=2)
+            found.append(Update(None if set(old) == {"0"} else old, None if set(new) == {"0"} else new, ref))
+    return found
+
+
+def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
+    refusals: list[Refusal] = []
+    for u in pushed:
+        if u.ref.startswith(HEADS) and _holds_store(root, [t for t in (u.old, u.new) if t]):
+            refusals += _branch(root, u, now)
+    return refusals
+
+
+def _holds_store(root: Path, tips: list[str]) -> bool:
+    shas = [git.Sha(t) for t in tips]
+    return any(blob is not None for blobs in workspace.blobs_at(root, shas).values() for blob in blobs.values())
+
+
+def _branch(root: Path, u: Update, now: float) -> list[Refusal]:
+    branch = u.ref[len(HEADS) :]
+    if u.new is None:
+        message = f"deleting {branch} is refused: it holds {model.COORD_DIR}/, and its history is the event log"
+        return [Refusal(u.ref, "", "", "deletion", message)]
+    if u.old is not None and not git.is_ancestor(root, git.Sha(u.old), git.Sha(u.new)):
+        message = (
+            f"{branch} would move from {u.old[:12]} to {u.new[:12]}, which does not contain it: a rewrite or "
+            "rollback of the coordination history is refused"
+        )
+        return [Refusal(u.ref, "", "", "history", message)]
+    # A new branch: its commits that no ref here has yet (git has not moved any ref during the hook).
+    revisions = [u.new, "--not", u.old] if u.old else [u.new, "--not", "--all"]
+    verdict = check.check_range(root, revisions)
+    refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
+    refusals += _deletions(root, u.ref, revisions, verdict.subjects)
+    for sha, stamp in git.committer_times(root, revisions).items():
+        if stamp > now + FUTURE_SLACK:
+            ahead = (stamp - now) / 60
+            message = f"the commit is dated {ahead:.0f} minutes ahead of this server's clock"
+            refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "time", message))
+    return refusals
+
+
+def _deletions(root: Path, ref: str, revisions: list[str], subjects: dict[str, str]) -> list[Refusal]:
+    """A coordination file that a pushed commit deletes: records are never deleted, and a store made again
+    from nothing would have no parent state to be checked against."""
+    commits = git.commits(root, revisions)
+    at = workspace.blobs_at(root, sorted({c.sha for c in commits} | {p for c in commits for p in c.parents}))
+    found = []
+    for c in commits:
+        gone = [f for f in model.ALL_FILES if at[c.sha][f] is None and any(at[p][f] is not None for p in c.parents)]
+        if gone:
+            message = f"the commit deletes {', '.join(store.repo_path(f) for f in gone)}; coordination files stay"
+            found.append(Refusal(ref, c.sha, subjects.get(c.sha, ""), "deleted", message))
+    return found
+
+
+def _refusal(ref: str, f: Finding, subjects: dict[str, str]) -> Refusal:
+    if f.rule in ("signature", "trailer"):  # about the commit, not a place in a file
+        message = f.message
+    else:
+        where = f"{store.repo_path(f.file)}" + (f":{f.line}:{f.column}" if f.line else "")
+        message = f"{where}:{' ' + f.where + ':' if f.path else ''} {f.message}"
+    return Refusal(ref, f.commit, subjects.get(f.commit, ""), f.rule, message)
+
+
+_TODO = {
+    "signature": "sign it with the key the registry holds for its acting instance: in that instance's clone, "
+    "`coord install --as NAME` sets signing up and `coord key show` compares the keys; then redo the commit there",
+    "trailer": "name one acting instance: exactly one Coord-Instance trailer in the commit's last paragraph",
+    "deletion": "keep the branch",
+    "history": "fetch and merge the remote's branch (`coord sync` merges coordination commits), then push "
+    "without --force",
+    "time": "set the committer's clock right, then make the commit again",
+}
+_DEFAULT_TODO = (
+    "make the change as a protocol step, with the coord command for it, as the instance entitled to it "
+    "(`coord check --range` shows the same findings before a push)"
+)
+
+
+def lines(refusals: list[Refusal]) -> list[str]:
+    out = [f"gitcoord: push refused ({len(refusals)} problem(s)); no branch was updated"]
+    for r in refusals:
+        where = f"commit {r.commit[:12]} {safe(r.subject)!r}" if r.commit else r.ref
+        out += [f"  {where} [{r.rule}] on {r.ref}:", f"    {safe(r.message)}"]
+        out.append(f"    what to do: {_TODO.get(r.rule, _DEFAULT_TODO)}")
+    out.append(
+        "Take the named commits off your branch (e.g. `git rebase -i` onto the remote's branch, or reset to it "
+        "and run the coord commands again), then push again."
+    )
+    return out
+
+
+def pre_receive(*, cwd: Path, text: str, now: float) -> tuple[int, list[str]]:
+    """The exit code and what to tell the pusher."""
+    try:
+        refusals = review(cwd, updates(text), now=now)
+    except FatalError as e:
+        return 1, [f"gitcoord: the push cannot be checked, so it is refused: {e}"]
+    return (1, lines(refusals)) if refusals else (0, [])

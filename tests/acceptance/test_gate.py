@@ -1,0 +1,306 @@
+"""The server's gate with real keys, real clones and real pushes; and `coord check --range`, which agrees.
+
+Every refused push is also checked locally, in the pusher's clone, with `coord check --range
+origin/main..main`: the same rule, before anything leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testing.repos import git
+from testing.signed import HUMAN
+from testing.signed import Team
+from tests.conftest import Coord
+
+from gitcoord import model
+
+
+@pytest.fixture
+def team(signed_team: Team) -> Team:
+    return signed_team
+
+
+def refused(team: Team, who: str, rule: str, *push: str) -> str:
+    """Push from `who`'s clone: refused by the gate, saying `rule`, and nothing moves on the remote."""
+    before = {ref: team.remote_tip(ref) for ref in ("main",)}
+    done = team.push(who, *push)
+    assert done.returncode != 0, done.stderr
+    assert "pre-receive hook declined" in done.stderr
+    assert f"[{rule}]" in done.stderr, done.stderr
+    assert all(line.startswith(("remote:", "To ", " ! ", "error:")) for line in done.stderr.splitlines())
+    assert {ref: team.remote_tip(ref) for ref in before} == before
+    return done.stderr
+
+
+def checked_locally(team: Team, who: str, rule: str) -> dict[str, Any]:
+    result = team.run(who, "check", "--range", "origin/main..main", "--json")
+    assert result.code == 1, result
+    verdict: dict[str, Any] = json.loads(result.out)
+    assert rule in verdict["first_bad_commit"], verdict
+    return verdict
+
+
+def _own_expertise(name: str, areas: list[str]) -> Any:
+    return lambda d: d["instances"][name].update(expertise_areas=areas)
+
+
+def test_an_honest_signed_history_is_accepted_with_no_false_alarm(team: Team) -> None:
+    team.ok("instance-1", "checkin", "--sync")
+    team.ok("instance-2", "checkin", "--sync")
+    task = team.ok("instance-1", "task", "add", "Write the API", "--sync").splitlines()[0]
+    team.ok("instance-2", "sync")
+    # Both act before either syncs: the second sync merges, and signs its merge commit.
+    team.ok("instance-1", "task", "claim", task)
+    team.ok("instance-2", "msg", "send", "--to", "instance-1", "--subject", "hi", "--body", "hello")
+    team.ok("instance-1", "sync")
+    synced = team.ok("instance-2", "sync")
+    assert "merged with origin" in synced
+    # A hand commit in a signing clone, through the usual hooks (the prepare-commit-msg trailer).
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    team.commit("instance-1", "instance-1 lists its expertise")
+    assert team.push("instance-1").returncode == 0
+    team.ok(HUMAN, "sync")
+    root = git(team.remote, "rev-list", "--max-parents=0", "main")
+    assert team.ok(HUMAN, "check", "--range", f"{root}..main").startswith("ok: ")
+    merges = git(team.remote, "rev-list", "--merges", "main").split()
+    assert merges, "the history holds a sync merge"
+    assert all(git(team.remote, "cat-file", "commit", m).count("gpgsig") == 1 for m in merges)
+
+
+def test_an_unsigned_coordination_commit_is_refused(team: Team) -> None:
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    team.commit("instance-1", "unsigned", "-c", "commit.gpgsign=false")
+    said = refused(team, "instance-1", "signature")
+    assert "not signed" in said
+    assert "'unsigned'" in said, "the pusher is told which commit"
+    assert "what to do:" in said
+    checked_locally(team, "instance-1", "signature")
+
+
+def test_a_commit_signed_by_instance_2_acting_as_instance_1_is_refused(team: Team) -> None:
+    team.fresh("instance-2")
+    team.edit("instance-2", model.REGISTRY, _own_expertise("instance-1", ["forged"]))
+    team.commit("instance-2", "instance-1's own edit, says the trailer", "-c", "coord.instance=instance-1")
+    said = refused(team, "instance-2", "signature")
+    assert "signed with instance-2's key, but acts as instance-1" in said
+    checked_locally(team, "instance-2", "signature")
+
+
+def _message_from(sender: str) -> Any:
+    def add(d: dict[str, Any]) -> None:
+        d["messages"].append(
+            {
+                "message_id": "msg_forged",
+                "from": sender,
+                "to": "human",
+                "type": "notification",
+                "timestamp": "2030-01-01T00:00:00Z",
+                "subject": f"from {sender}, honest",
+                "message": "trust me",
+                "priority": "low",
+                "requires_response": False,
+                "status": "sent",
+            }
+        )
+
+    return add
+
+
+@pytest.mark.parametrize(
+    ("trailer", "rule"),
+    [("instance-2", "authorization"), ("instance-1", "signature")],
+    ids=["as-itself", "as-the-sender"],
+)
+def test_a_message_from_instance_1_committed_by_instance_2_is_refused(team: Team, trailer: str, rule: str) -> None:
+    team.fresh("instance-2")
+    team.edit("instance-2", model.MESSAGES, _message_from("instance-1"))
+    team.commit("instance-2", "a message from instance-1", "-c", f"coord.instance={trailer}")
+    refused(team, "instance-2", rule)
+    checked_locally(team, "instance-2", rule)
+
+
+def test_acting_as_the_human_without_the_human_key_is_refused(team: Team) -> None:
+    team.fresh("instance-1")
+    # coord refuses before committing: this clone cannot sign as the human.
+    result = team.run("instance-1", "--as", HUMAN, "decision", "propose", "Overrule", "--option", "A", "--option", "B")
+    assert result.code == 1
+    assert "a key the registry does not hold for human" in result.err
+    assert "nothing was committed" in result.err
+    # By hand, past every client hook: the gate refuses it.
+    team.edit("instance-1", model.REGISTRY, lambda d: d["settings"].update(checkin_hours=1000))
+    team.commit("instance-1", "the human relaxes the check-ins", "-c", f"coord.instance={HUMAN}")
+    said = refused(team, "instance-1", "signature")
+    assert "signed with instance-1's key, but acts as human" in said
+    checked_locally(team, "instance-1", "signature")
+
+
+def _new_key(tmp: Path, name: str) -> tuple[Path, str]:
+    path = tmp / f"{name}-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)], check=True)
+    return path, " ".join(Path(f"{path}.pub").read_text().split()[:2])
+
+
+def _register(name: str, key: str) -> Any:
+    def add(d: dict[str, Any]) -> None:
+        d["instances"][name] = {
+            "role": "developer",
+            "status": "pending",
+            "current_task": None,
+            "last_update": None,
+            "expertise_areas": [],
+            "available_for_consultation": False,
+            "current_session_id": None,
+            "signing_key": key,
+        }
+
+    return add
+
+
+def test_a_key_registered_and_used_in_one_commit_vouches_only_for_its_new_instance(team: Team, tmp_path: Path) -> None:
+    path, key = _new_key(tmp_path, "instance-9")
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _register("instance-9", key))
+    # Signed with the new key, acting as instance-1: the new key does not vouch for instance-1.
+    team.commit("instance-1", "register instance-9", "-c", f"user.signingkey={path}")
+    said = refused(team, "instance-1", "signature")
+    assert "signed with instance-9's key, but acts as instance-1" in said
+    checked_locally(team, "instance-1", "signature")
+    # Signed with instance-1's own key: instance-1 may not choose instance-9's key.
+    git(team.clones["instance-1"], "commit", "-q", "--amend", "--no-edit", "--no-verify")
+    said = refused(team, "instance-1", "authorization")
+    assert "only instance-9 itself" in said
+    # Signed with the new key, acting as instance-9: a self-registration, proof of possession.
+    git(
+        team.clones["instance-1"],
+        "-c",
+        f"user.signingkey={path}",
+        "commit",
+        "-q",
+        "--amend",
+        "--no-verify",
+        "-m",
+        "instance-9 registers itself\n\nCoord-Instance: instance-9",
+    )
+    assert team.push("instance-1").returncode == 0
+
+
+def test_a_force_push_rewind_and_a_branch_deletion_are_refused(team: Team) -> None:
+    team.fresh("instance-1")
+    said = refused(team, "instance-1", "history", "--force", "main~1:main")
+    assert "rewrite or rollback" in said
+    refused(team, "instance-1", "deletion", ":main")
+    # Not only the default branch: any branch that holds coordination/.
+    assert team.push("instance-1", "main:refs/heads/side").returncode == 0
+    refused(team, "instance-1", "deletion", ":side")
+    assert team.remote_tip("side") == team.remote_tip("main")
+
+
+def test_a_rule_breaking_commit_pushed_with_no_verify_is_refused_with_its_reason(team: Team) -> None:
+    team.fresh("instance-1")
+    team.ok("instance-1", "msg", "send", "--to", "instance-2", "--subject", "hi", "--body", "hello", "--sync")
+    team.fresh("instance-1")
+    team.edit("instance-1", model.MESSAGES, lambda d: d["messages"][0].update(message="I never said that"))
+    sha = team.commit("instance-1", "instance-1 rewrites what it sent")
+    said = refused(team, "instance-1", "immutable")
+    assert f"commit {sha[:12]} 'instance-1 rewrites what it sent' [immutable]" in said
+    assert "never changes once written" in said
+    assert "what to do: make the change as a protocol step" in said
+    checked_locally(team, "instance-1", "immutable")
+
+
+def test_a_coord_instance_line_in_the_body_does_not_count(team: Team) -> None:
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    body = "own expertise\n\nCoord-Instance: instance-2 wrote this line, in the body\n\nCoord-Instance: instance-1"
+    team.commit("instance-1", body)
+    assert team.push("instance-1").returncode == 0, "one trailer: the body's line is no second one"
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["go"]))
+    message = "own expertise\n\nCoord-Instance: instance-1\n\nsigned, a paragraph of prose"
+    team.commit("instance-1", message, "-c", "core.hooksPath=/dev/null")  # no hook to add the trailer
+    said = refused(team, "instance-1", "signature")
+    assert "names no acting instance" in said, "a line outside the trailer block names no one"
+
+
+def test_two_coord_instance_trailers_are_refused(team: Team) -> None:
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    team.commit("instance-1", "own expertise\n\nCoord-Instance: instance-1\nCoord-Instance: instance-2")
+    said = refused(team, "instance-1", "trailer")
+    assert "2 Coord-Instance trailers (instance-1, instance-2)" in said
+    checked_locally(team, "instance-1", "trailer")
+
+
+def test_a_commit_dated_ahead_of_the_server_is_refused(team: Team) -> None:
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    ahead = f"@{int(time.time()) + 3600} +0000"
+    team.commit("instance-1", "from the future", env={"GIT_COMMITTER_DATE": ahead})
+    assert "minutes ahead of this server's clock" in refused(team, "instance-1", "time")
+
+
+def test_branches_without_coordination_files_pass(team: Team) -> None:
+    clone = team.clones["instance-1"]
+    git(clone, "checkout", "-q", "--orphan", "docs")
+    git(clone, "rm", "-rq", "--cached", ".")
+    (clone / "notes.md").write_text("unsigned and unchecked\n")
+    git(clone, "add", "notes.md")
+    git(clone, "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", "notes")
+    assert team.push("instance-1", "docs").returncode == 0
+    assert team.push("instance-1", "--force", ":docs").returncode == 0
+
+
+def test_the_gate_refuses_what_it_cannot_check(team: Team) -> None:
+    git(team.remote, "config", "gpg.ssh.program", "/nonexistent/ssh-keygen")
+    team.fresh("instance-1")
+    team.ok("instance-1", "checkin")
+    done = team.push("instance-1")
+    assert done.returncode != 0
+    assert "the push cannot be checked, so it is refused" in done.stderr
+    assert "/nonexistent/ssh-keygen (OpenSSH) is needed" in done.stderr
+
+
+def test_install_server_keeps_a_hook_that_was_there_and_runs_it_first(team: Team, coord: Coord) -> None:
+    hooks = team.remote / "hooks"
+    legacy = hooks / "pre-receive"
+    ours = legacy.read_text()
+    legacy.write_text('#!/bin/sh\nwhile read old new ref; do echo "legacy saw $ref" >&2; done\nexit 0\n')
+    assert coord(team.remote, "install", "--server").code == 0
+    assert (hooks / "pre-receive").read_text() == ours
+    assert "legacy saw" in (hooks / "pre-receive.legacy").read_text()
+    again = coord(team.remote, "install", "--server")
+    assert (again.code, again.out) == (0, "the gate is installed; nothing to do\n")
+    team.fresh("instance-1")
+    team.ok("instance-1", "checkin")
+    done = team.push("instance-1")
+    assert done.returncode == 0, done.stderr
+    assert "remote: legacy saw refs/heads/main" in done.stderr
+    # The older hook refusing is the push refused.
+    (hooks / "pre-receive.legacy").write_text("#!/bin/sh\necho 'legacy says no' >&2\nexit 1\n")
+    team.ok("instance-1", "checkout")
+    done = team.push("instance-1")
+    assert done.returncode != 0
+    assert "legacy says no" in done.stderr
+
+
+def test_install_server_wants_a_bare_repository(team: Team, coord: Coord) -> None:
+    result = coord(team.clones["instance-1"], "install", "--server")
+    assert result.code == 1
+    assert "is not a bare repository" in result.err
+
+
+def test_the_trailer_hook_reads_the_trailer_block_as_git_does(team: Team) -> None:
+    """A Coord-Instance line in the body is no trailer, so the hook still adds the real one."""
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, _own_expertise("instance-1", ["python"]))
+    team.commit("instance-1", "own expertise\n\nCoord-Instance: instance-2 is mentioned here\n\nand some prose")
+    clone = team.clones["instance-1"]
+    assert git(clone, "log", "-1", "--format=%(trailers:key=Coord-Instance,valueonly)") == "instance-1"
+    assert team.push("instance-1").returncode == 0

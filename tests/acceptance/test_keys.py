@@ -1,0 +1,221 @@
+"""Keys from the command line: install --as, init with a human key, register, and `coord key`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testing.repos import bare_remote
+from testing.repos import git
+from testing.repos import make_repo
+from testing.signed import HUMAN
+from testing.signed import Team
+from tests.conftest import Coord
+
+from gitcoord import model
+
+
+def registry(clone: Path) -> Any:
+    return json.loads(git(clone, "show", f"main:coordination/{model.REGISTRY}"))
+
+
+def public_key(clone: Path) -> str:
+    return " ".join(Path(git(clone, "config", "user.signingkey") + ".pub").read_text().split()[:2])
+
+
+def test_install_as_sets_up_identity_and_signing_and_is_idempotent(seed_repo: Path, coord: Coord) -> None:
+    first = coord(seed_repo, "install", "--as", "instance-3")
+    assert first.code == 0, first
+    assert git(seed_repo, "config", "coord.instance") == "instance-3"
+    assert git(seed_repo, "config", "gpg.format") == "ssh"
+    assert git(seed_repo, "config", "commit.gpgsign") == "true"
+    path = git(seed_repo, "config", "user.signingkey")
+    assert f"signs its commits with {path} (created)" in first.out
+    assert public_key(seed_repo) in first.out
+    assert "next: `coord key publish`" in first.out, "the seed's instance-3 has no key yet, and none is required"
+    again = coord(seed_repo, "install", "--as", "instance-3", "--json")
+    data = json.loads(again.out)
+    assert data["changed"] == []
+    assert (data["instance"], data["key_path"], data["signing_key"]) == ("instance-3", path, public_key(seed_repo))
+    assert coord(seed_repo, "install", "--as", "../x").code == 1
+
+
+def test_init_as_the_human_requires_signatures_with_this_clone_key(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "init", "--as", HUMAN)
+    assert result.code == 0, result
+    settings = registry(repo)["settings"]
+    assert settings == {"require_signatures": True, "human_key": public_key(repo)}
+    assert "signatures are required" in result.out
+    assert "signatures are not required" not in result.err
+    assert "gpgsig" in git(repo, "cat-file", "commit", "HEAD"), "the first commit is signed too"
+    assert coord(repo, "validate").code == 0
+
+
+def test_init_without_a_human_key_says_how_to_require_signatures(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "init", "--json")
+    assert result.code == 0
+    assert json.loads(result.out)["require_signatures"] is False
+    assert "settings" not in registry(repo)
+    assert "signatures are not required in this store yet" in result.err
+    assert "coord key require" in result.err
+
+
+def test_init_with_a_human_key_from_a_file(tmp_path: Path, coord: Coord) -> None:
+    human = make_repo(tmp_path / "human")
+    assert coord(human, "install", "--as", HUMAN).code == 0
+    agent = make_repo(tmp_path / "agent")
+    pub = git(human, "config", "user.signingkey") + ".pub"
+    result = coord(agent, "--as", "instance-2", "init", "--example", "--human-key", f"@{pub}")
+    assert result.code == 0, result
+    assert registry(agent)["settings"]["human_key"] == public_key(human)
+    assert registry(agent)["instances"]["instance-1"]["role"] == "architecture-backend", "the seed, plus settings"
+    assert coord(agent, "init", "--human-key", f"@{pub}").code == 1, "only a new store takes --human-key"
+    other = make_repo(tmp_path / "other")
+    refused = coord(other, "--as", HUMAN, "init", "--human-key", "@" + str(tmp_path / "nope.pub"))
+    assert (refused.code, "cannot read the key" in refused.err) == (1, True)
+    agent_pub = git(agent, "config", "user.signingkey") + ".pub"
+    mismatch = coord(other, "--as", HUMAN, "init", "--human-key", f"@{agent_pub}")
+    assert mismatch.code == 1
+    assert "is not the key this clone signs with" in mismatch.err
+
+
+@pytest.fixture
+def team(signed_team: Team) -> Team:
+    return signed_team
+
+
+def test_self_registration_puts_the_clone_key_in_the_entry(team: Team) -> None:
+    entries = registry(team.clones["instance-2"])["instances"]
+    assert entries["instance-1"]["signing_key"] == public_key(team.clones["instance-1"])
+    assert entries["instance-2"]["signing_key"] == public_key(team.clones["instance-2"])
+
+
+def test_the_human_enrolls_another_instance_with_its_key(team: Team, tmp_path: Path, coord: Coord) -> None:
+    newcomer = tmp_path / "instance-3"
+    git(tmp_path, "clone", "-q", str(team.remote), str(newcomer))
+    assert coord(newcomer, "install", "--as", "instance-3").code == 0
+    pub = git(newcomer, "config", "user.signingkey") + ".pub"
+    team.fresh("instance-1")
+    by_instance = team.run("instance-1", "register", "instance-3", "--role", "qa", "--key", f"@{pub}")
+    assert by_instance.code == 1
+    assert "instance-1 may not set the signing key of instance-3" in by_instance.err
+    team.fresh(HUMAN)
+    team.ok(HUMAN, "register", "instance-3", "--role", "qa", "--key", f"@{pub}", "--sync")
+    assert coord(newcomer, "checkin", "--sync").code == 0, "it signs as itself at once"
+
+
+def test_key_set_an_instance_its_own_the_human_anyone(team: Team, tmp_path: Path, coord: Coord) -> None:
+    spare = make_repo(tmp_path / "spare")
+    assert coord(spare, "install", "--as", "spare").code == 0
+    spare_key = public_key(spare)
+    team.fresh("instance-1")
+    refused = team.run("instance-1", "key", "set", "instance-2", spare_key)
+    assert (refused.code, "an instance sets only its own" in refused.err) == (1, True)
+    taken = team.run("instance-1", "key", "set", "instance-1", public_key(team.clones["instance-2"]))
+    assert (taken.code, "already instance-2's" in taken.err) == (1, True)
+    not_a_key = team.run("instance-1", "key", "set", "instance-1", "hello")
+    assert (not_a_key.code, "is not an OpenSSH public key" in not_a_key.err) == (1, True)
+    same = team.run("instance-1", "key", "publish")
+    assert (same.code, "already holds this key" in same.err) == (1, True)
+    team.fresh(HUMAN)
+    set_ = team.ok(HUMAN, "key", "set", "instance-2", spare_key, "--sync")
+    assert "human changes the signing key of instance-2" in set_
+    assert registry(team.clones[HUMAN])["instances"]["instance-2"]["signing_key"] == spare_key
+    # instance-2's clone still signs with its old key: it is refused before committing anything.
+    team.ok("instance-2", "sync")
+    head = git(team.clones["instance-2"], "rev-parse", "main")
+    stale = team.run("instance-2", "checkin")
+    assert stale.code == 1
+    assert "a key the registry does not hold for instance-2" in stale.err
+    assert git(team.clones["instance-2"], "rev-parse", "main") == head
+
+
+def test_key_rotate_signs_the_change_with_the_old_key_then_uses_the_new(team: Team) -> None:
+    clone = team.clones["instance-1"]
+    team.fresh("instance-1")
+    old = public_key(clone)
+    rotated = team.run("instance-1", "key", "rotate", "--sync")
+    assert rotated.code == 0, rotated
+    new = public_key(clone)
+    assert new != old
+    assert registry(clone)["instances"]["instance-1"]["signing_key"] == new
+    retired = Path(git(clone, "config", "user.signingkey")).with_name("instance-1.retired-0")
+    assert retired.exists(), "the old key is kept"
+    team.ok("instance-1", "checkin", "--sync")  # signed with the new key, through the gate
+    root = git(clone, "rev-list", "--max-parents=0", "main")
+    assert team.ok("instance-1", "check", "--range", f"{root}..main").startswith("ok: ")
+
+
+def test_key_show_compares_this_clone_with_the_registry(team: Team) -> None:
+    shown = json.loads(team.ok("instance-1", "key", "show", "--json"))
+    assert shown["matches"] is True
+    assert shown["require_signatures"] is True
+    assert shown["signing_key"] == public_key(team.clones["instance-1"])
+    text = team.ok("instance-1", "key", "show")
+    assert "the registry holds the same key for instance-1" in text
+
+
+def test_key_require_for_an_existing_store(tmp_path: Path, coord: Coord) -> None:
+    """A store started without a human key: keys published, then the human turns signatures on."""
+    remote = bare_remote(tmp_path / "remote.git")
+    human = make_repo(tmp_path / "human")
+    git(human, "remote", "add", "origin", str(remote))
+    assert coord(human, "init", "--example").code == 0
+    assert coord(human, "sync").code == 0
+    assert coord(human, "install", "--as", HUMAN).code == 0
+    for name in ("instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"):
+        assert coord(human, "--as", name, "checkin").code == 0  # all active, none with a key
+    by_instance = coord(human, "--as", "instance-1", "key", "require")
+    assert (by_instance.code, "only the human coordinator" in by_instance.err) == (1, True)
+    keyless = coord(human, "--as", HUMAN, "key", "require")
+    assert (keyless.code, "the human coordinator (human) has no key" in keyless.err) == (1, True)
+    # Before signatures are required, the human coordinator publishes the human key.
+    assert coord(human, "--as", HUMAN, "key", "publish").code == 0
+    refused = coord(human, "--as", HUMAN, "key", "require")
+    assert refused.code == 1
+    assert (
+        "instance-1, instance-2, instance-3, instance-4, instance-5, instance-6 are active without a signing key"
+        in refused.err
+    )
+    clones = {}
+    for name in ("instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"):
+        clones[name] = tmp_path / name
+        git(tmp_path, "clone", "-q", str(remote), str(clones[name]))
+        assert coord(human, "sync").code == 0
+        assert coord(clones[name], "install", "--as", name).code == 0
+        assert coord(clones[name], "sync").code == 0
+        assert coord(clones[name], "key", "publish", "--sync").code == 0
+    assert coord(human, "sync").code == 0
+    done = coord(human, "--as", HUMAN, "key", "require", "--sync")
+    assert done.code == 0, done
+    assert registry(human)["settings"]["require_signatures"] is True
+    unsigned = coord(human, "--as", "instance-1", "checkin")
+    assert (unsigned.code, "a key the registry does not hold for instance-1" in unsigned.err) == (1, True)
+    assert coord(clones["instance-1"], "checkin", "--sync").code == 0
+
+
+def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:
+    report = team.run("instance-1", "doctor", "--json")
+    [signing] = [c for c in json.loads(report.out)["checks"] if c["name"] == "signing"]
+    assert signing["ok"] is True
+    assert "the key the registry holds" in signing["detail"]
+    wrong = team.run(HUMAN, "--as", "instance-1", "doctor")
+    assert wrong.code == 1
+    assert "which the registry does not hold for instance-1" in wrong.out
+
+
+def test_sync_refuses_a_merge_this_clone_could_not_sign(team: Team) -> None:
+    team.fresh("instance-2")
+    team.ok("instance-2", "checkin")
+    team.ok("instance-1", "checkin", "--sync")
+    clone = team.clones["instance-2"]
+    git(clone, "config", "commit.gpgsign", "false")
+    head = git(clone, "rev-parse", "main")
+    refused = team.run("instance-2", "sync")
+    assert refused.code == 1
+    assert "this clone does not sign its commits" in refused.err
+    assert git(clone, "rev-parse", "main") == head, "nothing changed here"
+    git(clone, "config", "commit.gpgsign", "true")
+    assert "merged with origin" in team.ok("instance-2", "sync")

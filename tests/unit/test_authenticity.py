@@ -1,0 +1,130 @@
+"""Who acted, judged from the parent state and git's verdict: no git here, the verdicts are given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitcoord import authenticity
+from gitcoord import sshkeys
+from gitcoord.authenticity import Acting
+from gitcoord.signing import Verdict
+
+K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDR5/0xXp28IODIZIr7dT96dtPfgNTqhC0/P8EtvRHZG"
+K2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDhKmMEcdwygsVO0/t8VurtGiaOVjNTX2yBBAFNrOgAJ"
+KH = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOOe+QbT3YakHkdm+eUx9wEMBVUHvxR+FbEhOIqPAmrE"
+K9 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJYr4cJj6tkO9Za4mOb2b2EHtvIrdeLNN+giQqAj1l/A"
+
+
+def _entry(key: str | None) -> dict[str, Any]:
+    return {"role": "dev", "status": "active", **({"signing_key": key} if key else {})}
+
+
+def registry(*, required: bool = True, **keys: str | None) -> dict[str, Any]:
+    return {
+        "instances": {name.replace("_", "-"): _entry(key) for name, key in keys.items()},
+        "settings": {"require_signatures": required, "human_key": KH},
+    }
+
+
+def good(key: str, principal: str) -> Verdict:
+    return Verdict("G", principal, sshkeys.fingerprint(key))
+
+
+def judge(parents: list[Any], new: Any, actor: str | None, verdict: Verdict | None) -> list[tuple[str, str]]:
+    who = Acting(actor, (actor,) if actor else ())
+    return authenticity.judge(authenticity.expected(parents, new), who, verdict)
+
+
+BEFORE = registry(instance_1=K1, instance_2=K2)
+
+
+def test_a_good_signature_by_the_acting_instance_key_passes() -> None:
+    assert judge([BEFORE], BEFORE, "instance-1", good(K1, "instance-1")) == []
+    assert judge([BEFORE], BEFORE, "human", good(KH, "human")) == []
+
+
+@pytest.mark.parametrize(
+    ("actor", "verdict", "says"),
+    [
+        ("instance-1", Verdict("N", "", ""), "not signed"),
+        ("instance-1", None, "not signed"),
+        ("instance-1", Verdict("B", "", ""), "signature is bad"),
+        ("instance-1", good(K2, "instance-2"), "signed with instance-2's key, but acts as instance-1"),
+        ("human", good(K1, "instance-1"), "signed with instance-1's key, but acts as human"),
+        ("instance-1", Verdict("U", "", sshkeys.fingerprint(K9)), "a key the registry held for no one"),
+        ("instance-1", Verdict("E", "", ""), "%G? is E"),
+        ("instance-3", Verdict("U", "", sshkeys.fingerprint(K9)), "the registry holds no key for instance-3"),
+        (None, None, "names no acting instance"),
+    ],
+)
+def test_what_is_refused_when_signatures_are_required(actor: str | None, verdict: Verdict | None, says: str) -> None:
+    [(rule, message)] = judge([BEFORE], BEFORE, actor, verdict)
+    assert rule == "signature"
+    assert says in message
+
+
+def test_nothing_is_asked_where_the_parent_state_does_not_require_it() -> None:
+    unsigned = registry(required=False, instance_1=K1)
+    assert judge([unsigned], unsigned, "instance-1", Verdict("N", "", "")) == []
+    assert judge([None], unsigned, None, None) == [], "a new store: no parent state"
+    assert judge([], unsigned, None, None) == [], "a root commit"
+
+
+def test_a_commit_never_authorizes_the_key_that_signs_it() -> None:
+    rotated = registry(instance_1=K9, instance_2=K2)
+    [(rule, _)] = judge([BEFORE], rotated, "instance-1", Verdict("U", "", sshkeys.fingerprint(K9)))
+    assert rule == "signature"
+    assert judge([BEFORE], rotated, "instance-1", good(K1, "instance-1")) == [], "rotated with the old key"
+
+
+def test_a_self_registration_is_signed_by_the_key_it_registers() -> None:
+    joined = registry(instance_1=K1, instance_2=K2, instance_9=K9)
+    assert judge([BEFORE], joined, "instance-9", good(K9, "instance-9")) == []
+    # The new key vouches for the new instance only.
+    problems = dict(judge([BEFORE], joined, "instance-1", good(K9, "instance-9")))
+    assert "signed with instance-9's key, but acts as instance-1" in problems["signature"]
+    assert "only instance-9 itself" in problems["authorization"]
+    # The human enrolls it, signing with the human key; another instance may not pick its key.
+    assert judge([BEFORE], joined, "human", good(KH, "human")) == []
+    assert (
+        "only instance-9 itself" in dict(judge([BEFORE], joined, "instance-1", good(K1, "instance-1")))["authorization"]
+    )
+    # Not for an entry that existed: that is an instance changing its key, with the old one.
+    keyless, keyed = registry(instance_1=K1, instance_9=None), registry(instance_1=K1, instance_9=K9)
+    [(rule, _)] = judge([keyless], keyed, "instance-9", Verdict("U", "", sshkeys.fingerprint(K9)))
+    assert rule == "signature"
+
+
+def test_signed_with_the_registered_key_for_another_then_acting_as_it_is_both_bad() -> None:
+    joined = registry(instance_1=K1, instance_2=K2, instance_9=K9)
+    rules = [rule for rule, _ in judge([BEFORE], joined, "instance-1", good(K9, "instance-9"))]
+    assert sorted(rules) == ["authorization", "signature"]
+
+
+def test_a_merge_accepts_a_key_either_parent_holds() -> None:
+    ours = registry(instance_1=K1)
+    theirs = registry(instance_1=K9)
+    assert judge([ours, theirs], ours, "instance-1", good(K9, "instance-1")) == []
+    assert judge([ours, theirs], ours, "instance-1", good(K1, "instance-1")) == []
+    merged = registry(instance_1=K1, instance_3=K2)
+    # No bootstrap in a merge: what the merger adds needs a key a parent holds.
+    [(rule, _)] = judge([ours, theirs], merged, "instance-3", good(K2, "instance-3"))
+    assert rule == "signature"
+    half = registry(required=False, instance_1=K1)
+    [(rule, _)] = judge([half, theirs], half, "instance-1", Verdict("N", "", ""))
+    assert rule == "signature", "either parent requiring signatures requires them"
+
+
+def test_two_coord_instance_trailers() -> None:
+    want = authenticity.expected([registry(required=False)], None)
+    [(rule, message)] = authenticity.judge(want, Acting(None, ("instance-1", "instance-2")), None)
+    assert rule == "trailer"
+    assert "2 Coord-Instance trailers (instance-1, instance-2)" in message
+
+
+def test_one_key_for_two_principals_names_both() -> None:
+    shared = registry(instance_1=K1, instance_3=K1)
+    assert judge([shared], shared, "instance-3", good(K1, "instance-1")) == [], "git names only the first"
+    assert authenticity.keys_of(shared) == {"instance-1": {K1}, "instance-3": {K1}, "human": {KH}}
