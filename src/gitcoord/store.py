@@ -20,6 +20,7 @@ from pathlib import Path
 
 from gitcoord import invariants
 from gitcoord import jsonio
+from gitcoord import layout
 from gitcoord import model
 from gitcoord import records
 from gitcoord import schema
@@ -33,7 +34,7 @@ def repo_path(file: str) -> str:
 
 
 def dump(file: str, doc: Doc, reuse: jsonio.Reuse | None = None) -> bytes:
-    return jsonio.dumps(doc, schema.shape(model.base(file)), reuse).encode("utf-8")
+    return jsonio.dumps(doc, layout.shape(model.base(file)), reuse).encode("utf-8")
 
 
 def reusable(file: str, data: bytes, doc: Doc) -> dict[int, str]:

@@ -6,8 +6,8 @@ import pytest
 from tests.conftest import SEED
 
 from gitcoord import jsonio
+from gitcoord import layout
 from gitcoord import model
-from gitcoord import schema
 from gitcoord import store
 
 
@@ -127,7 +127,7 @@ def test_canonical_form_keeps_text_readable_and_escapes_controls() -> None:
 
 
 def test_every_schema_property_has_a_place_in_the_canonical_order() -> None:
-    shape = schema.shape(model.TASKS)
+    shape = layout.shape(model.TASKS)
     task = shape.children["pending_tasks"].values
     assert task is not None
     assert list(task.order)[:3] == ["task_id", "title", "description"]
