@@ -59,7 +59,7 @@ def healthy(found: list[Finding]) -> bool:
 def stale(entry: Record, now: dt.datetime, hours: float) -> bool:
     """Whether an instance has not checked in for `hours` (never, for one that holds work)."""
     last = entry["last_update"]
-    return last is None or timestamps.parse(last) < now - dt.timedelta(hours=hours)
+    return last is None or timestamps.older(last, now, dt.timedelta(hours=hours))
 
 
 def _store(state: State) -> Iterator[Finding]:
@@ -86,7 +86,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Fi
     for m in views.messages(state):
         if m["requires_response"] and m["status"] == "pending_response":
             due = m.get("expected_response_time") or queued.get(m["message_id"])
-            late = timestamps.before(due, now) if due else timestamps.parse(m["timestamp"]) + window < now
+            late = timestamps.before(due, now) if due else timestamps.older(m["timestamp"], now, window)
             if late:
                 yield Finding(
                     ERROR,
@@ -131,7 +131,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Findi
                 rid,
                 f"{rid} is {what} {holder}, who has not checked in {since} (lease {settings.lease_hours:g}h){fix}",
             )
-        if rid in ready and timestamps.before(t.get("updated") or t["created"], now - grace):
+        if rid in ready and timestamps.older(t.get("updated") or t["created"], now, grace):
             yield Finding(
                 WARNING,
                 "ready-untaken",

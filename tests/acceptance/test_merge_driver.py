@@ -293,3 +293,4 @@ def test_the_driver_starts_without_the_command_line_framework(tmp_path: Path) ->
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "click" not in imported
     assert "jsonschema" not in imported
+    assert "jsonschema_rs" not in imported
