@@ -111,9 +111,9 @@ def decode(data: bytes) -> str:
 def parse(data: bytes, *, strict: bool = True) -> Any:
     """Parse a coordination file. `strict=False` (duplicate keys allowed) is for readers that never write back."""
     if len(data) > MAX_FILE_BYTES:
-        size, limit = len(data) / 2**20, MAX_FILE_BYTES // 2**20
         fix = "`coord archive` moves closed records out of the live files"
-        raise ParseError(f"the file is {size:.0f} MB, more than the limit of {limit} MB; {fix}", 1, 1)
+        limit = f"more than the limit of {_size(MAX_FILE_BYTES)}"
+        raise ParseError(f"the file is {_size(len(data))}, {limit}; {fix}", 1, 1)
     try:
         text = decode(data)
     except ParseError:
@@ -141,6 +141,10 @@ def parse(data: bytes, *, strict: bool = True) -> Any:
             gc.enable()
     _refuse_surrogates(text, doc)
     return doc
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 10 * 2**20 else f"{n:,} bytes"
 
 
 def _refuse_markers(data: bytes) -> None:

@@ -47,6 +47,18 @@ def parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def moment(text: str) -> dt.datetime:
+    """A moment a person gives (--now, --before, COORD_NOW), in UTC, as commands print it.
+
+    ValueError also for an instant outside the years 0001 to 9999 in UTC, which a valid
+    timestamp with a zone can name ("0001-01-01T00:00:00+01:00") but nothing can print.
+    """
+    try:
+        return parse(text).astimezone(_UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} falls outside the years 0001 to 9999 in UTC") from None
+
+
 def before(stamp: str | None, moment: dt.datetime) -> bool:
     """Whether `stamp` is set and earlier than `moment`."""
     return stamp is not None and parse(stamp) < moment

@@ -201,10 +201,12 @@ def test_escapes_that_make_characters_are_fine() -> None:
 
 
 def test_a_file_past_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonio, "MAX_FILE_BYTES", 2**20)
-    e = _error(b'{"a": "' + b"x" * 2**21 + b'"}')
+    monkeypatch.setattr(jsonio, "MAX_FILE_BYTES", 20 * 2**20)
+    e = _error(b'{"a": "' + b"x" * 30 * 2**20 + b'"}')
     assert (e.line, e.column) == (1, 1)
-    assert "the file is 2 MB, more than the limit of 1 MB; `coord archive`" in e.message
+    assert "the file is 30 MB, more than the limit of 20 MB; `coord archive`" in e.message
+    monkeypatch.setattr(jsonio, "MAX_FILE_BYTES", 1000)
+    assert "the file is 1,010 bytes, more than the limit of 1,000 bytes" in _error(b'["' + b"x" * 1006 + b'"]').message
 
 
 def test_the_parse_leaves_the_cycle_collector_as_it_found_it() -> None:

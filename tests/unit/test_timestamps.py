@@ -89,3 +89,11 @@ def test_edges(text: str) -> None:
 def test_is_valid_takes_anything() -> None:
     assert not timestamps.is_valid(None)
     assert not timestamps.is_valid(20240115)
+
+
+def test_a_moment_a_person_gives_is_one_commands_can_print() -> None:
+    assert timestamps.format(timestamps.moment("2024-01-15T10:30:00+01:00")) == "2024-01-15T09:30:00Z"
+    assert timestamps.format(timestamps.moment("0001-01-01T00:00:00Z")) == "0001-01-01T00:00:00Z"
+    for text in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "yesterday"):
+        with pytest.raises(ValueError, match=r"outside the years|not an RFC 3339"):
+            timestamps.moment(text)

@@ -19,9 +19,11 @@ def run(
     *, cwd: Path, as_instance: str | None, days: int, before: str | None, dry_run: bool, sync: bool | None, out: Output
 ) -> int:
     try:
-        cutoff = timestamps.parse(before) if before else clock.now() - dt.timedelta(days=days)
+        cutoff = timestamps.moment(before) if before else clock.now() - dt.timedelta(days=days)
     except ValueError:
         raise FatalError(f"--before {before!r} is not a timestamp like 2024-01-15T00:00:00Z") from None
+    except OverflowError:
+        raise FatalError(f"--older-than {days} reaches back past the year 1") from None
     if not dry_run:
         return step.run(
             lambda s, c: protocol.archive(s, c, before=cutoff), cwd=cwd, as_instance=as_instance, out=out, sync=sync
