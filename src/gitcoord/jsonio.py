@@ -33,6 +33,7 @@ MAX_FILE_BYTES = 256 * 2**20
 MAX_DEPTH = 64
 MAX_NUMBER_LENGTH = 100
 
+_LARGE = 4 * 2**20  # a parse past this many bytes leaves its objects to refcounting alone
 _MARKER = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})( |$)", re.MULTILINE)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -139,6 +140,10 @@ def parse(data: bytes, *, strict: bool = True) -> Any:
     finally:
         if collecting:
             gc.enable()
+    if len(data) > _LARGE:
+        # Its objects live as long as the command and hold no cycle: out of the collector's
+        # sight (its permanent generation), or every later full collection walks them again.
+        gc.freeze()
     _refuse_surrogates(text, doc)
     return doc
 

@@ -27,8 +27,15 @@ _FRACTION = re.compile(r"\.([0-9]+)")
 
 def is_valid(text: object) -> bool:
     """Whether `text` is a timestamp `parse` reads: the pattern, on a day that exists (year 1 or later)."""
-    if type(text) is not str or _FORM.fullmatch(text) is None:
-        return False
+    return type(text) is str and _FORM.fullmatch(text) is not None and day_exists(text)
+
+
+def day_exists(text: str) -> bool:
+    """For text of the pattern's form: whether its date names a day that exists (year 1 or later).
+
+    The second half of `is_valid`. The project's schemas pair `date-time` with PATTERN, so
+    the validator checks the form (in Rust) and needs only this from Python.
+    """
     if text[8:10] <= "28" and text[:4] != "0000":  # every month has these days: the common case is cheap
         return True
     try:

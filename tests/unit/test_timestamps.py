@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rfc3339_validator import validate_rfc3339
 from tests import oracle
 
+from gitcoord import model
 from gitcoord import schema
 from gitcoord import schemas
 from gitcoord import timestamps
@@ -58,10 +59,31 @@ def test_the_schema_pattern_is_the_parsers() -> None:
     assert schemas.document("common.json")["$defs"]["timestamp"]["pattern"] == timestamps.PATTERN
 
 
+def test_every_date_time_of_the_schemas_carries_the_parsers_pattern() -> None:
+    """So the file validators, which run only the calendar half of the parser as the format, check it all."""
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("format") == "date-time":
+                found.append(node.get("pattern"))
+            for sub in node.values():
+                walk(sub)
+        elif isinstance(node, list):
+            for sub in node:
+                walk(sub)
+
+    for name in ("common.json", *model.FILES):
+        walk(schemas.document(name))
+    assert found == [timestamps.PATTERN]
+
+
 def _agree(text: str) -> None:
     valid = timestamps.is_valid(text)
     assert valid == _reference(text)
     assert valid == schema.compile_schema({"$ref": "common.json#/$defs/timestamp"}).is_valid(text)
+    halves = schema.compile_schema({"$ref": "common.json#/$defs/timestamp"}, date_time=timestamps.day_exists)
+    assert valid == halves.is_valid(text), "as the file validators check it"
     if valid:
         moment = timestamps.parse(text)
         assert moment.tzinfo is not None
