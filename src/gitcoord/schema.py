@@ -62,10 +62,9 @@ def compile_schema(
     import jsonschema_rs  # here, not at the top: `coord --help`, reads and the merge driver never need it
 
     try:
-        registry = jsonschema_rs.Registry([(schemas.document(n)["$id"], schemas.document(n)) for n in _DOCUMENTS])
         return jsonschema_rs.validator_for(
             schema,
-            registry=registry,
+            registry=_registry(),
             base_uri=schema.get("$id", _BASE) if isinstance(schema, dict) else _BASE,
             offline=True,  # the schemas refer only to each other: never fetch anything
             validate_formats=True,
@@ -76,12 +75,19 @@ def compile_schema(
         raise SchemaError(f"a schema does not compile: {e}") from e
 
 
+@functools.cache
+def _registry() -> jsonschema_rs.Registry:
+    import jsonschema_rs
+
+    return jsonschema_rs.Registry([(schemas.document(n)["$id"], schemas.document(n)) for n in _DOCUMENTS])
+
+
 def validate(file: str, doc: Any) -> list[Violation]:
     """Every way `doc` breaks the schema of `file` (a live file's name); none when it is valid.
 
     For a parsed document, which holds no lone surrogate (the parser refuses them).
     """
-    return violations(validator(file), doc) + list(_limits(doc))
+    return [*violations(validator(file), doc), *_too_many(doc), *_too_deep(doc)]
 
 
 def violations(check: jsonschema_rs.Validator, doc: Any) -> list[Violation]:
@@ -118,9 +124,8 @@ def validate_changes(file: str, new: dict[str, Any], trusted: set[int]) -> list[
     text = jsonio.find_surrogate(kept)
     if text is not None:
         return [Violation(_original(text, where), jsonio.SURROGATE)]
-    found = [v for v in validate(file, kept) if not v.message.startswith(_TOO_MANY)]
-    found = [v._replace(path=_original(v.path, where)) for v in found]
-    return found + [v for v in _limits(new) if v.message.startswith(_TOO_MANY)]
+    found = [*violations(validator(file), kept), *_too_deep(kept)]
+    return [*(v._replace(path=_original(v.path, where)) for v in found), *_too_many(new)]
 
 
 def _original(path: JsonPath, where: dict[str, list[int]]) -> JsonPath:
@@ -138,21 +143,19 @@ def shared(old: dict[str, Any]) -> set[int]:
 
 # Limits ----------------------------------------------------------------------------------
 
-_TOO_MANY = "too many records:"
-
-
-def _limits(doc: Any) -> Iterator[Violation]:
-    if not isinstance(doc, dict):
-        return
-    for key, value in doc.items():
+def _too_many(doc: Any) -> Iterator[Violation]:
+    for key, value in doc.items() if isinstance(doc, dict) else ():
         if isinstance(value, (list, dict)) and len(value) > MAX_RECORDS:
             yield Violation(
                 (key,),
-                f"{_TOO_MANY} {len(value):,} is more than the limit of {MAX_RECORDS:,}; "
+                f"too many records: {len(value):,} is more than the limit of {MAX_RECORDS:,}; "
                 "`coord archive` moves closed records out of the live files",
             )
+
+
+def _too_deep(doc: Any) -> Iterator[Violation]:
     # The schemas fix the depth of everything but a conflict's candidates, which may be anything.
-    conflicts = doc.get("merge_conflicts")
+    conflicts = doc.get("merge_conflicts") if isinstance(doc, dict) else None
     for i, conflict in enumerate(conflicts if isinstance(conflicts, list) else ()):
         if _depth(conflict) > jsonio.MAX_DEPTH - 2:
             message = f"nested more than {jsonio.MAX_DEPTH} levels deep, past the limit; settle it with `coord resolve`"
