@@ -177,7 +177,9 @@ SURROGATE = "text holds a lone surrogate (half of a UTF-16 pair, not a character
 
 
 def find_surrogate(value: Any) -> JsonPath | None:
-    """The path of the first string (or key) holding a lone surrogate, which UTF-8 cannot encode."""
+    """The path of a string (or key) holding a lone surrogate, which UTF-8 cannot encode."""
+    if not _holds_surrogate(value):  # the common case, without a path for every value
+        return None
     stack: list[tuple[JsonPath, Any]] = [((), value)]
     while stack:
         path, v = stack.pop()
@@ -192,6 +194,22 @@ def find_surrogate(value: Any) -> JsonPath | None:
         elif isinstance(v, list):
             stack.extend(((*path, i), item) for i, item in enumerate(v))
     return None
+
+
+def _holds_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is str:
+            if not v.isascii() and _unencodable(v):  # ASCII, the common case, holds none
+                return True
+        elif type(v) is dict:
+            if not all(map(str.isascii, v)) and any(map(_unencodable, v)):
+                return True
+            stack.extend(v.values())
+        elif type(v) is list:
+            stack.extend(v)
+    return False
 
 
 def _unencodable(text: Any) -> bool:

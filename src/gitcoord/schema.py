@@ -217,7 +217,7 @@ def _explain(e: jsonschema_rs.ValidationError, at: Finder) -> Iterator[Violation
     if name == "anyOf":
         # Say why the closest alternative failed: it is nearly always the one that was meant.
         options = [[v for sub in _relevant(branch) for v in _explain(sub, at)] for branch in kind.context]
-        yield from min(options, key=len)
+        yield from min(options, key=len) or [Violation(path, e.message)]
     elif name == "additionalProperties":
         known = list(_node(e).get("properties", {}))
         for field in kind.unexpected:
