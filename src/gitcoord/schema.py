@@ -143,6 +143,7 @@ def shared(old: dict[str, Any]) -> set[int]:
 
 # Limits ----------------------------------------------------------------------------------
 
+
 def _too_many(doc: Any) -> Iterator[Violation]:
     for key, value in doc.items() if isinstance(doc, dict) else ():
         if isinstance(value, (list, dict)) and len(value) > MAX_RECORDS:
