@@ -16,7 +16,7 @@ def now() -> dt.datetime:
     fixed = os.environ.get("COORD_NOW")
     if fixed:
         try:
-            return timestamps.parse(fixed)
+            return timestamps.moment(fixed)
         except ValueError:
             raise FatalError(f"COORD_NOW={fixed!r} is not a timestamp like 2024-01-15T10:30:00Z") from None
     return dt.datetime.now(dt.timezone.utc)

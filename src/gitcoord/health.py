@@ -82,7 +82,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Co
     for m in views.messages(state):
         if m["requires_response"] and m["status"] == "pending_response":
             due = m.get("expected_response_time") or queued.get(m["message_id"])
-            late = timestamps.before(due, now) if due else timestamps.parse(m["timestamp"]) + window < now
+            late = timestamps.before(due, now) if due else timestamps.older(m["timestamp"], now, window)
             if late:
                 yield Concern(
                     ERROR,
@@ -127,7 +127,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Conce
                 rid,
                 f"{rid} is {what} {holder}, who has not checked in {since} (lease {settings.lease_hours:g}h){fix}",
             )
-        if rid in ready and timestamps.before(t.get("updated") or t["created"], now - grace):
+        if rid in ready and timestamps.older(t.get("updated") or t["created"], now, grace):
             yield Concern(
                 WARNING,
                 "ready-untaken",

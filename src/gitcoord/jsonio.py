@@ -1,17 +1,18 @@
 """Reading and writing JSON the one canonical way, and saying where in a file things are.
 
-Parsing is strict: a duplicate key, a git conflict marker, an empty file or a byte that is
-not UTF-8 is an error with a line and a column, never a silent guess. The canonical form is
-what every writer produces, so an unchanged document keeps every byte and a diff shows only
-what changed. Positions are worked out only when there is an error to report: the hot path
-is the C parser.
+Parsing is strict: a duplicate key, a git conflict marker, an empty file, a byte that is
+not UTF-8, a number that is not finite (NaN, Infinity, 1e999), a lone UTF-16 surrogate, a
+file or a nesting past the limits below: each is an error with a line and a column, never a
+silent guess and never a crash later. The canonical form is what every writer produces, so
+an unchanged document keeps every byte and a diff shows only what changed. Positions are
+worked out only when there is an error to report: the hot path is the C parser.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from json.encoder import encode_basestring
@@ -19,12 +20,22 @@ from operator import itemgetter
 from typing import Any
 from typing import NamedTuple
 
-PathPart = str | int
-JsonPath = tuple[PathPart, ...]
+from gitcoord import jsonpos
+from gitcoord.jsonpos import JsonPath  # JsonPath, format_path, line_col and locate are read from here too
+from gitcoord.jsonpos import format_path
+from gitcoord.jsonpos import line_col
+from gitcoord.jsonpos import locate
 
-_DECODER = json.JSONDecoder()
-_WS = re.compile(r"[ \t\n\r]*")
+# What a coordination file may hold. The largest file of the benchmarks' L store (10,000
+# tasks, 50,000 messages) is 36 MB; the schemas nest seven levels at most; the numbers
+# are hours. Past a limit a file is refused with a message that names it.
+MAX_FILE_BYTES = 256 * 2**20
+MAX_DEPTH = 64
+MAX_NUMBER_LENGTH = 100
+
+_LARGE = 4 * 2**20  # a parse past this many bytes leaves its objects to refcounting alone
 _MARKER = re.compile(rb"^(<{7}|={7}|>{7}|\|{7})( |$)", re.MULTILINE)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class ParseError(Exception):
@@ -35,9 +46,17 @@ class ParseError(Exception):
         self.column = column
 
 
-class DuplicateKey(ValueError):
+class Refused(ValueError):
+    """A value the parser's hooks refuse; the C parser does not say where, `jsonpos.failure` finds it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DuplicateKey(Refused):
     def __init__(self, key: str) -> None:
-        super().__init__(key)
+        super().__init__(f"duplicate key {key!r}")
         self.key = key
 
 
@@ -52,12 +71,33 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+def _constant(name: str) -> Any:
+    raise Refused(f"{name} is not a JSON number; numbers must be finite")
 
 
-def line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+def _number(text: str) -> None:
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise Refused(f"a number of {len(text)} characters is longer than the limit of {MAX_NUMBER_LENGTH}")
+
+
+def _float(text: str) -> float:
+    _number(text)
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise Refused(f"{text} is too large a number to hold; numbers must be finite")
+    return value
+
+
+def _int(text: str) -> int:
+    _number(text)  # and so never Python's own limit on the digits of an int (4300), a ValueError
+    return int(text)
+
+
+_INF = float("inf")
+# The hooks run only for numbers (rare in these files) and for NaN and Infinity, which they refuse.
+_HOOKS: dict[str, Any] = {"parse_float": _float, "parse_int": _int, "parse_constant": _constant}
+_DECODER = json.JSONDecoder(**_HOOKS)
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_pairs, **_HOOKS)
 
 
 def decode(data: bytes) -> str:
@@ -70,26 +110,46 @@ def decode(data: bytes) -> str:
 
 
 def parse(data: bytes, *, strict: bool = True) -> Any:
-    """Parse a coordination file. `strict=False` is for readers that never write back."""
+    """Parse a coordination file. `strict=False` (duplicate keys allowed) is for readers that never write back."""
+    if len(data) > MAX_FILE_BYTES:
+        fix = "`coord archive` moves closed records out of the live files"
+        limit = f"more than the limit of {_size(MAX_FILE_BYTES)}"
+        raise ParseError(f"the file is {_size(len(data))}, {limit}; {fix}", 1, 1)
     try:
         text = decode(data)
     except ParseError:
         _refuse_markers(data)
         raise
-    if not text.strip():
+    if not text or text.isspace():
         raise ParseError("the file is empty; it must hold a JSON object", 1, 1)
+    decoder = _STRICT if strict else _DECODER
+    collecting = gc.isenabled()
+    # The parse builds millions of objects and no cycle among them: the cycle collector,
+    # running meanwhile, would walk them again and again (more than doubling a large parse).
+    gc.disable()
     try:
-        return (_STRICT if strict else _DECODER).decode(text)
+        doc = decoder.decode(text)
     except json.JSONDecodeError as e:
         # Looked for only now: a conflict marker line never parses (a JSON string holds no
         # raw line break), and the search costs a pass over a big file.
         _refuse_markers(data)
         raise ParseError(f"invalid JSON: {e.msg}", e.lineno, e.colno) from None
-    except DuplicateKey as e:
-        path, offset = find_duplicate(text)
-        line, column = line_col(text, offset)
-        where = format_path(path)
-        raise ParseError(f"duplicate key {e.key!r} in {where}; keep one of them", line, column) from None
+    except (Refused, RecursionError):
+        found = jsonpos.failure(text, decoder, unique_keys=strict, max_depth=MAX_DEPTH)
+        raise ParseError(found.message, *line_col(text, found.offset)) from None
+    finally:
+        if collecting:
+            gc.enable()
+    if len(data) > _LARGE:
+        # Its objects live as long as the command and hold no cycle: out of the collector's
+        # sight (its permanent generation), or every later full collection walks them again.
+        gc.freeze()
+    _refuse_surrogates(text, doc)
+    return doc
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 10 * 2**20 else f"{n:,} bytes"
 
 
 def _refuse_markers(data: bytes) -> None:
@@ -104,81 +164,85 @@ def _refuse_markers(data: bytes) -> None:
         )
 
 
-# Positions -------------------------------------------------------------------------------
+def _refuse_surrogates(text: str, doc: Any) -> None:
+    # Text decoded from UTF-8 holds no surrogate: only a \\uD800-style escape can make one.
+    if "\\" not in text or not _SURROGATE_ESCAPE.search(text):
+        return
+    path = find_surrogate(doc)
+    if path is not None:
+        raise ParseError(f"{format_path(path)}: {SURROGATE}", *line_col(text, locate(text, path)))
 
 
-def _skip_ws(text: str, i: int) -> int:
-    m = _WS.match(text, i)
-    assert m is not None  # the pattern matches the empty string
-    return m.end()
+SURROGATE = "text holds a lone surrogate (half of a UTF-16 pair, not a character); write the character itself"
 
 
-def _members(text: str, start: int) -> Iterator[tuple[PathPart, int, int]]:
-    """(key or index, offset of the key or value, offset of the value) for the container at start."""
-    i = _skip_ws(text, start + 1)
-    opener = text[start]
-    closer = "}" if opener == "{" else "]"
-    index = 0
-    while text[i] != closer:
-        where = i
-        key: PathPart
-        if opener == "{":
-            key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
-            i = _skip_ws(text, _skip_ws(text, i) + 1)  # the ':'
-        else:
-            key, index = index, index + 1
-        yield key, where, i
-        _, i = _DECODER.raw_decode(text, i)
-        i = _skip_ws(text, i)
-        if text[i] == ",":
-            i = _skip_ws(text, i + 1)
+def find_surrogate(value: Any) -> JsonPath | None:
+    """The path of a string (or key) holding a lone surrogate, which UTF-8 cannot encode."""
+    if not _holds_surrogate(value):  # the common case, without a path for every value
+        return None
+    stack: list[tuple[JsonPath, Any]] = [((), value)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            if _unencodable(v):
+                return path
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if _unencodable(k):
+                    return (*path, k)
+                stack.append(((*path, k), item))
+        elif isinstance(v, list):
+            stack.extend(((*path, i), item) for i, item in enumerate(v))
+    return None
 
 
-def locate(text: str, path: Sequence[PathPart]) -> int:
-    """The offset of the value at `path` (or of its nearest ancestor that exists)."""
-    i = _skip_ws(text, 0)
-    for part in path:
-        if text[i] not in "{[":
-            break
-        for key, _, value in _members(text, i):
-            if key == part:
-                i = value
-                break
-        else:
-            break
-    return i
+def _holds_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is str:
+            if not v.isascii() and _unencodable(v):  # ASCII, the common case, holds none
+                return True
+        elif type(v) is dict:
+            if not all(map(str.isascii, v)) and any(map(_unencodable, v)):
+                return True
+            stack.extend(v.values())
+        elif type(v) is list:
+            stack.extend(v)
+    return False
 
 
-def find_duplicate(text: str) -> tuple[JsonPath, int]:
-    """Where the first duplicate key is: the path of its object and the offset of the key."""
-    path: JsonPath = ()
-    i = _skip_ws(text, 0)
-    while True:
-        seen: set[str] = set()
-        for key, where, value in _members(text, i):
-            if isinstance(key, str):
-                if key in seen:
-                    return path, where
-                seen.add(key)
-            if text[value] in "{[":
-                try:
-                    _STRICT.raw_decode(text, value)
-                except DuplicateKey:
-                    path, i = (*path, key), value
-                    break
-        else:  # pragma: no cover (called only when the strict parser found a duplicate)
-            raise AssertionError("no duplicate key")
+def _unencodable(text: Any) -> bool:
+    if not isinstance(text, str) or text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+def same(a: Any, b: Any) -> bool:
+    """Whether two JSON values are equal with the same types throughout.
+
+    Python's `==` holds `true == 1 == 1.0`, which JSON and a schema tell apart.
+    """
+    return a == b and _same_types(a, b)
 
 
-def format_path(path: Sequence[PathPart]) -> str:
-    """JSONPath, as jsonschema and check-jsonschema print it: $.instances['instance-1'].status"""
-    return "$" + "".join(
-        f"[{p}]" if isinstance(p, int) else f".{p}" if _IDENTIFIER.match(p) else f"[{json.dumps(p)[1:-1]!r}]"
-        for p in path
-    )
+def _same_types(a: Any, b: Any) -> bool:
+    # Called only on equal values, so keys and lengths match; strings equal only strings.
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        for key, value in a.items():
+            if type(value) is not str and not _same_types(value, b[key]):
+                return False
+    elif type(a) is list:
+        for value, other in zip(a, b, strict=True):
+            if type(value) is not str and not _same_types(value, other):
+                return False
+    return True
 
 
 # Canonical form --------------------------------------------------------------------------

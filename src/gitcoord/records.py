@@ -103,4 +103,4 @@ def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tup
 def silent(entry: Record, moment: dt.datetime, hours: float) -> bool:
     """Whether an instance has not checked in for `hours` before `moment` (never counts as silent)."""
     last = entry.get("last_update")
-    return last is None or timestamps.parse(last) < moment - dt.timedelta(hours=hours)
+    return last is None or timestamps.older(last, moment, dt.timedelta(hours=hours))

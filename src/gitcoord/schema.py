@@ -1,29 +1,40 @@
-"""The JSON Schemas of the four files, compiled into plain Python checks.
+"""Each file checked against its JSON Schema by jsonschema-rs, a complete draft 2020-12 validator.
 
-The schemas (draft 2020-12, in `schemas/`) are the contract other tools can read. Checking
-a large store with the `jsonschema` package costs about five times the parse itself, so the
-few keywords our schemas use are compiled here into closures; a schema that uses any other
-keyword is refused at compile time, and the test suite checks that this validator and
-`jsonschema` agree. The same walk gives the canonical layout of each file (`shape`).
+This module is the only one that knows the library. It compiles each file's schema once,
+asks the fast question first (is the document valid?), and only when it is not, turns the
+library's errors into the project's: every error, at its JSON path, in words that say what
+to fix (the field that was probably meant, the schema's own description of a pattern, the
+`anyOf` alternative that came closest). The `date-time` format is checked by the very
+parser every command uses (`timestamps`), so what validates never fails a command later.
+
+On top of the schemas it keeps two limits the standard cannot say: how many records one
+list may hold, and how deep the values the schemas leave open (a merge conflict's
+candidates) may nest.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
+import math
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import jsonio
 from gitcoord import model
+from gitcoord import schemas
 from gitcoord import timestamps
 from gitcoord.jsonio import JsonPath
-from gitcoord.jsonio import Shape
+from gitcoord.schemas import SchemaError  # raised here, so callers find it here
 
+if TYPE_CHECKING:
+    import jsonschema_rs
 
-class SchemaError(Exception):
-    """A schema uses something this compiler does not implement: our bug, not the user's."""
+MAX_RECORDS = 1_000_000  # per list (or map) of records; the L benchmark store has 50,000 messages
 
 
 class Violation(NamedTuple):
@@ -31,454 +42,96 @@ class Violation(NamedTuple):
     message: str
 
 
-Errors = list[Violation]
-Ok = Callable[[Any], bool]
-Explain = Callable[[Any, JsonPath, Errors], None]
-
-
-class Node(NamedTuple):
-    """A compiled schema: `ok` answers fast; `explain` says what is wrong, only when it is."""
-
-    ok: Ok
-    explain: Explain
-
-
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default"})
-_KEYWORDS = frozenset(
-    {
-        "$ref",
-        "type",
-        "enum",
-        "pattern",
-        "minLength",
-        "maxLength",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "properties",
-        "required",
-        "additionalProperties",
-        "propertyNames",
-        "items",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-        "anyOf",
-        "allOf",
-        "format",
-    }
-)
-_TYPES: dict[str, Ok] = {
-    "string": lambda v: type(v) is str,
-    "boolean": lambda v: type(v) is bool,
-    "null": lambda v: v is None,
-    "object": lambda v: type(v) is dict,
-    "array": lambda v: type(v) is list,
-    "number": lambda v: type(v) in (int, float),
-    "integer": lambda v: type(v) is int or (type(v) is float and v.is_integer()),
-}
-_ARTICLE = {
-    "string": "a string",
-    "boolean": "true or false",
-    "null": "null",
-    "object": "an object",
-    "array": "a list",
-    "number": "a number",
-    "integer": "an integer",
-}
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
+_DOCUMENTS = (schemas.COMMON, *model.FILES)
+_BASE = "https://gitcoord.dev/schemas/"  # where the schemas' $ids live: "common.json" names one of them
 
 
 @functools.cache
-def document(name: str) -> dict[str, Any]:
-    from importlib.resources import files  # here, not at the top: importing it costs every read ~4 ms
-
-    loaded: dict[str, Any] = json.loads(files("gitcoord.schemas").joinpath(name).read_text("utf-8"))
-    return loaded
-
-
-def _resolve(ref: str, base: str) -> tuple[str, dict[str, Any]]:
-    name, _, pointer = ref.partition("#")
-    name = name or base
-    node: Any = document(name)
-    for part in filter(None, pointer.split("/")):
-        node = node[part]
-    return name, node
+def validator(file: str) -> jsonschema_rs.Validator:
+    """The compiled check of one file's schema (a live file's name)."""
+    # Every date-time of these schemas carries timestamps.PATTERN (a test says so), which the
+    # library checks in Rust: the format needs only the calendar half of the parser, which
+    # halves what Python does per timestamp.
+    return compile_schema(schemas.document(file), date_time=timestamps.day_exists)
 
 
-class _Compiler:
-    def __init__(self) -> None:
-        self._refs: dict[str, Node] = {}
+def compile_schema(
+    schema: dict[str, Any] | bool, *, date_time: Callable[[str], bool] = timestamps.is_valid
+) -> jsonschema_rs.Validator:
+    """A validator for `schema`, which may refer to the project's schemas by name; SchemaError if it is broken."""
+    import jsonschema_rs  # here, not at the top: `coord --help`, reads and the merge driver never need it
 
-    def compile(self, schema: Any, base: str) -> Node:
-        if schema is True or schema == {}:
-            return _ACCEPT
-        if not isinstance(schema, dict):
-            raise SchemaError(f"unsupported schema {schema!r} in {base}")
-        unknown = set(schema) - _KEYWORDS - _ANNOTATIONS
-        if unknown:
-            raise SchemaError(f"unsupported keywords {sorted(unknown)} in {base}")
-        s, has = schema, schema.keys()
-        if s.get("type") == "string" and has <= _STRING_KEYWORDS:
-            return _string(s)
-        nodes: list[Node] = []
-        if "$ref" in s:
-            nodes.append(self._ref(s["$ref"], base))
-        if "type" in s:
-            nodes.append(_type([s["type"]] if isinstance(s["type"], str) else s["type"]))
-        if "enum" in s:
-            nodes.append(_enum(s["enum"]))
-        if "pattern" in s:
-            nodes.append(_pattern(s["pattern"], s.get("description")))
-        if "format" in s:
-            nodes.append(_format(s["format"]))
-        if has & {"minLength", "maxLength"}:
-            nodes.append(_length(s.get("minLength", 0), s.get("maxLength")))
-        if has & {"minimum", "maximum", "exclusiveMinimum"}:
-            nodes.append(_bounds(s.get("minimum"), s.get("maximum"), s.get("exclusiveMinimum")))
-        if has & {"properties", "required", "additionalProperties"}:
-            nodes.append(self._object(s, base))
-        if "propertyNames" in s:
-            nodes.append(_property_names(self.compile(s["propertyNames"], base)))
-        if "items" in s:
-            nodes.append(_items(self.compile(s["items"], base)))
-        if has & {"minItems", "maxItems"}:
-            nodes.append(_count(s.get("minItems", 0), s.get("maxItems")))
-        if s.get("uniqueItems"):
-            nodes.append(_UNIQUE)
-        if "anyOf" in s:
-            nodes.append(_any_of([self.compile(x, base) for x in s["anyOf"]]))
-        if "allOf" in s:
-            nodes.extend(self.compile(x, base) for x in s["allOf"])
-        return _all(nodes)
-
-    def _ref(self, ref: str, base: str) -> Node:
-        name, node = _resolve(ref, base)
-        key = name + "#" + ref.partition("#")[2]
-        if key not in self._refs:
-            late: list[Node] = []  # a schema that refers to itself sees the node once compiled
-
-            def ok(v: Any) -> bool:
-                return late[0].ok(v)
-
-            def explain(v: Any, p: JsonPath, e: Errors) -> None:
-                late[0].explain(v, p, e)
-
-            self._refs[key] = Node(ok, explain)
-            late.append(self.compile(node, name))
-            self._refs[key] = late[0]
-        return self._refs[key]
-
-    def _object(self, s: dict[str, Any], base: str) -> Node:
-        props = {k: self.compile(sub, base) for k, sub in s.get("properties", {}).items()}
-        oks = {k: n.ok for k, n in props.items()}
-        required = tuple(s.get("required", ()))
-        extra = s.get("additionalProperties", True)
-        more = None if extra in (True, False) else self.compile(extra, base)
-        more_ok = more.ok if more else None
-        known = list(props)
-
-        def ok(value: Any) -> bool:
-            if type(value) is not dict:
-                return True
-            for name in required:
-                if name not in value:
-                    return False
-            for name, item in value.items():
-                sub = oks.get(name)
-                if sub is not None:
-                    if not sub(item):
-                        return False
-                elif more_ok is not None:
-                    if not more_ok(item):
-                        return False
-                elif extra is False:
-                    return False
-            return True
-
-        def explain(value: Any, path: JsonPath, errors: Errors) -> None:
-            if type(value) is not dict:
-                return
-            for name in required:
-                if name not in value:
-                    errors.append(Violation(path, f"missing required field {name!r}"))
-            for name, item in value.items():
-                sub = props.get(name) or more
-                if sub is not None:
-                    sub.explain(item, (*path, name), errors)
-                elif extra is False:
-                    errors.append(Violation(path, _unknown_field(name, known)))
-
-        return Node(ok, explain)
-
-
-def _unknown_field(name: str, known: list[str]) -> str:
-    import difflib  # only when explaining an error
-
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else f"; expected one of {', '.join(known)}"
-    return f"unknown field {name!r}{hint}"
-
-
-def _leaf(ok: Ok, message: Callable[[Any], str]) -> Node:
-    def explain(value: Any, path: JsonPath, errors: Errors) -> None:
-        if not ok(value):
-            errors.append(Violation(path, message(value)))
-
-    return Node(ok, explain)
-
-
-_ACCEPT = Node(lambda v: True, lambda v, p, e: None)
-
-
-def _all(nodes: list[Node]) -> Node:
-    if not nodes:
-        return _ACCEPT
-    if len(nodes) == 1:
-        return nodes[0]
-    oks = tuple(n.ok for n in nodes)
-    if len(oks) == 2:
-        first, second = oks
-
-        def both(value: Any) -> bool:
-            return first(value) and second(value)
-
-        ok = both
-    else:
-
-        def ok(value: Any) -> bool:
-            for f in oks:
-                if not f(value):
-                    return False
-            return True
-
-    def explain(value: Any, path: JsonPath, errors: Errors) -> None:
-        for n in nodes:
-            n.explain(value, path, errors)
-
-    return Node(ok, explain)
-
-
-def _type(names: list[str]) -> Node:
-    tests = [_TYPES[n] for n in names]
-    expected = " or ".join(_ARTICLE[n] for n in names)
-    ok = tests[0] if len(tests) == 1 else lambda v: any(t(v) for t in tests)
-    return _leaf(ok, lambda v: f"{_show(v)} is not {expected}")
-
-
-def _enum(allowed: list[Any]) -> Node:
-    if not all(isinstance(a, str) for a in allowed):
-        raise SchemaError(f"enum values must be strings: {allowed!r}")
-    members = frozenset(allowed)
-    listed = ", ".join(allowed)
-
-    def message(value: Any) -> str:
-        import difflib  # only when explaining an error
-
-        close = difflib.get_close_matches(value, allowed, n=1) if isinstance(value, str) else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{_show(value)} is not one of: {listed}{hint}"
-
-    return _leaf(lambda v: type(v) is str and v in members, message)
-
-
-def _pattern(regex: str, description: str | None) -> Node:
-    search = re.compile(regex).search
-    expected = f"is not {description[0].lower()}{description[1:]}" if description else f"does not match {regex}"
-    return _leaf(lambda v: type(v) is not str or search(v) is not None, lambda v: f"{_show(v)} {expected}")
-
-
-def _format(name: str) -> Node:
-    if name != "date-time":
-        raise SchemaError(f"unsupported format {name!r}")
-    return _leaf(
-        lambda v: type(v) is not str or timestamps.is_calendar_date(v),
-        lambda v: f"{_show(v)} is not a date that exists",
-    )
-
-
-def _length(low: int, high: int | None) -> Node:
-    top = high if high is not None else float("inf")
-
-    def message(value: str) -> str:
-        if len(value) < low:
-            return f"{_show(value)} is shorter than {low} characters"
-        return f"text of {len(value)} characters is longer than the limit of {high}"
-
-    return _leaf(lambda v: type(v) is not str or low <= len(v) <= top, message)
-
-
-def _bounds(low: float | None, high: float | None, above: float | None) -> Node:
-    def ok(value: Any) -> bool:
-        if type(value) not in (int, float):
-            return True
-        return not (
-            (low is not None and value < low)
-            or (above is not None and value <= above)
-            or (high is not None and value > high)
+    try:
+        return jsonschema_rs.validator_for(
+            schema,
+            registry=_registry(),
+            base_uri=schema.get("$id", _BASE) if isinstance(schema, dict) else _BASE,
+            offline=True,  # the schemas refer only to each other: never fetch anything
+            validate_formats=True,
+            ignore_unknown_formats=False,  # a format nobody checks would pass anything
+            formats={"date-time": date_time},
         )
-
-    def message(value: float) -> str:
-        limits = [
-            f"at least {low}" if low is not None else "",
-            f"more than {above}" if above is not None else "",
-            f"at most {high}" if high is not None else "",
-        ]
-        return f"{value} is out of range: it must be {' and '.join(filter(None, limits))}"
-
-    return _leaf(ok, message)
-
-
-def _property_names(sub: Node) -> Node:
-    def explain(value: Any, path: JsonPath, errors: Errors) -> None:
-        if type(value) is dict:
-            for name in value:
-                sub.explain(name, (*path, name), errors)
-
-    return Node(lambda v: type(v) is not dict or all(map(sub.ok, v)), explain)
-
-
-def _items(sub: Node) -> Node:
-    def explain(value: Any, path: JsonPath, errors: Errors) -> None:
-        if type(value) is list:
-            for i, item in enumerate(value):
-                sub.explain(item, (*path, i), errors)
-
-    return Node(lambda v: type(v) is not list or all(map(sub.ok, v)), explain)
-
-
-def _count(low: int, high: int | None) -> Node:
-    top = high if high is not None else float("inf")
-
-    def message(value: list[Any]) -> str:
-        if len(value) < low:
-            return f"a list of {len(value)} items is shorter than {low}"
-        return f"a list of {len(value)} items is longer than the limit of {high}"
-
-    return _leaf(lambda v: type(v) is not list or low <= len(v) <= top, message)
-
-
-def _unique_ok(value: Any) -> bool:
-    if type(value) is not list or len(value) < 2:
-        return True
-    if all(type(item) is str for item in value):  # the common case: a list of names
-        return len(set(value)) == len(value)
-    keys = [json.dumps(item, sort_keys=True) for item in value]
-    return len(set(keys)) == len(keys)
-
-
-def _first_repeat(value: list[Any]) -> str:
-    seen: set[str] = set()
-    for item in value:  # pragma: no branch (called only when there is a repeat)
-        key = json.dumps(item, sort_keys=True)
-        if key in seen:
-            return f"{_show(item)} appears more than once"
-        seen.add(key)
-    raise AssertionError("no repeat")  # pragma: no cover
-
-
-_UNIQUE = _leaf(_unique_ok, _first_repeat)
-
-
-def _any_of(options: list[Node]) -> Node:
-    oks = tuple(o.ok for o in options)
-
-    def explain(value: Any, path: JsonPath, errors: Errors) -> None:
-        found: list[Errors] = []
-        for option in options:
-            sub: Errors = []
-            option.explain(value, path, sub)
-            if not sub:
-                return
-            found.append(sub)
-        # Say why the closest alternative failed: it is nearly always the one that was meant.
-        closest: Errors = min(found, key=len)
-        errors.extend(closest)
-
-    if len(oks) == 2:
-        first, second = oks
-        return Node(lambda v: first(v) or second(v), explain)
-    return Node(lambda v: any(f(v) for f in oks), explain)
-
-
-_STRING_KEYWORDS = frozenset({"type", "pattern", "format", "minLength", "maxLength"}) | _ANNOTATIONS
-
-
-def _string(s: dict[str, Any]) -> Node:
-    """A string with its pattern, length and format checked in one step: most fields are these."""
-    search = re.compile(s["pattern"]).search if "pattern" in s else None
-    low, high = s.get("minLength", 0), s.get("maxLength")
-    top = high if high is not None else float("inf")
-    dated = s.get("format") == "date-time"
-    if "format" in s and not dated:
-        raise SchemaError(f"unsupported format {s['format']!r}")
-
-    def ok(v: Any) -> bool:
-        return (
-            type(v) is str
-            and low <= len(v) <= top
-            and (search is None or search(v) is not None)
-            and (not dated or timestamps.is_calendar_date(v))
-        )
-
-    # What is wrong is worked out by the keyword checks one by one (only when something is).
-    parts = [_type(["string"])]
-    if "pattern" in s:
-        parts.append(_pattern(s["pattern"], s.get("description")))
-    if "format" in s:
-        parts.append(_format(s["format"]))
-    if "minLength" in s or "maxLength" in s:
-        parts.append(_length(low, high))
-    detailed = _all(parts)
-    return Node(ok, detailed.explain)
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as e:
+        raise SchemaError(f"a schema does not compile: {e}") from e
 
 
 @functools.cache
-def compiled(file: str) -> Node:
-    return _Compiler().compile(document(file), file)
+def _registry() -> jsonschema_rs.Registry:
+    import jsonschema_rs
+
+    return jsonschema_rs.Registry([(schemas.document(n)["$id"], schemas.document(n)) for n in _DOCUMENTS])
 
 
-@functools.cache
-def compiled_at(file: str, pointer: str) -> Node:
-    """The check for one part of a file's schema, e.g. "/properties/messages/items"."""
-    node: Any = document(file)
-    for part in filter(None, pointer.split("/")):
-        node = node[part]
-    return _Compiler().compile(node, file)
+def validate(file: str, doc: Any) -> list[Violation]:
+    """Every way `doc` breaks the schema of `file` (a live file's name); none when it is valid.
+
+    For a parsed document, which holds no lone surrogate (the parser refuses them).
+    """
+    return [*violations(validator(file), doc), *_too_many(doc), *_too_deep(doc)]
 
 
-def validate_changes(file: str, new: dict[str, Any], trusted: set[int]) -> Errors:
+def violations(check: jsonschema_rs.Validator, doc: Any) -> list[Violation]:
+    """Every way `doc` breaks the schema `check` was compiled from, in the project's words."""
+    try:
+        if check.is_valid(doc):
+            return []
+        return [v for e in _relevant(check.iter_errors(doc)) for v in _explain(e, _finder(doc))]
+    except UnicodeEncodeError:  # a lone surrogate: see validate_changes
+        return [Violation(jsonio.find_surrogate(doc) or (), jsonio.SURROGATE)]
+
+
+def validate_changes(file: str, new: dict[str, Any], trusted: set[int]) -> list[Violation]:
     """Like `validate(file, new)`, but the records in `trusted` (by id()) are known to be valid.
 
     A protocol step copies only what it changes, and a commit changes a handful of records:
-    on a large store this checks those instead of every one.
+    on a large store this checks those instead of every one. The document is checked with
+    the trusted records left out, and the paths of what is found are mapped back.
     """
-    top = document(file)
-    errors: Errors = [Violation((), f"missing required field {k!r}") for k in top.get("required", ()) if k not in new]
+    top = schemas.document(file)["properties"]
+    kept: dict[str, Any] = {}
+    where: dict[str, list[int]] = {}  # list name -> the index in `new` of each record kept
     for key, value in new.items():
-        if key not in top["properties"]:
-            errors.append(Violation((), _unknown_field(key, list(top["properties"]))))
-            continue
-        prop = top["properties"][key]
+        prop = top.get(key, {})
         if isinstance(value, list) and "items" in prop:
-            item = compiled_at(file, f"/properties/{key}/items")
-            for i, r in enumerate(value):
-                if id(r) not in trusted:
-                    item.explain(r, (key, i), errors)
+            where[key] = [i for i, r in enumerate(value) if id(r) not in trusted]
+            kept[key] = [value[i] for i in where[key]]
         elif isinstance(value, dict) and isinstance(prop.get("additionalProperties"), dict):
-            names = compiled_at(file, f"/properties/{key}/propertyNames")
-            entry = compiled_at(file, f"/properties/{key}/additionalProperties")
-            for name, r in value.items():
-                if id(r) not in trusted:
-                    names.explain(name, (key, name), errors)
-                    entry.explain(r, (key, name), errors)
+            kept[key] = {name: r for name, r in value.items() if id(r) not in trusted}
         else:
-            compiled_at(file, f"/properties/{key}").explain(value, (key,), errors)
-    return errors
+            kept[key] = value
+    # What a step brings in may come from a command line of bytes that are not UTF-8, which
+    # Python holds as lone surrogates; the library does not always notice them.
+    text = jsonio.find_surrogate(kept)
+    if text is not None:
+        return [Violation(_original(text, where), jsonio.SURROGATE)]
+    found = [*violations(validator(file), kept), *_too_deep(kept)]
+    return [*(v._replace(path=_original(v.path, where)) for v in found), *_too_many(new)]
+
+
+def _original(path: JsonPath, where: dict[str, list[int]]) -> JsonPath:
+    if len(path) > 1 and path[0] in where and isinstance(path[1], int):
+        return (path[0], where[str(path[0])][path[1]], *path[2:])
+    return path
 
 
 def shared(old: dict[str, Any]) -> set[int]:
@@ -488,51 +141,190 @@ def shared(old: dict[str, Any]) -> set[int]:
     }
 
 
-def validate(file: str, doc: Any) -> Errors:
-    node = compiled(file)
-    if node.ok(doc):
-        return []
-    errors: Errors = []
-    node.explain(doc, (), errors)
-    return errors
+# Limits ----------------------------------------------------------------------------------
 
 
-# The canonical layout, read from the same schemas ----------------------------------------
+def _too_many(doc: Any) -> Iterator[Violation]:
+    for key, value in doc.items() if isinstance(doc, dict) else ():
+        if isinstance(value, (list, dict)) and len(value) > MAX_RECORDS:
+            yield Violation(
+                (key,),
+                f"too many records: {len(value):,} is more than the limit of {MAX_RECORDS:,}; "
+                "`coord archive` moves closed records out of the live files",
+            )
 
 
-def _object_schema(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
-    """Follow $ref, allOf and anyOf down to the schema that describes an object or a list."""
-    while True:
-        if "$ref" in schema:
-            base, schema = _resolve(schema["$ref"], base)
-        elif "allOf" in schema:
-            schema = schema["allOf"][0]
-        elif "anyOf" in schema:
-            schema = schema["anyOf"][0]
-        else:
-            return schema, base
+def _too_deep(doc: Any) -> Iterator[Violation]:
+    # The schemas fix the depth of everything but a conflict's candidates, which may be anything.
+    conflicts = doc.get("merge_conflicts") if isinstance(doc, dict) else None
+    for i, conflict in enumerate(conflicts if isinstance(conflicts, list) else ()):
+        if _depth(conflict) > jsonio.MAX_DEPTH - 2:
+            message = f"nested more than {jsonio.MAX_DEPTH} levels deep, past the limit; settle it with `coord resolve`"
+            yield Violation(("merge_conflicts", i), message)
 
 
-def _shape(schema: dict[str, Any], base: str, sort_key: tuple[str, ...] = ()) -> Shape:
-    schema, base = _object_schema(schema, base)
-    props = schema.get("properties", {})
-    children = {k: _shape(v, base, _SORT_KEYS.get(k, ())) for k, v in props.items()}
-    values = None
-    if isinstance(schema.get("additionalProperties"), dict):
-        values = _shape(schema["additionalProperties"], base)
-    elif isinstance(schema.get("items"), dict):
-        values = _shape(schema["items"], base)
-    return Shape({k: n for n, k in enumerate(props)}, children, values, sort_key)
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, level = stack.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= jsonio.MAX_DEPTH:
+                stack.extend((item, level + 1) for item in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
-# Lists of records are kept in id order, so that every writer and every merge agrees.
-_SORT_KEYS: dict[str, tuple[str, ...]] = {
-    **{name: (c.id_key,) for c in model.COLLECTIONS.values() if c.id_key for name in c.lists},
-    "response_queue": ("responding_to",),
-    "merge_conflicts": ("record", "field"),
+# The library's errors, in the project's words ---------------------------------------------
+
+
+def _relevant(errors: Iterable[jsonschema_rs.ValidationError]) -> list[jsonschema_rs.ValidationError]:
+    """The errors minus a `format` failure where the same schema's pattern already says why."""
+    errors = list(errors)
+    patterns = {(tuple(e.instance_path), _parent(e)) for e in errors if e.kind.name == "pattern"}
+    return [e for e in errors if e.kind.name != "format" or (tuple(e.instance_path), _parent(e)) not in patterns]
+
+
+def _parent(e: jsonschema_rs.ValidationError) -> str:
+    return (e.absolute_keyword_location or "").rpartition("/")[0]
+
+
+def _node(e: jsonschema_rs.ValidationError) -> dict[str, Any]:
+    """The schema object holding the keyword that failed, found by its absolute location."""
+    uri, _, fragment = _parent(e).partition("#")
+    name = next((n for n in _DOCUMENTS if schemas.document(n)["$id"] == uri), None)
+    node = schemas.pointer(schemas.document(name), fragment) if name else {}
+    return node if isinstance(node, dict) else {}
+
+
+Finder = Callable[[JsonPath], Any]
+
+
+def _finder(doc: Any) -> Finder:
+    """The value at a path of `doc`: the document's own, where the library's copy would show NaN as null."""
+
+    def at(path: JsonPath) -> Any:
+        value = doc
+        for part in path:
+            value = value[part]
+        return value
+
+    return at
+
+
+def _explain(e: jsonschema_rs.ValidationError, at: Finder) -> Iterator[Violation]:
+    path: JsonPath = tuple(e.instance_path)
+    kind: Any = e.kind  # one subclass per keyword, each with its own fields
+    name = kind.name
+    if name == "anyOf":
+        # Say why the closest alternative failed: it is nearly always the one that was meant.
+        options = [[v for sub in _relevant(branch) for v in _explain(sub, at)] for branch in kind.context]
+        yield from min(options, key=len) or [Violation(path, e.message)]
+    elif name == "additionalProperties":
+        known = list(_node(e).get("properties", {}))
+        for field in kind.unexpected:
+            yield Violation(path, unknown_field(field, known))
+    elif name == "propertyNames":
+        key = kind.error.instance  # the library reports a bad key at its object: say it at the key
+        for v in _explain(kind.error, lambda _: key):
+            yield Violation((*path, key), v.message)
+    elif name == "required":
+        yield Violation(path, f"missing required field {kind.property!r}")
+    else:
+        yield Violation(path, _message(name, kind, at(path), _node(e), e.message))
+
+
+def _message(name: str, kind: Any, value: Any, node: dict[str, Any], fallback: str) -> str:
+    shown = _show(value)
+    if name == "type":
+        if isinstance(value, float) and not math.isfinite(value):  # the library sees null in NaN
+            return f"{shown} is not a number that exists; numbers must be finite"
+        return f"{shown} is not {' or '.join(_ARTICLE.get(t, t) for t in kind.types)}"
+    if name == "enum":
+        return f"{shown} is not one of: {', '.join(map(str, kind.options))}{_hint(value, kind.options)}"
+    if name == "pattern":
+        described = node.get("description")
+        return f"{shown} is not {_lower(described)}" if described else f"{shown} does not match {kind.pattern}"
+    if name == "format":
+        return f"{shown} is not a date that exists" if kind.format == "date-time" else f"{shown} is not {kind.format}"
+    if name == "minLength":
+        return f"{shown} is shorter than {kind.limit} characters"
+    if name == "maxLength":
+        return f"text of {len(value)} characters is longer than the limit of {kind.limit}"
+    if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"{shown} is out of range: it must be {_range(node)}"
+    if name == "minItems":
+        return f"a list of {len(value)} items is shorter than {kind.limit}"
+    if name == "maxItems":
+        return f"a list of {len(value)} items is longer than the limit of {kind.limit}"
+    if name == "uniqueItems":
+        return f"{_show(_first_repeat(value))} appears more than once"
+    return fallback  # a keyword these schemas do not use: the library's own words
+
+
+def _lower(description: str) -> str:
+    """ "A task id: ..." reads on as "is not a task id: ..."; "RFC 3339 ..." keeps its capitals."""
+    return description if description[1:2].isupper() else description[0].lower() + description[1:]
+
+
+def _range(node: dict[str, Any]) -> str:
+    words = {
+        "minimum": "at least",
+        "exclusiveMinimum": "more than",
+        "maximum": "at most",
+        "exclusiveMaximum": "less than",
+    }
+    return " and ".join(f"{w} {node[k]}" for k, w in words.items() if k in node)
+
+
+def _first_repeat(items: list[Any]) -> Any:
+    seen: list[Any] = []
+    for item in items:  # pragma: no branch (called only when there is a repeat)
+        # JSON equality: 1 and 1.0 are one number, true is not 1.
+        if any(jsonio.same(_number(item), _number(s)) for s in seen):
+            return item
+        seen.append(item)
+    raise AssertionError("no repeat")  # pragma: no cover
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    return value
+
+
+def unknown_field(name: str, known: list[str]) -> str:
+    import difflib  # only when explaining an error
+
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; expected one of {', '.join(known)}"
+    return f"unknown field {name!r}{hint}"
+
+
+def _hint(value: Any, allowed: list[Any]) -> str:
+    import difflib  # only when explaining an error
+
+    names = [a for a in allowed if isinstance(a, str)]
+    close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, dict)) and len(value) > 20:  # a whole document: say what it is
+        return f"{_ARTICLE['array' if isinstance(value, list) else 'object']} of {len(value)} items"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_ARTICLE = {
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "null",
+    "object": "an object",
+    "array": "a list",
+    "number": "a number",
+    "integer": "an integer",
 }
-
-
-@functools.cache
-def shape(file: str) -> Shape:
-    return _shape(document(file), file)

@@ -7,8 +7,8 @@ keeps every byte; a record left as it was is copied from the old text, not writt
 from __future__ import annotations
 
 from gitcoord import jsonio
+from gitcoord import layout
 from gitcoord import model
-from gitcoord import schema
 from gitcoord.model import Doc
 
 
@@ -17,7 +17,7 @@ def repo_path(file: str) -> str:
 
 
 def dump(file: str, doc: Doc, reuse: jsonio.Reuse | None = None) -> bytes:
-    return jsonio.dumps(doc, schema.shape(model.base(file)), reuse).encode("utf-8")
+    return jsonio.dumps(doc, layout.shape(model.base(file)), reuse).encode("utf-8")
 
 
 def reusable(file: str, data: bytes, doc: Doc) -> dict[int, str]:

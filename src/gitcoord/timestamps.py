@@ -1,4 +1,10 @@
-"""Timestamps as the files hold them: RFC 3339 text, compared as instants."""
+"""Timestamps as the files hold them: RFC 3339 text, compared as instants.
+
+One definition serves everything: `PATTERN` is the schema's pattern for a timestamp
+(common.json, character for character; a test holds them together), and `is_valid`, which
+the validator runs as the `date-time` format, accepts exactly what `parse` reads. So a
+timestamp that validates can never fail a command later.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,30 @@ import re
 
 _UTC = dt.timezone.utc
 
+# Seconds stop at 59: a leap second (60) is not an instant Python's datetime can hold.
+PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+# In the schema's regex dialect (ECMA 262) `$` is the end of the text; in Python's it also
+# matches before a final newline. fullmatch without the anchors reads it the standard way.
+_FORM = re.compile(PATTERN[1:-1])
+_FRACTION = re.compile(r"\.([0-9]+)")
 
-def is_calendar_date(text: str) -> bool:
-    """Whether the date part of an RFC 3339 timestamp names a real day (the schema checks the form)."""
-    if text[8:10] <= "28":  # every month has these days; the common case costs nothing
+
+def is_valid(text: object) -> bool:
+    """Whether `text` is a timestamp `parse` reads: the pattern, on a day that exists (year 1 or later)."""
+    return type(text) is str and _FORM.fullmatch(text) is not None and day_exists(text)
+
+
+def day_exists(text: str) -> bool:
+    """For text of the pattern's form: whether its date names a day that exists (year 1 or later).
+
+    The second half of `is_valid`. The project's schemas pair `date-time` with PATTERN, so
+    the validator checks the form (in Rust) and needs only this from Python.
+    """
+    if text[8:10] <= "28" and text[:4] != "0000":  # every month has these days: the common case is cheap
         return True
     try:
         dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
@@ -19,19 +45,39 @@ def is_calendar_date(text: str) -> bool:
     return True
 
 
-_FRACTION = re.compile(r"\.([0-9]+)")
-
-
 def parse(text: str) -> dt.datetime:
+    """The instant `text` names; ValueError for anything `is_valid` refuses, and only for that."""
+    if not is_valid(text):
+        raise ValueError(f"{text!r} is not an RFC 3339 timestamp like 2024-01-15T10:30:00Z")
     # Python 3.10's fromisoformat reads neither "Z" nor fractions of other than 3 or 6 digits.
     text = _FRACTION.sub(lambda m: "." + m[1][:6].ljust(6, "0"), text.replace("Z", "+00:00"))
-    value = dt.datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=_UTC)
+    return dt.datetime.fromisoformat(text)
+
+
+def moment(text: str) -> dt.datetime:
+    """A moment a person gives (--now, --before, COORD_NOW), in UTC, as commands print it.
+
+    ValueError also for an instant outside the years 0001 to 9999 in UTC, which a valid
+    timestamp with a zone can name ("0001-01-01T00:00:00+01:00") but nothing can print.
+    """
+    try:
+        return parse(text).astimezone(_UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} falls outside the years 0001 to 9999 in UTC") from None
 
 
 def before(stamp: str | None, moment: dt.datetime) -> bool:
     """Whether `stamp` is set and earlier than `moment`."""
     return stamp is not None and parse(stamp) < moment
+
+
+def older(stamp: str, moment: dt.datetime, age: dt.timedelta) -> bool:
+    """Whether `stamp` is more than `age` before `moment`.
+
+    Written as a difference of instants, which always exists, where `parse(stamp) + age`
+    or `moment - age` could fall outside the years datetime holds (0001 to 9999).
+    """
+    return moment - parse(stamp) > age
 
 
 def format(value: dt.datetime) -> str:  # noqa: A001 (the module is used as `timestamps.format`)

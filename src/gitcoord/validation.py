@@ -86,7 +86,7 @@ def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Find
             continue
         coll = model.COLLECTIONS[model.base(file)]
         before = records.by_id(old[file], coll) if old.raw(file) is not None else {}
-        same = {id(r) for rid, _, r in records.iter_records(doc, coll) if before.get(rid) == r}
+        same = {id(r) for rid, _, r in records.iter_records(doc, coll) if jsonio.same(before.get(rid), r)}
         errors = schema.validate_changes(model.base(file), doc, same)
         findings += locate_findings(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
         if not errors:

@@ -173,6 +173,10 @@ def test_a_conflict_leaves_valid_json_for_a_person_to_resolve(clones: Clones) ->
     assert "unresolved merge conflict in msg_002.message" in refused.out
     listing = clones.run(clones.b, "resolve")
     assert "msg_002 message: both sides wrote msg_002" in listing
+    for bad in ("NaN", '"\\ud800"', "[1,"):
+        refused = clones.coord(clones.b, "resolve", "msg_002", "message", "--value", bad)
+        assert refused.code == 1, refused
+        assert "--value must be JSON" in refused.err
     clones.run(clones.b, "resolve", "msg_002", "message", "--pick", "2")
     assert clones.coord(clones.b, "validate").code == 0
     assert git(clones.b, "ls-files", "-u") == ""
@@ -295,3 +299,4 @@ def test_the_driver_starts_without_the_command_line_framework(tmp_path: Path) ->
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "click" not in imported
     assert "jsonschema" not in imported
+    assert "jsonschema_rs" not in imported

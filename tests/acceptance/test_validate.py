@@ -173,3 +173,35 @@ def test_since_checks_only_what_changed(seed_repo: Path, coord: Coord) -> None:
     assert coord(seed_repo, "validate", "--since", "HEAD").code == 0, "HEAD is taken as valid: CI is what catches this"
     assert coord(seed_repo, "validate").code == 1, "a full check still does"
     assert coord(seed_repo, "validate", "--since", "no-such-rev").code == 1, "an unknown base means a full check"
+
+
+def _imported(cwd: Path, *args: str) -> set[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "gitcoord", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+
+
+def test_help_and_reads_start_without_the_validator(seed_repo: Path) -> None:
+    for args in (["--help"], ["task", "ready", "--json"], ["status"]):
+        imported = _imported(seed_repo, *args)
+        assert {"jsonschema_rs", "jsonschema"} & imported == set(), args
+    assert "jsonschema_rs" in _imported(seed_repo, "validate")
+
+
+def test_since_tells_true_from_one(seed_repo: Path, coord: Coord) -> None:
+    registry = seed_repo / "coordination" / model.REGISTRY
+    registry.write_text(
+        registry.read_text().replace('"available_for_consultation": true', '"available_for_consultation": 1', 1)
+    )
+    result = coord(seed_repo, "validate", "--since", "HEAD")
+    assert result.code == 1, result
+    assert "available_for_consultation: 1 is not true or false [schema]" in result.out + result.err

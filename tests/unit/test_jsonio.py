@@ -6,8 +6,8 @@ import pytest
 from tests.conftest import SEED
 
 from gitcoord import jsonio
+from gitcoord import layout
 from gitcoord import model
-from gitcoord import schema
 from gitcoord import store
 
 
@@ -127,7 +127,7 @@ def test_canonical_form_keeps_text_readable_and_escapes_controls() -> None:
 
 
 def test_every_schema_property_has_a_place_in_the_canonical_order() -> None:
-    shape = schema.shape(model.TASKS)
+    shape = layout.shape(model.TASKS)
     task = shape.children["pending_tasks"].values
     assert task is not None
     assert list(task.order)[:3] == ["task_id", "title", "description"]
@@ -156,3 +156,86 @@ def test_a_file_laid_out_otherwise_gives_nothing_to_reuse() -> None:
     assert set(store.reusable(model.TASKS, swapped, doc)) == {id(doc["active_tasks"][0])}, (
         "a list whose text disagrees is written in full"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        (b'{\n  "a": [1,\n    NaN]\n}', (3, 5), "NaN is not a JSON number; numbers must be finite"),
+        (b'{"a": {"b": Infinity}}', (1, 13), "Infinity is not a JSON number"),
+        (b'{"a": -Infinity}', (1, 7), "-Infinity is not a JSON number"),
+        (b'{"a": 1e400}', (1, 7), "1e400 is too large a number to hold; numbers must be finite"),
+        (b'{"a": [' + b"9" * 5000 + b"]}", (1, 8), "a number of 5000 characters is longer than the limit of 100"),
+        (b"NaN", (1, 1), "NaN is not a JSON number"),
+        (b'{"a": "\\ud800"}', (1, 7), "$.a: text holds a lone surrogate"),
+        (b'{"x": 1, "\\udcff": 2}', (1, 20), "$['\\\\udcff']: text holds a lone surrogate"),
+    ],
+)
+@pytest.mark.parametrize("strict", [True, False])
+def test_values_no_command_could_use_are_refused_where_they_are(
+    text: bytes, where: tuple[int, int], words: str, strict: bool
+) -> None:
+    with pytest.raises(jsonio.ParseError) as e:
+        jsonio.parse(text, strict=strict)
+    assert (e.value.line, e.value.column) == where
+    assert words in e.value.message
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_nesting_past_the_stack_is_an_error_not_a_crash(strict: bool) -> None:
+    text = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(jsonio.ParseError) as e:
+        jsonio.parse(text, strict=strict)
+    assert f"nested more than {jsonio.MAX_DEPTH} levels deep" in e.value.message
+    assert (e.value.line, e.value.column) == (1, 6 + jsonio.MAX_DEPTH)
+
+
+def test_escapes_that_make_characters_are_fine() -> None:
+    assert jsonio.parse(b'{"a": "\\ud83d\\ude00", "b": "\\\\ud800", "c": 1.5, "d": -0, "e": 1e300}') == {
+        "a": "\U0001f600",
+        "b": "\\ud800",
+        "c": 1.5,
+        "d": 0,
+        "e": 1e300,
+    }
+
+
+def test_a_file_past_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonio, "MAX_FILE_BYTES", 20 * 2**20)
+    e = _error(b'{"a": "' + b"x" * 30 * 2**20 + b'"}')
+    assert (e.line, e.column) == (1, 1)
+    assert "the file is 30 MB, more than the limit of 20 MB; `coord archive`" in e.message
+    monkeypatch.setattr(jsonio, "MAX_FILE_BYTES", 1000)
+    assert "the file is 1,010 bytes, more than the limit of 1,000 bytes" in _error(b'["' + b"x" * 1006 + b'"]').message
+
+
+def test_the_parse_leaves_the_cycle_collector_as_it_found_it() -> None:
+    import gc
+
+    jsonio.parse(b"{}")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        jsonio.parse(b"{}")
+        with pytest.raises(jsonio.ParseError):
+            jsonio.parse(b"{,}")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ({"a": [1, "x", None]}, {"a": [1, "x", None]}, True),
+        ({"a": True}, {"a": 1}, False),
+        ({"a": 1}, {"a": 1.0}, False),
+        ([{"b": [True]}], [{"b": [1]}], False),
+        ({"a": "1"}, {"a": 1}, False),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}, True),
+        (None, {"a": 1}, False),
+    ],
+)
+def test_same_tells_true_one_and_one_point_zero_apart(a: object, b: object, same: bool) -> None:
+    assert jsonio.same(a, b) is same
+    assert jsonio.same(b, a) is same

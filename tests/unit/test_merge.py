@@ -19,10 +19,12 @@ from tests.conftest import SEED
 from gitcoord import ids
 from gitcoord import invariants
 from gitcoord import jsonio
+from gitcoord import layout
 from gitcoord import merge
 from gitcoord import model
 from gitcoord import records
 from gitcoord import schema
+from gitcoord import schemas
 from gitcoord import store
 from gitcoord.protocol import Context
 from gitcoord.protocol import Refused
@@ -55,7 +57,7 @@ def test_table_case(name: str) -> None:
 
 def _schema_fields(node: Any, base: str, seen: set[str]) -> dict[str, Any]:
     """The properties of an object schema, following $ref, allOf and anyOf."""
-    node, base = schema._object_schema(node, base)
+    node, base = layout.object_schema(node, base)
     return node.get("properties", {})
 
 
@@ -66,7 +68,7 @@ def _uncovered(kind: str, node: Any, base: str) -> list[str]:
         if policy is None:
             missing.append(f"{kind}.{field}")
         elif isinstance(policy, merge.Records):
-            item, item_base = schema._object_schema(sub, base)
+            item, item_base = layout.object_schema(sub, base)
             missing += _uncovered(policy.kind, item.get("items", item), item_base)
     return missing
 
@@ -74,12 +76,12 @@ def _uncovered(kind: str, node: Any, base: str) -> list[str]:
 def test_every_field_of_every_schema_has_a_merge_policy() -> None:
     missing = []
     for file in model.FILES:
-        missing += _uncovered(file, schema.document(file), file)
+        missing += _uncovered(file, schemas.document(file), file)
         coll = model.COLLECTIONS[file]
-        record = schema.document(file)["$defs"][coll.kind]
+        record = schemas.document(file)["$defs"][coll.kind]
         missing += _uncovered(coll.kind, record, file)
     assert missing == []
-    assert set(merge.POLICY["task"]) == set(schema.document(model.TASKS)["$defs"]["task"]["properties"])
+    assert set(merge.POLICY["task"]) == set(schemas.document(model.TASKS)["$defs"]["task"]["properties"])
 
 
 def test_a_side_merged_with_the_base_is_that_side() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import SEED
+from tests.oracle import errors as _reference
 from tests.unit.test_schema import _ours
-from tests.unit.test_schema import _reference
 
 from gitcoord import model
 from gitcoord import sshkeys

@@ -27,9 +27,11 @@ def archive(
 ) -> int:
     now = clock.now()
     try:
-        asked = timestamps.parse(before) if before else (now - dt.timedelta(days=days) if days is not None else None)
+        asked = timestamps.moment(before) if before else (now - dt.timedelta(days=days) if days is not None else None)
     except ValueError:
         raise FatalError(f"--before {before!r} is not a timestamp like 2024-01-15T00:00:00Z") from None
+    except OverflowError:
+        raise FatalError(f"--older-than {days} reaches back past the year 1") from None
     if not dry_run:
         return step.run(
             lambda s, c: protocol.archive(s, c, before=asked), cwd=cwd, as_instance=as_instance, out=out, sync=sync

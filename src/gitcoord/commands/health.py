@@ -20,7 +20,7 @@ from gitcoord.protocol import tasks
 def health(*, cwd: Path, as_instance: str | None, out: Output, now: str | None, output_format: str, issue: bool) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     try:
-        moment = timestamps.parse(now) if now else clock.now()
+        moment = timestamps.moment(now) if now else clock.now()
     except ValueError:
         raise FatalError(f"--now {now!r} is not a timestamp like 2024-01-16T12:00:00Z") from None
     stamp = timestamps.format(moment)
