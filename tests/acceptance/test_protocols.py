@@ -298,7 +298,7 @@ def test_no_commit_stages_the_change_for_a_person(seed_repo: Path, coord: Coord)
     assert git(seed_repo, "diff", "--cached", "--name-only") == "coordination/task-queue.json"
     refused = coord(seed_repo, "--as", "instance-2", "task", "add", "Another")
     assert refused.code == 1
-    assert "uncommitted changes to coordination files" in refused.err
+    assert "uncommitted changes to files this step would update" in refused.err
     git(seed_repo, "-c", "coord.instance=instance-2", "commit", "-q", "-m", "instance-2 completes task_001")
     assert coord(seed_repo, "check", "--range", f"{head}..HEAD").code == 0, coord(
         seed_repo, "check", "--range", f"{head}..HEAD"
@@ -328,7 +328,7 @@ def test_a_worktree_on_the_shared_branch_follows(seed_repo: Path, coord: Coord, 
     (tmp_path / "shared" / "coordination" / model.MESSAGES).write_text("{}")
     refused = coord(seed_repo, "--as", "instance-1", "msg", "reply", "msg_001", "--body", "hi")
     assert refused.code == 1
-    assert "would overwrite" in refused.err
+    assert "uncommitted changes to files this step would update" in refused.err
     assert (tmp_path / "shared" / "coordination" / model.MESSAGES).read_text() == "{}"
 
 

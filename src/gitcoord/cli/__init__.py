@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as e:
         error(str(e))
         _debug()
-        return ExitCode.FAILED
+        return e.exit_code
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except Exception:

@@ -35,16 +35,22 @@ def log(*, instance: str | None, subject: str | None, limit: int, as_instance: s
 
 
 @cli.command("sync")
+@click.option(
+    "--accept-rewind",
+    is_flag=True,
+    help="Take a shared branch that was rewound (a repair by the human coordinator) as it now is.",
+)
 @reading_options
-def sync_command(*, as_instance: str | None, as_json: bool) -> int:
-    """Exchange coordination commits with the remote: fetch, merge with the driver, validate, push.
+def sync_command(*, accept_rewind: bool, as_instance: str | None, as_json: bool) -> int:
+    """Exchange coordination commits with the remote: fetch, judge what came in, merge with the driver, push.
 
     Retries with backoff when another instance pushed first, and reports what concerns me:
-    a claim I lost, tasks offered to me, new messages, decisions made.
+    a claim I lost, tasks offered to me, new messages, decisions made. A remote tip that
+    breaks the rules, or a shared branch that lost commits, is refused with what to do.
     """
     from gitcoord.commands import sync
 
-    return sync.sync(**where(as_instance, as_json))
+    return sync.sync(**where(as_instance, as_json), accept_rewind=accept_rewind)
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from gitcoord import sync as sync_engine
 from gitcoord import workspace
 from gitcoord.commands import sync as sync_command
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotShared
 from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.protocol import Change
@@ -77,7 +78,7 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
     try:
         return sync_engine.sync(ws)
     except FatalError as e:
-        raise FatalError(f"the step is committed here, but not shared yet: {e}") from None
+        raise NotShared(f"the step is committed here, but not shared yet: {e}\n`coord sync` shares it.") from None
 
 
 def commit_now(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:

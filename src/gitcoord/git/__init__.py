@@ -23,6 +23,7 @@ from gitcoord.git.errors import NotARepository
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
 from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.errors import WouldOverwrite
@@ -43,6 +44,7 @@ from gitcoord.git.refs import Commit
 from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import author
 from gitcoord.git.refs import changes
 from gitcoord.git.refs import commits
 from gitcoord.git.refs import ever_touched
@@ -83,9 +85,11 @@ from gitcoord.git.worktree import changed_paths
 from gitcoord.git.worktree import commit
 from gitcoord.git.worktree import diff_names
 from gitcoord.git.worktree import ff_merge
+from gitcoord.git.worktree import follow
 from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
+from gitcoord.git.worktree import lock_file
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
 from gitcoord.git.worktree import text_merge
@@ -105,6 +109,7 @@ __all__ = [
     "PushRejected",
     "Ref",
     "RefLocked",
+    "RemoteLocked",
     "RemoteRefMissing",
     "Repo",
     "Sha",
@@ -114,6 +119,7 @@ __all__ = [
     "WouldOverwrite",
     "add",
     "add_remote",
+    "author",
     "blobs_under",
     "can_sign",
     "changed_paths",
@@ -133,6 +139,7 @@ __all__ = [
     "ever_touched",
     "fetch",
     "ff_merge",
+    "follow",
     "has_changes",
     "hash_object",
     "head_branch",
@@ -142,6 +149,7 @@ __all__ = [
     "interpret_trailers",
     "is_ancestor",
     "is_bare",
+    "lock_file",
     "log",
     "ls_tree",
     "merge_base",

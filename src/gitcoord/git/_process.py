@@ -66,6 +66,6 @@ def classify(cmd: Sequence[str], done: subprocess.CompletedProcess[bytes]) -> Gi
     lock = LOCK.search(said)
     if lock:
         kind = IndexLocked if lock[1].endswith("index.lock") else RefLocked
-    elif "would be overwritten" in said:
+    elif "would be overwritten" in said or "not uptodate. Cannot merge" in said:
         kind = WouldOverwrite
     return kind(cmd, done.returncode, done.stdout, done.stderr)

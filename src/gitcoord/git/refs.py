@@ -149,3 +149,8 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
 def ever_touched(cwd: Path, commit: Sha, path: str) -> bool:
     """Whether `commit` or any of its ancestors changed `path`."""
     return bool(out(["rev-list", "-n1", commit, "--", path], cwd))
+
+
+def author(cwd: Path, commit: Sha) -> str:
+    """Who made `commit`, as git records it: "Name <email>"."""
+    return out(["log", "-n1", "--format=%an <%ae>", commit, "--"], cwd)

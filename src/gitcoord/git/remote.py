@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitcoord.git._process import run
+from gitcoord.git.errors import LOCK
 from gitcoord.git.errors import FetchFailed
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
+from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
@@ -21,8 +24,12 @@ def fetch(cwd: Path, remote: str, ref: Ref, into: Ref) -> None:
     cmd = ["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{into}"]
     done = run(cmd, cwd, check=False)
     if done.returncode != 0:
-        kind = RemoteRefMissing if b"couldn't find remote ref" in done.stderr else FetchFailed
-        raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
+        said = done.stderr.decode("utf-8", "replace")
+        if "couldn't find remote ref" in said:
+            raise RemoteRefMissing(["git", *cmd], done.returncode, done.stdout, done.stderr)
+        if LOCK.search(said):  # our own tracking ref's lock, left by a killed fetch or held by one running
+            raise RefLocked(["git", *cmd], done.returncode, done.stdout, done.stderr)
+        raise FetchFailed(["git", *cmd], done.returncode, done.stdout, done.stderr)
 
 
 # A push the remote refused because it moved (fetch and try again), as opposed to one refused
@@ -46,7 +53,11 @@ def push(cwd: Path, remote: str, commit: Sha, ref: Ref) -> None:
     cmd = ["push", "--porcelain", "--no-verify", remote, f"{commit}:{ref}"]
     done = run(cmd, cwd, check=False)
     if done.returncode != 0:
-        kind = PushRejected if _overtaken(done.stdout.decode("utf-8", "replace"), done.stderr) else PushFailed
+        kind: type[PushFailed] = PushFailed
+        if LOCK.search(done.stderr.decode("utf-8", "replace")):
+            kind = RemoteLocked
+        elif _overtaken(done.stdout.decode("utf-8", "replace"), done.stderr):
+            kind = PushRejected
         raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
 
 
