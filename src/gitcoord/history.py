@@ -77,6 +77,7 @@ def check(
     now: dt.datetime | None = None,
     files: Iterable[str] | None = None,
     fresh: bool = True,
+    event: str | None = None,
 ) -> list[Finding]:
     """Everything the change of `files` (default: all) from `old` to `new`, made by `actor` at `when`, breaks.
 
@@ -99,7 +100,10 @@ def check(
         else:
             findings += _live(file, before, after, who, left)
             findings += _file_fields(file, before, after, who)
-    findings += _moved(left, arrived, who)
+    if event == rulebook.MIGRATE and all(_empty(n) for _, _, n in docs):
+        findings += _migrated(docs, who)
+    else:
+        findings += _moved(left, arrived, who)
     if findings and actor is None:
         first = findings[0]
         message = (
@@ -448,6 +452,14 @@ def _shard(file: str, before: Doc, after: Doc, arrived: dict[str, tuple[str, Rec
             arrived[rid] = (file, record)
         elif old[rid] != record:
             yield Finding(file, (), "immutable", f"archived {rid} changed; archived records never change")
+
+
+def _migrated(docs: list[tuple[str, Doc, Doc]], who: Judge) -> Iterator[Finding]:
+    """The whole store leaves this branch for a branch of its own: the human coordinator's call."""
+    at = At(model.REGISTRY, rulebook.INSTANCE, "$", ())
+    if not any(_holds(r, who, at, {}, {}) for r in rulebook.MIGRATE_ROLES):
+        message = f"{who.actor} may not move the store off this branch; only the human coordinator ({who.human}) may"
+        yield Finding(model.REGISTRY, (), "authorization", message)
 
 
 def _moved(

@@ -175,7 +175,7 @@ def judge_commit(loader: Loader, c: git.Change, at: dict[str, Blobs], *, now: dt
     else:
         old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
     fresh = not c.parents or old.exists or not git.ever_touched(loader.root, c.parents[0], _REGISTRY_PATH)
-    return findings + review(old, new, actor, when=when, now=now, fresh=fresh)
+    return findings + review(old, new, actor, when=when, now=now, fresh=fresh, event=c.event)
 
 
 # A store that existed once and was deleted is not fresh: re-creating it is not a new root of trust.
@@ -197,6 +197,7 @@ def review(
     now: dt.datetime,
     invariant: bool = True,
     fresh: bool = True,
+    event: str | None = None,
 ) -> list[Finding]:
     """What is wrong with the state `new`, and with the change that made it from `old`."""
     files = sorted(f for f in {*old.blobs, *new.blobs} if old.blobs.get(f) != new.blobs.get(f))
@@ -211,7 +212,7 @@ def review(
     live = [f for f in usable if not model.is_shard(f)]
     problems = invariants.check(new, files=live, archived=new.archived) if invariant else []
     judged = [f for f in usable if f not in unjudged]
-    problems += history.check(old, new, actor, when=when, now=now, files=judged, fresh=fresh)
+    problems += history.check(old, new, actor, when=when, now=now, files=judged, fresh=fresh, event=event)
     for file in sorted({f.file for f in problems}):
         raw = new.loader.raw(new.blobs.get(file)) or b""
         found += validation.locate_findings(file, raw, [f for f in problems if f.file == file])

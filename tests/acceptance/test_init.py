@@ -12,8 +12,8 @@ from tests.conftest import Coord
 from gitcoord import model
 
 
-def test_init_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord) -> None:
-    result = coord(repo, "init")
+def test_init_on_the_code_branch_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "init", "--branch", "main")
     assert result.code == 0, result
     assert sorted(p.name for p in (repo / "coordination").iterdir()) == sorted(model.FILES)
     assert coord(repo, "validate").code == 0
@@ -29,7 +29,7 @@ def test_init_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord
 
 
 def test_init_example_loads_the_seed(repo: Path, coord: Coord) -> None:
-    assert coord(repo, "init", "--example").code == 0
+    assert coord(repo, "init", "--example", "--branch", "main").code == 0
     for file in model.FILES:
         assert json.loads((repo / "coordination" / file).read_text()) == json.loads((SEED / file).read_text())
 
@@ -48,7 +48,7 @@ def test_init_twice_is_safe_and_says_so(seed_repo: Path, coord: Coord) -> None:
 def test_init_example_refuses_to_replace_a_store(seed_repo: Path, coord: Coord) -> None:
     result = coord(seed_repo, "init", "--example")
     assert result.code == 1
-    assert "--example only fills an empty store" in result.err
+    assert "--example only fills an empty one" in result.err
 
 
 def test_init_refuses_to_touch_an_invalid_store(seed_repo: Path, coord: Coord) -> None:

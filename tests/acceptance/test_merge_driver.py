@@ -25,7 +25,7 @@ class Clones:
         remote = bare_remote(tmp / "remote.git")
         self.a = tmp / "a"
         git(tmp, "init", "-q", "-b", "main", str(self.a))
-        self.run(self.a, "init", "--example")
+        self.run(self.a, "init", "--example", "--branch", "main")
         git(self.a, "remote", "add", "origin", str(remote))
         git(self.a, "push", "-q", "origin", "main")
         self.b = tmp / "b"

@@ -29,7 +29,7 @@ class Team:
             clone = tmp / name
             if n == 0:
                 git(tmp, "init", "-q", "-b", "main", str(clone))
-                self.ok(clone, "init", "--example")
+                self.ok(clone, "init", "--example", "--branch", "main")
                 git(clone, "remote", "add", "origin", str(self.remote))
                 self.ok(clone, "sync")
             else:

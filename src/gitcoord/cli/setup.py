@@ -26,6 +26,11 @@ from gitcoord.output import Output
     "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
 )
 @click.option(
+    "--branch",
+    metavar="NAME",
+    help="The store's own branch (default: coord); the branch checked out here keeps the store on it, as before.",
+)
+@click.option(
     "--human-key",
     metavar="KEY|@FILE",
     help="The human coordinator's public key (default: this clone's, with --as human); signatures are then required.",
@@ -37,6 +42,7 @@ def init(
     agents: bool,
     github: bool,
     install_spec: str | None,
+    branch: str | None,
     human_key: str | None,
     as_instance: str | None,
     as_json: bool,
@@ -54,6 +60,7 @@ def init(
         github=github,
         install_spec=install_spec,
         human_key=human_key,
+        branch=branch,
     )
 
 

@@ -79,27 +79,12 @@ def _branch(root: Path, u: Update, now: float) -> list[Refusal]:
     revisions = [u.new, "--not", u.old] if u.old else [u.new, "--not", "--all"]
     verdict = check.check_range(root, revisions)
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
-    refusals += _deletions(root, u.ref, revisions, verdict.subjects)
     for sha, stamp in git.committer_times(root, revisions).items():
         if stamp > now + FUTURE_SLACK:
             ahead = (stamp - now) / 60
             message = f"the commit is dated {ahead:.0f} minutes ahead of this server's clock"
             refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "time", message))
     return refusals
-
-
-def _deletions(root: Path, ref: str, revisions: list[str], subjects: dict[str, str]) -> list[Refusal]:
-    """A coordination file that a pushed commit deletes: records are never deleted, and a store made again
-    from nothing would have no parent state to be checked against."""
-    commits = git.commits(root, revisions)
-    at = workspace.blobs_at(root, sorted({c.sha for c in commits} | {p for c in commits for p in c.parents}))
-    found = []
-    for c in commits:
-        gone = [f for f in model.ALL_FILES if at[c.sha][f] is None and any(at[p][f] is not None for p in c.parents)]
-        if gone:
-            message = f"the commit deletes {', '.join(store.repo_path(f) for f in gone)}; coordination files stay"
-            found.append(Refusal(ref, c.sha, subjects.get(c.sha, ""), "deleted", message))
-    return found
 
 
 def _refusal(ref: str, f: Finding, subjects: dict[str, str]) -> Refusal:

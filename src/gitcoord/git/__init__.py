@@ -30,6 +30,7 @@ from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
+from gitcoord.git.objects import drop_paths
 from gitcoord.git.objects import hash_object
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
@@ -93,6 +94,8 @@ from gitcoord.git.worktree import lock_file
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
 from gitcoord.git.worktree import text_merge
+from gitcoord.git.worktree import worktree_add
+from gitcoord.git.worktree import worktree_remove
 
 __all__ = [
     "Change",
@@ -136,6 +139,7 @@ __all__ = [
     "config_values",
     "diff_names",
     "discover",
+    "drop_paths",
     "ever_touched",
     "fetch",
     "ff_merge",
@@ -174,6 +178,8 @@ __all__ = [
     "tree_ids",
     "update_ref",
     "version",
+    "worktree_add",
     "worktree_of",
+    "worktree_remove",
     "write_tree",
 ]

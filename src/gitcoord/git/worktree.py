@@ -102,3 +102,12 @@ def follow(worktree: Path, old: Sha, new: Sha) -> None:
 def lock_file(worktree: Path, name: str) -> Path:
     """Where git keeps `name` (e.g. index.lock) for `worktree`."""
     return Path(run(["rev-parse", "--path-format=absolute", "--git-path", name], worktree).stdout.decode().strip())
+
+
+def worktree_add(cwd: Path, path: Path, branch: str) -> None:
+    """A new worktree at `path` with `branch` checked out."""
+    run(["worktree", "add", "--quiet", str(path), branch], cwd)
+
+
+def worktree_remove(cwd: Path, path: Path) -> None:
+    run(["worktree", "remove", str(path)], cwd)
