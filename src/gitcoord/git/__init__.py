@@ -91,8 +91,10 @@ from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
 from gitcoord.git.worktree import lock_file
+from gitcoord.git.worktree import pull_ff
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
+from gitcoord.git.worktree import switch_new
 from gitcoord.git.worktree import text_merge
 from gitcoord.git.worktree import worktree_add
 from gitcoord.git.worktree import worktree_remove
@@ -163,6 +165,7 @@ __all__ = [
     "mktree",
     "object_ids",
     "paths_under",
+    "pull_ff",
     "push",
     "read_blobs",
     "reset_hard",
@@ -172,6 +175,7 @@ __all__ = [
     "set_config",
     "signatures",
     "staged_names",
+    "switch_new",
     "symbolic_ref",
     "text_merge",
     "trailer_values",

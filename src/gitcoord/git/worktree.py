@@ -111,3 +111,13 @@ def worktree_add(cwd: Path, path: Path, branch: str) -> None:
 
 def worktree_remove(cwd: Path, path: Path) -> None:
     run(["worktree", "remove", str(path)], cwd)
+
+
+def switch_new(cwd: Path, branch: str) -> None:
+    """Create `branch` at HEAD and check it out."""
+    run(["switch", "-q", "-c", branch], cwd)
+
+
+def pull_ff(cwd: Path, remote: str, branch: str) -> None:
+    """Bring the checked-out branch up to the remote's, merging (code, not coordination: the driver merges none)."""
+    run(["pull", "-q", "--no-rebase", "--no-edit", "--no-verify", remote, branch], cwd)
