@@ -284,7 +284,9 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
         git(top, "init", "-q", "--bare", "-b", "main", str(remote))
         first = top / "seed"
         git(top, "init", "-q", "-b", "main", str(first))
-        subprocess.run(coord(first, "init", "--example", "--branch", "main"), env=env(), check=True, capture_output=True)
+        subprocess.run(
+            coord(first, "init", "--example", "--branch", "main"), env=env(), check=True, capture_output=True
+        )
         git(first, "remote", "add", "origin", str(remote))
         git(first, "push", "-q", "--no-verify", "origin", "main")
         names = [f"instance-{n % 6 + 1}" for n in range(clones)]
