@@ -54,6 +54,7 @@ from gitcoord.git.refs import is_ancestor
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
+from gitcoord.git.refs import refs_containing
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
@@ -91,6 +92,7 @@ from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
 from gitcoord.git.worktree import lock_file
+from gitcoord.git.worktree import paths_changed_by
 from gitcoord.git.worktree import pull_ff
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
@@ -164,10 +166,12 @@ __all__ = [
     "message_trailers",
     "mktree",
     "object_ids",
+    "paths_changed_by",
     "paths_under",
     "pull_ff",
     "push",
     "read_blobs",
+    "refs_containing",
     "reset_hard",
     "rev_list_count",
     "rev_parse",
