@@ -25,6 +25,7 @@ from gitcoord.git.errors import PushRejected
 from gitcoord.git.errors import RefLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
+from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
@@ -44,6 +45,7 @@ from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
 from gitcoord.git.refs import changes
+from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
 from gitcoord.git.refs import ever_touched
 from gitcoord.git.refs import head_branch
@@ -58,7 +60,10 @@ from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
 from gitcoord.git.remote import fetch
+from gitcoord.git.remote import fetch_within
+from gitcoord.git.remote import ls_remote
 from gitcoord.git.remote import push
+from gitcoord.git.remote import remote_url
 from gitcoord.git.repo import Repo
 from gitcoord.git.repo import add_remote
 from gitcoord.git.repo import check_attr
@@ -110,6 +115,7 @@ __all__ = [
     "Sha",
     "SignatureCheck",
     "SigningFailed",
+    "TimedOut",
     "TreeEntry",
     "WouldOverwrite",
     "add",
@@ -122,6 +128,7 @@ __all__ = [
     "clean_env",
     "clone",
     "commit",
+    "commit_date",
     "commit_tree",
     "commits",
     "committer_times",
@@ -132,6 +139,7 @@ __all__ = [
     "discover",
     "ever_touched",
     "fetch",
+    "fetch_within",
     "ff_merge",
     "has_changes",
     "hash_object",
@@ -143,6 +151,7 @@ __all__ = [
     "is_ancestor",
     "is_bare",
     "log",
+    "ls_remote",
     "ls_tree",
     "merge_base",
     "merge_bases",
@@ -153,6 +162,7 @@ __all__ = [
     "paths_under",
     "push",
     "read_blobs",
+    "remote_url",
     "reset_hard",
     "rev_list_count",
     "rev_parse",
