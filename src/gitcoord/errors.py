@@ -10,6 +10,7 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # a check failed, or a FatalError: the message says what to do
     USAGE = 2  # click's own code for a bad command line
     UNEXPECTED = 3  # a bug in gitcoord
+    TIMED_OUT = 4  # `coord wait`: nothing it waited for happened in time
     INTERRUPTED = 130
 
 
