@@ -56,8 +56,8 @@ def test_an_honest_signed_history_is_accepted_with_no_false_alarm(team: Team) ->
     task = team.ok("instance-1", "task", "add", "Write the API", "--sync").splitlines()[0]
     team.ok("instance-2", "sync")
     # Both act before either syncs: the second sync merges, and signs its merge commit.
-    team.ok("instance-1", "task", "claim", task)
-    team.ok("instance-2", "msg", "send", "--to", "instance-1", "--subject", "hi", "--body", "hello")
+    team.ok("instance-1", "task", "claim", task, "--no-sync")
+    team.ok("instance-2", "msg", "send", "--to", "instance-1", "--subject", "hi", "--body", "hello", "--no-sync")
     team.ok("instance-1", "sync")
     synced = team.ok("instance-2", "sync")
     assert "merged with origin" in synced
