@@ -35,10 +35,6 @@ class Freshness(NamedTuple):
     unshared: int  # commits the local branch has that the remote lacks
     missing: int  # commits of the remote this view lacks (the two have diverged)
 
-    @property
-    def stale(self) -> bool:
-        return self.remote is not None and (not self.fetched or self.missing > 0)
-
     def as_data(self) -> dict[str, Any]:
         return {
             "remote": self.remote,
@@ -132,21 +128,22 @@ def _seen(
     if local is not None and tracking is not None and local != tracking:
         unshared = git.rev_list_count(ws.root, local, since=tracking)
         missing = git.rev_list_count(ws.root, tracking, since=commit) if commit != tracking else 0
-    committed = git.commit_date(ws.root, commit) if commit else None
+    # How old the view is matters where there is a remote to be behind; without one, nothing is fetched.
+    committed = git.commit_date(ws.root, commit) if commit and remote is not None else None
     return Freshness(remote, fetched, problem, commit, committed, local, tracking, unshared, missing)
 
 
 def describe(fresh: Freshness) -> list[str]:
-    """What a reader should know about how current its view is; nothing when it is current."""
+    """What a reader should know about how current its view is (notes); nothing when it is current."""
     notes = []
     tip = f"{fresh.commit[:12]}, committed {fresh.committed}" if fresh.commit else "no coordination branch"
     if fresh.problem is not None:
-        notes.append(f"note: {fresh.problem}; this is this clone's view as of {tip}")
+        notes.append(f"{fresh.problem}; this is this clone's view as of {tip}")
     if fresh.missing:
         notes.append(
-            f"note: {fresh.remote} has {fresh.missing} commit(s) this view lacks and this clone has "
+            f"{fresh.remote} has {fresh.missing} commit(s) this view lacks and this clone has "
             f"{fresh.unshared} it lacks; `coord sync` merges them"
         )
     elif fresh.unshared and fresh.fetched:
-        notes.append(f"note: {fresh.unshared} commit(s) of this clone are not shared yet; `coord sync` shares them")
+        notes.append(f"{fresh.unshared} commit(s) of this clone are not shared yet; `coord sync` shares them")
     return notes

@@ -101,7 +101,7 @@ def test_unshared_commits_are_read_here_and_said(tmp_path: Path, remote: Path) -
     mine = commit_all(here, "mine")
     fresh = refresh.refresh(workspace.open_workspace(here), timeout=30)
     assert (fresh.commit, fresh.unshared, fresh.missing) == (mine, 1, 0)
-    assert refresh.describe(fresh) == ["note: 1 commit(s) of this clone are not shared yet; `coord sync` shares them"]
+    assert refresh.describe(fresh) == ["1 commit(s) of this clone are not shared yet; `coord sync` shares them"]
     push_one(tmp_path, remote, "two")
     diverged = refresh.refresh(workspace.open_workspace(here), timeout=30)
     assert (diverged.commit, diverged.unshared, diverged.missing) == (mine, 1, 1)
@@ -117,7 +117,7 @@ def test_a_failed_fetch_reads_this_clone_and_says_how_old_it_is(tmp_path: Path, 
     assert fresh.problem.startswith("cannot fetch from origin: ")
     tip = sh(here, "rev-parse", "main")
     assert refresh.describe(fresh) == [
-        f"note: {fresh.problem}; this is this clone's view as of {tip[:12]}, committed {fresh.committed}"
+        f"{fresh.problem}; this is this clone's view as of {tip[:12]}, committed {fresh.committed}"
     ]
     assert fresh.as_data()["fetched"] is False
 
@@ -128,7 +128,7 @@ def test_without_a_remote_there_is_nothing_to_fetch_or_say(tmp_path: Path) -> No
     tip = commit_all(alone, "one")
     ws = workspace.open_workspace(alone)
     fresh = refresh.refresh(ws, timeout=30)
-    assert (fresh.remote, fresh.commit, refresh.describe(fresh)) == (None, tip, [])
+    assert (fresh.remote, fresh.commit, fresh.committed, refresh.describe(fresh)) == (None, tip, None, [])
     assert not refresh.has_remote(ws)
 
 

@@ -6,12 +6,9 @@ import click
 
 from gitcoord.cli.base import as_option
 from gitcoord.cli.base import cli
-from gitcoord.cli.base import cwd
-from gitcoord.cli.base import identity
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import where
 from gitcoord.cli.setup import hook
-from gitcoord.output import Output
 
 
 @cli.command("next")
@@ -118,8 +115,7 @@ def _agent_hook(name: str, summary: str) -> None:
             text = "" if sys.stdin.isatty() else sys.stdin.read()  # the event, as JSON
         except (OSError, ValueError):  # no standard input at all
             text = ""
-        out = Output(as_json=False)
-        return agent_hooks.run(name, cwd=cwd(), as_instance=identity(as_instance), stdin=text, out=out)
+        return agent_hooks.run(name, **where(as_instance, False), stdin=text)  # text for Claude Code, never --json
 
 
 _agent_hook("session-start", "Claude Code's SessionStart: check in, and print the briefing (always exits 0).")

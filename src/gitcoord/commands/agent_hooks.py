@@ -162,7 +162,7 @@ def _news(ws: workspace.Workspace, me: str, out: Captured) -> str:
     if not found or not views.is_news(found):
         return ""
     lines = [f"gitcoord: new for {safe(me)} since you last looked:", *render.news(found)]
-    lines += refresh.describe(fresh)
+    lines += [f"note: {safe(text)}" for text in refresh.describe(fresh)]
     lines.append("`coord next` says what to do first.")
     return "\n".join(lines)
 

@@ -26,6 +26,7 @@ from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.commands import sync as sync_command
 from gitcoord.commands.lookup import read_fresh
+from gitcoord.commands.lookup import tell
 from gitcoord.errors import FatalError
 from gitcoord.escape import safe
 from gitcoord.output import Output
@@ -81,8 +82,7 @@ def check_in(
         if synced:
             data["sync"] = sync_command.as_data(synced)
         head = _checked_in(me, entry, since)
-        for note in applied.change.notes:
-            out.note(f"note: {safe(note)}")
+        tell(out, list(applied.change.notes))
     return _brief(ws, state, me, data, head, entry=entry, since=since, shown=shown, fresh=fresh, full=full)
 
 

@@ -9,6 +9,7 @@ from gitcoord import records
 from gitcoord import refresh
 from gitcoord import workspace
 from gitcoord.errors import FatalError
+from gitcoord.escape import safe
 from gitcoord.model import Record
 from gitcoord.output import Output
 from gitcoord.records import State
@@ -36,9 +37,14 @@ def open_fresh(
 
 def read_fresh(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
     fresh = refresh.refresh(ws, timeout=refresh.timeout(ws))
-    for line in refresh.describe(fresh):
-        out.note(line)
+    tell(out, refresh.describe(fresh))
     return fresh
+
+
+def tell(out: Output, notes: list[str]) -> None:
+    """Notes for the reader, as the commands give them (the one place that writes their prefix)."""
+    for text in notes:
+        out.note(f"note: {safe(text)}")
 
 
 def require(state: State, kind: str, rid: str) -> Record:

@@ -14,6 +14,7 @@ from gitcoord import lock
 from gitcoord import refresh
 from gitcoord import sync as sync_engine
 from gitcoord import workspace
+from gitcoord.commands import lookup
 from gitcoord.commands import sync as sync_command
 from gitcoord.errors import FatalError
 from gitcoord.escape import safe
@@ -88,9 +89,8 @@ def catch_up(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
             with lock.hold(ws.repo.common_dir):
                 commit.advance(ws, fresh.local, fresh.commit)
         except FatalError as e:
-            out.note(f"note: cannot bring {ws.branch} up to {ws.remote}'s here: {e}")
-    for line in refresh.describe(fresh):
-        out.note(line)
+            lookup.tell(out, [f"cannot bring {ws.branch} up to {ws.remote}'s here: {e}"])
+    lookup.tell(out, refresh.describe(fresh))
     return fresh
 
 
