@@ -234,11 +234,7 @@ def news(before: State, after: State, me: str | None) -> dict[str, Any]:
     lost, offered, now_ready = [], [], []
     for t in new_tasks.values():
         was = old_tasks.get(t["task_id"], {})
-        if (
-            was.get("assigned_to") == me
-            and t["assigned_to"] != me
-            and any(c["assigned_to"] == me for c in t.get("contested", ()))
-        ):
+        if t["assigned_to"] != me and _claims_of(t, me) > _claims_of(was, me):  # a merge just kept mine aside
             lost.append({**task_summary(t), "lost_to": t["assigned_to"]})
         elif t["assigned_to"] == me and t["status"] == "offered" and was.get("assigned_to") != me:
             offered.append(task_summary(t))
@@ -276,6 +272,10 @@ def news(before: State, after: State, me: str | None) -> dict[str, Any]:
         "decisions_made": [decision_summary(d) for d in made],
         "tasks_arrived": len([t for t in new_tasks if t not in old_tasks]),
     }
+
+
+def _claims_of(task: Record, me: str | None) -> int:
+    return sum(1 for c in task.get("contested", ()) if c["assigned_to"] == me)
 
 
 def is_news(found: dict[str, Any]) -> bool:

@@ -409,3 +409,76 @@ def test_init_agents_writes_the_loop_and_hooks_that_run_as_claude_code_runs_them
     )
     assert missing.returncode == 0
     assert "coord is not on PATH" in missing.stdout
+
+
+def test_wait_returns_at_once_for_what_already_holds_and_refuses_what_does_not_exist(team: Team) -> None:
+    team("instance-2", "task", "complete", "task_001")
+    team("instance-2", "task", "assign", "task_002", "instance-1")
+    offered = team("instance-1", "wait", "--offer", "--timeout", "5")
+    assert offered.startswith("Offered to you:\n  task_002")
+    team("instance-1", "task", "accept", "task_002")
+    ready = team("instance-1", "wait", "--ready", "--timeout", "5")
+    assert ready.startswith("Your tasks that can start now (coord task start TASK):\n  task_002")
+    team("instance-1", "decision", "input", "dec_002", "--option", "REST API", "--comment", "simple")
+    team("instance-2", "decision", "input", "dec_002", "--option", "REST API")
+    git(team.clones["instance-1"], "config", "coord.instance", "human")
+    team("instance-1", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "both agree", "--force")
+    decided = team("instance-2", "wait", "--input", "dec_002", "--timeout", "5")
+    assert decided.startswith("dec_002 moved:")
+    assert "dec_002  Agent Communication Protocol: REST API" in decided
+    missing = team.run("instance-2", "wait", "--reply", "msg_404", "--timeout", "5")
+    assert (missing.code, "there is no message 'msg_404' to wait for" in missing.err) == (1, True)
+
+
+def test_wait_without_a_remote_watches_this_clone(seed_repo: Path, coord: Coord) -> None:
+    done = coord(seed_repo, "--as", "instance-4", "wait", "--timeout", "0.5", "--interval", "0.1")
+    assert (done.code, done.out) == (4, "Nothing happened within 0.5 s.\n")
+
+
+def test_next_says_when_nothing_waits_and_lists_everything_on_request(team: Team) -> None:
+    assert team("instance-2", "--as", "instance-6", "next") == (
+        "Nothing waits for you. `coord wait` blocks until something arrives (it exits 4 when it times out)."
+    )
+    listed = team("instance-1", "next", "--all")
+    assert listed.startswith("2 thing(s) for instance-1, most pressing first:\n  answer: msg_001")
+    assert "  input: dec_002" in listed
+    assert team("instance-1", "next").endswith("(1 more after it: coord next --all)")
+
+
+def test_the_human_is_briefed_without_a_check_in_and_a_due_heartbeat_is_committed(team: Team, coord: Coord) -> None:
+    human = team("instance-2", "--as", "human", "checkin")
+    assert human.startswith("human, the human coordinator, needs no check-in")
+    clone = team.clones["instance-1"]
+    hook(clone, "session-start", {"session_id": "s9", "source": "startup"})
+    head = git(team.remote, "rev-parse", "main")
+    assert coord(clone, "hook", "prompt-submit", stdin='{"session_id": "s9"}').code == 0
+    assert git(team.remote, "rev-parse", "main") == head, "the heartbeat is not due"
+    git(clone, "config", "coord.heartbeatMinutes", "0")
+    assert coord(clone, "hook", "prompt-submit", stdin='{"session_id": "s9"}').code == 0
+    assert team.remote_subject() == "coord(instance): instance-1 checks in", "due: committed and shared"
+    git(clone, "config", "coord.heartbeatMinutes", "often")
+    assert coord(clone, "hook", "prompt-submit", stdin="not json").code == 0, "a bad setting or input is no failure"
+
+
+def test_hooks_without_an_identity_or_a_store_stay_out_of_the_way(team: Team, coord: Coord, tmp_path: Path) -> None:
+    clone = team.clone("anonymous")
+    git(clone, "config", "--unset", "coord.instance")
+    said = json.loads(coord(clone, "hook", "prompt-submit", stdin="{}").out)
+    assert "coord install --as INSTANCE" in said["hookSpecificOutput"]["additionalContext"]
+    for name in ("post-tool-use", "stop"):
+        assert coord(clone, "hook", name, stdin="{}").out == "", name
+    plain = tmp_path / "plain"
+    git(tmp_path, "init", "-q", str(plain))
+    git(plain, "config", "coord.instance", "instance-1")
+    assert coord(plain, "hook", "prompt-submit", stdin="{}").out == "", "no coordination here yet: nothing to say"
+    nowhere = tmp_path / "not-a-repository"
+    nowhere.mkdir()
+    failed = json.loads(coord(nowhere, "hook", "prompt-submit", stdin="{}").out)
+    assert "gitcoord could not brief you" in failed["hookSpecificOutput"]["additionalContext"]
+    assert coord(nowhere, "hook", "stop", stdin="{}").out == "", "a stop is never held by a failure"
+
+
+def test_checkin_in_a_clone_without_a_remote_says_plainly_who_is_not_registered(seed_repo: Path, coord: Coord) -> None:
+    done = coord(seed_repo, "--as", "instance-9", "checkin")
+    assert done.code == 1
+    assert "instance-9 is not registered; register it with `coord register instance-9" in done.err

@@ -225,6 +225,35 @@ def test_a_ruling_reaches_whoever_holds_the_escalated_task(seed: State) -> None:
     assert views.news(before, step.state, "instance-5")["rulings_for_me"] == []
 
 
+def test_a_claim_kept_aside_by_a_merge_is_news_to_its_instance_whatever_it_saw_before(seed: State) -> None:
+    step = Steps(seed)
+    step(tasks.complete, "instance-2", "task_001")
+    before = step.state
+    step(tasks.claim, "instance-4", "task_002")
+    claimed = records_get(step.state, "task_002")
+    lost = {**claimed, "contested": [{"status": "assigned", "assigned_to": "instance-5", "at": claimed["updated"]}]}
+    after = {**step.state, model.TASKS: _with_task(step.state[model.TASKS], lost)}
+    assert [(t["task_id"], t["lost_to"]) for t in views.news(before, after, "instance-5")["claims_lost"]] == [
+        ("task_002", "instance-4")
+    ]
+    assert views.news(after, after, "instance-5")["claims_lost"] == [], "told once"
+    assert views.news(before, after, "instance-4")["claims_lost"] == []
+
+
+def records_get(state: State, rid: str) -> dict[str, Any]:
+    found = next(t for t in views.tasks(state) if t["task_id"] == rid)
+    return dict(found)
+
+
+def _with_task(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: [task if t["task_id"] == task["task_id"] else t for t in doc[name]]
+        if isinstance(doc[name], list)
+        else doc[name]
+        for name in doc
+    }
+
+
 def test_the_human_hears_of_a_new_escalation(seed: State) -> None:
     step = Steps(seed)
     before = step.state

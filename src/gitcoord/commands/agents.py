@@ -131,7 +131,9 @@ def _settings(path: Path) -> dict[str, Any] | None:
             f"{path} is not valid JSON ({e.msg}, line {e.lineno}); fix it and run `coord init --agents` again"
         ) from None
     if not isinstance(settings, dict) or not isinstance(settings.get("hooks", {}), dict):
-        raise FatalError(f"{path} does not hold a settings object with a hooks object; fix it and run again")
+        raise FatalError(
+            f"{path} does not hold a settings object with a hooks object; fix it and run `coord init --agents` again"
+        )
     hooks = dict(settings.get("hooks", {}))
     for event in HOOKS:
         hooks[event] = _merged(hooks.get(event, []), event)
