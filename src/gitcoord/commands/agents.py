@@ -67,7 +67,9 @@ branch; coordination commits are coord's to make, whatever branch you are on.
 offers, inputs on your proposals, tasks now ready, decisions, new instances) when the user
 writes and after tool calls, and the Stop hook reminds you of answers, offers and inputs you owe
 before you end your turn; if one must wait, say why: `coord defer ID --reason "..."`.
-`coord news` shows the same by hand. Every command takes `--json`; `coord --help` lists them all.
+`coord news` shows the same by hand and `coord wait` blocks until something arrives; neither
+commits, so look with them, never by running `coord checkin` again and again.
+Every command takes `--json`; `coord --help` lists them all.
 {END}
 """
 
