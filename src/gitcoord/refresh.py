@@ -9,6 +9,7 @@
   index are never touched here: `coord sync` and the steps move those);
 - the local branch as it is, when it has commits the remote lacks (`coord sync` shares them).
 
+What arrived is judged first (`incoming`): a tip that breaks the rules is neither read nor taken.
 When the fetch fails or times out, the view is this clone's, and `Freshness.problem` says
 why and `committed` how old the tip is. Nothing here commits, pushes or waits for the lock.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from typing import NamedTuple
 
 from gitcoord import git
+from gitcoord import incoming
 from gitcoord.workspace import Workspace
 
 TIMEOUT = 3.0  # seconds; a clone sets its own with `git config coord.fetchTimeout`
@@ -72,6 +74,9 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     problem = _fetch(ws, timeout)
     local = git.rev_parse(ws.root, ws.ref)
     tracking = git.rev_parse(ws.root, tracking_ref(ws))
+    bad = incoming.judge(ws, local, tracking) if problem is None else None
+    if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
+        problem = incoming.summary(ws, bad)
     if problem is not None or tracking is None or tracking == local:
         return _seen(
             ws,

@@ -22,6 +22,9 @@ from tests.conftest import Result
 from gitcoord.commands import agents
 
 
+STORE = "coord"  # the store's own branch, where `coord init` starts it
+
+
 class Team:
     """The specification's example in a bare remote, and a clone for each named instance."""
 
@@ -36,8 +39,12 @@ class Team:
     def _first(self, name: str) -> Path:
         clone = self.tmp / name
         git(self.tmp, "init", "-q", "-b", "main", str(clone))
+        (clone / "README.md").write_text("the code\n")
+        git(clone, "add", "README.md")
+        git(clone, "commit", "-q", "-m", "The code")
         self.ok(clone, "init", "--example")
         git(clone, "remote", "add", "origin", str(self.remote))
+        git(clone, "push", "-q", "-u", "origin", "main")
         self.ok(clone, "sync")
         git(clone, "config", "coord.instance", name)
         return clone
@@ -64,7 +71,7 @@ class Team:
         return json.loads(self.ok(self.clones[who], *args, "--json"))
 
     def remote_subject(self) -> str:
-        return git(self.remote, "log", "-1", "--format=%s", "main")
+        return git(self.remote, "log", "-1", "--format=%s", STORE)
 
 
 @pytest.fixture
@@ -135,7 +142,7 @@ def test_an_unreachable_remote_is_said_plainly_with_how_old_the_view_is(team: Te
     listed = coord(clone, "task", "list")
     assert listed.code == 0, listed
     assert "note: cannot fetch from origin" in listed.err
-    tip = git(clone, "rev-parse", "main")[:12]
+    tip = git(clone, "rev-parse", f"origin/{STORE}")[:12]  # a clone that made no step reads the tracking tip
     assert f"this clone's view as of {tip}, committed " in listed.err
     stranger = coord(clone, "--as", "instance-9", "checkin")
     assert stranger.code == 1
@@ -164,7 +171,7 @@ def test_reading_never_touches_a_checkout(team: Team) -> None:
     git(clone, "switch", "-q", "-c", "feature")
     team("instance-2", "task", "add", "Arrives again")
     assert "Arrives again" in team("instance-1", "task", "list")
-    assert git(clone, "rev-parse", "main") == git(team.remote, "rev-parse", "main"), "not checked out: fast-forwarded"
+    assert git(clone, "rev-parse", f"origin/{STORE}") == git(team.remote, "rev-parse", STORE), "fetched, not checked out"
 
 
 # What now ----------------------------------------------------------------------------------
@@ -265,7 +272,7 @@ def test_wait_is_woken_by_a_push_from_another_clone(team: Team) -> None:
     assert waiting.returncode == 0, err
     assert f"Answered: {asked}" in out
     assert "here, and listening" in out
-    assert git(team.remote, "log", "-1", "--format=%s", "main").endswith(f"answers {asked}"), (
+    assert git(team.remote, "log", "-1", "--format=%s", STORE).endswith(f"answers {asked}"), (
         "the wait committed nothing"
     )
 
@@ -287,10 +294,10 @@ def test_session_start_checks_in_once_per_session_and_briefs_on_stdout(team: Tea
     assert first.stdout.startswith("gitcoord: you act as instance-1")
     assert "Checked in as instance-1 (architecture-backend), session 5f1c-claude" in first.stdout
     assert "The startup checklist" in first.stdout
-    head = git(team.remote, "rev-parse", "main")
+    head = git(team.remote, "rev-parse", STORE)
     again = hook(clone, "session-start", {**event, "source": "compact"})
     assert "Still checked in as instance-1" in again.stdout
-    assert git(team.remote, "rev-parse", "main") == head, "a heartbeat within the session commits nothing"
+    assert git(team.remote, "rev-parse", STORE) == head, "a heartbeat within the session commits nothing"
     git(clone, "config", "coord.heartbeatMinutes", "0")
     assert "Checked in as" in hook(clone, "session-start", event).stdout, "a heartbeat that is due commits"
 
@@ -450,9 +457,9 @@ def test_the_human_is_briefed_without_a_check_in_and_a_due_heartbeat_is_committe
     assert human.startswith("human, the human coordinator, needs no check-in")
     clone = team.clones["instance-1"]
     hook(clone, "session-start", {"session_id": "s9", "source": "startup"})
-    head = git(team.remote, "rev-parse", "main")
+    head = git(team.remote, "rev-parse", STORE)
     assert coord(clone, "hook", "prompt-submit", stdin='{"session_id": "s9"}').code == 0
-    assert git(team.remote, "rev-parse", "main") == head, "the heartbeat is not due"
+    assert git(team.remote, "rev-parse", STORE) == head, "the heartbeat is not due"
     git(clone, "config", "coord.heartbeatMinutes", "0")
     assert coord(clone, "hook", "prompt-submit", stdin='{"session_id": "s9"}').code == 0
     assert team.remote_subject() == "coord(instance): instance-1 checks in", "due: committed and shared"
