@@ -19,15 +19,34 @@ from gitcoord.workspace import Workspace
 
 
 def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
+    """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
+    verdict = judge(ws, local, remote)
+    if verdict is not None:
+        raise FatalError(_refusal(ws, verdict, remote or ""))
+
+
+def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:
+    """The verdict on what `remote` adds to `local` when it breaks the rules; None when it is good."""
     if remote is None or local is None or remote == local:
-        return  # nothing new; or a clone that has nothing yet takes the remote as it is, as `git clone` does
+        return None  # nothing new; or a clone that has nothing yet takes the remote as it is, as `git clone` does
     checked = git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
     known = git.rev_parse(ws.root, checked)
+    if known == remote:
+        return None
     revisions = [remote, "--not", local, *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
     if verdict.findings:
-        raise FatalError(_refusal(ws, verdict, remote))
+        return verdict
     git.update_ref(ws.root, checked, remote, known, "coord: judged good")
+    return None
+
+
+def summary(ws: Workspace, verdict: replay.Verdict) -> str:
+    """One line for a reader: the shared branch has a bad commit, and where to learn more."""
+    return (
+        f"{ws.remote}/{ws.branch} has a commit that breaks the rules ({verdict.findings[0].commit[:12]}), "
+        "so this clone does not take it (`coord sync` says what is wrong)"
+    )
 
 
 def _refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:

@@ -196,7 +196,10 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
             problems, f"merging {ws.remote}/{ws.branch} gives an invalid store; nothing was changed"
         )
     sides = [workspace.snapshot(ws, strict=False, commit=c)[model.REGISTRY] for c in (local, remote)]
-    authenticity.can_sign(ws.root, sides, merged[model.REGISTRY], ws.identity)  # else the remote would refuse it
+    try:  # else the remote would refuse it
+        authenticity.can_sign(ws.root, sides, merged[model.REGISTRY], ws.identity)
+    except FatalError as e:
+        raise FatalError(f"the merge with {ws.remote}/{ws.branch} cannot be signed: {e}") from None
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
     return git.commit_tree(ws.root, tree, [local, remote], event.message())
 

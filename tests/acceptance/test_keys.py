@@ -208,7 +208,7 @@ def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) 
 
 def test_sync_refuses_a_merge_this_clone_could_not_sign(team: Team) -> None:
     team.fresh("instance-2")
-    team.ok("instance-2", "checkin")
+    team.ok("instance-2", "checkin", "--no-sync")
     team.ok("instance-1", "checkin", "--sync")
     clone = team.clones["instance-2"]
     git(clone, "config", "commit.gpgsign", "false")

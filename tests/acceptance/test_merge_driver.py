@@ -31,6 +31,8 @@ class Clones:
         self.b = tmp / "b"
         git(tmp, "clone", "-q", str(remote), str(self.b))
         self.run(self.b, "install")
+        for clone in (self.a, self.b):  # steps stay in each clone: git's own merges move them here
+            git(clone, "config", "coord.sync", "false")
 
     def run(self, where: Path, *args: str) -> str:
         result = self.coord(where, *args)

@@ -19,7 +19,10 @@ from gitcoord.output import Output
 @cli.command()
 @click.option("--example", is_flag=True, help="Start from the specification's six-instance example.")
 @click.option(
-    "--agents", is_flag=True, help="Add the startup checklist to CLAUDE.md and AGENTS.md, and a SessionStart hook."
+    "--agents",
+    is_flag=True,
+    help="Tell agents the whole loop in CLAUDE.md and AGENTS.md, and add the Claude Code hooks that bring it "
+    "into each session (.claude/settings.json).",
 )
 @click.option("--github", is_flag=True, help="Add the GitHub workflows: validation, health, decision pull requests.")
 @click.option(

@@ -150,6 +150,7 @@ def _new_feature(s: Stage) -> str:
     s.run("instance-2", "task", "assign", "task_002", "instance-1", "--sync", show=2)
     s.say("-- Instance-1 answers the consultation waiting for it (msg_001) and takes the offer")
     s.run("instance-1", "checkin", "--sync", show=12)
+    s.run("instance-1", "next", show=5)
     s.run(
         "instance-1",
         "msg",
@@ -186,7 +187,9 @@ def _new_feature(s: Stage) -> str:
     ).splitlines()[0]
     s.say(f"-- A race: instance-3 and instance-4 both claim {dashboard} at the same moment")
     s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=1)
-    s.together([("instance-3", ["task", "claim", dashboard]), ("instance-4", ["task", "claim", dashboard])], show=1)
+    # --no-sync: both claims are made before either is shared, so that the merge decides the race.
+    claims = [(name, ["task", "claim", dashboard, "--no-sync"]) for name in ("instance-3", "instance-4")]
+    s.together(claims, show=1)
     s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=3)
     s.say("-- The merge decided: the earlier claim wins (in the same second, the lower instance id); the loser is told")
     for name in ("instance-3", "instance-4"):

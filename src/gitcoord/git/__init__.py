@@ -26,6 +26,7 @@ from gitcoord.git.errors import RefLocked
 from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
+from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
@@ -47,6 +48,7 @@ from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
 from gitcoord.git.refs import author
 from gitcoord.git.refs import changes
+from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
 from gitcoord.git.refs import ever_touched
 from gitcoord.git.refs import head_branch
@@ -62,7 +64,10 @@ from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
 from gitcoord.git.remote import fetch
+from gitcoord.git.remote import fetch_within
+from gitcoord.git.remote import ls_remote
 from gitcoord.git.remote import push
+from gitcoord.git.remote import remote_url
 from gitcoord.git.repo import Repo
 from gitcoord.git.repo import add_remote
 from gitcoord.git.repo import check_attr
@@ -122,6 +127,7 @@ __all__ = [
     "Sha",
     "SignatureCheck",
     "SigningFailed",
+    "TimedOut",
     "TreeEntry",
     "WouldOverwrite",
     "add",
@@ -135,6 +141,7 @@ __all__ = [
     "clean_env",
     "clone",
     "commit",
+    "commit_date",
     "commit_tree",
     "commits",
     "committer_times",
@@ -146,6 +153,7 @@ __all__ = [
     "drop_paths",
     "ever_touched",
     "fetch",
+    "fetch_within",
     "ff_merge",
     "follow",
     "has_changes",
@@ -159,6 +167,7 @@ __all__ = [
     "is_bare",
     "lock_file",
     "log",
+    "ls_remote",
     "ls_tree",
     "merge_base",
     "merge_bases",
@@ -172,6 +181,7 @@ __all__ = [
     "push",
     "read_blobs",
     "refs_containing",
+    "remote_url",
     "reset_hard",
     "rev_list_count",
     "rev_parse",

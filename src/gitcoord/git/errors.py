@@ -48,6 +48,10 @@ class FetchFailed(GitError):
     """The remote could not be fetched from: unreachable, or it refused."""
 
 
+class TimedOut(GitError):
+    """git did not finish within the time it was given, and was stopped."""
+
+
 class RemoteRefMissing(GitError):
     """The remote has no such ref (yet)."""
 

@@ -45,6 +45,11 @@ def update_ref(cwd: Path, ref: Ref, new: Sha, old: Sha | None, reason: str) -> b
     return done.returncode == 0
 
 
+def commit_date(cwd: Path, rev: str) -> str:
+    """When `rev` was committed, in strict ISO 8601 (the committer date)."""
+    return out(["log", "-1", "--format=%cI", rev, "--"], cwd)
+
+
 def is_ancestor(cwd: Path, ancestor: Sha, descendant: Sha) -> bool:
     return run(["merge-base", "--is-ancestor", ancestor, descendant], cwd, check=False).returncode == 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitcoord.git._process import run
+from gitcoord.git._process import run_within
 from gitcoord.git.errors import LOCK
 from gitcoord.git.errors import FetchFailed
 from gitcoord.git.errors import PushFailed
@@ -66,3 +67,31 @@ def _overtaken(stdout: str, stderr: bytes) -> bool:
     refused = [line for line in stdout.splitlines() if line.startswith("!\t")]
     said = "\n".join(refused) if refused else stderr.decode("utf-8", "replace")  # none: it never got that far
     return any(sign in said for sign in _OVERTAKEN)
+
+
+def fetch_within(cwd: Path, remote: str, ref: Ref, into: Ref, *, timeout: float) -> None:
+    """`fetch`, given at most `timeout` seconds: TimedOut past them (nothing is asked of anyone)."""
+    cmd = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, f"+{ref}:{into}"]
+    done = run_within(cmd, cwd, timeout=timeout)
+    if done.returncode != 0:
+        kind = RemoteRefMissing if b"couldn't find remote ref" in done.stderr else FetchFailed
+        raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
+
+
+def ls_remote(cwd: Path, remote: str, ref: Ref, *, timeout: float) -> Sha | None:
+    """The commit `ref` points at on `remote` (None: no such ref), asked in one round trip."""
+    cmd = ["ls-remote", "--quiet", remote, ref]
+    done = run_within(cmd, cwd, timeout=timeout)
+    if done.returncode != 0:
+        raise FetchFailed(["git", *cmd], done.returncode, done.stdout, done.stderr)
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return Sha(sha)
+    return None
+
+
+def remote_url(cwd: Path, remote: str) -> str | None:
+    """Where `remote` fetches from; None when this clone has no such remote."""
+    done = run(["config", "--get", f"remote.{remote}.url"], cwd, check=False)
+    return done.stdout.decode("utf-8", "replace").strip() or None
