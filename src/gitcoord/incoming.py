@@ -22,7 +22,7 @@ def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None
     """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
     verdict = judge(ws, local, remote)
     if verdict is not None:
-        raise FatalError(_refusal(ws, verdict, remote or ""))
+        raise FatalError(_refusal(ws, verdict, remote or git.Sha("")))
 
 
 def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:
