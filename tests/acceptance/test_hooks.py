@@ -228,6 +228,12 @@ def test_the_merge_driver_hook_refuses_a_clone_without_it(seed_repo: Path) -> No
     assert "not registered in this clone, so git merges the JSON as text: run `coord install`" in done.stdout
 
 
+def test_the_changelog_has_a_section_for_this_version() -> None:
+    from importlib.metadata import version
+
+    assert f"\n## {version('gitcoord')} - " in (ROOT / "CHANGELOG.md").read_text()
+
+
 @pytest.mark.slow
 def test_the_hooks_work_from_this_repository_with_repo_urls(
     tmp_path: Path, coord: Coord, pre_commit_home: Path
