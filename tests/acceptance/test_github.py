@@ -398,8 +398,11 @@ def _review(tmp_path: Path, remote: Path, runner: dict[str, str], head: str) -> 
     return actions.run_job(workflow, "review", cwd=checkout, contexts=contexts, env=runner, tmp=tmp_path)
 
 
-def _merge(tmp_path: Path, remote: Path, runner: dict[str, str], head: str) -> list[actions.Run]:
-    checkout = actions.checkout(remote, tmp_path / f"merge-{head[:8]}", "coord")
+def _merge(
+    tmp_path: Path, remote: Path, runner: dict[str, str], head: str, *, branch: str = "coord", key: str = ""
+) -> list[actions.Run]:
+    """The merge workflow (from the default branch) for a review of `head` that succeeded."""
+    checkout = actions.checkout(remote, tmp_path / f"merge-{head[:8]}", branch)
     workflow = tmp_path / "coord-decisions-merge.yml"
     workflow.write_text(git(remote, "show", "main:.github/workflows/coord-decisions-merge.yml"))
     contexts = {
@@ -407,8 +410,10 @@ def _merge(tmp_path: Path, remote: Path, runner: dict[str, str], head: str) -> l
         "github.event.workflow_run.head_sha": head,
         "github.token": "fake-token",
         "secrets.COORD_MERGE_TOKEN || github.token": "fake-token",
+        "vars.COORD_MERGE_AS": "merge-bot" if key else "",
+        "secrets.COORD_MERGE_KEY": key,
     }
-    env = {**runner, "FAKE_GH_PR": f"OPEN false false coord {head}"}
+    env = {**runner, "FAKE_GH_PR": f"OPEN false false {branch} {head}"}
     return actions.run_job(workflow, "merge", cwd=checkout, contexts=contexts, env=env, tmp=tmp_path)
 
 
@@ -464,3 +469,56 @@ def test_a_pull_request_that_brings_more_than_coordination_is_not_merged(
     assert [r.code for r in runs] == [0, 0, 0]
     assert "is not ready to merge" in runs[-1].output
     assert git(remote, "rev-parse", "coord") == before, "nothing merged"
+
+
+def test_in_a_signed_store_the_merge_is_signed_by_an_instance_of_its_own(
+    signed_team: Any, coord: Coord, tmp_path: Path, runner: dict[str, str]
+) -> None:
+    team = signed_team
+    human, one, two = (team.clones[n] for n in ("human", "instance-1", "instance-2"))
+    git(human, "pull", "-q", "origin", "main")
+    assert coord(human, "init", "--github", "--install", RELEASE).code == 0
+    git(human, "push", "-q", "origin", "main")
+    # The instance the merge workflow signs as: registered with its own key, which the
+    # repository keeps as the secret COORD_MERGE_KEY.
+    bot = tmp_path / "merge-bot"
+    git(tmp_path, "clone", "-q", str(team.remote), str(bot))
+    assert coord(bot, "install", "--as", "merge-bot").code == 0
+    assert coord(bot, "register", "merge-bot", "--role", "developer", "--sync").code == 0
+    key = Path(git(bot, "config", "user.signingkey")).read_text()
+    # The decision pull request: proposed, answered and decided on its own branch, each signed.
+    for clone in (one, two):
+        git(clone, "pull", "-q", "origin", "main")
+        git(clone, "switch", "-q", "-c", "decide")
+        git(clone, "config", "coord.branch", "decide")
+    proposed = coord(
+        one, "--as", "instance-1", "decision", "propose", "Storage", "--option", "files", "--option", "sqlite",
+        "--input-from", "instance-2", "--no-sync", "--json",
+    )  # fmt: skip
+    assert proposed.code == 0, proposed
+    decision = json.loads(proposed.out)["decision_id"]
+    git(one, "push", "-q", "origin", "decide")
+    git(two, "pull", "-q", "origin", "decide")
+    assert coord(two, "--as", "instance-2", "decision", "input", decision, "--option", "files", "--no-sync").code == 0
+    git(two, "push", "-q", "origin", "decide")
+    git(one, "pull", "-q", "origin", "decide")
+    decided = coord(
+        one, "--as", "instance-1", "decision", "decide", decision, "--option", "files", "--rationale", "simplest",
+        "--no-sync",
+    )  # fmt: skip
+    assert decided.code == 0, decided
+    git(one, "push", "-q", "origin", "decide")
+    head = git(one, "rev-parse", "HEAD")
+    before = git(team.remote, "rev-parse", "main")
+    # Unsigned, the merge breaks the store's rule: the job's own check refuses it, nothing is pushed.
+    (tmp_path / "unsigned").mkdir()
+    unsigned = _merge(tmp_path / "unsigned", team.remote, runner, head, branch="main")
+    assert unsigned[-1].code == 1
+    assert "the commit names no acting instance, and this store requires signatures" in unsigned[-1].output
+    assert git(team.remote, "rev-parse", "main") == before
+    runs = _merge(tmp_path, team.remote, runner, head, branch="main", key=key)
+    assert [r.code for r in runs] == [0, 0, 0], runs[-1].output
+    assert git(team.remote, "merge-base", "--is-ancestor", head, "main") == ""
+    assert "Coord-Instance: merge-bot" in git(team.remote, "log", "-1", "--format=%B", "main")
+    git(human, "pull", "-q", "origin", "main")
+    assert coord(human, "check", "--range", f"{before}..main").code == 0
