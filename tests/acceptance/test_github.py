@@ -78,6 +78,7 @@ def test_this_repository_runs_the_workflows_coord_init_writes() -> None:
     assert 'paths-ignore: ["coordination/**"]' in (WORKFLOW_DIR / "ci.yml").read_text()
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_init_github_with_the_store_on_its_own_branch(tmp_path: Path, wheels: Path, coord: Coord) -> None:
     user, env = _installed(tmp_path / "user-python", wheels, "gitcoord")
     repo = make_repo(tmp_path / "repo")
@@ -163,6 +164,7 @@ def _project_copy(tmp_path: Path) -> Path:
     return source
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_the_install_line_is_where_the_running_gitcoord_came_from(tmp_path: Path, wheels: Path) -> None:
     source = _project_copy(tmp_path)
     user, env = _installed(tmp_path / "user-python", wheels, "-e", str(source))
@@ -285,6 +287,7 @@ def _hand_edit(work: Path, tmp_path: Path, old: str, new: str) -> str:
     return git(edit, "rev-parse", "HEAD")
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_validation_checks_every_commit_since_the_last_one_it_found_good(
     tmp_path: Path, coord: Coord, runner: dict[str, str]
 ) -> None:
@@ -318,6 +321,7 @@ def test_validation_checks_every_commit_since_the_last_one_it_found_good(
     assert "the history was rewound or rewritten" in runs[-1].output
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_validation_of_the_store_beside_the_code_catches_a_skipped_hook(
     seed_repo: Path, tmp_path: Path, coord: Coord, runner: dict[str, str]
 ) -> None:
@@ -338,6 +342,7 @@ def test_validation_of_the_store_beside_the_code_catches_a_skipped_hook(
     )
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_the_health_workflow_reads_the_store_branch_and_keeps_one_issue(
     tmp_path: Path, coord: Coord, runner: dict[str, str]
 ) -> None:
@@ -417,6 +422,7 @@ def _merge(
     return actions.run_job(workflow, "merge", cwd=checkout, contexts=contexts, env=env, tmp=tmp_path)
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_a_decision_pull_request_is_reviewed_then_merged_with_the_driver(
     tmp_path: Path, coord: Coord, runner: dict[str, str]
 ) -> None:
@@ -448,6 +454,7 @@ def test_a_decision_pull_request_is_reviewed_then_merged_with_the_driver(
     assert git(remote, "log", "-1", "--format=%s", "coord") == "Merge decision pull request #5"
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_a_pull_request_that_brings_more_than_coordination_is_not_merged(
     tmp_path: Path, coord: Coord, runner: dict[str, str]
 ) -> None:
@@ -471,6 +478,7 @@ def test_a_pull_request_that_brings_more_than_coordination_is_not_merged(
     assert git(remote, "rev-parse", "coord") == before, "nothing merged"
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_in_a_signed_store_the_merge_is_signed_by_an_instance_of_its_own(
     signed_team: Any, coord: Coord, tmp_path: Path, runner: dict[str, str]
 ) -> None:
