@@ -32,7 +32,8 @@ def add_files(root: Path, branch: str, files: dict[str, bytes], message: str) ->
     if store:
         raise ValueError(f"add_files writes no coordination file: {store}")
     ref = git.Ref(f"refs/heads/{branch}")
-    tip = git.rev_parse(root, ref)
+    local = git.rev_parse(root, ref)
+    tip = local or tip_of(root, branch)
     if tip is None:
         raise FatalError(f"the coordination branch {branch} is not in this clone; run `coord init` first")
     blobs = {path: git.hash_object(root, data) for path, data in files.items()}
@@ -43,8 +44,13 @@ def add_files(root: Path, branch: str, files: dict[str, bytes], message: str) ->
     moved = (
         checkout.move(root, worktree, ref, tip, commit)
         if worktree is not None
-        else git.update_ref(root, ref, commit, tip, "coord: " + message.split("\n", 1)[0])
+        else git.update_ref(root, ref, commit, local, "coord: " + message.split("\n", 1)[0])
     )
     if not moved:
         raise FatalError(f"{branch} moved while its files were being added; run the command again")
     return commit
+
+
+def tip_of(root: Path, branch: str) -> git.Sha | None:
+    """Where `branch` is in this clone, or, before it has one of its own, where the remote has it."""
+    return git.rev_parse(root, f"refs/heads/{branch}") or git.rev_parse(root, f"refs/remotes/origin/{branch}")

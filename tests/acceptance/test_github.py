@@ -530,3 +530,22 @@ def test_in_a_signed_store_the_merge_is_signed_by_an_instance_of_its_own(
     assert "Coord-Instance: merge-bot" in git(team.remote, "log", "-1", "--format=%B", "main")
     git(human, "pull", "-q", "origin", "main")
     assert coord(human, "check", "--range", f"{before}..main").code == 0
+
+
+def test_a_clone_adds_the_workflows_to_a_store_it_fetched(tmp_path: Path, coord: Coord) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    assert coord(remote, "install", "--server").code == 0
+    first = make_repo(tmp_path / "first")
+    git(first, "remote", "add", "origin", str(remote))
+    assert coord(first, "init").code == 0
+    git(first, "push", "-q", "origin", "main", "coord")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    assert git(other, "branch", "--list", "coord") == "", "no local branch of the store yet"
+    done = coord(other, "init", "--github", "--install", RELEASE)
+    assert done.code == 0, done
+    assert git(other, "rev-parse", "coord^") == git(remote, "rev-parse", "coord")
+    synced = coord(other, "sync")
+    assert synced.code == 0, synced
+    assert git(remote, "rev-parse", "coord") == git(other, "rev-parse", "coord"), "the gate takes the setup commit"
+    assert ".github/coord-install" in _tree(remote, "coord")

@@ -196,9 +196,7 @@ def _stored(repo: git.Repo, branch: str, *, example: bool, same_branch: bool) ->
         present = [f for f in model.FILES if (coord_dir / f).exists()]
         check = snapshot.Snapshot(snapshot.directory_reader(coord_dir))
     else:
-        tip = git.rev_parse(repo.root, f"refs/heads/{branch}") or git.rev_parse(
-            repo.root, f"refs/remotes/origin/{branch}"
-        )
+        tip = storebranch.tip_of(repo.root, branch)
         if tip is None:
             return []
         ws = workspace.open_workspace(repo.root)._replace(branch=branch)
@@ -237,7 +235,7 @@ def _github(
     root: Path, branch: str, *, same_branch: bool, install_spec: str | None
 ) -> tuple[workflows.Plan, list[str]]:
     """The workflows for the store on `branch`, and what to tell the user about them."""
-    store_tree = None if same_branch else git.rev_parse(root, f"refs/heads/{branch}")
+    store_tree = None if same_branch else storebranch.tip_of(root, branch)
     if same_branch:
         present = fileio.read_text(root / workflows.INSTALL_FILE)
     elif store_tree is not None:
