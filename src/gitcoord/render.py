@@ -61,7 +61,7 @@ def board(data: dict[str, Any]) -> Iterator[str]:
 def decision_line(d: dict[str, Any]) -> str:
     if d.get("decision"):
         return f"  {safe(d['decision_id'])}  {safe(d['title'])}: {safe(d['decision'])}"
-    options = " | ".join(map(safe, d["options"]))
+    options = " | ".join(safe(o["option"]) for o in d["options"] or ())
     deadline = f"  deadline {safe(d['deadline'])}" if d.get("deadline") else ""
     return f"  {safe(d['decision_id'])}  {safe(d['title'])}  [{options}]{deadline}"
 

@@ -196,7 +196,7 @@ def test_a_change_slipped_into_a_merge_is_caught(clones: Clones) -> None:
     git(clones.b, "-c", "coord.instance=instance-5", "commit", "-qa", "--no-verify", "--no-edit")
     result = clones.coord(clones.b, "check", "--range", "HEAD~6..HEAD", "--json")
     assert result.code == 1
-    findings = json.loads(result.out)["findings"]
+    findings = json.loads(result.out)["data"]["findings"]
     assert [(f["rule"], f["message"]) for f in findings] == [
         ("authorization", "instance-5 may not change its title on task_003; the human coordinator (human) may")
     ]

@@ -40,13 +40,13 @@ class Team:
         return result
 
     def json(self, who: str, *args: str) -> Any:
-        return json.loads(self(who, *args, "--json"))
+        return json.loads(self(who, *args, "--json"))["data"]
 
     def doc(self, file: str) -> Any:
         return json.loads((self.repo / "coordination" / file).read_text())
 
     def task(self, task_id: str) -> dict[str, Any]:
-        return json.loads(self.coord(self.repo, "task", "show", task_id, "--json").out)
+        return json.loads(self.coord(self.repo, "task", "show", task_id, "--json").out)["data"]
 
 
 @pytest.fixture
@@ -265,13 +265,17 @@ def test_identity_comes_from_flag_env_or_config(team: Team, monkeypatch: pytest.
     )
     monkeypatch.setenv("COORD_INSTANCE", "instance-5")
     assert "(from COORD_INSTANCE)" in team.coord(team.repo, "whoami").out
-    assert json.loads(team.coord(team.repo, "whoami", "--as", "human", "--json").out)["human_coordinator"] is True
+    assert (
+        json.loads(team.coord(team.repo, "whoami", "--as", "human", "--json").out)["data"]["human_coordinator"] is True
+    )
     team("instance-6", "register", "instance-7", "--role", "qa-testing", "--expertise", "testing")
     assert team.doc(model.REGISTRY)["instances"]["instance-7"]["status"] == "pending"
 
 
 def test_creating_commands_print_the_id_and_json_prints_the_record(team: Team) -> None:
-    record = team.json("instance-2", "task", "add", "Write the README", "--priority", "low")
+    added = team.json("instance-2", "task", "add", "Write the README", "--priority", "low")
+    record = added["record"]
+    assert added["task_id"] == record["task_id"]
     assert record["task_id"].startswith("task_")
     assert record["status"] == "pending_assignment"
     envelope = team.json("instance-2", "task", "claim", record["task_id"])

@@ -19,7 +19,7 @@ def test_the_board_shows_everything_at_a_glance(seed_repo: Path, coord: Coord) -
 
 
 def test_the_board_as_json(seed_repo: Path, coord: Coord) -> None:
-    data = json.loads(coord(seed_repo, "status", "--json").out)
+    data = json.loads(coord(seed_repo, "status", "--json").out)["data"]
     assert data["branch"] == "main"
     assert data["commit"] == git(seed_repo, "rev-parse", "HEAD")
     assert [i["instance"] for i in data["instances"]] == [f"instance-{n}" for n in range(1, 7)]

@@ -26,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Globals(NamedTuple):
     cwd: Path
     as_instance: str | None
+    out: Output  # the run's one output (`main` makes it; a test calling `cli` directly gets its own)
 
 
 class Invocation(TypedDict):
@@ -45,7 +46,7 @@ class StepInvocation(Invocation):
 
 def _globals() -> Globals:
     obj = click.get_current_context().find_object(Globals)
-    return obj if obj is not None else Globals(Path.cwd(), None)
+    return obj if obj is not None else Globals(Path.cwd(), None, Output(as_json=False))
 
 
 def cwd() -> Path:
@@ -57,8 +58,17 @@ def identity(as_instance: str | None) -> str | None:
     return as_instance or _globals().as_instance
 
 
+def output(as_json: bool) -> Output:
+    """The run's output, now that click has parsed whether the command was given --json."""
+    out = _globals().out
+    out.as_json = as_json
+    ctx = click.get_current_context()
+    out.command = ctx.command_path.partition(" ")[2]  # "coord task claim" -> "task claim"
+    return out
+
+
 def where(as_instance: str | None, as_json: bool) -> Invocation:
-    return Invocation(cwd=cwd(), as_instance=identity(as_instance), out=Output(as_json=as_json))
+    return Invocation(cwd=cwd(), as_instance=identity(as_instance), out=output(as_json))
 
 
 def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync: bool | None) -> StepInvocation:
@@ -93,7 +103,8 @@ def cli(ctx: click.Context, as_instance: str | None, directory: Path | None, col
         ctx.color = False
     elif color == "always":
         ctx.color = True
-    ctx.obj = Globals((directory or Path.cwd()).resolve(), as_instance)
+    out = ctx.obj if isinstance(ctx.obj, Output) else Output(as_json=False)
+    ctx.obj = Globals((directory or Path.cwd()).resolve(), as_instance, out)
 
 
 def json_option(f: F) -> F:

@@ -8,6 +8,7 @@ import click
 
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import cwd
+from gitcoord.cli.base import output
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import sync_option
 from gitcoord.cli.base import where
@@ -97,7 +98,6 @@ def board(*, serve: bool, port: int, open_browser: bool, html_file: Path | None)
     if not serve and any(ctx.get_parameter_source(p) not in defaults for p in ("port", "open_browser")):
         raise click.UsageError("--port and --open/--no-open go with --serve")
     from gitcoord.commands.board import board as run
-    from gitcoord.output import Output
 
-    out = Output(as_json=False)
+    out = output(False)
     return run(cwd=cwd(), html_file=html_file, serve=serve, port=port, open_browser=open_browser, out=out)

@@ -102,7 +102,7 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -
     _, state = open_store(cwd, as_instance, model.DECISIONS)
     with validation.reading(state):
         d = require(state, "decision", decision_id)
-        data = {**d, "inputs_missing": views.missing_inputs(d)}
+        data = {**d, **views.decision_derived(d)}
         out.emit(data, _decision_lines(d, data["inputs_missing"]))
         return 0
 

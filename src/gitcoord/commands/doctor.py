@@ -108,5 +108,6 @@ def doctor(*, cwd: Path, as_instance: str | None, driver_only: bool, out: Output
         found = list(checks(workspace.open_workspace(cwd, as_instance=as_instance)))
     failed = [c for c in found if not c.ok]
     lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in found]
-    out.emit({"ok": not failed, "checks": [c._asdict() for c in found]}, lines)
+    problem = f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}" if failed else None
+    out.emit({"ok": not failed, "checks": [c._asdict() for c in found]}, lines, problem=problem)
     return 1 if failed else 0

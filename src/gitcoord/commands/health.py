@@ -29,7 +29,8 @@ def health(*, cwd: Path, as_instance: str | None, out: Output, now: str | None, 
         found = health_checks.concerns(snap, moment)
         markdown = health_report.markdown(snap, found, now=stamp, commit=snap.commit)
         if output_format == "json":
-            out.emit(health_report.as_data(found, now=stamp, commit=snap.commit))
+            problem = None if health_checks.healthy(found) else health_report.summary(found)
+            out.emit(health_report.as_data(found, now=stamp, commit=snap.commit), problem=problem)
         elif output_format == "markdown":
             out.emit(None, markdown)
         elif output_format == "github":

@@ -112,7 +112,7 @@ def rotate(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output
         from gitcoord.commands import sync as sync_command
 
         for line in sync_command.lines(ws, synced):
-            out.note(line)
+            out.tell(line)
     return code
 
 

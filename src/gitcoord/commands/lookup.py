@@ -7,7 +7,7 @@ from pathlib import Path
 from gitcoord import model
 from gitcoord import records
 from gitcoord import workspace
-from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.model import Record
 from gitcoord.records import State
 from gitcoord.snapshot import Snapshot
@@ -24,5 +24,5 @@ def open_store(cwd: Path, as_instance: str | None, *files: str) -> tuple[workspa
 def require(state: State, kind: str, rid: str) -> Record:
     found = records.get(state, kind, rid)
     if found is None:
-        raise FatalError(f"there is no {kind} {rid!r}")
+        raise NotFound(f"there is no {kind} {rid!r}", details={"record": rid})
     return found

@@ -70,7 +70,7 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, message_id: str) ->
         for m in thread:
             lines.append(render.message_line(views.message_summary(m)))
             lines += [f"      {safe(line, one_line=True)}" for line in m["message"].splitlines()]
-        out.emit(thread, lines)
+        out.emit({**root, "thread": thread[1:]}, lines)
         return 0
 
 

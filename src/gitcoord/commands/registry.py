@@ -13,7 +13,6 @@ from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.commands import sync as sync_command
 from gitcoord.commands.lookup import open_store
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
@@ -91,13 +90,12 @@ def checkin(*, cwd: Path, as_instance: str | None, out: Output, sync: bool | Non
     assert me is not None
     entry = applied.state[model.REGISTRY]["instances"][me]
     briefing = views.briefing(applied.state, me, since=previous["since"])
-    data = {**step.envelope(applied), "session": entry["current_session_id"], "briefing": briefing}
-    if synced:
-        data["sync"] = sync_command.as_data(synced)
+    data = {**step.data(applied, synced), "session": entry["current_session_id"], "briefing": briefing}
     head = f"Checked in as {safe(me)} ({safe(entry['role'])}), session {entry['current_session_id']}"
     since = f"; last check-in {safe(previous['since'])}" if previous["since"] else "; first check-in"
-    notes = [f"note: {safe(n)}" for n in applied.change.notes]
-    out.emit(data, [head + since, *notes, *render.sections(briefing)])
+    out.emit(data, [head + since, *render.sections(briefing)])
+    for note in applied.change.notes:
+        out.note(note)
     return 0
 
 

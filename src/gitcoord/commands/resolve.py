@@ -13,6 +13,7 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.escape import safe
 from gitcoord.model import Doc
 from gitcoord.output import Output
@@ -75,7 +76,7 @@ def _find(docs: dict[str, Doc], record: str, field: str) -> tuple[str, dict[str,
         for entry in doc.get("merge_conflicts", ()):
             if entry["record"] == record and entry["field"] == field:
                 return file, entry
-    raise FatalError(f"no merge conflict on {record} {field}; `coord resolve` lists them")
+    raise NotFound(f"no merge conflict on {record} {field}; `coord resolve` lists them", details={"record": record})
 
 
 def _choice(entry: dict[str, Any], pick: int | None, value: str | None) -> Any:

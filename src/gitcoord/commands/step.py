@@ -46,21 +46,36 @@ def run(
     """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     applied = commit_now(build, ws, no_commit=no_commit)
-    change = applied.change
-    where = _where(applied.commit, ws.branch, change)
     synced = publish(ws, sync) if applied.commit else None
+    report(ws, applied, synced, out, creates=creates)
+    return 0
+
+
+def report(
+    ws: workspace.Workspace,
+    applied: commit.Applied,
+    synced: sync_engine.Synced | None,
+    out: Output,
+    *,
+    creates: str | None = None,
+) -> None:
+    """A step's result: its data (see `data`), its summary line, its notes, and what the sync brought.
+
+    A step that creates a record prints just the new id on stdout (for `$(coord task add ...)`)
+    and the summary on stderr.
+    """
+    change = applied.change
+    summary = f"{safe(change.event.summary)} ({_where(applied.commit, ws.branch, change)})"
     if creates and change.record is not None:
-        out.emit(change.record, change.record[creates])
-        out.note(f"{safe(change.event.summary)} ({where})")
+        out.emit(data(applied, synced, creates=creates), change.record[creates])
+        out.tell(summary)
     else:
-        data = {**envelope(applied), **({"sync": sync_command.as_data(synced)} if synced else {})}
-        out.emit(data, [f"{safe(change.event.summary)} ({where})"])
+        out.emit(data(applied, synced), [summary])
     for note in change.notes:
-        out.note(f"note: {safe(note)}")
+        out.note(note)
     if synced:
         for line in sync_command.lines(ws, synced):
-            out.note(line)
-    return 0
+            out.tell(line)
 
 
 def wants_sync(ws: workspace.Workspace, wanted: bool | None) -> bool:
@@ -87,17 +102,27 @@ def commit_now(build: Build, ws: workspace.Workspace, *, no_commit: bool = False
     return commit.commit_step(ws, lambda state: build(state, ctx), when=now, no_commit=no_commit)
 
 
-def envelope(applied: commit.Applied) -> dict[str, Any]:
+def data(applied: commit.Applied, synced: sync_engine.Synced | None, *, creates: str | None = None) -> dict[str, Any]:
+    """What every step gives as its JSON `data` (schemas/output.json, `step`).
+
+    A step that creates a record also gives its id under the seed's key (`task_id`, ...),
+    so `data.task_id` is the new task's id.
+    """
     change = applied.change
-    return {
+    given: dict[str, Any] = {
         "event": change.event.name,
         "instance": change.event.actor,
         "subject": change.event.subject,
         "commit": applied.commit,
         "staged": applied.commit is None,
+        "shared": synced is not None,
         "record": change.record,
-        "notes": list(change.notes),
     }
+    if creates and change.record is not None:
+        given[creates] = change.record[creates]
+    if synced is not None:
+        given["sync"] = sync_command.as_data(synced)
+    return given
 
 
 def _where(sha: str | None, branch: str, change: Change) -> str:

@@ -59,8 +59,9 @@ def validate(*, paths: Sequence[Path], cwd: Path, since: str | None, out: Output
     }
     lines = [_line(name, f) for name, f in shown]
     files_with = len({name for name, _ in shown})
-    lines.append(f"{len(results)} problem(s) in {files_with} file(s)" if results else f"{checked} file(s) valid")
-    out.emit(data, lines)
+    said = f"{len(results)} problem(s) in {files_with} file(s)"
+    lines.append(said if results else f"{checked} file(s) valid")
+    out.emit(data, lines, problem=said if results else None)
     return 1 if results else 0
 
 
