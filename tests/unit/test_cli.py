@@ -174,13 +174,15 @@ def test_a_failure_raised_while_handling_another_keeps_its_kind() -> None:
     from gitcoord.errors import NotFound
     from gitcoord.errors import described
 
-    try:
+    def wrapping() -> None:
         try:
             raise NotFound("there is no task 'x'", details={"record": "x"})
         except FatalError as e:
             raise FatalError(f"committed, not shared: {e}") from None
-    except FatalError as wrapped:
-        assert described(wrapped) == ("not_found", {"record": "x"})
+
+    with pytest.raises(FatalError) as wrapped:
+        wrapping()
+    assert described(wrapped.value) == ("not_found", {"record": "x"})
     assert described(FatalError("plain")) == ("failed", {})
 
 
