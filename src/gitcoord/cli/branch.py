@@ -56,7 +56,7 @@ def sync_command(*, as_instance: str | None, as_json: bool) -> int:
     metavar="DAYS",
     help="Archive only what closed more than DAYS ago (default and least: the settings' archive_after_days).",
 )
-@click.option("--before", metavar="ISO8601", help="Archive what closed before this moment instead.")
+@click.option("--before", metavar="WHEN", help="Archive what closed before this moment instead (e.g. -30d).")
 @click.option("--dry-run", is_flag=True, help="Say what would move, and move nothing.")
 @sync_option
 @reading_options

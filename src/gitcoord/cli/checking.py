@@ -57,7 +57,7 @@ def check(*, revisions: str | None, output_format: str, as_instance: str | None,
 
 
 @cli.command()
-@click.option("--now", metavar="ISO8601", help="Check as of this moment instead of now (a fixed clock).")
+@click.option("--now", metavar="WHEN", help="Check as of this moment instead of now: 2024-01-16T12:00:00Z, +1d, ...")
 @click.option(
     "--format",
     "output_format",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitcoord import model
+from gitcoord import records
 from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
 from gitcoord.commands.lookup import open_store
 from gitcoord.commands.lookup import require
+from gitcoord.commands.lookup import stamp
 from gitcoord.model import Record
 from gitcoord.output import Output
 from gitcoord.output import safe
@@ -35,6 +38,8 @@ def propose(
     task_ids: Sequence[str],
     **step_options: Unpack[step.Options],
 ) -> int:
+    deadline = stamp(deadline, option="--deadline")
+
     def build(state: State, ctx: Context) -> Change:
         return decisions.propose(
             state,
@@ -44,18 +49,27 @@ def propose(
             input_from=input_from,
             deadline=deadline,
             description=description,
-            tasks=task_ids,
+            tasks=[records.resolve(state, "task", t) for t in task_ids],
         )
 
     return step.run(build, creates="decision_id", **step_options)
 
 
+def _on(step_on: Callable[..., Change], decision_id: str, *args: object, **kwargs: object) -> step.Build:
+    """The step `step_on` on the decision `decision_id` names (an id, or the start of one)."""
+    return lambda s, c: step_on(s, c, records.resolve(s, "decision", decision_id), *args, **kwargs)
+
+
 def assign(*, decision_id: str, decider: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: decisions.name_decider(s, c, decision_id, decider), **options)
+    return step.run(_on(decisions.name_decider, decision_id, decider), **options)
+
+
+def note(*, decision_id: str, text: str, **options: Unpack[step.Options]) -> int:
+    return step.run(_on(decisions.note, decision_id, text), **options)
 
 
 def give_input(*, decision_id: str, option: str, comment: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: decisions.give_input(s, c, decision_id, option, comment), **options)
+    return step.run(_on(decisions.give_input, decision_id, option, comment), **options)
 
 
 def decide(
@@ -67,11 +81,7 @@ def decide(
     force: bool,
     **options: Unpack[step.Options],
 ) -> int:
-    def build(state: State, ctx: Context) -> Change:
-        return decisions.decide(
-            state, ctx, decision_id, option=option, rationale=rationale, affects=affects, force=force
-        )
-
+    build = _on(decisions.decide, decision_id, option=option, rationale=rationale, affects=affects, force=force)
     return step.run(build, **options)
 
 
@@ -79,9 +89,15 @@ def escalate(
     *, subject: str, reason: str, positions: Sequence[tuple[str, str]], **options: Unpack[step.Options]
 ) -> int:
     def build(state: State, ctx: Context) -> Change:
-        return decisions.escalate(state, ctx, subject, reason=reason, positions=positions)
+        return decisions.escalate(state, ctx, _subject(state, subject), reason=reason, positions=positions)
 
     return step.run(build, creates="decision_id", **options)
+
+
+def _subject(state: State, given: str) -> str:
+    """What an escalation is about, by its id or the start of it (its prefix says which kind)."""
+    kind = {"dec": "decision", "task": "task", "msg": "message"}.get(given.split("_", 1)[0])
+    return records.resolve(state, kind, given) if kind else given
 
 
 def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: str) -> int:

@@ -12,17 +12,14 @@ from gitcoord import timestamps
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.errors import FatalError
+from gitcoord.commands.lookup import when
 from gitcoord.output import Output
 from gitcoord.protocol import tasks
 
 
 def health(*, cwd: Path, as_instance: str | None, out: Output, now: str | None, output_format: str, issue: bool) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    try:
-        moment = timestamps.moment(now) if now else clock.now()
-    except ValueError:
-        raise FatalError(f"--now {now!r} is not a timestamp like 2024-01-16T12:00:00Z") from None
+    moment = when(now, option="--now") if now else clock.now()
     stamp = timestamps.format(moment)
     snap = workspace.snapshot(ws, strict=False)
     with validation.reading(snap):

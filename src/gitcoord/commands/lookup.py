@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from gitcoord import clock
 from gitcoord import model
 from gitcoord import records
+from gitcoord import timestamps
 from gitcoord import workspace
+from gitcoord.errors import BadUsage
 from gitcoord.errors import NotFound
 from gitcoord.model import Record
 from gitcoord.records import State
@@ -22,7 +26,22 @@ def open_store(cwd: Path, as_instance: str | None, *files: str) -> tuple[workspa
 
 
 def require(state: State, kind: str, rid: str) -> Record:
-    found = records.get(state, kind, rid)
+    """The record `rid` names (an id, or the start of one: `records.resolve`); NotFound if there is none."""
+    found = records.get(state, kind, records.resolve(state, kind, rid))
     if found is None:
         raise NotFound(f"there is no {kind} {rid!r}", details={"record": rid})
     return found
+
+
+def when(text: str, *, option: str) -> dt.datetime:
+    """The moment `text` names (`+2h`, a local time, RFC 3339), as of now; a usage error naming `option`."""
+    try:
+        # A time without a zone is this machine's local time (its rules for that date, DST included).
+        return timestamps.given(text, now=clock.now(), local=lambda naive: naive.astimezone())
+    except ValueError as e:
+        raise BadUsage(f"{option} {text!r}: {e}") from None
+
+
+def stamp(text: str | None, *, option: str) -> str | None:
+    """`when`, as the files write a timestamp (None stays None)."""
+    return None if text is None else timestamps.format(when(text, option=option))

@@ -72,10 +72,12 @@ def resolve(
 
 
 def _find(docs: dict[str, Doc], record: str, field: str) -> tuple[str, dict[str, Any]]:
-    for file, doc in docs.items():
-        for entry in doc.get("merge_conflicts", ()):
-            if entry["record"] == record and entry["field"] == field:
-                return file, entry
+    on_field = {
+        e["record"]: (f, e) for f, d in docs.items() for e in d.get("merge_conflicts", ()) if e["field"] == field
+    }
+    record = records.one_of(on_field, record, what=f"records with a conflict on {field}")  # or the start of its id
+    if record in on_field:
+        return on_field[record]
     raise NotFound(f"no merge conflict on {record} {field}; `coord resolve` lists them", details={"record": record})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from typing import TypedDict
@@ -42,12 +43,16 @@ def run(
     creates: str | None = None,
     no_commit: bool = False,
     sync: bool | None = None,
+    notes: Sequence[str] = (),
 ) -> int:
-    """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
+    """Apply `build` as one commit (then sync it) and report it.
+
+    `creates` names the id key of a new record; `notes` are the command's own, beside the step's.
+    """
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     applied = commit_now(build, ws, no_commit=no_commit)
     synced = publish(ws, sync) if applied.commit else None
-    report(ws, applied, synced, out, creates=creates)
+    report(ws, applied, synced, out, creates=creates, notes=notes)
     return 0
 
 
@@ -58,6 +63,7 @@ def report(
     out: Output,
     *,
     creates: str | None = None,
+    notes: Sequence[str] = (),
 ) -> None:
     """A step's result: its data (see `data`), its summary line, its notes, and what the sync brought.
 
@@ -71,7 +77,7 @@ def report(
         out.tell(summary)
     else:
         out.emit(data(applied, synced), [summary])
-    for note in change.notes:
+    for note in (*change.notes, *notes):
         out.note(note)
     if synced:
         for line in sync_command.lines(ws, synced):

@@ -29,6 +29,7 @@ from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
+from gitcoord.git.objects import exist
 from gitcoord.git.objects import hash_object
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
@@ -131,6 +132,7 @@ __all__ = [
     "diff_names",
     "discover",
     "ever_touched",
+    "exist",
     "fetch",
     "ff_merge",
     "has_changes",
