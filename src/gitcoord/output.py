@@ -49,6 +49,7 @@ class Output:
         self.notes: list[str] = []
         self.problem: str | None = None
         self.printed = False
+        self.color: bool | None = None  # click's: None colours only at a terminal (`--color`, NO_COLOR)
 
     def emit(self, data: Any, text: str | Iterable[str] = (), *, problem: str | None = None) -> None:
         """The result: `data` for JSON, or `text` for people (an iterable is only consumed then).
@@ -62,19 +63,19 @@ class Output:
             return
         lines = [text] if isinstance(text, str) else list(text)
         for line in lines:
-            click.echo(line)
+            click.echo(line, color=self.color)
 
     def note(self, text: str) -> None:
         """What the reader should know beyond the result: in the envelope's notes, or on stderr."""
         if self.as_json:
             self.notes.append(text)
         else:
-            click.echo(f"{click.style('note:', fg='yellow')} {safe(text, one_line=False)}", err=True)
+            click.echo(f"{click.style('note:', fg='yellow')} {safe(text, one_line=False)}", err=True, color=self.color)
 
     def tell(self, text: str) -> None:
         """A remark for a person (progress, where something went): stderr, and never in JSON."""
         if not self.as_json:
-            click.echo(text, err=True)
+            click.echo(text, err=True, color=self.color)
 
     def finish(self, code: int) -> None:
         """The command returned `code`: print the envelope (JSON only)."""
@@ -88,7 +89,7 @@ class Output:
         if self.as_json:
             self._envelope({"kind": kind, "message": message, "exit_code": code, **(details or {})})
         elif message:
-            error(message)
+            error(message, color=self.color)
         return code
 
     def _envelope(self, error: dict[str, Any] | None) -> None:
@@ -107,8 +108,8 @@ class Output:
         click.echo(to_json(envelope, indent=2 if sys.stdout.isatty() else None))
 
 
-def error(text: str) -> None:
-    click.echo(click.style("error:", fg="red", bold=True) + " " + text, err=True)
+def error(text: str, *, color: bool | None = None) -> None:
+    click.echo(click.style("error:", fg="red", bold=True) + " " + text, err=True, color=color)
 
 
 def workflow_escape(text: str, *, prop: bool = False) -> str:

@@ -29,8 +29,15 @@ def decisions(state: State) -> list[Record]:
 
 
 def by_urgency(records: list[Record]) -> list[Record]:
+    """Open tasks before closed ones; then by priority, the soonest due first, then by id (creation)."""
     return sorted(
-        records, key=lambda t: (_PRIORITY.get(t.get("priority", "low"), 3), t.get("due") or "~", t["task_id"])
+        records,
+        key=lambda t: (
+            t["status"] in rulebook.CLOSED_TASK,
+            _PRIORITY.get(t.get("priority", "low"), 3),
+            t.get("due") or "~",
+            t["task_id"],
+        ),
     )
 
 

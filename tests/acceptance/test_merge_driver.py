@@ -173,6 +173,13 @@ def test_a_conflict_leaves_valid_json_for_a_person_to_resolve(clones: Clones) ->
     assert "unresolved merge conflict in msg_002.message" in refused.out
     listing = clones.run(clones.b, "resolve")
     assert "msg_002 message: both sides wrote msg_002" in listing
+    # Each candidate says whose it is: this clone's (ours) or the one merged in (theirs).
+    ours, theirs = git(clones.b, "rev-parse", "HEAD"), git(clones.b, "rev-parse", "MERGE_HEAD")
+    assert f'1 (ours, instance-2 in {ours[:12]}): "Hold the release"' in listing
+    assert f'2 (theirs, instance-2 in {theirs[:12]}): "Ship on Friday"' in listing
+    [entry] = json.loads(clones.run(clones.b, "resolve", "--json"))["data"]
+    assert [s["side"] for s in entry["sides"]] == ["ours", "theirs"]
+    assert [s["commit"] for s in entry["sides"]] == [ours, theirs]
     for bad in ("NaN", '"\\ud800"', "[1,"):
         refused = clones.coord(clones.b, "resolve", "msg_002", "message", "--value", bad)
         assert refused.code == 1, refused

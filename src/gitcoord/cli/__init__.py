@@ -22,6 +22,7 @@ from gitcoord.cli import registry
 from gitcoord.cli import setup
 from gitcoord.cli import tasks
 from gitcoord.cli.base import cli
+from gitcoord.cli.base import colour
 from gitcoord.errors import ExitCode
 from gitcoord.errors import FatalError
 from gitcoord.errors import described
@@ -34,24 +35,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     command, asks_json = invoked(args)
     out = Output(as_json=asks_json, command=command)  # the one output of this run; `where` confirms --json
+    out.color = colour(_follows_value(args, "--color") or "auto")  # until click has read it
     try:
         result = cli.main(args=args, prog_name="coord", standalone_mode=False, obj=out)
     except click.exceptions.Exit as e:  # --help, --version
         return e.exit_code
-    except click.exceptions.Abort:
-        return out.fail("interrupted", "" if not out.as_json else "interrupted", ExitCode.INTERRUPTED)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # Ctrl-C: a person knows, so the text says nothing; a program gets its envelope.
+        return out.fail("interrupted", "interrupted" if out.as_json else "", ExitCode.INTERRUPTED)
     except click.UsageError as e:
         return _usage(out, e)
     except click.ClickException as e:  # pragma: no cover (click's file errors; gitcoord uses none)
         if not out.as_json:
             e.show()
-        return out.fail("failed", e.format_message(), e.exit_code) if out.as_json else e.exit_code
+            return e.exit_code
+        return out.fail("failed", e.format_message(), e.exit_code)
     except FatalError as e:
         kind, details = described(e)
         _debug()
         return out.fail(kind, str(e), ExitCode.USAGE if kind == "usage" else ExitCode.FAILED, details)
-    except KeyboardInterrupt:
-        return out.fail("interrupted", "" if not out.as_json else "interrupted", ExitCode.INTERRUPTED)
     except Exception:
         return _unexpected(out)
     code = int(result or 0)
@@ -84,6 +86,15 @@ def invoked(args: Sequence[str]) -> tuple[str, bool]:
 
 def _takes_value(command: click.Command, flag: str) -> bool:
     return any(flag in p.opts and not p.is_flag for p in command.params if isinstance(p, click.Option))
+
+
+def _follows_value(words: list[str], option: str) -> str | None:
+    for word, then in itertools.pairwise([*words, ""]):
+        if word.startswith(f"{option}="):
+            return word.partition("=")[2]
+        if word == option:
+            return then
+    return None
 
 
 def _follows(words: list[str], first: str, second: str) -> bool:

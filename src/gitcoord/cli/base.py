@@ -106,12 +106,19 @@ def cli(ctx: click.Context, as_instance: str | None, directories: tuple[Path, ..
     Each protocol step is one commit on the shared branch; `coord sync` exchanges them
     with the other clones, and a merge driver merges concurrent edits record by record.
     """
-    if color == "never" or (color == "auto" and os.environ.get("NO_COLOR")):
-        ctx.color = False
-    elif color == "always":
-        ctx.color = True
+    ctx.color = colour(color)
     out = ctx.obj if isinstance(ctx.obj, Output) else Output(as_json=False)
+    out.color = ctx.color  # for what is printed once the command is done (its error)
     ctx.obj = Globals(Path.cwd().joinpath(*directories).resolve(), as_instance, out)
+
+
+def colour(choice: str) -> bool | None:
+    """What --color (and NO_COLOR, for auto) ask: always, never, or None (click's own: only at a terminal)."""
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        return False
+    return None
 
 
 def json_option(f: F) -> F:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitcoord import details
 from gitcoord import model
 from gitcoord import records
 from gitcoord import render
@@ -18,7 +19,6 @@ from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
 from gitcoord.model import Record
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import decisions
@@ -110,7 +110,7 @@ def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: st
             "all": [*doc["pending_decisions"], *doc["decisions"]],
         }[which]
         summaries = [views.decision_summary(d) for d in chosen]
-        out.emit(summaries, [render.decision_line(d) for d in summaries] or ["(no decisions)"])
+        out.emit(summaries, render.decisions(summaries) or ["(no decisions)"])
         return 0
 
 
@@ -119,33 +119,5 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -
     with validation.reading(state):
         d = require(state, "decision", decision_id)
         data = {**d, **views.decision_derived(d)}
-        out.emit(data, _decision_lines(d, data["inputs_missing"]))
+        out.emit(data, details.decision(data))
         return 0
-
-
-def _decision_lines(d: Record, missing: list[str]) -> list[str]:
-    lines = [render.decision_line(views.decision_summary(d)), f"  status: {model.decision_status(d)}"]
-    if d.get("description"):
-        lines.append(f"  {safe(d['description'])}")
-    lines += [_option_line(o) for o in d.get("options", ())]
-    lines += [
-        f"  input from {safe(i['from'])}: {safe(i['option'])}"
-        + (f" ({safe(i['comment'])})" if i.get("comment") else "")
-        for i in d.get("inputs", ())
-    ]
-    if missing:
-        lines.append(f"  waiting for input from {', '.join(missing)}")
-    if d.get("escalation"):
-        e = d["escalation"]
-        lines.append(f"  escalated by {safe(e['raised_by'])} to {safe(e['escalated_to'])}: {safe(e['reason'])}")
-        lines += [f"    {safe(p['instance'])}: {safe(p['position'])}" for p in e["positions"]]
-    if d.get("decision"):
-        by = ", ".join(map(safe, d["decided_by"]))
-        lines.append(f"  decided by {by} on {d['date']}: {safe(d['decision'])} ({safe(d['rationale'])})")
-    return lines
-
-
-def _option_line(o: Record) -> str:
-    pros = "; ".join(map(safe, o.get("pros", ())))
-    cons = "; ".join(map(safe, o.get("cons", ())))
-    return f"  option {safe(o['option'])}" + (f"  + {pros}" if pros else "") + (f"  - {cons}" if cons else "")

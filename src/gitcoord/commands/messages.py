@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+from gitcoord import details
 from gitcoord import model
 from gitcoord import records
 from gitcoord import render
@@ -16,7 +17,6 @@ from gitcoord.commands import step
 from gitcoord.commands.lookup import open_store
 from gitcoord.commands.lookup import require
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import messages
@@ -83,17 +83,11 @@ def show(
     with validation.reading(snap):
         root = require(state, "message", message_id)
         thread = [root, *messages.thread(state[model.MESSAGES], root["message_id"])]
-        lines = []
-        for m in thread:
-            lines.append(render.message_line(views.message_summary(m)))
-            lines += [f"      {safe(line, one_line=True)}" for line in m["message"].splitlines()]
-        out.emit({**root, "thread": thread[1:], **acked}, lines)
+        out.emit({**root, "thread": thread[1:], **acked}, details.thread(thread))
         unread = [m for m in thread if m["to"] == ws.identity and m["status"] == "sent"]
         if unread and not ack:
             rid = root["message_id"]
-            out.note(
-                f"unread here: {len(unread)}; `coord msg ack {rid}` (or `coord msg show {rid} --ack`) marks it read"
-            )
+            out.note(f"{len(unread)} unread here: `coord msg ack {rid}` (or `msg show {rid} --ack`) marks them read")
         return 0
 
 

@@ -12,6 +12,7 @@ from gitcoord import merge
 from gitcoord import model
 from gitcoord import records
 from gitcoord import store
+from gitcoord.commands import sides
 from gitcoord.errors import FatalError
 from gitcoord.errors import NotFound
 from gitcoord.escape import safe
@@ -38,16 +39,13 @@ def _listing(docs: dict[str, Doc]) -> list[dict[str, Any]]:
 def resolve(
     *, cwd: Path, record: str | None, field: str | None, pick: int | None, value: str | None, out: Output
 ) -> int:
-    root = git.discover(cwd).root
+    repo = git.discover(cwd)
+    root = repo.root
     docs = _load(root)
     if record is None:
         conflicts = _listing(docs)
-        lines = [
-            f"{store.repo_path(c['file'])}: {safe(c['record'])} {safe(c['field'])}: {safe(c['reason'])}\n"
-            + "".join(f"  {n}: {safe(jsonio.dumps(v).strip(), one_line=False)}\n" for n, v in enumerate(c["values"], 1))
-            for c in conflicts
-        ]
-        out.emit(conflicts, lines or ["no merge conflicts to resolve"])
+        labelled = [{**c, "sides": s} for c, s in zip(conflicts, sides.label(repo, conflicts), strict=True)]
+        out.emit(labelled, [line for c in labelled for line in _lines(c)] or ["no merge conflicts to resolve"])
         return 0
     if field is None or (pick is None) == (value is None):
         raise FatalError("say what to keep: coord resolve RECORD FIELD --pick N, or --value JSON")
@@ -69,6 +67,16 @@ def resolve(
         [f"{record}.{field} settled in {store.repo_path(file)}", next_step],
     )
     return 0
+
+
+def _lines(conflict: dict[str, Any]) -> list[str]:
+    head = f"{store.repo_path(conflict['file'])}: {safe(conflict['record'])} {safe(conflict['field'])}"
+    lines = [f"{head}: {safe(conflict['reason'])}"]
+    for n, (value, side) in enumerate(zip(conflict["values"], conflict["sides"], strict=True), 1):
+        whose = f"{side['side']}, {side['author'] or 'unknown'} in {side['commit'][:12]}" if side else "side unknown"
+        lines.append(f"  {n} ({whose}): {safe(jsonio.dumps(value).strip(), one_line=False)}")
+    lines.append(f"  keep one: coord resolve {conflict['record']} {conflict['field']} --pick N")
+    return lines
 
 
 def _find(docs: dict[str, Doc], record: str, field: str) -> tuple[str, dict[str, Any]]:

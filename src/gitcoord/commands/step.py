@@ -126,6 +126,8 @@ def data(applied: commit.Applied, synced: sync_engine.Synced | None, *, creates:
     }
     if creates and change.record is not None:
         given[creates] = change.record[creates]
+    if applied.commit is None:
+        given["message"] = change.event.message()  # for the person who commits what was staged
     if synced is not None:
         given["sync"] = sync_command.as_data(synced)
     return given

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitcoord import details
 from gitcoord import git
 from gitcoord import model
 from gitcoord import records
@@ -20,7 +21,6 @@ from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
 from gitcoord.errors import BadUsage
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import tasks
@@ -114,11 +114,11 @@ def _at_commit(cwd: Path, as_instance: str | None, task_id: str, given: str) -> 
             raise BadUsage(f"--commit {given!r} names no commit of this clone; give a commit's hash")
         return given.lower(), [f"commit {given} is not in this clone: its deliverables were not looked for"]
     with validation.reading(state):
-        task = records.get(state, "task", records.resolve(state, "task", task_id))
-        wanted = list(task.get("deliverables", ())) if task else []
+        task = records.get(state, "task", records.resolve(state, "task", task_id)) or {"task_id": task_id}
+        wanted = list(task.get("deliverables", ()))
     present = git.exist(ws.root, [f"{sha}:{p.lstrip('/')}" for p in wanted])
     missing = [p for p, there in zip(wanted, present, strict=True) if not there]
-    return sha, [f"not in {sha[:12]}: {', '.join(missing)} (deliverables of {task_id})"] if missing else []
+    return sha, [f"not in {sha[:12]}: {', '.join(missing)} (deliverables of {task['task_id']})"] if missing else []
 
 
 def edit(
@@ -154,7 +154,7 @@ def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int
     ws, state = open_store(cwd, as_instance, model.REGISTRY, model.TASKS)
     with validation.reading(state):
         found = views.ready(state, ws.require_identity() if mine else None)
-        out.emit([views.task_summary(t) for t in found], [render.task_line(t) for t in found] or ["(nothing is ready)"])
+        out.emit([views.task_summary(t) for t in found], render.tasks(found) or ["(nothing is ready)"])
         return 0
 
 
@@ -171,7 +171,7 @@ def list_tasks(
             if (not statuses or t["status"] in statuses) and (holder is None or t["assigned_to"] == holder)
         ]
         found = views.by_urgency(chosen)
-        out.emit([views.task_summary(t) for t in found], [render.task_line(t) for t in found] or ["(no tasks)"])
+        out.emit([views.task_summary(t) for t in found], render.tasks(found) or ["(no tasks)"])
         return 0
 
 
@@ -183,11 +183,5 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, task_id: str) -> in
         by_id = records.by_id(state[model.TASKS], model.TASK_RECORDS)
         deps = {d: by_id[d]["status"] if d in by_id else "archived or missing" for d in task["dependencies"]}
         dependents = [t["task_id"] for t in by_id.values() if task_id in t["dependencies"]]
-        lines = [
-            render.task_line(task),
-            *(f"  {safe(k)}: {safe(v)}" for k, v in task.items() if k not in ("task_id", "title")),
-            *(f"  depends on {d} ({s})" for d, s in deps.items()),
-            *(f"  needed by {d}" for d in dependents),
-        ]
-        out.emit({**task, "dependency_status": deps, "dependents": dependents}, lines)
+        out.emit({**task, "dependency_status": deps, "dependents": dependents}, details.task(task, deps, dependents))
         return 0
