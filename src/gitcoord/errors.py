@@ -11,6 +11,8 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # a check failed, or a FatalError: the message says what to do
     USAGE = 2  # click's own code for a bad command line
     UNEXPECTED = 3  # a bug in gitcoord
+    TIMED_OUT = 4  # `coord wait`: nothing it waited for happened in time
+    UNSHARED = 5  # the step is committed in this clone, but not shared yet: the next sync shares it
     INTERRUPTED = 130
 
 
@@ -40,6 +42,7 @@ class FatalError(RuntimeError):
     """
 
     kind: str = "failed"
+    exit_code: ExitCode = ExitCode.FAILED
 
     def __init__(self, *args: object, kind: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(*args)
@@ -55,6 +58,7 @@ class BadUsage(FatalError):
     """An argument the command cannot use (exit 2, as click's own usage errors): fix the command line."""
 
     kind = "usage"
+    exit_code = ExitCode.USAGE
 
 
 class NotFound(FatalError):
@@ -67,6 +71,15 @@ class Busy(FatalError):
     """Another process holds what this one needs; trying again later helps."""
 
     kind = "busy"
+
+
+class NotShared(FatalError):
+    """A step was committed here and could not be shared: it stays, and the next sync shares it.
+
+    Its kind is its cause's (`described`): unreachable, busy, a conflict.
+    """
+
+    exit_code = ExitCode.UNSHARED
 
 
 def described(error: FatalError) -> tuple[str, dict[str, Any]]:

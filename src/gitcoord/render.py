@@ -6,10 +6,12 @@ and statuses carry their colour where colour is wanted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 
+from gitcoord.escape import safe
 from gitcoord.tables import Cell
 from gitcoord.tables import heading
 from gitcoord.tables import table
@@ -118,28 +120,130 @@ def board(data: dict[str, Any]) -> Iterator[str]:
         yield f"{data['conflicts']} unresolved merge conflict(s): see `coord validate`"
 
 
-_SECTIONS = (
-    ("my_tasks", "Your tasks", tasks),
-    ("offered_to_me", "Offered to you (accept or decline)", tasks),
+def body_lines(m: dict[str, Any], *, full: bool, indent: str = "      ") -> list[str]:
+    """What a message says, under its line: shortened to one line unless `full`."""
+    text = m.get("message")
+    if not text:
+        return []
+    if full:
+        return [f"{indent}{safe(line)}" for line in text.splitlines()]
+    flat = " ".join(text.split())
+    if len(flat) > SHORT:
+        flat = flat[: SHORT - 1] + f"… (all of it: coord msg show {m['message_id']})"
+    return [f"{indent}{safe(flat)}"]
+
+
+SHORT = 240  # characters of a message body a briefing shows
+
+
+def _can_start(t: dict[str, Any]) -> str:
+    if t.get("waiting_for"):
+        return f"waits for {', '.join(t['waiting_for'])}"
+    return f"can start now: coord task start {t['task_id']}" if t["status"] == "assigned" else ""
+
+
+def my_tasks(items: Iterable[dict[str, Any]]) -> list[str]:
+    """My tasks, each with whether it can start (or what it still waits for)."""
+    return table([*task_row(t), Cell(_can_start(t))] for t in items)
+
+
+def lost(items: Iterable[dict[str, Any]]) -> list[str]:
+    return table([*task_row(t), Cell(f"(to {t['lost_to']})")] for t in items)
+
+
+def input_line(i: dict[str, Any]) -> str:
+    comment = f": {safe(i['comment'])}" if i.get("comment") else ""
+    rest = f"; still waiting for {', '.join(map(safe, i['inputs_missing']))}" if i["inputs_missing"] else "; all in"
+    return f"  {safe(i['decision_id'])}  {safe(i['from'])} chose {safe(i['option'])}{comment}{rest}"
+
+
+def inputs(items: Iterable[dict[str, Any]]) -> list[str]:
+    return [input_line(i) for i in items]
+
+
+def instances(items: Iterable[dict[str, Any]]) -> list[str]:
+    return table(
+        [
+            Cell(i["instance"], "id"),
+            Cell(i["role"]),
+            Cell(f"({', '.join(i['expertise_areas']) or 'no expertise listed'})"),
+        ]
+        for i in items
+    )
+
+
+Lines = Callable[[Iterable[dict[str, Any]]], list[str]]
+
+_SECTIONS: tuple[tuple[str, str, Lines], ...] = (
+    ("my_tasks", "Your tasks", my_tasks),
+    ("offered_to_me", "Offered to you (coord task accept TASK, or coord task decline TASK --reason ...)", my_tasks),
     ("claims_lost", "Claims you lost in a merge", tasks),
-    ("awaiting_my_answer", "Waiting for your answer", messages),
-    ("replies_to_me", "Answers to your questions", messages),
-    ("notifications", "Notifications", messages),
+    ("awaiting_my_answer", "Waiting for your answer (coord msg reply MSG --body-file -)", messages),
+    ("replies_to_me", "Answers to your questions (each stays until you ack it: coord msg ack MSG)", messages),
+    ("notifications", "Notifications to you (each stays until you ack it: coord msg ack MSG)", messages),
+    ("broadcasts", "Messages to all since your last check-in", messages),
     ("my_open_questions", "Your questions still open", messages),
     ("decisions_needing_my_input", "Decisions needing your input", decisions),
     ("escalations_for_me", "Escalations for you to resolve", decisions),
     ("decisions_affecting_me", "Decisions that affect you", decisions),
-    ("ready_for_me", "Ready for you to claim", tasks),
+    ("ready_for_me", "Ready for you to claim (coord task claim TASK)", tasks),
 )
 
 
-def sections(data: dict[str, Any]) -> Iterator[str]:
-    """The non-empty parts of a briefing or an inbox."""
+def _section(title: str, lines: Lines, items: list[dict[str, Any]], *, full: bool) -> Iterator[str]:
+    """A heading, then a table whose every row is followed by what its message says (if it is one)."""
+    yield heading(f"{title}:")
+    for line, item in zip(lines(items), items, strict=False):
+        yield line
+        yield from body_lines(item, full=full)
+
+
+def sections(data: dict[str, Any], *, full: bool = False) -> Iterator[str]:
+    """The non-empty parts of a briefing or an inbox, with what each message says."""
     empty = True
     for key, title, lines in _SECTIONS:
         if data.get(key):
             empty = False
-            yield heading(f"{title}:")
-            yield from lines(data[key])
+            yield from _section(title, lines, data[key], full=full)
     if empty:
         yield "Nothing waits for you."
+
+
+CHECKLIST = (
+    "The startup checklist (each session):",
+    "  1. the registry: check in and see this briefing       coord checkin",
+    "  2. the tasks assigned to you, and what to do first    coord next   (coord task list --mine)",
+    "  3. the messages: answer, then ack what you have read  coord inbox",
+    "  4. the decisions that affect your work                coord decision list",
+)
+
+
+_NEWS: dict[str, tuple[str, Lines]] = {
+    "offered_to_me": ("Offered to you", tasks),
+    "questions_for_me": ("Asked of you (coord msg reply MSG --body-file -)", messages),
+    "input_requested": ("Your input is asked (coord decision input DEC --option ...)", decisions),
+    "escalations_for_me": ("Escalated to you", decisions),
+    "replies_to_me": ("Answers to your questions", messages),
+    "inputs_on_my_proposals": ("Inputs on your proposals", inputs),
+    "now_ready": ("Your tasks whose dependencies are now completed (coord task start TASK)", tasks),
+    "claims_lost": ("Claims you lost", lost),
+    "rulings_for_me": ("Rulings on escalations that concern you", decisions),
+    "decisions_affecting_me": ("Decisions that affect you", decisions),
+    "notifications": ("Notifications (each stays until you ack it: coord msg ack MSG)", messages),
+    "instances_registered": ("Instances that registered", instances),
+}
+
+
+def news(data: dict[str, Any], *, full: bool = False) -> Iterator[str]:
+    """The non-empty parts of `views.news`, most pressing first."""
+    for key, (title, lines) in _NEWS.items():
+        if data.get(key):
+            yield from _section(title, lines, data[key], full=full)
+
+
+def agenda_item(item: dict[str, Any], *, indent: str = "  ") -> Iterator[str]:
+    deferred = f" (deferred: {safe(item['deferred'])})" if item.get("deferred") else ""
+    yield f"{indent}{item['kind']}: {safe(item['id'])}  {safe(item['title'])}{deferred}"
+    yield f"{indent}  {safe(item['why'])}"
+    for command in item["commands"]:
+        yield f"{indent}  $ {safe(command)}"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from gitcoord.cli import agent
 from gitcoord.cli import branch
 from gitcoord.cli import checking
 from gitcoord.cli import decisions
@@ -28,7 +29,16 @@ from gitcoord.errors import FatalError
 from gitcoord.errors import described
 from gitcoord.output import Output
 
-COMMAND_MODULES = (branch, checking, decisions, messages, registry, setup, tasks)  # each adds its commands to `cli`
+COMMAND_MODULES = (
+    agent,
+    branch,
+    checking,
+    decisions,
+    messages,
+    registry,
+    setup,
+    tasks,
+)  # each adds its commands to `cli`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as e:
         kind, details = described(e)
         _debug()
-        return out.fail(kind, str(e), ExitCode.USAGE if kind == "usage" else ExitCode.FAILED, details)
+        return out.fail(kind, str(e), ExitCode.USAGE if kind == "usage" else e.exit_code, details)
     except Exception:
         return _unexpected(out)
     code = int(result or 0)

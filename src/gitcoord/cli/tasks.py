@@ -261,11 +261,14 @@ def task_cancel(
 
 @task.command("ready")
 @click.option(
-    "--mine", is_flag=True, help="Only tasks that fit me: offered to me, suggested for me, or needing my expertise."
+    "--mine",
+    is_flag=True,
+    help="For me: my tasks that can start, those offered to me, and unassigned ones that fit me "
+    "(suggested for me, or needing my expertise).",
 )
 @reading_options
 def task_ready(*, mine: bool, as_instance: str | None, as_json: bool) -> int:
-    """Tasks that can be taken now: unassigned, every dependency completed."""
+    """Tasks that can be taken or started now: every dependency completed, and unassigned (or, with --mine, mine)."""
     from gitcoord.commands import tasks
 
     return tasks.ready(**where(as_instance, as_json), mine=mine)

@@ -14,7 +14,7 @@ from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_store
+from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
 from gitcoord.model import Record
@@ -101,7 +101,7 @@ def _subject(state: State, given: str) -> str:
 
 
 def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: str) -> int:
-    _, state = open_store(cwd, as_instance, model.DECISIONS)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
     with validation.reading(state):
         doc = state[model.DECISIONS]
         chosen = {
@@ -115,7 +115,7 @@ def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: st
 
 
 def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -> int:
-    _, state = open_store(cwd, as_instance, model.DECISIONS)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
     with validation.reading(state):
         d = require(state, "decision", decision_id)
         data = {**d, **views.decision_derived(d)}

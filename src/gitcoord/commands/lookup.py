@@ -8,11 +8,13 @@ from pathlib import Path
 from gitcoord import clock
 from gitcoord import model
 from gitcoord import records
+from gitcoord import refresh
 from gitcoord import timestamps
 from gitcoord import workspace
 from gitcoord.errors import BadUsage
 from gitcoord.errors import NotFound
 from gitcoord.model import Record
+from gitcoord.output import Output
 from gitcoord.records import State
 from gitcoord.snapshot import Snapshot
 
@@ -23,6 +25,24 @@ def open_store(cwd: Path, as_instance: str | None, *files: str) -> tuple[workspa
     snap = workspace.snapshot(ws, strict=False)
     snap.prefetch(list(files or model.FILES))
     return ws, snap
+
+
+def open_fresh(
+    cwd: Path, as_instance: str | None, out: Output, *files: str
+) -> tuple[workspace.Workspace, Snapshot, refresh.Freshness]:
+    """`open_store`, after fetching what the others did (bounded); the reader is told when that failed."""
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    fresh = read_fresh(ws, out)
+    snap = workspace.snapshot(ws, strict=False, commit=fresh.commit)
+    snap.prefetch(list(files or model.FILES))
+    return ws, snap, fresh
+
+
+def read_fresh(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
+    fresh = refresh.refresh(ws, timeout=refresh.timeout(ws))
+    for note in refresh.describe(fresh):
+        out.note(note)
+    return fresh
 
 
 def require(state: State, kind: str, rid: str) -> Record:

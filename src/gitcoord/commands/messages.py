@@ -14,7 +14,7 @@ from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_store
+from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.output import Output
 from gitcoord.protocol import Change
@@ -71,7 +71,7 @@ def show(
     *, cwd: Path, as_instance: str | None, out: Output, message_id: str, ack: bool = False, sync: bool | None = None
 ) -> int:
     """MSG and its thread; with `ack`, first the step `msg ack` (the one commit a read may make)."""
-    ws, snap = open_store(cwd, as_instance, model.MESSAGES)
+    ws, snap, _ = open_fresh(cwd, as_instance, out, model.MESSAGES)
     state: State = snap
     acked: dict[str, Any] = {}
     if ack:
@@ -91,11 +91,11 @@ def show(
         return 0
 
 
-def inbox(*, cwd: Path, as_instance: str | None, out: Output, everything: bool) -> int:
-    ws, state = open_store(cwd, as_instance, model.REGISTRY, model.MESSAGES, model.DECISIONS)
+def inbox(*, cwd: Path, as_instance: str | None, out: Output, everything: bool, full: bool = False) -> int:
+    ws, state, _ = open_fresh(cwd, as_instance, out)
     with validation.reading(state):
         me = ws.require_identity()
         entry = state[model.REGISTRY]["instances"].get(me, {})
         data = views.inbox(state, me, since=None if everything else entry.get("last_update"))
-        out.emit(data, render.sections(data))
+        out.emit(data, render.sections(data, full=full))
         return 0

@@ -16,6 +16,7 @@ from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
+from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import open_store
 from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
@@ -151,7 +152,7 @@ def cancel(*, task_id: str, reason: str, **options: Unpack[step.Options]) -> int
 
 
 def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int:
-    ws, state = open_store(cwd, as_instance, model.REGISTRY, model.TASKS)
+    ws, state, _ = open_fresh(cwd, as_instance, out, model.REGISTRY, model.TASKS)
     with validation.reading(state):
         found = views.ready(state, ws.require_identity() if mine else None)
         out.emit([views.task_summary(t) for t in found], render.tasks(found) or ["(nothing is ready)"])
@@ -161,7 +162,7 @@ def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int
 def list_tasks(
     *, cwd: Path, as_instance: str | None, out: Output, statuses: Sequence[str], holder: str | None, mine: bool
 ) -> int:
-    ws, state = open_store(cwd, as_instance, model.TASKS)
+    ws, state, _ = open_fresh(cwd, as_instance, out, model.TASKS)
     with validation.reading(state):
         if mine:
             holder = ws.require_identity()
@@ -176,7 +177,7 @@ def list_tasks(
 
 
 def show(*, cwd: Path, as_instance: str | None, out: Output, task_id: str) -> int:
-    _, state = open_store(cwd, as_instance, model.TASKS)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.TASKS)
     with validation.reading(state):
         task = require(state, "task", task_id)
         task_id = task["task_id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,12 @@ class FetchFailed(GitError):
     kind = "unreachable"
 
 
+class TimedOut(GitError):
+    """git did not finish within the time it was given, and was stopped."""
+
+    kind = "unreachable"
+
+
 class RemoteRefMissing(GitError):
     """The remote has no such ref (yet)."""
 
@@ -87,7 +94,7 @@ class Locked(GitError):
     @property
     def lock(self) -> Path:
         found = LOCK.search(self.stderr)
-        return Path(found[1]) if found else Path("?")
+        return Path(os.path.normpath(found[1])) if found else Path("?")
 
 
 class IndexLocked(Locked):
@@ -120,3 +127,15 @@ class SigningFailed(FatalError):
     """This clone signs its commits, and git could not sign one."""
 
     kind = "git"
+
+
+class RemoteLocked(PushRejected):
+    """The remote's ref lock file exists: a push is going on there, or a killed one left it behind.
+
+    Retried like being overtaken; a lock that stays is a stale one on the server (`lock` names it).
+    """
+
+    @property
+    def lock(self) -> Path:
+        found = LOCK.search(self.stderr)
+        return Path(os.path.normpath(found[1])) if found else Path("?")
