@@ -28,6 +28,7 @@ KINDS = (
     "busy",  # another process holds a lock: try again
     "git",  # git failed, is missing, or this is not a repository
     "check_failed",  # the command ran, and what it checked is not in order
+    "timed_out",  # `coord wait`: nothing it waited for happened in time (exit 4)
     "failed",  # anything else the user can fix
     "interrupted",  # Ctrl-C (exit 130)
     "unexpected",  # a bug in gitcoord (exit 3)

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from gitcoord.errors import ExitCode
 from gitcoord.escape import UNSAFE
 from gitcoord.escape import safe
 
@@ -81,7 +82,8 @@ class Output:
         """The command returned `code`: print the envelope (JSON only)."""
         error = None
         if code:
-            error = {"kind": "check_failed", "message": self.problem or f"exit code {code}", "exit_code": code}
+            kind = "timed_out" if code == ExitCode.TIMED_OUT else "check_failed"
+            error = {"kind": kind, "message": self.problem or f"exit code {code}", "exit_code": code}
         self._envelope(error)
 
     def fail(self, kind: str, message: str, code: int, details: dict[str, Any] | None = None) -> int:

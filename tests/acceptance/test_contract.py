@@ -130,7 +130,9 @@ def _public_key(coord: Coord, repo: Path) -> str:
 
 
 def _corrupt(coord: Coord, repo: Path) -> None:
-    path = repo / "coordination" / "task-queue.json"
+    """A hand edit that breaks the schema, in the worktree `coord edit` opens on the store's branch."""
+    _ok(coord, repo, "edit")
+    path = repo / ".coord-edit" / "coordination" / "task-queue.json"
     path.write_text(path.read_text().replace('"priority": "high"', '"priority": "urgent"', 1))
 
 
@@ -140,6 +142,11 @@ def _human_signing_store(coord: Coord, repo: Path) -> None:
     _ok(coord, fresh, "init")
     _ok(coord, fresh, "install", "--as", "human")
     _ok(coord, fresh, "key", "publish")
+
+
+def _same_branch_store(coord: Coord, repo: Path) -> None:
+    """A store kept on its code branch, as older stores are: ready to move to a branch of its own."""
+    _ok(coord, make_repo(repo.parent / "older"), "init", "--branch", "main", "--example")
 
 
 # What each command is given: (set-up, arguments) for a success and, where one exists, a failure.
@@ -168,6 +175,7 @@ CASES: dict[str, tuple[Case, Failure | None]] = {
     "decision propose": ((None, [*I1, "decision", "propose", "T", "--option", "a", "--option", "b"]), (None, [*I1, "decision", "propose", "T", "--option", "a"], "refused")),
     "decision show": ((None, ["decision", "show", "dec_002"]), (None, ["decision", "show", "dec_999"], "not_found")),
     "doctor": ((None, [*I1, "doctor"]), (None, ["doctor"], "check_failed")),
+    "edit": ((None, ["edit"]), (None, ["edit", "--done"], "not_found")),
     "escalate": ((None, [*I1, "escalate", "dec_002", "--reason", "stuck"]), (None, [*I1, "escalate", "nothing", "--reason", "r"], "refused")),
     "health": ((None, [*H, "health", "--now", "2024-01-15T12:00:00Z"]), (None, ["health"], "check_failed")),
     "inbox": ((None, [*I1, "inbox"]), (None, ["--as", "", "inbox"], "failed")),
@@ -179,13 +187,18 @@ CASES: dict[str, tuple[Case, Failure | None]] = {
     "key set": ((_public_key, [*H, "key", "set", "instance-1", "{}"]), (None, [*H, "key", "set", "instance-1", "nonsense"], "refused")),
     "key show": ((None, [*I1, "key", "show"]), None),
     "log": ((None, ["log"]), None),
+    "defer": ((_offered, [*I1, "defer", "{}", "--reason", "after the review"]), (None, [*I1, "defer", "task_999", "--reason", "r"], "not_found")),
+    "migrate": ((_same_branch_store, ["-C", "../older", *H, "migrate", "--branch", "coord"]), (None, [*H, "migrate", "--branch", "coord"], "refused")),
     "msg ack": ((_answered, [*I1, "msg", "ack", "{}"]), (_question, [*I2, "msg", "ack", "{}"], "refused")),
     "msg reply": ((_question, [*I2, "msg", "reply", "{}", "--body", "b"]), (_question, [*I1, "msg", "reply", "{}", "--body", "b"], "refused")),
     "msg send": ((None, [*I1, "msg", "send", "--to", "instance-2", "--subject", "s", "--body", "b"]), (None, [*I1, "msg", "send", "--to", "nobody", "--subject", "s", "--body", "b"], "refused")),
     "msg show": ((_answered, [*I1, "msg", "show", "{}", "--ack"]), (None, ["msg", "show", "msg_999"], "not_found")),
+    "next": ((_offered, [*I1, "next", "--all"]), (None, ["--as", "", "next"], "failed")),
+    "news": ((None, [*I1, "news"]), (None, ["--as", "", "news"], "failed")),
     "reclaim": ((None, [*H, "reclaim"]), (_reclaimed, [*H, "reclaim"], "refused")),
     "register": ((None, [*H, "register", "instance-7", "--role", "tester"]), (None, [*H, "register", "bad name", "--role", "r"], "refused")),
     "resolve": ((None, ["resolve"]), (None, ["resolve", "task_001", "status", "--pick", "1"], "not_found")),
+    "show": ((None, ["show", "task-queue.json"]), (None, ["show", "notes.txt"], "usage")),
     "status": ((None, ["status"]), None),
     "sync": ((None, [*I1, "sync"]), (None, [*I1, "-C", "..", "sync"], "git")),
     "task accept": ((_offered, [*I1, "task", "accept", "{}"]), (_offered, [*I2, "task", "accept", "{}"], "refused")),
@@ -202,7 +215,8 @@ CASES: dict[str, tuple[Case, Failure | None]] = {
     "task release": ((_held, [*I1, "task", "release", "{}", "--reason", "r"]), (_new_task, [*I1, "task", "release", "{}", "--reason", "r"], "refused")),
     "task show": ((None, ["task", "show", "task_002"]), (None, ["task", "show", "task_999"], "not_found")),
     "task start": ((_held, [*I1, "task", "start", "{}"]), (None, [*I1, "task", "start", "task_002"], "refused")),
-    "validate": ((None, ["validate"]), (_corrupt, ["validate"], "check_failed")),
+    "validate": ((None, ["validate"]), (_corrupt, ["-C", ".coord-edit", "validate"], "check_failed")),
+    "wait": ((_offered, [*I1, "wait", "--offer", "--timeout", "5"]), (None, [*I1, "wait", "--offer", "--timeout", "0.3", "--interval", "0.1"], "timed_out")),
     "whoami": ((None, [*I1, "whoami"]), (None, ["--as", "", "whoami"], "failed")),
 }  # fmt: skip
 

@@ -25,11 +25,11 @@ from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.commands.lookup import read_fresh
-from gitcoord.errors import FatalError
 from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
+from gitcoord.protocol import Refused
 from gitcoord.protocol import instances
 from gitcoord.records import State
 from gitcoord.snapshot import Snapshot
@@ -63,7 +63,7 @@ def check_in(
         entry = snap[model.REGISTRY]["instances"].get(me)
         human = model.settings_of(snap[model.REGISTRY]).human_coordinator
         if entry is None and me != human:
-            raise FatalError(not_registered(ws, me, fresh))
+            raise Refused(not_registered(ws, me, fresh))
         since = entry["last_update"] if entry else None
         current = entry is None or instances.is_current(entry, clock.now(), session=session, interval=heartbeat(ws))
     data: dict[str, Any]

@@ -22,9 +22,9 @@ def _decisions(ws: workspace.Workspace, rev: str) -> dict[str, dict[str, Any]]:
         return {}
     try:
         snap = workspace.snapshot(ws, strict=False, commit=commit)
+        return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
     except FatalError:  # the base has no coordination files yet
         return {}
-    return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
 
 
 def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: str, output_file: Path | None) -> int:
