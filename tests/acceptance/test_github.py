@@ -92,7 +92,7 @@ def test_init_github_with_the_store_on_its_own_branch(tmp_path: Path, wheels: Pa
         in done.stdout
     )
     assert "the code CI, on the code branch, finds no workflow of its own there and does not run" in done.stdout
-    assert "warning" not in done.stderr
+    assert "a runner may not be able to install" not in done.stderr
     # push and pull_request workflows run from the branch they run for, the others from the default one.
     assert {".github/coord-install", *(f".github/workflows/{n}" for n in workflows.ON_STORE_BRANCH)} <= _tree(
         repo, "coord"
@@ -171,7 +171,9 @@ def test_the_install_line_is_where_the_running_gitcoord_came_from(tmp_path: Path
     first = make_repo(tmp_path / "first")
     done = _run(first, str(user), "init", "--github", env=env)
     assert done.returncode == 0, done.stderr
-    assert f"warning: {source} is at a commit no remote of that checkout holds" in done.stderr
+    assert f"a runner may not be able to install that: {source} is at a commit no remote of that checkout holds" in (
+        done.stderr
+    )
     assert "give what a runner can install with --install SPEC" in done.stderr
     # Once a remote holds that commit, the runners install it from there, pinned.
     git(source, "remote", "add", "origin", "git@example.com:team/gitcoord.git")
@@ -179,7 +181,7 @@ def test_the_install_line_is_where_the_running_gitcoord_came_from(tmp_path: Path
     head = git(source, "rev-parse", "HEAD")
     second = make_repo(tmp_path / "second")
     done = _run(second, str(user), "init", "--github", env=env)
-    assert (done.returncode, done.stderr.count("warning")) == (0, 0), done.stderr
+    assert (done.returncode, done.stderr.count("a runner may not")) == (0, 0), done.stderr
     wanted = f"gitcoord @ git+https://example.com/team/gitcoord.git@{head}"
     assert git(second, "show", "coord:.github/coord-install").splitlines()[-1] == wanted
     assert f"commit {head[:12]}, held by origin (https://example.com/team/gitcoord.git)" in done.stdout
@@ -504,7 +506,7 @@ def test_in_a_signed_store_the_merge_is_signed_by_an_instance_of_its_own(
         "--input-from", "instance-2", "--no-sync", "--json",
     )  # fmt: skip
     assert proposed.code == 0, proposed
-    decision = json.loads(proposed.out)["decision_id"]
+    decision = json.loads(proposed.out)["data"]["decision_id"]
     git(one, "push", "-q", "origin", "decide")
     git(two, "pull", "-q", "origin", "decide")
     assert coord(two, "--as", "instance-2", "decision", "input", decision, "--option", "files", "--no-sync").code == 0

@@ -63,8 +63,8 @@ def init(
     missing = creating or (same_branch and len(stored) < len(model.FILES))  # the older layout fills gaps
     documents = _documents(example=example, human=human) if missing else {}
     plan, config_note = _plan(root, agents=agents)
-    github_plan, github_notes = (
-        _github(root, name, same_branch=same_branch, install_spec=install_spec) if github else (None, [])
+    github_plan, github_said, warning = (
+        _github(root, name, same_branch=same_branch, install_spec=install_spec) if github else (None, [], "")
     )
     if github_plan is not None:
         plan.update(_changed(root, github_plan.code_branch))
@@ -118,10 +118,9 @@ def init(
             out.note(UNSIGNED_NOTE)
     if config_note:
         out.note(config_note)
-    lines += [n for n in github_notes if not n.startswith("warning: ")]
-    for note in github_notes:
-        if note.startswith("warning: "):
-            out.note(note)
+    lines += github_said
+    if warning:
+        out.note(f"a runner may not be able to install that: {warning}")
     out.emit(data, lines)
     return 0
 
@@ -233,8 +232,8 @@ def _changed(root: Path, texts: dict[str, str]) -> dict[str, bytes]:
 
 def _github(
     root: Path, branch: str, *, same_branch: bool, install_spec: str | None
-) -> tuple[workflows.Plan, list[str]]:
-    """The workflows for the store on `branch`, and what to tell the user about them."""
+) -> tuple[workflows.Plan, list[str], str]:
+    """The workflows for the store on `branch`, what to tell the user about them, and a warning or ""."""
     store_tree = None if same_branch else storebranch.tip_of(root, branch)
     if same_branch:
         present = fileio.read_text(root / workflows.INSTALL_FILE)
@@ -254,18 +253,17 @@ def _github(
         notes.append(
             f"the workflows install {spec.requirement} ({spec.source}), named in {workflows.INSTALL_FILE} on {branch}"
         )
-        if spec.warning:
-            notes.append(f"warning: {spec.warning}")
     plan = workflows.plan(root, branch, same_branch=same_branch, spec=spec)
+    warning = spec.warning if spec else ""
     if not same_branch:
         notes.append(
             f"pushes to {branch} run only the workflows on {branch} (validation, decision review): "
             "the code CI, on the code branch, finds no workflow of its own there and does not run; "
             "GitHub runs health and the decision merge from the default branch only, so commit those there"
         )
-        return plan, notes
+        return plan, notes, warning
     edits, ci_notes = _code_ci(root)
-    return plan._replace(code_branch={**plan.code_branch, **edits}), notes + ci_notes
+    return plan._replace(code_branch={**plan.code_branch, **edits}), notes + ci_notes, warning
 
 
 def _code_ci(root: Path) -> tuple[dict[str, str], list[str]]:
