@@ -26,7 +26,7 @@ def test_init_on_the_code_branch_creates_a_valid_empty_store_in_one_commit(repo:
     assert git(repo, "status", "--porcelain") == ""
     assert "coordination/*.json merge=coord" in (repo / ".gitattributes").read_text()
     assert "id: coord-validate" in (repo / ".pre-commit-config.yaml").read_text()
-    assert git(repo, "config", "merge.coord.driver").endswith("-m gitcoord merge-driver %O %A %B %P")
+    assert git(repo, "config", "merge.coord.driver").endswith("-I -m gitcoord merge-driver %O %A %B %P")
     assert git(repo, "config", "coord.branch") == "main"
 
 
