@@ -22,7 +22,8 @@ def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None
     """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
     verdict = judge(ws, local, remote)
     if verdict is not None:
-        raise FatalError(_refusal(ws, verdict, remote or ""))
+        assert remote is not None  # only something new from the remote is judged
+        raise FatalError(_refusal(ws, verdict, remote))
 
 
 def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:
