@@ -177,7 +177,11 @@ def test_no_call_acts_as_another_instance(team: Team) -> None:
     assert "there is no task 'task_001 --as instance-2'" in said(refused[3])
     assert 'task_id: ["--as","instance-2","task_001"] is not of type "string"' in said(refused[4])
     message = data(sent)
-    assert (message["from"], message["subject"], message["message"]) == ("instance-1", "--as=instance-2", "--as instance-2")
+    assert (message["from"], message["subject"], message["message"]) == (
+        "instance-1",
+        "--as=instance-2",
+        "--as instance-2",
+    )
     assert trailers(team.remote) == ["instance-1", *before], "one commit more, and it is instance-1's"
 
 
