@@ -54,6 +54,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("status",),
     ("health",),
     ("log",),
+    ("sync",),
     ("whoami",),
     ("checkout",),
 )
@@ -61,6 +62,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 LEFT_OUT = frozenset({"as_instance", "as_json", "no_commit", "sync"})
 LEFT_OUT_OF: dict[tuple[str, ...], frozenset[str]] = {
     ("health",): frozenset({"output_format", "issue"}),  # JSON always; the GitHub issue is CI's job
+    ("sync",): frozenset({"accept_rewind"}),  # taking a rewound branch is the human coordinator's repair
 }
 
 # `coord wait` blocks the call: bounded here, and by default shorter than the 60 s many clients allow a call.
@@ -97,8 +99,8 @@ class Tool(NamedTuple):
 
     @property
     def commits(self) -> bool:
-        """Whether the command can commit (and share) a step: those that do take --sync."""
-        return any(p.name == "sync" for p in self.command.params)
+        """Whether the command can commit (and share): `sync` itself, and those that take --sync."""
+        return self.path == ("sync",) or any(p.name == "sync" for p in self.command.params)
 
 
 def tool_name(path: tuple[str, ...]) -> str:

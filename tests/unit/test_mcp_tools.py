@@ -191,3 +191,11 @@ def test_the_readme_lists_every_tool() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
     section = readme.split("### The MCP server", 1)[1].split("\n## ", 1)[0]
     assert [name for name in TOOLS if f"`{name}`" not in section] == []
+
+
+def test_the_tools_that_commit_nothing_are_the_reads() -> None:
+    reads = {name for name, tool in TOOLS.items() if not tool.commits}
+    assert reads == {
+        *("next", "news", "wait", "inbox", "defer", "status", "health", "log", "whoami"),
+        *("task_ready", "task_list", "task_show", "msg_show", "decision_list", "decision_show"),
+    }
