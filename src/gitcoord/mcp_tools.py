@@ -149,12 +149,16 @@ def input_schema(tool: Tool) -> dict[str, Any]:
 
 
 def _by_name(params: tuple[click.Parameter, ...]) -> Iterator[tuple[str, list[click.Parameter]]]:
-    """Parameters by their name: several flags can set one name (`--pending`, `--decided`, `--all`)."""
+    """Parameters by the name a tool gives them: an option's long name (`--assigned-to`: assigned_to),
+    else the command's own name (an argument's, a short option's, or that of several flags that
+    set one value: `--pending`, `--decided`, `--all` set `which`)."""
     names: dict[str, list[click.Parameter]] = {}
     for p in params:
         assert p.name is not None
         names.setdefault(p.name, []).append(p)
-    yield from names.items()
+    for name, same in names.items():
+        long = _long(same[0]) if len(same) == 1 and isinstance(same[0], click.Option) else ""
+        yield (long[2:].replace("-", "_") if long.startswith("--") else name), same
 
 
 def _property(param: click.Parameter) -> dict[str, Any]:

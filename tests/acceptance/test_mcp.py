@@ -140,6 +140,28 @@ def test_an_agent_coordinates_through_the_tools_with_an_agent_at_the_command_lin
     )
 
 
+def test_a_decision_is_proposed_and_made_through_the_tools_with_an_input_from_the_command_line(team: Team) -> None:
+    proposal = {"title": "Which store?", "option": ["files", "sqlite"], "input_from": ["instance-2"]}
+
+    async def propose(session: ClientSession) -> Any:
+        return data(await session.call_tool("decision_propose", proposal))
+
+    decision = served(team.clones["instance-1"], propose)["decision_id"]
+    team("instance-2", "decision", "input", decision, "--option", "files", "--comment", "Diffable.")
+
+    async def decide(session: ClientSession) -> tuple[Any, Any]:
+        todo = data(await session.call_tool("next", {"all": True}))
+        made = {"decision_id": decision, "option": "files", "rationale": "As instance-2 says."}
+        return todo, data(await session.call_tool("decision_decide", made))
+
+    todo, made = served(team.clones["instance-1"], decide)
+    [item] = [i for i in todo["items"] if i["id"] == decision]
+    assert (item["kind"], item["command"].split()[:4]) == ("decide", ["coord", "decision", "decide", decision])
+    assert (made["record"]["decision"], made["record"]["decided_by"]) == ("files", ["instance-1"])
+    shown = unwrapped(team.json("instance-2", "decision", "show", decision))
+    assert (shown["decision"], shown["inputs"][0]["comment"]) == ("files", "Diffable."), "seen at the command line"
+
+
 def test_a_refusal_is_a_tool_error_with_the_rules_reason(team: Team) -> None:
     async def scenario(session: ClientSession) -> types.CallToolResult:
         return await session.call_tool("task_claim", {"task_id": "task_001"})  # instance-2's, in progress
@@ -204,7 +226,7 @@ def test_two_servers_in_two_clones_commit_at_once_and_see_each_others_steps(team
             seen[f"{name} added"] = data(await session.call_tool("task_add", {"title": title}))["task_id"]
             ready.set()
             await other.wait()
-            listed = data(await session.call_tool("task_list", {"statuses": ["pending_assignment"]}))
+            listed = data(await session.call_tool("task_list", {"status": ["pending_assignment"]}))
             seen[f"{name} sees"] = {t["title"] for t in listed}
             seen[f"{name} log"] = printed(await session.call_tool("log", {"limit": 10}))
 

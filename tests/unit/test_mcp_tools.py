@@ -67,7 +67,7 @@ def test_each_schema_is_json_schema_and_takes_no_identity(name: str) -> None:
 
 def test_choices_and_ranges_are_the_commands_own() -> None:
     assert mcp_tools.input_schema(TOOLS["task_add"])["properties"]["priority"]["enum"] == list(rulebook.PRIORITIES)
-    statuses = mcp_tools.input_schema(TOOLS["task_list"])["properties"]["statuses"]
+    statuses = mcp_tools.input_schema(TOOLS["task_list"])["properties"]["status"]
     assert statuses["items"]["enum"] == list(rulebook.TASK_STATUSES)
     which = mcp_tools.input_schema(TOOLS["decision_list"])["properties"]["which"]
     assert (which["enum"], which["default"]) == (["pending", "decided", "all"], "pending")

@@ -198,7 +198,10 @@ def _kind(code: int, envelope: Any) -> str:
     kind = _error_of(envelope).get("kind")
     if isinstance(kind, str):
         return kind
-    return ExitCode(code).name.lower() if code in ExitCode._value2member_map_ else "failed"
+    try:
+        return ExitCode(code).name.lower()  # the command line's own names for its exits
+    except ValueError:
+        return "failed"
 
 
 # The server ----------------------------------------------------------------------------
