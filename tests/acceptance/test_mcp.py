@@ -134,7 +134,7 @@ def test_an_agent_coordinates_through_the_tools_with_an_agent_at_the_command_lin
     assert got["asked"]["from"] == "instance-1"
     assert got["wait"]["event"] is True
     assert [r["message"] for r in got["wait"]["found"]["replies"]] == ["The second, with ids."]
-    assert team.json("instance-2", "task", "show", got["task"]["task_id"])["assigned_to"] == "instance-1"
+    assert unwrapped(team.json("instance-2", "task", "show", got["task"]["task_id"]))["assigned_to"] == "instance-1"
     assert trailers(team.remote)[:4] == ["instance-2", "instance-1", "instance-1", "instance-1"], (
         "each step one commit as instance-1, shared; the answer instance-2's"
     )

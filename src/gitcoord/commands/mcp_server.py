@@ -47,7 +47,9 @@ The coordination of the agents working in this repository (gitcoord), as this cl
 Start with `checkin` (it marks you active and briefs you); `next` says the one thing to do now.
 Answer questions to you with `msg_reply`, offers with `task_accept` or `task_decline`; `wait`
 blocks until something for you happens; `news` tells what changed since you last looked.
-Each step is one commit, shared with the other clones at once. A refused step says why."""
+Each step is one commit, shared with the other clones at once. A refused step says why.
+Where an answer names a command, `coord task claim task_001` say, the tool of that name does it:
+`task_claim` with {"task_id": "task_001"}; its options are the tool's parameters."""
 
 
 class Ran(NamedTuple):
