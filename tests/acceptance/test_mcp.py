@@ -108,6 +108,7 @@ def test_the_tools_are_the_commands_with_their_own_parameters(team: Team) -> Non
 def test_an_agent_coordinates_through_the_tools_with_an_agent_at_the_command_line(team: Team) -> None:
     async def scenario(session: ClientSession) -> dict[str, Any]:
         got: dict[str, Any] = {"checkin": data(await session.call_tool("checkin", {}))}
+        got["again"] = data(await session.call_tool("checkin", {}))
         got["task"] = data(await session.call_tool("task_add", {"title": "Write the API docs", "priority": "high"}))
         got["claim"] = data(await session.call_tool("task_claim", {"task_id": got["task"]["task_id"]}))
         asked = {"to": "instance-2", "subject": "Schema?", "body": "Which one?", "requires_response": True}
@@ -128,7 +129,9 @@ def test_an_agent_coordinates_through_the_tools_with_an_agent_at_the_command_lin
         return got
 
     got = served(team.clones["instance-1"], scenario)
-    assert got["checkin"]["instance"] == "instance-1"
+    assert (got["checkin"]["instance"], got["checkin"]["committed"]) == ("instance-1", True)
+    assert got["again"]["committed"] is False, "one connection, one session: a second check-in only briefs"
+    assert got["again"]["session"] == got["checkin"]["session"]
     assert got["task"]["title"] == "Write the API docs"
     assert got["claim"]["record"]["assigned_to"] == "instance-1"
     assert got["asked"]["from"] == "instance-1"
@@ -228,7 +231,8 @@ def test_two_servers_in_two_clones_commit_at_once_and_see_each_others_steps(team
             await other.wait()
             listed = data(await session.call_tool("task_list", {"status": ["pending_assignment"]}))
             seen[f"{name} sees"] = {t["title"] for t in listed}
-            seen[f"{name} log"] = printed(await session.call_tool("log", {"limit": 10}))
+            events = data(await session.call_tool("log", {"limit": 10}))
+            seen[f"{name} log"] = {(e["event"], e["instance"], e["subject"]) for e in events}
 
     async def both() -> None:
         one, two = anyio.Event(), anyio.Event()
@@ -239,6 +243,9 @@ def test_two_servers_in_two_clones_commit_at_once_and_see_each_others_steps(team
     anyio.run(both)
     assert {"Front page", "Back end"} <= seen["instance-1 sees"]
     assert seen["instance-1 sees"] == seen["instance-2 sees"]
+    added = {("task.add", name, seen[f"{name} added"]) for name in ("instance-1", "instance-2")}
+    assert added <= seen["instance-1 log"], "each server's event log has the other's step"
+    assert added <= seen["instance-2 log"]
     remote_tasks = json.loads(git(team.remote, "show", f"{STORE}:coordination/task-queue.json"))["pending_tasks"]
     assert {seen["instance-1 added"], seen["instance-2 added"]} <= {t["task_id"] for t in remote_tasks}
 

@@ -19,6 +19,7 @@ import io
 import json
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,8 @@ def build_server(cwd: Path) -> Server[Any]:
 
     catalogue = mcp_tools.tools(cli)
     listed = [_listed(tool) for tool in catalogue.values()]
+    # One connection is one agent's session: check-ins within it coalesce, as the hooks' do.
+    session = {"checkin": {"session": f"mcp-{uuid.uuid4().hex[:12]}"}}
 
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
         return types.ListToolsResult(tools=listed)
@@ -224,7 +227,7 @@ def build_server(cwd: Path) -> Server[Any]:
         tool = catalogue.get(params.name)
         if tool is None:
             return refusal(f"there is no tool {params.name!r}; tools/list names them")
-        arguments = params.arguments or {}
+        arguments = {**session.get(tool.name, {}), **(params.arguments or {})}
         wrong = mcp_tools.problems(tool, arguments)
         if wrong:
             return refusal(f"{tool.name}: " + "; ".join(wrong))
