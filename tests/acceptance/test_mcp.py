@@ -132,9 +132,9 @@ def test_an_agent_coordinates_through_the_tools_with_an_agent_at_the_command_lin
     assert (got["checkin"]["instance"], got["checkin"]["committed"]) == ("instance-1", True)
     assert got["again"]["committed"] is False, "one connection, one session: a second check-in only briefs"
     assert got["again"]["session"] == got["checkin"]["session"]
-    assert got["task"]["title"] == "Write the API docs"
+    assert got["task"]["record"]["title"] == "Write the API docs"
     assert got["claim"]["record"]["assigned_to"] == "instance-1"
-    assert got["asked"]["from"] == "instance-1"
+    assert got["asked"]["record"]["from"] == "instance-1"
     assert got["wait"]["event"] is True
     assert [r["message"] for r in got["wait"]["found"]["replies"]] == ["The second, with ids."]
     assert unwrapped(team.json("instance-2", "task", "show", got["task"]["task_id"]))["assigned_to"] == "instance-1"
@@ -173,7 +173,7 @@ def test_a_refusal_is_a_tool_error_with_the_rules_reason(team: Team) -> None:
     refused = served(team.clones["instance-1"], scenario)
     assert refused.is_error
     assert said(refused).startswith(
-        "task_001 is in_progress; claim needs it pending_assignment (it is held by instance-2)\n(refused: "
+        "task_001 is in_progress; claim needs it pending_assignment (it is held by instance-2)\n(error: "
     )
     assert git(team.remote, "rev-parse", STORE) == before
 
@@ -202,7 +202,7 @@ def test_no_call_acts_as_another_instance(team: Team) -> None:
     assert "there is no task 'task_001 --as instance-2'" in said(refused[3])
     assert 'task_id: ["--as","instance-2","task_001"] is not of type "string"' in said(refused[4])
     message = data(sent)
-    assert (message["from"], message["subject"], message["message"]) == (
+    assert (message["record"]["from"], message["record"]["subject"], message["record"]["message"]) == (
         "instance-1",
         "--as=instance-2",
         "--as instance-2",

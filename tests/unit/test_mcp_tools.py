@@ -134,13 +134,13 @@ def test_an_answer_is_the_json_as_printed_with_the_notes_beside_it() -> None:
 def test_a_refusal_carries_the_reason_and_its_kind() -> None:
     said = mcp_server.result(Ran(1, "", "note: fetched\nerror: task_001 is in_progress; claim needs it\n"))
     assert said.is_error
-    assert _texts(said) == ["task_001 is in_progress; claim needs it\n(refused: failed, exit code 1)", "note: fetched"]
+    assert _texts(said) == ["task_001 is in_progress; claim needs it\n(error: failed, exit code 1)", "note: fetched"]
     envelope = {"ok": False, "data": None, "error": {"kind": "refused", "message": "not yours", "exit_code": 1}}
     said = mcp_server.result(Ran(1, json.dumps(envelope), ""))
-    assert _texts(said) == ["not yours\n(refused: refused, exit code 1)", json.dumps(envelope)]
+    assert _texts(said) == ["not yours\n(error: refused, exit code 1)", json.dumps(envelope)]
     assert said.structured_content == envelope
     assert _texts(mcp_server.result(Ran(2, "", "Usage: coord task claim\nError: Missing argument 'TASK'.\n")))[0] == (
-        "Usage: coord task claim\nError: Missing argument 'TASK'.\n(refused: usage, exit code 2)"
+        "Usage: coord task claim\nError: Missing argument 'TASK'.\n(error: usage, exit code 2)"
     )
 
 
@@ -172,7 +172,7 @@ def test_a_bug_is_a_tool_error_and_the_server_serves_on(seed_repo: Path, monkeyp
     crashed, status, unknown = anyio.run(calls)
     assert crashed.is_error
     assert "unexpected error: this is a bug in gitcoord" in _texts(crashed)[0]
-    assert "(refused: unexpected, exit code 3)" in _texts(crashed)[0]
+    assert "(error: unexpected, exit code 3)" in _texts(crashed)[0]
     assert not status.is_error
     assert unknown.is_error
     assert _texts(unknown) == ["there is no tool 'no_such_tool'; tools/list names them"]
@@ -197,5 +197,5 @@ def test_the_tools_that_commit_nothing_are_the_reads() -> None:
     reads = {name for name, tool in TOOLS.items() if not tool.commits}
     assert reads == {
         *("next", "news", "wait", "inbox", "defer", "status", "health", "log", "whoami"),
-        *("task_ready", "task_list", "task_show", "msg_show", "decision_list", "decision_show"),
+        *("task_ready", "task_list", "task_show", "decision_list", "decision_show"),
     }

@@ -157,7 +157,7 @@ def result(ran: Ran) -> types.CallToolResult:
     if ran.code in ANSWERS:
         return types.CallToolResult(content=[_text(printed), *_notes(ran.err)], structured_content=structured)
     reason, notes = _reason(ran, envelope)
-    said = f"{reason}\n(refused: {_kind(ran.code, envelope)}, exit code {ran.code})"
+    said = f"{reason}\n(error: {_kind(ran.code, envelope)}, exit code {ran.code})"
     content: list[types.ContentBlock] = [_text(said), *([_text(printed)] if printed else []), *_notes(notes)]
     return types.CallToolResult(content=content, structured_content=structured, is_error=True)
 
