@@ -48,6 +48,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("decision", "propose"),
     ("decision", "input"),
     ("decision", "decide"),
+    ("decision", "note"),
     ("decision", "list"),
     ("decision", "show"),
     ("escalate",),
