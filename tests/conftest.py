@@ -99,18 +99,35 @@ def seed_repo(repo: Path, coord: Coord) -> Path:
 _TEAMS: dict[str, Any] = {}
 
 
+def _copied_team(
+    kind: str, example: bool, tmp_path: Path, coord: Coord, factory: pytest.TempPathFactory, env: pytest.MonkeyPatch
+) -> Any:
+    """A team built once per run (`kind`), copied for each test."""
+    from testing.signed import Team
+
+    if kind not in _TEAMS:
+        base = factory.mktemp(kind) / "team"
+        env.setenv("COORD_KEYS_DIR", str(base / "keys"))
+        instances = ("instance-1", "instance-2", "instance-3") if example else ("instance-1", "instance-2")
+        _TEAMS[kind] = Team.build(base, coord, instances, example=example)
+    team = _TEAMS[kind].copy(tmp_path / "team", coord)
+    env.setenv("COORD_KEYS_DIR", str(team.base / "keys"))
+    return team
+
+
 @pytest.fixture
 def signed_team(
     tmp_path: Path, coord: Coord, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     """A bare remote with the gate, the human's clone (`coord init --as human`) and instance-1 and instance-2,
     registered with their own keys: built once, copied for each test."""
-    from testing.signed import Team
+    return _copied_team("signed-team", False, tmp_path, coord, tmp_path_factory, monkeypatch)
 
-    if "template" not in _TEAMS:
-        base = tmp_path_factory.mktemp("signed-team") / "team"
-        monkeypatch.setenv("COORD_KEYS_DIR", str(base / "keys"))
-        _TEAMS["template"] = Team.build(base, coord, ("instance-1", "instance-2"))
-    team = _TEAMS["template"].copy(tmp_path / "team", coord)
-    monkeypatch.setenv("COORD_KEYS_DIR", str(team.base / "keys"))
-    return team
+
+@pytest.fixture
+def example_team(
+    tmp_path: Path, coord: Coord, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """The same with the specification's example store (`coord init --example`): instance-1, -2 and -3,
+    given their keys by the human; task_001 in progress by instance-2, dec_001 decided, dec_002 pending."""
+    return _copied_team("example-team", True, tmp_path, coord, tmp_path_factory, monkeypatch)
