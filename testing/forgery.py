@@ -9,8 +9,10 @@ to report the same rule before anything leaves the clone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +162,83 @@ def new_key(where: Path, name: str) -> tuple[Path, str]:
     path = where / f"{name}-key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)], check=True)
     return path, " ".join(Path(f"{path}.pub").read_text().split()[:2])
+
+
+def record(doc: dict[str, Any], rid: str) -> dict[str, Any]:
+    """The task, message or decision `rid` in a document, wherever it is listed."""
+    for value in doc.values():
+        for entry in value if isinstance(value, list) else ():
+            if isinstance(entry, dict) and rid in (
+                entry.get("task_id"),
+                entry.get("message_id"),
+                entry.get("decision_id"),
+            ):
+                return entry
+    raise KeyError(rid)
+
+
+def move(doc: dict[str, Any], rid: str, to: str, **fields: Any) -> dict[str, Any]:
+    """`rid` taken out of its list, changed by `fields`, and put at the end of list `to`."""
+    entry = record(doc, rid)
+    for value in doc.values():
+        if isinstance(value, list) and entry in value:
+            value.remove(entry)
+    entry.update(fields)
+    doc[to].append(entry)
+    return entry
+
+
+def stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Changes and records to forge with (the example store's names) --------------------------------------------
+
+Change = Callable[[dict[str, Any]], Any]
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def put(rid: str, **fields: Any) -> Change:
+    """A change that sets `fields` of record `rid`."""
+    return lambda d: record(d, rid).update(fields)
+
+
+def append(rid: str, field: str, entry: dict[str, Any]) -> Change:
+    """A change that appends `entry` to the list `field` of record `rid`."""
+    return lambda d: record(d, rid).setdefault(field, []).append(entry)
+
+
+def new_task(tid: str, by: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "task_id": tid,
+        "title": "t",
+        "description": "d",
+        "assigned_to": None,
+        "status": "pending_assignment",
+        "priority": "low",
+        "created": stamp(NOW),
+        "created_by": by,
+        "dependencies": [],
+        **fields,
+    }
+
+
+def new_message(mid: str, by: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "message_id": mid,
+        "from": by,
+        "to": "human",
+        "type": "notification",
+        "timestamp": stamp(NOW),
+        "subject": "s",
+        "message": "m",
+        "priority": "low",
+        "requires_response": False,
+        "status": "sent",
+        **fields,
+    }
+
+
+def claim(tid: str, by: str, at: str) -> Change:
+    """A change in which `by` claims the waiting task `tid` at `at`."""
+    return lambda d: move(d, tid, "active_tasks", status="assigned", assigned_to=by, assigned_at=at)

@@ -131,3 +131,11 @@ def example_team(
     """The same with the specification's example store (`coord init --example`): instance-1, -2 and -3,
     given their keys by the human; task_001 in progress by instance-2, dec_001 decided, dec_002 pending."""
     return _copied_team("example-team", True, tmp_path, coord, tmp_path_factory, monkeypatch)
+
+
+@pytest.fixture
+def attacker(example_team: Any) -> Any:
+    """instance-3's clone of the example team, at the remote's tip, forging commits by hand."""
+    from testing.forgery import Forger
+
+    return Forger(example_team, "instance-3").fresh()

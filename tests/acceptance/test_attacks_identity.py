@@ -19,6 +19,7 @@ from testing.forgery import Forger
 from testing.forgery import accepted
 from testing.forgery import found
 from testing.forgery import new_key
+from testing.forgery import new_task
 from testing.forgery import refused
 from testing.repos import git
 from testing.signed import HUMAN
@@ -30,11 +31,6 @@ REG = model.REGISTRY
 ME, VICTIM = "instance-3", "instance-1"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 TOMORROW = (NOW + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture
-def attacker(example_team: Team) -> Forger:
-    return Forger(example_team, ME).fresh()
 
 
 def _instance(name: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
@@ -214,7 +210,7 @@ def test_a_self_registration_does_nothing_else(attacker: Forger, tmp_path: Path,
     path, key = new_key(tmp_path, "newbie")
     attacker.edit(REG, _entry("newbie", key))
     if also == "adds-a-task":
-        attacker.edit(model.TASKS, lambda d: d["pending_tasks"].append(_task("task_nb", "newbie")))
+        attacker.edit(model.TASKS, lambda d: d["pending_tasks"].append(new_task("task_nb", "newbie")))
     elif also == "registers-another":
         attacker.edit(REG, lambda d: _entry("newbie2", d["instances"][VICTIM]["signing_key"])(d))
     else:
@@ -267,17 +263,3 @@ def test_an_outsider_with_coord_s_own_commands_cannot_become_the_human(
     swapped = example_team.coord(outsider, "key", "set", HUMAN, f"@{tmp_path}/outsider-keys/{HUMAN}.pub", "--sync")
     assert swapped.code != 0, swapped
     assert git(example_team.remote, "rev-parse", "main") == before
-
-
-def _task(tid: str, by: str) -> dict[str, Any]:
-    return {
-        "task_id": tid,
-        "title": "t",
-        "description": "d",
-        "assigned_to": None,
-        "status": "pending_assignment",
-        "priority": "low",
-        "created": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "created_by": by,
-        "dependencies": [],
-    }
