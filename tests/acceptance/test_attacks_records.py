@@ -9,6 +9,7 @@ the rule, moving no ref) and found by `coord check --range`; each family has an 
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -26,10 +27,12 @@ from testing.forgery import put
 from testing.forgery import record
 from testing.forgery import refused
 from testing.forgery import stamp
+from testing.repos import git
 from testing.signed import HUMAN
 from testing.signed import Team
 
 from gitcoord import model
+from gitcoord.git import clean_env
 
 TQ, ML, DC = model.TASKS, model.MESSAGES, model.DECISIONS
 ME, VICTIM, HOLDER = "instance-3", "instance-1", "instance-2"
@@ -279,3 +282,30 @@ def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> 
     human.edit(DC, put("dec_002", proposed_by=VICTIM))
     human.commit("the human names who decides dec_002")
     accepted(human)
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "rule"),
+    [
+        (TQ, put("task_001", assigned_to=ME), "immutable"),
+        (DC, put("dec_001", affects_instances=[ME]), "authorization"),
+    ],
+    ids=["take-over-assigned-to", "affects-instances"],
+)
+def test_the_local_hooks_refuse_a_takeover_before_it_is_committed(
+    attacker: Forger, file: str, change: Change, rule: str
+) -> None:
+    """The same takeover by an ordinary `git commit` in the attacker's clone: its own hooks refuse it."""
+    head = git(attacker.clone, "rev-parse", "HEAD")
+    attacker.edit(file, change)
+    done = subprocess.run(
+        ["git", "commit", "-qam", "a takeover"],
+        cwd=attacker.clone,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(),
+    )
+    assert done.returncode != 0
+    assert f"[{rule}]" in done.stdout + done.stderr, done
+    assert git(attacker.clone, "rev-parse", "HEAD") == head
