@@ -144,6 +144,7 @@ def found(forger: Forger, rule: str, revisions: str = "origin/main..HEAD") -> di
     """`coord check --range` in the attacker's own clone reports `rule` (exit 1, never a crash)."""
     result = forger.team.run(forger.who, "check", "--range", revisions, "--json")
     assert result.code == 1, result
+    assert result.out, result
     verdict: dict[str, Any] = json.loads(result.out)
     assert rule in verdict["first_bad_commit"], verdict
     return verdict
