@@ -41,7 +41,7 @@ def refused(team: Team, who: str, rule: str, *push: str) -> str:
 def checked_locally(team: Team, who: str, rule: str) -> dict[str, Any]:
     result = team.run(who, "check", "--range", "origin/main..main", "--json")
     assert result.code == 1, result
-    verdict: dict[str, Any] = json.loads(result.out)
+    verdict: dict[str, Any] = json.loads(result.out)["data"]
     assert rule in verdict["first_bad_commit"], verdict
     return verdict
 

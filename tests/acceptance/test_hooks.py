@@ -148,7 +148,7 @@ def test_illegitimate_edits_are_refused_at_commit_and_caught_in_ci(
     assert commit(seed_repo, who, "--no-verify").returncode == 0
     result = coord(seed_repo, "check", "--range", f"{head}..HEAD", "--json")
     assert result.code == 1
-    verdict = json.loads(result.out)
+    verdict = json.loads(result.out)["data"]
     assert verdict["first_bad_commit"][rule]["commit"] == git(seed_repo, "rev-parse", "HEAD")
 
 

@@ -29,6 +29,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("decision", "decide"): ("gitcoord.commands.decisions:decide", ["D", "--option", "a", "--rationale", "r"]),
     ("decision", "input"): ("gitcoord.commands.decisions:give_input", ["D", "--option", "a"]),
     ("decision", "list"): ("gitcoord.commands.decisions:list_decisions", []),
+    ("decision", "note"): ("gitcoord.commands.decisions:note", ["D", "--text", "t"]),
     ("decision", "pr"): ("gitcoord.commands.decision_pr:decision_pr", ["--range", "a..b"]),
     ("decision", "propose"): ("gitcoord.commands.decisions:propose", ["T"]),
     ("decision", "show"): ("gitcoord.commands.decisions:show", ["D"]),
@@ -75,6 +76,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("task", "claim"): ("gitcoord.commands.tasks:claim", ["T"]),
     ("task", "complete"): ("gitcoord.commands.tasks:complete", ["T"]),
     ("task", "decline"): ("gitcoord.commands.tasks:decline", ["T", "--reason", "r"]),
+    ("task", "edit"): ("gitcoord.commands.tasks:edit", ["T", "--title", "t"]),
     ("task", "list"): ("gitcoord.commands.tasks:list_tasks", []),
     ("task", "ready"): ("gitcoord.commands.tasks:ready", []),
     ("task", "release"): ("gitcoord.commands.tasks:release", ["T", "--reason", "r"]),
@@ -161,3 +163,57 @@ def test_without_xdg_state_home_crash_logs_go_under_the_home_directory(monkeypat
 
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     assert crash_dir() == Path.home() / ".local" / "state" / "gitcoord"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-C", "x", "--as", "i", "task", "claim", "T", "--json"], ("task claim", True)),
+        (["--color=never", "status"], ("status", False)),
+        (["--color", "never", "health", "--format", "json"], ("health", True)),
+        (["check", "--format=json"], ("check", True)),
+        (["nonsense", "--json"], ("", True)),
+        (["task"], ("task", False)),
+    ],
+)
+def test_the_command_and_json_are_read_from_the_words(args: list[str], expected: tuple[str, bool]) -> None:
+    from gitcoord.cli import invoked
+
+    assert invoked(args) == expected
+
+
+def test_a_failure_raised_while_handling_another_keeps_its_kind() -> None:
+    from gitcoord.errors import FatalError
+    from gitcoord.errors import NotFound
+    from gitcoord.errors import described
+
+    def wrapping() -> None:
+        try:
+            raise NotFound("there is no task 'x'", details={"record": "x"})
+        except FatalError as e:
+            raise FatalError(f"committed, not shared: {e}") from None
+
+    with pytest.raises(FatalError) as wrapped:
+        wrapping()
+    assert described(wrapped.value) == ("not_found", {"record": "x"})
+    assert described(FatalError("plain")) == ("failed", {})
+
+
+def test_a_bug_under_json_is_an_envelope_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from gitcoord.commands import registry
+
+    def bug(**options: Any) -> int:
+        raise RuntimeError("a bug in a command")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(registry, "whoami", bug)
+    assert main(["whoami", "--json"]) == 3
+    out, err = capsys.readouterr()
+    envelope = json.loads(out)
+    assert (envelope["ok"], envelope["command"], envelope["error"]["kind"]) == (False, "whoami", "unexpected")
+    assert envelope["error"]["exit_code"] == 3
+    assert err == ""

@@ -11,9 +11,9 @@ from gitcoord.cli.base import as_option
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import cwd
 from gitcoord.cli.base import identity
+from gitcoord.cli.base import output
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import where
-from gitcoord.output import Output
 
 
 @cli.command()
@@ -147,4 +147,4 @@ def demo(*, directory: Path | None) -> int:
     """Play the specification's example in a throwaway repository."""
     from gitcoord.commands import demo
 
-    return demo.demo(directory=directory, out=Output(as_json=False))
+    return demo.demo(directory=directory, out=output(False))

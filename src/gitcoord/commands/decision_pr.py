@@ -10,6 +10,7 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import views
 from gitcoord import workspace
+from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.output import markdown_cell
@@ -21,23 +22,23 @@ def _decisions(ws: workspace.Workspace, rev: str) -> dict[str, dict[str, Any]]:
         return {}
     try:
         snap = workspace.snapshot(ws, strict=False, commit=commit)
+        return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
     except FatalError:  # the base has no coordination files yet
         return {}
-    return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
 
 
 def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: str, output_file: Path | None) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     base, sep, head = revisions.partition("..")
     if not sep or not base or not head:
-        raise FatalError(f"--range takes BASE..HEAD, not {revisions!r}")
+        raise BadUsage(f"--range takes BASE..HEAD, not {revisions!r}")
     before, after = _decisions(ws, base), _decisions(ws, head)
     changed = [d for rid, d in sorted(after.items()) if before.get(rid) != d]
     decided = bool(changed) and all(model.decision_status(d) in ("active", "superseded") for d in changed)
     rows = [
         {
             **views.decision_summary(d),
-            "inputs_received": [f"{i['from']}: {i['option']}" for i in d.get("inputs", ())],
+            "inputs": d.get("inputs", []),
             "new": d["decision_id"] not in before,
         }
         for d in changed
@@ -66,7 +67,7 @@ def _markdown(rows: list[dict[str, Any]], decided: bool) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        received = "<br>".join(markdown_cell(x) for x in r["inputs_received"]) or "none"
+        received = "<br>".join(markdown_cell(f"{i['from']}: {i['option']}") for i in r["inputs"]) or "none"
         missing = ", ".join(markdown_cell(x) for x in r["inputs_missing"]) or "none"
         outcome = markdown_cell(r["decision"]) if r["decision"] else ""
         title = f"{markdown_cell(r['decision_id'])}: {markdown_cell(r['title'])}" + (" (new)" if r["new"] else "")

@@ -141,7 +141,7 @@ def _documents(*, example: bool, human: str | None) -> dict[str, bytes]:
 
 
 UNSIGNED_NOTE = f"""\
-note: signatures are not required in this store yet, because the human coordinator
+signatures are not required in this store yet, because the human coordinator
 ({model.DEFAULT_HUMAN}) has no key in it, so no human action could be verified. To require them, in
 the human coordinator's clone:
   coord install --as {model.DEFAULT_HUMAN}    # a signing key for this clone

@@ -32,6 +32,7 @@ from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
+from gitcoord.git.objects import exist
 from gitcoord.git.objects import hash_object
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
@@ -150,6 +151,7 @@ __all__ = [
     "discover",
     "drop_paths",
     "ever_touched",
+    "exist",
     "fetch",
     "fetch_within",
     "ff_merge",

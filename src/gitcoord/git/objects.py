@@ -167,6 +167,15 @@ def tree_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
     return ids
 
 
+def exist(cwd: Path, specs: Sequence[str]) -> list[bool]:
+    """Whether each `rev:path` spec names something (a file, a directory, a submodule), in one git call."""
+    if not specs:
+        return []
+    request = "".join(s + "\n" for s in specs).encode()
+    done = run(["cat-file", "--batch-check=%(objecttype)"], cwd, input=request)
+    return [not line.endswith(" missing") for line in done.stdout.decode().splitlines()]
+
+
 def blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
     """Every blob below `tree`: path (relative to it) -> object id."""
     found = {}

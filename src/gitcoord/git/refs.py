@@ -90,9 +90,10 @@ class LogEntry(NamedTuple):
     date: str
     subject: str
     trailers: dict[str, str]
+    author: str = ""
 
 
-_FIELDS = ("%H", "%cI", "%s", "%(trailers:only,unfold)")
+_FIELDS = ("%H", "%cI", "%s", "%an", "%(trailers:only,unfold)")
 
 
 def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
@@ -101,9 +102,9 @@ def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = N
     entries = []
     for item in out(args, cwd).split("\0"):
         if item.strip():
-            sha, date, subject, trailer_text = item.strip("\n").split("\x1f")
+            sha, date, subject, author, trailer_text = item.strip("\n").split("\x1f")
             trailers = dict(line.split(": ", 1) for line in trailer_text.splitlines() if ": " in line)
-            entries.append(LogEntry(Sha(sha), date, subject, trailers))
+            entries.append(LogEntry(Sha(sha), date, subject, trailers, author))
     return entries
 
 
