@@ -145,7 +145,7 @@ def found(forger: Forger, rule: str, revisions: str = "origin/main..HEAD") -> di
     result = forger.team.run(forger.who, "check", "--range", revisions, "--json")
     assert result.code == 1, result
     assert result.out, result
-    verdict: dict[str, Any] = json.loads(result.out)
+    verdict: dict[str, Any] = json.loads(result.out)["data"]
     assert rule in verdict["first_bad_commit"], verdict
     return verdict
 

@@ -28,6 +28,7 @@ from testing.signed import Team
 from gitcoord import model
 
 TQ, ML, DC, REG = model.TASKS, model.MESSAGES, model.DECISIONS, model.REGISTRY
+ME = "instance-3"
 SHARD = "archive/2024/01/15/decisions.json"
 EMPTY = {
     DC: {"decisions": [], "pending_decisions": []},
@@ -167,15 +168,17 @@ ARCHIVED = [
 
 
 @pytest.mark.parametrize(("trick", "rule"), [c[1:] for c in ARCHIVED], ids=[c[0] for c in ARCHIVED])
-def test_a_trick_on_an_archived_record_is_refused(attacker: Forger, trick: Trick, rule: str) -> None:
+def test_a_trick_on_an_archived_record_is_refused(example_team: Team, trick: Trick, rule: str) -> None:
+    attacker = Forger(example_team, ME).fresh()
     trick(_archived(attacker))
     attacker.commit("the archive, by hand")
     refused(attacker, rule)
     found(attacker, rule)
 
 
-def test_an_archived_record_restored_by_its_own_decider_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_an_archived_record_restored_by_its_own_decider_is_refused(example_team: Team) -> None:
     """Even who could have recorded dec_001 may not bring it back: an archived id is never used again."""
+    attacker = Forger(example_team, ME).fresh()
     _archived(attacker).edit(DC, lambda d: d["decisions"].append(attacker.read(SHARD)["decisions"][0]))
     attacker.commit("dec_001 back in the live file", actor="instance-2", key=example_team.key_of("instance-2"))
     refused(attacker, "duplicate-id")
@@ -254,12 +257,14 @@ def test_a_rollback_of_the_coordination_branch_is_refused(attacker: Forger) -> N
 
 
 @pytest.mark.parametrize("branch", ["main", "side"])
-def test_deleting_a_branch_that_holds_the_store_is_refused(attacker: Forger, example_team: Team, branch: str) -> None:
+def test_deleting_a_branch_that_holds_the_store_is_refused(example_team: Team, branch: str) -> None:
+    attacker = Forger(example_team, ME).fresh()
     git(example_team.remote, "branch", "side", "main")
     refused(attacker, "deletion", f":{branch}")
 
 
-def test_rewinding_another_branch_that_holds_the_store_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_rewinding_another_branch_that_holds_the_store_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     git(example_team.remote, "branch", "side", "main")
     refused(attacker, "history", "--force", "HEAD~1:side")
 
@@ -280,7 +285,8 @@ def test_a_forged_commit_under_a_tip_without_a_store_is_refused(attacker: Forger
     found(attacker, "signature")
 
 
-def test_the_honest_twin_a_new_branch_and_a_fast_forward(attacker: Forger) -> None:
+def test_the_honest_twin_a_new_branch_and_a_fast_forward(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     attacker.edit(REG, lambda d: d["instances"]["instance-3"].update(expertise_areas=["on a branch"]))
     attacker.commit("instance-3 lists its expertise")
     accepted(attacker, "HEAD:refs/heads/feature")

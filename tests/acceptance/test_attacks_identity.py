@@ -97,8 +97,9 @@ def test_a_key_no_one_registered_signs_for_no_one(attacker: Forger, tmp_path: Pa
     found(attacker, "signature")
 
 
-def test_impersonation_in_a_merge_commit_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_impersonation_in_a_merge_commit_is_refused(example_team: Team) -> None:
     """The same forgery carried by a merge: its own label and signature are checked like any commit's."""
+    attacker = Forger(example_team, ME).fresh()
     example_team.ok(VICTIM, "checkin", "--sync")
     attacker.edit(REG, _instance(ME, expertise_areas=["mine"]))
     attacker.commit("my own entry")
@@ -116,7 +117,8 @@ def test_impersonation_pushed_to_another_ref_is_refused(attacker: Forger, ref: s
     refused(attacker, "signature", f"HEAD:{ref}")
 
 
-def test_the_honest_twin_each_signs_as_itself(attacker: Forger, example_team: Team) -> None:
+def test_the_honest_twin_each_signs_as_itself(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     attacker.edit(REG, _instance(ME, expertise_areas=["python"]))
     attacker.commit("instance-3 lists its expertise")
     accepted(attacker)
@@ -220,9 +222,8 @@ def test_a_self_registration_does_nothing_else(attacker: Forger, tmp_path: Path,
     found(attacker, "authorization")
 
 
-def test_the_honest_twins_a_self_registration_and_a_key_rotation(
-    attacker: Forger, example_team: Team, tmp_path: Path
-) -> None:
+def test_the_honest_twins_a_self_registration_and_a_key_rotation(example_team: Team, tmp_path: Path) -> None:
+    attacker = Forger(example_team, ME).fresh()
     path, key = new_key(tmp_path, "newbie")
     attacker.edit(REG, _entry("newbie", key))
     attacker.commit("newbie registers itself", actor="newbie", key=path)

@@ -43,7 +43,8 @@ def _diverge(attacker: Forger, team: Team) -> str:
     return task
 
 
-def test_a_merge_that_keeps_only_my_side_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_a_merge_that_keeps_only_my_side_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     _diverge(attacker, example_team)
     attacker.merge("origin/main", strategy=("-s", "ours"))
     attacker.commit("merge -s ours")
@@ -51,7 +52,8 @@ def test_a_merge_that_keeps_only_my_side_is_refused(attacker: Forger, example_te
     found(attacker, "deleted")
 
 
-def test_a_merge_that_alters_the_other_side_s_record_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_a_merge_that_alters_the_other_side_s_record_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     task = _diverge(attacker, example_team)
     attacker.merge("origin/main")
     attacker.edit(TQ, put(task, title="altered in the merge"))
@@ -60,7 +62,8 @@ def test_a_merge_that_alters_the_other_side_s_record_is_refused(attacker: Forger
     found(attacker, "authorization")
 
 
-def test_a_merge_that_sneaks_in_a_settings_change_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_a_merge_that_sneaks_in_a_settings_change_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     _diverge(attacker, example_team)
     attacker.merge("origin/main")
     attacker.edit(REG, lambda d: d["settings"].update(lease_hours=1))
@@ -69,7 +72,8 @@ def test_a_merge_that_sneaks_in_a_settings_change_is_refused(attacker: Forger, e
     found(attacker, "authorization")
 
 
-def test_a_merge_that_takes_back_the_other_side_s_claim_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_a_merge_that_takes_back_the_other_side_s_claim_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     example_team.ok("instance-1", "checkin", "--sync")  # a live holder, whose task no one may take back
     task = example_team.ok("instance-1", "task", "add", "wanted", "--sync").split()[0]
     attacker.fresh()
@@ -84,8 +88,9 @@ def test_a_merge_that_takes_back_the_other_side_s_claim_is_refused(attacker: For
     found(attacker, "authorization")
 
 
-def test_a_merge_of_a_forged_side_commit_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_a_merge_of_a_forged_side_commit_is_refused(example_team: Team) -> None:
     """The merge is signed and honest; the side it brings in holds an unsigned commit as the human."""
+    attacker = Forger(example_team, ME).fresh()
     attacker.edit(REG, lambda d: d["settings"].update(lease_hours=1))
     side = attacker.commit("the human shortens the lease", actor=HUMAN, key=None)
     example_team.ok("instance-1", "task", "add", "a task by instance-1", "--sync")
@@ -120,7 +125,7 @@ def test_a_merge_of_an_unrelated_history_with_its_own_store_is_refused(
     """An unrelated history in which the attacker is the human coordinator of a store of its own."""
     orphan = make_repo(tmp_path / "orphan")
     assert coord(orphan, "init", "--example", "--branch", "main", "--as", HUMAN).code == 0
-    git(attacker.clone, "fetch", "-q", str(orphan), "main:refs/orphan")
+    git(attacker.clone, "fetch", "-q", str(orphan), "+main:refs/orphan")
     attacker.merge("refs/orphan", strategy=("--allow-unrelated-histories", "-s", "ours"))
     if take == "theirs":
         git(attacker.clone, "checkout", "refs/orphan", "--", "coordination")
@@ -130,7 +135,8 @@ def test_a_merge_of_an_unrelated_history_with_its_own_store_is_refused(
     found(attacker, "merge")
 
 
-def test_the_honest_twin_a_real_merge_with_the_driver(attacker: Forger, example_team: Team) -> None:
+def test_the_honest_twin_a_real_merge_with_the_driver(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     _diverge(attacker, example_team)
     git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
     accepted(attacker)
@@ -171,8 +177,9 @@ def _own(name: str, value: str) -> Change:
 
 
 def test_an_instance_s_leaked_key_acts_through_an_old_parent_and_is_refused(
-    attacker: Forger, leaked: tuple[str, dict[str, Path]]
+    example_team: Team, leaked: tuple[str, dict[str, Path]]
 ) -> None:
+    attacker = Forger(example_team, ME).fresh()
     before, old = leaked
     _merged_from(attacker, before, "instance-2", old["instance-2"], old["instance-2"], _own("instance-2", "forged"))
     refused(attacker, "signature")
@@ -180,8 +187,9 @@ def test_an_instance_s_leaked_key_acts_through_an_old_parent_and_is_refused(
 
 
 def test_the_human_s_leaked_key_acts_through_an_old_parent_and_is_refused(
-    attacker: Forger, leaked: tuple[str, dict[str, Path]]
+    example_team: Team, leaked: tuple[str, dict[str, Path]]
 ) -> None:
+    attacker = Forger(example_team, ME).fresh()
     before, old = leaked
     _merged_from(attacker, before, HUMAN, old[HUMAN], old[HUMAN], lambda d: d["settings"].update(lease_hours=0.01))
     refused(attacker, "signature")
@@ -189,8 +197,9 @@ def test_the_human_s_leaked_key_acts_through_an_old_parent_and_is_refused(
 
 
 def test_the_human_s_leaked_key_cannot_install_a_new_human_key(
-    attacker: Forger, leaked: tuple[str, dict[str, Path]], tmp_path: Path
+    example_team: Team, leaked: tuple[str, dict[str, Path]], tmp_path: Path
 ) -> None:
+    attacker = Forger(example_team, ME).fresh()
     before, old = leaked
     evil, evil_key = new_key(tmp_path, "evil")
     _merged_from(attacker, before, HUMAN, old[HUMAN], evil, lambda d: d["settings"].update(human_key=evil_key))
@@ -199,9 +208,10 @@ def test_the_human_s_leaked_key_cannot_install_a_new_human_key(
 
 
 def test_a_leaked_key_s_side_commit_merged_by_an_honest_signer_is_refused(
-    attacker: Forger, leaked: tuple[str, dict[str, Path]], example_team: Team
+    leaked: tuple[str, dict[str, Path]], example_team: Team
 ) -> None:
     """The merge is instance-3's own, signed with its own key; the side commit it joins is not."""
+    attacker = Forger(example_team, ME).fresh()
     before, old = leaked
     _merged_from(
         attacker, before, "instance-2", old["instance-2"], example_team.key_of(ME), _own("instance-2", "forged")

@@ -235,7 +235,8 @@ def test_a_record_takeover_is_refused(attacker: Forger, file: str, change: Chang
     found(attacker, rule)
 
 
-def test_a_forged_escalation_position_before_the_real_one_is_refused(attacker: Forger, example_team: Team) -> None:
+def test_a_forged_escalation_position_before_the_real_one_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
     example_team.ok(VICTIM, "escalate", "dec_002", "--reason", "we cannot agree", "--sync")
     holder = Forger(example_team, HOLDER).fresh()
     position = {"instance": HOLDER, "position": "REST, for simplicity"}

@@ -123,9 +123,10 @@ def test_a_question_closed_backdated_to_be_archived_at_once_is_refused(attacker:
     found(attacker, "time")
 
 
-def test_a_backdated_claim_does_not_win_a_contested_task(attacker: Forger, example_team: Team) -> None:
+def test_a_backdated_claim_does_not_win_a_contested_task(example_team: Team) -> None:
     """instance-1 claims a task honestly and shares it first; instance-3's hand-made claim, backdated to
     2000 so that "the earlier claim wins", is refused when its own `coord sync` pushes the merge."""
+    attacker = Forger(example_team, ME).fresh()
     task = example_team.ok(VICTIM, "task", "add", "wanted by two", "--sync").split()[0]
     attacker.fresh()
     example_team.ok(VICTIM, "task", "claim", task, "--sync")
@@ -142,7 +143,8 @@ def test_a_backdated_claim_does_not_win_a_contested_task(attacker: Forger, examp
 
 
 @pytest.mark.parametrize("ahead", [0, 25], ids=["now", "commit-dated-past-the-lease"])
-def test_reclaiming_a_live_holder_s_task_is_refused(attacker: Forger, example_team: Team, ahead: int) -> None:
+def test_reclaiming_a_live_holder_s_task_is_refused(example_team: Team, ahead: int) -> None:
+    attacker = Forger(example_team, ME).fresh()
     example_team.ok(VICTIM, "checkin", "--sync")
     task = example_team.ok(VICTIM, "task", "add", "mine", "--sync").split()[0]
     example_team.ok(VICTIM, "task", "claim", task, "--sync")
