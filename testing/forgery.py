@@ -196,7 +196,12 @@ def stamp(moment: dt.datetime) -> str:
 # Changes and records to forge with (the example store's names) --------------------------------------------
 
 Change = Callable[[dict[str, Any]], Any]
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)  # for tables of attacks, made at import
+
+
+def current() -> str:
+    """The time now, for an honest change: a time written may not lie before its parent's commit."""
+    return stamp(dt.datetime.now(dt.timezone.utc))
 
 
 def put(rid: str, **fields: Any) -> Change:
@@ -217,7 +222,7 @@ def new_task(tid: str, by: str, **fields: Any) -> dict[str, Any]:
         "assigned_to": None,
         "status": "pending_assignment",
         "priority": "low",
-        "created": stamp(NOW),
+        "created": current(),
         "created_by": by,
         "dependencies": [],
         **fields,
@@ -230,7 +235,7 @@ def new_message(mid: str, by: str, **fields: Any) -> dict[str, Any]:
         "from": by,
         "to": "human",
         "type": "notification",
-        "timestamp": stamp(NOW),
+        "timestamp": current(),
         "subject": "s",
         "message": "m",
         "priority": "low",

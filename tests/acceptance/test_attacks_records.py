@@ -19,6 +19,7 @@ from testing.forgery import Forger
 from testing.forgery import accepted
 from testing.forgery import append
 from testing.forgery import claim
+from testing.forgery import current
 from testing.forgery import found
 from testing.forgery import move
 from testing.forgery import new_message
@@ -258,15 +259,17 @@ def test_a_forged_escalation_position_before_the_real_one_is_refused(example_tea
 def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:
     holder = Forger(example_team, HOLDER).fresh()
     holder.edit(TQ, put("task_001", status_reason="halfway", title="Design the agent architecture"))
-    holder.edit(TQ, append("task_001", "notes", {"from": HOLDER, "at": now, "text": "halfway there"}))
+    holder.edit(TQ, append("task_001", "notes", {"from": HOLDER, "at": current(), "text": "halfway there"}))
     holder.commit("instance-2 keeps its task up to date")
     accepted(holder)
     creator = Forger(example_team, ME).fresh()
     creator.edit(TQ, lambda d: d["pending_tasks"].append(new_task("task_mine", ME)))
     creator.commit("instance-3 adds a task")
-    creator.edit(TQ, claim("task_mine", ME, now))
+    creator.edit(TQ, claim("task_mine", ME, current()))
     creator.edit(ML, lambda d: d["messages"].append(new_message("msg_mine", ME)))
-    creator.edit(DC, append("dec_002", "inputs", {"from": ME, "option": "REST API", "comment": "simple", "at": now}))
+    creator.edit(
+        DC, append("dec_002", "inputs", {"from": ME, "option": "REST API", "comment": "simple", "at": current()})
+    )
     creator.commit("instance-3 takes a task of its own, says so, and gives its input")
     accepted(creator)
     recipient = Forger(example_team, VICTIM).fresh()

@@ -19,6 +19,7 @@ from testing.forgery import Forger
 from testing.forgery import accepted
 from testing.forgery import append
 from testing.forgery import claim
+from testing.forgery import current
 from testing.forgery import found
 from testing.forgery import move
 from testing.forgery import new_message
@@ -178,7 +179,7 @@ def test_the_human_may_take_a_live_holder_s_task_back(example_team: Team) -> Non
             status="pending_assignment",
             assigned_to=None,
             status_reason="the human takes it back",
-            updated=now,
+            updated=current(),
         ),
     )
     human.commit("the human releases task_001")
