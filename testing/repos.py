@@ -11,8 +11,10 @@ from pathlib import Path
 from gitcoord.git import clean_env
 
 
-def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=clean_env(env))
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False, env=clean_env(env)
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done.stdout.strip()

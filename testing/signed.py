@@ -29,19 +29,26 @@ class Team:
         self.clones = {HUMAN: base / HUMAN, **{name: base / name for name in instances}}
 
     @classmethod
-    def build(cls, base: Path, coord: Callable[..., Any], instances: tuple[str, ...]) -> Team:
+    def build(cls, base: Path, coord: Callable[..., Any], instances: tuple[str, ...], *, example: bool = False) -> Team:
+        """`example`: the store starts as the specification's example, whose instances the human
+        gives their keys (`coord key set`); otherwise each instance registers itself."""
         team = cls(base, coord, instances)
         base.mkdir(parents=True, exist_ok=True)
         bare_remote(team.remote)
         team.ok(None, "install", "--server", where=team.remote)
         human = make_repo(team.clones[HUMAN])
         git(human, "remote", "add", "origin", str(team.remote))
-        team.ok(HUMAN, "init", "--as", HUMAN, "--branch", "main")
+        team.ok(HUMAN, "init", "--as", HUMAN, "--branch", "main", *(["--example"] if example else []))
         team.ok(HUMAN, "sync")
         for name in instances:
             git(base, "clone", "-q", str(team.remote), str(team.clones[name]))
             team.ok(name, "install", "--as", name)
-            team.ok(name, "register", name, "--role", "developer", "--sync")
+            if example:
+                team.ok(HUMAN, "key", "set", name, f"@{team.key_of(name)}.pub", "--sync")
+            else:
+                team.ok(name, "register", name, "--role", "developer", "--sync")
+        for name in instances if example else ():
+            team.ok(name, "sync")
         return team
 
     def copy(self, base: Path, coord: Callable[..., Any]) -> Team:

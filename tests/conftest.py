@@ -99,18 +99,70 @@ def seed_repo(repo: Path, coord: Coord) -> Path:
 _TEAMS: dict[str, Any] = {}
 
 
+def _template(kind: str, example: bool, coord: Coord, factory: pytest.TempPathFactory, env: pytest.MonkeyPatch) -> Any:
+    """A team built once per run (`kind`), to be copied."""
+    from testing.signed import Team
+
+    if kind not in _TEAMS:
+        base = factory.mktemp(kind) / "team"
+        env.setenv("COORD_KEYS_DIR", str(base / "keys"))
+        instances = ("instance-1", "instance-2", "instance-3") if example else ("instance-1", "instance-2")
+        _TEAMS[kind] = Team.build(base, coord, instances, example=example)
+    return _TEAMS[kind]
+
+
+def _copied_team(
+    kind: str, example: bool, tmp_path: Path, coord: Coord, factory: pytest.TempPathFactory, env: pytest.MonkeyPatch
+) -> Any:
+    """A copy of the team `kind` for this test alone."""
+    team = _template(kind, example, coord, factory, env).copy(tmp_path / "team", coord)
+    env.setenv("COORD_KEYS_DIR", str(team.base / "keys"))
+    return team
+
+
 @pytest.fixture
 def signed_team(
     tmp_path: Path, coord: Coord, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     """A bare remote with the gate, the human's clone (`coord init --as human`) and instance-1 and instance-2,
     registered with their own keys: built once, copied for each test."""
-    from testing.signed import Team
+    return _copied_team("signed-team", False, tmp_path, coord, tmp_path_factory, monkeypatch)
 
-    if "template" not in _TEAMS:
-        base = tmp_path_factory.mktemp("signed-team") / "team"
-        monkeypatch.setenv("COORD_KEYS_DIR", str(base / "keys"))
-        _TEAMS["template"] = Team.build(base, coord, ("instance-1", "instance-2"))
-    team = _TEAMS["template"].copy(tmp_path / "team", coord)
+
+@pytest.fixture
+def example_team(
+    tmp_path: Path, coord: Coord, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """The same with the specification's example store (`coord init --example`): instance-1, -2 and -3,
+    given their keys by the human; task_001 in progress by instance-2, dec_001 decided, dec_002 pending."""
+    return _copied_team("example-team", True, tmp_path, coord, tmp_path_factory, monkeypatch)
+
+
+_SHARED: dict[str, Any] = {}
+
+
+@pytest.fixture
+def attacker(
+    request: pytest.FixtureRequest,
+    coord: Coord,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    """instance-3's clone of the example team, at the remote's tip, forging commits by hand.
+
+    The team is one copy shared by the test module (copying per test costs more than the attack):
+    a test that takes this fixture must leave the remote as it found it, which is what a refused
+    push does; a test whose pushes go through copies a team of its own (`example_team`)."""
+    from testing.forgery import Forger
+    from testing.forgery import remote_refs
+
+    module = request.module.__name__
+    if module not in _SHARED:
+        template = _template("example-team", True, coord, tmp_path_factory, monkeypatch)
+        _SHARED[module] = template.copy(tmp_path_factory.mktemp("shared-team") / "team", coord)
+    team = _SHARED[module]
+    team.coord = coord
     monkeypatch.setenv("COORD_KEYS_DIR", str(team.base / "keys"))
-    return team
+    before = remote_refs(team)
+    yield Forger(team, "instance-3").fresh()
+    assert remote_refs(team) == before, "a test sharing the module's team changed its remote"

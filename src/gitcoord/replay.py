@@ -211,9 +211,16 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Ve
         if len(c.parents) == 2:
             findings += [f._replace(commit=c.sha) for f in _crossed(loader, c, now=now)]
     merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
-    findings += authenticity.review(root, touched, _acting(touched), _registry_at(loader, at), merged=merged)
+    dated = _dated_only(touched)
+    findings += authenticity.review(root, dated, _acting(dated), _registry_at(loader, at), merged=merged)
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
     return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched))
+
+
+def _dated_only(commits: Sequence[git.Change]) -> list[git.Change]:
+    """The commits whose signatures git can verify. For a commit dated outside any calendar (refused for
+    that on its own) git hands ssh-keygen a time it cannot read, and dies of a broken pipe now and then."""
+    return [c for c in commits if instant(c.committed) is not None]
 
 
 def _registry_at(loader: Loader, at: dict[str, Blobs]) -> Callable[[str], Doc | None]:
@@ -265,6 +272,7 @@ def _crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Fin
                 old, new, actor, when=when, now=now, invariant=False, event=c.event, authority=authority, since=since
             )
             findings += [_brought(f, c) for f in found]
+        judged = _dated_only(judged)
         also: dict[str, Doc | None] = {c.sha: joined for c in judged}
         signed = authenticity.review(
             loader.root, judged, _acting(judged), _registry_at(loader, at), also=also, merged=merged

@@ -1,0 +1,112 @@
+"""Attacks that build on an old parent, whose state lends authority the line it joins has since taken away:
+a branch from before signatures were required, and a reclaim judged on a parent where the holder looked silent.
+
+Each needs a history of its own (a store that started unsigned; a team that began thirty hours ago),
+so each builds its team. The change on the old parent is lawful there; merged into the coordination
+branch it is judged again under that branch's authority, and the gate refuses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from testing.forgery import Forger
+from testing.forgery import found
+from testing.forgery import move
+from testing.forgery import new_key
+from testing.forgery import refused
+from testing.forgery import stamp
+from testing.repos import bare_remote
+from testing.repos import git
+from testing.repos import make_repo
+from testing.signed import HUMAN
+from testing.signed import Team
+from tests.conftest import Coord
+
+from gitcoord import model
+
+
+def test_an_unsigned_branch_from_before_signatures_were_required_is_refused(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that started unsigned, then turned signatures on (`coord key publish` and `coord register`, then `coord key require`).
+    An outsider branches off a commit from before, commits unsigned as the human, making its own key the
+    human's, and merges that into the coordination branch signed with that key."""
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "keys"))
+    team = Team(tmp_path, coord, ("instance-1", "evil"))
+    bare_remote(team.remote)
+    team.ok(None, "install", "--server", where=team.remote)
+    git(make_repo(team.clones[HUMAN]), "remote", "add", "origin", str(team.remote))
+    team.ok(HUMAN, "init", "--branch", "main")
+    team.ok(HUMAN, "sync")
+    team.ok(HUMAN, "install", "--as", HUMAN)
+    team.ok(HUMAN, "key", "publish", "--sync")
+    git(tmp_path, "clone", "-q", str(team.remote), str(team.clones["instance-1"]))
+    team.ok("instance-1", "install", "--as", "instance-1")
+    team.ok("instance-1", "register", "instance-1", "--role", "developer", "--sync")
+    team.ok(HUMAN, "sync")
+    before = team.remote_tip()  # signatures not required yet
+    team.ok(HUMAN, "key", "require", "--sync")
+    team.ok("instance-1", "checkin", "--sync")
+
+    git(tmp_path, "clone", "-q", str(team.remote), str(team.clones["evil"]))
+    outsider = Forger(team, "evil")
+    evil, evil_key = new_key(tmp_path, "evil")
+    git(outsider.clone, "checkout", "-q", "-b", "side", before)
+    outsider.edit(model.REGISTRY, lambda d: d["settings"].update(human_key=evil_key))
+    outsider.commit("the human's key, says the trailer", actor=HUMAN, key=None)
+    git(outsider.clone, "checkout", "-q", "main")
+    outsider.merge("side")
+    # The result written by hand: the branch's registry, with the side's change.
+    outsider.write(model.REGISTRY, json.loads(git(outsider.clone, "show", f"main:coordination/{model.REGISTRY}")))
+    outsider.edit(model.REGISTRY, lambda d: d["settings"].update(human_key=evil_key))
+    outsider.commit("merge side", actor=HUMAN, key=evil)
+    refused(outsider, "signature")
+    found(outsider, "signature")
+
+
+def _at(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime | None) -> None:
+    """Every clock coord and git read says `moment` (None: the real clock again)."""
+    for name in ("COORD_NOW", "GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
+        if moment is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, stamp(moment) if name == "COORD_NOW" else f"@{int(moment.timestamp())} +0000")
+
+
+def test_a_reclaim_judged_on_a_parent_where_the_holder_looked_silent_is_refused(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """instance-1 took a task thirty hours ago and has checked in since (an hour ago, and now). instance-2
+    reclaims it on the commit from thirty hours ago, where instance-1 looks silent past the lease, and
+    merges that into the coordination branch with the real driver: the gate refuses the merge."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    _at(monkeypatch, now - dt.timedelta(hours=31))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    _at(monkeypatch, now - dt.timedelta(hours=30))
+    team.ok("instance-1", "checkin", "--sync")
+    task = team.ok("instance-1", "task", "add", "Long job", "--sync").split()[0]
+    team.ok("instance-1", "task", "claim", task, "--sync")
+    team.ok("instance-1", "task", "start", task, "--sync")
+    old = team.remote_tip()
+    _at(monkeypatch, now - dt.timedelta(hours=1))
+    team.ok("instance-1", "checkin", "--sync")
+    _at(monkeypatch, None)
+    team.ok("instance-1", "checkin", "--sync")
+
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", old)
+    fields = {"status": "pending_assignment", "assigned_to": None, "assigned_at": None, "status_reason": "silent"}
+    attacker.edit(model.TASKS, lambda d: move(d, task, "pending_tasks", **fields, updated=stamp(now)))
+    attacker.commit(f"instance-2 reclaims {task}")
+    assert team.ok("instance-2", "check", "--range", f"{old}..HEAD").startswith("ok: "), "lawful on its own parent"
+    git(attacker.clone, "fetch", "-q", "origin")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
+    refused(attacker, "authorization")
+    found(attacker, "authorization")
+    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
+    assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]

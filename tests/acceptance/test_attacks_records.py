@@ -1,0 +1,315 @@
+"""Attacks on the records: field takeovers of tasks, messages and decisions.
+
+The example store: task_001 is in progress, held by instance-2; task_002 and task_003 wait,
+task_003 on open dependencies; msg_001 is a question from instance-2 to instance-1; dec_001 was
+decided by instance-2; dec_002 is pending and names no proposer. instance-3 attacks by hand, past
+every client hook, signing with its own key as itself: each change is refused by the gate (naming
+the rule, moving no ref) and found by `coord check --range`; each family has an honest twin.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+from testing.forgery import NOW
+from testing.forgery import Change
+from testing.forgery import Forger
+from testing.forgery import accepted
+from testing.forgery import append
+from testing.forgery import claim
+from testing.forgery import current
+from testing.forgery import found
+from testing.forgery import move
+from testing.forgery import new_message
+from testing.forgery import new_task
+from testing.forgery import put
+from testing.forgery import record
+from testing.forgery import refused
+from testing.forgery import stamp
+from testing.repos import git
+from testing.signed import HUMAN
+from testing.signed import Team
+
+from gitcoord import model
+from gitcoord.git import clean_env
+
+TQ, ML, DC = model.TASKS, model.MESSAGES, model.DECISIONS
+ME, VICTIM, HOLDER = "instance-3", "instance-1", "instance-2"
+now = stamp(NOW)
+
+
+def _escalation(by: str) -> dict[str, Any]:
+    return {
+        "subject": "dec_002",
+        "raised_by": by,
+        "raised_at": now,
+        "reason": "we disagree",
+        "escalated_to": HUMAN,
+        "positions": [{"instance": VICTIM, "position": "GraphQL or I quit"}],
+    }
+
+
+def _duplicate_before(rid: str, **fields: Any) -> Change:
+    """A second, altered copy of `rid` put before the real one, in the same list."""
+
+    def add(d: dict[str, Any]) -> None:
+        real = record(d, rid)
+        listed = next(v for v in d.values() if isinstance(v, list) and real in v)
+        listed.insert(listed.index(real), {**real, **fields})
+
+    return add
+
+
+# (id, file, change, rule)
+TAKEOVERS = [
+    # tasks
+    ("take-over-assigned-to", TQ, put("task_001", assigned_to=ME), "immutable"),
+    ("another-s-status-reason", TQ, put("task_001", status_reason="mine now"), "authorization"),
+    ("another-s-updated-only", TQ, put("task_001", updated=now), "authorization"),
+    ("another-s-title", TQ, put("task_001", title="renamed"), "authorization"),
+    ("another-s-priority", TQ, put("task_001", priority="low"), "authorization"),
+    ("another-s-dependencies", TQ, put("task_002", dependencies=[]), "authorization"),
+    ("suggested-assignee", TQ, put("task_002", suggested_assignee=ME), "authorization"),
+    ("complete-another-s", TQ, lambda d: move(d, "task_001", "completed_tasks", status="completed"), "authorization"),
+    ("block-another-s", TQ, put("task_001", status="blocked", status_reason="stuck"), "authorization"),
+    (
+        "cancel-a-task-not-mine",
+        TQ,
+        lambda d: move(d, "task_002", "completed_tasks", status="cancelled"),
+        "authorization",
+    ),
+    (
+        "claim-in-another-s-name",
+        TQ,
+        lambda d: move(
+            d, "task_002", "active_tasks", status="assigned", assigned_to=VICTIM, assigned_at=now, dependencies=[]
+        ),
+        "authorization",
+    ),
+    (
+        "decline-by-another",
+        TQ,
+        append("task_002", "declines", {"instance": VICTIM, "at": now, "reason": "no"}),
+        "authorization",
+    ),
+    (
+        "note-by-another",
+        TQ,
+        append("task_001", "notes", {"from": VICTIM, "at": now, "text": "forged"}),
+        "authorization",
+    ),
+    (
+        "own-note-on-a-task-not-mine",
+        TQ,
+        append("task_001", "notes", {"from": ME, "at": now, "text": "mine"}),
+        "authorization",
+    ),
+    (
+        "contested-by-hand",
+        TQ,
+        put(
+            "task_001",
+            contested=[{"status": "assigned", "assigned_to": ME, "assigned_at": now, "status_reason": None, "at": now}],
+        ),
+        "authorization",
+    ),
+    (
+        "merge-conflicts-by-hand",
+        TQ,
+        lambda d: d.update(
+            merge_conflicts=[{"record": "task_001", "field": "title", "values": ["a", "b"], "reason": "x"}]
+        ),
+        "authorization",
+    ),
+    (
+        "create-in-another-s-name",
+        TQ,
+        lambda d: d["pending_tasks"].append(new_task("task_f", VICTIM)),
+        "authorization",
+    ),
+    (
+        "create-already-completed",
+        TQ,
+        lambda d: d["completed_tasks"].append(new_task("task_g", ME, status="completed", assigned_to=ME)),
+        "transition",
+    ),
+    (
+        "claim-with-open-dependencies",
+        TQ,
+        lambda d: move(d, "task_003", "active_tasks", status="in_progress", assigned_to=ME, assigned_at=now),
+        "dependency",
+    ),
+    ("a-second-task-001-before-the-real", TQ, _duplicate_before("task_001", assigned_to=ME), "duplicate-id"),
+    ("a-task-in-the-wrong-list", TQ, lambda d: d["completed_tasks"].append(d["pending_tasks"].pop(0)), "placement"),
+    ("task-deleted", TQ, lambda d: d["pending_tasks"].pop(0), "deleted"),
+    # messages
+    ("rewrite-a-sent-message", ML, put("msg_001", message="forged"), "immutable"),
+    ("readdress-a-sent-message", ML, put("msg_001", to=ME), "immutable"),
+    (
+        "answer-a-question-to-another",
+        ML,
+        lambda d: (record(d, "msg_001").update(status="responded"), d.update(response_queue=[])),
+        "authorization",
+    ),
+    (
+        "close-another-s-question",
+        ML,
+        lambda d: (record(d, "msg_001").update(status="closed", closed_at=now), d.update(response_queue=[])),
+        "authorization",
+    ),
+    (
+        "reply-in-another-s-thread",
+        ML,
+        lambda d: d["messages"].append(
+            new_message("msg_r", ME, to=HOLDER, type="consultation_response", in_reply_to="msg_001")
+        ),
+        "authorization",
+    ),
+    (
+        "send-in-another-s-name",
+        ML,
+        lambda d: d["messages"].append(new_message("msg_f", VICTIM)),
+        "authorization",
+    ),
+    ("drop-an-owed-answer", ML, lambda d: d.update(response_queue=[]), "response-queue"),
+    ("message-deleted", ML, lambda d: d.update(messages=[], response_queue=[]), "deleted"),
+    ("a-second-msg-001-before-the-real", ML, _duplicate_before("msg_001", message="forged"), "duplicate-id"),
+    # decisions
+    (
+        "decide-with-no-proposer",
+        DC,
+        lambda d: move(
+            d,
+            "dec_002",
+            "decisions",
+            status="active",
+            decision="REST API",
+            rationale="r",
+            decided_by=[ME],
+            date=now,
+            affects_instances=["all"],
+        ),
+        "authorization",
+    ),
+    ("name-myself-proposer", DC, put("dec_002", proposed_by=ME), "authorization"),
+    (
+        "another-s-input",
+        DC,
+        append("dec_002", "inputs", {"from": VICTIM, "option": "REST API", "comment": "forged", "at": now}),
+        "authorization",
+    ),
+    ("another-s-decided-by", DC, put("dec_001", decided_by=[ME]), "immutable"),
+    ("another-s-rationale", DC, put("dec_001", rationale="rewritten"), "immutable"),
+    ("supersede-another-s", DC, put("dec_001", status="superseded", superseded_by="dec_002"), "authorization"),
+    ("affects-instances", DC, put("dec_001", affects_instances=[ME]), "authorization"),
+    ("pending-title", DC, put("dec_002", title="Pick GraphQL"), "authorization"),
+    (
+        "record-in-another-s-name",
+        DC,
+        lambda d: d["decisions"].append(
+            {**record(d, "dec_001"), "decision_id": "dec_f", "decided_by": [VICTIM], "date": now}
+        ),
+        "authorization",
+    ),
+    (
+        "escalate-in-another-s-name",
+        DC,
+        put("dec_002", status="escalated", escalation=_escalation(VICTIM)),
+        "authorization",
+    ),
+    (
+        "escalate-to-another-than-the-human",
+        DC,
+        put("dec_002", status="escalated", escalation={**_escalation(ME), "escalated_to": ME}),
+        "authorization",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "change", "rule"), [c[1:] for c in TAKEOVERS], ids=[c[0] for c in TAKEOVERS])
+def test_a_record_takeover_is_refused(attacker: Forger, file: str, change: Change, rule: str) -> None:
+    attacker.edit(file, change)
+    attacker.commit("a record changed by hand")
+    refused(attacker, rule)
+    found(attacker, rule)
+
+
+def test_a_forged_escalation_position_before_the_real_one_is_refused(example_team: Team) -> None:
+    attacker = Forger(example_team, ME).fresh()
+    example_team.ok(VICTIM, "escalate", "dec_002", "--reason", "we cannot agree", "--sync")
+    holder = Forger(example_team, HOLDER).fresh()
+    position = {"instance": HOLDER, "position": "REST, for simplicity"}
+    holder.edit(DC, lambda d: record(d, "dec_002")["escalation"]["positions"].append(position))
+    holder.commit("instance-2 states its position")
+    accepted(holder)  # the honest twin: its own position
+
+    def forge(d: dict[str, Any]) -> None:
+        positions = record(d, "dec_002")["escalation"]["positions"]
+        forged = {"instance": HOLDER, "position": "FORGED: instance-2 now backs GraphQL and withdraws"}
+        positions.insert(positions.index(position), forged)
+
+    attacker.fresh().edit(DC, forge)
+    attacker.commit("a position in instance-2's name")
+    refused(attacker, "authorization")
+    found(attacker, "authorization")
+
+
+def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:
+    holder = Forger(example_team, HOLDER).fresh()
+    holder.edit(TQ, put("task_001", status_reason="halfway", title="Design the agent architecture"))
+    holder.edit(TQ, append("task_001", "notes", {"from": HOLDER, "at": current(), "text": "halfway there"}))
+    holder.commit("instance-2 keeps its task up to date")
+    accepted(holder)
+    creator = Forger(example_team, ME).fresh()
+    creator.edit(TQ, lambda d: d["pending_tasks"].append(new_task("task_mine", ME)))
+    creator.commit("instance-3 adds a task")
+    creator.edit(TQ, claim("task_mine", ME, current()))
+    creator.edit(ML, lambda d: d["messages"].append(new_message("msg_mine", ME)))
+    creator.edit(
+        DC, append("dec_002", "inputs", {"from": ME, "option": "REST API", "comment": "simple", "at": current()})
+    )
+    creator.commit("instance-3 takes a task of its own, says so, and gives its input")
+    accepted(creator)
+    recipient = Forger(example_team, VICTIM).fresh()
+    recipient.edit(ML, lambda d: (record(d, "msg_001").update(status="responded"), d.update(response_queue=[])))
+    recipient.edit(
+        ML,
+        lambda d: d["messages"].append(
+            new_message("msg_answer", VICTIM, to=HOLDER, type="consultation_response", in_reply_to="msg_001")
+        ),
+    )
+    recipient.commit("instance-1 answers the question sent to it")
+    accepted(recipient)
+    human = Forger(example_team, HUMAN).fresh()
+    human.edit(DC, put("dec_002", proposed_by=VICTIM))
+    human.commit("the human names who decides dec_002")
+    accepted(human)
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "rule"),
+    [
+        (TQ, put("task_001", assigned_to=ME), "immutable"),
+        (DC, put("dec_001", affects_instances=[ME]), "authorization"),
+    ],
+    ids=["take-over-assigned-to", "affects-instances"],
+)
+def test_the_local_hooks_refuse_a_takeover_before_it_is_committed(
+    attacker: Forger, file: str, change: Change, rule: str
+) -> None:
+    """The same takeover by an ordinary `git commit` in the attacker's clone: its own hooks refuse it."""
+    head = git(attacker.clone, "rev-parse", "HEAD")
+    attacker.edit(file, change)
+    done = subprocess.run(
+        ["git", "commit", "-qam", "a takeover"],
+        cwd=attacker.clone,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(),
+    )
+    assert done.returncode != 0
+    assert f"[{rule}]" in done.stdout + done.stderr, done
+    assert git(attacker.clone, "rev-parse", "HEAD") == head
