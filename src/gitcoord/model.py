@@ -10,7 +10,9 @@ import datetime as dt
 import re
 from typing import Any
 from typing import Final
+from typing import Literal
 from typing import NamedTuple
+from typing import get_args
 
 from gitcoord import timestamps
 
@@ -77,7 +79,8 @@ PROTOCOL_VERSION: Final = "1.0"
 BROADCAST: Final = "all"
 DEFAULT_HUMAN: Final = "human"
 
-QUEUE_STATUSES: Final = ("pending",)
+QueueStatus = Literal["pending"]  # an answer owed waits in the response queue until it is given
+QUEUE_STATUSES: Final[tuple[QueueStatus, ...]] = get_args(QueueStatus)
 
 TASK_LIST: Final = {
     "pending_assignment": "pending_tasks",
