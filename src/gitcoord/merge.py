@@ -134,9 +134,10 @@ def set_merge(m: _Merge, at: Where, sides: Sides) -> Any:
 
 def union(*lists: Iterable[Any]) -> list[Any]:
     """Every distinct item of `lists`, in a side-independent order after the first list."""
-    return set_merge(
+    merged: list[Any] = set_merge(
         _Merge(), Where("$", ""), Sides([], list(next(iter(lists), [])), [x for rest in lists for x in rest])
     )
+    return merged
 
 
 def ranked(*order: str) -> Policy:
@@ -249,9 +250,8 @@ def _assignment(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str,
         at = _instant(g["assigned_at"])
         return (TASK_STATUS_ORDER.index(g["status"]), at is None, at or 0, str(g["assigned_to"]), canon(_plain(g)))
 
-    (winner, _), (loser, losing) = sorted(
-        [(groups.ours, records.ours), (groups.theirs, records.theirs)], key=lambda pair: order(pair[0])
-    )
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = [(groups.ours, records.ours), (groups.theirs, records.theirs)]
+    (winner, _), (loser, losing) = sorted(pairs, key=lambda pair: order(pair[0]))
     if (winner["status"], winner["assigned_to"]) == (loser["status"], loser["assigned_to"]):
         return winner  # one assignment made on both sides: nobody lost it; the earlier one stands
     lost = {f: _present(loser[f]) for f in ("status", "assigned_to", "assigned_at", "status_reason")}
@@ -284,14 +284,14 @@ def _outcome(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str, An
     def rank(g: dict[str, Any]) -> int:
         return DECISION_STATUS_ORDER.index("pending" if g["status"] is MISSING else g["status"])
 
-    ours, theirs = groups.ours, groups.theirs
+    base: dict[str, Any] = groups.base
+    ours: dict[str, Any] = groups.ours
+    theirs: dict[str, Any] = groups.theirs
     if rank(ours) == rank(theirs) and ours["status"] in ("active", "superseded"):
         m.conflict(
-            Where(rid, "outcome"),
-            Sides(_plain(groups.base), _plain(ours), _plain(theirs)),
-            "two different final decisions",
+            Where(rid, "outcome"), Sides(_plain(base), _plain(ours), _plain(theirs)), "two different final decisions"
         )
-        return groups.base
+        return base
     return min(ours, theirs, key=lambda g: (rank(g), canon(_plain(g))))
 
 

@@ -19,6 +19,35 @@ from gitcoord.model import Record
 State = Mapping[str, Doc]  # file name -> document: the whole coordination store
 
 
+class _Changed(Mapping[str, Doc]):
+    """A state with some files changed: the changed documents are read first, the rest from the base.
+
+    What a `ChainMap` of the two reads as, typed for a base that is only a `Mapping` (a
+    snapshot is read-only), and never written through.
+    """
+
+    def __init__(self, base: State, changed: Mapping[str, Doc]) -> None:
+        self._base = base
+        self._changed = changed
+
+    def __getitem__(self, file: str) -> Doc:
+        return self._changed[file] if file in self._changed else self._base[file]
+
+    def __contains__(self, file: object) -> bool:
+        return file in self._changed or file in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self._base), **dict.fromkeys(self._changed)})
+
+    def __len__(self) -> int:
+        return len({*self._base, *self._changed})
+
+
+def with_changes(base: State, changed: Mapping[str, Doc]) -> State:
+    """`base` as it reads with the documents of `changed` in place of its own (neither is copied)."""
+    return _Changed(base, changed)
+
+
 def iter_records(doc: Doc, coll: Collection) -> Iterator[tuple[str, JsonPath, Record]]:
     """(id, path, record) for every record of the collection, across all its lists."""
     if not coll.id_key:
@@ -46,7 +75,8 @@ def get(state: State, kind: str, rid: str) -> Record | None:
         return found
     key = coll.id_key
     for name in coll.lists:
-        for record in doc.get(name, ()):
+        listed: list[Record] = doc.get(name, [])
+        for record in listed:
             if record[key] == rid:
                 return record
     return None

@@ -10,10 +10,8 @@ is judged by it before it is returned, so no step restates an authority rule.
 from __future__ import annotations
 
 import datetime as dt
-from collections import ChainMap
 from collections.abc import Container
 from collections.abc import Iterator
-from collections.abc import Mapping
 from typing import Any
 from typing import NamedTuple
 
@@ -75,7 +73,7 @@ class Edit:
         self.base = state
         self.ctx = ctx
         self.docs: dict[str, Doc] = {}
-        self.state: Mapping[str, Doc] = ChainMap(self.docs, state)  # type: ignore[arg-type]
+        self.state = records.with_changes(state, self.docs)
 
     def authorize(self, kind: str, old: Record | None, new: Record, rid: str | None = None, *, hint: str = "") -> None:
         """Refuse now, in the rulebook's words, if the actor may not make this change to one record."""
