@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 from typing import Final
 from typing import Literal
@@ -71,9 +72,12 @@ def in_shard(shard: str, closed: str) -> bool:
     return shard in ARCHIVE_FILES or shard >= shard_for(file=base(shard), closed=closed)
 
 
-# A JSON document as loaded; the schemas say what it may hold.
+# A JSON document as loaded; the schemas say what it may hold. Code about one kind of record
+# says which (shapes.py); generic code over every kind takes these, and what only reads a
+# record of any kind takes a `Fields`, which a typed record is too.
 Doc = dict[str, Any]
 Record = dict[str, Any]
+Fields = Mapping[str, Any]
 
 PROTOCOL_VERSION: Final = "1.0"
 BROADCAST: Final = "all"
@@ -128,20 +132,20 @@ BY_KIND: Final = {c.kind: c for c in COLLECTIONS.values()}
 RECORD_LISTS: Final = tuple(name for c in COLLECTIONS.values() for name in c.lists)
 
 
-def decision_status(record: Record) -> str:
+def decision_status(record: Fields) -> str:
     # The seed's pending decisions carry no status; sitting in pending_decisions says it.
     status: str = record.get("status", "pending")
     return status
 
 
-def status_of(kind: str, record: Record) -> str:
+def status_of(kind: str, record: Fields) -> str:
     if kind == "decision":
         return decision_status(record)
     status: str = record["status"]
     return status
 
 
-def closed_at(kind: str, record: Record) -> str | None:
+def closed_at(kind: str, record: Fields) -> str | None:
     """When a closed record closed: what decides its archive shard and when it may move there."""
     if kind == "task":
         found: str | None = record.get("updated") or record.get("created")
@@ -164,7 +168,7 @@ class Settings(NamedTuple):
     archive_after_days: float = 2  # a closed record leaves the live files this long after it closed
 
 
-def settings_of(registry: Doc) -> Settings:
+def settings_of(registry: Fields) -> Settings:
     """The registry's settings (the schema allows exactly these keys), with the defaults for the rest."""
     return Settings(**registry.get("settings", {}))
 

@@ -7,13 +7,16 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from typing import cast
 
 from gitcoord import model
+from gitcoord import shapes
 from gitcoord import timestamps
 from gitcoord.errors import BadUsage
 from gitcoord.jsonio import JsonPath
 from gitcoord.model import Collection
 from gitcoord.model import Doc
+from gitcoord.model import Fields
 from gitcoord.model import Record
 
 State = Mapping[str, Doc]  # file name -> document: the whole coordination store
@@ -41,6 +44,26 @@ class _Changed(Mapping[str, Doc]):
 
     def __len__(self) -> int:
         return len({*self._base, *self._changed})
+
+
+# The four files as their types say (shapes.py). The schema checked each document when it was
+# read, and every step's result before it was written, so reading it as its type is sound.
+
+
+def registry(state: State) -> shapes.Registry:
+    return cast("shapes.Registry", state[model.REGISTRY])
+
+
+def task_queue(state: State) -> shapes.TaskQueue:
+    return cast("shapes.TaskQueue", state[model.TASKS])
+
+
+def communication_log(state: State) -> shapes.CommunicationLog:
+    return cast("shapes.CommunicationLog", state[model.MESSAGES])
+
+
+def decision_log(state: State) -> shapes.DecisionLog:
+    return cast("shapes.DecisionLog", state[model.DECISIONS])
 
 
 def with_changes(base: State, changed: Mapping[str, Doc]) -> State:
@@ -132,7 +155,7 @@ def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tup
     return waiting
 
 
-def silent(entry: Record, moment: dt.datetime, hours: float) -> bool:
+def silent(entry: Fields, moment: dt.datetime, hours: float) -> bool:
     """Whether an instance has not checked in for `hours` before `moment` (never counts as silent)."""
     last = entry.get("last_update")
     return last is None or timestamps.older(last, moment, dt.timedelta(hours=hours))

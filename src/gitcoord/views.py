@@ -8,6 +8,7 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
 from gitcoord import timestamps
+from gitcoord.model import Fields
 from gitcoord.model import Record
 from gitcoord.records import State
 from gitcoord.records import by_id
@@ -41,7 +42,7 @@ def by_urgency(records: list[Record]) -> list[Record]:
     )
 
 
-def missing_inputs(decision: Record) -> list[str]:
+def missing_inputs(decision: Fields) -> list[str]:
     given = {i["from"] for i in decision.get("inputs", ())}
     return [n for n in decision.get("input_needed_from", ()) if n not in given]
 
