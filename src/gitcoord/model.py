@@ -112,7 +112,7 @@ class Collection(NamedTuple):
     prefix: str  # the id prefix new records get ("" for instance names, chosen by people)
     lists: tuple[str, ...]  # the JSON keys that hold the records
 
-    def placement(self, record: Record) -> str:
+    def placement(self, record: Fields) -> str:
         """The list a record belongs in, which follows from its status."""
         if self.kind == "task":
             return TASK_LIST[record["status"]]

@@ -105,7 +105,7 @@ def get(state: State, kind: str, rid: str) -> Record | None:
     return None
 
 
-def put(doc: Doc, coll: Collection, record: Record, rid: str | None = None) -> Doc:
+def put(doc: Doc, coll: Collection, record: Fields, rid: str | None = None) -> Doc:
     """A copy of `doc` with `record` added or replaced, in the list its status calls for.
 
     Only the lists that change are copied; unchanged records are shared, which keeps a
@@ -139,7 +139,7 @@ def without(doc: Doc, coll: Collection, rids: set[str]) -> Doc:
     return new
 
 
-def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
+def unfinished(task: Fields, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
     """The dependencies of `task` that are not completed yet, each with its status.
 
     A task may start only once every dependency is completed: the one place that says so.

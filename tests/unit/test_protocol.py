@@ -4,6 +4,7 @@ import datetime as dt
 import itertools
 import json
 from collections import ChainMap
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from gitcoord import invariants
 from gitcoord import model
 from gitcoord import records
 from gitcoord import schema
+from gitcoord import shapes
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import Refused
@@ -56,7 +58,7 @@ def record(state: dict[str, Any], kind: str, rid: str) -> dict[str, Any]:
     return found
 
 
-def stepped(change: Change) -> dict[str, Any]:
+def stepped(change: Change) -> Mapping[str, Any]:
     """The record a step created or changed."""
     assert change.record is not None
     return change.record
@@ -294,7 +296,7 @@ def test_a_decision_with_inputs(state: dict[str, Any]) -> None:
 
 
 def test_proposals(state: dict[str, Any]) -> None:
-    options = [
+    options: list[shapes.Option] = [
         {"option": "Postgres", "pros": ["relational"], "cons": []},
         {"option": "Mongo", "pros": [], "cons": ["joins"]},
     ]
