@@ -163,6 +163,7 @@ H, I1, I2 = ["--as", "human"], ["--as", "instance-1"], ["--as", "instance-2"]
 
 CASES: dict[str, tuple[Case, Failure | None]] = {
     "archive": ((None, [*H, "archive", "--dry-run"]), (None, [*H, "archive", "--before", "soon"], "usage")),
+    "briefing": ((None, [*I1, "briefing"]), (None, ["--as", "", "briefing"], "failed")),
     "check": ((None, ["check", "--range", "HEAD..HEAD"]), (None, ["check", "--range", "nonsense"], "usage")),
     "checkin": ((None, [*I1, "checkin"]), (None, ["--as", "nobody", "checkin"], "refused")),
     "checkout": ((None, [*I1, "checkout"]), (None, ["--as", "nobody", "checkout"], "refused")),

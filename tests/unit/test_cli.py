@@ -23,6 +23,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("archive",): ("gitcoord.commands.archive:archive", []),
     ("board",): ("gitcoord.commands.board:board", ["--html", "board.html"]),
     ("check",): ("gitcoord.commands.check:check", []),
+    ("briefing",): ("gitcoord.commands.registry:briefing", []),
     ("checkin",): ("gitcoord.commands.registry:checkin", []),
     ("checkout",): ("gitcoord.commands.registry:checkout", []),
     ("decision", "assign"): ("gitcoord.commands.decisions:assign", ["D", "I"]),
@@ -56,6 +57,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("init",): ("gitcoord.commands.init:init", []),
     ("install",): ("gitcoord.commands.install:install", []),
     ("log",): ("gitcoord.commands.log:log", []),
+    ("mcp",): ("gitcoord.commands.mcp_server:serve", []),
     ("merge-driver",): ("gitcoord.driver:merge_paths", ["O", "A", "B", "P"]),
     ("news",): ("gitcoord.commands.agent:news", []),
     ("next",): ("gitcoord.commands.agent:next_step", []),
@@ -136,6 +138,9 @@ def test_help_loads_neither_the_store_nor_git_nor_the_schema_library() -> None:
     }
     assert ours - light == {m for m in ours if m.startswith("gitcoord.cli")}
     assert "jsonschema" not in imported
+    assert not {m for m in imported if m.split(".")[0] in ("mcp", "anyio", "pydantic")}, (
+        "only `coord mcp` needs the SDK"
+    )
 
 
 def test_a_bug_leaves_a_private_crash_log_of_its_own(

@@ -22,7 +22,7 @@ from gitcoord.cli.base import where
     "--agents",
     is_flag=True,
     help="Tell agents the whole loop in CLAUDE.md and AGENTS.md, and add the Claude Code hooks that bring it "
-    "into each session (.claude/settings.json).",
+    "into each session (.claude/settings.json), and its MCP server, `coord mcp` (.mcp.json).",
 )
 @click.option("--github", is_flag=True, help="Add the GitHub workflows: validation, health, decision pull requests.")
 @click.option(

@@ -83,6 +83,19 @@ def check_in(
     return _brief(ws, state, me, data, head, entry=entry, since=since, shown=shown, fresh=fresh, full=full)
 
 
+def read(ws: workspace.Workspace, out: Output, *, full: bool = False) -> Briefed:
+    """The briefing a check-in gives, without checking in: it commits nothing, and leaves the news cursor be."""
+    me = ws.require_identity()
+    fresh = read_fresh(ws, out)
+    snap = workspace.snapshot(ws, strict=False, commit=fresh.commit)
+    with validation.reading(snap):
+        entry = snap[model.REGISTRY]["instances"].get(me)
+    since = entry["last_update"] if entry else None
+    data: dict[str, Any] = {"instance": me, "record": entry, "committed": False}
+    head = f"Briefing for {safe(me)} (read only: not a check-in)"
+    return _brief(ws, snap, me, data, head, entry=entry, since=since, shown=None, fresh=fresh, full=full)
+
+
 def _checkin(state: State, ctx: Context, session: str | None) -> Change:
     return instances.checkin(state, ctx, session=session)
 

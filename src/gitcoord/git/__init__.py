@@ -29,6 +29,7 @@ from gitcoord.git.errors import SigningFailed
 from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.objects import TreeEntry
+from gitcoord.git.objects import blob_ids
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
@@ -132,6 +133,7 @@ __all__ = [
     "add",
     "add_remote",
     "author",
+    "blob_ids",
     "blobs_under",
     "can_sign",
     "changed_paths",

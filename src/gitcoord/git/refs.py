@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -96,13 +97,24 @@ class LogEntry(NamedTuple):
 _FIELDS = ("%H", "%cI", "%s", "%an", "%(trailers:only,unfold)")
 
 
+def _between() -> str:
+    """A separator for the fields of `git log --format`, which no commit can contain.
+
+    Subjects, names and trailers are anyone's text (a commit message may hold any byte but
+    NUL, which -z takes for the records): a fixed separator inside one would shift every
+    field after it. This one is new on each call, so no one can write it in advance.
+    """
+    return f"\x1f{secrets.token_hex(8)}\x1f"
+
+
 def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
     """Commits reachable from `rev`, newest first, with their trailers."""
-    args = ["log", "-z", "--format=" + "%x1f".join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
+    sep = _between()
+    args = ["log", "-z", "--format=" + sep.join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
     entries = []
     for item in out(args, cwd).split("\0"):
         if item.strip():
-            sha, date, subject, author, trailer_text = item.strip("\n").split("\x1f")
+            sha, date, subject, author, trailer_text = item.strip("\n").split(sep)
             trailers = dict(line.split(": ", 1) for line in trailer_text.splitlines() if ": " in line)
             entries.append(LogEntry(Sha(sha), date, subject, trailers, author))
     return entries
@@ -150,11 +162,12 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
         "%s",
         "%(trailers:key=Coord-Event,valueonly,separator=%x1e)",
     )
-    text = out(["log", "-z", "--reverse", "--topo-order", "--format=" + "%x1f".join(fields), *revisions, "--"], cwd)
+    sep = _between()
+    text = out(["log", "-z", "--reverse", "--topo-order", "--format=" + sep.join(fields), *revisions, "--"], cwd)
     found = []
     for item in text.split("\0"):
         if item.strip():
-            sha, parents, committed, instances, subject, event = item.lstrip("\n").split("\x1f")
+            sha, parents, committed, instances, subject, event = item.lstrip("\n").split(sep)
             names = tuple(n.strip() for n in instances.split("\x1e") if n.strip())
             events = [e.strip() for e in event.split("\x1e") if e.strip()]
             one = events[0] if len(events) == 1 else ""
