@@ -46,15 +46,16 @@ def driver_command() -> str:
     return f"{shlex.quote(sys.executable)} -I -m gitcoord merge-driver %O %A %B %P"
 
 
-def set_up(repo: git.Repo, *, branch: str | None = None) -> list[str]:
-    """Register the driver, the attributes, the branch and the hooks; return what changed."""
+def set_up(repo: git.Repo, *, branch: str | None = None, with_hooks: bool = True) -> list[str]:
+    """Register the driver, the attributes, the branch and (unless `with_hooks` is false) the hooks;
+    return what changed."""
     return [
         *_register_driver(repo.root),
         *checked_transfers(repo.root),
         *_choose_branch(repo.root, branch),
         *_attributes(repo),
-        *_pre_commit_hooks(repo),
-        *install_git_hooks(repo),
+        *(_pre_commit_hooks(repo) if with_hooks else []),
+        *(install_git_hooks(repo) if with_hooks else []),
     ]
 
 

@@ -35,6 +35,9 @@ def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: s
     before, after = _decisions(ws, base), _decisions(ws, head)
     changed = [d for rid, d in sorted(after.items()) if before.get(rid) != d]
     decided = bool(changed) and all(model.decision_status(d) in ("active", "superseded") for d in changed)
+    complete = all(not views.missing_inputs(d) for d in changed)
+    outside = _outside_the_store(ws.root, base, head)
+    mergeable = decided and complete and not outside
     rows = [
         {
             **views.decision_summary(d),
@@ -45,19 +48,36 @@ def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: s
     ]
     if output_file is not None:
         with output_file.open("a", encoding="utf-8") as f:
-            f.write(f"decided={str(decided).lower()}\nchanged={len(changed)}\n")
-    out.emit({"decided": decided, "decisions": rows}, _markdown(rows, decided))
+            f.write(f"decided={str(decided).lower()}\nchanged={len(changed)}\nmergeable={str(mergeable).lower()}\n")
+    data = {"decided": decided, "inputs_complete": complete, "outside_the_store": outside, "mergeable": mergeable}
+    out.emit({**data, "decisions": rows}, _markdown(rows, decided, complete=complete, outside=outside))
     return 0
 
 
-def _markdown(rows: list[dict[str, Any]], decided: bool) -> list[str]:
+def _outside_the_store(root: Path, base: str, head: str) -> list[str]:
+    """The files the pull request changes (from where it left its base) that are not the store's."""
+    start, end = git.rev_parse(root, base), git.rev_parse(root, head)
+    if start is None or end is None:
+        raise FatalError(f"--range {base}..{head}: no such commit here; fetch it first")
+    fork = git.merge_base(root, start, end) or start
+    prefix = model.COORD_DIR + "/"
+    return sorted(
+        p
+        for p in git.changed_paths(root, fork, end)
+        if not (p.startswith(prefix) and model.is_store_file(p.removeprefix(prefix)))
+    )
+
+
+def _markdown(rows: list[dict[str, Any]], decided: bool, *, complete: bool, outside: list[str]) -> list[str]:
     if not rows:
         return ["## Decisions", "", "This pull request changes no decision."]
-    verdict = (
-        "every decision here is made: the workflow merges it with the coord driver"
-        if decided
-        else "waiting for inputs or a decision"
-    )
+    if outside:
+        shown = ", ".join(markdown_cell(p) for p in outside[:10]) + (" …" if len(outside) > 10 else "")
+        verdict = f"it also changes files outside the store ({shown}): the workflow does not merge it"
+    elif not decided or not complete:
+        verdict = "waiting for inputs or a decision"
+    else:
+        verdict = "every decision here is made and every input is in: the workflow merges it with the coord driver"
     lines = [
         "## Decisions in this pull request",
         "",

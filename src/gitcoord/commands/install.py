@@ -19,11 +19,11 @@ from gitcoord.errors import FatalError
 from gitcoord.output import Output
 
 
-def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output) -> int:
+def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output, hooks: bool = True) -> int:
     if server:
         return install_server(cwd=cwd, out=out)
     repo = git.discover(cwd)
-    changed = clone.set_up(repo)
+    changed = clone.set_up(repo, with_hooks=hooks)
     data: dict[str, Any] = {"changed": changed}
     key = None
     if as_instance:

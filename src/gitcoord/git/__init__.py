@@ -58,6 +58,7 @@ from gitcoord.git.refs import is_ancestor
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
+from gitcoord.git.refs import refs_containing
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
@@ -98,6 +99,7 @@ from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
 from gitcoord.git.worktree import lock_file
+from gitcoord.git.worktree import paths_changed_by
 from gitcoord.git.worktree import pull_ff
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
@@ -177,10 +179,12 @@ __all__ = [
     "message_trailers",
     "mktree",
     "object_ids",
+    "paths_changed_by",
     "paths_under",
     "pull_ff",
     "push",
     "read_blobs",
+    "refs_containing",
     "remote_url",
     "reset_hard",
     "rev_list_count",

@@ -55,6 +55,11 @@ def is_ancestor(cwd: Path, ancestor: Sha, descendant: Sha) -> bool:
     return run(["merge-base", "--is-ancestor", ancestor, descendant], cwd, check=False).returncode == 0
 
 
+def refs_containing(cwd: Path, commit: Sha, prefix: str) -> list[str]:
+    """The refs under `prefix` (e.g. "refs/remotes/") whose history holds `commit`."""
+    return out(["for-each-ref", "--contains", commit, "--format=%(refname)", prefix], cwd).split()
+
+
 def merge_bases(cwd: Path, a: Sha, b: Sha) -> list[Sha]:
     """All best common ancestors: more than one after criss-cross merges."""
     return [Sha(s) for s in run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()]
