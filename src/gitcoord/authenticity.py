@@ -5,7 +5,8 @@ parses it. When the parent state requires signatures (`settings.require_signatur
 commit must carry a good signature by a key the parent state holds for that instance: its
 registry entry's `signing_key`, or `settings.human_key` for the human coordinator. The keys
 come from the parent state only, so a commit can never authorize the key that signs it; for
-a merge, a key either parent holds for the instance counts.
+a merge, from the state the merge driver makes of its parents, so that neither parent can
+lend a key the other line has replaced.
 """
 
 from __future__ import annotations
@@ -70,14 +71,18 @@ def keys_of(registry: Doc | None) -> Keys:
     return {name: frozenset(keys) for name, keys in found.items()}
 
 
-def expected(parents: Sequence[Doc | None], new: Doc | None, *, also: Doc | None = None) -> Expected:
+def expected(
+    parents: Sequence[Doc | None], new: Doc | None, *, also: Doc | None = None, merged: Doc | None = None
+) -> Expected:
     """The signature a commit with these parent registries, making registry `new`, must carry.
 
-    A merge commit is signed by its merger, whose line is its first parent: the keys are that
-    parent's. `also` is the state of the line a commit joins through a merge: a key that line
-    has replaced (a rotation, a new human key) no longer counts, and what it requires, it requires.
+    A merge commit is judged against `merged`, what the merge driver makes of its parents, and
+    its keys are that state's: a merge whose first parent is an old commit cannot borrow a key
+    the other parent has since rotated out (without `merged`, the first parent's). `also` is the
+    state of the line a commit joins through a merge: a key that line has replaced (a rotation,
+    a new human key) no longer counts, and what it requires, it requires.
     """
-    first = parents[0] if parents else None
+    first = merged if merged is not None and len(parents) > 1 else parents[0] if parents else None
     keys: dict[str, set[str]] = {name: set(held) for name, held in keys_of(first).items()}
     if also is not None:
         current = keys_of(also)
@@ -181,7 +186,8 @@ def _how(actor: str, held: frozenset[str], want: Expected) -> str:
 
 def can_sign(root: Path, parents: Sequence[Doc], new: Doc, actor: str | None) -> None:
     """Refuse, before anything is committed, a commit this clone cannot sign as `coord check` will want it."""
-    want = expected(parents, new)
+    # A merge this clone makes adds nothing to what the driver made of its parents: `new`.
+    want = expected(parents, new, merged=new if len(parents) > 1 else None)
     if not want.required:
         return
     if actor is None:
@@ -208,14 +214,18 @@ def review(
     registry_at: Callable[[str], Doc | None],
     *,
     also: Mapping[str, Doc | None] | None = None,
+    merged: Mapping[str, Doc | None] | None = None,
 ) -> list[Finding]:
     """The signature and trailer findings of `commits` (those that change coordination files).
 
-    `also`: for a commit a merge brings in, the state of the line it joins (see `expected`).
+    `also`: for a commit a merge brings in, the state of the line it joins; `merged`: for a
+    merge commit, the registry the driver makes of its parents (see `expected`).
     git verifies the commits in one call per distinct set of allowed signers."""
-    others = also or {}
+    others, bases = also or {}, merged or {}
     wants = {
-        c.sha: expected([registry_at(p) for p in c.parents], registry_at(c.sha), also=others.get(c.sha))
+        c.sha: expected(
+            [registry_at(p) for p in c.parents], registry_at(c.sha), also=others.get(c.sha), merged=bases.get(c.sha)
+        )
         for c in commits
     }
     batches: dict[tuple[tuple[str, frozenset[str]], ...], list[str]] = {}

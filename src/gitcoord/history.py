@@ -41,7 +41,7 @@ class Judge(NamedTuple):
     when: dt.datetime  # the moment of the change: the commit's date
     now: dt.datetime  # the checker's clock (a commit dated after it is not believed)
     archives: Callable[[str, str], bool] | None = None  # (kind, id): whether the old state archived it
-    since: dt.datetime | None = None  # the parent commit's date: times written may not lie before it
+    since: dt.datetime | None = None  # the floor of the state it changes: times written may not lie before it
 
     @property
     def known(self) -> bool:
@@ -120,6 +120,19 @@ def check(
         )
         return [Finding(first.file, first.path, "authorization", message)]
     return findings
+
+
+def latest(file: str, doc: Doc) -> dt.datetime | None:
+    """The latest time a live file records (its own fields and its records' stamps), if any.
+
+    Only a judged commit can move it, so it is the floor under the times a change may write:
+    a commit whose parent the committer dated in the past cannot lower it."""
+    coll = model.COLLECTIONS[model.base(file)]
+    kind = rulebook.KINDS[coll.kind]
+    values = [doc.get(k) for k, rule in rulebook.FILE_FIELDS.items() if rule == "touched"]
+    values += [_get(r, f) for _, _, r in records.iter_records(doc, coll) if isinstance(r, dict) for f in kind.stamps]
+    moments = [timestamps.parse(v) for v in values if isinstance(v, str) and timestamps.is_valid(v)]
+    return max(moments, default=None)
 
 
 def overlay(own: Doc, other: Doc) -> Doc:

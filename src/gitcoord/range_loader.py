@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitcoord import git
+from gitcoord import history
 from gitcoord import ids
 from gitcoord import model
 from gitcoord import records
@@ -39,6 +40,7 @@ class Loader:
         self._raw: dict[str, bytes | None] = {}
         self._parsed: dict[tuple[str, str], tuple[Doc | None, list[Finding]]] = {}
         self._trees: dict[str, Blobs] = {}
+        self._latest: dict[tuple[str, str], dt.datetime | None] = {}
         self.dates: dict[str, int] = {}  # commit -> its committer date, as git.changes gives them
 
     def at(self, commits: Sequence[str]) -> dict[str, Blobs]:
@@ -98,6 +100,11 @@ class Loader:
             self._parsed[key] = validation.parse_findings(file, self.raw(blob))
         return self._parsed[key]
 
+    def latest(self, file: str, blob: str, doc: Doc) -> dt.datetime | None:
+        if (file, blob) not in self._latest:
+            self._latest[(file, blob)] = history.latest(file, doc)
+        return self._latest[(file, blob)]
+
     def state(self, blobs: Blobs) -> State:
         return State(self, blobs)
 
@@ -141,6 +148,14 @@ class State(Mapping[str, Doc]):
 
     def __len__(self) -> int:
         return len({*model.FILES, *self.blobs})
+
+    def latest(self) -> dt.datetime | None:
+        """The latest time the live files record (`history.latest`), each file version read once."""
+        moments = [self._latest(f) for f in model.FILES if f in self.blobs and f in self]
+        return max((m for m in moments if m is not None), default=None)
+
+    def _latest(self, file: str) -> dt.datetime | None:
+        return self.loader.latest(file, self.blobs[file], self[file])
 
     def archives(self, kind: str, rid: str) -> bool:
         """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""

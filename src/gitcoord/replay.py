@@ -53,12 +53,14 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Ve
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
     touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents)]
+    bases = {c.sha: _expected(loader, c.parents, loader.state(at[c.sha])) for c in touched if len(c.parents) == 2}
     findings: list[Finding] = []
     for c in touched:
-        findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now)]
+        findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now, base=bases.get(c.sha))]
         if len(c.parents) == 2:
             findings += [f._replace(commit=c.sha) for f in _crossed(loader, c, now=now)]
-    findings += authenticity.review(root, touched, _acting(touched), _registry_at(loader, at))
+    merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
+    findings += authenticity.review(root, touched, _acting(touched), _registry_at(loader, at), merged=merged)
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
     return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched))
 
@@ -87,21 +89,35 @@ def _crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Fin
         if joined is None or not loader.state(tips[other]).exists:
             continue
         brought = git.changes(loader.root, [mine, "--not", other])
+        loader.dates.update({c.sha: c.committed for c in brought})
         at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
-        judged = [c for c in brought if len(c.parents) == 1 and at[c.parents[0]] != at[c.sha]]
-        for c in judged:
-            old, new = loader.state(at[c.parents[0]]), loader.state(at[c.sha])
-            if not old.exists:
-                continue
+        # Merges on the side too: a merge nested there is judged against what the driver makes of
+        # its parents, under the joined line's authority, like any commit it brings.
+        changed = [c for c in brought if len(c.parents) in (1, 2) and any(at[p] != at[c.sha] for p in c.parents)]
+        judged: list[git.Change] = []
+        merged: dict[str, Doc | None] = {}
+        for c in changed:
+            new = loader.state(at[c.sha])
+            old, problem = (
+                _expected(loader, c.parents, new) if len(c.parents) == 2 else (loader.state(at[c.parents[0]]), None)
+            )
+            when = instant(c.committed)
+            if problem or when is None or not old.exists:
+                continue  # judged on its own: refused, or a store made from nothing
+            judged.append(c)
+            if len(c.parents) == 2:
+                merged[c.sha] = old.get(model.REGISTRY)
             authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
             actor = c.instances[0] if len(c.instances) == 1 else None
-            when = instant(c.committed)
-            if when is None:
-                continue  # judged on its own as a commit with no date
-            found = review(old, new, actor, when=when, now=now, invariant=False, event=c.event, authority=authority)
+            since = _floor(loader, c, old)
+            found = review(
+                old, new, actor, when=when, now=now, invariant=False, event=c.event, authority=authority, since=since
+            )
             findings += [_brought(f, c) for f in found]
         also: dict[str, Doc | None] = {c.sha: joined for c in judged}
-        signed = authenticity.review(loader.root, judged, _acting(judged), _registry_at(loader, at), also=also)
+        signed = authenticity.review(
+            loader.root, judged, _acting(judged), _registry_at(loader, at), also=also, merged=merged
+        )
         findings += [_brought(f, next(c for c in judged if c.sha == f.commit)) for f in signed]
     return findings
 
@@ -110,7 +126,15 @@ def _brought(f: Finding, c: git.Change) -> Finding:
     return f._replace(commit="", message=f"{c.sha[:12]} ({c.subject}), which this merge brings in: {f.message}")
 
 
-def judge_commit(loader: Loader, c: git.Change, at: dict[str, Blobs], *, now: dt.datetime) -> list[Finding]:
+def judge_commit(
+    loader: Loader,
+    c: git.Change,
+    at: dict[str, Blobs],
+    *,
+    now: dt.datetime,
+    base: tuple[State, Finding | None] | None = None,
+) -> list[Finding]:
+    """What is wrong with one commit; `base`, for a merge, is what `_expected` makes of its parents."""
     when = instant(c.committed)
     if when is None:
         return [Finding(model.REGISTRY, (), "time", f"the commit's date ({c.committed} s) lies outside any calendar")]
@@ -128,14 +152,28 @@ def judge_commit(loader: Loader, c: git.Change, at: dict[str, Blobs], *, now: dt
             ),
         ]
     if len(c.parents) == 2:
-        old, problem = _expected(loader, c.parents, new)
+        old, problem = base or _expected(loader, c.parents, new)
         if problem:
             return [*findings, problem]
     else:
         old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
     fresh = not c.parents or old.exists or not git.ever_touched(loader.root, c.parents[0], _REGISTRY_PATH)
-    since = loader.committed(c.parents[0]) if len(c.parents) == 1 else None
+    since = _floor(loader, c, old)
+    if since is not None and when < since - rulebook.SKEW:
+        message = (
+            f"the commit is dated {timestamps.format(when)}, before the state it changes ({timestamps.format(since)})"
+        )
+        findings.append(Finding(model.REGISTRY, (), "time", message))
     return findings + review(old, new, actor, when=when, now=now, fresh=fresh, event=c.event, since=since)
+
+
+def _floor(loader: Loader, c: git.Change, old: State) -> dt.datetime | None:
+    """The earliest moment a commit may write: its parent's date, and never before the latest time
+    the state it changes records, which no unjudged commit can move (an empty commit dated in the
+    past, put in as the parent, lowers only the parent's date)."""
+    dated = loader.committed(c.parents[0]) if len(c.parents) == 1 else None
+    moments = [m for m in (dated, old.latest()) if m is not None]
+    return max(moments, default=None)
 
 
 # A store that existed once and was deleted is not fresh: re-creating it is not a new root of trust.
@@ -226,6 +264,9 @@ class Merged(State):
 
     def usable(self, file: str) -> bool:
         return file in self.docs or super().usable(file)
+
+    def _latest(self, file: str) -> dt.datetime | None:
+        return history.latest(file, self.docs[file]) if file in self.docs else super()._latest(file)
 
 
 def _merge_states(base: State, ours: State, theirs: State, actual: State | None) -> State:
