@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -90,4 +91,5 @@ def screenshot(driver: WebDriver, name: str, *, full: bool = False) -> Path:
 
 def console_errors(driver: WebDriver) -> list[str]:
     """What the page logged as errors since the last call: script errors, CSP violations, failed loads."""
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    logged: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]  # selenium leaves it unannotated
+    return [e["message"] for e in logged if e["level"] == "SEVERE"]

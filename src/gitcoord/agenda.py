@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitcoord import model
+from gitcoord import records
 from gitcoord import views
 from gitcoord.model import Record
 from gitcoord.records import State
@@ -80,7 +81,9 @@ def _offers(state: State, me: str) -> Iterator[Item]:
 
 
 def _answers(state: State, me: str) -> Iterator[Item]:
-    queued = {e["responding_to"]: e.get("expected_response_time") for e in state[model.MESSAGES]["response_queue"]}
+    queued = {
+        e["responding_to"]: e.get("expected_response_time") for e in records.communication_log(state)["response_queue"]
+    }
     asked = [m for m in views.messages(state) if m["to"] == me and m["status"] == "pending_response"]
     due_by = {m["message_id"]: m.get("expected_response_time") or queued.get(m["message_id"]) for m in asked}
     for m in sorted(asked, key=lambda m: (due_by[m["message_id"]] or "~", m["message_id"])):
@@ -97,7 +100,7 @@ def _answers(state: State, me: str) -> Iterator[Item]:
 
 
 def _inputs(state: State, me: str) -> Iterator[Item]:
-    for d in state[model.DECISIONS]["pending_decisions"]:
+    for d in records.decision_log(state)["pending_decisions"]:
         if me in views.missing_inputs(d):
             rid = d["decision_id"]
             options = [o["option"] for o in d.get("options", ())]
@@ -113,9 +116,9 @@ def _inputs(state: State, me: str) -> Iterator[Item]:
 
 
 def _escalations(state: State, me: str) -> Iterator[Item]:
-    if me != model.settings_of(state[model.REGISTRY]).human_coordinator:
+    if me != model.settings_of(records.registry(state)).human_coordinator:
         return
-    for d in state[model.DECISIONS]["pending_decisions"]:
+    for d in records.decision_log(state)["pending_decisions"]:
         escalation = d.get("escalation", {})
         if escalation.get("escalated_to") == me:
             rid = d["decision_id"]
@@ -182,7 +185,7 @@ def _waiting(t: Record, waits: list[str]) -> Item:
 
 
 def _decide(state: State, me: str) -> Iterator[Item]:
-    for d in state[model.DECISIONS]["pending_decisions"]:
+    for d in records.decision_log(state)["pending_decisions"]:
         if d.get("proposed_by") == me and model.decision_status(d) == "pending" and not views.missing_inputs(d):
             rid = d["decision_id"]
             given = ", ".join(f"{i['from']}: {i['option']}" for i in d.get("inputs", ())) or "none was asked"

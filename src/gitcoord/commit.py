@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import ChainMap
 from collections.abc import Callable
-from collections.abc import Mapping
 from typing import NamedTuple
 
 from gitcoord import authenticity
@@ -24,12 +22,12 @@ from gitcoord import git
 from gitcoord import invariants
 from gitcoord import lock
 from gitcoord import model
+from gitcoord import records
 from gitcoord import schema
 from gitcoord import store
 from gitcoord import validation
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
-from gitcoord.model import Doc
 from gitcoord.protocol import Change
 from gitcoord.protocol import Refused
 from gitcoord.records import State
@@ -80,7 +78,7 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             snap = snapshot(ws, strict=False)
             with validation.reading(snap):
                 change = step(snap)
-                new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
+                new = records.with_changes(snap, change.docs)
                 found = problems(snap, new, change)
             if found:
                 raise validation.InvalidChange(found, "This step was refused; nothing was committed.")

@@ -43,7 +43,7 @@ def _age(now: dt.datetime, then: str) -> str:
 
 
 def concerns(state: State, now: dt.datetime) -> list[Concern]:
-    settings = model.settings_of(state[model.REGISTRY])
+    settings = model.settings_of(records.registry(state))
     found = [
         *_store(state),
         *_instances(state, now, settings),
@@ -65,20 +65,23 @@ def _store(state: State) -> Iterator[Concern]:
 
 
 def _instances(state: State, now: dt.datetime, settings: Settings) -> Iterator[Concern]:
-    for name, entry in state[model.REGISTRY]["instances"].items():
+    for name, entry in records.registry(state)["instances"].items():
         if entry["status"] == "active" and records.silent(entry, now, settings.checkin_hours):
+            last = entry["last_update"]  # an entry edited by hand may be active with none
+            seen = f"last checked in {_age(now, last)} ago" if last else "has never checked in"
             yield Concern(
                 WARNING,
                 "stale-instance",
                 name,
-                f"{name} is active but last checked in {_age(now, entry['last_update'])} ago "
+                f"{name} is active but {seen} "
                 f"(the rule: every {settings.checkin_hours:g}h); it should run `coord checkin`",
             )
 
 
 def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Concern]:
     window = dt.timedelta(hours=settings.response_hours)
-    queued = {e["responding_to"]: e.get("expected_response_time") for e in state[model.MESSAGES]["response_queue"]}
+    owed = records.communication_log(state)["response_queue"]
+    queued = {e["responding_to"]: e.get("expected_response_time") for e in owed}
     for m in views.messages(state):
         if m["requires_response"] and m["status"] == "pending_response":
             due = m.get("expected_response_time") or queued.get(m["message_id"])
@@ -95,7 +98,7 @@ def _messages(state: State, now: dt.datetime, settings: Settings) -> Iterator[Co
 
 def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Concern]:
     tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
-    registry = state[model.REGISTRY]["instances"]
+    registry = records.registry(state)["instances"]
     ready = {t["task_id"] for t in views.ready(state)}
     grace = dt.timedelta(hours=settings.response_hours)
     for rid, t in tasks.items():
@@ -137,7 +140,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Conce
 
 
 def _decisions(state: State, now: dt.datetime) -> Iterator[Concern]:
-    doc = state[model.DECISIONS]
+    doc = records.decision_log(state)
     for d in doc["decisions"]:
         if d.get("status") == "active" and not d.get("affects_instances"):
             yield Concern(

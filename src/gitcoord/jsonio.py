@@ -21,10 +21,10 @@ from typing import Any
 from typing import NamedTuple
 
 from gitcoord import jsonpos
-from gitcoord.jsonpos import JsonPath  # JsonPath, format_path, line_col and locate are read from here too
-from gitcoord.jsonpos import format_path
-from gitcoord.jsonpos import line_col
-from gitcoord.jsonpos import locate
+from gitcoord.jsonpos import JsonPath as JsonPath  # JsonPath, format_path, line_col and locate are read from here too
+from gitcoord.jsonpos import format_path as format_path
+from gitcoord.jsonpos import line_col as line_col
+from gitcoord.jsonpos import locate as locate
 
 # What a coordination file may hold. The largest file of the benchmarks' L store (10,000
 # tasks, 50,000 messages) is 36 MB; the schemas nest seven levels at most; the numbers

@@ -51,7 +51,7 @@ def _members(text: str, start: int) -> Iterator[tuple[PathPart, int, int]]:
         where = i
         key: PathPart
         if opener == "{":
-            key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+            key, i = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]  # public, not in typeshed
             i = _skip_ws(text, _skip_ws(text, i) + 1)  # the ':'
         else:
             key, index = index, index + 1

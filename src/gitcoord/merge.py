@@ -1,4 +1,4 @@
-"""Three-way merge of a coordination file, record by record, field by field, by one policy table.
+"""Three-way merge of a coordination file, record by record, field by field, by one policy table (`merge_policy.py`).
 
 Records are matched by id across all the lists of a file. For each field: if one side
 changed it, take that side; if both changed it alike, take it; if they changed it
@@ -11,8 +11,6 @@ which the validator refuses until someone chooses (`coord resolve`).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 from typing import NamedTuple
@@ -20,298 +18,33 @@ from typing import NamedTuple
 from gitcoord import invariants
 from gitcoord import model
 from gitcoord import records
-from gitcoord import rulebook
-from gitcoord import timestamps
+from gitcoord.merge_policy import DERIVED
+from gitcoord.merge_policy import ESCALATION
+from gitcoord.merge_policy import GROUP_RULES
+from gitcoord.merge_policy import MISSING as MISSING
+from gitcoord.merge_policy import OUTCOME_FIELDS as OUTCOME_FIELDS
+from gitcoord.merge_policy import POLICY as POLICY
+from gitcoord.merge_policy import RECORD_LISTS
+from gitcoord.merge_policy import Conflict as Conflict
+from gitcoord.merge_policy import Merge
+from gitcoord.merge_policy import Records as Records
+from gitcoord.merge_policy import Sides
+from gitcoord.merge_policy import Where
+from gitcoord.merge_policy import canon
+from gitcoord.merge_policy import merge_escalation
+from gitcoord.merge_policy import plain
+from gitcoord.merge_policy import take
+from gitcoord.merge_policy import union
 from gitcoord.model import Doc
 from gitcoord.model import Record
 from gitcoord.protocol.messages import response_queue
 from gitcoord.records import by_id
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()  # a field one side does not have
-
-
-def canon(value: Any) -> str:
-    """One text per JSON value: the total order that breaks every tie the same way on both sides."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-class Sides(NamedTuple):
-    """One value as the merge base, our side and their side have it."""
-
-    base: Any
-    ours: Any
-    theirs: Any
-
-
-class Where(NamedTuple):
-    record: str  # a record id, or "$" for a field of the file itself
-    field: str
-
-
-class Conflict(NamedTuple):
-    record: str
-    field: str
-    base: Any
-    values: list[Any]
-    reason: str
-
-    def as_entry(self) -> Record:
-        entry = {"record": self.record, "field": self.field, "values": self.values, "reason": self.reason}
-        return entry if self.base is MISSING else {**entry, "base": self.base}
-
-
 class Outcome(NamedTuple):
     doc: Doc
     conflicts: list[Conflict]
     notes: list[str]  # what the merge decided that people should know, e.g. a claim that lost
-
-
-class _Merge:
-    """What one merge decided beyond the values themselves."""
-
-    def __init__(self) -> None:
-        self.conflicts: list[Conflict] = []
-        self.notes: list[str] = []
-
-    def conflict(self, at: Where, sides: Sides, reason: str) -> Any:
-        values = sorted([sides.ours, sides.theirs], key=canon)
-        self.conflicts.append(Conflict(at.record, at.field, sides.base, values, reason))
-        # Until a person chooses, the record keeps what it was (or the first candidate, if new).
-        return sides.base if sides.base is not MISSING else values[0]
-
-
-# Policies: each decides a field that both sides changed differently ---------------------
-
-Policy = Callable[[_Merge, Where, Sides], Any]
-
-
-def take(m: _Merge, at: Where, sides: Sides) -> Any:
-    """Written once, never merged: two different values are for a person to choose."""
-    if sides.base is MISSING:
-        return m.conflict(at, sides, f"both sides wrote {at.record} with a different {at.field}")
-    return m.conflict(at, sides, f"both sides changed {at.field} differently")
-
-
-def _instant(value: Any) -> Any:
-    return timestamps.parse(value) if isinstance(value, str) else None
-
-
-def _times(sides: Sides) -> list[str]:
-    return [v for v in (sides.ours, sides.theirs) if isinstance(v, str)]
-
-
-def latest(m: _Merge, at: Where, sides: Sides) -> Any:
-    """The later time (a heartbeat, a last change); an equal instant keeps the larger text."""
-    present = _times(sides)
-    if not present:
-        return None if None in (sides.ours, sides.theirs) else MISSING
-    return max(present, key=lambda v: (_instant(v), v))
-
-
-def earliest(m: _Merge, at: Where, sides: Sides) -> Any:
-    """The earlier time (a due date, a deadline): the stricter of the two."""
-    present = _times(sides)
-    if not present:
-        return None if None in (sides.ours, sides.theirs) else MISSING
-    return min(present, key=lambda v: (_instant(v), v))
-
-
-def set_merge(m: _Merge, at: Where, sides: Sides) -> Any:
-    """A list as a set: what either side added is in, what either side removed is out."""
-    b, o, t = ([] if v is MISSING or v is None else v for v in sides)
-    ok, tk, bk = {canon(v) for v in o}, {canon(v) for v in t}, {canon(v) for v in b}
-    removed = (bk - ok) | (bk - tk)
-    kept = [v for v in b if canon(v) not in removed]
-    added = {canon(v): v for v in [*o, *t] if canon(v) not in bk}
-    return kept + [added[k] for k in sorted(added)]
-
-
-def union(*lists: Iterable[Any]) -> list[Any]:
-    """Every distinct item of `lists`, in a side-independent order after the first list."""
-    return set_merge(
-        _Merge(), Where("$", ""), Sides([], list(next(iter(lists), [])), [x for rest in lists for x in rest])
-    )
-
-
-def ranked(*order: str) -> Policy:
-    """The value that comes first in `order` (a status further along, a higher priority)."""
-    position = {v: n for n, v in enumerate(order)}
-
-    def pick(m: _Merge, at: Where, sides: Sides) -> Any:
-        return min(
-            (sides.ours, sides.theirs), key=lambda v: (position.get(v, len(order)), "" if v is MISSING else canon(v))
-        )
-
-    return pick
-
-
-class Records(NamedTuple):
-    """A list of nested records matched by `key` (or one nested object, key ""), merged by the policies of `kind`."""
-
-    key: str
-    kind: str
-
-
-class Group(NamedTuple):
-    """Fields that change together and merge as one."""
-
-    name: str
-
-
-TASK_STATUS_ORDER = rulebook.TASK.progress
-DECISION_STATUS_ORDER = rulebook.DECISION.progress
-# A conflict over a group names the group; its values hold the group's fields.
-OUTCOME_FIELDS = ("status", "decision", "rationale", "decided_by", "date", "superseded_by")
-
-ASSIGNMENT = Group("assignment")
-PRESENCE = Group("presence")
-OUTCOME = Group("outcome")
-INPUT = Group("input")
-ESCALATION = Group("escalation")
-DERIVED = Group("derived")  # recomputed from the merged records
-RECORD_LISTS = Group("records")  # the file's own record lists, merged by id
-
-# Every field of every schema, and how it merges (tests check that none is missing).
-POLICY: dict[str, dict[str, Any]] = {
-    model.REGISTRY: {
-        "instances": RECORD_LISTS,
-        "coordination_protocol_version": take,
-        "last_registry_update": latest,
-        "settings": Records("", "settings"),
-        "merge_conflicts": set_merge,
-    },
-    "settings": dict.fromkeys(rulebook.SETTINGS_FIELDS, take),
-    "instance": {
-        "role": take,
-        "signing_key": take,  # two different keys for one instance: a person decides which it holds
-        "expertise_areas": set_merge,
-        **dict.fromkeys(
-            ("status", "current_task", "last_update", "available_for_consultation", "current_session_id"), PRESENCE
-        ),
-    },
-    model.TASKS: {**dict.fromkeys(model.TASK_RECORDS.lists, RECORD_LISTS), "merge_conflicts": set_merge},
-    "task": {
-        **dict.fromkeys(("task_id", "title", "description", "created", "created_by", "suggested_assignee"), take),
-        **dict.fromkeys(("status", "assigned_to", "assigned_at", "status_reason"), ASSIGNMENT),
-        "priority": ranked(*rulebook.PRIORITIES),
-        "due": earliest,
-        "updated": latest,
-        **dict.fromkeys(
-            ("dependencies", "deliverables", "required_expertise", "declines", "contested", "notes"), set_merge
-        ),
-    },
-    model.MESSAGES: {"messages": RECORD_LISTS, "response_queue": DERIVED, "merge_conflicts": set_merge},
-    "message": {
-        **dict.fromkeys(rulebook.MESSAGE.immutable, take),
-        "status": ranked(*rulebook.MESSAGE.progress),
-        "closed_at": earliest,
-    },
-    model.DECISIONS: {**dict.fromkeys(model.DECISION_RECORDS.lists, RECORD_LISTS), "merge_conflicts": set_merge},
-    "decision": {
-        **dict.fromkeys(("decision_id", "title", "description", "proposed_by", "proposed_at"), take),
-        "options": Records("option", "option"),
-        "inputs": Records("from", "input"),
-        **dict.fromkeys(("input_needed_from", "affects_instances", "related_tasks"), set_merge),
-        "deadline": earliest,
-        **dict.fromkeys(OUTCOME_FIELDS, OUTCOME),
-        "escalation": ESCALATION,
-        "notes": set_merge,
-    },
-    "option": {"option": take, "pros": set_merge, "cons": set_merge},
-    "input": {"from": take, **dict.fromkeys(("option", "comment", "at"), INPUT)},
-}
-
-
-# Groups: each decides fields that both sides changed differently, together ---------------
-
-
-def _plain(group: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in group.items() if v is not MISSING}
-
-
-def _present(value: Any) -> Any:
-    return None if value is MISSING else value
-
-
-def _assignment(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str, Any]:
-    """The status further along wins; between equals, the earlier claim; then the lower instance id.
-
-    The other side's assignment is kept in `contested`, and reported.
-    """
-
-    def order(g: dict[str, Any]) -> tuple[Any, ...]:
-        at = _instant(g["assigned_at"])
-        return (TASK_STATUS_ORDER.index(g["status"]), at is None, at or 0, str(g["assigned_to"]), canon(_plain(g)))
-
-    (winner, _), (loser, losing) = sorted(
-        [(groups.ours, records.ours), (groups.theirs, records.theirs)], key=lambda pair: order(pair[0])
-    )
-    if (winner["status"], winner["assigned_to"]) == (loser["status"], loser["assigned_to"]):
-        return winner  # one assignment made on both sides: nobody lost it; the earlier one stands
-    lost = {f: _present(loser[f]) for f in ("status", "assigned_to", "assigned_at", "status_reason")}
-    lost["at"] = losing.get("updated")
-    who = loser["assigned_to"] if loser["assigned_to"] not in (MISSING, None) else "the queue"
-    m.notes.append(
-        f"{rid}: {who} ({loser['status']}) lost to {winner['assigned_to'] or 'the queue'} ({winner['status']})"
-    )
-    return {**winner, "contested": lost}
-
-
-def _presence(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str, Any]:
-    """The later check-in is the instance's current state."""
-
-    def order(g: dict[str, Any]) -> tuple[Any, ...]:
-        seen = _instant(g["last_update"])
-        return (seen is not None, seen or 0, canon(_plain(g)))
-
-    return max(groups.ours, groups.theirs, key=order)
-
-
-def _input(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str, Any]:
-    """An instance's later input replaces its earlier one."""
-    return max(groups.ours, groups.theirs, key=lambda g: (_instant(g["at"]) or 0, canon(_plain(g))))
-
-
-def _outcome(m: _Merge, rid: str, records: Sides, groups: Sides) -> dict[str, Any]:
-    """A decision further along wins; two different final decisions are for a person."""
-
-    def rank(g: dict[str, Any]) -> int:
-        return DECISION_STATUS_ORDER.index("pending" if g["status"] is MISSING else g["status"])
-
-    ours, theirs = groups.ours, groups.theirs
-    if rank(ours) == rank(theirs) and ours["status"] in ("active", "superseded"):
-        m.conflict(
-            Where(rid, "outcome"),
-            Sides(_plain(groups.base), _plain(ours), _plain(theirs)),
-            "two different final decisions",
-        )
-        return groups.base
-    return min(ours, theirs, key=lambda g: (rank(g), canon(_plain(g))))
-
-
-_GROUP_RULES: dict[Group, Callable[[_Merge, str, Sides, Sides], dict[str, Any]]] = {
-    ASSIGNMENT: _assignment,
-    PRESENCE: _presence,
-    INPUT: _input,
-    OUTCOME: _outcome,
-}
-
-
-def _escalation(m: _Merge, at: Where, sides: Sides) -> Any:
-    """The first escalation stands; a second one's reason joins it as a position."""
-    if sides.ours in (MISSING, None) or sides.theirs in (MISSING, None):
-        return sides.ours if sides.theirs in (MISSING, None) else sides.theirs
-    first, second = sorted((sides.ours, sides.theirs), key=lambda e: (_instant(e["raised_at"]), canon(e)))
-    base = sides.base.get("positions", MISSING) if isinstance(sides.base, dict) else MISSING
-    positions = set_merge(m, at, Sides(base, first["positions"], second["positions"]))
-    theirs_too = {"instance": second["raised_by"], "position": second["reason"]}
-    return {**first, "positions": union(positions, [theirs_too])}
 
 
 # Records ---------------------------------------------------------------------------------
@@ -321,7 +54,7 @@ def _fields(record: Record | None, names: Iterable[str]) -> dict[str, Any]:
     return {f: record.get(f, MISSING) if record is not None else MISSING for f in names}
 
 
-def merge_record(m: _Merge, kind: str, rid: str, records: Sides) -> Record:
+def merge_record(m: Merge, kind: str, rid: str, records: Sides) -> Record:
     base, ours, theirs = records
     policies = POLICY[kind]
     result: dict[str, Any] = {}
@@ -331,7 +64,7 @@ def merge_record(m: _Merge, kind: str, rid: str, records: Sides) -> Record:
         if field in done:
             continue
         policy = policies.get(field, take)
-        if policy in _GROUP_RULES:
+        if policy in GROUP_RULES:
             members = [f for f, p in policies.items() if p == policy]
             done.update(members)
             groups = Sides(_fields(base, members), _fields(ours, members), _fields(theirs, members))
@@ -340,9 +73,9 @@ def merge_record(m: _Merge, kind: str, rid: str, records: Sides) -> Record:
             elif groups.base == groups.ours:
                 chosen = groups.theirs
             else:
-                chosen = dict(_GROUP_RULES[policy](m, rid, records, groups))
+                chosen = dict(GROUP_RULES[policy](m, rid, records, groups))
                 contested = chosen.pop("contested", MISSING)
-            result.update(_plain(chosen))
+            result.update(plain(chosen))
             continue
         value = merge_value(
             m, policy, Where(rid, field), Sides(_get(base, field), ours.get(field, MISSING), theirs.get(field, MISSING))
@@ -363,25 +96,25 @@ def same(a: Any, b: Any) -> bool:
     return a is b or (a is not MISSING and b is not MISSING and a == b and canon(a) == canon(b))
 
 
-def merge_value(m: _Merge, policy: Any, at: Where, sides: Sides) -> Any:
+def merge_value(m: Merge, policy: Any, at: Where, sides: Sides) -> Any:
     if same(sides.ours, sides.theirs) or same(sides.base, sides.theirs):
         return sides.ours
     if same(sides.base, sides.ours):
         return sides.theirs
     if policy is ESCALATION:
-        return _escalation(m, at, sides)
+        return merge_escalation(m, at, sides)
     if isinstance(policy, Records):
         return _nested(m, policy, at, sides)
     return policy(m, at, sides)
 
 
-def _nested(m: _Merge, policy: Records, at: Where, sides: Sides) -> Any:
+def _nested(m: Merge, policy: Records, at: Where, sides: Sides) -> Any:
     """A nested list of records (or one nested object) merged record by record.
 
     Anything a person must settle inside it is settled for the whole field: the conflict
     lists both sides' complete values.
     """
-    inner = _Merge()
+    inner = Merge()
     if not policy.key:
         merged: Any = merge_record(
             inner, policy.kind, at.record, Sides(*({} if v in (MISSING, None) else v for v in sides))
@@ -394,7 +127,7 @@ def _nested(m: _Merge, policy: Records, at: Where, sides: Sides) -> Any:
     return merged
 
 
-def _keyed(m: _Merge, policy: Records, rid: str, sides: Sides) -> list[Record]:
+def _keyed(m: Merge, policy: Records, rid: str, sides: Sides) -> list[Record]:
     by = Sides(*({r[policy.key]: r for r in (v if isinstance(v, list) else [])} for v in sides))
     keys = [k for k in by.base if k in by.ours or k in by.theirs]
     keys += sorted({*by.ours, *by.theirs} - set(by.base))
@@ -423,7 +156,7 @@ def merge_file(file: str, base: Doc | None, ours: Doc, theirs: Doc) -> Outcome:
         return Outcome(ours, [], [])
     if base is not None and base == ours:
         return Outcome(theirs, [], [])
-    m = _Merge()
+    m = Merge()
     coll = model.COLLECTIONS[file]
     b = base or {}
     doc: Doc = {}
@@ -453,7 +186,7 @@ def merge_file(file: str, base: Doc | None, ours: Doc, theirs: Doc) -> Outcome:
     return Outcome(doc, m.conflicts, sorted(m.notes))
 
 
-def _merge_records(m: _Merge, coll: model.Collection, docs: Sides) -> dict[str, Record]:
+def _merge_records(m: Merge, coll: model.Collection, docs: Sides) -> dict[str, Record]:
     b, o, t = (by_id(d, coll) if d is not None else {} for d in docs)
     order = [rid for rid in b if rid in o or rid in t] + sorted({*o, *t} - set(b))
     merged: dict[str, Record] = {}
@@ -475,7 +208,7 @@ def _merge_records(m: _Merge, coll: model.Collection, docs: Sides) -> dict[str, 
     return merged
 
 
-def _keep_dependencies_sound(m: _Merge, doc: Doc, base: Doc | None) -> None:
+def _keep_dependencies_sound(m: Merge, doc: Doc, base: Doc | None) -> None:
     """A merge must not create a cycle, nor start a task whose new dependency is not done.
 
     Each side kept the rules; only their combination can break them. The dependency that

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 from typing import Final
+from typing import Literal
 from typing import NamedTuple
+from typing import get_args
 
 from gitcoord import timestamps
 
@@ -69,15 +72,19 @@ def in_shard(shard: str, closed: str) -> bool:
     return shard in ARCHIVE_FILES or shard >= shard_for(file=base(shard), closed=closed)
 
 
-# A JSON document as loaded; the schemas say what it may hold.
+# A JSON document as loaded; the schemas say what it may hold. Code about one kind of record
+# says which (shapes.py); generic code over every kind takes these, and what only reads a
+# record of any kind takes a `Fields`, which a typed record is too.
 Doc = dict[str, Any]
 Record = dict[str, Any]
+Fields = Mapping[str, Any]
 
 PROTOCOL_VERSION: Final = "1.0"
 BROADCAST: Final = "all"
 DEFAULT_HUMAN: Final = "human"
 
-QUEUE_STATUSES: Final = ("pending",)
+QueueStatus = Literal["pending"]  # an answer owed waits in the response queue until it is given
+QUEUE_STATUSES: Final[tuple[QueueStatus, ...]] = get_args(QueueStatus)
 
 TASK_LIST: Final = {
     "pending_assignment": "pending_tasks",
@@ -105,7 +112,7 @@ class Collection(NamedTuple):
     prefix: str  # the id prefix new records get ("" for instance names, chosen by people)
     lists: tuple[str, ...]  # the JSON keys that hold the records
 
-    def placement(self, record: Record) -> str:
+    def placement(self, record: Fields) -> str:
         """The list a record belongs in, which follows from its status."""
         if self.kind == "task":
             return TASK_LIST[record["status"]]
@@ -125,20 +132,20 @@ BY_KIND: Final = {c.kind: c for c in COLLECTIONS.values()}
 RECORD_LISTS: Final = tuple(name for c in COLLECTIONS.values() for name in c.lists)
 
 
-def decision_status(record: Record) -> str:
+def decision_status(record: Fields) -> str:
     # The seed's pending decisions carry no status; sitting in pending_decisions says it.
     status: str = record.get("status", "pending")
     return status
 
 
-def status_of(kind: str, record: Record) -> str:
+def status_of(kind: str, record: Fields) -> str:
     if kind == "decision":
         return decision_status(record)
     status: str = record["status"]
     return status
 
 
-def closed_at(kind: str, record: Record) -> str | None:
+def closed_at(kind: str, record: Fields) -> str | None:
     """When a closed record closed: what decides its archive shard and when it may move there."""
     if kind == "task":
         found: str | None = record.get("updated") or record.get("created")
@@ -161,7 +168,7 @@ class Settings(NamedTuple):
     archive_after_days: float = 2  # a closed record leaves the live files this long after it closed
 
 
-def settings_of(registry: Doc) -> Settings:
+def settings_of(registry: Fields) -> Settings:
     """The registry's settings (the schema allows exactly these keys), with the defaults for the rest."""
     return Settings(**registry.get("settings", {}))
 

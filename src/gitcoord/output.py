@@ -25,7 +25,7 @@ import click
 
 from gitcoord.errors import ExitCode
 from gitcoord.escape import UNSAFE
-from gitcoord.escape import safe
+from gitcoord.escape import safe as safe  # commands escape what they print with it
 
 VERSION = 1  # of the envelope and of every command's `data`: a key removed or changed in meaning bumps it
 

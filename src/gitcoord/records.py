@@ -7,16 +7,68 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from typing import cast
 
 from gitcoord import model
+from gitcoord import shapes
 from gitcoord import timestamps
 from gitcoord.errors import BadUsage
 from gitcoord.jsonio import JsonPath
 from gitcoord.model import Collection
 from gitcoord.model import Doc
+from gitcoord.model import Fields
 from gitcoord.model import Record
 
 State = Mapping[str, Doc]  # file name -> document: the whole coordination store
+
+
+class _Changed(Mapping[str, Doc]):
+    """A state with some files changed: the changed documents are read first, the rest from the base.
+
+    What a `ChainMap` of the two reads as, typed for a base that is only a `Mapping` (a
+    snapshot is read-only), and never written through.
+    """
+
+    def __init__(self, base: State, changed: Mapping[str, Doc]) -> None:
+        self._base = base
+        self._changed = changed
+
+    def __getitem__(self, file: str) -> Doc:
+        return self._changed[file] if file in self._changed else self._base[file]
+
+    def __contains__(self, file: object) -> bool:
+        return file in self._changed or file in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self._base), **dict.fromkeys(self._changed)})
+
+    def __len__(self) -> int:
+        return len({*self._base, *self._changed})
+
+
+# The four files as their types say (shapes.py). The schema checked each document when it was
+# read, and every step's result before it was written, so reading it as its type is sound.
+
+
+def registry(state: State) -> shapes.Registry:
+    return cast("shapes.Registry", state[model.REGISTRY])
+
+
+def task_queue(state: State) -> shapes.TaskQueue:
+    return cast("shapes.TaskQueue", state[model.TASKS])
+
+
+def communication_log(state: State) -> shapes.CommunicationLog:
+    return cast("shapes.CommunicationLog", state[model.MESSAGES])
+
+
+def decision_log(state: State) -> shapes.DecisionLog:
+    return cast("shapes.DecisionLog", state[model.DECISIONS])
+
+
+def with_changes(base: State, changed: Mapping[str, Doc]) -> State:
+    """`base` as it reads with the documents of `changed` in place of its own (neither is copied)."""
+    return _Changed(base, changed)
 
 
 def iter_records(doc: Doc, coll: Collection) -> Iterator[tuple[str, JsonPath, Record]]:
@@ -46,13 +98,14 @@ def get(state: State, kind: str, rid: str) -> Record | None:
         return found
     key = coll.id_key
     for name in coll.lists:
-        for record in doc.get(name, ()):
+        listed: list[Record] = doc.get(name, [])
+        for record in listed:
             if record[key] == rid:
                 return record
     return None
 
 
-def put(doc: Doc, coll: Collection, record: Record, rid: str | None = None) -> Doc:
+def put(doc: Doc, coll: Collection, record: Fields, rid: str | None = None) -> Doc:
     """A copy of `doc` with `record` added or replaced, in the list its status calls for.
 
     Only the lists that change are copied; unchanged records are shared, which keeps a
@@ -86,7 +139,7 @@ def without(doc: Doc, coll: Collection, rids: set[str]) -> Doc:
     return new
 
 
-def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
+def unfinished(task: Fields, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
     """The dependencies of `task` that are not completed yet, each with its status.
 
     A task may start only once every dependency is completed: the one place that says so.
@@ -102,7 +155,7 @@ def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tup
     return waiting
 
 
-def silent(entry: Record, moment: dt.datetime, hours: float) -> bool:
+def silent(entry: Fields, moment: dt.datetime, hours: float) -> bool:
     """Whether an instance has not checked in for `hours` before `moment` (never counts as silent)."""
     last = entry.get("last_update")
     return last is None or timestamps.older(last, moment, dt.timedelta(hours=hours))

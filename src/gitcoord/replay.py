@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from collections.abc import Iterator
-from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -23,7 +22,6 @@ from typing import NamedTuple
 from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import history
-from gitcoord import ids
 from gitcoord import invariants
 from gitcoord import merge
 from gitcoord import model
@@ -31,162 +29,13 @@ from gitcoord import records
 from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord import validation
-from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
-
-Blobs = dict[str, str]  # store file (relative to coordination/) -> blob id: one state of the store
-EMPTY: Blobs = {}
-
-
-class MalformedTree(FatalError):
-    """A commit whose tree git itself would call broken: it cannot be judged, so it is refused."""
-
-    kind = "invalid_store"
-
-
-class Loader:
-    """Store states by commit, parsed once per file version, so that a long range stays cheap."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._raw: dict[str, bytes | None] = {}
-        self._parsed: dict[tuple[str, str], tuple[Doc | None, list[Finding]]] = {}
-        self._trees: dict[str, Blobs] = {}
-        self._latest: dict[tuple[str, str], dt.datetime | None] = {}
-        self.dates: dict[str, int] = {}  # commit -> its committer date, as git.changes gives them
-
-    def at(self, commits: Sequence[str]) -> dict[str, Blobs]:
-        """The store files of each commit, in two git calls for the trees and one per distinct tree."""
-        specs = [f"{c}:{model.COORD_DIR}" for c in commits]
-        found = {}
-        for commit, tree in zip(commits, git.tree_ids(self.root, specs), strict=True):
-            found[commit] = self.tree(tree) if tree else EMPTY
-        self._unambiguous(found)
-        return found
-
-    def _unambiguous(self, found: dict[str, Blobs]) -> None:
-        """Refuse a tree that reads one way listed and another way by path.
-
-        The checker lists a commit's store; every reader (`COMMIT:coordination/FILE`, `git show`,
-        the steps) looks a file up by its path. A tree that lists a name twice, or holds an entry
-        named `coordination/task-queue.json` beside the real directory (what `git fsck` calls
-        duplicateEntries, fullPathname, treeNotSorted), would have the checker judge one file
-        while everyone reads another. So both ways must agree, for every store file.
-        """
-        wanted = [(c, f) for c, blobs in found.items() for f in sorted({*model.FILES, *blobs})]
-        looked = git.blob_ids(self.root, [f"{c}:{model.COORD_DIR}/{f}" for c, f in wanted])
-        for (commit, file), by_path in zip(wanted, looked, strict=True):
-            if by_path != found[commit].get(file):
-                raise MalformedTree(
-                    f"commit {commit[:12]}'s tree is malformed: {model.COORD_DIR}/{file} reads differently by "
-                    "its path than in the tree's listing (a duplicate or misplaced entry, as `git fsck` reports); "
-                    "such a commit is refused whoever made it"
-                )
-
-    def tree(self, tree: str) -> Blobs:
-        if tree not in self._trees:
-            self._trees[tree] = {p: b for p, b in git.blobs_under(self.root, tree).items() if model.is_store_file(p)}
-        return self._trees[tree]
-
-    def committed(self, commit: str) -> dt.datetime | None:
-        """When `commit` was committed (None for a date no calendar holds)."""
-        if commit not in self.dates:
-            self.dates.update(git.committer_times(self.root, [commit, "-n1"]))
-        return instant(self.dates.get(commit, 0))
-
-    def raw(self, blob: str | None) -> bytes | None:
-        if blob is None:
-            return None
-        if blob not in self._raw:
-            [self._raw[blob]] = git.read_blobs(self.root, [blob])
-        return self._raw[blob]
-
-    def prefetch(self, blobs: Sequence[str]) -> None:
-        wanted = sorted({b for b in blobs if b not in self._raw})
-        for blob, data in zip(wanted, git.read_blobs(self.root, wanted), strict=True):
-            self._raw[blob] = data
-
-    def parse(self, file: str, blob: str) -> tuple[Doc | None, list[Finding]]:
-        key = (file, blob)
-        if key not in self._parsed:
-            self._parsed[key] = validation.parse_findings(file, self.raw(blob))
-        return self._parsed[key]
-
-    def latest(self, file: str, blob: str, doc: Doc) -> dt.datetime | None:
-        if (file, blob) not in self._latest:
-            self._latest[(file, blob)] = history.latest(file, doc)
-        return self._latest[(file, blob)]
-
-    def state(self, blobs: Blobs) -> State:
-        return State(self, blobs)
-
-
-class State(Mapping[str, Doc]):
-    """One state of the store, each file parsed on first use; a live file that is missing is empty."""
-
-    def __init__(self, loader: Loader, blobs: Blobs) -> None:
-        self.loader = loader
-        self.blobs = blobs
-        self.exists = any(f in blobs for f in model.FILES)
-
-    def __getitem__(self, file: str) -> Doc:
-        blob = self.blobs.get(file)
-        if blob is None:
-            if file in model.FILES or model.is_store_file(file):
-                return model.empty_documents()[model.base(file)]
-            raise KeyError(file)
-        doc, _ = self.loader.parse(file, blob)
-        if doc is None:
-            raise KeyError(file)
-        return doc
-
-    def problems(self, file: str) -> list[Finding]:
-        blob = self.blobs.get(file)
-        if blob is None:
-            return validation.parse_findings(file, None)[1] if self.exists and file in model.FILES else []
-        return self.loader.parse(file, blob)[1]
-
-    def usable(self, file: str) -> bool:
-        """Whether the file can be read: it parses, or it is missing (and so empty)."""
-        blob = self.blobs.get(file)
-        return blob is None or self.loader.parse(file, blob)[0] is not None
-
-    def __contains__(self, file: object) -> bool:
-        # Only files that can be read: the checks skip what did not parse (and report it).
-        return isinstance(file, str) and (file in model.FILES or file in self.blobs) and self.usable(file)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted({*model.FILES, *self.blobs}))
-
-    def __len__(self) -> int:
-        return len({*model.FILES, *self.blobs})
-
-    def latest(self) -> dt.datetime | None:
-        """The latest time the live files record (`history.latest`), each file version read once."""
-        moments = [self._latest(f) for f in model.FILES if f in self.blobs and f in self]
-        return max((m for m in moments if m is not None), default=None)
-
-    def _latest(self, file: str) -> dt.datetime | None:
-        return self.loader.latest(file, self.blobs[file], self[file])
-
-    def archives(self, kind: str, rid: str) -> bool:
-        """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""
-        coll = model.BY_KIND[kind]
-        shards = [f for f in self.blobs if model.is_shard(f)]
-        for shard in model.shards_from(shards, coll.file, ids.created(rid)):
-            if self.usable(shard) and any(r == rid for r, _, _ in records.iter_records(self[shard], coll)):
-                return True
-        return False
-
-    def archived(self, kind: str) -> frozenset[str]:
-        """The ids of `kind` in this state's archive shards (read only when a reference needs them)."""
-        coll = model.BY_KIND[kind]
-        ids: set[str] = set()
-        for file in self.blobs:
-            if model.is_shard(file) and model.base(file) == coll.file and self.usable(file):
-                ids.update(records.by_id(self[file], coll))
-        return frozenset(ids)
+from gitcoord.range_loader import EMPTY
+from gitcoord.range_loader import Blobs
+from gitcoord.range_loader import Loader
+from gitcoord.range_loader import State
+from gitcoord.range_loader import instant
 
 
 class Verdict(NamedTuple):
@@ -283,14 +132,6 @@ def _crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Fin
 
 def _brought(f: Finding, c: git.Change) -> Finding:
     return f._replace(commit="", message=f"{c.sha[:12]} ({c.subject}), which this merge brings in: {f.message}")
-
-
-def instant(seconds: int) -> dt.datetime | None:
-    """A commit date as an instant; None where it lies outside the years a calendar can name."""
-    try:
-        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def judge_commit(

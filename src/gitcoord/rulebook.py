@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Final
+from typing import Literal
 from typing import NamedTuple
+from typing import get_args
 
 # Roles ----------------------------------------------------------------------------------
 
@@ -109,7 +111,8 @@ def _edits(roles: set[str], names: set[str], statuses: set[str] | None = None) -
 
 # Instances: the registry's entries --------------------------------------------------------
 
-INSTANCE_STATUSES: Final = ("pending", "active", "offline")
+InstanceStatus = Literal["pending", "active", "offline"]
+INSTANCE_STATUSES: Final[tuple[InstanceStatus, ...]] = get_args(InstanceStatus)
 _PRESENCE = {"last_update", "available_for_consultation", "current_session_id", "current_task"}
 
 INSTANCE: Final = Kind(
@@ -137,19 +140,13 @@ INSTANCE: Final = Kind(
 
 # Tasks -----------------------------------------------------------------------------------
 
-TASK_STATUSES: Final = (
-    "pending_assignment",
-    "offered",
-    "assigned",
-    "in_progress",
-    "blocked",
-    "completed",
-    "cancelled",
-)
+TaskStatus = Literal["pending_assignment", "offered", "assigned", "in_progress", "blocked", "completed", "cancelled"]
+TASK_STATUSES: Final[tuple[TaskStatus, ...]] = get_args(TaskStatus)
 HELD: Final = frozenset({"assigned", "in_progress", "blocked"})
 CLOSED_TASK: Final = frozenset({"completed", "cancelled"})
 OPEN_TASK: Final = tuple(s for s in TASK_STATUSES if s not in CLOSED_TASK)
-PRIORITIES: Final = ("high", "medium", "low")
+Priority = Literal["high", "medium", "low"]
+PRIORITIES: Final[tuple[Priority, ...]] = get_args(Priority)
 
 _HELD = tuple(s for s in TASK_STATUSES if s in HELD)
 _ASSIGNMENT = {"assigned_to", "assigned_at", "status_reason"}
@@ -196,8 +193,10 @@ TASK: Final = Kind(
 
 # Messages ---------------------------------------------------------------------------------
 
-MESSAGE_STATUSES: Final = ("pending_response", "responded", "closed", "sent", "acknowledged")
-MESSAGE_TYPES: Final = ("consultation_request", "consultation_response", "notification")
+MessageStatus = Literal["pending_response", "responded", "closed", "sent", "acknowledged"]
+MESSAGE_STATUSES: Final[tuple[MessageStatus, ...]] = get_args(MessageStatus)
+MessageType = Literal["consultation_request", "consultation_response", "notification"]
+MESSAGE_TYPES: Final[tuple[MessageType, ...]] = get_args(MessageType)
 OPEN_THREAD: Final = frozenset({"pending_response", "responded", "sent"})
 CLOSED_MESSAGE: Final = frozenset({"closed", "acknowledged"})
 
@@ -240,7 +239,8 @@ MESSAGE: Final = Kind(
 
 # Decisions --------------------------------------------------------------------------------
 
-DECISION_STATUSES: Final = ("pending", "escalated", "active", "superseded")
+DecisionStatus = Literal["pending", "escalated", "active", "superseded"]
+DECISION_STATUSES: Final[tuple[DecisionStatus, ...]] = get_args(DecisionStatus)
 OPEN_DECISION: Final = frozenset({"pending", "escalated"})
 DECIDED: Final = frozenset({"active", "superseded"})
 _OUTCOME = {"decision", "rationale", "decided_by", "date", "affects_instances"}

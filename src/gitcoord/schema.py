@@ -29,7 +29,7 @@ from gitcoord import model
 from gitcoord import schemas
 from gitcoord import timestamps
 from gitcoord.jsonio import JsonPath
-from gitcoord.schemas import SchemaError  # raised here, so callers find it here
+from gitcoord.schemas import SchemaError as SchemaError  # raised here, so callers find it here
 
 if TYPE_CHECKING:
     import jsonschema_rs

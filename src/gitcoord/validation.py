@@ -7,7 +7,6 @@ is the plain C parser, and `reading()` checks the store only if a reader trips o
 from __future__ import annotations
 
 import contextlib
-from collections import ChainMap
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -91,7 +90,7 @@ def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Find
         findings += locate_findings(file, data, [Finding(file, v.path, "schema", v.message) for v in errors])
         if not errors:
             docs[file] = doc
-    state = ChainMap(docs, new)  # type: ignore[arg-type]
+    state = records.with_changes(new, docs)
     by_file: dict[str, list[Finding]] = {}
     for f in invariants.check(state, files=list(docs), archived=new.archived):
         by_file.setdefault(f.file, []).append(f)

@@ -8,6 +8,7 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
 from gitcoord import timestamps
+from gitcoord.model import Fields
 from gitcoord.model import Record
 from gitcoord.records import State
 from gitcoord.records import by_id
@@ -41,7 +42,7 @@ def by_urgency(records: list[Record]) -> list[Record]:
     )
 
 
-def missing_inputs(decision: Record) -> list[str]:
+def missing_inputs(decision: Fields) -> list[str]:
     given = {i["from"] for i in decision.get("inputs", ())}
     return [n for n in decision.get("input_needed_from", ()) if n not in given]
 
@@ -56,7 +57,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
     all_tasks = by_id(state[model.TASKS], model.TASK_RECORDS)
     expertise: set[str] = set()
     if instance is not None:
-        entry = state[model.REGISTRY]["instances"].get(instance)
+        entry = records.registry(state)["instances"].get(instance)
         expertise = set(entry["expertise_areas"]) if entry else set()
     found = []
     for t in all_tasks.values():
@@ -94,7 +95,7 @@ def board(state: State) -> dict[str, Any]:
     for t in tasks(state):
         by_status[t["status"]].append(t)
     open_messages = [m for m in messages(state) if m["status"] in ("sent", "pending_response", "responded")]
-    pending = [decision_summary(d) for d in state[model.DECISIONS]["pending_decisions"]]
+    pending = [decision_summary(d) for d in records.decision_log(state)["pending_decisions"]]
     return {
         "instances": instances,
         "tasks": {s: [task_summary(t) for t in by_urgency(ts)] for s, ts in by_status.items() if ts},
@@ -146,7 +147,7 @@ def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
     A notification to me stays until I acknowledge it. Broadcasts (messages to all) have no
     per-reader status; those since `since` are shown.
     """
-    human = model.settings_of(state[model.REGISTRY]).human_coordinator
+    human = model.settings_of(records.registry(state)).human_coordinator
     awaiting: list[Record] = []
     replies: list[Record] = []
     notices: list[Record] = []
@@ -162,7 +163,7 @@ def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
             broadcasts.append(m)
         if m["from"] == me and m["requires_response"] and m["status"] in ("pending_response", "responded"):
             asked.append(m)
-    pending = state[model.DECISIONS]["pending_decisions"]
+    pending = records.decision_log(state)["pending_decisions"]
     offered = [t for t in tasks(state) if t["assigned_to"] == me and t["status"] == "offered"]
     return {
         "offered_to_me": [{**task_summary(t), "waiting_for": waiting_for(state, t)} for t in by_urgency(offered)],
@@ -190,7 +191,7 @@ def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
             lost.append(t)
     decided = [
         d
-        for d in state[model.DECISIONS]["decisions"]
+        for d in records.decision_log(state)["decisions"]
         if (me in d.get("affects_instances", ()) or model.BROADCAST in d.get("affects_instances", ()))
         and _after(d.get("date"), since)
     ]
@@ -206,11 +207,11 @@ def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
     }
 
 
-def decision_summary(d: Record) -> dict[str, Any]:
+def decision_summary(d: Fields) -> dict[str, Any]:
     return {**{k: d.get(k) for k in DECISION_SUMMARY}, **decision_derived(d)}
 
 
-def decision_derived(d: Record) -> dict[str, Any]:
+def decision_derived(d: Fields) -> dict[str, Any]:
     """What a decision's summary and its `show` add: its status (the seed's pending decisions carry
     none), and whose inputs are in and whose are still missing."""
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testing.repos import git
@@ -31,8 +32,8 @@ def worked(seed_repo: Path, coord: Coord) -> Path:
     return seed_repo
 
 
-def _doc(repo: Path, name: str) -> dict[str, object]:
-    data: dict[str, object] = json.loads((repo / "coordination" / name).read_text())
+def _doc(repo: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((repo / "coordination" / name).read_text())
     return data
 
 
@@ -50,7 +51,7 @@ def test_old_closed_records_move_and_the_store_stays_valid(
     assert result.code == 0, result
     assert "human archives 2 messages, 2 decisions closed before" in result.out
     assert _doc(worked, model.MESSAGES)["messages"] == []
-    assert [d["decision_id"] for d in _doc(worked, f"{SHARD}/decisions.json")["decisions"]] == ["dec_001", "dec_002"]  # type: ignore[index]
+    assert [d["decision_id"] for d in _doc(worked, f"{SHARD}/decisions.json")["decisions"]] == ["dec_001", "dec_002"]
     assert not (worked / "coordination" / SHARD / model.TASKS).exists()
     assert coord(worked, "validate").code == 0
     assert coord(worked, "check", "--range", f"{start}..HEAD").code == 0
@@ -100,7 +101,7 @@ def test_a_task_moves_once_nothing_live_depends_on_it(
     monkeypatch.setenv("COORD_NOW", LATER)
     assert coord(worked, "--as", "human", "archive").code == 0
     archived = _doc(worked, f"{SHARD}/task-queue.json")["completed_tasks"]
-    assert [t["task_id"] for t in archived] == ["task_001", "task_002", "task_003"]  # type: ignore[union-attr]
+    assert [t["task_id"] for t in archived] == ["task_001", "task_002", "task_003"]
     assert coord(worked, "validate").code == 0
 
 

@@ -94,7 +94,7 @@ def served(scene: Path, driver: WebDriver) -> Iterator[server.Board]:
 def leave(driver: WebDriver) -> None:
     """Close the page before its server stops, so that its polling does not log into the next test."""
     driver.get("about:blank")
-    driver.get_log("browser")
+    chromium.console_errors(driver)  # read, so that the next test sees only its own
 
 
 def wait(driver: WebDriver, until: Callable[[Any], Any], seconds: float = 15) -> Any:

@@ -65,7 +65,7 @@ def _tree(repo: Path, rev: str) -> set[str]:
     return set(git(repo, "ls-tree", "-r", "--name-only", rev).splitlines())
 
 
-def _on(workflow: dict[str, Any]) -> Any:
+def _on(workflow: dict[Any, Any]) -> Any:  # YAML reads the key `on` as True
     return workflow.get("on", workflow.get(True))
 
 

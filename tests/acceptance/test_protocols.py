@@ -47,7 +47,8 @@ class Team:
         return json.loads((self.repo / "coordination" / file).read_text())
 
     def task(self, task_id: str) -> dict[str, Any]:
-        return json.loads(self.coord(self.repo, "task", "show", task_id, "--json").out)["data"]
+        shown: dict[str, Any] = json.loads(self.coord(self.repo, "task", "show", task_id, "--json").out)["data"]
+        return shown
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def test_ensure_makes_one_private_key_per_instance_and_signs_plumbing_commits(tm
         ["git", "commit-tree", "-p", head, tree], cwd=first, input="x\n", capture_output=True, text=True, check=True
     )
     assert "gpgsig" not in git(first, "cat-file", "commit", plain.stdout.strip())
-    assert "gpgsig" in git(first, "cat-file", "commit", gitcmd.commit_tree(first, tree, [head], "x\n"))
+    assert "gpgsig" in git(first, "cat-file", "commit", gitcmd.commit_tree(first, tree, [gitcmd.Sha(head)], "x\n"))
     assert "gpgsig" in git(first, "cat-file", "commit", head), "and hand commits"
 
 

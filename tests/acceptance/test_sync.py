@@ -18,6 +18,7 @@ from tests.conftest import Result
 from gitcoord import sync as engine
 from gitcoord import workspace
 from gitcoord.errors import FatalError
+from gitcoord.git import Sha
 
 
 class Team:
@@ -172,7 +173,7 @@ def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(
     head = git(team.clones["instance-2"], "rev-parse", "HEAD")
     push, delays = engine._push, []
 
-    def overtaken(ws: workspace.Workspace, commit: str) -> bool:
+    def overtaken(ws: workspace.Workspace, commit: Sha) -> bool:
         git(rival, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")  # another writer pushes first, for real
         git(rival, "commit", "-q", "--allow-empty", "--no-verify", "-m", "someone else's work")
         git(rival, "push", "-q", "origin", "main")

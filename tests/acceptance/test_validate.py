@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,10 +89,10 @@ BROKEN = [
 
 @pytest.mark.parametrize(("edit", "where", "words"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
 def test_hand_broken_files_get_a_precise_error(
-    seed_repo: Path, coord: Coord, edit: object, where: str, words: str
+    seed_repo: Path, coord: Coord, edit: Callable[[str], str], where: str, words: str
 ) -> None:
     path = seed_repo / TASKS
-    path.write_text(edit(path.read_text()))  # type: ignore[operator]
+    path.write_text(edit(path.read_text()))
     before = files_in(seed_repo)
     result = coord(seed_repo, "validate")
     assert result.code == 1, result

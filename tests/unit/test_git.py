@@ -42,7 +42,7 @@ def test_no_module_outside_the_git_package_builds_a_git_command_line() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             first = node.elts[0] if isinstance(node, ast.List) and node.elts else None
-            if isinstance(first, ast.Constant) and first.value == "git":
+            if isinstance(node, ast.List) and isinstance(first, ast.Constant) and first.value == "git":
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gitcoord.git."):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno} imports {node.module}")

@@ -50,6 +50,12 @@ def test_the_seed_on_its_own_day_is_nearly_healthy(seed: dict[str, Any]) -> None
     assert health.healthy(health.concerns(seed, now))
 
 
+def test_an_active_instance_that_never_checked_in_is_named_not_a_crash(seed: dict[str, Any]) -> None:
+    seed[model.REGISTRY]["instances"]["instance-1"]["last_update"] = None  # by hand: the schema allows it
+    [concern] = [c for c in health.concerns(seed, DAY_AFTER) if c.subject == "instance-1"]
+    assert concern.message.startswith("instance-1 is active but has never checked in (the rule: every 24h)")
+
+
 def test_thresholds_come_from_the_settings(seed: dict[str, Any]) -> None:
     seed[model.REGISTRY]["settings"] = {"checkin_hours": 48, "response_hours": 48, "lease_hours": 48}
     assert ("warning", "stale-instance", "instance-1") not in found(seed)

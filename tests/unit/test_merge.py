@@ -58,7 +58,8 @@ def test_table_case(name: str) -> None:
 def _schema_fields(node: Any, base: str, seen: set[str]) -> dict[str, Any]:
     """The properties of an object schema, following $ref, allOf and anyOf."""
     node, base = layout.object_schema(node, base)
-    return node.get("properties", {})
+    properties: dict[str, Any] = node.get("properties", {})
+    return properties
 
 
 def _uncovered(kind: str, node: Any, base: str) -> list[str]:
@@ -99,7 +100,9 @@ def test_a_change_kept_over_a_removal() -> None:
     removed = copy.deepcopy(base)
     removed["active_tasks"] = []  # `coord archive` removes; the other side changed task_c meanwhile
     outcome = merge.merge_file(model.TASKS, base, removed, ours)
-    assert records.get({model.TASKS: outcome.doc}, "task", "task_c")["status"] == "completed"  # type: ignore[index]
+    merged = records.get({model.TASKS: outcome.doc}, "task", "task_c")
+    assert merged is not None
+    assert merged["status"] == "completed"
     assert outcome.notes == ["task_c: kept, changed on one side though the other removed it"]
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 import itertools
 import json
 from collections import ChainMap
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from gitcoord import invariants
 from gitcoord import model
 from gitcoord import records
 from gitcoord import schema
+from gitcoord import shapes
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import Refused
@@ -47,9 +49,19 @@ def apply(state: dict[str, Any], change: Change) -> dict[str, Any]:
 
 
 def task(state: dict[str, Any], rid: str) -> dict[str, Any]:
-    found = records.get(state, "task", rid)
+    return record(state, "task", rid)
+
+
+def record(state: dict[str, Any], kind: str, rid: str) -> dict[str, Any]:
+    found = records.get(state, kind, rid)
     assert found is not None
     return found
+
+
+def stepped(change: Change) -> Mapping[str, Any]:
+    """The record a step created or changed."""
+    assert change.record is not None
+    return change.record
 
 
 def test_new_ids_keep_the_prefix_and_order_by_time() -> None:
@@ -117,7 +129,7 @@ def test_task_lifecycle_moves_between_the_seed_lists(state: dict[str, Any]) -> N
         deliverables=["/docs/"],
     )
     state = apply(state, change)
-    tid = change.record["task_id"]  # type: ignore[index]
+    tid = stepped(change)["task_id"]
     assert [t["task_id"] for t in state[model.TASKS]["pending_tasks"]][-1] == tid
     with pytest.raises(Refused, match=f"{tid} is not ready: it waits for task_001 \\(in_progress\\)"):
         tasks.claim(state, ctx("instance-4"), tid)
@@ -199,13 +211,13 @@ def test_a_consultation_thread(state: dict[str, Any]) -> None:
         "msg_001",
         "Re: API Design for Agent Coordination",
     )
-    assert records.get(state, "message", "msg_001")["status"] == "responded"  # type: ignore[index]
+    assert record(state, "message", "msg_001")["status"] == "responded"
     assert state[model.MESSAGES]["response_queue"] == []
     with pytest.raises(Refused, match="the requester closes a thread"):
         messages.ack(state, ctx("instance-3"), "msg_001")
     state = apply(state, messages.ack(state, ctx("instance-2", 5), "msg_001"))
-    assert records.get(state, "message", "msg_001")["status"] == "closed"  # type: ignore[index]
-    assert records.get(state, "message", answer["message_id"])["status"] == "acknowledged"  # type: ignore[index]
+    assert record(state, "message", "msg_001")["status"] == "closed"
+    assert record(state, "message", answer["message_id"])["status"] == "acknowledged"
     with pytest.raises(Refused, match="is closed; start a new thread"):
         messages.reply(state, ctx("instance-1"), "msg_001", "more")
     with pytest.raises(Refused, match="already closed"):
@@ -224,7 +236,7 @@ def test_a_request_is_queued_with_its_due_time(state: dict[str, Any]) -> None:
         files=["src/auth.py"],
     )
     state = apply(state, change)
-    rid = change.record["message_id"]  # type: ignore[index]
+    rid = stepped(change)["message_id"]
     assert {
         "responding_to": rid,
         "from": "instance-1",
@@ -260,31 +272,31 @@ def test_a_decision_with_inputs(state: dict[str, Any]) -> None:
     state = apply(
         state, decisions.give_input(state, ctx("instance-3", 2), "dec_002", "GraphQL Federation", "changed my mind")
     )
-    pending = records.get(state, "decision", "dec_002")
+    pending = record(state, "decision", "dec_002")
     assert [(i["from"], i["option"]) for i in pending["inputs"]] == [
         ("instance-1", "GraphQL Federation"),
         ("instance-3", "GraphQL Federation"),
-    ]  # type: ignore[index]
+    ]
     state = apply(
         state,
         decisions.decide(
             state, ctx("instance-2", 3), "dec_002", option="GraphQL Federation", rationale="both experts agree"
         ),
     )
-    made = records.get(state, "decision", "dec_002")
+    made = record(state, "decision", "dec_002")
     assert made in state[model.DECISIONS]["decisions"]
     assert (made["status"], made["decided_by"], made["affects_instances"]) == (
         "active",
         ["instance-2"],
         ["instance-2", "instance-1", "instance-3"],
-    )  # type: ignore[index]
-    assert len(made["inputs"]) == 2  # type: ignore[index]
+    )
+    assert len(made["inputs"]) == 2
     with pytest.raises(Refused, match="was decided on"):
         decisions.give_input(state, ctx("instance-1"), "dec_002", "REST API")
 
 
 def test_proposals(state: dict[str, Any]) -> None:
-    options = [
+    options: list[shapes.Option] = [
         {"option": "Postgres", "pros": ["relational"], "cons": []},
         {"option": "Mongo", "pros": [], "cons": ["joins"]},
     ]
@@ -298,7 +310,7 @@ def test_proposals(state: dict[str, Any]) -> None:
         tasks=["task_002"],
     )
     state = apply(state, change)
-    rid = change.record["decision_id"]  # type: ignore[index]
+    rid = stepped(change)["decision_id"]
     with pytest.raises(Refused, match=r"may not decide it .*its proposer \(instance-1\) may"):
         decisions.decide(state, ctx("instance-2"), rid, option="Postgres", rationale="x", force=True)
     with pytest.raises(Refused, match="at least two options"):
@@ -311,16 +323,16 @@ def test_proposals(state: dict[str, Any]) -> None:
             state, ctx("instance-1", 1), rid, option="Postgres", rationale="joins", force=True, affects=["all"]
         ),
     )
-    assert records.get(made, "decision", rid)["affects_instances"] == ["all"]  # type: ignore[index]
+    assert record(made, "decision", rid)["affects_instances"] == ["all"]
 
 
 def test_escalating_a_decision_records_each_side(state: dict[str, Any]) -> None:
     state = apply(state, decisions.give_input(state, ctx("instance-3"), "dec_002", "REST API", "simpler for the UI"))
     change = decisions.escalate(state, ctx("instance-1", 1), "dec_002", reason="REST will not scale to many agents")
     state = apply(state, change)
-    escalated = records.get(state, "decision", "dec_002")
-    assert escalated["status"] == "escalated"  # type: ignore[index]
-    assert escalated["escalation"]["positions"] == [  # type: ignore[index]
+    escalated = record(state, "decision", "dec_002")
+    assert escalated["status"] == "escalated"
+    assert escalated["escalation"]["positions"] == [
         {"instance": "instance-1", "position": "REST will not scale to many agents"},
         {"instance": "instance-3", "position": "REST API: simpler for the UI"},
     ]
@@ -335,7 +347,7 @@ def test_escalating_a_decision_records_each_side(state: dict[str, Any]) -> None:
             state, ctx("human", 2), "dec_002", option="REST API, revisited at 10 agents", rationale="start simple"
         ),
     )
-    assert records.get(state, "decision", "dec_002")["decision"] == "REST API, revisited at 10 agents"  # type: ignore[index]
+    assert record(state, "decision", "dec_002")["decision"] == "REST API, revisited at 10 agents"
 
 
 def test_escalating_a_task_or_a_thread_creates_a_decision_for_the_human(state: dict[str, Any]) -> None:
@@ -354,7 +366,7 @@ def test_escalating_a_task_or_a_thread_creates_a_decision_for_the_human(state: d
     state = apply(state, messages.reply(state, ctx("instance-1", 1), "msg_001", "GraphQL is overkill"))
     thread = decisions.escalate(state, ctx("instance-2", 2), "msg_001", reason="we disagree on the API style")
     state = apply(state, thread)
-    positions = {p["instance"]: p["position"] for p in thread.record["escalation"]["positions"]}  # type: ignore[index]
+    positions = {p["instance"]: p["position"] for p in stepped(thread)["escalation"]["positions"]}
     assert positions == {"instance-2": "we disagree on the API style", "instance-1": "GraphQL is overkill"}
     with pytest.raises(Refused, match="not a task, message or decision id"):
         decisions.escalate(state, ctx("instance-2"), "instance-1", reason="x")

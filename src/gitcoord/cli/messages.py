@@ -12,6 +12,7 @@ from gitcoord.cli.base import step_where
 from gitcoord.cli.base import sync_option
 from gitcoord.cli.base import text_option
 from gitcoord.cli.base import where
+from gitcoord.rulebook import Priority
 
 message_argument = click.argument("message_id", metavar="MSG")
 
@@ -37,7 +38,7 @@ def msg_send(
     subject: str,
     body: str,
     requires_response: bool,
-    priority: str,
+    priority: Priority,
     task_id: str | None,
     decision_id: str | None,
     files: tuple[str, ...],

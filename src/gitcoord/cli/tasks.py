@@ -11,6 +11,7 @@ from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
 from gitcoord.cli.base import text_option
 from gitcoord.cli.base import where
+from gitcoord.rulebook import Priority
 
 task_argument = click.argument("task_id", metavar="TASK")
 reason_option = text_option("reason", says="Why; kept with the task.", required=True)
@@ -35,7 +36,7 @@ def task_add(
     *,
     title: str,
     description: str,
-    priority: str,
+    priority: Priority,
     due: str | None,
     depends: tuple[str, ...],
     expertise: tuple[str, ...],

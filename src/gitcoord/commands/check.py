@@ -16,6 +16,7 @@ from typing import Any
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
+from gitcoord import range_loader
 from gitcoord import replay
 from gitcoord import validation
 from gitcoord import workspace
@@ -34,7 +35,7 @@ def check_range(root: Path, revisions: Sequence[str]) -> replay.Verdict:
 def check_staged(ws: workspace.Workspace) -> replay.Verdict:
     """The index against HEAD (and, while a merge is being concluded, against what merging gives)."""
     root = ws.root
-    loader = replay.Loader(root)
+    loader = range_loader.Loader(root)
     staged = loader.state({p: b for p, b in git.index_blobs(root, model.COORD_DIR).items() if model.is_store_file(p)})
     head = git.rev_parse(root, "HEAD")
     others = _merge_heads(ws.repo)
@@ -43,7 +44,7 @@ def check_staged(ws: workspace.Workspace) -> replay.Verdict:
         if problem is not None:
             return replay.Verdict(0, [problem], {})
     else:
-        old = loader.state(loader.at([head])[head] if head else replay.EMPTY)
+        old = loader.state(loader.at([head])[head] if head else range_loader.EMPTY)
     now = clock.now()
     fresh = head is None or old.exists or not git.ever_touched(root, head, f"{model.COORD_DIR}/{model.REGISTRY}")
     # The invariants of the staged files are coord-validate's to report; this hook adds history.

@@ -11,13 +11,13 @@ from gitcoord import details
 from gitcoord import model
 from gitcoord import records
 from gitcoord import render
+from gitcoord import shapes
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
 from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
-from gitcoord.model import Record
 from gitcoord.output import Output
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def propose(
     *,
     title: str,
-    options: Sequence[Record],
+    options: Sequence[shapes.Option],
     input_from: Sequence[str],
     deadline: str | None,
     description: str,

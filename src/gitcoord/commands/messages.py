@@ -21,6 +21,7 @@ from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import messages
 from gitcoord.records import State
+from gitcoord.rulebook import Priority
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -32,7 +33,7 @@ def send(
     subject: str,
     body: str,
     requires_response: bool,
-    priority: str,
+    priority: Priority,
     task_id: str | None,
     decision_id: str | None,
     files: Sequence[str],

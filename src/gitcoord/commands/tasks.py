@@ -26,6 +26,7 @@ from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import tasks
 from gitcoord.records import State
+from gitcoord.rulebook import Priority
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -35,7 +36,7 @@ def add(
     *,
     title: str,
     description: str,
-    priority: str,
+    priority: Priority,
     due: str | None,
     depends: Sequence[str],
     expertise: Sequence[str],

@@ -10,10 +10,8 @@ is judged by it before it is returned, so no step restates an authority rule.
 from __future__ import annotations
 
 import datetime as dt
-from collections import ChainMap
 from collections.abc import Container
 from collections.abc import Iterator
-from collections.abc import Mapping
 from typing import Any
 from typing import NamedTuple
 
@@ -27,6 +25,7 @@ from gitcoord.errors import NotFound
 from gitcoord.events import Event
 from gitcoord.ids import IdMaker
 from gitcoord.model import Doc
+from gitcoord.model import Fields
 from gitcoord.model import Record
 from gitcoord.records import State
 
@@ -64,7 +63,7 @@ class Context(NamedTuple):
 class Change(NamedTuple):
     docs: dict[str, Doc]  # the files this step changes, as they become
     event: Event
-    record: Record | None  # what was created or changed, for the caller to show
+    record: Fields | None  # what was created or changed, for the caller to show
     notes: tuple[str, ...] = ()  # what the actor should know, beyond the change itself
 
 
@@ -75,7 +74,7 @@ class Edit:
         self.base = state
         self.ctx = ctx
         self.docs: dict[str, Doc] = {}
-        self.state: Mapping[str, Doc] = ChainMap(self.docs, state)  # type: ignore[arg-type]
+        self.state = records.with_changes(state, self.docs)
 
     def authorize(self, kind: str, old: Record | None, new: Record, rid: str | None = None, *, hint: str = "") -> None:
         """Refuse now, in the rulebook's words, if the actor may not make this change to one record."""
@@ -92,7 +91,7 @@ class Edit:
             raise NoSuchRecord(f"there is no {kind} {rid!r}; `coord {_LIST[kind]}` shows them", details={"record": rid})
         return found
 
-    def put(self, kind: str, record: Record, rid: str | None = None) -> Record:
+    def put(self, kind: str, record: Fields, rid: str | None = None) -> Fields:
         coll = model.BY_KIND[kind]
         self.docs[coll.file] = records.put(self.state[coll.file], coll, record, rid)
         return record
@@ -106,7 +105,7 @@ class Edit:
         doc["last_registry_update"] = timestamps.later(doc.get("last_registry_update"), when)
         self.docs[model.REGISTRY] = doc
 
-    def done(self, event: Event, record: Record | None, *notes: str) -> Change:
+    def done(self, event: Event, record: Fields | None, *notes: str) -> Change:
         tidied = self._tidy(event.actor)
         found = history.check(self.base, self.state, event.actor, when=self.ctx.now, files=list(self.docs))
         if found:
@@ -119,7 +118,7 @@ class Edit:
         A merge (a lost claim) or another instance (a reclaim) can take a task away, but the
         registry entry is its owner's alone to change; so the owner's next step fixes it.
         """
-        entry = self.state[model.REGISTRY]["instances"].get(actor) if actor else None
+        entry = records.registry(self.state)["instances"].get(actor) if actor else None
         current = entry["current_task"] if entry else None
         if not (isinstance(current, str) and current.startswith("task_")):
             return ()
@@ -137,7 +136,7 @@ _LIST = {"instance": "status", "task": "task list", "message": "inbox --all", "d
 
 
 def settings(state: State) -> model.Settings:
-    return model.settings_of(state[model.REGISTRY])
+    return model.settings_of(records.registry(state))
 
 
 def instance(edit: Edit, name: str) -> Record:

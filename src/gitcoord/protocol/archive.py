@@ -77,13 +77,13 @@ def _closed_before(kind: str, record: Record, before: dt.datetime) -> bool:
 
 def due(state: State, now: dt.datetime) -> dict[str, set[str]]:
     """What the archive policy moves at `now` (nothing, if nothing is due)."""
-    settings = model.settings_of(state[model.REGISTRY])
+    settings = model.settings_of(records.registry(state))
     return choose(state, cutoff(now, settings.archive_after_days))
 
 
 def until(state: State, now: dt.datetime, before: dt.datetime | None = None) -> dt.datetime:
     """The cut-off: what the policy says is due at `now`, or earlier if `before` asks for less."""
-    latest = cutoff(now, model.settings_of(state[model.REGISTRY]).archive_after_days)
+    latest = cutoff(now, model.settings_of(records.registry(state)).archive_after_days)
     return min(before, latest) if before is not None else latest
 
 
@@ -91,7 +91,7 @@ def archive(state: State, ctx: Context, *, before: dt.datetime | None = None) ->
     """Move what is due (or, less than the policy allows, what closed before `before`) to the archive."""
     edit = Edit(state, ctx)
     me = ctx.me()
-    settings = model.settings_of(edit.state[model.REGISTRY])
+    settings = model.settings_of(records.registry(edit.state))
     until_ = until(state, ctx.now, before)
     chosen = choose(state, until_)
     if not any(chosen.values()):

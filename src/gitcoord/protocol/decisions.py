@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gitcoord import model
+from gitcoord import shapes
 from gitcoord.events import Event
 from gitcoord.model import Record
 from gitcoord.protocol import Change
@@ -31,7 +32,7 @@ def propose(
     ctx: Context,
     title: str,
     *,
-    options: Sequence[Record],
+    options: Sequence[shapes.Option],
     input_from: Sequence[str] = (),
     deadline: str | None = None,
     description: str = "",
@@ -48,11 +49,11 @@ def propose(
         known_instance(edit, name)
     for task in tasks:
         edit.require("task", task)
-    decision: Record = {
+    decision: shapes.Decision = {
         "decision_id": ctx.new_id("dec", edit.ids("decision")),
         "title": title,
         "description": description,
-        "options": [dict(o) for o in options],
+        "options": [o.copy() for o in options],
         "input_needed_from": list(dict.fromkeys(input_from)),
         "deadline": deadline,
         "status": "pending",

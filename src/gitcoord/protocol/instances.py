@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from gitcoord import model
+from gitcoord import records
+from gitcoord import shapes
 from gitcoord import timestamps
 from gitcoord.events import Event
 from gitcoord.model import Record
@@ -18,12 +20,12 @@ from gitcoord.records import State
 
 def register(state: State, ctx: Context, name: str, *, role: str, expertise: list[str]) -> Change:
     edit = Edit(state, ctx)
-    existing = edit.state[model.REGISTRY]["instances"].get(name)
+    existing = records.registry(edit.state)["instances"].get(name)
     if existing is not None:
         raise Refused(f"{name} is already registered, as {existing['role']}")
     if name == model.BROADCAST:
         raise Refused("'all' is reserved: it addresses a message to every instance")
-    entry: Record = {
+    entry: shapes.Instance = {
         "role": role,
         "status": "pending",
         "current_task": None,

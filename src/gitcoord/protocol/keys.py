@@ -7,6 +7,7 @@ entry, with the key it registers); the human coordinator anyone's, and the human
 from __future__ import annotations
 
 from gitcoord import model
+from gitcoord import records
 from gitcoord import sshkeys
 from gitcoord.events import Event
 from gitcoord.model import Record
@@ -81,7 +82,7 @@ def require(state: State, ctx: Context) -> Change:
             f"the human coordinator ({me}) has no key in the registry, so no human action could be verified: "
             f"publish it first (`coord install --as {me}`, then `coord key publish`)"
         )
-    entries = state[model.REGISTRY]["instances"]
+    entries = records.registry(state)["instances"]
     keyless = sorted(n for n, e in entries.items() if not e.get("signing_key"))
     active = [n for n in keyless if entries[n]["status"] == "active"]
     if active:

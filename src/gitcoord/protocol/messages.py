@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from gitcoord import model
+from gitcoord import shapes
 from gitcoord import timestamps
 from gitcoord.events import Event
 from gitcoord.model import Doc
@@ -22,6 +23,7 @@ from gitcoord.protocol import Refused
 from gitcoord.protocol import known_instance
 from gitcoord.protocol import settings
 from gitcoord.records import State
+from gitcoord.rulebook import Priority
 
 
 def response_queue(doc: Doc) -> list[Record]:
@@ -51,7 +53,7 @@ def send(
     subject: str,
     body: str,
     requires_response: bool,
-    priority: str = "medium",
+    priority: Priority = "medium",
     task: str | None = None,
     decision: str | None = None,
     files: Sequence[str] = (),
@@ -66,7 +68,7 @@ def send(
         edit.require("task", task)
     if decision is not None:
         edit.require("decision", decision)
-    message: Record = {
+    message: shapes.Message = {
         "message_id": ctx.new_id("msg", edit.ids("message")),
         "from": me,
         "to": to,
@@ -114,8 +116,8 @@ def notify(
     return notice
 
 
-def _context(task: str | None, decision: str | None, files: Sequence[str]) -> Record:
-    context: Record = {"related_task": task}
+def _context(task: str | None, decision: str | None, files: Sequence[str]) -> shapes.MessageContext:
+    context: shapes.MessageContext = {"related_task": task}
     if decision is not None:
         context["related_decision"] = decision
     context["related_files"] = list(files)

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
+from gitcoord import shapes
 from gitcoord.events import Event
+from gitcoord.model import Fields
 from gitcoord.model import Record
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
@@ -22,6 +24,7 @@ from gitcoord.protocol import Refused
 from gitcoord.protocol import instance
 from gitcoord.protocol.messages import notify
 from gitcoord.records import State
+from gitcoord.rulebook import Priority
 
 
 def add(
@@ -30,7 +33,7 @@ def add(
     title: str,
     *,
     description: str = "",
-    priority: str = "medium",
+    priority: Priority = "medium",
     due: str | None = None,
     depends: Sequence[str] = (),
     expertise: Sequence[str] = (),
@@ -43,7 +46,7 @@ def add(
         edit.require("task", dep)
     if suggest is not None:
         instance(edit, suggest)
-    task: Record = {
+    task: shapes.Task = {
         "task_id": ctx.new_id("task", edit.ids("task")),
         "title": title,
         "description": description,
@@ -93,13 +96,13 @@ def _hint(task: Record) -> str:
     return ""
 
 
-def _waiting_for(edit: Edit, task: Record) -> list[str]:
+def _waiting_for(edit: Edit, task: Fields) -> list[str]:
     return [f"{dep} ({status})" for dep, status in records.unfinished(task, lambda rid: edit.get("task", rid))]
 
 
 def _focus(edit: Edit, me: str, task_id: str | None, *, only_if: str | None = None, when: str) -> None:
     """Point my registry entry's current_task at `task_id` (if it pointed at `only_if`)."""
-    entry = edit.state[model.REGISTRY]["instances"].get(me)
+    entry = records.registry(edit.state)["instances"].get(me)
     if entry is None or (only_if is not None and entry["current_task"] != only_if):
         return
     if entry["current_task"] != task_id:
@@ -126,7 +129,8 @@ def accept(state: State, ctx: Context, task_id: str) -> Change:
 
 def _busy(edit: Edit, me: str) -> bool:
     """Whether my current task is one I am working on (then a new assignment does not replace it)."""
-    current = edit.state[model.REGISTRY]["instances"].get(me, {}).get("current_task")
+    entry = records.registry(edit.state)["instances"].get(me)
+    current = entry.get("current_task") if entry is not None else None
     task = edit.get("task", current) if isinstance(current, str) and current.startswith("task_") else None
     return task is not None and task["assigned_to"] == me and task["status"] == "in_progress"
 
@@ -248,7 +252,7 @@ def _edited_list(task: Record, name: str, added: Sequence[str], dropped: Sequenc
 def _unblocked(edit: Edit, done: str) -> list[str]:
     return [
         t["task_id"]
-        for t in edit.state[model.TASKS]["pending_tasks"]
+        for t in records.task_queue(edit.state)["pending_tasks"]
         if done in t["dependencies"] and not _waiting_for(edit, t)
     ]
 
@@ -266,7 +270,7 @@ def cancel(state: State, ctx: Context, task_id: str, reason: str) -> Change:
     me = ctx.me()
     _, task = _move(edit, ctx, task_id, "cancel", status_reason=reason)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
-    dependents = [t["task_id"] for t in edit.state[model.TASKS]["pending_tasks"] if task_id in t["dependencies"]]
+    dependents = [t["task_id"] for t in records.task_queue(edit.state)["pending_tasks"] if task_id in t["dependencies"]]
     notes = [f"{', '.join(dependents)} depend on {task_id} and can no longer start"] if dependents else []
     return edit.done(Event("task.cancel", me, task_id, f"{me} cancels {task_id}: {reason}"), task, *notes)
 
@@ -275,8 +279,8 @@ def reclaim(state: State, ctx: Context) -> Change:
     """Return every task held by an instance gone longer than the lease; tell each holder."""
     edit = Edit(state, ctx)
     me = ctx.me()
-    settings = model.settings_of(edit.state[model.REGISTRY])
-    registry = edit.state[model.REGISTRY]["instances"]
+    settings = model.settings_of(records.registry(edit.state))
+    registry = records.registry(edit.state)["instances"]
     taken = []
     for task in [t for name in ("active_tasks",) for t in edit.state[model.TASKS][name]]:
         holder = task["assigned_to"]
