@@ -16,7 +16,7 @@ from testing.repos import git
 from testing.repos import make_repo
 
 HUMAN = "human"
-Edit = Callable[[dict[str, Any]], None]
+Edit = Callable[[dict[str, Any]], object]  # a change made in place; what it returns is not used
 
 
 class Team:

@@ -30,7 +30,7 @@ from gitcoord import model
 TQ, ML, DC, REG = model.TASKS, model.MESSAGES, model.DECISIONS, model.REGISTRY
 ME = "instance-3"
 SHARD = "archive/2024/01/15/decisions.json"
-EMPTY = {
+EMPTY: dict[str, dict[str, list[Any]]] = {
     DC: {"decisions": [], "pending_decisions": []},
     TQ: {"active_tasks": [], "pending_tasks": [], "completed_tasks": []},
 }
@@ -47,7 +47,7 @@ def archive(attacker: Forger, rid: str, shard: str, into: str | None = None, **c
         if isinstance(value, list) and taken in value:
             value.remove(taken)
     attacker.write(file, live)
-    shaped = {key: [] for key in EMPTY[model.base(shard)]}
+    shaped: dict[str, list[Any]] = {key: [] for key in EMPTY[model.base(shard)]}
     moved = {**taken, **changed}
     shaped[into or model.COLLECTIONS[model.base(shard)].placement(moved)].append(moved)
     attacker.write(shard, shaped)
