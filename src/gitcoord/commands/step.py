@@ -10,6 +10,7 @@ from typing import TypedDict
 from gitcoord import clock
 from gitcoord import commit
 from gitcoord import ids
+from gitcoord import maintenance
 from gitcoord import sync as sync_engine
 from gitcoord import workspace
 from gitcoord.commands import sync as sync_command
@@ -60,6 +61,7 @@ def run(
     if synced:
         for line in sync_command.lines(ws, synced):
             out.note(line)
+    maintenance.after_commit(ws.repo, ws.config)
     return 0
 
 

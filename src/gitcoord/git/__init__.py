@@ -26,6 +26,11 @@ from gitcoord.git.errors import RefLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.errors import WouldOverwrite
+from gitcoord.git.maintenance import Loose
+from gitcoord.git.maintenance import fetch_tip
+from gitcoord.git.maintenance import loose_objects
+from gitcoord.git.maintenance import repack_loose
+from gitcoord.git.maintenance import write_commit_graph
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
@@ -99,6 +104,7 @@ __all__ = [
     "IndexLocked",
     "Locked",
     "LogEntry",
+    "Loose",
     "MergeTreeConflict",
     "NotARepository",
     "PushFailed",
@@ -132,6 +138,7 @@ __all__ = [
     "discover",
     "ever_touched",
     "fetch",
+    "fetch_tip",
     "ff_merge",
     "has_changes",
     "hash_object",
@@ -143,6 +150,7 @@ __all__ = [
     "is_ancestor",
     "is_bare",
     "log",
+    "loose_objects",
     "ls_tree",
     "merge_base",
     "merge_bases",
@@ -153,6 +161,7 @@ __all__ = [
     "paths_under",
     "push",
     "read_blobs",
+    "repack_loose",
     "reset_hard",
     "rev_list_count",
     "rev_parse",
@@ -167,5 +176,6 @@ __all__ = [
     "update_ref",
     "version",
     "worktree_of",
+    "write_commit_graph",
     "write_tree",
 ]
