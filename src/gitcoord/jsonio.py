@@ -271,6 +271,13 @@ def dumps(value: Any, shape: Shape = EMPTY_SHAPE, reuse: Reuse | None = None) ->
     return "".join(out)
 
 
+def record_text(record: dict[str, Any], shape: Shape) -> str:
+    """The text of one record of a top-level list, as `dumps` writes it there: what `Reuse` holds."""
+    out: list[str] = []
+    _write(record, shape, "\n    ", out, {})
+    return "".join(out)
+
+
 def record_texts(text: str, doc: dict[str, Any], lists: Sequence[str], id_key: str) -> dict[int, str]:
     """The text of each record of `doc`'s top-level `lists`, cut from the file it was parsed from.
 
@@ -336,12 +343,18 @@ def _write(value: Any, shape: Shape, newline: str, out: list[str], reuse: Reuse)
             out.append("[" + ", ".join(_scalar(v) for v in value) + "]")
             return
         items = sorted(value, key=itemgetter(*shape.sort_key)) if shape.sort_key else value
+        # A step changes a handful of a file's records: the others' text is copied, in one go
+        # when every record is known.
+        texts = [reuse.get(id(item)) for item in items] if reuse else [None] * len(items)
+        if texts and None not in texts:
+            out.append("[" + inner + ("," + inner).join(texts) + newline + "]")  # type: ignore[arg-type]
+            return
         child = shape.values or EMPTY_SHAPE
         out.append("[")
         last = len(items) - 1
         for n, item in enumerate(items):
             out.append(inner)
-            known = reuse.get(id(item)) if reuse else None
+            known = texts[n]
             if known is not None:
                 out.append(known)
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from collections.abc import Container
 from collections.abc import Iterator
 from collections.abc import Mapping
 
@@ -17,15 +18,19 @@ from gitcoord.model import Record
 State = Mapping[str, Doc]  # file name -> document: the whole coordination store
 
 
-def iter_records(doc: Doc, coll: Collection) -> Iterator[tuple[str, JsonPath, Record]]:
-    """(id, path, record) for every record of the collection, across all its lists."""
+def iter_records(doc: Doc, coll: Collection, *, skip: Container[int] = ()) -> Iterator[tuple[str, JsonPath, Record]]:
+    """(id, path, record) for every record of the collection, across all its lists, but those
+    whose id() is in `skip` (passed over in one comprehension, without a step per record)."""
     if not coll.id_key:
         for name, record in doc.get(coll.lists[0], {}).items():
-            yield name, (coll.lists[0], name), record
+            if id(record) not in skip:
+                yield name, (coll.lists[0], name), record
         return
     key = coll.id_key
     for list_name in coll.lists:
-        for i, record in enumerate(doc.get(list_name, ())):
+        items = doc.get(list_name, ())
+        for i in [i for i, r in enumerate(items) if id(r) not in skip] if skip else range(len(items)):
+            record = items[i]
             yield record[key], (list_name, i), record
 
 

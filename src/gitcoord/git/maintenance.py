@@ -35,11 +35,15 @@ def loose_objects(common_dir: Path) -> Loose:
     for fan in fans:
         if len(fan.name) != 2 or not _HEX.issuperset(fan.name) or not fan.is_dir():
             continue
-        with os.scandir(fan.path) as entries:
-            for entry in entries:
-                if len(entry.name) >= 38 and _HEX.issuperset(entry.name):  # not a tmp_obj_ being written
-                    count += 1
-                    size += entry.stat().st_size
+        # A packer at work removes what it packed, directories too: what vanished counts for nothing.
+        try:
+            with os.scandir(fan.path) as entries:
+                for entry in entries:
+                    if len(entry.name) >= 38 and _HEX.issuperset(entry.name):  # not a tmp_obj_ being written
+                        size += entry.stat().st_size
+                        count += 1
+        except FileNotFoundError:
+            continue
     return Loose(count, size)
 
 

@@ -90,7 +90,7 @@ class Edit:
 
     def ids(self, kind: str) -> Container[str]:
         coll = model.BY_KIND[kind]
-        return {rid for rid, _, _ in records.iter_records(self.state[coll.file], coll)}
+        return records.by_id(self.state[coll.file], coll).keys()
 
     def touch_registry(self, when: str) -> None:
         doc = dict(self.state[model.REGISTRY])
