@@ -19,11 +19,11 @@ import time
 from collections import ChainMap
 from pathlib import Path
 from typing import Any
-from typing import NamedTuple
 
 from testing import simulate
 
 from benchmarks import generate
+from benchmarks import history
 from benchmarks.harness import PYTHON
 from benchmarks.harness import ROOT
 from benchmarks.harness import Measure
@@ -31,32 +31,15 @@ from benchmarks.harness import coord
 from benchmarks.harness import env
 from benchmarks.harness import git
 from benchmarks.harness import measure
+from benchmarks.report import Row
+from benchmarks.report import fmt_time
+from benchmarks.report import table
 from gitcoord import ids
 from gitcoord import model
 from gitcoord import store
 from gitcoord import views
 from gitcoord.protocol import Context
 from gitcoord.protocol import Refused
-
-
-class Row(NamedTuple):
-    name: str
-    store: str
-    ours: float  # seconds, or events per second for throughput rows
-    baseline: float
-    baseline_name: str
-    target: str  # e.g. "<= 1.3"
-    passed: bool
-    memory: str  # peak memory against the files on disk
-    note: str = ""
-
-    @property
-    def ratio(self) -> float:
-        return self.ours / self.baseline if self.baseline else float("inf")
-
-
-def _fmt_time(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
 def _files_size(repo: Path) -> int:
@@ -200,7 +183,7 @@ def archive(repo: Path, size: str, repeat: int) -> tuple[list[Row], str]:
     status_after = measure(coord(repo, "status", "--json"), repo, repeat=repeat)
     memory, _ = _memory(status_after, after_size)
     sizes = f"live files {before_size / 2**20:.1f} MB -> {after_size / 2**20:.1f} MB"
-    note = f"{sizes}; coord archive took {_fmt_time(took.median)}"
+    note = f"{sizes}; coord archive took {fmt_time(took.median)}"
     row = Row(
         "read after archive: coord status --json",
         size,
@@ -325,25 +308,11 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
         ours_eps >= 0.5 * base_eps and lost == 0,
         "-",
         note,
+        "/s",
     )
 
 
 # Report ----------------------------------------------------------------------------------
-
-
-def table(rows: list[Row]) -> str:
-    lines = [
-        "| measure | store | gitcoord | baseline | ratio | target | peak memory | notes |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        throughput = r.name.startswith("sync")
-        ours = f"{r.ours:.1f}/s" if throughput else _fmt_time(r.ours)
-        base = f"{r.baseline:.1f}/s" if throughput else _fmt_time(r.baseline)
-        target = r.target + ("" if r.passed else " (missed)")
-        cells = [r.name, r.store, ours, f"{base}: {r.baseline_name}", f"{r.ratio:.2f}x", target, r.memory, r.note]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def sizes_on_disk(repo: Path, size: str) -> str:
@@ -359,9 +328,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="M only, fewer runs: a smoke test of the benchmarks")
     parser.add_argument("--sizes", default=None, help="comma-separated, e.g. M,L (default: S,M,L)")
+    parser.add_argument(
+        "--days", type=int, default=None, help="days of simulated history (default 365, --quick 14; 0: none)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.md")
     args = parser.parse_args()
-    sizes = (args.sizes or ("M" if args.quick else "S,M,L")).split(",")
+    sizes = [s for s in (args.sizes if args.sizes is not None else ("M" if args.quick else "S,M,L")).split(",") if s]
     repeat = 3 if args.quick else 7
     work = Path(tempfile.mkdtemp(prefix="gitcoord-bench-"))
     rows: list[Row] = []
@@ -390,6 +362,11 @@ def main() -> None:
         if not args.quick:
             print("[S] push contention", flush=True)
             rows.append(sync(work, 32, 5, " (32 clones)"))
+        days = args.days if args.days is not None else (14 if args.quick else 365)
+        if days:
+            grown, more = history.run(work, days, repeat, lambda what: _say("Y", what))
+            rows += grown
+            notes += more
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = "\n".join([table(rows), "", "Files on disk:", *notes, ""])
