@@ -89,6 +89,23 @@ def without(doc: Doc, coll: Collection, rids: set[str]) -> Doc:
     return new
 
 
+def touched(old: State, new: State) -> dict[str, set[int]] | None:
+    """The id() of each live file's records that `new` holds and `old` does not (by identity);
+    None when a record of `old` is gone from `new` (not merely replaced by a new version)."""
+    touched: dict[str, set[int]] = {}
+    for file in (model.TASKS, model.MESSAGES, model.DECISIONS, model.REGISTRY):
+        if file not in new or file not in old or old[file] is new[file]:
+            continue
+        coll = model.COLLECTIONS[file]
+        before = by_id(old[file], coll)
+        after = by_id(new[file], coll)
+        if before.keys() - after.keys():
+            return None
+        kept = {id(r) for r in before.values()}
+        touched[file] = {id(r) for r in after.values() if id(r) not in kept}
+    return touched
+
+
 def unfinished(task: Record, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
     """The dependencies of `task` that are not completed yet, each with its status.
 
