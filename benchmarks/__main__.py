@@ -58,7 +58,7 @@ def prepare(size: str, where: Path) -> Path:
     """A repository coordinating with a generated store of `size`, committed, hooks installed."""
     repo = where / f"store-{size}"
     git(where, "init", "-q", "-b", "main", str(repo))
-    subprocess.run(coord(repo, "init"), env=env(), check=True, capture_output=True)
+    subprocess.run(coord(repo, "init", "--branch", "main"), env=env(), check=True, capture_output=True)
     for file, doc in generate.generate(size).items():
         (repo / store.repo_path(file)).write_bytes(store.dump(file, doc))
     git(repo, "commit", "-q", "--no-verify", "-am", f"a generated {size} store")
@@ -279,7 +279,9 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
         git(top, "init", "-q", "--bare", "-b", "main", str(remote))
         first = top / "seed"
         git(top, "init", "-q", "-b", "main", str(first))
-        subprocess.run(coord(first, "init", "--example"), env=env(), check=True, capture_output=True)
+        subprocess.run(
+            coord(first, "init", "--example", "--branch", "main"), env=env(), check=True, capture_output=True
+        )
         git(first, "remote", "add", "origin", str(remote))
         git(first, "push", "-q", "--no-verify", "origin", "main")
         names = [f"instance-{n % 6 + 1}" for n in range(clones)]

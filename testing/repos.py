@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -76,6 +77,10 @@ def env_without_coord() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("COORD_")}
 
 
+def _utc(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def commit_msg_002_by_hand(clone: Path, text: str, *, verify: bool = True) -> None:
     """instance-2 writes a second message as msg_002 by hand and commits it: two clones doing
     this with different texts make one id with two texts, a conflict for a person."""
@@ -85,6 +90,8 @@ def commit_msg_002_by_hand(clone: Path, text: str, *, verify: bool = True) -> No
         {
             **log["messages"][0],
             "message_id": "msg_002",
+            # The time of the commit it builds on: the same in both clones, and not before it.
+            "timestamp": _utc(int(git(clone, "log", "-1", "--format=%ct"))),
             "requires_response": False,
             "status": "sent",
             "type": "notification",

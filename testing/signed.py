@@ -36,7 +36,7 @@ class Team:
         team.ok(None, "install", "--server", where=team.remote)
         human = make_repo(team.clones[HUMAN])
         git(human, "remote", "add", "origin", str(team.remote))
-        team.ok(HUMAN, "init", "--as", HUMAN)
+        team.ok(HUMAN, "init", "--as", HUMAN, "--branch", "main")
         team.ok(HUMAN, "sync")
         for name in instances:
             git(base, "clone", "-q", str(team.remote), str(team.clones[name]))

@@ -91,7 +91,7 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def seed_repo(repo: Path, coord: Coord) -> Path:
     """A repository initialised with the specification's example."""
-    result = coord(repo, "init", "--example")
+    result = coord(repo, "init", "--example", "--branch", "main")
     assert result.code == 0, result
     return repo
 

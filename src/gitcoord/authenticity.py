@@ -59,22 +59,32 @@ def keys_of(registry: Doc | None) -> Keys:
     if registry is None:
         return {}
     found: dict[str, set[str]] = {}
-    for name, entry in registry["instances"].items():
-        if entry.get("signing_key"):
-            found.setdefault(name, set()).add(entry["signing_key"])
     settings = model.settings_of(registry)
+    for name, entry in registry["instances"].items():
+        # The human coordinator signs with settings.human_key and nothing else: an entry that
+        # took the human's name (the rulebook refuses one) lends it no key.
+        if entry.get("signing_key") and name != settings.human_coordinator:
+            found.setdefault(name, set()).add(entry["signing_key"])
     if settings.human_key:
         found.setdefault(settings.human_coordinator, set()).add(settings.human_key)
     return {name: frozenset(keys) for name, keys in found.items()}
 
 
-def expected(parents: Sequence[Doc | None], new: Doc | None) -> Expected:
-    """The signature a commit with these parent registries, making registry `new`, must carry."""
-    keys: dict[str, set[str]] = {}
-    for registry in parents:
-        for name, held in keys_of(registry).items():
-            keys.setdefault(name, set()).update(held)
-    human = next((model.settings_of(r).human_coordinator for r in parents if r is not None), model.DEFAULT_HUMAN)
+def expected(parents: Sequence[Doc | None], new: Doc | None, *, also: Doc | None = None) -> Expected:
+    """The signature a commit with these parent registries, making registry `new`, must carry.
+
+    A merge commit is signed by its merger, whose line is its first parent: the keys are that
+    parent's. `also` is the state of the line a commit joins through a merge: a key that line
+    has replaced (a rotation, a new human key) no longer counts, and what it requires, it requires.
+    """
+    first = parents[0] if parents else None
+    keys: dict[str, set[str]] = {name: set(held) for name, held in keys_of(first).items()}
+    if also is not None:
+        current = keys_of(also)
+        for name in list(keys):
+            if name in current:
+                keys[name] &= current[name]
+    human = model.settings_of(first).human_coordinator if first is not None else model.DEFAULT_HUMAN
     registers: set[str] = set()
     if len(parents) == 1 and new is not None:
         # The one exception to "keys come from the parent state": a self-registration. The
@@ -83,11 +93,11 @@ def expected(parents: Sequence[Doc | None], new: Doc | None) -> Expected:
         # that instance only, so it cannot vouch for anyone else in the same commit.
         before = parents[0]["instances"] if parents[0] is not None else {}
         for name, entry in new["instances"].items():
-            if name not in before and entry.get("signing_key"):
+            if name not in before and entry.get("signing_key") and name != human:
                 registers.add(name)
                 keys.setdefault(name, set()).add(entry["signing_key"])
     return Expected(
-        any(requires(r) for r in parents),
+        any(requires(r) for r in parents) or requires(also),
         {name: frozenset(held) for name, held in keys.items()},
         human,
         frozenset(registers),
@@ -129,11 +139,15 @@ def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[
         )
     elif verdict.status == "B":
         problems.append((RULE, "the commit's signature is bad: the commit was changed after it was signed"))
-    elif verdict.status == "G" and actor not in signers:
-        signer = ", ".join(sorted(signers)) or verdict.principal
+    elif verdict.status == "G" and signers and actor not in signers:
+        signer = ", ".join(sorted(signers))
         problems.append(
             (RULE, f"the commit is signed with {signer}'s key, but acts as {actor} (its Coord-Instance trailer)")
         )
+    elif verdict.status == "G" and actor not in signers:
+        # A key some other state held: an older one of the actor's, or one from a merge's other side.
+        message = f"the commit is signed with a key ({verdict.fingerprint}) the registry does not hold here: "
+        problems.append((RULE, message + _how(actor, held, want)))
     elif verdict.status == "U":
         message = (
             f"the commit is signed with a key the registry held for no one before it ({verdict.fingerprint}): "
@@ -192,11 +206,18 @@ def review(
     commits: Sequence[git.Change],
     who: Mapping[str, Acting],
     registry_at: Callable[[str], Doc | None],
+    *,
+    also: Mapping[str, Doc | None] | None = None,
 ) -> list[Finding]:
     """The signature and trailer findings of `commits` (those that change coordination files).
 
+    `also`: for a commit a merge brings in, the state of the line it joins (see `expected`).
     git verifies the commits in one call per distinct set of allowed signers."""
-    wants = {c.sha: expected([registry_at(p) for p in c.parents], registry_at(c.sha)) for c in commits}
+    others = also or {}
+    wants = {
+        c.sha: expected([registry_at(p) for p in c.parents], registry_at(c.sha), also=others.get(c.sha))
+        for c in commits
+    }
     batches: dict[tuple[tuple[str, frozenset[str]], ...], list[str]] = {}
     for sha, want in wants.items():
         if want.required and who[sha].instance is not None:

@@ -22,11 +22,11 @@ from gitcoord import hooks
 from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
-from gitcoord.workspace import default_branch
+from gitcoord.workspace import store_branch
 
 DRIVER = "coord"  # the name .gitattributes gives the driver: `merge=coord`
 DRIVER_NAME = "gitcoord: merge coordination records"
-ATTRIBUTES = (f"coordination/*.json merge={DRIVER}", f"coordination/archive/*.json merge={DRIVER}")
+ATTRIBUTES = (f"coordination/*.json merge={DRIVER}", f"coordination/archive/**/*.json merge={DRIVER}")
 MARK = "# gitcoord hook"
 GIT_HOOKS = ("prepare-commit-msg",)
 SERVER_HOOKS = ("pre-receive",)  # the gate, in the bare repository clones push to
@@ -65,9 +65,11 @@ def _register_driver(root: Path) -> list[str]:
 
 
 def _choose_branch(root: Path, branch: str | None) -> list[str]:
-    if "coord.branch" in git.config(root, "coord.branch"):
+    current = git.config(root, "coord.branch").get("coord.branch")
+    wanted = branch or current or store_branch(root, "origin")
+    if current == wanted:
         return []
-    git.set_config(root, "coord.branch", branch or default_branch(root, "origin"))
+    git.set_config(root, "coord.branch", wanted)
     return ["coord.branch"]
 
 

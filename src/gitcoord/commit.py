@@ -2,9 +2,10 @@
 
 Under the clone's lock: read the branch tip, apply the step, check the result, write the
 changed files as blobs and a tree, commit with the event's trailers, and move the branch
-from the tip we read to the new commit (compare-and-swap). If the branch is checked out
-in a worktree, git's own fast-forward moves it, so the working tree follows and local
-edits are refused rather than overwritten. If anything moved meanwhile, start over.
+from the tip we read to the new commit (compare-and-swap). A dedicated coordination branch
+is never checked out; where the store lives on a checked-out code branch, the checkout
+follows only once the ref has moved (`checkout.py`), and local edits in the way are refused
+rather than overwritten. If anything moved meanwhile, start over.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from gitcoord import authenticity
+from gitcoord import checkout
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import invariants
@@ -71,6 +73,7 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
 def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool = False) -> Applied:
     """Commit `step` as one commit, dated `when`: the moment its records say it happened."""
     with lock.hold(ws.repo.common_dir):
+        finish_checkout(ws)
         for _ in range(ATTEMPTS):
             # The committed store was checked when it was written; what the step changes is
             # checked below. If the step trips over a broken record, the store is checked then.
@@ -116,17 +119,12 @@ def _move(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
     worktree = git.worktree_of(ws.root, ws.branch)
     if worktree is None:
         return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
-    if git.rev_parse(worktree, "HEAD") != old:
-        return False
-    try:
-        git.ff_merge(worktree, new, env=git.clean_env({"GITCOORD_INTERNAL": "1"}))
-    except git.WouldOverwrite as e:
-        raise FatalError(
-            f"{worktree} has uncommitted changes to coordination files that this step would overwrite:\n"
-            f"{e.stderr.strip()}\nCommit or restore them (`git restore --staged --worktree coordination/`), "
-            "then run the command again; nothing was committed"
-        ) from None
-    return True
+    return checkout.move(ws.root, worktree, ws.ref, old, new)
+
+
+def finish_checkout(ws: Workspace) -> str | None:
+    """Bring a checkout up to its branch where a killed command left it behind (under the lock)."""
+    return checkout.repair(ws.root, git.worktree_of(ws.root, ws.branch), ws.ref)
 
 
 def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:

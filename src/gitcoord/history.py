@@ -11,6 +11,7 @@ moment of the change. The same function judges a command's own step, a staged co
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -39,6 +40,8 @@ class Judge(NamedTuple):
     settings: model.Settings  # the old state's settings
     when: dt.datetime  # the moment of the change: the commit's date
     now: dt.datetime  # the checker's clock (a commit dated after it is not believed)
+    archives: Callable[[str, str], bool] | None = None  # (kind, id): whether the old state archived it
+    since: dt.datetime | None = None  # the parent commit's date: times written may not lie before it
 
     @property
     def known(self) -> bool:
@@ -78,6 +81,9 @@ def check(
     now: dt.datetime | None = None,
     files: Iterable[str] | None = None,
     fresh: bool = True,
+    event: str | None = None,
+    authority: Doc | None = None,
+    since: dt.datetime | None = None,
 ) -> list[Finding]:
     """Everything the change of `files` (default: all) from `old` to `new`, made by `actor` at `when`, breaks.
 
@@ -88,7 +94,9 @@ def check(
     docs = [(f, document(old, f), document(new, f)) for f in files]
     if fresh and _empty(document(old, model.REGISTRY)) and all(_empty(o) for _, o, _ in docs):
         return []  # a store created from nothing: its first state is the root of trust
-    who = judge(old, actor, when, now)
+    who = judge({model.REGISTRY: authority} if authority is not None else old, actor, when, now)
+    # Only a state that knows its archive can say an id was archived (a snapshot, a replayed commit).
+    who = who._replace(archives=getattr(old, "archives", None), since=since)
     findings: list[Finding] = []
     left: dict[str, tuple[str, Record]] = {}  # records that left a live file
     arrived: dict[str, tuple[str, Record]] = {}  # records that arrived in an archive shard
@@ -100,7 +108,10 @@ def check(
         else:
             findings += _live(file, before, after, who, left)
             findings += _file_fields(file, before, after, who)
-    findings += _moved(left, arrived, who)
+    if event == rulebook.MIGRATE and all(_empty(n) for _, _, n in docs):
+        findings += _migrated(docs, who)
+    else:
+        findings += _moved(left, arrived, who)
     if findings and actor is None:
         first = findings[0]
         message = (
@@ -109,6 +120,21 @@ def check(
         )
         return [Finding(first.file, first.path, "authorization", message)]
     return findings
+
+
+def overlay(own: Doc, other: Doc) -> Doc:
+    """The authority a change carries into a merge: the other side's settings and keys, everyone's
+    latest presence. A commit on one side of a merge is judged again under it, so that an old
+    parent cannot lend a change the authority the line it joins has since taken away (a key
+    rotated, signatures required, a holder who has checked in since)."""
+    mine, theirs = own.get("instances", {}), other.get("instances", {})
+    instances = {}
+    for name in {*mine, *theirs}:
+        entry = dict(theirs.get(name) or mine[name])
+        if name in mine and name in theirs:
+            entry["last_update"] = timestamps.later(mine[name].get("last_update"), theirs[name].get("last_update"))
+        instances[name] = entry
+    return {**other, "instances": instances}
 
 
 def check_record(
@@ -210,6 +236,11 @@ def _created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record])
     for field in sorted(kind.entries):
         if field != "escalation.positions":  # an escalation records each side's position as its raiser saw it
             yield from _entries(at, field, [], _get(record, field), who)
+    if who.archives is not None and kind is not rulebook.INSTANCE and who.archives(kind.name, at.rid):
+        yield at.finding("duplicate-id", f"{at.rid} was archived: an id is never used again; make a new record")
+    if kind is rulebook.INSTANCE and at.rid == who.human:
+        message = f"{at.rid} is the human coordinator's name: no instance may take it (the human needs no entry)"
+        yield at.finding("authorization", message)
     for field, roles in _FIRST_SET_BY.get(kind.name, {}).items():
         if record.get(field) is not None and not any(_holds(r, who, at, None, record) for r in roles):
             yield _denied(at, who, f"set {field} of a new {kind.name}", [], record)
@@ -252,7 +283,7 @@ def _changed(at: At, old: Record, new: Record, who: Judge) -> Iterator[Finding]:
             return
         _name, move = max(allowed, key=lambda nm: len(nm[1].fields & fields))
         moved = set(move.fields & fields)
-        yield from _names_actor(at, new, who, kind.actors & moved)
+        yield from _names_actor(at, new, who, {f for f in kind.actors if f.split(".")[0] in moved})
         if "escalation" in moved:
             yield from _escalated_to(at, new, who)
         fields -= moved | {"status"}
@@ -306,6 +337,9 @@ def _entries(at: At, field: str, before: Any, after: Any, who: Judge) -> Iterato
     path = tuple(field.split("."))
     if spec.keyed:
         was, now = {e[spec.owner]: e for e in old}, {e[spec.owner]: e for e in new}
+        if len(now) != len(new):
+            message = f"{at.rid}.{field}: one entry per instance; an instance's entry is changed, not added twice"
+            yield at.finding("authorization", message, *path)
         for owner in sorted(was.keys() | now.keys()):
             if was.get(owner) != now.get(owner) and owner != who.actor:
                 what = "input" if field == "inputs" else field.rsplit(".", 1)[-1].rstrip("s")
@@ -355,8 +389,14 @@ def _stamps(at: At, old: Record | None, new: Record, who: Judge) -> Iterator[Fin
 
 def _future(at: At, field: str, value: Any, who: Judge, *path: str | int) -> Iterator[Finding]:
     """A time the actor writes may not lie after the moment of the change (beyond a little skew)."""
-    if isinstance(value, str) and timestamps.parse(value) > who.when + rulebook.SKEW:
+    if not isinstance(value, str):
+        return
+    moment = timestamps.parse(value)
+    if moment > who.when + rulebook.SKEW:
         message = f"{at.rid}.{field} = {value} lies after the change itself ({timestamps.format(who.when)})"
+        yield at.finding("time", message, *path)
+    elif who.since is not None and moment < who.since - rulebook.SKEW:
+        message = f"{at.rid}.{field} = {value} lies before the state it changes ({timestamps.format(who.since)})"
         yield at.finding("time", message, *path)
 
 
@@ -481,13 +521,26 @@ def _shard(file: str, before: Doc, after: Doc, arrived: dict[str, tuple[str, Rec
     """An archive shard only ever gains records, which then never change."""
     coll = model.COLLECTIONS[model.base(file)]
     old, new = records.by_id(before, coll), records.by_id(after, coll)
+    counted = collections.Counter(rid for rid, _, _ in records.iter_records(after, coll))
+    for rid in sorted(rid for rid, n in counted.items() if n > 1):
+        yield Finding(file, (), "duplicate-id", f"{rid} is in this shard more than once; a record is archived once")
     for rid in sorted(old.keys() - new.keys()):
         yield Finding(file, (), "deleted", f"{rid} was deleted from the archive; archived records stay")
     for rid, record in new.items():
         if rid not in old:
+            if rid in arrived:
+                yield Finding(file, (), "duplicate-id", f"{rid} is archived twice, here and in {arrived[rid][0]}")
             arrived[rid] = (file, record)
         elif old[rid] != record:
             yield Finding(file, (), "immutable", f"archived {rid} changed; archived records never change")
+
+
+def _migrated(docs: list[tuple[str, Doc, Doc]], who: Judge) -> Iterator[Finding]:
+    """The whole store leaves this branch for a branch of its own: the human coordinator's call."""
+    at = At(model.REGISTRY, rulebook.INSTANCE, "$", ())
+    if not any(_holds(r, who, at, {}, {}) for r in rulebook.MIGRATE_ROLES):
+        message = f"{who.actor} may not move the store off this branch; only the human coordinator ({who.human}) may"
+        yield Finding(model.REGISTRY, (), "authorization", message)
 
 
 def _moved(

@@ -46,3 +46,14 @@ def maker(now: dt.datetime, entropy: Callable[[int], int] | None = None) -> IdMa
                 return candidate
 
     return new
+
+
+def created(rid: str) -> dt.datetime | None:
+    """When a record with an id made here was created (to the second); None for other ids (seed-style)."""
+    _, _, rest = rid.partition("_")
+    if len(rest) != 10 or any(c not in ALPHABET for c in rest):
+        return None
+    seconds = 0
+    for c in rest[:6]:
+        seconds = seconds * 32 + ALPHABET.index(c)
+    return EPOCH + dt.timedelta(seconds=seconds)

@@ -187,13 +187,36 @@ def _ref(file: str, path: JsonPath, rid: Any, ids: Container[str] | None, where:
 
 def _registry(doc: Doc, known: _Known, state: State, only: set[int] | None) -> Iterator[Finding]:
     f = model.REGISTRY
+    settings = model.settings_of(doc)
+    # One key, one signer: a key held twice would let its holder sign as either name.
+    holders: dict[str, str] = {}
+    if settings.human_key:
+        holders[_key_material(settings.human_key)] = settings.human_coordinator
     for name, record in doc["instances"].items():
         path: JsonPath = ("instances", name)
         if name == model.BROADCAST:
             yield Finding(f, path, "reference", "'all' is reserved: it addresses a message to every instance")
+        if name == settings.human_coordinator:
+            message = (
+                f"{name!r} is the human coordinator's name (settings.human_coordinator); an instance "
+                "may not share it: rename the instance or choose another name for the human"
+            )
+            yield Finding(f, path, "reference", message)
+        key = record.get("signing_key")
+        if key:
+            material = _key_material(key)
+            if material in holders:
+                message = f"{name}'s signing_key is also {holders[material]}'s; every signer needs a key of its own"
+                yield Finding(f, (*path, "signing_key"), "duplicate-id", message)
+            holders.setdefault(material, name)
         current = record["current_task"]
         if isinstance(current, str) and current.startswith("task_"):
             yield from _ref(f, (*path, "current_task"), current, known.tasks, model.TASKS)
+
+
+def _key_material(key: str) -> str:
+    """The key of a public key line without its comment, so that one key is one string."""
+    return " ".join(key.split()[:2])
 
 
 def _tasks(doc: Doc, known: _Known, state: State, only: set[int] | None) -> Iterator[Finding]:

@@ -58,6 +58,12 @@ def shard_for(*, file: str, closed: str) -> str:
     return f"{ARCHIVE}/{day:%Y/%m/%d}/{file}"
 
 
+def shards_from(shards: list[str], file: str, day: dt.datetime | None) -> list[str]:
+    """The shards of `file` that may hold a record created on `day` (None: any day), plus the unsharded one."""
+    start = f"{ARCHIVE}/{day:%Y/%m/%d}/" if day is not None else ""
+    return [s for s in shards if base(s) == file and (s in ARCHIVE_FILES or s[: len(start)] >= start)]
+
+
 def in_shard(shard: str, closed: str) -> bool:
     """Whether a record closed at `closed` may sit in `shard`: its day's or a later one's (or the unsharded one)."""
     return shard in ARCHIVE_FILES or shard >= shard_for(file=base(shard), closed=closed)

@@ -13,6 +13,7 @@ future of the checker's clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from typing import NamedTuple
 from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import history
+from gitcoord import ids
 from gitcoord import invariants
 from gitcoord import merge
 from gitcoord import model
@@ -44,6 +46,7 @@ class Loader:
         self._raw: dict[str, bytes | None] = {}
         self._parsed: dict[tuple[str, str], tuple[Doc | None, list[Finding]]] = {}
         self._trees: dict[str, Blobs] = {}
+        self.dates: dict[str, int] = {}  # commit -> its committer date, as git.changes gives them
 
     def at(self, commits: Sequence[str]) -> dict[str, Blobs]:
         """The store files of each commit, in two git calls for the trees and one per distinct tree."""
@@ -57,6 +60,12 @@ class Loader:
         if tree not in self._trees:
             self._trees[tree] = {p: b for p, b in git.blobs_under(self.root, tree).items() if model.is_store_file(p)}
         return self._trees[tree]
+
+    def committed(self, commit: str) -> dt.datetime | None:
+        """When `commit` was committed (None for a date no calendar holds)."""
+        if commit not in self.dates:
+            self.dates.update(git.committer_times(self.root, [commit, "-n1"]))
+        return instant(self.dates.get(commit, 0))
 
     def raw(self, blob: str | None) -> bytes | None:
         if blob is None:
@@ -120,6 +129,15 @@ class State(Mapping[str, Doc]):
     def __len__(self) -> int:
         return len({*model.FILES, *self.blobs})
 
+    def archives(self, kind: str, rid: str) -> bool:
+        """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""
+        coll = model.BY_KIND[kind]
+        shards = [f for f in self.blobs if model.is_shard(f)]
+        for shard in model.shards_from(shards, coll.file, ids.created(rid)):
+            if self.usable(shard) and any(r == rid for r, _, _ in records.iter_records(self[shard], coll)):
+                return True
+        return False
+
     def archived(self, kind: str) -> frozenset[str]:
         """The ids of `kind` in this state's archive shards (read only when a reference needs them)."""
         coll = model.BY_KIND[kind]
@@ -134,27 +152,86 @@ class Verdict(NamedTuple):
     commits: int
     findings: list[Finding]
     subjects: dict[str, str]  # commit -> its subject line
+    touched: frozenset[str] = frozenset()  # the commits that changed the store
 
 
 def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Verdict:
     """Judge every commit of `revisions` (oldest first) against its parents' states, and its signature."""
     commits = git.changes(root, revisions)
     loader = Loader(root)
+    loader.dates.update({c.sha: c.committed for c in commits})
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
     touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents)]
     findings: list[Finding] = []
     for c in touched:
         findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now)]
-    who: dict[str, authenticity.Acting] = {
-        c.sha: authenticity.Acting(c.instances[0] if len(c.instances) == 1 else None, c.instances) for c in touched
-    }
-    findings += authenticity.review(root, touched, who, lambda sha: loader.state(at[sha]).get(model.REGISTRY))
-    return Verdict(len(commits), findings, {c.sha: c.subject for c in commits})
+        if len(c.parents) == 2:
+            findings += [f._replace(commit=c.sha) for f in _crossed(loader, c, now=now)]
+    findings += authenticity.review(root, touched, _acting(touched), _registry_at(loader, at))
+    subjects: dict[str, str] = {c.sha: c.subject for c in commits}
+    return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched))
+
+
+def _registry_at(loader: Loader, at: dict[str, Blobs]) -> Callable[[str], Doc | None]:
+    return lambda sha: loader.state(at[sha]).get(model.REGISTRY)
+
+
+def _acting(commits: Sequence[git.Change]) -> dict[str, authenticity.Acting]:
+    return {c.sha: authenticity.Acting(c.instances[0] if len(c.instances) == 1 else None, c.instances) for c in commits}
+
+
+def _crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Finding]:
+    """What each side of a merge brings, judged again under the authority of the line it joins.
+
+    Each commit was judged against its own parent; but any old commit can be a parent, so a
+    side branch grown from the past could carry a key since rotated, an unsigned commit from
+    before signatures were required, or a reclaim of a holder who has checked in since. Judged
+    again here with the joined line's settings, keys and latest presence (`history.overlay`),
+    such a commit cannot come in through a merge.
+    """
+    findings: list[Finding] = []
+    tips = loader.at(list(merge.parents))
+    for mine, other in ((merge.parents[1], merge.parents[0]), (merge.parents[0], merge.parents[1])):
+        joined = loader.state(tips[other]).get(model.REGISTRY)
+        if joined is None or not loader.state(tips[other]).exists:
+            continue
+        brought = git.changes(loader.root, [mine, "--not", other])
+        at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
+        judged = [c for c in brought if len(c.parents) == 1 and at[c.parents[0]] != at[c.sha]]
+        for c in judged:
+            old, new = loader.state(at[c.parents[0]]), loader.state(at[c.sha])
+            if not old.exists:
+                continue
+            authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
+            actor = c.instances[0] if len(c.instances) == 1 else None
+            when = instant(c.committed)
+            if when is None:
+                continue  # judged on its own as a commit with no date
+            found = review(old, new, actor, when=when, now=now, invariant=False, event=c.event, authority=authority)
+            findings += [_brought(f, c) for f in found]
+        also: dict[str, Doc | None] = {c.sha: joined for c in judged}
+        signed = authenticity.review(loader.root, judged, _acting(judged), _registry_at(loader, at), also=also)
+        findings += [_brought(f, next(c for c in judged if c.sha == f.commit)) for f in signed]
+    return findings
+
+
+def _brought(f: Finding, c: git.Change) -> Finding:
+    return f._replace(commit="", message=f"{c.sha[:12]} ({c.subject}), which this merge brings in: {f.message}")
+
+
+def instant(seconds: int) -> dt.datetime | None:
+    """A commit date as an instant; None where it lies outside the years a calendar can name."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def judge_commit(loader: Loader, c: git.Change, at: dict[str, Blobs], *, now: dt.datetime) -> list[Finding]:
-    when = dt.datetime.fromtimestamp(c.committed, dt.timezone.utc)
+    when = instant(c.committed)
+    if when is None:
+        return [Finding(model.REGISTRY, (), "time", f"the commit's date ({c.committed} s) lies outside any calendar")]
     findings = list(_dated(c, when, now))  # its trailers and its signature: `authenticity`
     actor = c.instances[0] if len(c.instances) == 1 else None
     new = loader.state(at[c.sha])
@@ -175,7 +252,8 @@ def judge_commit(loader: Loader, c: git.Change, at: dict[str, Blobs], *, now: dt
     else:
         old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
     fresh = not c.parents or old.exists or not git.ever_touched(loader.root, c.parents[0], _REGISTRY_PATH)
-    return findings + review(old, new, actor, when=when, now=now, fresh=fresh)
+    since = loader.committed(c.parents[0]) if len(c.parents) == 1 else None
+    return findings + review(old, new, actor, when=when, now=now, fresh=fresh, event=c.event, since=since)
 
 
 # A store that existed once and was deleted is not fresh: re-creating it is not a new root of trust.
@@ -197,6 +275,9 @@ def review(
     now: dt.datetime,
     invariant: bool = True,
     fresh: bool = True,
+    event: str | None = None,
+    authority: Doc | None = None,
+    since: dt.datetime | None = None,
 ) -> list[Finding]:
     """What is wrong with the state `new`, and with the change that made it from `old`."""
     files = sorted(f for f in {*old.blobs, *new.blobs} if old.blobs.get(f) != new.blobs.get(f))
@@ -211,7 +292,9 @@ def review(
     live = [f for f in usable if not model.is_shard(f)]
     problems = invariants.check(new, files=live, archived=new.archived) if invariant else []
     judged = [f for f in usable if f not in unjudged]
-    problems += history.check(old, new, actor, when=when, now=now, files=judged, fresh=fresh)
+    problems += history.check(
+        old, new, actor, when=when, now=now, files=judged, fresh=fresh, event=event, authority=authority, since=since
+    )
     for file in sorted({f.file for f in problems}):
         raw = new.loader.raw(new.blobs.get(file)) or b""
         found += validation.locate_findings(file, raw, [f for f in problems if f.file == file])

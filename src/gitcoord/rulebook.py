@@ -310,6 +310,10 @@ KINDS: Final = {k.name: k for k in (INSTANCE, TASK, MESSAGE, DECISION)}
 # archive_after_days, judged from the moment of the change), and who may move them.
 ARCHIVABLE_STATUSES: Final = {"task": CLOSED_TASK, "message": CLOSED_MESSAGE, "decision": DECIDED}
 ARCHIVE_ROLES: Final = frozenset({ANYONE})
+# Moving the whole store off a branch to a branch of its own (`coord migrate`): the one change
+# that leaves a branch with no store, which only the human coordinator may make.
+MIGRATE: Final = "migrate"
+MIGRATE_ROLES: Final = frozenset({HUMAN})
 
 
 def moves_between(kind: Kind, old: str | None, new: str) -> list[tuple[str, Move]]:

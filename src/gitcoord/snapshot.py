@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gitcoord import git
+from gitcoord import ids
 from gitcoord import model
 from gitcoord import records
 from gitcoord.model import Doc
@@ -66,6 +67,14 @@ class Snapshot(Mapping[str, Doc]):
         if self._shard_list is None:
             self._shard_list = sorted(self._shards()) if self._shards else list(model.ARCHIVE_FILES)
         return self._shard_list
+
+    def archives(self, kind: str, rid: str) -> bool:
+        """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""
+        coll = model.BY_KIND[kind]
+        for shard in model.shards_from(self.shards(), coll.file, ids.created(rid)):
+            if self.raw(shard) is not None and any(r == rid for r, _, _ in records.iter_records(self[shard], coll)):
+                return True
+        return False
 
     def archived(self, kind: str) -> frozenset[str]:
         """The ids of the records of `kind` moved to the archive (read on first use)."""

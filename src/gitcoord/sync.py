@@ -1,9 +1,12 @@
 """Exchanging coordination commits with the other clones, through any git remote.
 
-Fetch the shared branch; if both sides moved, merge them with `git merge-tree`, which runs
-the merge driver without touching any checkout; validate; move the local branch; push.
-When another instance pushed first, back off (jittered, bounded) and go round again.
-Local commits are never dropped: on any failure they stay, and the message says why.
+Fetch the shared branch; judge what came in (every new commit against the rules, as the
+server's gate and CI do) before building on it; if both sides moved, merge them with `git
+merge-tree`, which runs the merge driver without touching any checkout; validate; push the
+result, and only once the remote has taken it move the local branch, so that a race lost to
+another push leaves no merge behind to stack the next one on. When another instance pushed
+first, back off (jittered, bounded) and go round again. Local commits are never dropped: on
+any failure they stay, and the message says why. A remote that was rewound is reported.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import driver
 from gitcoord import git
+from gitcoord import incoming
 from gitcoord import jsonio
 from gitcoord import lock
 from gitcoord import model
@@ -27,6 +31,7 @@ from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commit import advance
+from gitcoord.commit import finish_checkout
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.workspace import Workspace
@@ -35,6 +40,8 @@ from gitcoord.workspace import Workspace
 # loses a race only to pushes made while it merges, so even a busy remote lets it through
 # soon; the bound is for a remote that something floods.
 PATIENCE = 120.0  # seconds
+# A remote ref lock that outlasts this is not another push at work but one that was killed.
+REMOTE_LOCK_PATIENCE = 15.0  # seconds
 
 
 class Synced(NamedTuple):
@@ -57,21 +64,36 @@ def sync(
     patience: float = PATIENCE,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    accept_rewind: bool = False,
 ) -> Synced:
     clone.require_driver(ws.repo)
     with lock.hold(ws.repo.common_dir):
+        finish_checkout(ws)
         start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
         merged = False
         deadline = clock() + patience
         attempt = 0
+        locked_since: float | None = None
         while True:
             attempt += 1
+            known = git.rev_parse(ws.root, _tracking(ws))  # the remote as this clone last saw it
             remote = _fetch(ws)
             local = git.rev_parse(ws.root, ws.ref)
+            if accept_rewind and _rewound(ws, known, remote):
+                local, known = _take_rewind(ws, local, remote), remote
+            _refuse_rewind(ws, known, remote)
+            incoming.verify(ws, local, remote)
             target = _combine(ws, local, remote)
-            merged = merged or (target not in (local, remote))
-            moved = target != local and not advance(ws, local, target)  # by a person committing here
-            if not moved and (target == remote or _push(ws, target)):
+            try:
+                pushed = target == remote or _push(ws, target)
+            except git.RemoteLocked as e:
+                locked_since = locked_since or clock()
+                if clock() - locked_since > REMOTE_LOCK_PATIENCE:
+                    raise FatalError(_stale_remote_lock(ws, e)) from None
+                pushed = False
+            # Only what the remote took moves the local branch: a lost race leaves no merge here.
+            if pushed and (target == local or advance(ws, local, target)):
+                merged = merged or (target not in (local, remote))
                 return _result(ws, start, target, remote, merged=merged, attempts=attempt)
             if clock() >= deadline:
                 raise FatalError(
@@ -82,12 +104,59 @@ def sync(
             sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2 ** min(attempt, 6)))
 
 
+def _tracking(ws: Workspace) -> git.Ref:
+    return git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
+
+
+def _rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> bool:
+    return known is not None and (remote is None or not git.is_ancestor(ws.root, known, remote))
+
+
+def _take_rewind(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> git.Sha | None:
+    """Accept the rewound remote as the truth: the local branch goes back to it, and nothing is re-pushed."""
+    if remote is None:
+        raise FatalError(f"{ws.remote} no longer has {ws.branch}; there is nothing to reset to")
+    if local is not None and not git.update_ref(ws.root, ws.ref, remote, local, "coord: accept the rewind"):
+        raise FatalError(f"{ws.branch} moved while the rewind was being accepted; run `coord sync` again")
+    return remote
+
+
+def _refuse_rewind(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> None:
+    """A shared branch that lost commits this clone had seen was rewound or rewritten: say so, undo nothing."""
+    if not _rewound(ws, known, remote):
+        return
+    assert known is not None
+    git.update_ref(ws.root, _tracking(ws), known, remote, "coord: keep what the remote had")  # see it again next time
+    now = f"is now at {remote[:12]}" if remote else "was deleted there"
+    raise FatalError(
+        f"{ws.remote}/{ws.branch} was rewound: it had {known[:12]}, which it no longer contains, and {now}. "
+        "Someone force-pushed or deleted the shared branch, dropping coordination events. Nothing was changed "
+        "here and nothing was pushed. If the human coordinator did it to repair the branch, each clone takes "
+        "it with `coord sync --accept-rewind` (which drops this clone's commits the remote no longer has); "
+        f"otherwise the human coordinator restores it from a clone that has {known[:12]} "
+        f"(`git push {ws.remote} {known}:{ws.ref}`)."
+    )
+
+
+def _stale_remote_lock(ws: Workspace, e: git.RemoteLocked) -> str:
+    return (
+        f"{ws.remote} keeps {e.lock} locked: a push to it was killed and left the lock behind (a push at work "
+        f"holds it for a moment, not {REMOTE_LOCK_PATIENCE:g} s). Whoever can reach the server removes that "
+        "file; your commits are kept."
+    )
+
+
 def _fetch(ws: Workspace) -> git.Sha | None:
-    tracking = git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
+    tracking = _tracking(ws)
     try:
         git.fetch(ws.root, ws.remote, ws.ref, tracking)
     except git.RemoteRefMissing:
         return None  # the remote has no such branch yet: this push creates it
+    except git.RefLocked as e:
+        raise FatalError(
+            f"cannot record what {ws.remote} has: {e.lock} exists. A git command is updating it, or a killed one "
+            "left it behind: if no git command is running in this clone, remove that file. Your commits are kept."
+        ) from None
     except git.FetchFailed as e:
         raise FatalError(
             f"cannot fetch {ws.branch} from {ws.remote}: {e.stderr.strip()}\n"
@@ -127,7 +196,10 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
             problems, f"merging {ws.remote}/{ws.branch} gives an invalid store; nothing was changed"
         )
     sides = [workspace.snapshot(ws, strict=False, commit=c)[model.REGISTRY] for c in (local, remote)]
-    authenticity.can_sign(ws.root, sides, merged[model.REGISTRY], ws.identity)  # else the remote would refuse it
+    try:  # else the remote would refuse it
+        authenticity.can_sign(ws.root, sides, merged[model.REGISTRY], ws.identity)
+    except FatalError as e:
+        raise FatalError(f"the merge with {ws.remote}/{ws.branch} cannot be signed: {e}") from None
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
     return git.commit_tree(ws.root, tree, [local, remote], event.message())
 
@@ -185,6 +257,8 @@ def _push(ws: Workspace, commit: git.Sha) -> bool:
     """
     try:
         git.push(ws.root, ws.remote, commit, ws.ref)
+    except git.RemoteLocked:
+        raise  # retried too, but a lock that stays is named
     except git.PushRejected:
         return False
     except git.PushFailed as e:

@@ -26,21 +26,26 @@ _FRACTION = re.compile(r"\.([0-9]+)")
 
 
 def is_valid(text: object) -> bool:
-    """Whether `text` is a timestamp `parse` reads: the pattern, on a day that exists (year 1 or later)."""
+    """Whether `text` is a timestamp `parse` reads: the pattern, naming an instant of the years 0001 to 9999."""
     return type(text) is str and _FORM.fullmatch(text) is not None and day_exists(text)
 
 
 def day_exists(text: str) -> bool:
-    """For text of the pattern's form: whether its date names a day that exists (year 1 or later).
+    """For text of the pattern's form: whether it names a day that exists, at an instant of the
+    years 0001 to 9999 in UTC ("0001-01-01T00:00:00+01:00" is a day, but before any instant
+    Python's datetime holds, so it could be neither compared in UTC nor printed).
 
     The second half of `is_valid`. The project's schemas pair `date-time` with PATTERN, so
     the validator checks the form (in Rust) and needs only this from Python.
     """
-    if text[8:10] <= "28" and text[:4] != "0000":  # every month has these days: the common case is cheap
+    year = text[:4]
+    if text[8:10] <= "28" and "0001" < year < "9999":  # every month has these days: the common case is cheap
         return True
     try:
-        dt.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
-    except ValueError:
+        dt.date(int(year), int(text[5:7]), int(text[8:10]))
+        if year in ("0001", "9999"):
+            _read(text).astimezone(_UTC)
+    except (ValueError, OverflowError):
         return False
     return True
 
@@ -49,21 +54,18 @@ def parse(text: str) -> dt.datetime:
     """The instant `text` names; ValueError for anything `is_valid` refuses, and only for that."""
     if not is_valid(text):
         raise ValueError(f"{text!r} is not an RFC 3339 timestamp like 2024-01-15T10:30:00Z")
+    return _read(text)
+
+
+def _read(text: str) -> dt.datetime:
     # Python 3.10's fromisoformat reads neither "Z" nor fractions of other than 3 or 6 digits.
     text = _FRACTION.sub(lambda m: "." + m[1][:6].ljust(6, "0"), text.replace("Z", "+00:00"))
     return dt.datetime.fromisoformat(text)
 
 
 def moment(text: str) -> dt.datetime:
-    """A moment a person gives (--now, --before, COORD_NOW), in UTC, as commands print it.
-
-    ValueError also for an instant outside the years 0001 to 9999 in UTC, which a valid
-    timestamp with a zone can name ("0001-01-01T00:00:00+01:00") but nothing can print.
-    """
-    try:
-        return parse(text).astimezone(_UTC)
-    except OverflowError:
-        raise ValueError(f"{text!r} falls outside the years 0001 to 9999 in UTC") from None
+    """A moment a person gives (--now, --before, COORD_NOW), in UTC, as commands print it."""
+    return parse(text).astimezone(_UTC)
 
 
 def before(stamp: str | None, moment: dt.datetime) -> bool:

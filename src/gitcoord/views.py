@@ -40,9 +40,10 @@ def missing_inputs(decision: Record) -> list[str]:
 
 
 def ready(state: State, instance: str | None = None) -> list[Record]:
-    """Tasks that can be taken now: unassigned (or offered to `instance`), every dependency completed.
+    """Tasks that can be taken or started now: every dependency completed, and unassigned.
 
-    With an instance, only those that fit it: suggested for it, offered to it, or needing
+    With an instance: also the tasks it holds that can start (assigned to it) and those offered
+    to it; and of the unassigned, only those that fit it: suggested for it, or needing
     expertise it has (a task that asks for no expertise fits everyone).
     """
     all_tasks = by_id(state[model.TASKS], model.TASK_RECORDS)
@@ -52,22 +53,25 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
         expertise = set(entry["expertise_areas"]) if entry else set()
     found = []
     for t in all_tasks.values():
-        if t["status"] not in ("pending_assignment", "offered"):
+        if t["status"] not in ("pending_assignment", "offered", "assigned"):
             continue
         if records.unfinished(t, all_tasks.get):
             continue
-        if instance is not None:
-            offered = t["status"] == "offered"
-            if offered and t["assigned_to"] != instance:
+        if t["status"] != "pending_assignment":
+            if instance is None or t["assigned_to"] != instance:
                 continue
+        elif instance is not None:
             needs = set(t.get("required_expertise", ()))
-            fits = not needs or bool(needs & expertise) or t.get("suggested_assignee") == instance
-            if not (offered or fits):
+            if needs and not needs & expertise and t.get("suggested_assignee") != instance:
                 continue
-        elif t["status"] == "offered":
-            continue
         found.append(t)
     return by_urgency(found)
+
+
+def waiting_for(state: State, task: Record) -> list[str]:
+    """The dependencies `task` still waits for, each with its status: `task_001 (in_progress)`."""
+    lookup = by_id(state[model.TASKS], model.TASK_RECORDS).get
+    return [f"{dep} ({status})" for dep, status in records.unfinished(task, lookup)]
 
 
 def board(state: State) -> dict[str, Any]:
@@ -111,14 +115,20 @@ def message_summary(m: Record) -> dict[str, Any]:
     return {k: m.get(k) for k in ("message_id", "from", "to", "type", "subject", "status", "timestamp", "in_reply_to")}
 
 
+def message_entry(m: Record) -> dict[str, Any]:
+    """A message as a reader needs it: the summary and what it says."""
+    return {**message_summary(m), "message": m["message"]}
+
+
 def _after(timestamp: str | None, since: str | None) -> bool:
     return since is None or (timestamp is not None and timestamps.parse(timestamp) > timestamps.parse(since))
 
 
 def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
-    """What waits for `me`: answers I owe, answers I got, notices, and decisions that need me.
+    """What waits for `me`: offers, answers I owe, answers I got, notices, and decisions that need me.
 
-    Broadcasts (messages to all) have no per-reader status; those since `since` are shown.
+    A notification to me stays until I acknowledge it. Broadcasts (messages to all) have no
+    per-reader status; those since `since` are shown.
     """
     human = model.settings_of(state[model.REGISTRY]).human_coordinator
     awaiting: list[Record] = []
@@ -137,10 +147,13 @@ def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
         if m["from"] == me and m["requires_response"] and m["status"] in ("pending_response", "responded"):
             asked.append(m)
     pending = state[model.DECISIONS]["pending_decisions"]
+    offered = [t for t in tasks(state) if t["assigned_to"] == me and t["status"] == "offered"]
     return {
-        "awaiting_my_answer": [message_summary(m) for m in awaiting],
-        "replies_to_me": [message_summary(m) for m in replies],
-        "notifications": [message_summary(m) for m in [*notices, *broadcasts]],
+        "offered_to_me": [{**task_summary(t), "waiting_for": waiting_for(state, t)} for t in by_urgency(offered)],
+        "awaiting_my_answer": [message_entry(m) for m in awaiting],
+        "replies_to_me": [message_entry(m) for m in replies],
+        "notifications": [message_entry(m) for m in notices],
+        "broadcasts": [message_entry(m) for m in broadcasts],
         "my_open_questions": [message_summary(m) for m in asked],
         "decisions_needing_my_input": [decision_summary(d) for d in pending if me in missing_inputs(d)],
         "escalations_for_me": [
@@ -153,12 +166,10 @@ def inbox(state: State, me: str, *, since: str | None = None) -> dict[str, Any]:
 
 def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
     """The startup checklist: my tasks, my messages, decisions that concern me, what is ready for me."""
-    mine, offered, lost = [], [], []
+    mine, lost = [], []
     for t in tasks(state):
         if t["assigned_to"] == me and t["status"] in rulebook.HELD:
             mine.append(t)
-        elif t["assigned_to"] == me and t["status"] == "offered":
-            offered.append(t)
         elif any(c["assigned_to"] == me for c in t.get("contested", ())) and t["assigned_to"] != me:
             lost.append(t)
     decided = [
@@ -167,10 +178,11 @@ def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
         if (me in d.get("affects_instances", ()) or model.BROADCAST in d.get("affects_instances", ()))
         and _after(d.get("date"), since)
     ]
+    held = [{**task_summary(t), "waiting_for": waiting_for(state, t)} for t in by_urgency(mine)]
     return {
         "instance": me,
-        "my_tasks": [task_summary(t) for t in by_urgency(mine)],
-        "offered_to_me": [task_summary(t) for t in by_urgency(offered)],
+        "my_tasks": held,
+        "can_start": [t for t in held if t["status"] == "assigned" and not t["waiting_for"]],
         "claims_lost": [task_summary(t) for t in lost],
         **inbox(state, me, since=since),
         "decisions_affecting_me": [decision_summary(d) for d in decided],
@@ -190,34 +202,128 @@ def decision_summary(d: Record) -> dict[str, Any]:
     }
 
 
+# What `news` reports, in the order a reader should see it (the rest are counts).
+NEWS: tuple[str, ...] = (
+    "offered_to_me",
+    "questions_for_me",
+    "input_requested",
+    "escalations_for_me",
+    "replies_to_me",
+    "inputs_on_my_proposals",
+    "now_ready",
+    "claims_lost",
+    "rulings_for_me",
+    "decisions_affecting_me",
+    "notifications",
+    "instances_registered",
+)
+
+
 def news(before: State, after: State, me: str | None) -> dict[str, Any]:
-    """What changed between two states that concerns `me`: what a sync or a merge brought."""
+    """What changed between two states that concerns `me`: what a sync, a merge or a fetch brought.
+
+    Replies to my questions, questions and offers to me, inputs on my proposals and requests
+    for mine, my tasks whose dependencies are now all completed, claims I lost, decisions made
+    that affect me (and rulings on escalations I raised, took a side in, or whose task I hold),
+    messages to me or to all, and instances that registered.
+    """
     old_tasks = by_id(before[model.TASKS], model.TASK_RECORDS)
+    new_tasks = by_id(after[model.TASKS], model.TASK_RECORDS)
     old_messages = {m["message_id"] for m in messages(before)}
     old_decisions = {d["decision_id"]: d for d in decisions(before)}
-    lost, offered = [], []
-    for t in tasks(after):
+    lost, offered, now_ready = [], [], []
+    for t in new_tasks.values():
         was = old_tasks.get(t["task_id"], {})
-        if (
-            was.get("assigned_to") == me
-            and t["assigned_to"] != me
-            and any(c["assigned_to"] == me for c in t.get("contested", ()))
-        ):
+        if t["assigned_to"] != me and _claims_of(t, me) > _claims_of(was, me):  # a merge just kept mine aside
             lost.append({**task_summary(t), "lost_to": t["assigned_to"]})
         elif t["assigned_to"] == me and t["status"] == "offered" and was.get("assigned_to") != me:
             offered.append(task_summary(t))
+        if _became_ready(t, was, me, new_tasks, old_tasks):
+            now_ready.append(task_summary(t))
     arrived = [m for m in messages(after) if m["message_id"] not in old_messages and m["from"] != me]
+    for_me = [m for m in arrived if m["to"] in (me, model.BROADCAST)]
     made = [
         d
         for d in decisions(after)
         if model.decision_status(d) == "active"
         and model.decision_status(old_decisions.get(d["decision_id"], {})) != "active"
     ]
+    mine = {t["task_id"] for t in new_tasks.values() if t["assigned_to"] == me}
+    rulings = [d for d in made if "escalation" in d and _party(d, me, mine)]
     return {
-        "claims_lost": lost,
         "offered_to_me": offered,
-        "messages_for_me": [message_summary(m) for m in arrived if m["to"] in (me, model.BROADCAST)],
+        "questions_for_me": [message_entry(m) for m in for_me if m["requires_response"]],
+        **_decision_news(before, after, me, old_decisions),
+        "replies_to_me": [message_entry(m) for m in for_me if m["type"] == "consultation_response"],
+        "now_ready": now_ready,
+        "claims_lost": lost,
+        "rulings_for_me": [decision_summary(d) for d in rulings],
+        "decisions_affecting_me": [
+            decision_summary(d) for d in made if me is not None and d not in rulings and _affects(d, me)
+        ],
+        "notifications": [message_entry(m) for m in for_me if m["type"] == "notification"],
+        "instances_registered": [
+            {"instance": name, "role": entry["role"], "expertise_areas": entry["expertise_areas"]}
+            for name, entry in after[model.REGISTRY]["instances"].items()
+            if name not in before[model.REGISTRY]["instances"]
+        ],
+        "messages_for_me": [message_summary(m) for m in for_me],
         "messages_arrived": len(arrived),
         "decisions_made": [decision_summary(d) for d in made],
-        "tasks_arrived": len([t for t in tasks(after) if t["task_id"] not in old_tasks]),
+        "tasks_arrived": len([t for t in new_tasks if t not in old_tasks]),
     }
+
+
+def _claims_of(task: Record, me: str | None) -> int:
+    return sum(1 for c in task.get("contested", ()) if c["assigned_to"] == me)
+
+
+def is_news(found: dict[str, Any]) -> bool:
+    return any(found.get(key) for key in NEWS)
+
+
+def _became_ready(t: Record, was: Record, me: str | None, new: dict[str, Record], old: dict[str, Record]) -> bool:
+    """A task of mine (held or offered) whose last unfinished dependency was just completed."""
+    if me is None or t["assigned_to"] != me or t["status"] not in ("offered", "assigned", "blocked"):
+        return False
+    return bool(was) and not records.unfinished(t, new.get) and bool(records.unfinished(was, old.get))
+
+
+def _decision_news(before: State, after: State, me: str | None, old: dict[str, Record]) -> dict[str, Any]:
+    """Inputs others gave on my proposals, input asked of me, and (for the human) new escalations."""
+    inputs, requested, escalated = [], [], []
+    for d in decisions(after):
+        was = old.get(d["decision_id"], {})
+        if d.get("proposed_by") == me:
+            seen = {(i["from"], i["option"], i.get("at")) for i in was.get("inputs", ())}
+            for i in d.get("inputs", ()):
+                if i["from"] != me and (i["from"], i["option"], i.get("at")) not in seen:
+                    inputs.append(
+                        {
+                            "decision_id": d["decision_id"],
+                            "title": d["title"],
+                            **{k: i.get(k) for k in ("from", "option", "comment")},
+                            "inputs_missing": missing_inputs(d),
+                        }
+                    )
+        if model.decision_status(d) not in ("pending", "escalated"):
+            continue
+        if me in missing_inputs(d) and (not was or me not in missing_inputs(was)):
+            requested.append(decision_summary(d))
+        to = d.get("escalation", {}).get("escalated_to")
+        if to == me and model.decision_status(was) != "escalated":
+            escalated.append(decision_summary(d))
+    return {"input_requested": requested, "escalations_for_me": escalated, "inputs_on_my_proposals": inputs}
+
+
+def _affects(d: Record, me: str) -> bool:
+    named = d.get("affects_instances", ())
+    return me in named or model.BROADCAST in named or me == d.get("proposed_by") or me in d.get("input_needed_from", ())
+
+
+def _party(d: Record, me: str | None, mine: set[str]) -> bool:
+    """Whether `me` raised the escalation `d` resolves, took a side in it, or holds its task."""
+    escalation = d["escalation"]
+    sides = {p["instance"] for p in escalation.get("positions", ())}
+    tasks_of = {escalation.get("subject"), *d.get("related_tasks", ())}
+    return me == escalation.get("raised_by") or me in sides or bool(tasks_of & mine)

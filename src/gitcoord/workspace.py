@@ -1,8 +1,10 @@
 """One clone's view of the coordination store: who I am, which branch is shared, and its state.
 
-The coordination files live on one shared branch (the default branch unless `coord.branch`
-says otherwise). Commands read and write that branch directly through git's plumbing, so an
-instance on a feature branch or in another worktree coordinates without touching its checkout.
+The coordination files live on one shared branch: a branch of their own (`coord`, which
+`coord init` creates) or, in the older layout, the code branch itself; `coord.branch` says
+which. Commands read and write that branch directly through git's plumbing, so an instance
+on any branch, in any worktree, with any edits in progress, coordinates without touching
+its checkout.
 """
 
 from __future__ import annotations
@@ -50,8 +52,18 @@ def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
     config = git.config(repo.root, "coord.")
     identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
     remote = config.get("coord.remote", "origin")
-    branch = config.get("coord.branch") or default_branch(repo.root, remote)
+    branch = config.get("coord.branch") or store_branch(repo.root, remote)
     return Workspace(repo, branch, remote, identity or None, config)
+
+
+OWN_BRANCH = "coord"  # the name a store's own branch has unless `coord init --branch` chose another
+
+
+def store_branch(root: Path, remote: str) -> str:
+    """Where the store lives, for a clone that was not told: its own branch if there is one, else the code's."""
+    if git.rev_parse(root, f"refs/heads/{OWN_BRANCH}") or git.rev_parse(root, f"refs/remotes/{remote}/{OWN_BRANCH}"):
+        return OWN_BRANCH
+    return default_branch(root, remote)
 
 
 def default_branch(root: Path, remote: str) -> str:
@@ -72,8 +84,9 @@ def tip(ws: Workspace) -> git.Sha:
         remote_commit = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
         if remote_commit is None:
             raise FatalError(
-                f"the shared branch {ws.branch!r} does not exist here; run `coord init` to start coordinating, "
-                f"or `git config coord.branch NAME` if coordination lives on another branch"
+                f"the coordination branch {ws.branch!r} is not in this clone, nor fetched from {ws.remote}: "
+                f"`git fetch {ws.remote} {ws.branch}` if it lives there, then `coord install`; "
+                "or `coord init` to start coordinating"
             )
         git.update_ref(ws.root, ws.ref, remote_commit, None, "coord: track the shared branch")
         commit = remote_commit

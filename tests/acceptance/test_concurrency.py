@@ -78,7 +78,7 @@ def test_clones_syncing_at_once_converge_and_lose_nothing(tmp_path: Path, coord:
         clone = tmp_path / name
         if n == 0:
             git(tmp_path, "init", "-q", "-b", "main", str(clone))
-            assert coord(clone, "init", "--example").code == 0
+            assert coord(clone, "init", "--example", "--branch", "main").code == 0
             git(clone, "remote", "add", "origin", str(remote))
             assert coord(clone, "sync").code == 0
         else:

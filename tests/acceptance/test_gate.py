@@ -56,8 +56,8 @@ def test_an_honest_signed_history_is_accepted_with_no_false_alarm(team: Team) ->
     task = team.ok("instance-1", "task", "add", "Write the API", "--sync").splitlines()[0]
     team.ok("instance-2", "sync")
     # Both act before either syncs: the second sync merges, and signs its merge commit.
-    team.ok("instance-1", "task", "claim", task)
-    team.ok("instance-2", "msg", "send", "--to", "instance-1", "--subject", "hi", "--body", "hello")
+    team.ok("instance-1", "task", "claim", task, "--no-sync")
+    team.ok("instance-2", "msg", "send", "--to", "instance-1", "--subject", "hi", "--body", "hello", "--no-sync")
     team.ok("instance-1", "sync")
     synced = team.ok("instance-2", "sync")
     assert "merged with origin" in synced
@@ -260,7 +260,7 @@ def test_branches_without_coordination_files_pass(team: Team) -> None:
 def test_the_gate_refuses_what_it_cannot_check(team: Team) -> None:
     git(team.remote, "config", "gpg.ssh.program", "/nonexistent/ssh-keygen")
     team.fresh("instance-1")
-    team.ok("instance-1", "checkin")
+    team.ok("instance-1", "checkin", "--no-sync")  # pushed by hand below
     done = team.push("instance-1")
     assert done.returncode != 0
     assert "the push cannot be checked, so it is refused" in done.stderr
@@ -278,13 +278,13 @@ def test_install_server_keeps_a_hook_that_was_there_and_runs_it_first(team: Team
     again = coord(team.remote, "install", "--server")
     assert (again.code, again.out) == (0, "the gate is installed; nothing to do\n")
     team.fresh("instance-1")
-    team.ok("instance-1", "checkin")
+    team.ok("instance-1", "checkin", "--no-sync")  # pushed by hand below
     done = team.push("instance-1")
     assert done.returncode == 0, done.stderr
     assert "remote: legacy saw refs/heads/main" in done.stderr
     # The older hook refusing is the push refused.
     (hooks / "pre-receive.legacy").write_text("#!/bin/sh\necho 'legacy says no' >&2\nexit 1\n")
-    team.ok("instance-1", "checkout")
+    team.ok("instance-1", "checkout", "--no-sync")
     done = team.push("instance-1")
     assert done.returncode != 0
     assert "legacy says no" in done.stderr

@@ -181,7 +181,7 @@ def test_a_decision_pull_request_is_reviewed_then_merged_with_the_driver(tmp_pat
     remote = bare_remote(tmp_path / "remote.git")
     work = tmp_path / "work"
     git(tmp_path, "init", "-q", "-b", "main", str(work))
-    assert coord(work, "init", "--example").code == 0
+    assert coord(work, "init", "--example", "--branch", "main").code == 0
     git(work, "remote", "add", "origin", str(remote))
     git(work, "push", "-q", "origin", "main")
     base = git(work, "rev-parse", "HEAD")

@@ -247,7 +247,7 @@ def test_the_hooks_work_from_this_repository_with_repo_urls(
     git(source, "commit", "-q", "--no-verify", "--allow-empty", "-m", "under test")
     user = tmp_path / "project"
     git(tmp_path, "init", "-q", "-b", "main", str(user))
-    assert coord(user, "init", "--example").code == 0
+    assert coord(user, "init", "--example", "--branch", "main").code == 0
     config = {
         "repos": [
             {"repo": str(source), "rev": git(source, "rev-parse", "HEAD"), "hooks": [{"id": h.id} for h in hooks.HOOKS]}

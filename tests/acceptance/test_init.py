@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from testing.repos import commit_all
 from testing.repos import files_in
@@ -10,10 +11,11 @@ from tests.conftest import SEED
 from tests.conftest import Coord
 
 from gitcoord import model
+from gitcoord.commands import agents
 
 
-def test_init_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord) -> None:
-    result = coord(repo, "init")
+def test_init_on_the_code_branch_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord) -> None:
+    result = coord(repo, "init", "--branch", "main")
     assert result.code == 0, result
     assert sorted(p.name for p in (repo / "coordination").iterdir()) == sorted(model.FILES)
     assert coord(repo, "validate").code == 0
@@ -29,7 +31,7 @@ def test_init_creates_a_valid_empty_store_in_one_commit(repo: Path, coord: Coord
 
 
 def test_init_example_loads_the_seed(repo: Path, coord: Coord) -> None:
-    assert coord(repo, "init", "--example").code == 0
+    assert coord(repo, "init", "--example", "--branch", "main").code == 0
     for file in model.FILES:
         assert json.loads((repo / "coordination" / file).read_text()) == json.loads((SEED / file).read_text())
 
@@ -48,7 +50,7 @@ def test_init_twice_is_safe_and_says_so(seed_repo: Path, coord: Coord) -> None:
 def test_init_example_refuses_to_replace_a_store(seed_repo: Path, coord: Coord) -> None:
     result = coord(seed_repo, "init", "--example")
     assert result.code == 1
-    assert "--example only fills an empty store" in result.err
+    assert "--example only fills an empty one" in result.err
 
 
 def test_init_refuses_to_touch_an_invalid_store(seed_repo: Path, coord: Coord) -> None:
@@ -115,7 +117,7 @@ def test_install_is_idempotent(seed_repo: Path, coord: Coord) -> None:
     assert "coordination/*.json merge=coord" in (seed_repo / ".git" / "info" / "attributes").read_text()
 
 
-def test_init_agents_writes_the_checklist_and_the_session_hook(seed_repo: Path, coord: Coord) -> None:
+def test_init_agents_writes_the_loop_and_the_session_hooks(seed_repo: Path, coord: Coord) -> None:
     (seed_repo / "CLAUDE.md").write_text("# Project\n\nUse tabs.\n")
     (seed_repo / ".claude").mkdir()
     (seed_repo / ".claude" / "settings.json").write_text('{"permissions": {"allow": ["Bash(make test)"]}}')
@@ -124,18 +126,69 @@ def test_init_agents_writes_the_checklist_and_the_session_hook(seed_repo: Path, 
     assert result.code == 0, result
     claude = (seed_repo / "CLAUDE.md").read_text()
     assert claude.startswith("# Project\n\nUse tabs.\n\n<!-- gitcoord:start -->\n")
-    assert "1. `coord checkin`" in claude
+    assert "1. Start: `coord checkin`" in claude
     assert (seed_repo / "AGENTS.md").read_text().startswith("<!-- gitcoord:start -->")
     settings = json.loads((seed_repo / ".claude" / "settings.json").read_text())
     assert settings["permissions"] == {"allow": ["Bash(make test)"]}
     assert settings["hooks"]["SessionStart"] == [
-        {"matcher": "startup|resume|clear|compact", "hooks": [{"type": "command", "command": "coord checkin"}]}
+        {
+            "matcher": "startup|resume|clear|compact|fork",
+            "hooks": [
+                {"type": "command", "command": agents.hook_command("session-start", say_missing=True), "timeout": 60}
+            ],
+        }
     ]
+    assert sorted(settings["hooks"]) == ["PostToolUse", "SessionStart", "Stop", "UserPromptSubmit"]
+    assert _valid_claude_settings(settings) == []
     assert "CLAUDE.md" in git(seed_repo, "show", "--name-only", "--format=", "HEAD").split()
     before = files_in(seed_repo)
     again = coord(seed_repo, "init", "--agents")
     assert "already initialised" in again.out
     assert files_in(seed_repo) == before
+
+
+# The settings' shape as Claude Code documents it (https://json.schemastore.org/claude-code-settings.json,
+# `hookMatcher` and the command `hookCommand`; https://code.claude.com/docs/en/hooks, "Hook handler
+# fields"): for each event a list of matcher groups, each with its command hooks and their timeout in seconds.
+CLAUDE_HOOKS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "hooks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["hooks"],
+                    "properties": {
+                        "matcher": {"type": "string"},
+                        "hooks": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["type", "command"],
+                                "properties": {
+                                    "type": {"const": "command"},
+                                    "command": {"type": "string", "minLength": 1},
+                                    "timeout": {"type": "number", "exclusiveMinimum": 0},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "propertyNames": {"enum": ["SessionStart", "UserPromptSubmit", "PostToolUse", "Stop"]},
+        }
+    },
+}
+
+
+def _valid_claude_settings(settings: Any) -> list[str]:
+    import jsonschema
+
+    return [e.message for e in jsonschema.Draft7Validator(CLAUDE_HOOKS_SCHEMA).iter_errors(settings)]
 
 
 def test_the_checklist_section_is_updated_in_place(seed_repo: Path, coord: Coord) -> None:

@@ -43,7 +43,7 @@ def test_install_as_sets_up_identity_and_signing_and_is_idempotent(seed_repo: Pa
 
 
 def test_init_as_the_human_requires_signatures_with_this_clone_key(repo: Path, coord: Coord) -> None:
-    result = coord(repo, "init", "--as", HUMAN)
+    result = coord(repo, "init", "--as", HUMAN, "--branch", "main")
     assert result.code == 0, result
     settings = registry(repo)["settings"]
     assert settings == {"require_signatures": True, "human_key": public_key(repo)}
@@ -54,7 +54,7 @@ def test_init_as_the_human_requires_signatures_with_this_clone_key(repo: Path, c
 
 
 def test_init_without_a_human_key_says_how_to_require_signatures(repo: Path, coord: Coord) -> None:
-    result = coord(repo, "init", "--json")
+    result = coord(repo, "init", "--json", "--branch", "main")
     assert result.code == 0
     assert json.loads(result.out)["require_signatures"] is False
     assert "settings" not in registry(repo)
@@ -67,16 +67,16 @@ def test_init_with_a_human_key_from_a_file(tmp_path: Path, coord: Coord) -> None
     assert coord(human, "install", "--as", HUMAN).code == 0
     agent = make_repo(tmp_path / "agent")
     pub = git(human, "config", "user.signingkey") + ".pub"
-    result = coord(agent, "--as", "instance-2", "init", "--example", "--human-key", f"@{pub}")
+    result = coord(agent, "--as", "instance-2", "init", "--example", "--human-key", f"@{pub}", "--branch", "main")
     assert result.code == 0, result
     assert registry(agent)["settings"]["human_key"] == public_key(human)
     assert registry(agent)["instances"]["instance-1"]["role"] == "architecture-backend", "the seed, plus settings"
     assert coord(agent, "init", "--human-key", f"@{pub}").code == 1, "only a new store takes --human-key"
     other = make_repo(tmp_path / "other")
-    refused = coord(other, "--as", HUMAN, "init", "--human-key", "@" + str(tmp_path / "nope.pub"))
+    refused = coord(other, "--as", HUMAN, "init", "--human-key", "@" + str(tmp_path / "nope.pub"), "--branch", "main")
     assert (refused.code, "cannot read the key" in refused.err) == (1, True)
     agent_pub = git(agent, "config", "user.signingkey") + ".pub"
-    mismatch = coord(other, "--as", HUMAN, "init", "--human-key", f"@{agent_pub}")
+    mismatch = coord(other, "--as", HUMAN, "init", "--human-key", f"@{agent_pub}", "--branch", "main")
     assert mismatch.code == 1
     assert "is not the key this clone signs with" in mismatch.err
 
@@ -162,7 +162,7 @@ def test_key_require_for_an_existing_store(tmp_path: Path, coord: Coord) -> None
     remote = bare_remote(tmp_path / "remote.git")
     human = make_repo(tmp_path / "human")
     git(human, "remote", "add", "origin", str(remote))
-    assert coord(human, "init", "--example").code == 0
+    assert coord(human, "init", "--example", "--branch", "main").code == 0
     assert coord(human, "sync").code == 0
     assert coord(human, "install", "--as", HUMAN).code == 0
     for name in ("instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"):
@@ -208,7 +208,7 @@ def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) 
 
 def test_sync_refuses_a_merge_this_clone_could_not_sign(team: Team) -> None:
     team.fresh("instance-2")
-    team.ok("instance-2", "checkin")
+    team.ok("instance-2", "checkin", "--no-sync")
     team.ok("instance-1", "checkin", "--sync")
     clone = team.clones["instance-2"]
     git(clone, "config", "commit.gpgsign", "false")

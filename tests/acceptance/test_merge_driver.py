@@ -25,12 +25,14 @@ class Clones:
         remote = bare_remote(tmp / "remote.git")
         self.a = tmp / "a"
         git(tmp, "init", "-q", "-b", "main", str(self.a))
-        self.run(self.a, "init", "--example")
+        self.run(self.a, "init", "--example", "--branch", "main")
         git(self.a, "remote", "add", "origin", str(remote))
         git(self.a, "push", "-q", "origin", "main")
         self.b = tmp / "b"
         git(tmp, "clone", "-q", str(remote), str(self.b))
         self.run(self.b, "install")
+        for clone in (self.a, self.b):  # steps stay in each clone: git's own merges move them here
+            git(clone, "config", "coord.sync", "false")
 
     def run(self, where: Path, *args: str) -> str:
         result = self.coord(where, *args)

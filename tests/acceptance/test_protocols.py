@@ -84,8 +84,10 @@ def test_example_1_new_feature_development(team: Team) -> None:
     # 6. It consults instance-1 about the API design (the seed's msg_001 is that request).
     # 7. Instance-1 checks in, sees the question, and answers in the thread.
     briefing = team("instance-1", "checkin")
-    assert "Waiting for your answer:\n  msg_001  instance-2 -> instance-1" in briefing
-    assert "Ready for you to claim:\n  task_002" in briefing
+    assert (
+        "Waiting for your answer (coord msg reply MSG --body-file -):\n  msg_001  instance-2 -> instance-1" in briefing
+    )
+    assert "Ready for you to claim (coord task claim TASK):\n  task_002" in briefing
     assert backend in briefing
     answer = team(
         "instance-1",
@@ -101,7 +103,9 @@ def test_example_1_new_feature_development(team: Team) -> None:
     team("instance-1", "task", "start", "task_002")
     assert team.doc(model.REGISTRY)["instances"]["instance-1"]["current_task"] == "task_002"
     # 8. Instance-2 reads the answer, updates the design, and closes the thread.
-    assert "Answers to your questions:\n  " + answer in team("instance-2", "inbox")
+    assert "Answers to your questions (each stays until you ack it: coord msg ack MSG):\n  " + answer in team(
+        "instance-2", "inbox"
+    )
     team("instance-2", "msg", "ack", "msg_001")
     log = team.doc(model.MESSAGES)
     assert [m["status"] for m in log["messages"] if m["message_id"] in ("msg_001", answer)] == [
@@ -112,7 +116,8 @@ def test_example_1_new_feature_development(team: Team) -> None:
     # 9. It creates task_003's sibling for the frontend and offers it to instance-3.
     ui = team("instance-2", "task", "add", "Agent dashboard", "--depends", backend, "--expertise", "react")
     team("instance-2", "task", "assign", ui, "instance-3")
-    assert "Offered to you (accept or decline):\n  " + ui in team("instance-3", "checkin")
+    offered = "Offered to you (coord task accept TASK, or coord task decline TASK --reason ...):\n  " + ui
+    assert offered in team("instance-3", "checkin")
     team("instance-3", "task", "accept", ui)
     assert team.task(ui)["status"] == "assigned"
     # 10. The process continues: the log tells the story, one commit per step.
@@ -237,7 +242,7 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
         (
             "instance-9",
             ["checkin"],
-            "'instance-9' is not registered; register it with `coord register instance-9 --role ROLE`",
+            "instance-9 is not registered; register it with `coord register instance-9 --role ROLE",
         ),
         ("instance-2", ["escalate", "nothing", "--reason", "r"], "not a task, message or decision id"),
     ],
@@ -298,7 +303,7 @@ def test_no_commit_stages_the_change_for_a_person(seed_repo: Path, coord: Coord)
     assert git(seed_repo, "diff", "--cached", "--name-only") == "coordination/task-queue.json"
     refused = coord(seed_repo, "--as", "instance-2", "task", "add", "Another")
     assert refused.code == 1
-    assert "uncommitted changes to coordination files" in refused.err
+    assert "uncommitted changes to files this step would update" in refused.err
     git(seed_repo, "-c", "coord.instance=instance-2", "commit", "-q", "-m", "instance-2 completes task_001")
     assert coord(seed_repo, "check", "--range", f"{head}..HEAD").code == 0, coord(
         seed_repo, "check", "--range", f"{head}..HEAD"
@@ -328,7 +333,7 @@ def test_a_worktree_on_the_shared_branch_follows(seed_repo: Path, coord: Coord, 
     (tmp_path / "shared" / "coordination" / model.MESSAGES).write_text("{}")
     refused = coord(seed_repo, "--as", "instance-1", "msg", "reply", "msg_001", "--body", "hi")
     assert refused.code == 1
-    assert "would overwrite" in refused.err
+    assert "uncommitted changes to files this step would update" in refused.err
     assert (tmp_path / "shared" / "coordination" / model.MESSAGES).read_text() == "{}"
 
 

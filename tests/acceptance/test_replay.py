@@ -84,7 +84,7 @@ def test_deleting_and_restoring_the_store_is_two_changes_like_any_other(seed_rep
 def test_a_root_commit_is_judged_from_the_empty_store(tmp_path: Path, coord: Coord) -> None:
     repo = tmp_path / "fresh"
     git(tmp_path, "init", "-q", "-b", "main", str(repo))
-    assert coord(repo, "init", "--example").code == 0
+    assert coord(repo, "init", "--example", "--branch", "main").code == 0
     root = git(repo, "rev-list", "--max-parents=0", "HEAD")
     # The store's first state is the root of trust; checking from the very first commit works.
     assert verdict(coord, repo, "0" * 40)["valid"]

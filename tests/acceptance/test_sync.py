@@ -29,7 +29,7 @@ class Team:
             clone = tmp / name
             if n == 0:
                 git(tmp, "init", "-q", "-b", "main", str(clone))
-                self.ok(clone, "init", "--example")
+                self.ok(clone, "init", "--example", "--branch", "main")
                 git(clone, "remote", "add", "origin", str(self.remote))
                 self.ok(clone, "sync")
             else:
@@ -76,8 +76,8 @@ def test_a_race_for_one_task_is_decided_and_the_loser_told(team: Team) -> None:
     task = team("instance-2", "task", "add", "Agent dashboard", "--sync").splitlines()[0]
     team("instance-4", "sync")
     team("instance-5", "sync")
-    team("instance-4", "task", "claim", task)
-    team("instance-5", "task", "claim", task)
+    team("instance-4", "task", "claim", task, "--no-sync")  # both claim before either shares
+    team("instance-5", "task", "claim", task, "--no-sync")
     team("instance-4", "sync")
     report = team("instance-5", "sync")
     assert "merged with origin" in report
@@ -118,7 +118,7 @@ def test_code_both_sides_changed_merges_along_with_the_records(team: Team) -> No
         path.write_text(path.read_text().replace(old, new))
         git(clone, "commit", "-q", "--no-verify", "-am", f"edit {old}")
     team("instance-2", "task", "add", "From the first", "--sync")
-    team("instance-4", "task", "add", "From the second")
+    team("instance-4", "task", "add", "From the second", "--no-sync")
     assert "merged with origin" in team("instance-4", "sync")
     assert (second / "notes.txt").read_text() == "ONE\ntwo\nthree\nfour\nFIVE\n"
     titles = {t["title"] for t in team.json("instance-4", "task", "list")}
@@ -157,7 +157,7 @@ def test_a_refused_push_says_why(team: Team) -> None:
     hook.parent.mkdir(exist_ok=True)
     hook.write_text("#!/bin/sh\necho 'protected branch: changes need review' >&2\nexit 1\n")
     hook.chmod(0o755)
-    team("instance-2", "checkin")
+    team("instance-2", "checkin", "--no-sync")
     result = team.refused_sync("instance-2")
     assert "cannot push main to origin" in result.err
     assert "protected branch" in result.err
@@ -166,7 +166,7 @@ def test_a_refused_push_says_why(team: Team) -> None:
 def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(
     team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    team("instance-2", "checkin")
+    team("instance-2", "checkin", "--no-sync")
     rival = team.clones["instance-5"]
     ws = workspace.open_workspace(team.clones["instance-2"])
     head = git(team.clones["instance-2"], "rev-parse", "HEAD")

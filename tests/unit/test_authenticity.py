@@ -103,11 +103,16 @@ def test_signed_with_the_registered_key_for_another_then_acting_as_it_is_both_ba
     assert sorted(rules) == ["authorization", "signature"]
 
 
-def test_a_merge_accepts_a_key_either_parent_holds() -> None:
+def test_a_merge_is_signed_with_a_key_its_first_parent_holds() -> None:
     ours = registry(instance_1=K1)
     theirs = registry(instance_1=K9)
-    assert judge([ours, theirs], ours, "instance-1", good(K9, "instance-1")) == []
     assert judge([ours, theirs], ours, "instance-1", good(K1, "instance-1")) == []
+    # The merger's line is the first parent: a key only the other side holds (say, one rotated
+    # away on this line) does not sign for it.
+    [(rule, message)] = judge([ours, theirs], ours, "instance-1", good(K9, "instance-1"))
+    assert rule == "signature"
+    assert sshkeys.fingerprint(K9) in message
+    assert "does not hold here" in message
     merged = registry(instance_1=K1, instance_3=K2)
     # No bootstrap in a merge: what the merger adds needs a key a parent holds.
     [(rule, _)] = judge([ours, theirs], merged, "instance-3", good(K2, "instance-3"))

@@ -255,8 +255,8 @@ def test_a_file_written_by_copying_runs_of_records_is_the_file_written_in_full(r
     rng = random.Random(rng_seed)
     now = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
     texts = {f: store.dump(f, jsonio.parse((SEED / f).read_bytes())) for f in model.FILES}
-    state = {f: jsonio.parse(t) for f, t in texts.items()}
-    reuse = {f: store.reusable(f, t, state[f]) for f, t in texts.items()}
+    state = parsed = {f: jsonio.parse(t) for f, t in texts.items()}
+    reuse = {f: store.reusable(f, t, parsed[f]) for f, t in texts.items()}  # by id(): `parsed` keeps them alive
     for _ in range(60):
         now += dt.timedelta(minutes=7)
         try:
@@ -266,3 +266,4 @@ def test_a_file_written_by_copying_runs_of_records_is_the_file_written_in_full(r
         for file, doc in change.docs.items():
             assert store.dump(file, doc, reuse[file]) == store.dump(file, doc), file
         state = {**state, **change.docs}
+    assert parsed

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from gitcoord.cli import agent
 from gitcoord.cli import branch
 from gitcoord.cli import checking
 from gitcoord.cli import decisions
@@ -25,7 +26,16 @@ from gitcoord.errors import ExitCode
 from gitcoord.errors import FatalError
 from gitcoord.output import error
 
-COMMAND_MODULES = (branch, checking, decisions, messages, registry, setup, tasks)  # each adds its commands to `cli`
+COMMAND_MODULES = (
+    agent,
+    branch,
+    checking,
+    decisions,
+    messages,
+    registry,
+    setup,
+    tasks,
+)  # each adds its commands to `cli`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as e:
         error(str(e))
         _debug()
-        return ExitCode.FAILED
+        return e.exit_code
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except Exception:

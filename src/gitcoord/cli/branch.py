@@ -35,16 +35,22 @@ def log(*, instance: str | None, subject: str | None, limit: int, as_instance: s
 
 
 @cli.command("sync")
+@click.option(
+    "--accept-rewind",
+    is_flag=True,
+    help="Take a shared branch that was rewound (a repair by the human coordinator) as it now is.",
+)
 @reading_options
-def sync_command(*, as_instance: str | None, as_json: bool) -> int:
-    """Exchange coordination commits with the remote: fetch, merge with the driver, validate, push.
+def sync_command(*, accept_rewind: bool, as_instance: str | None, as_json: bool) -> int:
+    """Exchange coordination commits with the remote: fetch, judge what came in, merge with the driver, push.
 
     Retries with backoff when another instance pushed first, and reports what concerns me:
-    a claim I lost, tasks offered to me, new messages, decisions made.
+    a claim I lost, tasks offered to me, new messages, decisions made. A remote tip that
+    breaks the rules, or a shared branch that lost commits, is refused with what to do.
     """
     from gitcoord.commands import sync
 
-    return sync.sync(**where(as_instance, as_json))
+    return sync.sync(**where(as_instance, as_json), accept_rewind=accept_rewind)
 
 
 @cli.command()
@@ -101,3 +107,34 @@ def board(*, serve: bool, port: int, open_browser: bool, html_file: Path | None)
 
     out = Output(as_json=False)
     return run(cwd=cwd(), html_file=html_file, serve=serve, port=port, open_browser=open_browser, out=out)
+
+
+@cli.command()
+@click.argument("file", metavar="FILE")
+@click.option("--at", metavar="REV", help="As this commit has it (default: the coordination branch's tip).")
+@reading_options
+def show(*, file: str, at: str | None, as_instance: str | None, as_json: bool) -> int:
+    """Print a store file as the coordination branch has it, without a checkout (e.g. task-queue.json)."""
+    from gitcoord.commands import branch
+
+    return branch.show(**where(as_instance, as_json), file=file, at=at)
+
+
+@cli.command()
+@click.option("--done", is_flag=True, help="Close the worktree `coord edit` opened.")
+@reading_options
+def edit(*, done: bool, as_instance: str | None, as_json: bool) -> int:
+    """Open the coordination branch in a worktree of its own, to edit its files by hand through the hooks."""
+    from gitcoord.commands import branch
+
+    return branch.edit(**where(as_instance, as_json), done=done)
+
+
+@cli.command()
+@click.option("--branch", "name", required=True, metavar="NAME", help="The store's own branch, e.g. coord.")
+@reading_options
+def migrate(*, name: str, as_instance: str | None, as_json: bool) -> int:
+    """Move a store kept on the code branch to a branch of its own, its history kept (the human coordinator)."""
+    from gitcoord.commands import branch
+
+    return branch.migrate(**where(as_instance, as_json), branch=name)

@@ -109,9 +109,13 @@ def msg_show(*, message_id: str, as_instance: str | None, as_json: bool) -> int:
 
 @cli.command()
 @click.option("--all", "everything", is_flag=True, help="Include broadcasts from before my last check-in.")
+@click.option("--full", is_flag=True, help="Show whole messages, not their first line.")
 @reading_options
-def inbox(*, everything: bool, as_instance: str | None, as_json: bool) -> int:
-    """What waits for me: answers I owe, answers to my questions, notices, decisions needing my input."""
+def inbox(*, everything: bool, full: bool, as_instance: str | None, as_json: bool) -> int:
+    """What waits for me: offers, answers I owe, answers to my questions, notices, decisions needing my input.
+
+    A notification to me stays here until I acknowledge it (`coord msg ack MSG`).
+    """
     from gitcoord.commands import messages
 
-    return messages.inbox(**where(as_instance, as_json), everything=everything)
+    return messages.inbox(**where(as_instance, as_json), everything=everything, full=full)

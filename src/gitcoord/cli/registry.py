@@ -45,16 +45,25 @@ def whoami(*, as_instance: str | None, as_json: bool) -> int:
 
 
 @cli.command()
+@click.option(
+    "--session",
+    metavar="ID",
+    help="The session checking in (e.g. Claude Code's session id): check-ins within one session "
+    "commit only when due (git config coord.heartbeatMinutes, default 60).",
+)
+@click.option("--full", is_flag=True, help="Show whole messages, not their first line.")
 @sync_option
 @reading_options
-def checkin(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
-    """Check in (Protocol 1), then print my briefing: tasks, messages, decisions, what is ready.
+def checkin(*, session: str | None, full: bool, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """Check in (Protocol 1), then print my briefing: tasks, offers, messages, decisions, what to do next.
 
-    With --sync (or `git config coord.sync true`) it first fetches what the others did.
+    It reads the remote first (within `git config coord.fetchTimeout` seconds, default 3) and
+    shares the check-in, wherever the clone has a remote (--no-sync, or `git config
+    coord.sync false`, keeps it here).
     """
     from gitcoord.commands import registry
 
-    return registry.checkin(**where(as_instance, as_json), sync=sync)
+    return registry.checkin(**where(as_instance, as_json), sync=sync, session=session, full=full)
 
 
 @cli.command()

@@ -19,11 +19,19 @@ from gitcoord.output import Output
 @cli.command()
 @click.option("--example", is_flag=True, help="Start from the specification's six-instance example.")
 @click.option(
-    "--agents", is_flag=True, help="Add the startup checklist to CLAUDE.md and AGENTS.md, and a SessionStart hook."
+    "--agents",
+    is_flag=True,
+    help="Tell agents the whole loop in CLAUDE.md and AGENTS.md, and add the Claude Code hooks that bring it "
+    "into each session (.claude/settings.json).",
 )
 @click.option("--github", is_flag=True, help="Add the GitHub workflows: validation, health, decision pull requests.")
 @click.option(
     "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
+)
+@click.option(
+    "--branch",
+    metavar="NAME",
+    help="The store's own branch (default: coord); the branch checked out here keeps the store on it, as before.",
 )
 @click.option(
     "--human-key",
@@ -37,6 +45,7 @@ def init(
     agents: bool,
     github: bool,
     install_spec: str | None,
+    branch: str | None,
     human_key: str | None,
     as_instance: str | None,
     as_json: bool,
@@ -54,6 +63,7 @@ def init(
         github=github,
         install_spec=install_spec,
         human_key=human_key,
+        branch=branch,
     )
 
 

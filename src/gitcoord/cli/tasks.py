@@ -6,6 +6,7 @@ import click
 
 from gitcoord import rulebook
 from gitcoord.cli.base import cli
+from gitcoord.cli.base import long_text
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
@@ -138,12 +139,26 @@ def task_block(
 
 @task.command("complete")
 @task_argument
+@click.option("--note", help="What was done, and where (kept with the task for whoever builds on it).")
+@click.option("--note-file", metavar="FILE", help="Read the note from FILE ('-' for standard input).")
 @step_options
-def task_complete(*, task_id: str, no_commit: bool, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
-    """Mark TASK, which I am working on, as completed."""
+def task_complete(
+    *,
+    task_id: str,
+    note: str | None,
+    note_file: str | None,
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Mark TASK, which I am working on, as completed, with a note on what was done."""
     from gitcoord.commands import tasks
 
-    return tasks.complete(**step_where(as_instance, as_json, no_commit=no_commit, sync=sync), task_id=task_id)
+    text = long_text(note, note_file, what="note") if note is not None or note_file is not None else None
+    return tasks.complete(
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), task_id=task_id, note=text
+    )
 
 
 @task.command("release")
@@ -178,11 +193,14 @@ def task_cancel(
 
 @task.command("ready")
 @click.option(
-    "--mine", is_flag=True, help="Only tasks that fit me: offered to me, suggested for me, or needing my expertise."
+    "--mine",
+    is_flag=True,
+    help="For me: my tasks that can start, those offered to me, and unassigned ones that fit me "
+    "(suggested for me, or needing my expertise).",
 )
 @reading_options
 def task_ready(*, mine: bool, as_instance: str | None, as_json: bool) -> int:
-    """Tasks that can be taken now: unassigned, every dependency completed."""
+    """Tasks that can be taken or started now: every dependency completed, and unassigned (or, with --mine, mine)."""
     from gitcoord.commands import tasks
 
     return tasks.ready(**where(as_instance, as_json), mine=mine)

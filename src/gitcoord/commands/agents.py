@@ -1,13 +1,25 @@
-"""`coord init --agents`: tell coding agents how to coordinate, and brief each session at start.
+"""`coord init --agents`: tell coding agents the whole loop, and bring it into each Claude Code session.
 
-The startup checklist goes into CLAUDE.md and AGENTS.md between markers, so that running it
-again updates the section in place and leaves the rest of each file as it was; a Claude
-Code SessionStart hook runs `coord checkin`, whose briefing becomes the session's context.
+The loop goes into CLAUDE.md and AGENTS.md between markers, so that running it again updates
+the section in place and leaves the rest of each file as it was. Claude Code hooks go into
+.claude/settings.json, merged with what is there (gitcoord's own entries are recognised by
+their command and replaced; every other hook and setting is kept):
+
+- SessionStart: `coord hook session-start`, the check-in and the briefing, as context;
+- UserPromptSubmit: `coord hook prompt-submit`, news since the last look, and a heartbeat;
+- PostToolUse: `coord hook post-tool-use`, news after tool calls (at most once a minute);
+- Stop: `coord hook stop`, which holds the turn while answers, offers or inputs are owed.
+
+The shapes follow Claude Code's settings schema (https://json.schemastore.org/claude-code-settings.json:
+`hooks.<Event>` is a list of `{"matcher"?, "hooks": [{"type": "command", "command", "timeout"}]}`,
+timeout in seconds) and its hooks reference (https://code.claude.com/docs/en/hooks: matchers for
+SessionStart are the session's source; `$CLAUDE_PROJECT_DIR` is the project root, quoted in shell form).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +29,71 @@ from gitcoord.errors import FatalError
 START, END = "<!-- gitcoord:start -->", "<!-- gitcoord:end -->"
 GUIDES = ("CLAUDE.md", "AGENTS.md")
 SETTINGS = ".claude/settings.json"
-CHECKIN = "coord checkin"
 
 SECTION = f"""{START}
 ## Coordinating with the other instances (gitcoord)
 
 Several agents work on this repository. They coordinate through `coordination/`, only with
-`coord` commands: never edit those JSON files by hand. Each command is one commit on the
-shared branch; `coord sync` exchanges them with the other clones.
+`coord` commands: never edit those JSON files by hand. Each step is one commit, shared with the
+other clones at once (`coord sync` catches up by hand); every read fetches first.
 
-Know who you are: `export COORD_INSTANCE=<your instance id>` (or `git config coord.instance`).
+**Who you are.** Run `coord install --as INSTANCE` once in your clone: it sets
+`git config coord.instance` and your signing key, and every command and hook then acts as you.
+Never `export COORD_INSTANCE`: each shell command starts afresh, so the export is lost.
+`coord whoami` says who you are.
 
-At the start of every session (the SessionStart hook runs the first step for you):
+**The loop.**
 
-1. `coord checkin`: marks you active and prints your briefing.
-2. Your tasks: `coord task list --mine`; take ready work with `coord task ready --mine` and
-   `coord task claim TASK`, then `coord task start TASK` and `coord task complete TASK`.
-3. Your messages: `coord inbox`; answer with `coord msg reply MSG --body-file -`; ask with
-   `coord msg send --to INSTANCE --subject ... --requires-response --body-file -`.
-4. Decisions: give your view with `coord decision input DEC --option NAME --comment ...`;
-   read what was decided with `coord decision list --decided`.
+1. Start: `coord checkin` marks you active and briefs you (the SessionStart hook does it for you).
+2. `coord next` says the one thing to do now and the exact command (`coord next --all`: everything).
+3. A task offered to you: `coord task accept TASK`, or `coord task decline TASK --reason "..."`.
+4. A question to you: `coord msg show MSG`, then `coord msg reply MSG --body-file -` (text on stdin).
+   An answer or a notice to you stays in `coord inbox` until you `coord msg ack MSG`.
+5. Ask someone: `coord msg send --to INSTANCE --subject "..." --requires-response --body-file -`;
+   `coord wait --reply MSG` blocks until the answer comes (exit 0; exit 4 on `--timeout`).
+6. A choice for several: `coord decision propose "TITLE" --option A --option B --input-from INSTANCE`;
+   your view when asked: `coord decision input DEC --option A --comment "..."`; once every input is
+   in, the proposer decides: `coord decision decide DEC --option A --rationale "..."`.
+7. Work: `coord task claim TASK` (ready work, `coord task ready --mine`), `coord task start TASK`, and
+   `coord task complete TASK --note "what was done, and where"`; `coord task block TASK --reason ...`.
+8. You disagree with another instance and cannot settle it: `coord escalate ID --reason "..."`
+   hands it to the human coordinator, whose ruling reaches you as news.
+9. At the end of the session: `coord checkout` (your tasks stay yours).
 
-When you disagree with another instance and cannot settle it, `coord escalate ID --reason ...`
-hands it to the human coordinator. Every command takes `--json`; `coord --help` lists them all.
+**Code** goes on a branch of your own (`git switch -c INSTANCE/TASK`), never on the shared
+branch; coordination commits are coord's to make, whatever branch you are on.
+
+**News comes to you.** The hooks in `.claude/settings.json` bring what arrived for you (answers,
+offers, inputs on your proposals, tasks now ready, decisions, new instances) when the user
+writes and after tool calls, and the Stop hook reminds you of answers, offers and inputs you owe
+before you end your turn; if one must wait, say why: `coord defer ID --reason "..."`.
+`coord news` shows the same by hand and `coord wait` blocks until something arrives; neither
+commits, so look with them, never by running `coord checkin` again and again.
+Every command takes `--json`; `coord --help` lists them all.
 {END}
 """
+
+# The hook commands: coord missing from PATH must still leave the session running, and say so
+# where the text reaches the agent (SessionStart and UserPromptSubmit print plain text as context).
+_MISSING = "gitcoord: coord is not on PATH, so this session gets no coordination news; install gitcoord (pip)."
+HOOKS = {
+    "SessionStart": ("session-start", "startup|resume|clear|compact|fork", 60, True),
+    "UserPromptSubmit": ("prompt-submit", None, 30, True),
+    "PostToolUse": ("post-tool-use", "*", 15, False),
+    "Stop": ("stop", None, 30, False),
+}
+_OURS = re.compile(r"(^coord checkin$)|(\bcoord\b.*\bhook (session-start|prompt-submit|post-tool-use|stop)\b)")
+
+
+def hook_command(name: str, *, say_missing: bool) -> str:
+    missing = f"{{ echo '{_MISSING}'; exit 0; }}" if say_missing else "exit 0"
+    return f'command -v coord >/dev/null 2>&1 || {missing}; coord -C "${{CLAUDE_PROJECT_DIR:-.}}" hook {name}'
+
+
+def _group(event: str) -> dict[str, Any]:
+    name, matcher, timeout, say_missing = HOOKS[event]
+    hook = {"type": "command", "command": hook_command(name, say_missing=say_missing), "timeout": timeout}
+    return {**({"matcher": matcher} if matcher else {}), "hooks": [hook]}
 
 
 def _section_into(text: str) -> str:
@@ -52,19 +104,44 @@ def _section_into(text: str) -> str:
     return (text.rstrip("\n") + "\n\n" if text.strip() else "") + SECTION
 
 
+def _ours(hook: Any) -> bool:
+    return isinstance(hook, dict) and isinstance(hook.get("command"), str) and bool(_OURS.search(hook["command"]))
+
+
+def _merged(groups: Any, event: str) -> list[Any]:
+    """`groups` (one event's) without gitcoord's hooks, then gitcoord's as they should be now."""
+    if not isinstance(groups, list):
+        raise FatalError(f"{SETTINGS}: hooks.{event} is not a list; fix it and run `coord init --agents` again")
+    kept = []
+    for group in groups:
+        hooks = group.get("hooks") if isinstance(group, dict) else None
+        if not isinstance(hooks, list):
+            kept.append(group)
+            continue
+        others = [h for h in hooks if not _ours(h)]
+        if others:
+            kept.append({**group, "hooks": others} if len(others) != len(hooks) else group)
+    return [*kept, _group(event)]
+
+
 def _settings(path: Path) -> dict[str, Any] | None:
-    """The settings with the SessionStart hook added; None when it is already there."""
+    """The settings with gitcoord's hooks as they should be; None when they are so already."""
     try:
-        settings: dict[str, Any] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+        settings: Any = json.loads(path.read_text("utf-8")) if path.exists() else {}
     except json.JSONDecodeError as e:
         raise FatalError(
             f"{path} is not valid JSON ({e.msg}, line {e.lineno}); fix it and run `coord init --agents` again"
         ) from None
-    starts = settings.setdefault("hooks", {}).setdefault("SessionStart", [])
-    if any(h.get("command") == CHECKIN for group in starts for h in group.get("hooks", ())):
+    if not isinstance(settings, dict) or not isinstance(settings.get("hooks", {}), dict):
+        raise FatalError(
+            f"{path} does not hold a settings object with a hooks object; fix it and run `coord init --agents` again"
+        )
+    hooks = dict(settings.get("hooks", {}))
+    for event in HOOKS:
+        hooks[event] = _merged(hooks.get(event, []), event)
+    if hooks == settings.get("hooks"):
         return None
-    starts.append({"matcher": "startup|resume|clear|compact", "hooks": [{"type": "command", "command": CHECKIN}]})
-    return settings
+    return {**settings, "hooks": hooks}
 
 
 def plan(root: Path) -> dict[str, bytes]:

@@ -11,7 +11,7 @@ from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_store
+from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.model import Record
 from gitcoord.output import Output
@@ -85,7 +85,7 @@ def escalate(
 
 
 def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: str) -> int:
-    _, state = open_store(cwd, as_instance, model.DECISIONS)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
     with validation.reading(state):
         doc = state[model.DECISIONS]
         chosen = {
@@ -99,7 +99,7 @@ def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: st
 
 
 def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -> int:
-    _, state = open_store(cwd, as_instance, model.DECISIONS)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
     with validation.reading(state):
         d = require(state, "decision", decision_id)
         data = {**d, "inputs_missing": views.missing_inputs(d)}

@@ -106,7 +106,7 @@ def demo(*, directory: Path | None, out: Output) -> int:
     _where_it_stands(stage)
     stage.say(
         f"The remote and the seven clones are in {base}\n"
-        f"Look around: cd {base / 'instance-3'} && coord checkin && git log --format='%s%n%b' -5"
+        f"Look around: cd {base / 'instance-3'} && coord checkin && coord log -n 5"
     )
     return 0
 
@@ -124,6 +124,9 @@ def _set_up(s: Stage) -> None:
     git.add_remote(first, "origin", str(s.remote))
     s.run(HUMAN, "init", "--as", HUMAN, "--example", "--agents", show=4)
     s.run(HUMAN, "sync", show=1)
+    setup = git.rev_parse(first, "HEAD")
+    assert setup is not None
+    git.push(first, "origin", setup, git.Ref("refs/heads/main"))  # the code branch, with gitcoord's setup files
     s.say("-- Each instance clones, and sets up its clone to act as itself and sign with its own key")
     for name in SEED:
         git.clone(str(s.remote), s.clones[name], env=s.env)
@@ -147,6 +150,7 @@ def _new_feature(s: Stage) -> str:
     s.run("instance-2", "task", "assign", "task_002", "instance-1", "--sync", show=2)
     s.say("-- Instance-1 answers the consultation waiting for it (msg_001) and takes the offer")
     s.run("instance-1", "checkin", "--sync", show=12)
+    s.run("instance-1", "next", show=5)
     s.run(
         "instance-1",
         "msg",
@@ -159,10 +163,14 @@ def _new_feature(s: Stage) -> str:
     )
     s.run("instance-1", "task", "accept", "task_002", "--sync", show=2)
     s.run("instance-1", "task", "start", "task_002", "--sync", show=2)
+    _code(s, "instance-1", "backend-api", path="api.py", text="ROUTES = ['/tasks']\n", subject="REST API skeleton")
     s.say("-- Instance-2 syncs, reads the answer, closes the thread, and adds the next piece of work")
     s.run("instance-2", "sync", show=4)
     s.run("instance-2", "inbox", show=6)
     s.run("instance-2", "msg", "ack", "msg_001", "--sync", show=2)
+    _code(
+        s, "instance-2", "main", path="ARCHITECTURE.md", text="# How agents coordinate\n", subject="architecture notes"
+    )
     dashboard = s.run(
         "instance-2",
         "task",
@@ -179,7 +187,9 @@ def _new_feature(s: Stage) -> str:
     ).splitlines()[0]
     s.say(f"-- A race: instance-3 and instance-4 both claim {dashboard} at the same moment")
     s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=1)
-    s.together([("instance-3", ["task", "claim", dashboard]), ("instance-4", ["task", "claim", dashboard])], show=1)
+    # --no-sync: both claims are made before either is shared, so that the merge decides the race.
+    claims = [(name, ["task", "claim", dashboard, "--no-sync"]) for name in ("instance-3", "instance-4")]
+    s.together(claims, show=1)
     s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=3)
     s.say("-- The merge decided: the earlier claim wins (in the same second, the lower instance id); the loser is told")
     for name in ("instance-3", "instance-4"):
@@ -291,14 +301,44 @@ def _where_it_stands(s: Stage) -> None:
     s.run(HUMAN, "health", show=20, expect=(0, 1))
     s.run(HUMAN, "log", "-n", "60", show=60)
     s.say("== Checks: every clone at the remote's commit, the store valid, every commit keeping the rules")
-    tips = {name: git.rev_parse(clone, "main") for name, clone in s.clones.items()}
-    remote_tip = git.rev_parse(s.remote, "main")
+    tips = {name: git.rev_parse(clone, STORE) for name, clone in s.clones.items()}
+    remote_tip = git.rev_parse(s.remote, STORE)
     if remote_tip is None or set(tips.values()) != {remote_tip}:
         raise FatalError(f"the clones did not converge: {tips}")
-    s.out.emit(None, f"    all {len(tips)} clones at {remote_tip[:12]}, the remote's main")
+    s.out.emit(None, f"    all {len(tips)} clones at {remote_tip[:12]}, the remote's {STORE}")
     s.run(HUMAN, "validate", show=1)
-    [root] = git.root_commits(s.remote, "main")
-    s.run(HUMAN, "check", "--range", f"{root}..main", show=1)
+    [root] = git.root_commits(s.remote, STORE)
+    s.run(HUMAN, "check", "--range", f"{root}..{STORE}", show=1)
+    events = git.rev_list_count(s.remote, remote_tip)
+    code = [e.subject for e in git.log(s.remote, "main")]
+    s.say(f"== The code branch holds code only: {len(code)} commits there, {events} coordination events on {STORE}")
+    s.out.emit(None, [f"    main: {subject}" for subject in code])
+    if any(subject.startswith("coord(") and "set up gitcoord" not in subject for subject in code):
+        raise FatalError("the demo stopped: a coordination event reached main")
+
+
+STORE = "coord"  # the store's own branch, as `coord init` makes it
+
+
+def _code(s: Stage, who: str, branch: str, *, path: str, text: str, subject: str) -> None:
+    """An instance commits code and pushes it, as agents do between their coordination steps."""
+    clone = s.clones[who]
+    if branch != "main":
+        git.switch_new(clone, branch)
+    (clone / path).write_text(text, "utf-8")
+    git.add(clone, [path])
+    git.commit(clone, subject, [path])
+    head = git.rev_parse(clone, "HEAD")
+    assert head is not None
+    if branch == "main":
+        git.pull_ff(clone, "origin", "main")
+        head = git.rev_parse(clone, "HEAD")
+        assert head is not None
+    git.push(clone, "origin", head, git.Ref(f"refs/heads/{branch}"))
+    s.out.emit(
+        None,
+        [f"[{who}] $ git commit -m {subject!r} && git push origin {branch}", "    (code: the store is not involved)"],
+    )
 
 
 def _gate(s: Stage) -> None:
@@ -308,6 +348,8 @@ def _gate(s: Stage) -> None:
     )
     clone = s.clones["instance-3"]
     s.run("instance-3", "sync", show=0)
+    s.run("instance-3", "edit", show=1)
+    clone = clone / ".coord-edit"  # the store's branch, in a worktree of its own
     path = clone / "coordination" / "communication-log.json"
     log = json.loads(path.read_text("utf-8"))
     log["messages"].append(
@@ -327,12 +369,13 @@ def _gate(s: Stage) -> None:
     forged = git.rev_parse(clone, "HEAD")
     assert forged is not None
     try:
-        git.push(clone, "origin", forged, git.Ref("refs/heads/main"))
+        git.push(clone, "origin", forged, git.Ref(f"refs/heads/{STORE}"))
     except git.PushFailed as e:
         refused = [line.split("\t")[-1] for line in e.stdout.splitlines() if line.startswith("!")]
         said = [line for line in e.stderr.splitlines() if line.startswith("remote:")][:6] + refused
-        s.out.emit(None, ["[instance-3] $ git push --no-verify origin main", *(f"    {line}" for line in said)])
+        s.out.emit(None, [f"[instance-3] $ git push --no-verify origin {STORE}", *(f"    {line}" for line in said)])
     else:
         raise FatalError("the demo stopped: the remote accepted a forged commit")
-    git.reset_hard(clone, "origin/main")
-    s.out.emit(None, "    instance-3 drops the commit (git reset --hard origin/main); nothing reached the others")
+    git.reset_hard(clone, f"origin/{STORE}")
+    s.run("instance-3", "edit", "--done", show=1)
+    s.out.emit(None, f"    instance-3 drops the commit (git reset --hard origin/{STORE}); nothing reached the others")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import git
+from gitcoord import lock
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import store
@@ -23,6 +25,8 @@ MIN_GIT = (2, 38)  # `git merge-tree --write-tree`, which `coord sync` merges wi
 def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield _git_version(ws.root)
     yield from clone.driver_checks(ws.repo)
+    yield _branch(ws)
+    yield _locks(ws)
     store_check, registry = _store(ws)
     yield store_check
     yield _conflict_markers(ws.root)
@@ -39,6 +43,31 @@ def _git_version(root: Path) -> clone.Check:
     version = git.version(root)
     needed = "" if version >= MIN_GIT else f": gitcoord needs {MIN_GIT[0]}.{MIN_GIT[1]} or newer"
     return clone.Check("git", version >= MIN_GIT, ".".join(map(str, version)) + needed)
+
+
+def _branch(ws: workspace.Workspace) -> clone.Check:
+    """Where the store lives, and whether this clone has it."""
+    local = git.rev_parse(ws.root, ws.ref)
+    remote = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
+    checked_out = git.worktree_of(ws.root, ws.branch)
+    layout = f"checked out in {checked_out} (the store on a code branch)" if checked_out else "a branch of its own"
+    if local is None and remote is None:
+        fix = f"`git fetch {ws.remote} {ws.branch}` then `coord install`, or `coord init` to start one"
+        return clone.Check("branch", False, f"{ws.branch} is neither here nor fetched from {ws.remote}: {fix}")
+    return clone.Check("branch", True, f"{ws.branch}, {layout}")
+
+
+def _locks(ws: workspace.Workspace) -> clone.Check:
+    """git's lock files left in this clone, and how long they have been there."""
+    common = ws.repo.common_dir
+    found = [*common.glob("*.lock"), *(common / "refs").rglob("*.lock"), *ws.repo.git_dir.glob("*.lock")]
+    found = [p for p in found if p.name != lock.NAME]  # coord's own lock is the OS's, never left behind
+    if not found:
+        return clone.Check("locks", True, "none held")
+    now = time.time()
+    aged = ", ".join(f"{p} ({now - p.stat().st_mtime:.0f}s old)" for p in sorted(set(found)) if p.exists())
+    fix = "a git command holds them, or one was killed: remove them if none is running in this clone"
+    return clone.Check("locks", False, f"{aged}: {fix}")
 
 
 def _store(ws: workspace.Workspace) -> tuple[clone.Check, Record]:

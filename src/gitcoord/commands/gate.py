@@ -1,11 +1,13 @@
 """`coord hook pre-receive`: the server's gate, which no client can skip.
 
 git runs it in the repository pushed to, with the pushed objects readable but not yet in
-place (its quarantine), and one `old new ref` line per branch being updated. For every branch
-that holds coordination/ at its old or new tip it refuses: deleting the branch; a push that
-is not a fast-forward (history rewritten or rolled back); a pushed commit that deletes a
-coordination file, breaks a rule or is not signed as `coord check --range` requires; a commit
-dated more than a few minutes ahead of the server's clock. Any refusal refuses the whole
+place (its quarantine), and one `old new ref` line per ref being updated. It refuses, for a
+branch that holds coordination/ at its old tip: deleting it, or a push that is not a
+fast-forward (history rewritten or rolled back). And for a push to any ref at all (a branch
+whose tip holds no store, a tag, refs/whatever, each could carry a forged commit for a later
+branch to point at): a pushed commit that deletes a coordination file, breaks a rule or is
+not signed as `coord check --range` requires, or changes the store dated more than a few
+minutes ahead of the server's clock. Any refusal refuses the whole
 push (git's own atomicity for pre-receive), and the reasons reach the pusher as `remote:` lines.
 """
 
@@ -54,8 +56,10 @@ def updates(text: str) -> list[Update]:
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     refusals: list[Refusal] = []
     for u in pushed:
-        if u.ref.startswith(HEADS) and _holds_store(root, [t for t in (u.old, u.new) if t]):
-            refusals += _branch(root, u, now)
+        if u.ref.startswith(HEADS) and u.old is not None and _holds_store(root, [u.old]):
+            refusals += _kept(root, u)
+        if u.new is not None:
+            refusals += _commits(root, u, now)
     return refusals
 
 
@@ -64,42 +68,36 @@ def _holds_store(root: Path, tips: list[str]) -> bool:
     return any(blob is not None for blobs in workspace.blobs_at(root, shas).values() for blob in blobs.values())
 
 
-def _branch(root: Path, u: Update, now: float) -> list[Refusal]:
+def _kept(root: Path, u: Update) -> list[Refusal]:
+    """A branch that holds the store is never deleted or moved to a tip that drops its history."""
+    assert u.old is not None
     branch = u.ref[len(HEADS) :]
     if u.new is None:
         message = f"deleting {branch} is refused: it holds {model.COORD_DIR}/, and its history is the event log"
         return [Refusal(u.ref, "", "", "deletion", message)]
-    if u.old is not None and not git.is_ancestor(root, git.Sha(u.old), git.Sha(u.new)):
+    if not git.is_ancestor(root, git.Sha(u.old), git.Sha(u.new)):
         message = (
             f"{branch} would move from {u.old[:12]} to {u.new[:12]}, which does not contain it: a rewrite or "
             "rollback of the coordination history is refused"
         )
         return [Refusal(u.ref, "", "", "history", message)]
-    # A new branch: its commits that no ref here has yet (git has not moved any ref during the hook).
-    revisions = [u.new, "--not", u.old] if u.old else [u.new, "--not", "--all"]
+    return []
+
+
+def _commits(root: Path, u: Update, now: float) -> list[Refusal]:
+    """Every commit the push brings, whatever the ref (a tag, a branch with no store at its tip,
+    refs/anything): each is judged against its parents. A commit some ref here already holds
+    was judged when that ref took it (git moves no ref while the hook runs)."""
+    assert u.new is not None
+    revisions = [u.new, "--not", "--all"]
     verdict = check.check_range(root, revisions)
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
-    refusals += _deletions(root, u.ref, revisions, verdict.subjects)
     for sha, stamp in git.committer_times(root, revisions).items():
-        if stamp > now + FUTURE_SLACK:
+        if sha in verdict.touched and stamp > now + FUTURE_SLACK:
             ahead = (stamp - now) / 60
             message = f"the commit is dated {ahead:.0f} minutes ahead of this server's clock"
             refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "time", message))
     return refusals
-
-
-def _deletions(root: Path, ref: str, revisions: list[str], subjects: dict[str, str]) -> list[Refusal]:
-    """A coordination file that a pushed commit deletes: records are never deleted, and a store made again
-    from nothing would have no parent state to be checked against."""
-    commits = git.commits(root, revisions)
-    at = workspace.blobs_at(root, sorted({c.sha for c in commits} | {p for c in commits for p in c.parents}))
-    found = []
-    for c in commits:
-        gone = [f for f in model.ALL_FILES if at[c.sha][f] is None and any(at[p][f] is not None for p in c.parents)]
-        if gone:
-            message = f"the commit deletes {', '.join(store.repo_path(f) for f in gone)}; coordination files stay"
-            found.append(Refusal(ref, c.sha, subjects.get(c.sha, ""), "deleted", message))
-    return found
 
 
 def _refusal(ref: str, f: Finding, subjects: dict[str, str]) -> Refusal:

@@ -6,6 +6,7 @@ import json
 from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from gitcoord import clone
 from gitcoord import fileio
@@ -16,7 +17,9 @@ from gitcoord import signing
 from gitcoord import snapshot
 from gitcoord import sshkeys
 from gitcoord import store
+from gitcoord import storebranch
 from gitcoord import validation
+from gitcoord import workspace
 from gitcoord.commands import agents as agent_files
 from gitcoord.commands import install
 from gitcoord.commands.key import read_key
@@ -35,13 +38,19 @@ def init(
     github: bool,
     install_spec: str | None,
     human_key: str | None = None,
+    branch: str | None = None,
     as_instance: str | None,
     out: Output,
 ) -> int:
     repo = git.discover(cwd)
     root = repo.root
-    present = _present(root, example=example)
-    creating = model.REGISTRY not in present
+    name = branch or git.config(root, "coord.branch").get("coord.branch") or DEFAULT_BRANCH
+    # The store on the branch checked out here is the older layout, kept as it was.
+    same_branch = name == git.head_branch(root) or (root / model.COORD_DIR / model.REGISTRY).exists()
+    if same_branch:
+        name = git.head_branch(root) or name
+    stored = _stored(repo, name, example=example, same_branch=same_branch)
+    creating = not stored
     if human_key is not None and not creating:
         raise FatalError(
             "--human-key gives the human coordinator's key to a new store, and this one exists: "
@@ -51,25 +60,32 @@ def init(
     key = install.sign_as(root, as_instance)[0] if as_instance else None
     human = _human_key(human_key, key if as_instance == model.DEFAULT_HUMAN else None)
     # Work out every file first, and write only when nothing can refuse any more.
-    plan, config_note = _plan(root, present, example=example, agents=agents, github=github, install_spec=install_spec)
-    if creating and human:
-        registry = json.loads(plan[store.repo_path(model.REGISTRY)])
-        registry["settings"] = {**registry.get("settings", {}), "require_signatures": True, "human_key": human}
-        plan[store.repo_path(model.REGISTRY)] = store.dump(model.REGISTRY, registry)
+    missing = creating or (same_branch and len(stored) < len(model.FILES))  # the older layout fills gaps
+    documents = _documents(example=example, human=human) if missing else {}
+    plan, config_note = _plan(root, agents=agents, github=github, install_spec=install_spec)
+    summary = "start coordinating in coordination/" + (" (seed example)" if example else "")
+    message = Event("init", as_instance, None, summary).message()
+    store_commit = None
+    if same_branch:
+        plan = {**{store.repo_path(f): d for f, d in documents.items() if f not in stored}, **plan}
+    elif documents:
+        store_commit = storebranch.create(root, git.Ref(f"refs/heads/{name}"), _branch_files(documents), message)
     for path, content in plan.items():
         fileio.write_atomic(root / path, content)
     changed = list(plan)
-    branch = git.head_branch(root) or "main"
     if changed:
         git.add(root, changed)
-        summary = "start coordinating in coordination/" + (" (seed example)" if example else "")
-        git.commit(root, Event("init", as_instance, None, summary).message(), changed)
-    clone.set_up(repo, branch=branch)
-    data = {"initialised": bool(changed), "changed": changed, "branch": branch, "commit": git.rev_parse(root, "HEAD")}
-    if changed:
-        lines = [f"created or updated: {', '.join(changed)}", f"committed on {branch} as {str(data['commit'])[:12]}"]
-    else:
-        lines = [f"already initialised: {model.COORD_DIR}/ is valid and the setup is complete; nothing to do"]
+        git.commit(root, message if same_branch else _setup_message(name), changed)
+    clone.set_up(repo, branch=name)
+    done = bool(changed) or store_commit is not None
+    data = {
+        "initialised": done,
+        "changed": changed,
+        "branch": name,
+        "layout": "code branch" if same_branch else "own branch",
+        "commit": store_commit or git.rev_parse(root, "HEAD"),
+    }
+    lines = _said(data, store_commit=store_commit, code=git.head_branch(root))
     if key is not None:
         lines.append(f"this clone acts as {as_instance} and signs its commits with {key.path or key.origin}")
     if creating:
@@ -82,6 +98,46 @@ def init(
         out.note(config_note)
     out.emit(data, lines)
     return 0
+
+
+DEFAULT_BRANCH = "coord"  # a store's own branch, for stores `coord init` creates
+
+
+def _said(data: dict[str, Any], *, store_commit: str | None, code: str | None) -> list[str]:
+    branch = data["branch"]
+    if not data["initialised"]:
+        return [f"already initialised: the store on {branch} is valid and the setup is complete; nothing to do"]
+    lines = []
+    if store_commit:
+        lines.append(
+            f"the store starts on a branch of its own, {branch}, at {store_commit[:12]}: "
+            "coord reads and writes it there, and never checks it out"
+        )
+    if data["changed"]:
+        lines.append(f"created or updated: {', '.join(data['changed'])}, committed on {code or 'HEAD'}")
+    return lines
+
+
+def _setup_message(branch: str) -> str:
+    return Event("init", None, None, f"set up gitcoord; the store lives on branch {branch}").message()
+
+
+def _branch_files(documents: dict[str, bytes]) -> dict[str, bytes]:
+    """What a store's own branch holds: the store, and what lets a worktree of it check its commits."""
+    return {
+        **{store.repo_path(f): d for f, d in documents.items()},
+        ".gitattributes": fileio.with_lines("", clone.ATTRIBUTES).encode("utf-8"),
+        PRE_COMMIT_CONFIG: ("repos:\n" + hooks.local_block()).encode("utf-8"),
+    }
+
+
+def _documents(*, example: bool, human: str | None) -> dict[str, bytes]:
+    documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
+    if human:
+        registry = json.loads(documents[model.REGISTRY])
+        registry["settings"] = {**registry.get("settings", {}), "require_signatures": True, "human_key": human}
+        documents[model.REGISTRY] = store.dump(model.REGISTRY, registry)
+    return documents
 
 
 UNSIGNED_NOTE = f"""\
@@ -107,23 +163,35 @@ def _human_key(given: str | None, mine: signing.Key | None) -> str | None:
     return public
 
 
-def _present(root: Path, *, example: bool) -> list[str]:
-    """The coordination files already there, once it is clear that init may go on with them."""
-    coord_dir = root / model.COORD_DIR
-    present = [f for f in model.FILES if (coord_dir / f).exists()]
+def _stored(repo: git.Repo, branch: str, *, example: bool, same_branch: bool) -> list[str]:
+    """The store files already there (on the branch, or in this checkout), once it is clear init may go on."""
+    if same_branch:
+        coord_dir = repo.root / model.COORD_DIR
+        present = [f for f in model.FILES if (coord_dir / f).exists()]
+        check = snapshot.Snapshot(snapshot.directory_reader(coord_dir))
+    else:
+        tip = git.rev_parse(repo.root, f"refs/heads/{branch}") or git.rev_parse(
+            repo.root, f"refs/remotes/origin/{branch}"
+        )
+        if tip is None:
+            return []
+        ws = workspace.open_workspace(repo.root)._replace(branch=branch)
+        check = workspace.snapshot(ws, commit=tip)
+        present = [f for f in model.FILES if check.raw(f) is not None]
     if present and example:
-        raise FatalError(f"{model.COORD_DIR}/ already holds {', '.join(present)}; --example only fills an empty store")
-    if present:
-        _refuse_if_invalid(coord_dir, present)
+        raise FatalError(f"the store on {branch} already holds {', '.join(present)}; --example only fills an empty one")
+    findings = validation.check(check, present) if present else []
+    if findings:
+        raise validation.InvalidStore(
+            findings,
+            f"the store on {branch} exists but is not valid; fix it (nothing was changed), then run `coord init` again",
+        )
     return present
 
 
-def _plan(
-    root: Path, present: list[str], *, example: bool, agents: bool, github: bool, install_spec: str | None
-) -> tuple[dict[str, bytes], str]:
-    """Path -> the content to write there; and a note for the user, or ""."""
-    documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
-    plan = {store.repo_path(f): content for f, content in documents.items() if f not in present}
+def _plan(root: Path, *, agents: bool, github: bool, install_spec: str | None) -> tuple[dict[str, bytes], str]:
+    """The code branch's files gitcoord adds or updates (path -> content); and a note for the user, or ""."""
+    plan = {}
     attributes = fileio.read_text(root / ".gitattributes")
     if fileio.with_lines(attributes, clone.ATTRIBUTES) != attributes:
         plan[".gitattributes"] = fileio.with_lines(attributes, clone.ATTRIBUTES).encode("utf-8")
@@ -157,15 +225,6 @@ def workflows(install_spec: str | None = None) -> dict[str, str]:
 
 def _example() -> dict[str, bytes]:
     return {f: files("gitcoord.examples").joinpath(f).read_bytes() for f in model.FILES}
-
-
-def _refuse_if_invalid(coord_dir: Path, present: list[str]) -> None:
-    findings = validation.check(snapshot.Snapshot(snapshot.directory_reader(coord_dir)), present)
-    if findings:
-        raise validation.InvalidStore(
-            findings,
-            f"{model.COORD_DIR}/ exists but is not valid; fix it (nothing was changed), then run `coord init` again",
-        )
 
 
 def _pre_commit_config(text: str) -> tuple[str | None, str]:

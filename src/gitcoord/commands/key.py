@@ -87,6 +87,14 @@ def publish(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Outpu
 
 def set_key(*, cwd: Path, as_instance: str | None, instance: str, key: str, sync: bool | None, out: Output) -> int:
     public = read_key(key)
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    mine = signing.current(ws.root)
+    if instance == ws.identity and mine is not None and mine.public != public:
+        # From this commit on the registry wants the new key from me: this clone must switch to it.
+        out.note(
+            f"note: this clone still signs with {mine.fingerprint}; its next coordination commit must be signed "
+            "with the new key (`git config user.signingkey PATH-OF-ITS-PRIVATE-KEY`); `coord key rotate` does both"
+        )
     return step.run(
         lambda s, c: keys.set_key(s, c, instance, public), cwd=cwd, as_instance=as_instance, out=out, sync=sync
     )

@@ -11,7 +11,7 @@ from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_store
+from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.output import Output
 from gitcoord.output import safe
@@ -62,7 +62,7 @@ def ack(*, message_id: str, **options: Unpack[step.Options]) -> int:
 
 
 def show(*, cwd: Path, as_instance: str | None, out: Output, message_id: str) -> int:
-    _, state = open_store(cwd, as_instance, model.MESSAGES)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.MESSAGES)
     with validation.reading(state):
         root = require(state, "message", message_id)
         thread = [root, *messages.thread(state[model.MESSAGES], message_id)]
@@ -74,11 +74,11 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, message_id: str) ->
         return 0
 
 
-def inbox(*, cwd: Path, as_instance: str | None, out: Output, everything: bool) -> int:
-    ws, state = open_store(cwd, as_instance, model.REGISTRY, model.MESSAGES, model.DECISIONS)
+def inbox(*, cwd: Path, as_instance: str | None, out: Output, everything: bool, full: bool = False) -> int:
+    ws, state, _ = open_fresh(cwd, as_instance, out)
     with validation.reading(state):
         me = ws.require_identity()
         entry = state[model.REGISTRY]["instances"].get(me, {})
         data = views.inbox(state, me, since=None if everything else entry.get("last_update"))
-        out.emit(data, render.sections(data))
+        out.emit(data, render.sections(data, full=full))
         return 0

@@ -7,13 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitcoord import model
-from gitcoord import render
-from gitcoord import sync as sync_engine
 from gitcoord import validation
-from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.commands import sync as sync_command
 from gitcoord.commands.lookup import open_store
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
@@ -73,31 +69,21 @@ def _identity_source(ws: workspace.Workspace, as_instance: str | None) -> str:
     raise FatalError(workspace.IDENTITY_HELP)
 
 
-def checkin(*, cwd: Path, as_instance: str | None, out: Output, sync: bool | None) -> int:
-    """Mark me active, then brief me: everything since my previous check-in that concerns me."""
+def checkin(
+    *,
+    cwd: Path,
+    as_instance: str | None,
+    out: Output,
+    sync: bool | None,
+    session: str | None = None,
+    full: bool = False,
+) -> int:
+    """Mark me active, then brief me: everything that waits for me, and what to do first."""
+    from gitcoord.commands import briefing
+
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    if step.wants_sync(ws, sync):
-        sync_engine.sync(ws)  # fetch first, so that the briefing tells what the others did
-    previous: dict[str, str | None] = {}
-
-    def build(state: State, ctx: Context) -> Change:
-        entry = state[model.REGISTRY]["instances"].get(ctx.actor or "", {})
-        previous["since"] = entry.get("last_update")
-        return instances.checkin(state, ctx)
-
-    applied = step.commit_now(build, ws)
-    synced = step.publish(ws, sync)
-    me = applied.change.event.actor
-    assert me is not None
-    entry = applied.state[model.REGISTRY]["instances"][me]
-    briefing = views.briefing(applied.state, me, since=previous["since"])
-    data = {**step.envelope(applied), "session": entry["current_session_id"], "briefing": briefing}
-    if synced:
-        data["sync"] = sync_command.as_data(synced)
-    head = f"Checked in as {safe(me)} ({safe(entry['role'])}), session {entry['current_session_id']}"
-    since = f"; last check-in {safe(previous['since'])}" if previous["since"] else "; first check-in"
-    notes = [f"note: {safe(n)}" for n in applied.change.notes]
-    out.emit(data, [head + since, *notes, *render.sections(briefing)])
+    briefed = briefing.check_in(ws, out, sync=sync, session=session, full=full)
+    out.emit(briefed.data, briefed.lines)
     return 0
 
 

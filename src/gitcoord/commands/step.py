@@ -10,11 +10,15 @@ from typing import TypedDict
 from gitcoord import clock
 from gitcoord import commit
 from gitcoord import ids
+from gitcoord import lock
 from gitcoord import maintenance
+from gitcoord import refresh
 from gitcoord import sync as sync_engine
 from gitcoord import workspace
+from gitcoord.commands import lookup
 from gitcoord.commands import sync as sync_command
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotShared
 from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.protocol import Change
@@ -46,6 +50,8 @@ def run(
 ) -> int:
     """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    if not no_commit and wants_sync(ws, sync):
+        catch_up(ws, out)
     applied = commit_now(build, ws, no_commit=no_commit)
     change = applied.change
     where = _where(applied.commit, ws.branch, change)
@@ -66,10 +72,29 @@ def run(
 
 
 def wants_sync(ws: workspace.Workspace, wanted: bool | None) -> bool:
-    """--sync or --no-sync, else what this clone says (`git config coord.sync true`)."""
-    if wanted is None:
-        return ws.config.get("coord.sync", "").lower() in ("true", "yes", "on", "1")
-    return wanted
+    """--sync or --no-sync, else what this clone says (`git config coord.sync`), else: share it
+    whenever this clone has a remote, so that no step stays behind unseen."""
+    if wanted is not None:
+        return wanted
+    said = ws.config.get("coord.sync")
+    if said is not None:
+        return said.strip().lower() in ("true", "yes", "on", "1")
+    return refresh.has_remote(ws)
+
+
+def catch_up(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
+    """Before a step that will be shared: read what the others did first (bounded), so that the
+    step builds on it. Where the shared branch is checked out, git's own fast-forward moves the
+    checkout too, and refuses over local edits; the step then builds on this clone's view."""
+    fresh = refresh.refresh(ws, timeout=refresh.timeout(ws))
+    if fresh.local is not None and fresh.commit is not None and fresh.local != fresh.commit == fresh.tracking:
+        try:
+            with lock.hold(ws.repo.common_dir):
+                commit.advance(ws, fresh.local, fresh.commit)
+        except FatalError as e:
+            lookup.tell(out, [f"cannot bring {ws.branch} up to {ws.remote}'s here: {e}"])
+    lookup.tell(out, refresh.describe(fresh))
+    return fresh
 
 
 def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced | None:
@@ -79,7 +104,7 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
     try:
         return sync_engine.sync(ws)
     except FatalError as e:
-        raise FatalError(f"the step is committed here, but not shared yet: {e}") from None
+        raise NotShared(f"the step is committed here, but not shared yet: {e}\n`coord sync` shares it.") from None
 
 
 def commit_now(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:

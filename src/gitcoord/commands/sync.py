@@ -39,8 +39,8 @@ def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
         yield "  decided:" + render.decision_line(d)[1:]
 
 
-def sync(*, cwd: Path, as_instance: str | None, out: Output) -> int:
+def sync(*, cwd: Path, as_instance: str | None, out: Output, accept_rewind: bool = False) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    synced = engine.sync(ws)
+    synced = engine.sync(ws, accept_rewind=accept_rewind)
     out.emit(as_data(synced), lines(ws, synced))
     return 0

@@ -12,7 +12,7 @@ from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_store
+from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.output import Output
 from gitcoord.output import safe
@@ -78,8 +78,8 @@ def block(*, task_id: str, reason: str, **options: Unpack[step.Options]) -> int:
     return step.run(lambda s, c: tasks.block(s, c, task_id, reason), **options)
 
 
-def complete(*, task_id: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: tasks.complete(s, c, task_id), **options)
+def complete(*, task_id: str, note: str | None = None, **options: Unpack[step.Options]) -> int:
+    return step.run(lambda s, c: tasks.complete(s, c, task_id, note=note), **options)
 
 
 def release(*, task_id: str, reason: str, **options: Unpack[step.Options]) -> int:
@@ -91,7 +91,7 @@ def cancel(*, task_id: str, reason: str, **options: Unpack[step.Options]) -> int
 
 
 def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int:
-    ws, state = open_store(cwd, as_instance, model.REGISTRY, model.TASKS)
+    ws, state, _ = open_fresh(cwd, as_instance, out, model.REGISTRY, model.TASKS)
     with validation.reading(state):
         found = views.ready(state, ws.require_identity() if mine else None)
         out.emit([views.task_summary(t) for t in found], [render.task_line(t) for t in found] or ["(nothing is ready)"])
@@ -101,7 +101,7 @@ def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int
 def list_tasks(
     *, cwd: Path, as_instance: str | None, out: Output, statuses: Sequence[str], holder: str | None, mine: bool
 ) -> int:
-    ws, state = open_store(cwd, as_instance, model.TASKS)
+    ws, state, _ = open_fresh(cwd, as_instance, out, model.TASKS)
     with validation.reading(state):
         if mine:
             holder = ws.require_identity()
@@ -116,7 +116,7 @@ def list_tasks(
 
 
 def show(*, cwd: Path, as_instance: str | None, out: Output, task_id: str) -> int:
-    _, state = open_store(cwd, as_instance, model.TASKS)
+    _, state, _ = open_fresh(cwd, as_instance, out, model.TASKS)
     with validation.reading(state):
         task = require(state, "task", task_id)
         by_id = records.by_id(state[model.TASKS], model.TASK_RECORDS)

@@ -11,6 +11,7 @@ from gitcoord import model
 from gitcoord import snapshot
 from gitcoord import store
 from gitcoord import validation
+from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.output import Output
@@ -40,6 +41,11 @@ def targets(paths: Sequence[Path], cwd: Path) -> dict[Path, list[str]]:
 
 
 def validate(*, paths: Sequence[Path], cwd: Path, since: str | None, out: Output) -> int:
+    if not paths:
+        branch = _own_branch(cwd)
+        if branch is not None:
+            files = [*model.FILES, *branch.shards()]
+            return _report(branch, out, len(files), validation.check(branch, files))
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
@@ -52,6 +58,27 @@ def validate(*, paths: Sequence[Path], cwd: Path, since: str | None, out: Output
             results.extend((directory, f) for f in validation.check_since(old, snap, names))
         checked += len(files)
     shown = [(_display(d / f.file, cwd), f) for d, f in results]
+    return _emit(shown, checked, out)
+
+
+def _own_branch(cwd: Path) -> snapshot.Snapshot | None:
+    """The store on its own branch, when this checkout has no coordination/ of its own to check."""
+    try:
+        ws = workspace.open_workspace(cwd)
+    except git.NotARepository:
+        return None
+    if (ws.root / model.COORD_DIR).is_dir() or git.rev_parse(ws.root, ws.ref) is None:
+        return None
+    return workspace.snapshot(ws, strict=False)
+
+
+def _report(snap: snapshot.Snapshot, out: Output, checked: int, found: list[Finding]) -> int:
+    where = f"{snap.commit[:12] if snap.commit else ''}:{model.COORD_DIR}"
+    return _emit([(f"{where}/{f.file}", f) for f in found], checked, out)
+
+
+def _emit(shown: list[tuple[str, Finding]], checked: int, out: Output) -> int:
+    results = shown
     data = {
         "valid": not results,
         "files_checked": checked,

@@ -23,8 +23,10 @@ from gitcoord.git.errors import NotARepository
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
 from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
+from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
 from gitcoord.git.maintenance import Loose
 from gitcoord.git.maintenance import fetch_tip
@@ -34,6 +36,7 @@ from gitcoord.git.maintenance import write_commit_graph
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
+from gitcoord.git.objects import drop_paths
 from gitcoord.git.objects import hash_object
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
@@ -48,7 +51,9 @@ from gitcoord.git.refs import Commit
 from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import author
 from gitcoord.git.refs import changes
+from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
 from gitcoord.git.refs import ever_touched
 from gitcoord.git.refs import head_branch
@@ -63,7 +68,10 @@ from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
 from gitcoord.git.remote import fetch
+from gitcoord.git.remote import fetch_within
+from gitcoord.git.remote import ls_remote
 from gitcoord.git.remote import push
+from gitcoord.git.remote import remote_url
 from gitcoord.git.repo import Repo
 from gitcoord.git.repo import add_remote
 from gitcoord.git.repo import check_attr
@@ -88,12 +96,18 @@ from gitcoord.git.worktree import changed_paths
 from gitcoord.git.worktree import commit
 from gitcoord.git.worktree import diff_names
 from gitcoord.git.worktree import ff_merge
+from gitcoord.git.worktree import follow
 from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
+from gitcoord.git.worktree import lock_file
+from gitcoord.git.worktree import pull_ff
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
+from gitcoord.git.worktree import switch_new
 from gitcoord.git.worktree import text_merge
+from gitcoord.git.worktree import worktree_add
+from gitcoord.git.worktree import worktree_remove
 
 __all__ = [
     "Change",
@@ -111,15 +125,18 @@ __all__ = [
     "PushRejected",
     "Ref",
     "RefLocked",
+    "RemoteLocked",
     "RemoteRefMissing",
     "Repo",
     "Sha",
     "SignatureCheck",
     "SigningFailed",
+    "TimedOut",
     "TreeEntry",
     "WouldOverwrite",
     "add",
     "add_remote",
+    "author",
     "blobs_under",
     "can_sign",
     "changed_paths",
@@ -128,6 +145,7 @@ __all__ = [
     "clean_env",
     "clone",
     "commit",
+    "commit_date",
     "commit_tree",
     "commits",
     "committer_times",
@@ -136,10 +154,13 @@ __all__ = [
     "config_values",
     "diff_names",
     "discover",
+    "drop_paths",
     "ever_touched",
     "fetch",
     "fetch_tip",
+    "fetch_within",
     "ff_merge",
+    "follow",
     "has_changes",
     "hash_object",
     "head_branch",
@@ -149,8 +170,10 @@ __all__ = [
     "interpret_trailers",
     "is_ancestor",
     "is_bare",
+    "lock_file",
     "log",
     "loose_objects",
+    "ls_remote",
     "ls_tree",
     "merge_base",
     "merge_bases",
@@ -159,8 +182,10 @@ __all__ = [
     "mktree",
     "object_ids",
     "paths_under",
+    "pull_ff",
     "push",
     "read_blobs",
+    "remote_url",
     "repack_loose",
     "reset_hard",
     "rev_list_count",
@@ -169,13 +194,16 @@ __all__ = [
     "set_config",
     "signatures",
     "staged_names",
+    "switch_new",
     "symbolic_ref",
     "text_merge",
     "trailer_values",
     "tree_ids",
     "update_ref",
     "version",
+    "worktree_add",
     "worktree_of",
+    "worktree_remove",
     "write_commit_graph",
     "write_tree",
 ]

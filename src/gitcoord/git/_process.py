@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from gitcoord.git.errors import GitError
 from gitcoord.git.errors import GitMissing
 from gitcoord.git.errors import IndexLocked
 from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
 
 # Inside a hook or a merge driver, git exports these; they would point commands aimed at
@@ -50,6 +52,46 @@ def run(
     return done
 
 
+def run_within(
+    args: Sequence[str], cwd: Path, *, timeout: float, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git for at most `timeout` seconds, never asking anyone for anything; TimedOut past it.
+
+    git runs in a session of its own, so that on time out the helpers it started (ssh, a
+    credential helper, git-upload-pack) are stopped with it, not left behind.
+    """
+    cmd = ["git", *args]
+    quiet = {**english(env), "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=quiet,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise GitMissing("git is not installed or not on PATH; install git 2.38 or newer") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise TimedOut(cmd, -1, b"", f"no answer within {timeout:g} s".encode()) from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
+    if hasattr(os, "killpg"):  # POSIX: the whole session git started
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()
+    proc.communicate()
+
+
 def out(args: Sequence[str], cwd: Path, *, input: bytes | None = None) -> str:  # noqa: A002
     return run(args, cwd, input=input).stdout.decode("utf-8", "replace").strip()
 
@@ -66,6 +108,6 @@ def classify(cmd: Sequence[str], done: subprocess.CompletedProcess[bytes]) -> Gi
     lock = LOCK.search(said)
     if lock:
         kind = IndexLocked if lock[1].endswith("index.lock") else RefLocked
-    elif "would be overwritten" in said:
+    elif "would be overwritten" in said or "not uptodate. Cannot merge" in said:
         kind = WouldOverwrite
     return kind(cmd, done.returncode, done.stdout, done.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,10 @@ class FetchFailed(GitError):
     """The remote could not be fetched from: unreachable, or it refused."""
 
 
+class TimedOut(GitError):
+    """git did not finish within the time it was given, and was stopped."""
+
+
 class RemoteRefMissing(GitError):
     """The remote has no such ref (yet)."""
 
@@ -65,7 +70,7 @@ class Locked(GitError):
     @property
     def lock(self) -> Path:
         found = LOCK.search(self.stderr)
-        return Path(found[1]) if found else Path("?")
+        return Path(os.path.normpath(found[1])) if found else Path("?")
 
 
 class IndexLocked(Locked):
@@ -94,3 +99,15 @@ class MergeTreeConflict(GitError):
 
 class SigningFailed(FatalError):
     """This clone signs its commits, and git could not sign one."""
+
+
+class RemoteLocked(PushRejected):
+    """The remote's ref lock file exists: a push is going on there, or a killed one left it behind.
+
+    Retried like being overtaken; a lock that stays is a stale one on the server (`lock` names it).
+    """
+
+    @property
+    def lock(self) -> Path:
+        found = LOCK.search(self.stderr)
+        return Path(os.path.normpath(found[1])) if found else Path("?")

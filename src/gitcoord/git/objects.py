@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -184,3 +185,20 @@ def paths_under(cwd: Path, treeish: str) -> list[str]:
     """The paths of the blobs below `treeish` (nothing when there is no such tree)."""
     done = run(["ls-tree", "-r", "-z", "--name-only", treeish], cwd, check=False)
     return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p] if done.returncode == 0 else []
+
+
+def drop_paths(cwd: Path, commit: Sha, paths: Sequence[str]) -> Sha:
+    """The tree of `commit` without the files `paths`, written through a temporary index."""
+    listing = run(["ls-tree", "-r", "-z", "--full-tree", commit], cwd).stdout.split(b"\0")
+    gone = {p.encode("utf-8", "surrogateescape") for p in paths}
+    # ls-tree prints "mode type sha<TAB>path"; --index-info takes "mode sha<TAB>path".
+    kept = []
+    for item in listing:
+        meta, _, path = item.partition(b"\t")
+        if item and path not in gone:
+            mode, _kind, sha = meta.split()
+            kept.append(b"%s %s\t%s\0" % (mode, sha, path))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = clean_env({"GIT_INDEX_FILE": str(Path(tmp) / "index")})
+        run(["update-index", "-z", "--index-info"], cwd, input=b"".join(kept), env=env)
+        return Sha(run(["write-tree"], cwd, env=env).stdout.decode().strip())

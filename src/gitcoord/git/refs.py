@@ -45,6 +45,11 @@ def update_ref(cwd: Path, ref: Ref, new: Sha, old: Sha | None, reason: str) -> b
     return done.returncode == 0
 
 
+def commit_date(cwd: Path, rev: str) -> str:
+    """When `rev` was committed, in strict ISO 8601 (the committer date)."""
+    return out(["log", "-1", "--format=%cI", rev, "--"], cwd)
+
+
 def is_ancestor(cwd: Path, ancestor: Sha, descendant: Sha) -> bool:
     return run(["merge-base", "--is-ancestor", ancestor, descendant], cwd, check=False).returncode == 0
 
@@ -128,6 +133,7 @@ class Change(NamedTuple):
     committed: int  # committer date, seconds since the epoch
     instances: tuple[str, ...]  # every Coord-Instance value of its trailer block (git's own parse)
     subject: str
+    event: str  # its Coord-Event trailer ("" when it has none)
 
 
 def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
@@ -135,17 +141,31 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
 
     Only the message's trailer block counts: a `Coord-Instance:` line elsewhere in the body is text.
     """
-    fields = "%H", "%P", "%ct", "%(trailers:key=Coord-Instance,valueonly,separator=%x1e)", "%s"
+    fields = (
+        "%H",
+        "%P",
+        "%ct",
+        "%(trailers:key=Coord-Instance,valueonly,separator=%x1e)",
+        "%s",
+        "%(trailers:key=Coord-Event,valueonly,separator=%x1e)",
+    )
     text = out(["log", "-z", "--reverse", "--topo-order", "--format=" + "%x1f".join(fields), *revisions, "--"], cwd)
     found = []
     for item in text.split("\0"):
         if item.strip():
-            sha, parents, committed, instances, subject = item.lstrip("\n").split("\x1f")
+            sha, parents, committed, instances, subject, event = item.lstrip("\n").split("\x1f")
             names = tuple(n.strip() for n in instances.split("\x1e") if n.strip())
-            found.append(Change(Sha(sha), tuple(Sha(p) for p in parents.split()), int(committed), names, subject))
+            events = [e.strip() for e in event.split("\x1e") if e.strip()]
+            one = events[0] if len(events) == 1 else ""
+            found.append(Change(Sha(sha), tuple(Sha(p) for p in parents.split()), int(committed), names, subject, one))
     return found
 
 
 def ever_touched(cwd: Path, commit: Sha, path: str) -> bool:
     """Whether `commit` or any of its ancestors changed `path`."""
     return bool(out(["rev-list", "-n1", commit, "--", path], cwd))
+
+
+def author(cwd: Path, commit: Sha) -> str:
+    """Who made `commit`, as git records it: "Name <email>"."""
+    return out(["log", "-n1", "--format=%an <%ae>", commit, "--"], cwd)

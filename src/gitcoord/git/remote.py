@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitcoord.git._process import run
+from gitcoord.git._process import run_within
+from gitcoord.git.errors import LOCK
 from gitcoord.git.errors import FetchFailed
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
+from gitcoord.git.errors import RefLocked
+from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
@@ -21,8 +25,12 @@ def fetch(cwd: Path, remote: str, ref: Ref, into: Ref) -> None:
     cmd = ["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{into}"]
     done = run(cmd, cwd, check=False)
     if done.returncode != 0:
-        kind = RemoteRefMissing if b"couldn't find remote ref" in done.stderr else FetchFailed
-        raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
+        said = done.stderr.decode("utf-8", "replace")
+        if "couldn't find remote ref" in said:
+            raise RemoteRefMissing(["git", *cmd], done.returncode, done.stdout, done.stderr)
+        if LOCK.search(said):  # our own tracking ref's lock, left by a killed fetch or held by one running
+            raise RefLocked(["git", *cmd], done.returncode, done.stdout, done.stderr)
+        raise FetchFailed(["git", *cmd], done.returncode, done.stdout, done.stderr)
 
 
 # A push the remote refused because it moved (fetch and try again), as opposed to one refused
@@ -46,7 +54,11 @@ def push(cwd: Path, remote: str, commit: Sha, ref: Ref) -> None:
     cmd = ["push", "--porcelain", "--no-verify", remote, f"{commit}:{ref}"]
     done = run(cmd, cwd, check=False)
     if done.returncode != 0:
-        kind = PushRejected if _overtaken(done.stdout.decode("utf-8", "replace"), done.stderr) else PushFailed
+        kind: type[PushFailed] = PushFailed
+        if LOCK.search(done.stderr.decode("utf-8", "replace")):
+            kind = RemoteLocked
+        elif _overtaken(done.stdout.decode("utf-8", "replace"), done.stderr):
+            kind = PushRejected
         raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
 
 
@@ -55,3 +67,31 @@ def _overtaken(stdout: str, stderr: bytes) -> bool:
     refused = [line for line in stdout.splitlines() if line.startswith("!\t")]
     said = "\n".join(refused) if refused else stderr.decode("utf-8", "replace")  # none: it never got that far
     return any(sign in said for sign in _OVERTAKEN)
+
+
+def fetch_within(cwd: Path, remote: str, ref: Ref, into: Ref, *, timeout: float) -> None:
+    """`fetch`, given at most `timeout` seconds: TimedOut past them (nothing is asked of anyone)."""
+    cmd = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, f"+{ref}:{into}"]
+    done = run_within(cmd, cwd, timeout=timeout)
+    if done.returncode != 0:
+        kind = RemoteRefMissing if b"couldn't find remote ref" in done.stderr else FetchFailed
+        raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
+
+
+def ls_remote(cwd: Path, remote: str, ref: Ref, *, timeout: float) -> Sha | None:
+    """The commit `ref` points at on `remote` (None: no such ref), asked in one round trip."""
+    cmd = ["ls-remote", "--quiet", remote, ref]
+    done = run_within(cmd, cwd, timeout=timeout)
+    if done.returncode != 0:
+        raise FetchFailed(["git", *cmd], done.returncode, done.stdout, done.stderr)
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return Sha(sha)
+    return None
+
+
+def remote_url(cwd: Path, remote: str) -> str | None:
+    """Where `remote` fetches from; None when this clone has no such remote."""
+    done = run(["config", "--get", f"remote.{remote}.url"], cwd, check=False)
+    return done.stdout.decode("utf-8", "replace").strip() or None

@@ -87,3 +87,37 @@ def index_blobs(cwd: Path, directory: str) -> dict[str, Sha]:
 def reset_hard(cwd: Path, rev: str) -> None:
     """Point the checked-out branch, its index and its files at `rev`, dropping what differs."""
     run(["reset", "-q", "--hard", rev], cwd)
+
+
+def follow(worktree: Path, old: Sha, new: Sha) -> None:
+    """Bring the index and the files of `worktree` from commit `old` to `new`, as a checkout would.
+
+    Only the paths that differ between the two change; local edits elsewhere stay. WouldOverwrite
+    when a local edit is in the way (git refuses rather than lose it); IndexLocked while another
+    git command holds the index.
+    """
+    run(["read-tree", "-m", "-u", old, new], worktree)
+
+
+def lock_file(worktree: Path, name: str) -> Path:
+    """Where git keeps `name` (e.g. index.lock) for `worktree`."""
+    return Path(run(["rev-parse", "--path-format=absolute", "--git-path", name], worktree).stdout.decode().strip())
+
+
+def worktree_add(cwd: Path, path: Path, branch: str) -> None:
+    """A new worktree at `path` with `branch` checked out."""
+    run(["worktree", "add", "--quiet", str(path), branch], cwd)
+
+
+def worktree_remove(cwd: Path, path: Path) -> None:
+    run(["worktree", "remove", str(path)], cwd)
+
+
+def switch_new(cwd: Path, branch: str) -> None:
+    """Create `branch` at HEAD and check it out."""
+    run(["switch", "-q", "-c", branch], cwd)
+
+
+def pull_ff(cwd: Path, remote: str, branch: str) -> None:
+    """Bring the checked-out branch up to the remote's, merging (code, not coordination: the driver merges none)."""
+    run(["pull", "-q", "--no-rebase", "--no-edit", "--no-verify", remote, branch], cwd)

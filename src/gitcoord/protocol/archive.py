@@ -12,6 +12,7 @@ References to archived records stay valid, and `show` still finds them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from gitcoord import model
 from gitcoord import records
@@ -35,13 +36,16 @@ def cutoff(now: dt.datetime, days: float) -> dt.datetime:
 def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
     """The ids of the closed records that closed before `before`, by file (tasks: once nothing live waits on them)."""
     chosen: dict[str, set[str]] = {}
+    shelved = _shelved(state)
     for file in model.ARCHIVABLE:
         coll = model.COLLECTIONS[file]
         closed = rulebook.ARCHIVABLE_STATUSES[coll.kind]
         chosen[file] = {
             rid
             for rid, _, r in records.iter_records(state[file], coll)
-            if model.status_of(coll.kind, r) in closed and _closed_before(coll.kind, r, before)
+            if model.status_of(coll.kind, r) in closed
+            and _closed_before(coll.kind, r, before)
+            and not shelved(coll.kind, rid)
         }
     tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
     old = chosen[model.TASKS]
@@ -51,6 +55,20 @@ def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
             break
         old -= needed
     return chosen
+
+
+def _shelved(state: State) -> Callable[[str, str], bool]:
+    """Whether a live record is in a shard already. It happens honestly: one clone archives a
+    record while another adds a note to it, and the merge keeps the noted copy live (nothing is
+    lost). The shard's copy never changes, so the live one, the newer, stays where it is."""
+    found: Callable[[str, str], bool] | None = getattr(state, "archives", None)
+    if found is not None:
+        return found
+    return lambda kind, rid: any(
+        rid in records.by_id(doc, model.BY_KIND[kind])
+        for name, doc in state.items()
+        if model.is_shard(name) and model.base(name) == model.BY_KIND[kind].file
+    )
 
 
 def _closed_before(kind: str, record: Record, before: dt.datetime) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from gitcoord import model
 from gitcoord import timestamps
 from gitcoord.events import Event
@@ -51,13 +53,23 @@ def _here(edit: Edit, ctx: Context, *, status: str) -> tuple[str, Record, list[s
     return me, entry, notes
 
 
-def checkin(state: State, ctx: Context) -> Change:
+def checkin(state: State, ctx: Context, *, session: str | None = None) -> Change:
+    """Mark me active and available, in `session` (a session id the caller has, else a new one)."""
     edit = Edit(state, ctx)
     me, entry, notes = _here(edit, ctx, status="active")
-    entry.update(available_for_consultation=True, current_session_id=ctx.new_id("session", ()))
+    entry.update(available_for_consultation=True, current_session_id=session or ctx.new_id("session", ()))
     edit.put("instance", entry, me)
     edit.touch_registry(entry["last_update"])
     return edit.done(Event("instance.checkin", me, me, f"{me} checks in"), {"instance": me, **entry}, *notes)
+
+
+def is_current(entry: Record | None, now: dt.datetime, *, session: str | None, interval: dt.timedelta) -> bool:
+    """Whether checking in within `session` would only repeat what `entry` says: active, available,
+    in that very session, and seen within `interval`. Then a heartbeat needs no commit."""
+    if entry is None or session is None or entry["last_update"] is None:
+        return False
+    here = entry["status"] == "active" and entry["available_for_consultation"]
+    return here and entry["current_session_id"] == session and not timestamps.older(entry["last_update"], now, interval)
 
 
 def checkout(state: State, ctx: Context) -> Change:

@@ -178,13 +178,15 @@ def block(state: State, ctx: Context, task_id: str, reason: str) -> Change:
     return edit.done(Event("task.block", me, task_id, f"{me} is blocked on {task_id}: {reason}"), task)
 
 
-def complete(state: State, ctx: Context, task_id: str) -> Change:
+def complete(state: State, ctx: Context, task_id: str, *, note: str | None = None) -> Change:
+    """Finish a task I work on; `note` says what was done (kept with the task, for whoever builds on it)."""
     edit = Edit(state, ctx)
     me = ctx.me()
     old = edit.require("task", task_id)
     if old["status"] == "assigned" and old["assigned_to"] == me:
         raise Refused(f"{task_id} was never started; `coord task start {task_id}` first")
-    _, task = _move(edit, ctx, task_id, "complete", status_reason=None)
+    written = {"notes": [*old.get("notes", []), {"from": me, "at": ctx.stamp, "text": note}]} if note else {}
+    _, task = _move(edit, ctx, task_id, "complete", status_reason=None, **written)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
     unblocked = _unblocked(edit, task_id)
     notes = [f"now ready: {', '.join(unblocked)}"] if unblocked else []

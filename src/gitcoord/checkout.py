@@ -1,0 +1,93 @@
+"""Moving a branch that a worktree has checked out, safely: the ref first, then the files.
+
+Where the store lives on the code branch (the older layout), a step or a sync moves a
+branch that someone has checked out. git's own fast-forward writes the index and the files
+before it moves the ref, so a command killed in between (or a ref update that loses a race)
+used to leave the step's files staged, to be swept into the person's next commit. Here the
+ref moves first, by compare-and-swap, and only then do the index and the files follow; a
+journal written before and removed after lets the next coord command finish what a killed
+one began. A dedicated coordination branch is never checked out, so none of this applies.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from gitcoord import fileio
+from gitcoord import git
+from gitcoord.errors import FatalError
+
+# How long a step waits for a person's git command (a commit whose hooks run, say) to let go
+# of the index before it moves the branch under them.
+INDEX_PATIENCE = 60.0
+
+
+def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git.Sha) -> bool:
+    """Move the checked-out `ref` from `old` to `new`; False when it no longer points at `old`."""
+    _wait_for_index(worktree)
+    if old is None or git.rev_parse(worktree, "HEAD") != old:
+        return False
+    changed = sorted(git.changed_paths(root, old, new))
+    if changed and git.has_changes(worktree, "HEAD", changed):
+        raise FatalError(
+            f"{worktree} has uncommitted changes to files this step would update ({_few(changed)}); "
+            "commit or stash them, then run the command again; nothing was committed"
+        )
+    journal = _journal(root, ref)
+    fileio.write_atomic(journal, json.dumps({"ref": ref, "old": old, "new": new}).encode())
+    if not git.update_ref(root, ref, new, old, "coord: " + new):
+        journal.unlink(missing_ok=True)
+        return False
+    _follow(worktree, old, new)
+    journal.unlink(missing_ok=True)
+    return True
+
+
+def repair(root: Path, worktree: Path | None, ref: git.Ref) -> str | None:
+    """Finish a checkout that a killed command left behind its branch; what was done, if anything."""
+    journal = _journal(root, ref)
+    if not journal.exists():
+        return None
+    entry = json.loads(journal.read_text("utf-8"))
+    tip = git.rev_parse(root, ref)
+    if worktree is not None and tip is not None and tip == entry["new"]:
+        _follow(worktree, git.Sha(entry["old"]), git.Sha(entry["new"]))
+        journal.unlink(missing_ok=True)
+        return f"brought {worktree} up to {ref} {tip[:12]}, which a killed coord command had moved"
+    journal.unlink(missing_ok=True)  # the ref never moved, or moved on since: nothing half done
+    return None
+
+
+def _follow(worktree: Path, old: git.Sha, new: git.Sha) -> None:
+    try:
+        git.follow(worktree, old, new)
+    except git.WouldOverwrite as e:
+        raise FatalError(
+            f"the branch moved to {new[:12]}, but local changes in {worktree} stop its files from following:\n"
+            f"{e.stderr.strip()}\nStash them (`git stash`), run any coord command (it finishes the update), "
+            "then `git stash pop`"
+        ) from None
+
+
+def _wait_for_index(worktree: Path) -> None:
+    lock = git.lock_file(worktree, "index.lock")
+    deadline = time.monotonic() + INDEX_PATIENCE
+    while lock.exists():
+        if time.monotonic() > deadline:
+            age = time.time() - lock.stat().st_mtime if lock.exists() else 0
+            raise FatalError(
+                f"{lock} has been held for {age:.0f}s: a git command is running in {worktree}, or one was killed "
+                "and left it behind; if no git command is running there, remove it; nothing was committed"
+            )
+        time.sleep(0.05)
+
+
+def _journal(root: Path, ref: str) -> Path:
+    common = git.discover(root).common_dir
+    return common / "coord" / ("checkout-" + ref.replace("/", "_") + ".json")
+
+
+def _few(paths: list[str]) -> str:
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")

@@ -1,0 +1,64 @@
+"""What a sync receives is judged before anything is built on it.
+
+Every commit the remote has and this clone does not is replayed against the rules (as the
+server's gate and CI replay them): parse, schema, invariants, the rulebook, signatures. A
+remote tip that breaks any of them is refused, naming the first bad commit and its author;
+the clone keeps working on its last good state and shares nothing on top of the bad one.
+What was judged good is remembered (a ref under refs/coord/), so a busy remote costs only
+the commits that are new since.
+"""
+
+from __future__ import annotations
+
+from gitcoord import clock
+from gitcoord import git
+from gitcoord import replay
+from gitcoord import validation
+from gitcoord.errors import FatalError
+from gitcoord.workspace import Workspace
+
+
+def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
+    """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
+    verdict = judge(ws, local, remote)
+    if verdict is not None:
+        raise FatalError(_refusal(ws, verdict, remote or ""))
+
+
+def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:
+    """The verdict on what `remote` adds to `local` when it breaks the rules; None when it is good."""
+    if remote is None or local is None or remote == local:
+        return None  # nothing new; or a clone that has nothing yet takes the remote as it is, as `git clone` does
+    checked = git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
+    known = git.rev_parse(ws.root, checked)
+    if known == remote:
+        return None
+    revisions = [remote, "--not", local, *([known] if known else [])]
+    verdict = replay.check_range(ws.root, revisions, now=clock.now())
+    if verdict.findings:
+        return verdict
+    git.update_ref(ws.root, checked, remote, known, "coord: judged good")
+    return None
+
+
+def summary(ws: Workspace, verdict: replay.Verdict) -> str:
+    """One line for a reader: the shared branch has a bad commit, and where to learn more."""
+    return (
+        f"{ws.remote}/{ws.branch} has a commit that breaks the rules ({verdict.findings[0].commit[:12]}), "
+        "so this clone does not take it (`coord sync` says what is wrong)"
+    )
+
+
+def _refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
+    first = verdict.findings[0].commit
+    bad = [f for f in verdict.findings if f.commit == first]
+    shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in bad[:10])
+    return (
+        f"{ws.remote}/{ws.branch} is at {remote[:12]}, and a commit on it breaks the rules, so this clone does not "
+        f"take it: {first[:12]} {verdict.subjects.get(first, '')!r} by {git.author(ws.root, git.Sha(first))}:\n"
+        f"{shown}\n"
+        "This clone keeps its last good state; its commits stay here until the shared branch is repaired. "
+        "The human coordinator repairs it: with a server gate such a push is refused; without one, they "
+        f"push the last good commit back (`git push --force-with-lease {ws.remote} GOOD:refs/heads/{ws.branch}`, "
+        "GOOD being the commit before the bad one) and tell the others."
+    )

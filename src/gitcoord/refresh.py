@@ -1,0 +1,154 @@
+"""Fetch before reading: what an agent reads is the remote's state, or it is told how old it is.
+
+`refresh` fetches the coordination branch into its remote-tracking ref, within a short time
+(`git config coord.fetchTimeout SECONDS`, default 3), and says which commit to read:
+
+- the local branch, fast-forwarded with `git update-ref` (compare-and-swap on the value it
+  had) when it has nothing unshared and no worktree has it checked out;
+- the remote-tracking tip, when the branch is checked out somewhere (a checkout and its
+  index are never touched here: `coord sync` and the steps move those);
+- the local branch as it is, when it has commits the remote lacks (`coord sync` shares them).
+
+What arrived is judged first (`incoming`): a tip that breaks the rules is neither read nor taken.
+When the fetch fails or times out, the view is this clone's, and `Freshness.problem` says
+why and `committed` how old the tip is. Nothing here commits, pushes or waits for the lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import NamedTuple
+
+from gitcoord import git
+from gitcoord import incoming
+from gitcoord.workspace import Workspace
+
+TIMEOUT = 3.0  # seconds; a clone sets its own with `git config coord.fetchTimeout`
+
+
+class Freshness(NamedTuple):
+    remote: str | None  # the remote fetched from; None when this clone has none
+    fetched: bool  # whether the fetch just now went through
+    problem: str | None  # why it did not
+    commit: git.Sha | None  # the tip this view reads (None: no coordination branch anywhere)
+    committed: str | None  # that tip's commit date
+    local: git.Sha | None  # the local branch, after any fast-forward
+    tracking: git.Sha | None  # the remote-tracking tip, after the fetch
+    unshared: int  # commits the local branch has that the remote lacks
+    missing: int  # commits of the remote this view lacks (the two have diverged)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote,
+            "fetched": self.fetched,
+            "problem": self.problem,
+            "commit": self.commit,
+            "committed": self.committed,
+            "unshared": self.unshared,
+            "missing": self.missing,
+        }
+
+
+def has_remote(ws: Workspace) -> bool:
+    return git.remote_url(ws.root, ws.remote) is not None
+
+
+def timeout(ws: Workspace) -> float:
+    """This clone's bound on a fetch for reading: `coord.fetchTimeout` seconds (git lowercases the key)."""
+    try:
+        value = float(ws.config.get("coord.fetchtimeout", TIMEOUT))
+    except ValueError:
+        return TIMEOUT
+    return value if value > 0 else TIMEOUT
+
+
+def tracking_ref(ws: Workspace) -> git.Ref:
+    return git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
+
+
+def refresh(ws: Workspace, *, timeout: float) -> Freshness:
+    """Fetch the coordination branch (at most `timeout` seconds) and choose the commit to read."""
+    if not has_remote(ws):
+        local = git.rev_parse(ws.root, ws.ref)
+        return _seen(ws, remote=None, fetched=False, problem=None, commit=local, local=local, tracking=None)
+    problem = _fetch(ws, timeout)
+    local = git.rev_parse(ws.root, ws.ref)
+    tracking = git.rev_parse(ws.root, tracking_ref(ws))
+    bad = incoming.judge(ws, local, tracking) if problem is None else None
+    if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
+        problem = incoming.summary(ws, bad)
+    if problem is not None or tracking is None or tracking == local:
+        return _seen(
+            ws,
+            remote=ws.remote,
+            fetched=problem is None,
+            problem=problem,
+            commit=local or tracking,
+            local=local,
+            tracking=tracking,
+        )
+    if local is None or git.is_ancestor(ws.root, local, tracking):
+        if local is not None and git.worktree_of(ws.root, ws.branch) is None:
+            local = _fast_forward(ws, local, tracking)
+        return _seen(ws, remote=ws.remote, fetched=True, problem=None, commit=tracking, local=local, tracking=tracking)
+    # unshared commits: the view is this clone's own
+    return _seen(ws, remote=ws.remote, fetched=True, problem=None, commit=local, local=local, tracking=tracking)
+
+
+def _fast_forward(ws: Workspace, local: git.Sha, tracking: git.Sha) -> git.Sha | None:
+    """Move the local branch to the remote's tip if it still is where it was read; where it is after."""
+    try:
+        if git.update_ref(ws.root, ws.ref, tracking, local, f"coord: fast-forward to {ws.remote}/{ws.branch}"):
+            return tracking
+    except git.Locked:  # another git process is moving it: leave it to that one
+        pass
+    return git.rev_parse(ws.root, ws.ref)
+
+
+def _fetch(ws: Workspace, timeout: float) -> str | None:
+    """None when the fetch went through (or the remote has no coordination branch yet); else why not."""
+    try:
+        git.fetch_within(ws.root, ws.remote, ws.ref, tracking_ref(ws), timeout=timeout)
+    except git.RemoteRefMissing:
+        return None
+    except git.TimedOut:
+        return f"{ws.remote} did not answer within {timeout:g} s"
+    except git.FetchFailed as e:
+        said = e.stderr.strip().splitlines()
+        return f"cannot fetch from {ws.remote}: {said[-1] if said else f'git exited with {e.returncode}'}"
+    return None
+
+
+def _seen(
+    ws: Workspace,
+    *,
+    remote: str | None,
+    fetched: bool,
+    problem: str | None,
+    commit: git.Sha | None,
+    local: git.Sha | None,
+    tracking: git.Sha | None,
+) -> Freshness:
+    unshared = missing = 0
+    if local is not None and tracking is not None and local != tracking:
+        unshared = git.rev_list_count(ws.root, local, since=tracking)
+        missing = git.rev_list_count(ws.root, tracking, since=commit) if commit != tracking else 0
+    # How old the view is matters where there is a remote to be behind; without one, nothing is fetched.
+    committed = git.commit_date(ws.root, commit) if commit and remote is not None else None
+    return Freshness(remote, fetched, problem, commit, committed, local, tracking, unshared, missing)
+
+
+def describe(fresh: Freshness) -> list[str]:
+    """What a reader should know about how current its view is (notes); nothing when it is current."""
+    notes = []
+    tip = f"{fresh.commit[:12]}, committed {fresh.committed}" if fresh.commit else "no coordination branch"
+    if fresh.problem is not None:
+        notes.append(f"{fresh.problem}; this is this clone's view as of {tip}")
+    if fresh.missing:
+        notes.append(
+            f"{fresh.remote} has {fresh.missing} commit(s) this view lacks and this clone has "
+            f"{fresh.unshared} it lacks; `coord sync` merges them"
+        )
+    elif fresh.unshared and fresh.fetched:
+        notes.append(f"{fresh.unshared} commit(s) of this clone are not shared yet; `coord sync` shares them")
+    return notes

@@ -1,0 +1,150 @@
+"""Faults around a step and a sync: kills, stale locks, bad pushes, rewinds — and what each says."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from testing.repos import files_in
+from testing.repos import git
+from tests.acceptance.test_sync import Team
+from tests.conftest import Coord
+
+from gitcoord import checkout
+from gitcoord import model
+from gitcoord import sync as engine
+from gitcoord.errors import ExitCode
+
+
+@pytest.fixture
+def team(tmp_path: Path, coord: Coord) -> Team:
+    return Team(tmp_path, coord, ["instance-1", "instance-2"])
+
+
+def _hand_commit(clone: Path, change: str, who: str) -> None:
+    path = clone / "coordination" / model.MESSAGES
+    log = json.loads(path.read_text())
+    if change == "delete":
+        log["messages"] = []
+        log["response_queue"] = []
+        path.write_text(json.dumps(log))
+    else:
+        path.write_text(path.read_text()[:-10])  # no longer parses
+    git(clone, "commit", "-qam", f"by hand\n\nCoord-Instance: {who}", "--no-verify")
+
+
+@pytest.mark.parametrize("change", ["delete", "break"])
+def test_sync_judges_what_it_receives_and_keeps_its_good_state(team: Team, change: str) -> None:
+    one, two = team.clones["instance-1"], team.clones["instance-2"]
+    _hand_commit(one, change, "instance-1")
+    git(one, "push", "-q", "--no-verify", "origin", "main")
+    bad = git(one, "rev-parse", "HEAD")
+    good = git(two, "rev-parse", "main")
+    refused = team.coord(two, "sync")
+    assert refused.code == 1, refused
+    assert f"{bad[:12]} 'by hand' by Test Author <test@example.com>" in refused.err
+    assert "This clone keeps its last good state" in refused.err
+    assert git(two, "rev-parse", "main") == good, "nothing of the bad commit was taken"
+    # The clone keeps working: a step commits here, and says it could not be shared.
+    step = team.coord(two, "msg", "send", "--to", "all", "--subject", "s", "--body", "b", "--sync")
+    assert step.code == ExitCode.UNSHARED, step
+    assert "committed here, but not shared yet" in step.err
+    assert git(two, "rev-parse", "main") != good
+
+
+def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
+    one, two = team.clones["instance-1"], team.clones["instance-2"]
+    team("instance-1", "checkin", "--sync")
+    team("instance-2", "sync")
+    dropped = git(two, "rev-parse", "main")
+    git(one, "push", "-q", "--no-verify", "--force", "origin", "main~1:main")
+    rewound = team.coord(two, "sync")
+    assert rewound.code == 1, rewound
+    assert f"it had {dropped[:12]}, which it no longer contains" in rewound.err
+    assert git(team.remote, "rev-parse", "main") != dropped, "the rewind was not silently undone"
+    again = team.coord(two, "sync")
+    assert again.code == 1, "and it stays reported until someone decides"
+    taken = team.coord(two, "sync", "--accept-rewind")
+    assert taken.code == 0, taken
+    assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
+
+
+def test_a_stale_lock_on_the_remote_is_named(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "REMOTE_LOCK_PATIENCE", 0.5)
+    lock = team.remote / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    result = team.coord(team.clones["instance-1"], "checkin", "--sync")
+    assert result.code == ExitCode.UNSHARED, result
+    assert f"keeps {lock} locked: a push to it was killed" in result.err
+
+
+def test_a_stale_lock_on_the_tracking_ref_is_named(team: Team) -> None:
+    team("instance-1", "checkin", "--sync")  # the remote moves, so fetching must move the tracking ref
+    clone = team.clones["instance-2"]
+    lock = clone / ".git" / "refs" / "remotes" / "origin" / "main.lock"
+    lock.write_text("")
+    result = team.coord(clone, "sync")
+    assert result.code == 1, result
+    assert f"{lock} exists" in result.err
+    assert "if no git command is running in this clone, remove that file" in result.err
+
+
+def test_a_killed_step_leaves_a_checkout_the_next_command_finishes(team: Team) -> None:
+    clone = team.clones["instance-1"]
+    old = git(clone, "rev-parse", "HEAD")
+    assert team.coord(clone, "checkin").code == 0
+    new = git(clone, "rev-parse", "HEAD")
+    # As if a step had moved the ref and been killed before the files followed: HEAD at the new
+    # commit, index and files as they were, and the journal the step wrote before moving it.
+    git(clone, "read-tree", "-m", "-u", new, old)
+    journal = checkout._journal(clone, git_ref := "refs/heads/main")  # type: ignore[arg-type]
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text(json.dumps({"ref": git_ref, "old": old, "new": new}))
+    assert git(clone, "status", "--porcelain", "--untracked-files=no") != ""
+    assert team.coord(clone, "task", "ready").code == 0
+    assert team.coord(clone, "checkin").code == 0, "the next step finishes the checkout first"
+    assert git(clone, "status", "--porcelain", "--untracked-files=no") == ""
+    assert not journal.exists()
+
+
+def test_a_step_waits_for_a_persons_commit_and_both_land(team: Team, tmp_path: Path) -> None:
+    """`git commit -a` holds the index while its hooks run; a step waits for it instead of moving
+    the branch under it, and both commits land. (A plain `git commit` after `git add` holds no lock
+    while its hooks run, which is one reason the store's own branch is the default.)"""
+    clone = team.clones["instance-1"]
+    hooks = tmp_path / "slow-hooks"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text("#!/bin/sh\nsleep 1.5\n")
+    (hooks / "pre-commit").chmod(0o755)
+    (clone / "README.md").write_text("code\n")
+    git(clone, "add", "README.md")
+    git(clone, "commit", "-qm", "readme", "--no-verify")
+    (clone / "README.md").write_text("more code\n")
+
+    def person() -> None:
+        git(clone, "-c", f"core.hooksPath={hooks}", "commit", "-qam", "a person's commit")
+
+    worker = threading.Thread(target=person)
+    worker.start()
+    time.sleep(0.5)
+    result = team.coord(clone, "checkin")
+    worker.join()
+    assert result.code == 0, result
+    subjects = git(clone, "log", "--format=%s", "-2").splitlines()
+    assert set(subjects) == {"a person's commit", "coord(instance): instance-1 checks in"}
+    assert git(clone, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_a_stale_index_lock_is_named_and_nothing_is_committed(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checkout, "INDEX_PATIENCE", 0.3)
+    clone = team.clones["instance-1"]
+    (clone / ".git" / "index.lock").write_text("")
+    head, before = git(clone, "rev-parse", "HEAD"), files_in(clone)
+    result = team.coord(clone, "checkin")
+    assert result.code == 1, result
+    assert "index.lock has been held" in result.err
+    assert "nothing was committed" in result.err
+    assert (git(clone, "rev-parse", "HEAD"), files_in(clone)) == (head, before)

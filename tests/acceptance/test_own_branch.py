@@ -1,0 +1,182 @@
+"""The store on a branch of its own: code work never blocks coordination, nor is dragged into it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testing.repos import bare_remote
+from testing.repos import files_in
+from testing.repos import git
+from tests.conftest import SEED
+from tests.conftest import Coord
+
+from gitcoord import model
+
+
+def _ok(coord: Coord, where: Path, *args: str) -> str:
+    result = coord(where, *args)
+    assert result.code == 0, result
+    return result.out
+
+
+def _store_doc(repo: Path, branch: str, file: str) -> Any:
+    return json.loads(git(repo, "show", f"{branch}:coordination/{file}"))
+
+
+def test_init_puts_the_store_on_its_own_branch(repo: Path, coord: Coord) -> None:
+    (repo / "app.py").write_text("print('code')\n")
+    git(repo, "add", "app.py")
+    git(repo, "commit", "-qm", "code", "--no-verify")
+    said = _ok(coord, repo, "init", "--example")
+    assert "a branch of its own, coord" in said
+    assert git(repo, "rev-list", "--count", "coord") == "1", "a root commit: no code history"
+    assert sorted(git(repo, "ls-tree", "-r", "--name-only", "coord").splitlines()) == sorted(
+        [".gitattributes", ".pre-commit-config.yaml", *(f"coordination/{f}" for f in model.FILES)]
+    )
+    for file in model.FILES:
+        assert _store_doc(repo, "coord", file) == json.loads((SEED / file).read_text())
+    assert not (repo / "coordination").exists(), "never checked out"
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert git(repo, "config", "coord.branch") == "coord"
+    assert _ok(coord, repo, "validate").strip() == "4 file(s) valid"
+    again = _ok(coord, repo, "init")
+    assert "already initialised" in again
+    # A step writes the branch, and only the branch.
+    before = files_in(repo)
+    _ok(coord, repo, "--as", "instance-2", "task", "complete", "task_001")
+    assert files_in(repo) == before
+    assert git(repo, "log", "-1", "--format=%s", "coord") == "coord(task): instance-2 completes task_001"
+    assert '"status": "completed"' in _ok(coord, repo, "show", "task-queue.json")
+    assert "instance-2 completes task_001" in _ok(coord, repo, "log")
+
+
+def test_a_configured_branch_is_created_by_init(repo: Path, coord: Coord) -> None:
+    git(repo, "config", "coord.branch", "coordination-state")
+    _ok(coord, repo, "init")
+    assert git(repo, "rev-parse", "--verify", "coordination-state") != ""
+    assert _ok(coord, repo, "--as", "human", "status").startswith("On coordination-state at ")
+
+
+@pytest.fixture
+def team(tmp_path: Path, coord: Coord) -> dict[str, Path]:
+    remote = bare_remote(tmp_path / "remote.git")
+    first = tmp_path / "instance-1"
+    git(tmp_path, "init", "-q", "-b", "main", str(first))
+    (first / "app.py").write_text("v = 1\n")
+    git(first, "add", "app.py")
+    git(first, "commit", "-qm", "code", "--no-verify")
+    _ok(coord, first, "init", "--example")
+    git(first, "remote", "add", "origin", str(remote))
+    git(first, "push", "-q", "--no-verify", "origin", "main")
+    _ok(coord, first, "sync")
+    clones = {"instance-1": first}
+    for name in ("instance-2", "instance-3"):
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
+        _ok(coord, clone, "install")
+        clones[name] = clone
+    for name, clone in clones.items():
+        git(clone, "config", "coord.instance", name)
+    return {**clones, "remote": remote}
+
+
+def test_clones_find_the_branch_and_code_state_never_blocks_it(team: dict[str, Path], coord: Coord) -> None:
+    one, two, remote = team["instance-1"], team["instance-2"], team["remote"]
+    assert git(two, "config", "coord.branch") == "coord"
+    # instance-2 has an uncommitted edit, a committed code change not pushed, and a code conflict
+    # with what instance-1 pushed: none of it concerns coordination.
+    (one / "app.py").write_text("v = 2\n")
+    git(one, "commit", "-qam", "one's code", "--no-verify")
+    git(one, "push", "-q", "--no-verify", "origin", "main")
+    (two / "app.py").write_text("v = 3\n")
+    git(two, "commit", "-qam", "two's code", "--no-verify")
+    (two / "README.md").write_text("uncommitted\n")
+    main_before = git(two, "rev-parse", "main")
+    _ok(coord, two, "task", "assign", "task_003", "instance-2", "--sync")
+    _ok(coord, one, "checkin", "--sync")
+    _ok(coord, two, "sync")
+    assert git(two, "rev-parse", "main") == main_before, "the code branch is not touched"
+    assert (two / "README.md").read_text() == "uncommitted\n"
+    assert git(remote, "log", "-1", "--format=%s", "main") == "one's code", "two's code was not dragged along"
+    assert git(remote, "rev-parse", "coord") == git(two, "rev-parse", "coord") == git(one, "rev-parse", "coord")
+    task = next(t for t in _store_doc(remote, "coord", model.TASKS)["pending_tasks"] if t["task_id"] == "task_003")
+    assert task["assigned_to"] == "instance-2"
+    code_only = git(remote, "log", "--format=%s", "main").splitlines()
+    assert not any(s.startswith("coord(") and "set up gitcoord" not in s for s in code_only)
+
+
+def test_a_protected_main_does_not_stop_coordination(team: dict[str, Path], coord: Coord) -> None:
+    remote, two = team["remote"], team["instance-2"]
+    hook = remote / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text('#!/bin/sh\nwhile read old new ref; do [ "$ref" = refs/heads/main ] && exit 1; done\nexit 0\n')
+    hook.chmod(0o755)
+    (two / "app.py").write_text("v = 9\n")
+    git(two, "commit", "-qam", "direct to main", "--no-verify")
+    assert subprocess.run(["git", "push", "-q", "origin", "main"], cwd=two, check=False).returncode != 0
+    _ok(coord, two, "msg", "send", "--to", "instance-1", "--subject", "s", "--body", "b", "--sync")
+    assert git(remote, "log", "-1", "--format=%s", "coord").startswith("coord(msg): instance-2 tells instance-1")
+
+
+def test_edit_opens_the_branch_where_the_hooks_check_a_hand_edit(team: dict[str, Path], coord: Coord) -> None:
+    one = team["instance-1"]
+    said = _ok(coord, one, "edit")
+    worktree = one / ".coord-edit"
+    assert "opened coord in" in said
+    assert git(one, "status", "--porcelain") == "", "the worktree is ignored by the clone"
+    path = worktree / "coordination" / model.MESSAGES
+    log = json.loads(path.read_text())
+    log["messages"][0]["message"] = "rewritten by hand"
+    path.write_text(json.dumps(log, indent=2) + "\n")
+    refused = subprocess.run(
+        ["git", "commit", "-qam", "hand edit"], cwd=worktree, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode != 0
+    assert "msg_001.message never changes once written" in refused.stdout + refused.stderr
+    git(worktree, "checkout", "--", "coordination")
+    _ok(coord, one, "--as", "instance-2", "task", "complete", "task_001")
+    assert '"status": "completed"' in (worktree / "coordination" / model.TASKS).read_text(), "its files follow steps"
+    _ok(coord, one, "edit", "--done")
+    assert not worktree.exists()
+
+
+def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord) -> None:
+    base = git(seed_repo, "rev-list", "--max-parents=0", "HEAD")
+    _ok(coord, seed_repo, "--as", "instance-2", "task", "complete", "task_001")
+    before = files_in(seed_repo)
+    refused = coord(seed_repo, "--as", "instance-2", "migrate", "--branch", "coord")
+    assert refused.code == 1
+    assert "only the human coordinator (human) may" in refused.err
+    assert files_in(seed_repo) == before
+    _ok(coord, seed_repo, "--as", "human", "migrate", "--branch", "coord")
+    assert git(seed_repo, "config", "coord.branch") == "coord"
+    assert (seed_repo / "coordination" / "MOVED.md").exists()
+    assert not (seed_repo / "coordination" / model.TASKS).exists()
+    _ok(coord, seed_repo, "--as", "instance-1", "task", "claim", "task_002")
+    events = _ok(coord, seed_repo, "log")
+    assert "instance-2 completes task_001" in events, "the history before the move reads on"
+    assert "instance-1 claims task_002" in events
+    assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..coord", "--json"))["valid"]
+    assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..main", "--json"))["valid"]
+
+
+def test_only_the_human_moves_the_store_off_a_branch(seed_repo: Path, coord: Coord) -> None:
+    base = git(seed_repo, "rev-parse", "HEAD")
+    git(seed_repo, "rm", "-q", "-r", "coordination")
+    git(seed_repo, "commit", "-qm", "move it\n\nCoord-Event: migrate\nCoord-Instance: instance-2", "--no-verify")
+    result = coord(seed_repo, "check", "--range", f"{base}..main", "--json")
+    assert result.code == 1
+    assert "may not move the store off this branch" in result.out
+
+
+def test_doctor_reports_a_clone_without_the_branch(team: dict[str, Path], coord: Coord) -> None:
+    three = team["instance-3"]
+    git(three, "branch", "-q", "-D", "coord", check=False)
+    git(three, "update-ref", "-d", "refs/remotes/origin/coord")
+    result = coord(three, "doctor")
+    assert result.code == 1
+    assert "coord is neither here nor fetched from origin" in result.out
