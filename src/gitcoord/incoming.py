@@ -21,8 +21,8 @@ from gitcoord.workspace import Workspace
 def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
     """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
     verdict = judge(ws, local, remote)
-    if verdict is not None:
-        raise FatalError(_refusal(ws, verdict, remote or ""))
+    if verdict is not None and remote is not None:
+        raise FatalError(_refusal(ws, verdict, remote))
 
 
 def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:

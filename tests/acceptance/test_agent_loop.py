@@ -21,7 +21,6 @@ from tests.conftest import Result
 
 from gitcoord.commands import agents
 
-
 STORE = "coord"  # the store's own branch, where `coord init` starts it
 
 
@@ -171,7 +170,9 @@ def test_reading_never_touches_a_checkout(team: Team) -> None:
     git(clone, "switch", "-q", "-c", "feature")
     team("instance-2", "task", "add", "Arrives again")
     assert "Arrives again" in team("instance-1", "task", "list")
-    assert git(clone, "rev-parse", f"origin/{STORE}") == git(team.remote, "rev-parse", STORE), "fetched, not checked out"
+    assert git(clone, "rev-parse", f"origin/{STORE}") == git(team.remote, "rev-parse", STORE), (
+        "fetched, not checked out"
+    )
 
 
 # What now ----------------------------------------------------------------------------------
