@@ -1,6 +1,7 @@
 """`make bench`: how fast gitcoord is, as ratios to baselines measured in the same run.
 
-    python -m benchmarks [--quick] [--sizes M,L]
+    python -m benchmarks [--quick] [--sizes M,L] [--days N]
+    python -m benchmarks year [--days N]     (the simulated year alone)
 
 Absolute times drift from one machine (and one minute) to the next; a ratio to a baseline
 timed alongside does not. Each row is the median of several runs after a warm-up.
@@ -340,6 +341,9 @@ def _say(size: str, what: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "part", nargs="?", choices=("all", "year"), default="all", help="year: the history measure alone"
+    )
     parser.add_argument("--quick", action="store_true", help="M only, fewer runs: a smoke test of the benchmarks")
     parser.add_argument("--sizes", default=None, help="comma-separated, e.g. M,L (default: S,M,L)")
     parser.add_argument(
@@ -348,6 +352,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.md")
     args = parser.parse_args()
     sizes = [s for s in (args.sizes if args.sizes is not None else ("M" if args.quick else "S,M,L")).split(",") if s]
+    if args.part == "year":
+        sizes = []
     repeat = 3 if args.quick else 7
     work = Path(tempfile.mkdtemp(prefix="gitcoord-bench-"))
     rows: list[Row] = []
@@ -371,9 +377,10 @@ def main() -> None:
                 archived, note = archive(repo, size, 3)
                 rows += archived
                 notes.append(f"- L after `coord archive --before 2024-02-01`: {note}")
-        print("[S] sync", flush=True)
-        rows.append(sync(work, 4 if args.quick else 8, 10 if args.quick else 50, ""))
-        if not args.quick:
+        if args.part == "all":
+            print("[S] sync", flush=True)
+            rows.append(sync(work, 4 if args.quick else 8, 10 if args.quick else 50, ""))
+        if args.part == "all" and not args.quick:
             print("[S] push contention", flush=True)
             rows.append(sync(work, 32, 5, " (32 clones)"))
         days = args.days if args.days is not None else (14 if args.quick else 365)

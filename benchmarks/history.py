@@ -8,6 +8,7 @@ and every clone is measured on both, so that the ratio is what the year of histo
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import time
@@ -50,6 +51,10 @@ def _pack_bytes(git_dir: Path) -> int:
     return sum(p.stat().st_size for p in (git_dir / "objects" / "pack").glob("*.pack"))
 
 
+STORE = "coord"  # the store's own branch, as `coord init` makes it; the code is on main
+STORE_REF = f"refs/heads/{STORE}"
+
+
 def build(work: Path, plan: year.Plan, say: Say) -> Built:
     work.mkdir(parents=True, exist_ok=True)
     seed = work / "seed"
@@ -58,10 +63,11 @@ def build(work: Path, plan: year.Plan, say: Say) -> Built:
     remote = work / "remote.git"
     git(work, "init", "-q", "--bare", "-b", "main", str(remote))
     git(remote, "config", "uploadpack.allowFilter", "true")  # what a partial clone asks of the server
-    git(seed, "push", "-q", "--no-verify", str(remote), "main")
+    git(seed, "push", "-q", "--no-verify", str(remote), "main", STORE)
     seed_packed = _pack_bytes(remote) + gitcoord_git.loose_objects(remote).size
-    state = year.seed_state({f: (seed / store.repo_path(f)).read_bytes() for f in model.FILES})
-    sink = importer.Importer(remote, year.identity(env(), seed), env())
+    files = {f: _show(seed, f"{STORE}:{store.repo_path(f)}") for f in model.FILES}
+    state = year.seed_state(files)
+    sink = importer.Importer(remote, year.identity(env(), seed), env(), STORE_REF)
     days: list[year.Day] = []
     started = time.perf_counter()
 
@@ -79,11 +85,17 @@ def build(work: Path, plan: year.Plan, say: Say) -> Built:
     return Built(remote, work / "fresh.git", commits, days, _pack_bytes(remote), seed_packed, changed)
 
 
+def _show(repo: Path, what: str) -> bytes:
+    return subprocess.run(["git", "show", what], cwd=repo, env=env(), capture_output=True, check=True).stdout
+
+
 def twin(built: Built) -> None:
-    """The remote's store as it is now, in a repository of its own with no history."""
+    """The remote as it is now, its store with no history: the same code branch, and the store's
+    branch one commit of the same tree."""
     git(built.remote.parent, "init", "-q", "--bare", "-b", "main", str(built.fresh))
-    alone = git(built.remote, "commit-tree", "main^{tree}", "-m", "the same store, without its history")
-    git(built.remote, "push", "-q", str(built.fresh), f"{alone}:refs/heads/main")
+    git(built.fresh, "config", "uploadpack.allowFilter", "true")
+    alone = git(built.remote, "commit-tree", f"{STORE}^{{tree}}", "-m", "the same store, without its history")
+    git(built.remote, "push", "-q", str(built.fresh), "main", f"{alone}:{STORE_REF}")
     git(built.fresh, "repack", "-a", "-d", "-q")
 
 
@@ -92,7 +104,9 @@ def _agent(remote: Path, where: Path) -> Path:
     if not where.exists():
         git(where.parent, "clone", "-q", str(remote), str(where))
         _run(coord(where, "install"), where)
+        git(where, "update-ref", STORE_REF, f"refs/remotes/origin/{STORE}")
     git(where, "config", "coord.maintenance", "false")  # latencies of the commands alone
+    git(where, "config", "coord.sync", "false")  # a step alone; the sync is timed on its own
     return where
 
 
@@ -110,14 +124,27 @@ def latencies(built: Built, work: Path, repeat: int) -> list[Row]:
     timed = []
     for which in ("year", "fresh"):
         agent = pairs[which]
-        start = git(agent, "rev-parse", "HEAD")
+        start = git(agent, "rev-parse", STORE_REF)
         timed.append(measure(coord(agent, *send), agent, repeat=repeat, before=_reset(agent, start)))
         _reset(agent, start)()
     rows.append(_row("history: write: coord msg send", timed[0].median, timed[1].median, "<= 1.2", "-"))
     synced = [
         _sync(pairs[w], r, work / f"other-{w}", repeat) for w, r in (("year", built.remote), ("fresh", built.fresh))
     ]
-    rows.append(_row("history: coord sync, merging a commit each way", synced[0], synced[1], "<= 1.2", "-"))
+    rows.append(_row("history: coord sync, one event each way", synced[0], synced[1], "<= 1.2", "-"))
+    plain = _plain_sync(built.fresh, work / "plain", repeat)
+    rows.append(
+        Row(
+            "sync: coord sync, one event each way, after the year",
+            "Y",
+            synced[0],
+            plain,
+            "git pull --rebase && git push, one small commit each way",
+            "<= 2",
+            synced[0] <= 2 * plain,
+            "-",
+        )
+    )
     return rows
 
 
@@ -128,76 +155,119 @@ def _row(name: str, ours: float, base: float, target: str, memory: str, *, note:
 
 def _reset(agent: Path, commit: str) -> Callable[[], None]:
     def reset() -> None:
-        git(agent, "reset", "-q", "--hard", commit)
+        git(agent, "update-ref", STORE_REF, commit)
 
     return reset
 
 
+_VERIFIED = f"refs/coord/verified/origin/{STORE}"  # what a sync judged good, remembered
+
+
 def _sync(agent: Path, remote: Path, other: Path, repeat: int) -> float:
-    """`coord sync` when this clone and the remote each have one commit the other lacks."""
+    """`coord sync` of one step when the remote has one other step this clone lacks: fetch, judge
+    what came, merge the two in-process, push."""
     git(other.parent, "clone", "-q", str(remote), str(other))
-    base = git(agent, "rev-parse", "HEAD")
-    _run(coord(other, "--as", "instance-3", "checkin"), other)
-    git(other, "push", "-q", "--no-verify", "origin", "main")
-    theirs = git(other, "rev-parse", "HEAD")
-    _run(coord(agent, "--as", "instance-1", "checkin"), agent)
-    mine = git(agent, "rev-parse", "HEAD")
+    _run(coord(other, "install"), other)
+    base = git(agent, "rev-parse", STORE_REF)
+    _run(coord(other, "--as", "instance-3", "checkin", "--sync"), other)
+    theirs = git(other, "rev-parse", STORE_REF)
+    _run(coord(agent, "--as", "instance-1", "checkin", "--no-sync"), agent)
+    mine = git(agent, "rev-parse", STORE_REF)
 
     def before() -> None:
-        git(remote, "update-ref", "refs/heads/main", theirs)
-        git(agent, "reset", "-q", "--hard", mine)
-        git(agent, "update-ref", "refs/remotes/origin/main", base)
+        git(remote, "update-ref", STORE_REF, theirs)
+        git(agent, "update-ref", STORE_REF, mine)
+        git(agent, "update-ref", f"refs/remotes/origin/{STORE}", base)
+        git(agent, "update-ref", "-d", _VERIFIED)
 
     took = measure(coord(agent, "--as", "instance-1", "sync"), agent, repeat=repeat, before=before).median
-    git(remote, "update-ref", "refs/heads/main", theirs)
-    git(agent, "reset", "-q", "--hard", base)
+    git(remote, "update-ref", STORE_REF, theirs)
+    git(agent, "update-ref", STORE_REF, base)
     return took
 
 
-CLONES = {
-    "full history": [],
-    "--depth=1": ["--depth=1"],
-    "--filter=blob:none": ["--filter=blob:none"],
-}
+def _plain_sync(remote: Path, where: Path, repeat: int) -> float:
+    """The floor of any git-based sharing: one small commit of a code file each way on a branch of
+    the same remote, shared with `git pull --rebase && git push` (which rebases in the checkout)."""
+    mine, other = where / "mine", where / "other"
+    for clone in (mine, other):
+        git(where.parent, "clone", "-q", "--single-branch", str(remote), str(clone))
+    start = git(mine, "rev-parse", "HEAD")
+    git(mine, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/plain")
+    git(other, "fetch", "-q", "origin", "plain")
+    git(other, "reset", "-q", "--hard", "FETCH_HEAD")
+    for clone, name in ((other, "theirs.txt"), (mine, "mine.txt")):
+        (clone / name).write_text("one small change\n")
+        git(clone, "add", name)
+        git(clone, "commit", "-q", "--no-verify", "-m", f"add {name}")
+    git(other, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/plain")
+    theirs, ours = git(other, "rev-parse", "HEAD"), git(mine, "rev-parse", "HEAD")
+    command = ["sh", "-c", "git pull -q --rebase origin plain && git push -q --no-verify origin HEAD:plain"]
+
+    def before() -> None:
+        git(remote, "update-ref", "refs/heads/plain", theirs)
+        git(mine, "reset", "-q", "--hard", ours)
+        git(mine, "update-ref", "refs/remotes/origin/plain", start)
+
+    took = measure(command, mine, repeat=repeat, before=before).median
+    git(remote, "update-ref", "-d", "refs/heads/plain")
+    return took
 
 
 def clones(built: Built, work: Path, repeat: int) -> list[Row]:
-    """A new agent's first clone, through git's pack protocol (file://), as `coord install` would get it."""
+    """A new agent's first clone, through git's pack protocol (file://), then `coord install`."""
 
-    def clone(remote: Path, options: list[str], runs: int) -> tuple[float, int]:
+    def join(remote: Path, options: list[str], runs: int) -> tuple[float, int]:
         where = work / "new-agent"
 
         def fresh() -> None:
             shutil.rmtree(where, ignore_errors=True)
 
-        took = measure(["git", "clone", "-q", *options, remote.as_uri(), str(where)], work, repeat=runs, before=fresh)
+        clone = " ".join(["git clone -q", *options, shlex.quote(remote.as_uri()), shlex.quote(str(where))])
+        install = " ".join(map(shlex.quote, coord(where, "install")))
+        took = measure(["sh", "-c", f"{clone} && {install} >/dev/null"], work, repeat=runs, before=fresh)
         size = _pack_bytes(where / ".git") + gitcoord_git.loose_objects(where / ".git").size
         fresh()
         return took.median, size
 
-    base, base_size = clone(built.fresh, [], repeat)
+    base, base_size = join(built.fresh, [], repeat)
     rows = []
-    for name, options in CLONES.items():
-        took, size = clone(built.remote, options, 1 if not options else repeat)
+    for name, options, runs, target in (
+        ("git clone --single-branch + coord install (the store's tip)", ["--single-branch"], repeat, "<= 5"),
+        ("git clone + coord install (every branch, the whole history)", [], 1, "info"),
+    ):
+        took, size = join(built.remote, options, runs)
         note = f"{fmt_bytes(size)} of objects against {fmt_bytes(base_size)}"
-        rows.append(_row(f"history: git clone, {name}", took, base, "<= 5", "-", note=note))
+        ratio = took / base
+        rows.append(
+            Row(
+                f"history: {name}",
+                "Y",
+                took,
+                base,
+                "git clone + coord install of the same state with no history",
+                target,
+                target == "info" or ratio <= 5,
+                "-",
+                note,
+            )
+        )
     return rows
 
 
-def shallow_clone_coordinates(built: Built, work: Path) -> str:
-    """Whether a --depth=1 clone can take a step and sync it while the remote moves (the merge base
-    is the commit it cloned, or a later one), and check the range of commits since."""
-    shallow, other = work / "shallow", work / "shallow-other"
-    git(work, "clone", "-q", "--depth=1", built.remote.as_uri(), str(shallow))
-    git(work, "clone", "-q", "--depth=1", built.remote.as_uri(), str(other))
-    _run(coord(shallow, "install"), shallow)
-    cloned = git(shallow, "rev-parse", "HEAD")
-    _run(coord(other, "--as", "instance-2", "checkin"), other)
-    git(other, "push", "-q", "--no-verify", "origin", "main")
-    _run(coord(shallow, "--as", "instance-1", "checkin"), shallow)
-    _run(coord(shallow, "--as", "instance-1", "sync"), shallow)
-    _run(coord(shallow, "check", "--range", f"{cloned}..HEAD"), shallow)
-    return "a --depth=1 clone steps, syncs (merging) and checks the range since it cloned: ok"
+def joined_clone_coordinates(built: Built, work: Path) -> str:
+    """Whether a clone that joined on the tip steps, syncs (a merge, its base the commit it joined
+    on or a later one) and checks the range of commits since."""
+    joiner, other = work / "joiner", work / "joiner-other"
+    for clone in (joiner, other):
+        git(work, "clone", "-q", "--single-branch", built.remote.as_uri(), str(clone))
+        _run(coord(clone, "install"), clone)
+    joined = git(joiner, "rev-parse", f"refs/remotes/origin/{STORE}")
+    _run(coord(other, "--as", "instance-2", "checkin", "--sync"), other)
+    _run(coord(joiner, "--as", "instance-1", "checkin", "--no-sync"), joiner)
+    _run(coord(joiner, "--as", "instance-1", "sync"), joiner)
+    _run(coord(joiner, "check", "--range", f"{joined}..{STORE}"), joiner)
+    return "a clone that joined on the store's tip steps, syncs (merging) and checks the range since it joined: ok"
 
 
 def growth(built: Built, work: Path, steps: int, say: Say) -> tuple[list[Row], list[str]]:
@@ -220,6 +290,7 @@ def growth(built: Built, work: Path, steps: int, say: Say) -> tuple[list[Row], l
     agent = work / "agent-year"
     git(work, "clone", "-q", str(built.remote), str(agent))
     _run(coord(agent, "install"), agent)
+    git(agent, "config", "coord.sync", "false")  # the steps alone: shared once, at the end
     common = gitcoord_git.discover(agent).common_dir
     before = _pack_bytes(common)
     worst = 0
@@ -283,7 +354,7 @@ def run(work: Path, days: int, repeat: int, say: Say) -> tuple[list[Row], list[s
     say("clones")
     rows += clones(built, work / "history", repeat)
     rows += grown
-    notes.append(f"- {shallow_clone_coordinates(built, work / 'history')}")
+    notes.append(f"- {joined_clone_coordinates(built, work / 'history')}")
     loose = gitcoord_git.loose_objects(built.remote)
     notes.append(
         f"- Y: {days} days, {built.commits:,} commits, imported in {took:.0f} s; the remote holds "

@@ -61,10 +61,11 @@ def blob_id(data: bytes) -> str:
 
 
 class Importer:
-    """Commits on refs/heads/main, after its tip, each as `coord`'s commit-tree would write it."""
+    """Commits on `ref`, after its tip, each as `coord`'s commit-tree would write it."""
 
-    def __init__(self, repo: Path, ident: str, env: dict[str, str]) -> None:
+    def __init__(self, repo: Path, ident: str, env: dict[str, str], ref: str) -> None:
         self.ident = ident  # "Name <email>", as the clone's configuration gives it
+        self.ref = ref.encode()
         self.blobs = {f: _FastImport(repo, env) for f in (*model.FILES, model.ARCHIVE)}
         self.commits = _FastImport(repo, env)
         self.pending: list[bytes] = []
@@ -73,10 +74,10 @@ class Importer:
     def commit(self, message: str, when: dt.datetime, files: dict[str, bytes]) -> None:
         stamp = f"{self.ident} {int(when.timestamp())} +0000"
         body = message.encode()
-        parts = [b"commit refs/heads/main\n", f"author {stamp}\ncommitter {stamp}\n".encode()]
+        parts = [b"commit %s\n" % self.ref, f"author {stamp}\ncommitter {stamp}\n".encode()]
         parts.append(b"data %d\n%s\n" % (len(body), body))
         if self.first:
-            parts.append(b"from refs/heads/main^0\n")
+            parts.append(b"from %s^0\n" % self.ref)
             self.first = False
         for file, data in files.items():
             sink = self.blobs[file if file in self.blobs else model.ARCHIVE]
