@@ -128,23 +128,23 @@ def latencies(built: Built, work: Path, repeat: int) -> list[Row]:
         timed.append(measure(coord(agent, *send), agent, repeat=repeat, before=_reset(agent, start)))
         _reset(agent, start)()
     rows.append(_row("history: write: coord msg send", timed[0].median, timed[1].median, "<= 1.2", "-"))
-    synced = [
-        _sync(pairs[w], r, work / f"other-{w}", repeat) for w, r in (("year", built.remote), ("fresh", built.fresh))
-    ]
-    rows.append(_row("history: coord sync, one event each way", synced[0], synced[1], "<= 1.2", "-"))
-    plain = _plain_sync(built.fresh, work / "plain", repeat)
-    rows.append(
-        Row(
-            "sync: coord sync, one event each way, after the year",
-            "Y",
-            synced[0],
-            plain,
-            "git pull --rebase && git push, one small commit each way",
-            "<= 2",
-            synced[0] <= 2 * plain,
-            "-",
+    agents = {w: (pairs[w], r, work / f"other-{w}") for w, r in (("year", built.remote), ("fresh", built.fresh))}
+    for incoming, what in ((False, "one event out"), (True, "one event each way")):
+        synced = {w: _sync(*agents[w], repeat, incoming=incoming) for w in ("year", "fresh")}
+        rows.append(_row(f"history: coord sync, {what}", synced["year"], synced["fresh"], "<= 1.2", "-"))
+        plain = _plain_sync(built.fresh, work / "plain", repeat, incoming=incoming)
+        rows.append(
+            Row(
+                f"sync: coord sync, {what}, after the year",
+                "Y",
+                synced["year"],
+                plain,
+                f"git pull --rebase && git push, {what.replace('event', 'small commit')}",
+                "<= 2",
+                synced["year"] <= 2 * plain,
+                "-",
+            )
         )
-    )
     return rows
 
 
@@ -163,16 +163,20 @@ def _reset(agent: Path, commit: str) -> Callable[[], None]:
 _VERIFIED = f"refs/coord/verified/origin/{STORE}"  # what a sync judged good, remembered
 
 
-def _sync(agent: Path, remote: Path, other: Path, repeat: int) -> float:
-    """`coord sync` of one step when the remote has one other step this clone lacks: fetch, judge
-    what came, merge the two in-process, push."""
-    git(other.parent, "clone", "-q", str(remote), str(other))
-    _run(coord(other, "install"), other)
+def _sync(agent: Path, remote: Path, other: Path, repeat: int, *, incoming: bool) -> float:
+    """`coord sync` of one step of this clone's: fetch, and push. With `incoming`, the remote has
+    one other step this clone lacks, which the sync also judges and merges in-process."""
+    if not other.exists():
+        git(other.parent, "clone", "-q", str(remote), str(other))
+        _run(coord(other, "install"), other)
     base = git(agent, "rev-parse", STORE_REF)
-    _run(coord(other, "--as", "instance-3", "checkin", "--sync"), other)
-    theirs = git(other, "rev-parse", STORE_REF)
-    _run(coord(agent, "--as", "instance-1", "checkin", "--no-sync"), agent)
+    _run(
+        coord(agent, "--as", "instance-1", "msg", "send", "--to", "instance-2", "--subject", "s", "--body", "b"), agent
+    )
     mine = git(agent, "rev-parse", STORE_REF)
+    if incoming:
+        _run(coord(other, "--as", "instance-3", "checkin", "--sync"), other)
+    theirs = git(remote, "rev-parse", STORE_REF)
 
     def before() -> None:
         git(remote, "update-ref", STORE_REF, theirs)
@@ -181,27 +185,33 @@ def _sync(agent: Path, remote: Path, other: Path, repeat: int) -> float:
         git(agent, "update-ref", "-d", _VERIFIED)
 
     took = measure(coord(agent, "--as", "instance-1", "sync"), agent, repeat=repeat, before=before).median
-    git(remote, "update-ref", STORE_REF, theirs)
+    git(remote, "update-ref", STORE_REF, base)
     git(agent, "update-ref", STORE_REF, base)
+    git(agent, "update-ref", f"refs/remotes/origin/{STORE}", base)
     return took
 
 
-def _plain_sync(remote: Path, where: Path, repeat: int) -> float:
-    """The floor of any git-based sharing: one small commit of a code file each way on a branch of
-    the same remote, shared with `git pull --rebase && git push` (which rebases in the checkout)."""
+def _plain_sync(remote: Path, where: Path, repeat: int, *, incoming: bool) -> float:
+    """The floor of any git-based sharing: one small commit of a code file (and with `incoming`,
+    one from someone else first) on a branch of the same remote, shared with `git pull --rebase
+    && git push` (which rebases in the checkout)."""
+    where.mkdir(parents=True, exist_ok=True)
     mine, other = where / "mine", where / "other"
     for clone in (mine, other):
-        git(where.parent, "clone", "-q", "--single-branch", str(remote), str(clone))
-    start = git(mine, "rev-parse", "HEAD")
-    git(mine, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/plain")
+        if not clone.exists():
+            git(where, "clone", "-q", "--single-branch", str(remote), str(clone))
+    start = git(mine, "rev-parse", "origin/main")
+    git(mine, "reset", "-q", "--hard", start)
+    git(mine, "push", "-q", "--no-verify", "-f", "origin", f"{start}:refs/heads/plain")
     git(other, "fetch", "-q", "origin", "plain")
     git(other, "reset", "-q", "--hard", "FETCH_HEAD")
-    for clone, name in ((other, "theirs.txt"), (mine, "mine.txt")):
+    for clone, name in ((other, "theirs.txt"), (mine, "mine.txt")) if incoming else ((mine, "mine.txt"),):
         (clone / name).write_text("one small change\n")
         git(clone, "add", name)
         git(clone, "commit", "-q", "--no-verify", "-m", f"add {name}")
-    git(other, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/plain")
-    theirs, ours = git(other, "rev-parse", "HEAD"), git(mine, "rev-parse", "HEAD")
+    if incoming:
+        git(other, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/plain")
+    theirs, ours = git(remote, "rev-parse", "plain"), git(mine, "rev-parse", "HEAD")
     command = ["sh", "-c", "git pull -q --rebase origin plain && git push -q --no-verify origin HEAD:plain"]
 
     def before() -> None:
