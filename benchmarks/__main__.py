@@ -25,6 +25,7 @@ from testing import simulate
 
 from benchmarks import generate
 from benchmarks import history
+from benchmarks import writer
 from benchmarks.harness import PYTHON
 from benchmarks.harness import ROOT
 from benchmarks.harness import Measure
@@ -310,9 +311,10 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
     lost = clones * events - int(
         git(remote, "rev-list", "--count", "--grep=^Coord-Event: \\(instance\\|task\\|msg\\)", "main")
     )
+    calm = _calm(remote, where / f"sync-coord-{clones}", clones * events - lost)
     base_time, _ = team("git")
     ours_eps, base_eps = clones * events / ours_time, clones * events / base_time
-    note = f"{clones} clones x {events} events; lost: {lost}"
+    note = f"{clones} clones x {events} events; lost: {lost}; {calm}"
     return Row(
         f"sync: events per second{label}",
         "S",
@@ -325,6 +327,19 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
         note,
         "/s",
     )
+
+
+def _calm(remote: Path, top: Path, steps: int) -> str:
+    """How calm the contention stayed: merges per step, the longest run of merges one after
+    another on the branch, and the 95th percentile of a step's latency (sync included)."""
+    merges = int(git(remote, "rev-list", "--count", "--merges", "main"))
+    run = longest = 0
+    for line in git(remote, "rev-list", "--first-parent", "--parents", "main").splitlines():
+        run = run + 1 if len(line.split()) > 2 else 0
+        longest = max(longest, run)
+    latencies = sorted(float(x) for f in top.glob(f"clone-*/.git/{writer.LATENCIES}") for x in f.read_text().split())
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+    return f"{merges / max(steps, 1):.2f} merges per step, longest merge run {longest}, p95 step {p95:.1f} s"
 
 
 # Report ----------------------------------------------------------------------------------

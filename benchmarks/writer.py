@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from benchmarks.harness import PYTHON
 from benchmarks.harness import env
+
+LATENCIES = "coord-latencies"  # in each clone's .git/, one line per step
 
 
 def coord_event(clone: Path, name: str, n: int) -> None:
@@ -22,9 +25,12 @@ def coord_event(clone: Path, name: str, n: int) -> None:
         ["msg", "send", "--to", "all", "--subject", f"note {n}", "--body", "done"],
     )
     command = [PYTHON, "-m", "gitcoord", "-C", str(clone), "--as", name, *steps[n % 3], "--sync"]
+    began = time.perf_counter()
     done = subprocess.run(command, env=env(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"{name} event {n} failed ({' '.join(command[3:])}):\n{done.stderr}")
+    with (clone / ".git" / LATENCIES).open("a") as f:  # each step's latency, shared included
+        f.write(f"{time.perf_counter() - began:.3f}\n")
 
 
 def git_event(clone: Path, name: str, n: int) -> None:

@@ -50,10 +50,11 @@ def main(clone: Path, name: str, steps: int, seed: int, log: Path) -> None:
             continue
         args = [sys.executable, "-m", "gitcoord", "-C", str(clone), *op.cli(), "--sync", "--json"]
         done = subprocess.run(args, capture_output=True, text=True, check=False, env=clean_env())
+        envelope = json.loads(done.stdout)  # with --json, one envelope on stdout whatever happened
         if done.returncode == 0:
-            acknowledged.append({"op": op.name, "args": list(op.args), "result": json.loads(done.stdout)})
+            acknowledged.append({"op": op.name, "args": list(op.args), "result": envelope["data"]})
         else:
-            refused.append({"op": op.name, "args": list(op.args), "error": done.stderr.strip()})
+            refused.append({"op": op.name, "args": list(op.args), "error": envelope["error"]["message"]})
     log.write_text(json.dumps({"acknowledged": acknowledged, "refused": refused}))
 
 

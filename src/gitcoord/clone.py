@@ -42,18 +42,22 @@ class Check(NamedTuple):
 def driver_command() -> str:
     # The interpreter that installed gitcoord, by absolute path: git runs drivers with
     # whatever PATH the caller had (an IDE, a GUI client), which may not find `coord`.
-    return f"{shlex.quote(sys.executable)} -m gitcoord merge-driver %O %A %B %P"
+    # Isolated (-I): `-m` would put the working directory first on sys.path, and a `click.py`
+    # committed at the top of the repository would then run in every clone that merges.
+    return f"{shlex.quote(sys.executable)} -I -m gitcoord merge-driver %O %A %B %P"
 
 
-def set_up(repo: git.Repo, *, branch: str | None = None) -> list[str]:
-    """Register the driver, the attributes, the branch and the hooks; return what changed."""
+def set_up(repo: git.Repo, *, branch: str | None = None, with_hooks: bool = True) -> list[str]:
+    """Register the driver, the attributes, the branch and (unless `with_hooks` is false) the hooks;
+    return what changed."""
     return [
         *_register_driver(repo.root),
         *_fetch_store_branch(repo.root, branch),
+        *checked_transfers(repo.root),
         *_choose_branch(repo.root, branch),
         *_attributes(repo),
-        *_pre_commit_hooks(repo),
-        *install_git_hooks(repo),
+        *(_pre_commit_hooks(repo) if with_hooks else []),
+        *(install_git_hooks(repo) if with_hooks else []),
     ]
 
 
@@ -99,6 +103,15 @@ def _fetch_store_branch(root: Path, branch: str | None) -> list[str]:
     return [f"{tracking} (the tip of {remote}'s {name}, without its history)"]
 
 
+def checked_transfers(root: Path) -> list[str]:
+    """Have git check every object it receives (`git fsck`'s rules): a tree that lists a file twice,
+    or holds an entry named like a path, reads one way to one command and another way to the next."""
+    if git.config_bool(root, "transfer.fsckObjects"):
+        return []
+    git.set_config(root, "transfer.fsckObjects", "true")
+    return ["transfer.fsckObjects"]
+
+
 def _choose_branch(root: Path, branch: str | None) -> list[str]:
     current = git.config(root, "coord.branch").get("coord.branch")
     wanted = branch or current or store_branch(root, "origin")
@@ -124,7 +137,7 @@ def _pre_commit_hooks(repo: git.Repo) -> list[str]:
 
 def _pre_commit(root: Path, args: Sequence[str]) -> None:
     """Run pre-commit (not git: it has a command line of its own) with this interpreter."""
-    done = subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=root, capture_output=True, check=False)
+    done = subprocess.run([sys.executable, "-I", "-m", "pre_commit", *args], cwd=root, capture_output=True, check=False)
     if done.returncode != 0:
         raise FatalError(f"`pre-commit {args[0]}` failed: {done.stderr.decode(errors='replace').strip()}")
 

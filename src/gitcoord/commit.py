@@ -83,7 +83,7 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
                 new: Mapping[str, Doc] = ChainMap(change.docs, snap)  # type: ignore[arg-type]
                 found = problems(snap, new, change)
             if found:
-                raise validation.InvalidStore(found, "This step was refused; nothing was committed.")
+                raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
             if no_commit:
                 _stage(ws, snap.commit, change)
                 return Applied(change, None, new)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gitcoord import rulebook
+from gitcoord import tables
 from gitcoord import views
 from gitcoord.escape import safe
 from gitcoord.health import ERROR
@@ -49,8 +50,7 @@ def as_data(found: list[Concern], *, now: str, commit: str | None) -> dict[str, 
 
 def text(found: list[Concern], *, now: str) -> Iterator[str]:
     yield f"coordination health at {now}: {summary(found)}"
-    for f in found:
-        yield f"  {f.level:<7} {f.rule:<22} {safe(f.message)}"
+    yield from tables.table([tables.Cell(f.level, f.level), f.rule, f.message] for f in found)
 
 
 def workflow_annotations(found: list[Concern]) -> Iterator[str]:

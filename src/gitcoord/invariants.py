@@ -192,8 +192,16 @@ def _registry(doc: Doc, known: _Known, state: State, only: set[int] | None) -> I
     holders: dict[str, str] = {}
     if settings.human_key:
         holders[_key_material(settings.human_key)] = settings.human_coordinator
+    looks: dict[str, str] = {_look(settings.human_coordinator): settings.human_coordinator}
     for name, record in doc["instances"].items():
         path: JsonPath = ("instances", name)
+        twin = looks.setdefault(_look(name), name)
+        if twin != name:
+            message = (
+                f"{name!r} reads like {twin!r} (names differing only in case or in '.', '_', '-' are one name "
+                "to a reader): choose a name no one can take for another's"
+            )
+            yield Finding(f, path, "duplicate-id", message)
         if name == model.BROADCAST:
             yield Finding(f, path, "reference", "'all' is reserved: it addresses a message to every instance")
         if name == settings.human_coordinator:
@@ -212,6 +220,11 @@ def _registry(doc: Doc, known: _Known, state: State, only: set[int] | None) -> I
         current = record["current_task"]
         if isinstance(current, str) and current.startswith("task_"):
             yield from _ref(f, (*path, "current_task"), current, known.tasks, model.TASKS)
+
+
+def _look(name: str) -> str:
+    """A name as a reader takes it in: case and the punctuation ids may hold do not tell two apart."""
+    return "".join(c for c in name.casefold() if c not in "._-")
 
 
 def _key_material(key: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from gitcoord.errors import FatalError
+from gitcoord.errors import Busy
 
 NAME = "coord.lock"
 
@@ -32,9 +32,7 @@ def hold(common_dir: Path, *, timeout: float = 120.0) -> Iterator[None]:
         deadline = time.monotonic() + timeout
         while not _try_lock(f.fileno()):
             if time.monotonic() > deadline:
-                raise FatalError(
-                    f"another coord command has held {path} for {timeout:.0f}s ({holder(path)}); is it stuck?"
-                )
+                raise Busy(f"another coord command has held {path} for {timeout:.0f}s ({holder(path)}); is it stuck?")
             time.sleep(0.01)
         try:
             _write(f, _me())

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from collections.abc import Container
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 
 from gitcoord import model
 from gitcoord import timestamps
+from gitcoord.errors import BadUsage
 from gitcoord.jsonio import JsonPath
 from gitcoord.model import Collection
 from gitcoord.model import Doc
@@ -126,3 +128,38 @@ def silent(entry: Record, moment: dt.datetime, hours: float) -> bool:
     """Whether an instance has not checked in for `hours` before `moment` (never counts as silent)."""
     last = entry.get("last_update")
     return last is None or timestamps.older(last, moment, dt.timedelta(hours=hours))
+
+
+def resolve(state: State, kind: str, given: str) -> str:
+    """The id `given` stands for: itself, or the one live id of `kind` it is the start of.
+
+    The kind's prefix may be left off (`6fje` for `task_6fje75rgey`). Where `given` starts
+    no id, it comes back as it was, for the caller to say that there is no such record.
+    """
+    coll = model.BY_KIND[kind]
+    if not given or not coll.id_key or get(state, kind, given) is not None:
+        return given
+    ids = (rid for rid, _, _ in iter_records(state[coll.file], coll))
+    return one_of(ids, given, what=f"{kind} ids", prefix=f"{coll.prefix}_")
+
+
+def one_of(ids: Iterable[str], given: str, *, what: str, prefix: str = "") -> str:
+    """`given` if it is one of `ids`, else the one of them it is the start of (`prefix` may be left off).
+
+    The one rule for ids given in part, wherever a command takes an id: several matches are
+    a usage error that lists them, none gives `given` back.
+    """
+    starts = (given,) if given.startswith(prefix) else (given, prefix + given)
+    found: list[str] = []
+    for rid in ids:
+        if rid == given:
+            return rid
+        if rid.startswith(starts):
+            found.append(rid)
+    if len(found) > 1:
+        found.sort()
+        shown = ", ".join(found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+        raise BadUsage(
+            f"{given!r} is the start of {len(found)} {what} ({shown}): give more of it", details={"candidates": found}
+        )
+    return found[0] if found else given

@@ -31,11 +31,18 @@ from gitcoord import records
 from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord import validation
+from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 
 Blobs = dict[str, str]  # store file (relative to coordination/) -> blob id: one state of the store
 EMPTY: Blobs = {}
+
+
+class MalformedTree(FatalError):
+    """A commit whose tree git itself would call broken: it cannot be judged, so it is refused."""
+
+    kind = "invalid_store"
 
 
 class Loader:
@@ -54,7 +61,27 @@ class Loader:
         found = {}
         for commit, tree in zip(commits, git.tree_ids(self.root, specs), strict=True):
             found[commit] = self.tree(tree) if tree else EMPTY
+        self._unambiguous(found)
         return found
+
+    def _unambiguous(self, found: dict[str, Blobs]) -> None:
+        """Refuse a tree that reads one way listed and another way by path.
+
+        The checker lists a commit's store; every reader (`COMMIT:coordination/FILE`, `git show`,
+        the steps) looks a file up by its path. A tree that lists a name twice, or holds an entry
+        named `coordination/task-queue.json` beside the real directory (what `git fsck` calls
+        duplicateEntries, fullPathname, treeNotSorted), would have the checker judge one file
+        while everyone reads another. So both ways must agree, for every store file.
+        """
+        wanted = [(c, f) for c, blobs in found.items() for f in sorted({*model.FILES, *blobs})]
+        looked = git.blob_ids(self.root, [f"{c}:{model.COORD_DIR}/{f}" for c, f in wanted])
+        for (commit, file), by_path in zip(wanted, looked, strict=True):
+            if by_path != found[commit].get(file):
+                raise MalformedTree(
+                    f"commit {commit[:12]}'s tree is malformed: {model.COORD_DIR}/{file} reads differently by "
+                    "its path than in the tree's listing (a duplicate or misplaced entry, as `git fsck` reports); "
+                    "such a commit is refused whoever made it"
+                )
 
     def tree(self, tree: str) -> Blobs:
         if tree not in self._trees:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gitcoord import checkout
 from gitcoord import git
+from gitcoord import model
 from gitcoord.errors import FatalError
 
 
@@ -21,3 +23,34 @@ def create(root: Path, ref: git.Ref, files: dict[str, bytes], message: str) -> g
     if not git.update_ref(root, ref, commit, None, "coord: a store of its own"):
         raise FatalError(f"{ref} appeared while the store was being made; run `coord init` again")
     return commit
+
+
+def add_files(root: Path, branch: str, files: dict[str, bytes], message: str) -> git.Sha | None:
+    """A commit on `branch` that puts `files` in its tree and changes no coordination file
+    (e.g. the workflows GitHub runs from this branch); None when they are there already."""
+    store = [p for p in files if p.split("/", 1)[0] == model.COORD_DIR]
+    if store:
+        raise ValueError(f"add_files writes no coordination file: {store}")
+    ref = git.Ref(f"refs/heads/{branch}")
+    local = git.rev_parse(root, ref)
+    tip = local or tip_of(root, branch)
+    if tip is None:
+        raise FatalError(f"the coordination branch {branch} is not in this clone; run `coord init` first")
+    blobs = {path: git.hash_object(root, data) for path, data in files.items()}
+    if git.object_ids(root, [f"{tip}:{path}" for path in blobs]) == list(blobs.values()):
+        return None
+    commit = git.commit_tree(root, git.write_tree(root, tip, blobs), [tip], message)
+    worktree = git.worktree_of(root, branch)
+    moved = (
+        checkout.move(root, worktree, ref, tip, commit)
+        if worktree is not None
+        else git.update_ref(root, ref, commit, local, "coord: " + message.split("\n", 1)[0])
+    )
+    if not moved:
+        raise FatalError(f"{branch} moved while its files were being added; run the command again")
+    return commit
+
+
+def tip_of(root: Path, branch: str) -> git.Sha | None:
+    """Where `branch` is in this clone, or, before it has one of its own, where the remote has it."""
+    return git.rev_parse(root, f"refs/heads/{branch}") or git.rev_parse(root, f"refs/remotes/origin/{branch}")

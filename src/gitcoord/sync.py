@@ -57,6 +57,8 @@ class Synced(NamedTuple):
 class NeedsPerson(FatalError):
     """The two histories need a person; nothing was changed."""
 
+    kind = "conflict"
+
 
 def sync(
     ws: Workspace,

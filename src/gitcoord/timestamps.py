@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 _UTC = dt.timezone.utc
 
@@ -92,3 +93,40 @@ def later(a: str | None, b: str | None) -> str | None:
         return a if b is None else b
     pa, pb = parse(a), parse(b)
     return a if (pa, a) >= (pb, b) else b
+
+
+_RELATIVE = re.compile(r"([+-])((?:[0-9]{1,6}[wdhm])+)")
+_PART = re.compile(r"([0-9]+)([wdhm])")
+_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
+_WRITTEN = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+GIVEN_FORMS = "+2h, +3d, +90m, -1w, 2024-01-16T18:00 (local time), 2024-01-16 18:00+02:00 or 2024-01-16T18:00:00Z"
+
+
+def given(text: str, *, now: dt.datetime, local: Callable[[dt.datetime], dt.datetime]) -> dt.datetime:
+    """A moment written on a command line (--due, --deadline, --before, --now), in UTC.
+
+    Relative to `now` (`+2h`, `+3d`, `+90m`, `-1w`, `+1d12h`), an RFC 3339 timestamp, or a
+    date and time to the minute with a zone or without one; `local` gives a time without a
+    zone the local zone (the edge decides which: the core never reads the machine's). A
+    ValueError says what is wrong.
+    """
+    text = text.strip()
+    relative = _RELATIVE.fullmatch(text)
+    try:
+        if relative:
+            seconds = sum(int(n) * _SECONDS[unit] for n, unit in _PART.findall(relative[2]))
+            return now + dt.timedelta(seconds=seconds if relative[1] == "+" else -seconds)
+        if is_valid(text):
+            return moment(text)
+        written = _WRITTEN.fullmatch(text)
+        if written is None:
+            raise ValueError(f"not a time: give {GIVEN_FORMS}")
+        year, month, day, hour, minute, second = (int(g or 0) for g in written.groups()[:6])
+        naive = dt.datetime(year, month, day, hour, minute, second)
+        zone = written[7]
+        aware = local(naive) if zone is None else parse(f"{naive.isoformat()}{zone}")
+        return aware.astimezone(_UTC)
+    except OverflowError:
+        raise ValueError("falls outside the years 0001 to 9999") from None

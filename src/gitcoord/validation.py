@@ -118,11 +118,22 @@ def locate_findings(file: str, data: bytes, findings: list[Finding]) -> list[Fin
 
 
 class InvalidStore(FatalError):
+    kind = "invalid_store"
+
     def __init__(self, findings: list[Finding], hint: str) -> None:
         self.findings = findings
         shown = "\n".join(format_finding(f) for f in findings[:20])
         more = f"\n... and {len(findings) - 20} more" if len(findings) > 20 else ""
         super().__init__(f"{shown}{more}\n{hint}")
+
+    def details(self) -> dict[str, object]:
+        return {"findings": [f.as_dict() for f in self.findings]}
+
+
+class InvalidChange(InvalidStore):
+    """A step whose result would not validate: the store is fine, the step is refused."""
+
+    kind = "refused"
 
 
 def format_finding(f: Finding) -> str:

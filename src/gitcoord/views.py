@@ -29,8 +29,15 @@ def decisions(state: State) -> list[Record]:
 
 
 def by_urgency(records: list[Record]) -> list[Record]:
+    """Open tasks before closed ones; then by priority, the soonest due first, then by id (creation)."""
     return sorted(
-        records, key=lambda t: (_PRIORITY.get(t.get("priority", "low"), 3), t.get("due") or "~", t["task_id"])
+        records,
+        key=lambda t: (
+            t["status"] in rulebook.CLOSED_TASK,
+            _PRIORITY.get(t.get("priority", "low"), 3),
+            t.get("due") or "~",
+            t["task_id"],
+        ),
     )
 
 
@@ -87,17 +94,7 @@ def board(state: State) -> dict[str, Any]:
     for t in tasks(state):
         by_status[t["status"]].append(t)
     open_messages = [m for m in messages(state) if m["status"] in ("sent", "pending_response", "responded")]
-    pending = [
-        {
-            "decision_id": d["decision_id"],
-            "title": d["title"],
-            "status": model.decision_status(d),
-            "deadline": d.get("deadline"),
-            "inputs_received": [i["from"] for i in d.get("inputs", ())],
-            "inputs_missing": missing_inputs(d),
-        }
-        for d in state[model.DECISIONS]["pending_decisions"]
-    ]
+    pending = [decision_summary(d) for d in state[model.DECISIONS]["pending_decisions"]]
     return {
         "instances": instances,
         "tasks": {s: [task_summary(t) for t in by_urgency(ts)] for s, ts in by_status.items() if ts},
@@ -107,12 +104,31 @@ def board(state: State) -> dict[str, Any]:
     }
 
 
+# What a list shows of each record (schemas/output.json: task_summary, ...): these fields exactly
+# as the record holds them (null where it has none), and for a decision a few derived ones. A
+# `show` gives the whole record with the same derived fields, so a summary is always part of it.
+TASK_SUMMARY = ("task_id", "title", "status", "assigned_to", "priority", "due", "dependencies", "created_by")
+MESSAGE_SUMMARY = (
+    "message_id",
+    "from",
+    "to",
+    "type",
+    "subject",
+    "status",
+    "priority",
+    "requires_response",
+    "timestamp",
+    "in_reply_to",
+)
+DECISION_SUMMARY = ("decision_id", "title", "options", "deadline", "proposed_by", "decision", "decided_by", "date")
+
+
 def task_summary(t: Record) -> dict[str, Any]:
-    return {k: t.get(k) for k in ("task_id", "title", "status", "assigned_to", "priority", "due", "dependencies")}
+    return {k: t.get(k) for k in TASK_SUMMARY}
 
 
 def message_summary(m: Record) -> dict[str, Any]:
-    return {k: m.get(k) for k in ("message_id", "from", "to", "type", "subject", "status", "timestamp", "in_reply_to")}
+    return {k: m.get(k) for k in MESSAGE_SUMMARY}
 
 
 def message_entry(m: Record) -> dict[str, Any]:
@@ -191,13 +207,15 @@ def briefing(state: State, me: str, *, since: str | None) -> dict[str, Any]:
 
 
 def decision_summary(d: Record) -> dict[str, Any]:
+    return {**{k: d.get(k) for k in DECISION_SUMMARY}, **decision_derived(d)}
+
+
+def decision_derived(d: Record) -> dict[str, Any]:
+    """What a decision's summary and its `show` add: its status (the seed's pending decisions carry
+    none), and whose inputs are in and whose are still missing."""
     return {
-        "decision_id": d["decision_id"],
-        "title": d["title"],
         "status": model.decision_status(d),
-        "options": [o["option"] for o in d.get("options", ())],
-        "deadline": d.get("deadline"),
-        "decision": d.get("decision"),
+        "inputs_received": [i["from"] for i in d.get("inputs", ())],
         "inputs_missing": missing_inputs(d),
     }
 

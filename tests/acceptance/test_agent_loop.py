@@ -67,7 +67,10 @@ class Team:
         return self.coord(self.clones[who], *args)
 
     def json(self, who: str, *args: str) -> Any:
-        return json.loads(self.ok(self.clones[who], *args, "--json"))
+        """The command's `data`, from its JSON envelope (which must say it succeeded)."""
+        envelope = json.loads(self.ok(self.clones[who], *args, "--json"))
+        assert envelope["ok"], envelope
+        return envelope["data"]
 
     def remote_subject(self) -> str:
         return git(self.remote, "log", "-1", "--format=%s", STORE)
@@ -281,7 +284,9 @@ def test_wait_is_woken_by_a_push_from_another_clone(team: Team) -> None:
 def test_wait_times_out_with_exit_4(team: Team) -> None:
     done = coord_process(team.clones["instance-1"], "wait", "--offer", "--timeout", "1", "--interval", "0.2", "--json")
     assert done.returncode == 4, done.stderr
-    assert json.loads(done.stdout)["event"] is False
+    envelope = json.loads(done.stdout)
+    assert envelope["data"]["event"] is False
+    assert envelope["error"]["kind"] == "timed_out", envelope
 
 
 # The hooks, as Claude Code runs them ---------------------------------------------------------
@@ -433,7 +438,7 @@ def test_wait_returns_at_once_for_what_already_holds_and_refuses_what_does_not_e
     team("instance-1", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "both agree", "--force")
     decided = team("instance-2", "wait", "--input", "dec_002", "--timeout", "5")
     assert decided.startswith("dec_002 moved:")
-    assert "dec_002  Agent Communication Protocol: REST API" in decided
+    assert "dec_002  decided  Agent Communication Protocol  -> REST API" in decided
     missing = team.run("instance-2", "wait", "--reply", "msg_404", "--timeout", "5")
     assert (missing.code, "there is no message 'msg_404' to wait for" in missing.err) == (1, True)
 

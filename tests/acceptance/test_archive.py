@@ -41,7 +41,7 @@ def test_old_closed_records_move_and_the_store_stays_valid(
 ) -> None:
     start = git(worked, "rev-parse", "HEAD")
     monkeypatch.setenv("COORD_NOW", LATER)
-    dry = json.loads(coord(worked, "--as", "human", "archive", "--dry-run", "--json").out)
+    dry = json.loads(coord(worked, "--as", "human", "archive", "--dry-run", "--json").out)["data"]
     assert dry["would_archive"][model.TASKS] == [], "task_002 and task_003 still depend on task_001"
     assert len(dry["would_archive"][model.MESSAGES]) == 2
     assert dry["would_archive"][model.DECISIONS] == ["dec_001", "dec_002"]

@@ -209,7 +209,7 @@ def test_a_human_action_is_the_core_step_as_the_human(board: server.Board, seed_
     )
     assert coord(seed_repo, "check", "--range", "HEAD~1..HEAD").code == 0
     assert git(seed_repo, "status", "--porcelain") == "", "the checkout follows, as after the command line"
-    shown = json.loads(coord(seed_repo, "task", "show", "task_001", "--json").out)
+    shown = json.loads(coord(seed_repo, "task", "show", "task_001", "--json").out)["data"]
     assert (shown["status"], shown["assigned_to"]) == ("pending_assignment", None)
 
 

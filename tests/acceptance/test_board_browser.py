@@ -157,7 +157,7 @@ def test_the_served_board_shows_text_as_text_and_the_human_decides(
     assert tip[:12] in notice.text
     trailers = git(seed_repo, "log", "-1", "--format=%(trailers:key=Coord-Event,key=Coord-Instance,valueonly)")
     assert trailers == "decision.decide\nhuman"
-    decision = json.loads(coord(seed_repo, "decision", "show", "dec_002", "--json").out)
+    decision = json.loads(coord(seed_repo, "decision", "show", "dec_002", "--json").out)["data"]
     assert (decision["status"], decision["decision"], decision["decided_by"]) == ("active", "REST API", ["human"])
     assert decision["rationale"] == "Simpler to run and debug; revisit at ten times the load"
     wait(driver, lambda d: d.execute_script("return document.body.dataset.commit") == tip)

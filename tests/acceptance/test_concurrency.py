@@ -45,7 +45,7 @@ def test_eight_processes_in_one_working_tree_lose_nothing(seed_repo: Path, coord
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
         assert "index.lock" not in err
-    titles = [t["title"] for t in json.loads(coord(seed_repo, "task", "list", "--json").out)]
+    titles = [t["title"] for t in json.loads(coord(seed_repo, "task", "list", "--json").out)["data"]]
     assert sorted(t for t in titles if t.startswith("work ")) == sorted(f"work {n}-{x}" for n in range(8) for x in "ab")
     assert len(json.loads((seed_repo / "coordination" / model.MESSAGES).read_text())["messages"]) == 1 + 8
     assert coord(seed_repo, "validate").code == 0

@@ -41,7 +41,7 @@ def refused(team: Team, who: str, rule: str, *push: str) -> str:
 def checked_locally(team: Team, who: str, rule: str) -> dict[str, Any]:
     result = team.run(who, "check", "--range", "origin/main..main", "--json")
     assert result.code == 1, result
-    verdict: dict[str, Any] = json.loads(result.out)
+    verdict: dict[str, Any] = json.loads(result.out)["data"]
     assert rule in verdict["first_bad_commit"], verdict
     return verdict
 
@@ -304,3 +304,70 @@ def test_the_trailer_hook_reads_the_trailer_block_as_git_does(team: Team) -> Non
     clone = team.clones["instance-1"]
     assert git(clone, "log", "-1", "--format=%(trailers:key=Coord-Instance,valueonly)") == "instance-1"
     assert team.push("instance-1").returncode == 0
+
+
+# Tricks on git's own objects and refs ---------------------------------------------------------
+
+
+def test_a_replace_ref_is_refused_and_one_already_there_blinds_nothing(team: Team) -> None:
+    team.fresh("instance-1")
+    team.edit("instance-1", model.REGISTRY, lambda d: d["settings"].update(require_signatures=False))
+    forged = team.commit("instance-1", "signatures off", "-c", "commit.gpgsign=false")
+    honest = git(team.clones["instance-1"], "rev-parse", "origin/main")
+    git(team.clones["instance-1"], "replace", forged, honest)
+    said = refused(team, "instance-1", "replace", f"refs/replace/{forged}")
+    assert "another commit in its place" in said
+    # A replace ref that reached the server some other way: the gate still judges the commit itself.
+    git(team.clones["instance-1"], "replace", "-d", forged)
+    git(team.remote, "update-ref", f"refs/replace/{forged}", honest)
+    refused(team, "instance-1", "signature")
+
+
+def _twice_listed(clone: Path, forged: str) -> str:
+    """A commit whose coordination/ tree lists the task queue twice: a forged blob first, the real one after."""
+    entries = git(clone, "ls-tree", "HEAD:coordination").splitlines()
+    real = next(e for e in entries if e.endswith("\ttask-queue.json"))
+    listing = "\n".join([f"100644 blob {forged}\ttask-queue.json", *entries]) + "\n"
+    assert real in listing
+    store = subprocess.run(["git", "mktree"], cwd=clone, input=listing, capture_output=True, text=True, check=True)
+    root = [e for e in git(clone, "ls-tree", "HEAD").splitlines() if not e.endswith("\tcoordination")]
+    top = "\n".join([*root, f"040000 tree {store.stdout.strip()}\tcoordination"]) + "\n"
+    tree = subprocess.run(["git", "mktree"], cwd=clone, input=top, capture_output=True, text=True, check=True)
+    return git(clone, "commit-tree", tree.stdout.strip(), "-p", "HEAD", "-m", "nothing to see")
+
+
+def test_a_tree_that_lists_a_store_file_twice_is_refused_by_the_server_and_the_checker(
+    team: Team, coord: Coord
+) -> None:
+    team.fresh("instance-2")
+    clone = team.clones["instance-2"]
+    queue = json.loads((clone / "coordination" / model.TASKS).read_text())
+    queue["completed_tasks"] = []
+    forged = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=clone,
+        input=json.dumps(queue),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    commit = _twice_listed(clone, forged)
+    before = team.remote_tip()
+    pushed = team.push("instance-2", f"{commit}:refs/heads/main")
+    assert pushed.returncode != 0, pushed.stderr
+    assert team.remote_tip() == before
+    checked = coord(clone, "check", "--range", f"origin/main..{commit}")
+    assert checked.code == 1, checked
+    assert "reads differently by its path than in the tree's listing" in checked.err
+
+
+def test_a_separator_in_a_subject_is_only_text(team: Team, coord: Coord) -> None:
+    team.fresh("instance-1")
+    clone = team.clones["instance-1"]
+    (clone / "notes.txt").write_text("code\n")
+    git(clone, "add", "notes.txt")
+    git(clone, "commit", "-q", "--no-verify", "-m", "a subject\x1fwith\x1ethe log's separators")
+    checked = coord(clone, "check", "--range", "origin/main..main")
+    assert checked.code == 0, checked
+    assert team.push("instance-1").returncode == 0
+    assert coord(clone, "log", "-n", "3").code == 0

@@ -148,7 +148,7 @@ def test_illegitimate_edits_are_refused_at_commit_and_caught_in_ci(
     assert commit(seed_repo, who, "--no-verify").returncode == 0
     result = coord(seed_repo, "check", "--range", f"{head}..HEAD", "--json")
     assert result.code == 1
-    verdict = json.loads(result.out)
+    verdict = json.loads(result.out)["data"]
     assert verdict["first_bad_commit"][rule]["commit"] == git(seed_repo, "rev-parse", "HEAD")
 
 
@@ -228,11 +228,18 @@ def test_the_merge_driver_hook_refuses_a_clone_without_it(seed_repo: Path) -> No
     assert "not registered in this clone, so git merges the JSON as text: run `coord install`" in done.stdout
 
 
+def test_the_changelog_has_a_section_for_this_version() -> None:
+    from importlib.metadata import version
+
+    assert f"\n## {version('gitcoord')} - " in (ROOT / "CHANGELOG.md").read_text()
+
+
 @pytest.mark.slow
 def test_the_hooks_work_from_this_repository_with_repo_urls(
     tmp_path: Path, coord: Coord, pre_commit_home: Path
 ) -> None:
-    """Another repository uses gitcoord's hooks with `repo:` pointing here, as from GitHub."""
+    """Another repository uses gitcoord's hooks with `repo:` pointing here, as from GitHub,
+    pinned to a release tag (`rev: v0.1.0`), and `pre-commit autoupdate` finds the next one."""
     source = tmp_path / "gitcoord"
     git(tmp_path, "clone", "-q", str(ROOT), str(source))
     for path in (
@@ -245,17 +252,25 @@ def test_the_hooks_work_from_this_repository_with_repo_urls(
         subprocess.run(["cp", "-r", str(ROOT / path), str(source)], check=True)
     git(source, "add", "-A")
     git(source, "commit", "-q", "--no-verify", "--allow-empty", "-m", "under test")
+    git(source, "tag", "-a", "-m", "gitcoord 0.1.0", "v0.1.0")
     user = tmp_path / "project"
     git(tmp_path, "init", "-q", "-b", "main", str(user))
     assert coord(user, "init", "--example", "--branch", "main").code == 0
-    config = {
-        "repos": [
-            {"repo": str(source), "rev": git(source, "rev-parse", "HEAD"), "hooks": [{"id": h.id} for h in hooks.HOOKS]}
-        ]
-    }
+    config = {"repos": [{"repo": str(source), "rev": "v0.1.0", "hooks": [{"id": h.id} for h in hooks.HOOKS]}]}
     (user / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     git(user, "commit", "-q", "--no-verify", "-am", "use gitcoord's hooks from its repository")
     edit(user, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
     done = commit(user, "instance-2")
     assert done.returncode != 0, done.stdout
     assert "[immutable]" in done.stdout
+    git(source, "commit", "-q", "--no-verify", "--allow-empty", "-m", "the next release")
+    git(source, "tag", "-a", "-m", "gitcoord 0.1.1", "v0.1.1")
+    updated = subprocess.run(
+        [str(Path(sys.executable).parent / "pre-commit"), "autoupdate"],
+        cwd=user,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert yaml.safe_load((user / ".pre-commit-config.yaml").read_text())["repos"][0]["rev"] == "v0.1.1"

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from testing.repos import commit_all
 from testing.repos import files_in
 from testing.repos import git
@@ -26,7 +27,7 @@ def test_init_on_the_code_branch_creates_a_valid_empty_store_in_one_commit(repo:
     assert git(repo, "status", "--porcelain") == ""
     assert "coordination/*.json merge=coord" in (repo / ".gitattributes").read_text()
     assert "id: coord-validate" in (repo / ".pre-commit-config.yaml").read_text()
-    assert git(repo, "config", "merge.coord.driver").endswith("-m gitcoord merge-driver %O %A %B %P")
+    assert git(repo, "config", "merge.coord.driver").endswith("-I -m gitcoord merge-driver %O %A %B %P")
     assert git(repo, "config", "coord.branch") == "main"
 
 
@@ -207,4 +208,44 @@ def test_broken_claude_settings_are_not_clobbered(seed_repo: Path, coord: Coord)
     result = coord(seed_repo, "init", "--agents")
     assert result.code == 1
     assert "settings.json is not valid JSON" in result.err
+    assert files_in(seed_repo) == before, "a refused init writes nothing at all"
+
+
+def test_init_agents_registers_the_mcp_server_beside_the_others(seed_repo: Path, coord: Coord) -> None:
+    others = {"mcpServers": {"docs": {"type": "http", "url": "https://example.com/mcp"}}, "extra": 1}
+    (seed_repo / ".mcp.json").write_text(json.dumps(others))
+    commit_all(seed_repo, "another MCP server")
+    assert coord(seed_repo, "init", "--agents").code == 0
+    config = json.loads((seed_repo / ".mcp.json").read_text())
+    assert config == {
+        "mcpServers": {
+            "docs": {"type": "http", "url": "https://example.com/mcp"},
+            "gitcoord": {"command": "coord", "args": ["mcp"]},
+        },
+        "extra": 1,
+    }
+    assert ".mcp.json" in git(seed_repo, "show", "--name-only", "--format=", "HEAD").split()
+    before = files_in(seed_repo)
+    assert "already initialised" in coord(seed_repo, "init", "--agents").out
+    assert files_in(seed_repo) == before
+
+
+def test_an_mcp_entry_of_ones_own_keeps_what_else_it_says(repo: Path, coord: Coord) -> None:
+    mine = {"mcpServers": {"gitcoord": {"command": "/opt/bin/coord", "args": [], "env": {"NO_COLOR": "1"}}}}
+    (repo / ".mcp.json").write_text(json.dumps(mine))
+    assert coord(repo, "init", "--agents", "--branch", "main").code == 0
+    entry = json.loads((repo / ".mcp.json").read_text())["mcpServers"]["gitcoord"]
+    assert entry == {"command": "coord", "args": ["mcp"], "env": {"NO_COLOR": "1"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("{oops", ".mcp.json is not valid JSON"), ('{"mcpServers": []}', "does not hold an object with an mcpServers")],
+)
+def test_a_broken_mcp_config_is_not_clobbered(seed_repo: Path, coord: Coord, text: str, said: str) -> None:
+    (seed_repo / ".mcp.json").write_text(text)
+    before = files_in(seed_repo)
+    result = coord(seed_repo, "init", "--agents")
+    assert result.code == 1
+    assert said in result.err
     assert files_in(seed_repo) == before, "a refused init writes nothing at all"

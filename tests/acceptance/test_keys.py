@@ -36,7 +36,7 @@ def test_install_as_sets_up_identity_and_signing_and_is_idempotent(seed_repo: Pa
     assert public_key(seed_repo) in first.out
     assert "next: `coord key publish`" in first.out, "the seed's instance-3 has no key yet, and none is required"
     again = coord(seed_repo, "install", "--as", "instance-3", "--json")
-    data = json.loads(again.out)
+    data = json.loads(again.out)["data"]
     assert data["changed"] == []
     assert (data["instance"], data["key_path"], data["signing_key"]) == ("instance-3", path, public_key(seed_repo))
     assert coord(seed_repo, "install", "--as", "../x").code == 1
@@ -56,10 +56,13 @@ def test_init_as_the_human_requires_signatures_with_this_clone_key(repo: Path, c
 def test_init_without_a_human_key_says_how_to_require_signatures(repo: Path, coord: Coord) -> None:
     result = coord(repo, "init", "--json", "--branch", "main")
     assert result.code == 0
-    assert json.loads(result.out)["require_signatures"] is False
+    envelope = json.loads(result.out)
+    assert envelope["data"]["require_signatures"] is False
     assert "settings" not in registry(repo)
-    assert "signatures are not required in this store yet" in result.err
-    assert "coord key require" in result.err
+    [note] = envelope["notes"]  # with --json the notes are in the envelope; stderr stays quiet
+    assert "signatures are not required in this store yet" in note
+    assert "coord key require" in note
+    assert result.err == ""
 
 
 def test_init_with_a_human_key_from_a_file(tmp_path: Path, coord: Coord) -> None:
@@ -149,7 +152,7 @@ def test_key_rotate_signs_the_change_with_the_old_key_then_uses_the_new(team: Te
 
 
 def test_key_show_compares_this_clone_with_the_registry(team: Team) -> None:
-    shown = json.loads(team.ok("instance-1", "key", "show", "--json"))
+    shown = json.loads(team.ok("instance-1", "key", "show", "--json"))["data"]
     assert shown["matches"] is True
     assert shown["require_signatures"] is True
     assert shown["signing_key"] == public_key(team.clones["instance-1"])
@@ -198,7 +201,7 @@ def test_key_require_for_an_existing_store(tmp_path: Path, coord: Coord) -> None
 
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:
     report = team.run("instance-1", "doctor", "--json")
-    [signing] = [c for c in json.loads(report.out)["checks"] if c["name"] == "signing"]
+    [signing] = [c for c in json.loads(report.out)["data"]["checks"] if c["name"] == "signing"]
     assert signing["ok"] is True
     assert "the key the registry holds" in signing["detail"]
     wrong = team.run(HUMAN, "--as", "instance-1", "doctor")

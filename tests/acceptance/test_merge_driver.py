@@ -175,6 +175,13 @@ def test_a_conflict_leaves_valid_json_for_a_person_to_resolve(clones: Clones) ->
     assert "unresolved merge conflict in msg_002.message" in refused.out
     listing = clones.run(clones.b, "resolve")
     assert "msg_002 message: both sides wrote msg_002" in listing
+    # Each candidate says whose it is: this clone's (ours) or the one merged in (theirs).
+    ours, theirs = git(clones.b, "rev-parse", "HEAD"), git(clones.b, "rev-parse", "MERGE_HEAD")
+    assert f'1 (ours, instance-2 in {ours[:12]}): "Hold the release"' in listing
+    assert f'2 (theirs, instance-2 in {theirs[:12]}): "Ship on Friday"' in listing
+    [entry] = json.loads(clones.run(clones.b, "resolve", "--json"))["data"]
+    assert [s["side"] for s in entry["sides"]] == ["ours", "theirs"]
+    assert [s["commit"] for s in entry["sides"]] == [ours, theirs]
     for bad in ("NaN", '"\\ud800"', "[1,"):
         refused = clones.coord(clones.b, "resolve", "msg_002", "message", "--value", bad)
         assert refused.code == 1, refused
@@ -198,7 +205,7 @@ def test_a_change_slipped_into_a_merge_is_caught(clones: Clones) -> None:
     git(clones.b, "-c", "coord.instance=instance-5", "commit", "-qa", "--no-verify", "--no-edit")
     result = clones.coord(clones.b, "check", "--range", "HEAD~6..HEAD", "--json")
     assert result.code == 1
-    findings = json.loads(result.out)["findings"]
+    findings = json.loads(result.out)["data"]["findings"]
     assert [(f["rule"], f["message"]) for f in findings] == [
         ("authorization", "instance-5 may not change its title on task_003; the human coordinator (human) may")
     ]

@@ -160,8 +160,8 @@ def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord)
     events = _ok(coord, seed_repo, "log")
     assert "instance-2 completes task_001" in events, "the history before the move reads on"
     assert "instance-1 claims task_002" in events
-    assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..coord", "--json"))["valid"]
-    assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..main", "--json"))["valid"]
+    assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..coord", "--json"))["data"]["valid"]
+    assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..main", "--json"))["data"]["valid"]
 
 
 def test_only_the_human_moves_the_store_off_a_branch(seed_repo: Path, coord: Coord) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,13 @@ class Team:
         return result
 
     def json(self, who: str, *args: str) -> Any:
-        return json.loads(self(who, *args, "--json"))
+        return json.loads(self(who, *args, "--json"))["data"]
 
     def doc(self, file: str) -> Any:
         return json.loads((self.repo / "coordination" / file).read_text())
 
     def task(self, task_id: str) -> dict[str, Any]:
-        return json.loads(self.coord(self.repo, "task", "show", task_id, "--json").out)
+        return json.loads(self.coord(self.repo, "task", "show", task_id, "--json").out)["data"]
 
 
 @pytest.fixture
@@ -185,8 +186,9 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     )
     assert dec == "dec_002"
     shown = team("human", "decision", "show", "dec_002")
-    assert "escalated by instance-1 to human: REST will not scale" in shown
-    assert "    instance-2: wants REST to ship now" in shown
+    assert "escalated to human, who decides it" in shown
+    assert re.search(r"escalated:\s+by instance-1 at \S+: REST will not scale", shown), shown
+    assert re.search(r"\s{2}instance-2: wants REST to ship now$", shown, re.MULTILINE), shown
     assert "Escalations for you to resolve:\n  dec_002" in team("human", "inbox")
     refused = team.refused("instance-2", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "mine")
     assert "may not resolve it (escalated -> active) on dec_002; the human coordinator (human) may" in refused.err
@@ -200,7 +202,8 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
         "--rationale",
         "ship now, revisit with load data",
     )
-    assert "dec_002  Agent Communication Protocol: REST API" in team("human", "decision", "list", "--decided")
+    decided = team("human", "decision", "list", "--decided")
+    assert re.search(r"dec_002\s+decided\s+Agent Communication Protocol\s+-> REST API$", decided, re.MULTILINE), decided
     # A task dispute too: recorded as a decision for the human, with both sides.
     dispute = team("instance-3", "escalate", "task_003", "--reason", "the UI should not wait for the backend")
     assert dispute.startswith("dec_")
@@ -225,7 +228,6 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
             "instance-1 may not complete it (in_progress -> completed) on task_001; its holder (instance-2) may",
         ),
         ("instance-2", ["task", "add", "x", "--depends", "task_404"], "there is no task 'task_404'"),
-        ("instance-2", ["task", "add", "x", "--due", "tomorrow"], "$.pending_tasks"),
         (
             "instance-2",
             ["task", "add", "x", "--deliverable", "../../etc/passwd"],
@@ -252,7 +254,7 @@ def test_refusals_say_why_and_change_nothing(team: Team, who: str, args: list[st
 
 
 def test_a_dependency_cycle_is_refused(team: Team) -> None:
-    # The CLI cannot add a dependency to an existing task; a hand edit that does is refused by the hooks.
+    # `coord task edit` refuses a cycle (test_agent_input); a hand edit that makes one is refused by the hooks.
     path = team.repo / "coordination" / model.TASKS
     data = json.loads(path.read_text())
     data["active_tasks"][0]["dependencies"] = ["task_003"]
@@ -270,13 +272,17 @@ def test_identity_comes_from_flag_env_or_config(team: Team, monkeypatch: pytest.
     )
     monkeypatch.setenv("COORD_INSTANCE", "instance-5")
     assert "(from COORD_INSTANCE)" in team.coord(team.repo, "whoami").out
-    assert json.loads(team.coord(team.repo, "whoami", "--as", "human", "--json").out)["human_coordinator"] is True
+    assert (
+        json.loads(team.coord(team.repo, "whoami", "--as", "human", "--json").out)["data"]["human_coordinator"] is True
+    )
     team("instance-6", "register", "instance-7", "--role", "qa-testing", "--expertise", "testing")
     assert team.doc(model.REGISTRY)["instances"]["instance-7"]["status"] == "pending"
 
 
 def test_creating_commands_print_the_id_and_json_prints_the_record(team: Team) -> None:
-    record = team.json("instance-2", "task", "add", "Write the README", "--priority", "low")
+    added = team.json("instance-2", "task", "add", "Write the README", "--priority", "low")
+    record = added["record"]
+    assert added["task_id"] == record["task_id"]
     assert record["task_id"].startswith("task_")
     assert record["status"] == "pending_assignment"
     envelope = team.json("instance-2", "task", "claim", record["task_id"])

@@ -30,7 +30,7 @@ def rewrite(repo: Path, file: str, change: Any) -> None:
 
 def verdict(coord: Coord, repo: Path, base: str, head: str = "HEAD") -> dict[str, Any]:
     result = coord(repo, "check", "--range", f"{base}..{head}", "--json")
-    data: dict[str, Any] = json.loads(result.out)
+    data: dict[str, Any] = json.loads(result.out)["data"]
     assert (result.code == 0) == data["valid"], result
     return data
 

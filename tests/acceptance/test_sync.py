@@ -56,7 +56,7 @@ class Team:
         return result
 
     def json(self, who: str, *args: str) -> Any:
-        return json.loads(self.coord(self.clones[who], *args, "--json").out)
+        return json.loads(self.coord(self.clones[who], *args, "--json").out)["data"]
 
 
 @pytest.fixture

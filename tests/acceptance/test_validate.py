@@ -115,7 +115,7 @@ def test_every_problem_is_reported_at_once(seed_repo: Path, coord: Coord) -> Non
     tasks.write_text(tasks.read_text().replace('"high"', '"urgent"'))
     result = coord(seed_repo, "validate", "--json")
     assert result.code == 1
-    data = json.loads(result.out)
+    data = json.loads(result.out)["data"]
     assert data["valid"] is False
     assert [(f["file"], f["rule"], f["line"]) for f in data["findings"]] == [
         (TASKS, "schema", 9),
@@ -127,7 +127,11 @@ def test_every_problem_is_reported_at_once(seed_repo: Path, coord: Coord) -> Non
 def test_clean_store(seed_repo: Path, coord: Coord) -> None:
     result = coord(seed_repo, "validate")
     assert (result.code, result.out) == (0, "4 file(s) valid\n")
-    assert json.loads(coord(seed_repo, "validate", "--json").out) == {"valid": True, "files_checked": 4, "findings": []}
+    assert json.loads(coord(seed_repo, "validate", "--json").out)["data"] == {
+        "valid": True,
+        "files_checked": 4,
+        "findings": [],
+    }
 
 
 def test_default_path_is_the_repository_store_from_any_subdirectory(seed_repo: Path, coord: Coord) -> None:

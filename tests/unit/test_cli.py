@@ -23,12 +23,14 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("archive",): ("gitcoord.commands.archive:archive", []),
     ("board",): ("gitcoord.commands.board:board", ["--html", "board.html"]),
     ("check",): ("gitcoord.commands.check:check", []),
+    ("briefing",): ("gitcoord.commands.registry:briefing", []),
     ("checkin",): ("gitcoord.commands.registry:checkin", []),
     ("checkout",): ("gitcoord.commands.registry:checkout", []),
     ("decision", "assign"): ("gitcoord.commands.decisions:assign", ["D", "I"]),
     ("decision", "decide"): ("gitcoord.commands.decisions:decide", ["D", "--option", "a", "--rationale", "r"]),
     ("decision", "input"): ("gitcoord.commands.decisions:give_input", ["D", "--option", "a"]),
     ("decision", "list"): ("gitcoord.commands.decisions:list_decisions", []),
+    ("decision", "note"): ("gitcoord.commands.decisions:note", ["D", "--text", "t"]),
     ("decision", "pr"): ("gitcoord.commands.decision_pr:decision_pr", ["--range", "a..b"]),
     ("decision", "propose"): ("gitcoord.commands.decisions:propose", ["T"]),
     ("decision", "show"): ("gitcoord.commands.decisions:show", ["D"]),
@@ -55,6 +57,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("init",): ("gitcoord.commands.init:init", []),
     ("install",): ("gitcoord.commands.install:install", []),
     ("log",): ("gitcoord.commands.log:log", []),
+    ("mcp",): ("gitcoord.commands.mcp_server:serve", []),
     ("merge-driver",): ("gitcoord.driver:merge_paths", ["O", "A", "B", "P"]),
     ("news",): ("gitcoord.commands.agent:news", []),
     ("next",): ("gitcoord.commands.agent:next_step", []),
@@ -75,6 +78,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("task", "claim"): ("gitcoord.commands.tasks:claim", ["T"]),
     ("task", "complete"): ("gitcoord.commands.tasks:complete", ["T"]),
     ("task", "decline"): ("gitcoord.commands.tasks:decline", ["T", "--reason", "r"]),
+    ("task", "edit"): ("gitcoord.commands.tasks:edit", ["T", "--title", "t"]),
     ("task", "list"): ("gitcoord.commands.tasks:list_tasks", []),
     ("task", "ready"): ("gitcoord.commands.tasks:ready", []),
     ("task", "release"): ("gitcoord.commands.tasks:release", ["T", "--reason", "r"]),
@@ -134,6 +138,9 @@ def test_help_loads_neither_the_store_nor_git_nor_the_schema_library() -> None:
     }
     assert ours - light == {m for m in ours if m.startswith("gitcoord.cli")}
     assert "jsonschema" not in imported
+    assert not {m for m in imported if m.split(".")[0] in ("mcp", "anyio", "pydantic")}, (
+        "only `coord mcp` needs the SDK"
+    )
 
 
 def test_a_bug_leaves_a_private_crash_log_of_its_own(
@@ -161,3 +168,57 @@ def test_without_xdg_state_home_crash_logs_go_under_the_home_directory(monkeypat
 
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     assert crash_dir() == Path.home() / ".local" / "state" / "gitcoord"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-C", "x", "--as", "i", "task", "claim", "T", "--json"], ("task claim", True)),
+        (["--color=never", "status"], ("status", False)),
+        (["--color", "never", "health", "--format", "json"], ("health", True)),
+        (["check", "--format=json"], ("check", True)),
+        (["nonsense", "--json"], ("", True)),
+        (["task"], ("task", False)),
+    ],
+)
+def test_the_command_and_json_are_read_from_the_words(args: list[str], expected: tuple[str, bool]) -> None:
+    from gitcoord.cli import invoked
+
+    assert invoked(args) == expected
+
+
+def test_a_failure_raised_while_handling_another_keeps_its_kind() -> None:
+    from gitcoord.errors import FatalError
+    from gitcoord.errors import NotFound
+    from gitcoord.errors import described
+
+    def wrapping() -> None:
+        try:
+            raise NotFound("there is no task 'x'", details={"record": "x"})
+        except FatalError as e:
+            raise FatalError(f"committed, not shared: {e}") from None
+
+    with pytest.raises(FatalError) as wrapped:
+        wrapping()
+    assert described(wrapped.value) == ("not_found", {"record": "x"})
+    assert described(FatalError("plain")) == ("failed", {})
+
+
+def test_a_bug_under_json_is_an_envelope_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from gitcoord.commands import registry
+
+    def bug(**options: Any) -> int:
+        raise RuntimeError("a bug in a command")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(registry, "whoami", bug)
+    assert main(["whoami", "--json"]) == 3
+    out, err = capsys.readouterr()
+    envelope = json.loads(out)
+    assert (envelope["ok"], envelope["command"], envelope["error"]["kind"]) == (False, "whoami", "unexpected")
+    assert envelope["error"]["exit_code"] == 3
+    assert err == ""

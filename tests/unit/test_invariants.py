@@ -249,3 +249,12 @@ def test_a_step_that_takes_records_away_is_checked_in_full(seed: dict[str, Any])
     found = invariants.check(after, since=before)
     assert "reference" in {f.rule for f in found}  # the answer, untouched, names a message gone
     assert sorted(map(str, found)) == sorted(map(str, invariants.check(after)))
+
+
+@pytest.mark.parametrize("name", ["Human", "HUMAN", "instance-1.", "Instance-1", "instance_1", "instance1"])
+def test_a_name_that_reads_like_another_is_refused(seed: dict[str, Any], name: str) -> None:
+    registry = seed[model.REGISTRY]
+    registry["instances"][name] = {**registry["instances"]["instance-2"], "signing_key": None}
+    found = [f for f in invariants.check(seed) if f.rule == "duplicate-id" and "reads like" in f.message]
+    assert found, f"{name!r} passed"
+    assert found[0].path == ("instances", name)

@@ -164,6 +164,8 @@ def test_the_runtime_validator_agrees_with_the_oracle(data: st.DataObject, file:
         # Stricter: a conflict's candidates (the one place the schemas leave open) nest MAX_DEPTH at most.
         assert any(o.startswith("$.merge_conflicts[") for o in ours)
         return
+    if any(isinstance(v, str) and v in OUT_OF_TIME for v in _leaves(doc)):
+        return  # stricter on days outside the years 1-9999 in UTC: test_every_edge_value_in_every_field
     reference = oracle.errors(file, doc)
     assert (not ours) == (not reference), (ours, reference)
     # Both report anyOf failures where the anyOf is; ours names the closest branch's fault.

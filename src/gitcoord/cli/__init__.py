@@ -6,6 +6,7 @@ function of `gitcoord.commands` (STYLE §2); `main` maps what happened to an exi
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -22,9 +23,11 @@ from gitcoord.cli import registry
 from gitcoord.cli import setup
 from gitcoord.cli import tasks
 from gitcoord.cli.base import cli
+from gitcoord.cli.base import colour
 from gitcoord.errors import ExitCode
 from gitcoord.errors import FatalError
-from gitcoord.output import error
+from gitcoord.errors import described
+from gitcoord.output import Output
 
 COMMAND_MODULES = (
     agent,
@@ -39,24 +42,82 @@ COMMAND_MODULES = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(argv) if argv is not None else sys.argv[1:]
+    command, asks_json = invoked(args)
+    out = Output(as_json=asks_json, command=command)  # the one output of this run; `where` confirms --json
+    out.color = colour(_follows_value(args, "--color") or "auto")  # until click has read it
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="coord", standalone_mode=False)
+        result = cli.main(args=args, prog_name="coord", standalone_mode=False, obj=out)
     except click.exceptions.Exit as e:  # --help, --version
         return e.exit_code
-    except click.exceptions.Abort:
-        return ExitCode.INTERRUPTED
-    except click.ClickException as e:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # Ctrl-C: a person knows, so the text says nothing; a program gets its envelope.
+        return out.fail("interrupted", "interrupted" if out.as_json else "", ExitCode.INTERRUPTED)
+    except click.UsageError as e:
+        return _usage(out, e)
+    except click.ClickException as e:  # pragma: no cover (click's file errors; gitcoord uses none)
+        if not out.as_json:
+            e.show()
+            return e.exit_code
+        return out.fail("failed", e.format_message(), e.exit_code)
+    except FatalError as e:
+        kind, details = described(e)
+        _debug()
+        return out.fail(kind, str(e), ExitCode.USAGE if kind == "usage" else e.exit_code, details)
+    except Exception:
+        return _unexpected(out)
+    code = int(result or 0)
+    out.finish(code)
+    return code
+
+
+def invoked(args: Sequence[str]) -> tuple[str, bool]:
+    """The command the arguments name ("task claim"), and whether they ask for JSON.
+
+    Read from the words themselves, so that an error click raises before any command runs
+    (a missing argument, an unknown option) is still told in JSON, under the command's name.
+    """
+    group: click.Command = cli
+    path: list[str] = []
+    rest = list(args)
+    while rest and isinstance(group, click.Group):
+        word = rest.pop(0)
+        if word.startswith("-"):
+            if "=" not in word and _takes_value(group, word) and rest:
+                rest.pop(0)
+            continue
+        found = group.commands.get(word)
+        if found is None:
+            break
+        path.append(word)
+        group = found
+    return " ".join(path), "--json" in rest or "--format=json" in rest or _follows(rest, "--format", "json")
+
+
+def _takes_value(command: click.Command, flag: str) -> bool:
+    return any(flag in p.opts and not p.is_flag for p in command.params if isinstance(p, click.Option))
+
+
+def _follows_value(words: list[str], option: str) -> str | None:
+    for word, then in itertools.pairwise([*words, ""]):
+        if word.startswith(f"{option}="):
+            return word.partition("=")[2]
+        if word == option:
+            return then
+    return None
+
+
+def _follows(words: list[str], first: str, second: str) -> bool:
+    return any(a == first and b == second for a, b in itertools.pairwise(words))
+
+
+def _usage(out: Output, e: click.UsageError) -> int:
+    if not out.as_json:
         e.show()
         return e.exit_code
-    except FatalError as e:
-        error(str(e))
-        _debug()
-        return e.exit_code
-    except KeyboardInterrupt:
-        return ExitCode.INTERRUPTED
-    except Exception:
-        return _unexpected()
-    return int(result or 0)
+    details = {"usage": e.ctx.get_usage()} if e.ctx is not None else {}
+    details.update(getattr(e, "coord_details", {}))
+    return out.fail("usage", e.format_message(), e.exit_code, details)
 
 
 def _debug() -> None:
@@ -67,7 +128,7 @@ def _debug() -> None:
         click.echo(traceback.format_exc(), err=True)
 
 
-def _unexpected() -> int:
+def _unexpected(out: Output) -> int:
     import traceback
     from importlib.metadata import version
 
@@ -77,10 +138,10 @@ def _unexpected() -> int:
     except OSError:  # pragma: no cover (no writable state directory)
         where = "details follow"
         click.echo(details, err=True)
-    error(f"unexpected error: this is a bug in gitcoord; please report it ({where})")
     if os.environ.get("COORD_DEBUG"):
         click.echo(details, err=True)
-    return ExitCode.UNEXPECTED
+    message = f"unexpected error: this is a bug in gitcoord; please report it ({where})"
+    return out.fail("unexpected", message, ExitCode.UNEXPECTED)
 
 
 def crash_dir() -> Path:

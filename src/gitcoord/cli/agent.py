@@ -6,6 +6,8 @@ import click
 
 from gitcoord.cli.base import as_option
 from gitcoord.cli.base import cli
+from gitcoord.cli.base import cwd
+from gitcoord.cli.base import identity
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import where
 from gitcoord.cli.setup import hook
@@ -101,6 +103,20 @@ def defer(*, item: str, reason: str, hours: float, as_instance: str | None, as_j
     from gitcoord.commands import agent
 
     return agent.defer(**where(as_instance, as_json), item=item, reason=reason, hours=hours)
+
+
+@cli.command("mcp")
+def mcp_command() -> int:
+    """Serve the protocols to an MCP client (Claude Code, ...) over standard input and output.
+
+    Each tool is the coord command of the same name (`task_claim` is `coord task claim`), run
+    as this clone's instance (`git config coord.instance`), answering with the command's JSON;
+    a refusal is a tool error with the rule's reason. The resource coord://briefing is the
+    briefing, read without checking in. `coord init --agents` registers it in .mcp.json.
+    """
+    from gitcoord.commands import mcp_server
+
+    return mcp_server.serve(cwd=cwd(), as_instance=identity(None))
 
 
 def _agent_hook(name: str, summary: str) -> None:

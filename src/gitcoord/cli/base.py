@@ -7,6 +7,7 @@ and the read path start fast.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -15,9 +16,11 @@ from typing import Any
 from typing import NamedTuple
 from typing import TypedDict
 from typing import TypeVar
+from typing import cast
 
 import click
 
+from gitcoord.cli.strict import Group
 from gitcoord.output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Globals(NamedTuple):
     cwd: Path
     as_instance: str | None
+    out: Output  # the run's one output (`main` makes it; a test calling `cli` directly gets its own)
 
 
 class Invocation(TypedDict):
@@ -45,7 +49,7 @@ class StepInvocation(Invocation):
 
 def _globals() -> Globals:
     obj = click.get_current_context().find_object(Globals)
-    return obj if obj is not None else Globals(Path.cwd(), None)
+    return obj if obj is not None else Globals(Path.cwd(), None, Output(as_json=False))
 
 
 def cwd() -> Path:
@@ -57,15 +61,24 @@ def identity(as_instance: str | None) -> str | None:
     return as_instance or _globals().as_instance
 
 
+def output(as_json: bool) -> Output:
+    """The run's output, now that click has parsed whether the command was given --json."""
+    out = _globals().out
+    out.as_json = as_json
+    ctx = click.get_current_context()
+    out.command = ctx.command_path.partition(" ")[2]  # "coord task claim" -> "task claim"
+    return out
+
+
 def where(as_instance: str | None, as_json: bool) -> Invocation:
-    return Invocation(cwd=cwd(), as_instance=identity(as_instance), out=Output(as_json=as_json))
+    return Invocation(cwd=cwd(), as_instance=identity(as_instance), out=output(as_json))
 
 
 def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync: bool | None) -> StepInvocation:
     return StepInvocation(**where(as_instance, as_json), no_commit=no_commit, sync=sync)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--as",
     "as_instance",
@@ -73,7 +86,11 @@ def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync:
     help="Act as this instance (else $COORD_INSTANCE, else `git config coord.instance`).",
 )
 @click.option(
-    "-C", "directory", type=click.Path(file_okay=False, path_type=Path), help="Run as if started in this directory."
+    "-C",
+    "directories",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run as if started in this directory (again: relative to the one before, as git's -C).",
 )
 @click.option(
     "--color",
@@ -83,17 +100,25 @@ def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync:
 )
 @click.version_option(package_name="gitcoord", prog_name="coord")
 @click.pass_context
-def cli(ctx: click.Context, as_instance: str | None, directory: Path | None, color: str) -> None:
+def cli(ctx: click.Context, as_instance: str | None, directories: tuple[Path, ...], color: str) -> None:
     """Coordinate several coding agents through JSON files kept in git.
 
     Each protocol step is one commit on the shared branch; `coord sync` exchanges them
     with the other clones, and a merge driver merges concurrent edits record by record.
     """
-    if color == "never" or (color == "auto" and os.environ.get("NO_COLOR")):
-        ctx.color = False
-    elif color == "always":
-        ctx.color = True
-    ctx.obj = Globals((directory or Path.cwd()).resolve(), as_instance)
+    ctx.color = colour(color)
+    out = ctx.obj if isinstance(ctx.obj, Output) else Output(as_json=False)
+    out.color = ctx.color  # for what is printed once the command is done (its error)
+    ctx.obj = Globals(Path.cwd().joinpath(*directories).resolve(), as_instance, out)
+
+
+def colour(choice: str) -> bool | None:
+    """What --color (and NO_COLOR, for auto) ask: always, never, or None (click's own: only at a terminal)."""
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        return False
+    return None
 
 
 def json_option(f: F) -> F:
@@ -123,16 +148,41 @@ def step_options(f: F) -> F:
     return sync_option(f)
 
 
-def long_text(text: str | None, path: str | None, *, what: str) -> str:
-    """Long text from an option, a file, or standard input ('-'), so that no shell quoting gets in the way."""
-    if (text is None) == (path is None):
-        raise click.UsageError(
-            f"give the {what} with --{what} TEXT or --{what}-file FILE (- for standard input), not both"
-        )
-    if text is not None:
-        return text
-    assert path is not None
+def text_option(name: str, *, says: str, required: bool = False, default: str | None = None) -> Callable[[F], F]:
+    """`--NAME TEXT` and its twin `--NAME-file FILE` ('-': standard input), handed on as one argument, `NAME`.
+
+    Long text from a file or stdin keeps shell quoting out of an agent's way. Giving both is
+    a usage error; giving neither is one when the text is required, else it is `default`.
+    """
+    key = name.replace("-", "_")
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def given(*args: Any, **kwargs: Any) -> Any:
+            kwargs[key] = _text(name, kwargs[key], kwargs.pop(f"{key}_file"), required=required, default=default)
+            return f(*args, **kwargs)
+
+        with_file = click.option(
+            f"--{name}-file", f"{key}_file", metavar="FILE", help=f"Read the {name} from FILE ('-' for standard input)."
+        )(given)
+        return cast(F, click.option(f"--{name}", key, metavar="TEXT", help=says)(with_file))
+
+    return decorate
+
+
+def _text(name: str, text: str | None, path: str | None, *, required: bool, default: str | None) -> str | None:
+    if text is not None and path is not None:
+        raise click.UsageError(f"give the {name} with --{name} or with --{name}-file, not both")
+    if path is not None:
+        return read_text(path, option=f"--{name}-file")
+    if text is None and required:
+        raise click.UsageError(f"give the {name} with --{name} TEXT or --{name}-file FILE (- for standard input)")
+    return text if text is not None else default
+
+
+def read_text(path: str, *, option: str) -> str:
+    """A file's text, or standard input's for '-'; a usage error naming `option` when it cannot be read."""
     try:
         return sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise click.BadParameter(f"cannot read {path}: {e}", param_hint=f"--{what}-file") from None
+        raise click.BadParameter(f"cannot read {path}: {e}", param_hint=option) from None

@@ -8,6 +8,7 @@ import click
 
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import cwd
+from gitcoord.cli.base import output
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import sync_option
 from gitcoord.cli.base import where
@@ -61,7 +62,7 @@ def sync_command(*, accept_rewind: bool, as_instance: str | None, as_json: bool)
     metavar="DAYS",
     help="Archive only what closed more than DAYS ago (default and least: the settings' archive_after_days).",
 )
-@click.option("--before", metavar="ISO8601", help="Archive what closed before this moment instead.")
+@click.option("--before", metavar="WHEN", help="Archive what closed before this moment instead (e.g. -30d).")
 @click.option("--dry-run", is_flag=True, help="Say what would move, and move nothing.")
 @sync_option
 @reading_options
@@ -103,9 +104,8 @@ def board(*, serve: bool, port: int, open_browser: bool, html_file: Path | None)
     if not serve and any(ctx.get_parameter_source(p) not in defaults for p in ("port", "open_browser")):
         raise click.UsageError("--port and --open/--no-open go with --serve")
     from gitcoord.commands.board import board as run
-    from gitcoord.output import Output
 
-    out = Output(as_json=False)
+    out = output(False)
     return run(cwd=cwd(), html_file=html_file, serve=serve, port=port, open_browser=open_browser, out=out)
 
 

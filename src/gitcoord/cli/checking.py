@@ -9,10 +9,10 @@ import click
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import cwd
 from gitcoord.cli.base import json_option
+from gitcoord.cli.base import output
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import sync_option
 from gitcoord.cli.base import where
-from gitcoord.output import Output
 
 
 @cli.command()
@@ -27,7 +27,7 @@ def validate(*, paths: tuple[Path, ...], since: str | None, as_json: bool) -> in
     """
     from gitcoord.commands import validate
 
-    return validate.validate(paths=paths, cwd=cwd(), since=since, out=Output(as_json=as_json))
+    return validate.validate(paths=paths, cwd=cwd(), since=since, out=output(as_json))
 
 
 @cli.command()
@@ -57,7 +57,7 @@ def check(*, revisions: str | None, output_format: str, as_instance: str | None,
 
 
 @cli.command()
-@click.option("--now", metavar="ISO8601", help="Check as of this moment instead of now (a fixed clock).")
+@click.option("--now", metavar="WHEN", help="Check as of this moment instead of now: 2024-01-16T12:00:00Z, +1d, ...")
 @click.option(
     "--format",
     "output_format",
@@ -103,4 +103,4 @@ def resolve(*, record: str | None, field: str | None, pick: int | None, value: s
     """
     from gitcoord.commands import resolve
 
-    return resolve.resolve(cwd=cwd(), record=record, field=field, pick=pick, value=value, out=Output(as_json=as_json))
+    return resolve.resolve(cwd=cwd(), record=record, field=field, pick=pick, value=value, out=output(as_json))

@@ -9,10 +9,11 @@ from typing import Any
 import click
 
 from gitcoord.cli.base import cli
-from gitcoord.cli.base import long_text
+from gitcoord.cli.base import read_text
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
+from gitcoord.cli.base import text_option
 from gitcoord.cli.base import where
 
 decision_argument = click.argument("decision_id", metavar="DEC")
@@ -32,8 +33,8 @@ def decision() -> None:
     help='Options as JSON: [{"option": NAME, "pros": [...], "cons": [...]}] (- for stdin).',
 )
 @click.option("--input-from", multiple=True, metavar="INSTANCE", help="Whose input is needed (repeat).")
-@click.option("--deadline", metavar="ISO8601", help="When the inputs are due.")
-@click.option("--description", default="")
+@click.option("--deadline", metavar="WHEN", help="When the inputs are due: +1d, 2024-01-16T18:00 (local) or ...Z.")
+@text_option("description", says="What is to be decided.", default="")
 @click.option("--task", "task_ids", multiple=True, metavar="TASK", help="A related task (repeat).")
 @step_options
 def decision_propose(
@@ -69,7 +70,7 @@ def decision_propose(
 
 def _options_from(path: str) -> list[Any]:
     try:
-        loaded = json.loads(long_text(None, path, what="options"))
+        loaded = json.loads(read_text(path, option="--options-file"))
     except json.JSONDecodeError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="--options-file") from None
     if not isinstance(loaded, list) or not all(
@@ -84,7 +85,7 @@ def _options_from(path: str) -> list[Any]:
 @decision.command("input")
 @decision_argument
 @click.option("--option", required=True, metavar="NAME", help="The option I favour.")
-@click.option("--comment", default="", help="Why.")
+@text_option("comment", says="Why.", default="")
 @step_options
 def decision_input(
     *,
@@ -110,7 +111,7 @@ def decision_input(
 @decision.command("decide")
 @decision_argument
 @click.option("--option", required=True, metavar="NAME", help="The option chosen.")
-@click.option("--rationale", required=True, help="Why.")
+@text_option("rationale", says="Why.", required=True)
 @click.option(
     "--affects",
     multiple=True,
@@ -159,6 +160,21 @@ def decision_assign(
     )
 
 
+@decision.command("note")
+@decision_argument
+@text_option("text", says="The note: what changed, what was learnt (the decision itself stays as made).", required=True)
+@step_options
+def decision_note(
+    *, decision_id: str, text: str, no_commit: bool, sync: bool | None, as_instance: str | None, as_json: bool
+) -> int:
+    """Add a note to DEC's record, made or pending (its proposer, whoever decided it, the human coordinator)."""
+    from gitcoord.commands import decisions
+
+    return decisions.note(
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), decision_id=decision_id, text=text
+    )
+
+
 @decision.command("list")
 @click.option(
     "--pending", "which", flag_value="pending", default=True, help="Pending and escalated decisions (default)."
@@ -200,7 +216,7 @@ def decision_pr(*, revisions: str, output_file: Path | None, as_instance: str | 
 
 @cli.command()
 @click.argument("subject", metavar="TASK|MSG|DEC")
-@click.option("--reason", required=True, help="The disagreement, in my words.")
+@text_option("reason", says="The disagreement, in my words.", required=True)
 @click.option(
     "--position", "positions", multiple=True, metavar="INSTANCE=TEXT", help="Another side's position (repeat)."
 )

@@ -6,10 +6,11 @@ import click
 
 from gitcoord import rulebook
 from gitcoord.cli.base import cli
-from gitcoord.cli.base import long_text
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
+from gitcoord.cli.base import sync_option
+from gitcoord.cli.base import text_option
 from gitcoord.cli.base import where
 
 message_argument = click.argument("message_id", metavar="MSG")
@@ -23,20 +24,18 @@ def msg() -> None:
 @msg.command("send")
 @click.option("--to", required=True, metavar="INSTANCE", help="Who it is for ('all' for every instance).")
 @click.option("--subject", required=True)
-@click.option("--body", help="The message.")
-@click.option("--body-file", metavar="FILE", help="Read the message from FILE ('-' for standard input).")
+@text_option("body", says="The message.", required=True)
 @click.option("--requires-response", is_flag=True, help="A consultation: the recipient owes an answer.")
 @click.option("--priority", type=click.Choice(rulebook.PRIORITIES), default="medium", show_default=True)
-@click.option("--task", "task_id", metavar="TASK", help="The task it is about.")
-@click.option("--decision", "decision_id", metavar="DEC", help="The decision it is about.")
+@click.option("--task", "task_id", metavar="TASK", help="The task it is about (one, as the message's context holds).")
+@click.option("--decision", "decision_id", metavar="DEC", help="The decision it is about (one).")
 @click.option("--file", "files", multiple=True, metavar="PATH", help="A file it is about (repeat for more).")
 @step_options
 def msg_send(
     *,
     to: str,
     subject: str,
-    body: str | None,
-    body_file: str | None,
+    body: str,
     requires_response: bool,
     priority: str,
     task_id: str | None,
@@ -54,7 +53,7 @@ def msg_send(
         **step_where(as_instance, as_json, no_commit=no_commit, sync=sync),
         to=to,
         subject=subject,
-        body=long_text(body, body_file, what="body"),
+        body=body,
         requires_response=requires_response,
         priority=priority,
         task_id=task_id,
@@ -65,14 +64,12 @@ def msg_send(
 
 @msg.command("reply")
 @message_argument
-@click.option("--body", help="The answer.")
-@click.option("--body-file", metavar="FILE", help="Read the answer from FILE ('-' for standard input).")
+@text_option("body", says="The answer.", required=True)
 @step_options
 def msg_reply(
     *,
     message_id: str,
-    body: str | None,
-    body_file: str | None,
+    body: str,
     no_commit: bool,
     sync: bool | None,
     as_instance: str | None,
@@ -81,9 +78,8 @@ def msg_reply(
     """Answer MSG, sent to me, in its thread; prints the answer's id."""
     from gitcoord.commands import messages
 
-    text = long_text(body, body_file, what="body")
     return messages.reply(
-        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), message_id=message_id, body=text
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), message_id=message_id, body=body
     )
 
 
@@ -99,12 +95,14 @@ def msg_ack(*, message_id: str, no_commit: bool, sync: bool | None, as_instance:
 
 @msg.command("show")
 @message_argument
+@click.option("--ack", is_flag=True, help="And mark it read, as `coord msg ack MSG` does (one commit).")
+@sync_option
 @reading_options
-def msg_show(*, message_id: str, as_instance: str | None, as_json: bool) -> int:
-    """MSG and every answer in its thread."""
+def msg_show(*, message_id: str, ack: bool, sync: bool | None, as_instance: str | None, as_json: bool) -> int:
+    """MSG and every answer in its thread. Reading commits nothing, unless --ack."""
     from gitcoord.commands import messages
 
-    return messages.show(**where(as_instance, as_json), message_id=message_id)
+    return messages.show(**where(as_instance, as_json), message_id=message_id, ack=ack, sync=sync)
 
 
 @cli.command()

@@ -67,6 +67,16 @@ def checkin(*, session: str | None, full: bool, sync: bool | None, as_instance: 
 
 
 @cli.command()
+@click.option("--full", is_flag=True, help="Show whole messages, not their first line.")
+@reading_options
+def briefing(*, full: bool, as_instance: str | None, as_json: bool) -> int:
+    """My briefing, as `coord checkin` gives it, without checking in: it commits nothing."""
+    from gitcoord.commands import registry
+
+    return registry.briefing(**where(as_instance, as_json), full=full)
+
+
+@cli.command()
 @sync_option
 @reading_options
 def checkout(*, sync: bool | None, as_instance: str | None, as_json: bool) -> int:

@@ -11,9 +11,9 @@ from gitcoord.cli.base import as_option
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import cwd
 from gitcoord.cli.base import identity
+from gitcoord.cli.base import output
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import where
-from gitcoord.output import Output
 
 
 @cli.command()
@@ -22,11 +22,14 @@ from gitcoord.output import Output
     "--agents",
     is_flag=True,
     help="Tell agents the whole loop in CLAUDE.md and AGENTS.md, and add the Claude Code hooks that bring it "
-    "into each session (.claude/settings.json).",
+    "into each session (.claude/settings.json), and its MCP server, `coord mcp` (.mcp.json).",
 )
 @click.option("--github", is_flag=True, help="Add the GitHub workflows: validation, health, decision pull requests.")
 @click.option(
-    "--install", "install_spec", metavar="SPEC", help="What the workflows pip-install (default: this gitcoord release)."
+    "--install",
+    "install_spec",
+    metavar="SPEC",
+    help="What the workflows pip-install (default: the gitcoord running now, from where it was installed).",
 )
 @click.option(
     "--branch",
@@ -69,8 +72,11 @@ def init(
 
 @cli.command()
 @click.option("--server", is_flag=True, help="In a bare repository: install the pre-receive hook, the gate.")
+@click.option(
+    "--no-hooks", is_flag=True, help="Leave the git and pre-commit hooks out (CI merging with the driver alone)."
+)
 @reading_options
-def install(*, server: bool, as_instance: str | None, as_json: bool) -> int:
+def install(*, server: bool, no_hooks: bool, as_instance: str | None, as_json: bool) -> int:
     """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent.
 
     With --as INSTANCE it also makes this clone act as INSTANCE and sign its commits, with
@@ -80,7 +86,7 @@ def install(*, server: bool, as_instance: str | None, as_json: bool) -> int:
     """
     from gitcoord.commands import install
 
-    return install.install(**where(as_instance, as_json), server=server)
+    return install.install(**where(as_instance, as_json), server=server, hooks=not no_hooks)
 
 
 @cli.command()
@@ -147,4 +153,4 @@ def demo(*, directory: Path | None) -> int:
     """Play the specification's example in a throwaway repository."""
     from gitcoord.commands import demo
 
-    return demo.demo(directory=directory, out=Output(as_json=False))
+    return demo.demo(directory=directory, out=output(False))

@@ -6,14 +6,14 @@ import click
 
 from gitcoord import rulebook
 from gitcoord.cli.base import cli
-from gitcoord.cli.base import long_text
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
 from gitcoord.cli.base import step_where
+from gitcoord.cli.base import text_option
 from gitcoord.cli.base import where
 
 task_argument = click.argument("task_id", metavar="TASK")
-reason_option = click.option("--reason", required=True, help="Why; kept with the task.")
+reason_option = text_option("reason", says="Why; kept with the task.", required=True)
 
 
 @cli.group()
@@ -23,9 +23,9 @@ def task() -> None:
 
 @task.command("add")
 @click.argument("title")
-@click.option("--description", default="", help="What the task is about.")
+@text_option("description", says="What the task is about.", default="")
 @click.option("--priority", type=click.Choice(rulebook.PRIORITIES), default="medium", show_default=True)
-@click.option("--due", metavar="ISO8601", help="When it is due, e.g. 2024-01-16T18:00:00Z.")
+@click.option("--due", metavar="WHEN", help="When it is due: +3d, +2h, 2024-01-16T18:00 (local) or ...T18:00:00Z.")
 @click.option("--depends", multiple=True, metavar="TASK", help="A task that must be completed first (repeat for more).")
 @click.option("--expertise", multiple=True, metavar="AREA", help="Expertise the task needs (repeat for more).")
 @click.option("--suggest", metavar="INSTANCE", help="Who should do it.")
@@ -139,26 +139,94 @@ def task_block(
 
 @task.command("complete")
 @task_argument
-@click.option("--note", help="What was done, and where (kept with the task for whoever builds on it).")
-@click.option("--note-file", metavar="FILE", help="Read the note from FILE ('-' for standard input).")
+@text_option("note", says="What was done, kept in the task's notes.")
+@click.option("--commit", metavar="REV", help="The commit that does it; its deliverables are looked for there.")
 @step_options
 def task_complete(
     *,
     task_id: str,
     note: str | None,
-    note_file: str | None,
+    commit: str | None,
     no_commit: bool,
     sync: bool | None,
     as_instance: str | None,
     as_json: bool,
 ) -> int:
-    """Mark TASK, which I am working on, as completed, with a note on what was done."""
+    """Mark TASK, which I am working on, as completed (with a note, and the commit that does it)."""
     from gitcoord.commands import tasks
 
-    text = long_text(note, note_file, what="note") if note is not None or note_file is not None else None
     return tasks.complete(
-        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), task_id=task_id, note=text
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync), task_id=task_id, note=note, commit=commit
     )
+
+
+@task.command("edit")
+@task_argument
+@click.option("--title", help="A new title.")
+@text_option("description", says="A new description.")
+@click.option("--priority", type=click.Choice(rulebook.PRIORITIES))
+@click.option("--due", metavar="WHEN", help="A new due time: +3d, 2024-01-16T18:00 (local) or ...T18:00:00Z.")
+@click.option("--no-due", is_flag=True, help="No due time.")
+@click.option("--depends", multiple=True, metavar="TASK", help="Add a dependency (repeat for more).")
+@click.option("--no-depends", multiple=True, metavar="TASK", help="Drop a dependency (repeat for more).")
+@click.option("--expertise", multiple=True, metavar="AREA", help="Add a needed expertise (repeat for more).")
+@click.option("--no-expertise", multiple=True, metavar="AREA", help="Drop a needed expertise.")
+@click.option("--deliverable", multiple=True, metavar="PATH", help="Add a deliverable (repeat for more).")
+@click.option("--no-deliverable", multiple=True, metavar="PATH", help="Drop a deliverable.")
+@click.option("--suggest", metavar="INSTANCE", help="Who should do it.")
+@click.option("--no-suggest", is_flag=True, help="Suggest nobody.")
+@step_options
+def task_edit(
+    *,
+    task_id: str,
+    title: str | None,
+    description: str | None,
+    priority: str | None,
+    due: str | None,
+    no_due: bool,
+    depends: tuple[str, ...],
+    no_depends: tuple[str, ...],
+    expertise: tuple[str, ...],
+    no_expertise: tuple[str, ...],
+    deliverable: tuple[str, ...],
+    no_deliverable: tuple[str, ...],
+    suggest: str | None,
+    no_suggest: bool,
+    no_commit: bool,
+    sync: bool | None,
+    as_instance: str | None,
+    as_json: bool,
+) -> int:
+    """Change TASK's details while it is open (its creator, its holder or the human coordinator;
+    who it is suggested for: its creator or the human)."""
+    from gitcoord.commands import tasks
+
+    fields = {
+        "title": _either(title, False, "title"),
+        "description": _either(description, False, "description"),
+        "priority": _either(priority, False, "priority"),
+        "due": _either(due, no_due, "due"),
+        "suggested_assignee": _either(suggest, no_suggest, "suggest"),
+    }
+    return tasks.edit(
+        **step_where(as_instance, as_json, no_commit=no_commit, sync=sync),
+        task_id=task_id,
+        fields={k: v for k, v in fields.items() if v is not _UNCHANGED},
+        add={"dependencies": depends, "required_expertise": expertise, "deliverables": deliverable},
+        drop={"dependencies": no_depends, "required_expertise": no_expertise, "deliverables": no_deliverable},
+    )
+
+
+_UNCHANGED = "\0unchanged"  # what no option can give: the field is left as it is
+
+
+def _either(value: str | None, clear: bool, name: str) -> str | None:
+    """--NAME VALUE sets it, --no-NAME (where there is one) clears it to None, neither leaves it."""
+    if value is not None and clear:
+        raise click.UsageError(f"--{name} and --no-{name} contradict each other: give one")
+    if clear:
+        return None
+    return _UNCHANGED if value is None else value
 
 
 @task.command("release")

@@ -22,8 +22,9 @@ from gitcoord import waits
 from gitcoord import workspace
 from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import read_fresh
+from gitcoord.errors import BadUsage
 from gitcoord.errors import ExitCode
-from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.records import State
@@ -119,9 +120,11 @@ def defer(*, cwd: Path, as_instance: str | None, out: Output, item: str, reason:
     with validation.reading(state):
         ids = {i["id"] for i in agenda.agenda(state, me)}
     if item not in ids:
-        raise FatalError(f"{item} is nothing that waits for {me} now; `coord next --all` lists what does")
+        raise NotFound(
+            f"{item} is nothing that waits for {me} now; `coord next --all` lists what does", details={"record": item}
+        )
     if hours <= 0:
-        raise FatalError("--hours must be more than 0")
+        raise BadUsage("--hours must be more than 0")
     until = localstate.defer(ws.repo.common_dir, me, item, reason=reason, now=clock.now(), hours=hours)
     data = {"instance": me, "item": item, "reason": reason, "until": until}
     out.emit(data, f"{safe(item)} deferred until {until} (kept in this clone only): {safe(reason)}")
@@ -162,8 +165,8 @@ def wait(
             return ExitCode.OK
         left = timeout - (time.monotonic() - began)
         if left <= 0:
-            lines = [f"Nothing happened within {timeout:g} s."]
-            out.emit({"instance": me, "event": False, "waited": waited, "found": None}, lines)
+            said = f"Nothing happened within {timeout:g} s."
+            out.emit({"instance": me, "event": False, "waited": waited, "found": None}, [said], problem=said)
             return ExitCode.TIMED_OUT
         sleep(min(delay, left))
         moved = watch.moved()
@@ -182,7 +185,7 @@ def _known(state: State, wanted: waits.Wanted) -> None:
     """Refuse to wait for an answer to a message, or an input on a decision, that does not exist."""
     for kind, rid in (("message", wanted.reply), ("decision", wanted.input_on)):
         if rid is not None and records.get(state, kind, rid) is None:
-            raise FatalError(f"there is no {kind} {rid!r} to wait for")
+            raise NotFound(f"there is no {kind} {rid!r} to wait for", details={"record": rid})
 
 
 class _Watch:

@@ -14,6 +14,10 @@ The shapes follow Claude Code's settings schema (https://json.schemastore.org/cl
 `hooks.<Event>` is a list of `{"matcher"?, "hooks": [{"type": "command", "command", "timeout"}]}`,
 timeout in seconds) and its hooks reference (https://code.claude.com/docs/en/hooks: matchers for
 SessionStart are the session's source; `$CLAUDE_PROJECT_DIR` is the project root, quoted in shell form).
+
+The MCP server, `coord mcp`, goes into .mcp.json, the project's MCP servers in Claude Code's
+documented format (https://code.claude.com/docs/en/mcp, project scope: `mcpServers.<name>`
+with `command` and `args`), merged with the servers already there.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from gitcoord.errors import FatalError
 START, END = "<!-- gitcoord:start -->", "<!-- gitcoord:end -->"
 GUIDES = ("CLAUDE.md", "AGENTS.md")
 SETTINGS = ".claude/settings.json"
+MCP_CONFIG = ".mcp.json"
+MCP_SERVER = ("gitcoord", {"command": "coord", "args": ["mcp"]})
 
 SECTION = f"""{START}
 ## Coordinating with the other instances (gitcoord)
@@ -124,14 +130,34 @@ def _merged(groups: Any, event: str) -> list[Any]:
     return [*kept, _group(event)]
 
 
-def _settings(path: Path) -> dict[str, Any] | None:
-    """The settings with gitcoord's hooks as they should be; None when they are so already."""
+def _json_object(path: Path) -> Any:
     try:
-        settings: Any = json.loads(path.read_text("utf-8")) if path.exists() else {}
+        return json.loads(path.read_text("utf-8")) if path.exists() else {}
     except json.JSONDecodeError as e:
         raise FatalError(
             f"{path} is not valid JSON ({e.msg}, line {e.lineno}); fix it and run `coord init --agents` again"
         ) from None
+
+
+def _mcp_config(path: Path) -> dict[str, Any] | None:
+    """The project's MCP servers with gitcoord's (what else its entry says is kept); None when it is there."""
+    config = _json_object(path)
+    if not isinstance(config, dict) or not isinstance(config.get("mcpServers", {}), dict):
+        raise FatalError(
+            f"{path} does not hold an object with an mcpServers object; fix it and run `coord init --agents` again"
+        )
+    name, server = MCP_SERVER
+    servers = dict(config.get("mcpServers", {}))
+    entry = servers.get(name)
+    servers[name] = {**(entry if isinstance(entry, dict) else {}), **server}
+    if servers == config.get("mcpServers"):
+        return None
+    return {**config, "mcpServers": servers}
+
+
+def _settings(path: Path) -> dict[str, Any] | None:
+    """The settings with gitcoord's hooks as they should be; None when they are so already."""
+    settings = _json_object(path)
     if not isinstance(settings, dict) or not isinstance(settings.get("hooks", {}), dict):
         raise FatalError(
             f"{path} does not hold a settings object with a hooks object; fix it and run `coord init --agents` again"
@@ -152,7 +178,7 @@ def plan(root: Path) -> dict[str, bytes]:
         updated = _section_into(text)
         if updated != text:
             changes[name] = updated.encode("utf-8")
-    settings = _settings(root / SETTINGS)
-    if settings is not None:
-        changes[SETTINGS] = (json.dumps(settings, indent=2) + "\n").encode("utf-8")
+    for name, merged in ((SETTINGS, _settings(root / SETTINGS)), (MCP_CONFIG, _mcp_config(root / MCP_CONFIG))):
+        if merged is not None:
+            changes[name] = (json.dumps(merged, indent=2) + "\n").encode("utf-8")
     return changes

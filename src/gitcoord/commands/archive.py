@@ -10,7 +10,8 @@ from gitcoord import model
 from gitcoord import timestamps
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.errors import FatalError
+from gitcoord.commands.lookup import when
+from gitcoord.errors import BadUsage
 from gitcoord.output import Output
 from gitcoord.protocol import archive as protocol
 
@@ -26,12 +27,7 @@ def archive(
     out: Output,
 ) -> int:
     now = clock.now()
-    try:
-        asked = timestamps.moment(before) if before else (now - dt.timedelta(days=days) if days is not None else None)
-    except ValueError:
-        raise FatalError(f"--before {before!r} is not a timestamp like 2024-01-15T00:00:00Z") from None
-    except OverflowError:
-        raise FatalError(f"--older-than {days} reaches back past the year 1") from None
+    asked = when(before, option="--before") if before else _days_ago(now, days)
     if not dry_run:
         return step.run(
             lambda s, c: protocol.archive(s, c, before=asked), cwd=cwd, as_instance=as_instance, out=out, sync=sync
@@ -47,3 +43,10 @@ def archive(
     ]
     out.emit({"before": timestamps.format(cutoff), "would_archive": {k: sorted(v) for k, v in chosen.items()}}, lines)
     return 0
+
+
+def _days_ago(now: dt.datetime, days: int | None) -> dt.datetime | None:
+    try:
+        return None if days is None else now - dt.timedelta(days=days)
+    except OverflowError:
+        raise BadUsage(f"--older-than {days} reaches back past the year 1") from None

@@ -34,7 +34,7 @@ def write_static(ws: workspace.Workspace, path: Path, *, out: Output) -> None:
         _write(path, text)
     except OSError as e:
         raise FatalError(f"cannot write {path}: {e.strerror or e}") from None
-    out.note(f"wrote {path}: the board of {ws.branch} at {str(data['commit'])[:12]}")
+    out.tell(f"wrote {path}: the board of {ws.branch} at {str(data['commit'])[:12]}")
 
 
 def _write(path: Path, text: str) -> None:
@@ -52,7 +52,7 @@ def run_server(ws: workspace.Workspace, *, port: int, open_browser: bool, out: O
     httpd = server.make_server(ws, port=port)
     url = httpd.board.url
     out.emit(None, [f"The board of {ws.branch}: {url}"])
-    out.note(
+    out.tell(
         "Only this machine can reach it, and only with the token in that address; it acts as the human "
         "coordinator. Ctrl-C stops it."
     )
@@ -61,5 +61,5 @@ def run_server(ws: workspace.Workspace, *, port: int, open_browser: bool, out: O
     # `kill` stops it as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     server.serve(httpd)
-    out.note("The board has stopped.")
+    out.tell("The board has stopped.")
     return 0

@@ -23,9 +23,12 @@ from gitcoord import model
 from gitcoord import rulebook
 from gitcoord import store
 from gitcoord import workspace
+from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.events import Event
 from gitcoord.output import Output
+from gitcoord.protocol import Refused
 
 EDIT_DIR = ".coord-edit"  # the worktree `coord edit` opens, inside the clone and ignored by it
 
@@ -34,13 +37,13 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, file: str, at: str 
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     name = file.removeprefix(f"{model.COORD_DIR}/")
     if not model.is_store_file(name):
-        raise FatalError(f"{file} is not a store file; they are {', '.join(model.FILES)} and the archive's shards")
+        raise BadUsage(f"{file} is not a store file; they are {', '.join(model.FILES)} and the archive's shards")
     commit = git.rev_parse(ws.root, at) if at else workspace.tip(ws)
     if commit is None:
-        raise FatalError(f"{at} is not a commit here")
+        raise NotFound(f"{at} is not a commit here", details={"record": at})
     [data] = git.read_blobs(ws.root, [f"{commit}:{store.repo_path(name)}"])
     if data is None:
-        raise FatalError(f"{ws.branch} at {commit[:12]} has no {store.repo_path(name)}")
+        raise NotFound(f"{ws.branch} at {commit[:12]} has no {store.repo_path(name)}", details={"record": name})
     text = data.decode("utf-8", "replace")
     out.emit({"branch": ws.branch, "commit": commit, "file": name, "content": json.loads(text)}, text.rstrip("\n"))
     return 0
@@ -51,7 +54,7 @@ def edit(*, cwd: Path, as_instance: str | None, out: Output, done: bool) -> int:
     where = ws.root / EDIT_DIR
     if done:
         if not where.exists():
-            raise FatalError(f"there is no {where} to close")
+            raise NotFound(f"there is no {where} to close", details={"record": str(where)})
         git.worktree_remove(ws.root, where)
         out.emit({"closed": str(where)}, f"closed {where}; the branch {ws.branch} keeps what was committed there")
         return 0
@@ -77,16 +80,16 @@ def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> 
     code = ws.branch
     tip = workspace.tip(ws)
     if git.rev_parse(ws.root, f"refs/heads/{branch}") or git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{branch}"):
-        raise FatalError(f"{branch} exists already; give another name, or `git config coord.branch {branch}`")
+        raise Refused(f"{branch} exists already; give another name, or `git config coord.branch {branch}`")
     if branch == code:
-        raise FatalError(f"the store is on {code} already")
+        raise Refused(f"the store is on {code} already")
     paths = [p for p in git.paths_under(ws.root, f"{tip}:{model.COORD_DIR}") if model.is_store_file(p)]
     if not paths:
-        raise FatalError(f"{code} holds no store to move")
+        raise Refused(f"{code} holds no store to move")
     state = workspace.snapshot(ws, strict=False)
     refused = history.check(state, {}, actor, when=clock.now(), files=paths, event=rulebook.MIGRATE)
     if refused:
-        raise FatalError(refused[0].message + "; nothing was changed")
+        raise Refused(refused[0].message + "; nothing was changed")
     moved = Event("migrate", actor, None, f"{actor} moves the store to its own branch {branch}").message()
     # The new branch continues from the code branch's tip: its history is the store's history.
     own = _tree(ws, tip, keep={store.repo_path(p) for p in paths})

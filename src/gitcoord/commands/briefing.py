@@ -24,14 +24,12 @@ from gitcoord import validation
 from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.commands import sync as sync_command
 from gitcoord.commands.lookup import read_fresh
-from gitcoord.commands.lookup import tell
-from gitcoord.errors import FatalError
 from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
+from gitcoord.protocol import Refused
 from gitcoord.protocol import instances
 from gitcoord.records import State
 from gitcoord.snapshot import Snapshot
@@ -65,25 +63,37 @@ def check_in(
         entry = snap[model.REGISTRY]["instances"].get(me)
         human = model.settings_of(snap[model.REGISTRY]).human_coordinator
         if entry is None and me != human:
-            raise FatalError(not_registered(ws, me, fresh))
+            raise Refused(not_registered(ws, me, fresh))
         since = entry["last_update"] if entry else None
         current = entry is None or instances.is_current(entry, clock.now(), session=session, interval=heartbeat(ws))
     data: dict[str, Any]
     shown = fresh.commit
     if current:
         data = {"event": "instance.checkin", "instance": me, "subject": me, "commit": None, "staged": False}
-        data |= {"record": entry, "notes": [], "committed": False}
+        data |= {"shared": False, "record": entry, "committed": False}
         head = _still(me, entry, since)
     else:
         applied = step.commit_now(lambda s, c: _checkin(s, c, session), ws)
         synced = step.publish(ws, sync)
         state, shown, entry = applied.state, applied.commit, applied.state[model.REGISTRY]["instances"][me]
-        data = {**step.envelope(applied), "committed": True}
-        if synced:
-            data["sync"] = sync_command.as_data(synced)
+        data = {**step.data(applied, synced), "committed": True}
         head = _checked_in(me, entry, since)
-        tell(out, list(applied.change.notes))
+        for note in applied.change.notes:
+            out.note(note)
     return _brief(ws, state, me, data, head, entry=entry, since=since, shown=shown, fresh=fresh, full=full)
+
+
+def read(ws: workspace.Workspace, out: Output, *, full: bool = False) -> Briefed:
+    """The briefing a check-in gives, without checking in: it commits nothing, and leaves the news cursor be."""
+    me = ws.require_identity()
+    fresh = read_fresh(ws, out)
+    snap = workspace.snapshot(ws, strict=False, commit=fresh.commit)
+    with validation.reading(snap):
+        entry = snap[model.REGISTRY]["instances"].get(me)
+    since = entry["last_update"] if entry else None
+    data: dict[str, Any] = {"instance": me, "record": entry, "committed": False}
+    head = f"Briefing for {safe(me)} (read only: not a check-in)"
+    return _brief(ws, snap, me, data, head, entry=entry, since=since, shown=None, fresh=fresh, full=full)
 
 
 def _checkin(state: State, ctx: Context, session: str | None) -> Change:

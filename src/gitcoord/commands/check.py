@@ -19,6 +19,7 @@ from gitcoord import model
 from gitcoord import replay
 from gitcoord import validation
 from gitcoord import workspace
+from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
 from gitcoord.escape import safe
 from gitcoord.findings import Finding
@@ -64,7 +65,7 @@ def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_f
     revisions = revisions or _pre_push_range()
     if revisions:
         if ".." not in revisions:
-            raise FatalError(f"--range takes BASE..HEAD, not {revisions!r}")
+            raise BadUsage(f"--range takes BASE..HEAD, not {revisions!r}")
         rewritten = _rewritten(ws.root, revisions)
         verdict = check_range(ws.root, _range(ws.root, revisions))
         if rewritten:
@@ -135,5 +136,6 @@ def show_verdict(verdict: replay.Verdict, *, output_format: str, out: Output) ->
         lines.append(
             f"ok: {verdict.commits} commit(s) checked" if verdict.commits else "ok: the staged change keeps every rule"
         )
-    out.emit(data, lines)
+    broken = f"{len(first)} rule(s) broken: {', '.join(first)}"
+    out.emit(data, lines, problem=broken if verdict.findings else None)
     return 1 if verdict.findings else 0

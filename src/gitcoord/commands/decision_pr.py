@@ -10,6 +10,7 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import views
 from gitcoord import workspace
+from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.output import markdown_cell
@@ -21,42 +22,62 @@ def _decisions(ws: workspace.Workspace, rev: str) -> dict[str, dict[str, Any]]:
         return {}
     try:
         snap = workspace.snapshot(ws, strict=False, commit=commit)
+        return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
     except FatalError:  # the base has no coordination files yet
         return {}
-    return records.by_id(snap[model.DECISIONS], model.DECISION_RECORDS)
 
 
 def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: str, output_file: Path | None) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     base, sep, head = revisions.partition("..")
     if not sep or not base or not head:
-        raise FatalError(f"--range takes BASE..HEAD, not {revisions!r}")
+        raise BadUsage(f"--range takes BASE..HEAD, not {revisions!r}")
     before, after = _decisions(ws, base), _decisions(ws, head)
     changed = [d for rid, d in sorted(after.items()) if before.get(rid) != d]
     decided = bool(changed) and all(model.decision_status(d) in ("active", "superseded") for d in changed)
+    complete = all(not views.missing_inputs(d) for d in changed)
+    outside = _outside_the_store(ws.root, base, head)
+    mergeable = decided and complete and not outside
     rows = [
         {
             **views.decision_summary(d),
-            "inputs_received": [f"{i['from']}: {i['option']}" for i in d.get("inputs", ())],
+            "inputs": d.get("inputs", []),
             "new": d["decision_id"] not in before,
         }
         for d in changed
     ]
     if output_file is not None:
         with output_file.open("a", encoding="utf-8") as f:
-            f.write(f"decided={str(decided).lower()}\nchanged={len(changed)}\n")
-    out.emit({"decided": decided, "decisions": rows}, _markdown(rows, decided))
+            f.write(f"decided={str(decided).lower()}\nchanged={len(changed)}\nmergeable={str(mergeable).lower()}\n")
+    data = {"decided": decided, "inputs_complete": complete, "outside_the_store": outside, "mergeable": mergeable}
+    out.emit({**data, "decisions": rows}, _markdown(rows, decided, complete=complete, outside=outside))
     return 0
 
 
-def _markdown(rows: list[dict[str, Any]], decided: bool) -> list[str]:
+def _outside_the_store(root: Path, base: str, head: str) -> list[str]:
+    """The files the pull request changes (from where it left its base) that are not the store's."""
+    start, end = git.rev_parse(root, base), git.rev_parse(root, head)
+    if start is None or end is None:
+        raise FatalError(f"--range {base}..{head}: no such commit here; fetch it first")
+    fork = git.merge_base(root, start, end) or start
+    prefix = model.COORD_DIR + "/"
+    return sorted(
+        p
+        for p in git.changed_paths(root, fork, end)
+        if not (p.startswith(prefix) and model.is_store_file(p.removeprefix(prefix)))
+    )
+
+
+def _markdown(rows: list[dict[str, Any]], decided: bool, *, complete: bool, outside: list[str]) -> list[str]:
     if not rows:
         return ["## Decisions", "", "This pull request changes no decision."]
-    verdict = (
-        "every decision here is made: the workflow merges it with the coord driver"
-        if decided
-        else "waiting for inputs or a decision"
-    )
+    if outside:
+        shown = ", ".join(markdown_cell(p) for p in outside[:10]) + (" …" if len(outside) > 10 else "")
+        verdict = f"it also changes files outside the store ({shown}): the workflow does not merge it"
+    elif not decided or not complete:
+        verdict = "waiting for inputs or a decision"
+    else:
+        verdict = "every decision here is made and every input is in: the workflow merges it with the coord driver"
     lines = [
         "## Decisions in this pull request",
         "",
@@ -66,7 +87,7 @@ def _markdown(rows: list[dict[str, Any]], decided: bool) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        received = "<br>".join(markdown_cell(x) for x in r["inputs_received"]) or "none"
+        received = "<br>".join(markdown_cell(f"{i['from']}: {i['option']}") for i in r["inputs"]) or "none"
         missing = ", ".join(markdown_cell(x) for x in r["inputs_missing"]) or "none"
         outcome = markdown_cell(r["decision"]) if r["decision"] else ""
         title = f"{markdown_cell(r['decision_id'])}: {markdown_cell(r['title'])}" + (" (new)" if r["new"] else "")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitcoord import details
 from gitcoord import model
+from gitcoord import records
 from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
 from gitcoord.commands import step
 from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
+from gitcoord.commands.lookup import stamp
 from gitcoord.model import Record
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import decisions
@@ -35,6 +38,8 @@ def propose(
     task_ids: Sequence[str],
     **step_options: Unpack[step.Options],
 ) -> int:
+    deadline = stamp(deadline, option="--deadline")
+
     def build(state: State, ctx: Context) -> Change:
         return decisions.propose(
             state,
@@ -44,18 +49,27 @@ def propose(
             input_from=input_from,
             deadline=deadline,
             description=description,
-            tasks=task_ids,
+            tasks=[records.resolve(state, "task", t) for t in task_ids],
         )
 
     return step.run(build, creates="decision_id", **step_options)
 
 
+def _on(step_on: Callable[..., Change], decision_id: str, *args: object, **kwargs: object) -> step.Build:
+    """The step `step_on` on the decision `decision_id` names (an id, or the start of one)."""
+    return lambda s, c: step_on(s, c, records.resolve(s, "decision", decision_id), *args, **kwargs)
+
+
 def assign(*, decision_id: str, decider: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: decisions.name_decider(s, c, decision_id, decider), **options)
+    return step.run(_on(decisions.name_decider, decision_id, decider), **options)
+
+
+def note(*, decision_id: str, text: str, **options: Unpack[step.Options]) -> int:
+    return step.run(_on(decisions.note, decision_id, text), **options)
 
 
 def give_input(*, decision_id: str, option: str, comment: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: decisions.give_input(s, c, decision_id, option, comment), **options)
+    return step.run(_on(decisions.give_input, decision_id, option, comment), **options)
 
 
 def decide(
@@ -67,11 +81,7 @@ def decide(
     force: bool,
     **options: Unpack[step.Options],
 ) -> int:
-    def build(state: State, ctx: Context) -> Change:
-        return decisions.decide(
-            state, ctx, decision_id, option=option, rationale=rationale, affects=affects, force=force
-        )
-
+    build = _on(decisions.decide, decision_id, option=option, rationale=rationale, affects=affects, force=force)
     return step.run(build, **options)
 
 
@@ -79,9 +89,15 @@ def escalate(
     *, subject: str, reason: str, positions: Sequence[tuple[str, str]], **options: Unpack[step.Options]
 ) -> int:
     def build(state: State, ctx: Context) -> Change:
-        return decisions.escalate(state, ctx, subject, reason=reason, positions=positions)
+        return decisions.escalate(state, ctx, _subject(state, subject), reason=reason, positions=positions)
 
     return step.run(build, creates="decision_id", **options)
+
+
+def _subject(state: State, given: str) -> str:
+    """What an escalation is about, by its id or the start of it (its prefix says which kind)."""
+    kind = {"dec": "decision", "task": "task", "msg": "message"}.get(given.split("_", 1)[0])
+    return records.resolve(state, kind, given) if kind else given
 
 
 def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: str) -> int:
@@ -94,7 +110,7 @@ def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: st
             "all": [*doc["pending_decisions"], *doc["decisions"]],
         }[which]
         summaries = [views.decision_summary(d) for d in chosen]
-        out.emit(summaries, [render.decision_line(d) for d in summaries] or ["(no decisions)"])
+        out.emit(summaries, render.decisions(summaries) or ["(no decisions)"])
         return 0
 
 
@@ -102,34 +118,6 @@ def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -
     _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
     with validation.reading(state):
         d = require(state, "decision", decision_id)
-        data = {**d, "inputs_missing": views.missing_inputs(d)}
-        out.emit(data, _decision_lines(d, data["inputs_missing"]))
+        data = {**d, **views.decision_derived(d)}
+        out.emit(data, details.decision(data))
         return 0
-
-
-def _decision_lines(d: Record, missing: list[str]) -> list[str]:
-    lines = [render.decision_line(views.decision_summary(d)), f"  status: {model.decision_status(d)}"]
-    if d.get("description"):
-        lines.append(f"  {safe(d['description'])}")
-    lines += [_option_line(o) for o in d.get("options", ())]
-    lines += [
-        f"  input from {safe(i['from'])}: {safe(i['option'])}"
-        + (f" ({safe(i['comment'])})" if i.get("comment") else "")
-        for i in d.get("inputs", ())
-    ]
-    if missing:
-        lines.append(f"  waiting for input from {', '.join(missing)}")
-    if d.get("escalation"):
-        e = d["escalation"]
-        lines.append(f"  escalated by {safe(e['raised_by'])} to {safe(e['escalated_to'])}: {safe(e['reason'])}")
-        lines += [f"    {safe(p['instance'])}: {safe(p['position'])}" for p in e["positions"]]
-    if d.get("decision"):
-        by = ", ".join(map(safe, d["decided_by"]))
-        lines.append(f"  decided by {by} on {d['date']}: {safe(d['decision'])} ({safe(d['rationale'])})")
-    return lines
-
-
-def _option_line(o: Record) -> str:
-    pros = "; ".join(map(safe, o.get("pros", ())))
-    cons = "; ".join(map(safe, o.get("cons", ())))
-    return f"  option {safe(o['option'])}" + (f"  + {pros}" if pros else "") + (f"  - {cons}" if cons else "")

@@ -13,11 +13,13 @@ from gitcoord import lock
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import store
+from gitcoord import tables
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.model import Record
 from gitcoord.output import Output
+from gitcoord.tables import Cell
 
 MIN_GIT = (2, 38)  # `git merge-tree --write-tree`, which `coord sync` merges with
 
@@ -136,6 +138,9 @@ def doctor(*, cwd: Path, as_instance: str | None, driver_only: bool, out: Output
     else:
         found = list(checks(workspace.open_workspace(cwd, as_instance=as_instance)))
     failed = [c for c in found if not c.ok]
-    lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in found]
-    out.emit({"ok": not failed, "checks": [c._asdict() for c in found]}, lines)
+    lines = tables.table(
+        [Cell("ok" if c.ok else "FAIL", "ok" if c.ok else "FAIL"), f"{c.name}:", c.detail] for c in found
+    )
+    problem = f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}" if failed else None
+    out.emit({"ok": not failed, "checks": [c._asdict() for c in found]}, lines, problem=problem)
     return 1 if failed else 0

@@ -3,11 +3,11 @@
 git runs it in the repository pushed to, with the pushed objects readable but not yet in
 place (its quarantine), and one `old new ref` line per ref being updated. It refuses, for a
 branch that holds coordination/ at its old tip: deleting it, or a push that is not a
-fast-forward (history rewritten or rolled back). And for a push to any ref at all (a branch
-whose tip holds no store, a tag, refs/whatever, each could carry a forged commit for a later
-branch to point at): a pushed commit that deletes a coordination file, breaks a rule or is
-not signed as `coord check --range` requires, or changes the store dated more than a few
-minutes ahead of the server's clock. Any refusal refuses the whole
+fast-forward (history rewritten or rolled back). A replace ref, outright. And for a push to
+any ref at all (a branch whose tip holds no store, a tag, refs/whatever, each could carry a
+forged commit for a later branch to point at): a pushed commit that deletes a coordination
+file, breaks a rule or is not signed as `coord check --range` requires, or changes the store
+dated more than a few minutes ahead of the server's clock. Any refusal refuses the whole
 push (git's own atomicity for pre-receive), and the reasons reach the pusher as `remote:` lines.
 """
 
@@ -28,6 +28,7 @@ from gitcoord.output import safe
 
 FUTURE_SLACK = 600  # seconds a commit may be dated ahead of the server's clock (clocks drift a little)
 HEADS = "refs/heads/"
+REPLACE = "refs/replace/"  # `git replace`: for one's own clone, never for a shared repository
 
 
 class Update(NamedTuple):
@@ -56,6 +57,10 @@ def updates(text: str) -> list[Update]:
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     refusals: list[Refusal] = []
     for u in pushed:
+        if u.ref.startswith(REPLACE):
+            message = "a replace ref would have git show every reader, this gate too, another commit in its place"
+            refusals.append(Refusal(u.ref, "", "", "replace", message))
+            continue
         if u.ref.startswith(HEADS) and u.old is not None and _holds_store(root, [u.old]):
             refusals += _kept(root, u)
         if u.new is not None:
@@ -117,6 +122,7 @@ _TODO = {
     "history": "fetch and merge the remote's branch (`coord sync` merges coordination commits), then push "
     "without --force",
     "time": "set the committer's clock right, then make the commit again",
+    "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
 }
 _DEFAULT_TODO = (
     "make the change as a protocol step, with the coord command for it, as the instance entitled to it "

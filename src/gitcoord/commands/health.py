@@ -12,24 +12,22 @@ from gitcoord import timestamps
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.errors import FatalError
+from gitcoord.commands.lookup import when
 from gitcoord.output import Output
 from gitcoord.protocol import tasks
 
 
 def health(*, cwd: Path, as_instance: str | None, out: Output, now: str | None, output_format: str, issue: bool) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    try:
-        moment = timestamps.moment(now) if now else clock.now()
-    except ValueError:
-        raise FatalError(f"--now {now!r} is not a timestamp like 2024-01-16T12:00:00Z") from None
+    moment = when(now, option="--now") if now else clock.now()
     stamp = timestamps.format(moment)
     snap = workspace.snapshot(ws, strict=False)
     with validation.reading(snap):
         found = health_checks.concerns(snap, moment)
         markdown = health_report.markdown(snap, found, now=stamp, commit=snap.commit)
         if output_format == "json":
-            out.emit(health_report.as_data(found, now=stamp, commit=snap.commit))
+            problem = None if health_checks.healthy(found) else health_report.summary(found)
+            out.emit(health_report.as_data(found, now=stamp, commit=snap.commit), problem=problem)
         elif output_format == "markdown":
             out.emit(None, markdown)
         elif output_format == "github":

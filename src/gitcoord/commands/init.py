@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from gitcoord import sshkeys
 from gitcoord import store
 from gitcoord import storebranch
 from gitcoord import validation
+from gitcoord import workflows
 from gitcoord import workspace
 from gitcoord.commands import agents as agent_files
 from gitcoord.commands import install
@@ -62,14 +62,22 @@ def init(
     # Work out every file first, and write only when nothing can refuse any more.
     missing = creating or (same_branch and len(stored) < len(model.FILES))  # the older layout fills gaps
     documents = _documents(example=example, human=human) if missing else {}
-    plan, config_note = _plan(root, agents=agents, github=github, install_spec=install_spec)
+    plan, config_note = _plan(root, agents=agents)
+    github_plan, github_said, warning = (
+        _github(root, name, same_branch=same_branch, install_spec=install_spec) if github else (None, [], "")
+    )
+    if github_plan is not None:
+        plan.update(_changed(root, github_plan.code_branch))
     summary = "start coordinating in coordination/" + (" (seed example)" if example else "")
     message = Event("init", as_instance, None, summary).message()
     store_commit = None
     if same_branch:
         plan = {**{store.repo_path(f): d for f, d in documents.items() if f not in stored}, **plan}
     elif documents:
-        store_commit = storebranch.create(root, git.Ref(f"refs/heads/{name}"), _branch_files(documents), message)
+        extra = {p: t.encode("utf-8") for p, t in github_plan.store_branch.items()} if github_plan else {}
+        store_commit = storebranch.create(
+            root, git.Ref(f"refs/heads/{name}"), {**_branch_files(documents), **extra}, message
+        )
     for path, content in plan.items():
         fileio.write_atomic(root / path, content)
     changed = list(plan)
@@ -77,7 +85,18 @@ def init(
         git.add(root, changed)
         git.commit(root, message if same_branch else _setup_message(name), changed)
     clone.set_up(repo, branch=name)
-    done = bool(changed) or store_commit is not None
+    on_store = github_plan.store_branch if github_plan is not None and store_commit is None else {}
+    workflows_commit = (
+        storebranch.add_files(
+            root,
+            name,
+            {p: t.encode("utf-8") for p, t in on_store.items()},
+            Event("init", as_instance, None, "the GitHub workflows that run for this branch").message(),
+        )
+        if on_store
+        else None
+    )
+    done = bool(changed) or store_commit is not None or workflows_commit is not None
     data = {
         "initialised": done,
         "changed": changed,
@@ -86,6 +105,9 @@ def init(
         "commit": store_commit or git.rev_parse(root, "HEAD"),
     }
     lines = _said(data, store_commit=store_commit, code=git.head_branch(root))
+    if workflows_commit is not None:
+        data["store_branch_changed"] = sorted(on_store)
+        lines.append(f"added on {name} at {workflows_commit[:12]}: {', '.join(sorted(on_store))}")
     if key is not None:
         lines.append(f"this clone acts as {as_instance} and signs its commits with {key.path or key.origin}")
     if creating:
@@ -96,6 +118,9 @@ def init(
             out.note(UNSIGNED_NOTE)
     if config_note:
         out.note(config_note)
+    lines += github_said
+    if warning:
+        out.note(f"a runner may not be able to install that: {warning}")
     out.emit(data, lines)
     return 0
 
@@ -141,7 +166,7 @@ def _documents(*, example: bool, human: str | None) -> dict[str, bytes]:
 
 
 UNSIGNED_NOTE = f"""\
-note: signatures are not required in this store yet, because the human coordinator
+signatures are not required in this store yet, because the human coordinator
 ({model.DEFAULT_HUMAN}) has no key in it, so no human action could be verified. To require them, in
 the human coordinator's clone:
   coord install --as {model.DEFAULT_HUMAN}    # a signing key for this clone
@@ -170,9 +195,7 @@ def _stored(repo: git.Repo, branch: str, *, example: bool, same_branch: bool) ->
         present = [f for f in model.FILES if (coord_dir / f).exists()]
         check = snapshot.Snapshot(snapshot.directory_reader(coord_dir))
     else:
-        tip = git.rev_parse(repo.root, f"refs/heads/{branch}") or git.rev_parse(
-            repo.root, f"refs/remotes/origin/{branch}"
-        )
+        tip = storebranch.tip_of(repo.root, branch)
         if tip is None:
             return []
         ws = workspace.open_workspace(repo.root)._replace(branch=branch)
@@ -189,7 +212,7 @@ def _stored(repo: git.Repo, branch: str, *, example: bool, same_branch: bool) ->
     return present
 
 
-def _plan(root: Path, *, agents: bool, github: bool, install_spec: str | None) -> tuple[dict[str, bytes], str]:
+def _plan(root: Path, *, agents: bool) -> tuple[dict[str, bytes], str]:
     """The code branch's files gitcoord adds or updates (path -> content); and a note for the user, or ""."""
     plan = {}
     attributes = fileio.read_text(root / ".gitattributes")
@@ -200,27 +223,68 @@ def _plan(root: Path, *, agents: bool, github: bool, install_spec: str | None) -
         plan[PRE_COMMIT_CONFIG] = config.encode("utf-8")
     if agents:
         plan.update(agent_files.plan(root))
-    if github:
-        wanted = workflows(install_spec)
-        plan.update(
-            {path: text.encode("utf-8") for path, text in wanted.items() if fileio.read_text(root / path) != text}
-        )
     return plan, config_note
 
 
-WORKFLOWS = ("coord-validate.yml", "coord-health.yml", "coord-decisions.yml")
+def _changed(root: Path, texts: dict[str, str]) -> dict[str, bytes]:
+    return {path: text.encode("utf-8") for path, text in texts.items() if fileio.read_text(root / path) != text}
 
 
-def workflows(install_spec: str | None = None) -> dict[str, str]:
-    """The GitHub workflows, installing `install_spec` (default: this release of gitcoord)."""
-    spec = install_spec or f"gitcoord=={version('gitcoord')}"
-    if "'" in spec or "\n" in spec:
-        raise FatalError(f"--install {spec!r}: give a pip requirement without quotes or line breaks")
-    templates = files("gitcoord.templates")
-    return {
-        f".github/workflows/{name}": templates.joinpath(name).read_text("utf-8").replace("@INSTALL@", spec)
-        for name in WORKFLOWS
-    }
+def _github(
+    root: Path, branch: str, *, same_branch: bool, install_spec: str | None
+) -> tuple[workflows.Plan, list[str], str]:
+    """The workflows for the store on `branch`, what to tell the user about them, and a warning or ""."""
+    store_tree = None if same_branch else storebranch.tip_of(root, branch)
+    if same_branch:
+        present = fileio.read_text(root / workflows.INSTALL_FILE)
+    elif store_tree is not None:
+        present = (git.read_blobs(root, [f"{store_tree}:{workflows.INSTALL_FILE}"])[0] or b"").decode("utf-8")
+    else:
+        present = ""
+    # An install file already there is the user's choice, kept until --install names another.
+    if install_spec is not None:
+        spec: workflows.Spec | None = workflows.given(install_spec)
+    elif present:
+        spec = None
+    else:
+        spec = workflows.running(root, same_branch=same_branch)
+    notes = []
+    if spec is not None:
+        notes.append(
+            f"the workflows install {spec.requirement} ({spec.source}), named in {workflows.INSTALL_FILE} on {branch}"
+        )
+    plan = workflows.plan(root, branch, same_branch=same_branch, spec=spec)
+    warning = spec.warning if spec else ""
+    if not same_branch:
+        notes.append(
+            f"pushes to {branch} run only the workflows on {branch} (validation, decision review): "
+            "the code CI, on the code branch, finds no workflow of its own there and does not run; "
+            "GitHub runs health and the decision merge from the default branch only, so commit those there"
+        )
+        return plan, notes, warning
+    edits, ci_notes = _code_ci(root)
+    return plan._replace(code_branch={**plan.code_branch, **edits}), notes + ci_notes, warning
+
+
+def _code_ci(root: Path) -> tuple[dict[str, str], list[str]]:
+    """The code workflows, told to skip pushes that change only coordination files."""
+    edits, notes = {}, []
+    directory = root / workflows.WORKFLOW_DIR
+    ours = set(workflows.WORKFLOWS)
+    found = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")]) if directory.is_dir() else []
+    for path in (p for p in found if p.name not in ours):
+        text = path.read_text("utf-8")
+        edited = workflows.skip_coordination_pushes(text)
+        relative = f"{workflows.WORKFLOW_DIR}/{path.name}"
+        if edited is not None:
+            edits[relative] = edited
+            notes.append(f"{relative}: its push trigger now skips pushes that change only {workflows.IGNORED}")
+        elif "push" in text and workflows.IGNORED not in text:
+            notes.append(
+                f'{relative}: if it runs on every push, add `paths-ignore: ["{workflows.IGNORED}"]` '
+                "to its push trigger by hand (its form is not one coord edits)"
+            )
+    return edits, notes
 
 
 def _example() -> dict[str, bytes]:

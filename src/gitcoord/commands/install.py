@@ -19,11 +19,11 @@ from gitcoord.errors import FatalError
 from gitcoord.output import Output
 
 
-def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output) -> int:
+def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output, hooks: bool = True) -> int:
     if server:
         return install_server(cwd=cwd, out=out)
     repo = git.discover(cwd)
-    changed = clone.set_up(repo)
+    changed = clone.set_up(repo, with_hooks=hooks)
     data: dict[str, Any] = {"changed": changed}
     key = None
     if as_instance:
@@ -71,7 +71,7 @@ def install_server(*, cwd: Path, out: Output) -> int:
         )
     signing.ssh_keygen(cwd)  # the gate verifies signatures: better to say now that it cannot
     directory = git.hooks_dir(cwd)
-    changed = clone.write_hooks(directory, clone.SERVER_HOOKS)
+    changed = [*clone.write_hooks(directory, clone.SERVER_HOOKS), *clone.checked_transfers(cwd)]
     lines = [f"installed {c} in {directory}" for c in changed] or ["the gate is installed; nothing to do"]
     out.emit({"changed": changed, "hooks": str(directory)}, lines)
     return 0

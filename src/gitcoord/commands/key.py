@@ -92,7 +92,7 @@ def set_key(*, cwd: Path, as_instance: str | None, instance: str, key: str, sync
     if instance == ws.identity and mine is not None and mine.public != public:
         # From this commit on the registry wants the new key from me: this clone must switch to it.
         out.note(
-            f"note: this clone still signs with {mine.fingerprint}; its next coordination commit must be signed "
+            f"this clone still signs with {mine.fingerprint}; its next coordination commit must be signed "
             "with the new key (`git config user.signingkey PATH-OF-ITS-PRIVATE-KEY`); `coord key rotate` does both"
         )
     return step.run(
@@ -120,7 +120,7 @@ def rotate(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output
         from gitcoord.commands import sync as sync_command
 
         for line in sync_command.lines(ws, synced):
-            out.note(line)
+            out.tell(line)
     return code
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gitcoord import git
 from gitcoord import model
+from gitcoord import records
 from gitcoord import workspace
 from gitcoord.output import Output
 from gitcoord.output import safe
@@ -15,6 +16,7 @@ def log(
     *, cwd: Path, as_instance: str | None, out: Output, instance: str | None, subject: str | None, limit: int
 ) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    subject = _subject(ws, subject)
     entries = [
         e
         for e in git.log(ws.root, workspace.tip(ws), paths=[model.COORD_DIR])
@@ -35,3 +37,11 @@ def log(
     ]
     out.emit(data, [f"{e.sha[:12]}  {e.date}  {safe(e.subject)}" for e in entries] or ["(no events)"])
     return 0
+
+
+def _subject(ws: workspace.Workspace, given: str | None) -> str | None:
+    """The record id `given` names (or starts), judged by the store at the tip; its prefix says the kind."""
+    kind = {"task": "task", "msg": "message", "dec": "decision"}.get((given or "").split("_", 1)[0])
+    if given is None or kind is None:
+        return given
+    return records.resolve(workspace.snapshot(ws, strict=False), kind, given)

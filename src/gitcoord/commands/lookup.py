@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from gitcoord import clock
 from gitcoord import model
 from gitcoord import records
 from gitcoord import refresh
+from gitcoord import timestamps
 from gitcoord import workspace
-from gitcoord.errors import FatalError
-from gitcoord.escape import safe
+from gitcoord.errors import BadUsage
+from gitcoord.errors import NotFound
 from gitcoord.model import Record
 from gitcoord.output import Output
 from gitcoord.records import State
@@ -37,18 +40,28 @@ def open_fresh(
 
 def read_fresh(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
     fresh = refresh.refresh(ws, timeout=refresh.timeout(ws))
-    tell(out, refresh.describe(fresh))
+    for note in refresh.describe(fresh):
+        out.note(note)
     return fresh
 
 
-def tell(out: Output, notes: list[str]) -> None:
-    """Notes for the reader, as the commands give them (the one place that writes their prefix)."""
-    for text in notes:
-        out.note(f"note: {safe(text)}")
-
-
 def require(state: State, kind: str, rid: str) -> Record:
-    found = records.get(state, kind, rid)
+    """The record `rid` names (an id, or the start of one: `records.resolve`); NotFound if there is none."""
+    found = records.get(state, kind, records.resolve(state, kind, rid))
     if found is None:
-        raise FatalError(f"there is no {kind} {rid!r}")
+        raise NotFound(f"there is no {kind} {rid!r}", details={"record": rid})
     return found
+
+
+def when(text: str, *, option: str) -> dt.datetime:
+    """The moment `text` names (`+2h`, a local time, RFC 3339), as of now; a usage error naming `option`."""
+    try:
+        # A time without a zone is this machine's local time (its rules for that date, DST included).
+        return timestamps.given(text, now=clock.now(), local=lambda naive: naive.astimezone())
+    except ValueError as e:
+        raise BadUsage(f"{option} {text!r}: {e}") from None
+
+
+def stamp(text: str | None, *, option: str) -> str | None:
+    """`when`, as the files write a timestamp (None stays None)."""
+    return None if text is None else timestamps.format(when(text, option=option))

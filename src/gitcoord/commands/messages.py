@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 
+from gitcoord import details
 from gitcoord import model
+from gitcoord import records
 from gitcoord import render
 from gitcoord import validation
 from gitcoord import views
@@ -14,7 +17,6 @@ from gitcoord.commands import step
 from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import messages
@@ -45,8 +47,8 @@ def send(
             body=body,
             requires_response=requires_response,
             priority=priority,
-            task=task_id,
-            decision=decision_id,
+            task=task_id and records.resolve(state, "task", task_id),
+            decision=decision_id and records.resolve(state, "decision", decision_id),
             files=files,
         )
 
@@ -54,23 +56,38 @@ def send(
 
 
 def reply(*, message_id: str, body: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: messages.reply(s, c, message_id, body), creates="message_id", **options)
+    return step.run(
+        lambda s, c: messages.reply(s, c, records.resolve(s, "message", message_id), body),
+        creates="message_id",
+        **options,
+    )
 
 
 def ack(*, message_id: str, **options: Unpack[step.Options]) -> int:
-    return step.run(lambda s, c: messages.ack(s, c, message_id), **options)
+    return step.run(lambda s, c: messages.ack(s, c, records.resolve(s, "message", message_id)), **options)
 
 
-def show(*, cwd: Path, as_instance: str | None, out: Output, message_id: str) -> int:
-    _, state, _ = open_fresh(cwd, as_instance, out, model.MESSAGES)
-    with validation.reading(state):
+def show(
+    *, cwd: Path, as_instance: str | None, out: Output, message_id: str, ack: bool = False, sync: bool | None = None
+) -> int:
+    """MSG and its thread; with `ack`, first the step `msg ack` (the one commit a read may make)."""
+    ws, snap, _ = open_fresh(cwd, as_instance, out, model.MESSAGES)
+    state: State = snap
+    acked: dict[str, Any] = {}
+    if ack:
+        applied = step.commit_now(lambda s, c: messages.ack(s, c, records.resolve(s, "message", message_id)), ws)
+        state = applied.state
+        acked["ack"] = step.data(applied, step.publish(ws, sync))
+        for note in applied.change.notes:
+            out.note(note)
+    with validation.reading(snap):
         root = require(state, "message", message_id)
-        thread = [root, *messages.thread(state[model.MESSAGES], message_id)]
-        lines = []
-        for m in thread:
-            lines.append(render.message_line(views.message_summary(m)))
-            lines += [f"      {safe(line, one_line=True)}" for line in m["message"].splitlines()]
-        out.emit(thread, lines)
+        thread = [root, *messages.thread(state[model.MESSAGES], root["message_id"])]
+        out.emit({**root, "thread": thread[1:], **acked}, details.thread(thread))
+        unread = [m for m in thread if m["to"] == ws.identity and m["status"] == "sent"]
+        if unread and not ack:
+            rid = root["message_id"]
+            out.note(f"{len(unread)} unread here: `coord msg ack {rid}` (or `msg show {rid} --ack`) marks them read")
         return 0
 
 

@@ -87,5 +87,14 @@ def checkin(
     return 0
 
 
+def briefing(*, cwd: Path, as_instance: str | None, out: Output, full: bool = False) -> int:
+    """What `checkin` prints, without checking in."""
+    from gitcoord.commands import briefing
+
+    briefed = briefing.read(workspace.open_workspace(cwd, as_instance=as_instance), out, full=full)
+    out.emit(briefed.data, briefed.lines)
+    return 0
+
+
 def checkout(*, cwd: Path, as_instance: str | None, out: Output, sync: bool | None) -> int:
     return step.run(instances.checkout, cwd=cwd, as_instance=as_instance, out=out, sync=sync)

@@ -12,7 +12,9 @@ from gitcoord import merge
 from gitcoord import model
 from gitcoord import records
 from gitcoord import store
+from gitcoord.commands import sides
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.escape import safe
 from gitcoord.model import Doc
 from gitcoord.output import Output
@@ -37,16 +39,13 @@ def _listing(docs: dict[str, Doc]) -> list[dict[str, Any]]:
 def resolve(
     *, cwd: Path, record: str | None, field: str | None, pick: int | None, value: str | None, out: Output
 ) -> int:
-    root = git.discover(cwd).root
+    repo = git.discover(cwd)
+    root = repo.root
     docs = _load(root)
     if record is None:
         conflicts = _listing(docs)
-        lines = [
-            f"{store.repo_path(c['file'])}: {safe(c['record'])} {safe(c['field'])}: {safe(c['reason'])}\n"
-            + "".join(f"  {n}: {safe(jsonio.dumps(v).strip(), one_line=False)}\n" for n, v in enumerate(c["values"], 1))
-            for c in conflicts
-        ]
-        out.emit(conflicts, lines or ["no merge conflicts to resolve"])
+        labelled = [{**c, "sides": s} for c, s in zip(conflicts, sides.label(repo, conflicts), strict=True)]
+        out.emit(labelled, [line for c in labelled for line in _lines(c)] or ["no merge conflicts to resolve"])
         return 0
     if field is None or (pick is None) == (value is None):
         raise FatalError("say what to keep: coord resolve RECORD FIELD --pick N, or --value JSON")
@@ -70,12 +69,24 @@ def resolve(
     return 0
 
 
+def _lines(conflict: dict[str, Any]) -> list[str]:
+    head = f"{store.repo_path(conflict['file'])}: {safe(conflict['record'])} {safe(conflict['field'])}"
+    lines = [f"{head}: {safe(conflict['reason'])}"]
+    for n, (value, side) in enumerate(zip(conflict["values"], conflict["sides"], strict=True), 1):
+        whose = f"{side['side']}, {side['author'] or 'unknown'} in {side['commit'][:12]}" if side else "side unknown"
+        lines.append(f"  {n} ({whose}): {safe(jsonio.dumps(value).strip(), one_line=False)}")
+    lines.append(f"  keep one: coord resolve {conflict['record']} {conflict['field']} --pick N")
+    return lines
+
+
 def _find(docs: dict[str, Doc], record: str, field: str) -> tuple[str, dict[str, Any]]:
-    for file, doc in docs.items():
-        for entry in doc.get("merge_conflicts", ()):
-            if entry["record"] == record and entry["field"] == field:
-                return file, entry
-    raise FatalError(f"no merge conflict on {record} {field}; `coord resolve` lists them")
+    on_field = {
+        e["record"]: (f, e) for f, d in docs.items() for e in d.get("merge_conflicts", ()) if e["field"] == field
+    }
+    record = records.one_of(on_field, record, what=f"records with a conflict on {field}")  # or the start of its id
+    if record in on_field:
+        return on_field[record]
+    raise NotFound(f"no merge conflict on {record} {field}; `coord resolve` lists them", details={"record": record})
 
 
 def _choice(entry: dict[str, Any], pick: int | None, value: str | None) -> Any:

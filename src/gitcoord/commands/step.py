@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from typing import TypedDict
@@ -15,7 +16,6 @@ from gitcoord import maintenance
 from gitcoord import refresh
 from gitcoord import sync as sync_engine
 from gitcoord import workspace
-from gitcoord.commands import lookup
 from gitcoord.commands import sync as sync_command
 from gitcoord.errors import FatalError
 from gitcoord.errors import NotShared
@@ -47,28 +47,48 @@ def run(
     creates: str | None = None,
     no_commit: bool = False,
     sync: bool | None = None,
+    notes: Sequence[str] = (),
 ) -> int:
-    """Apply `build` as one commit (then sync it) and report it. `creates` names the id key of a new record."""
+    """Apply `build` as one commit (then sync it) and report it.
+
+    `creates` names the id key of a new record; `notes` are the command's own, beside the step's.
+    """
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     if not no_commit and wants_sync(ws, sync):
         catch_up(ws, out)
     applied = commit_now(build, ws, no_commit=no_commit)
-    change = applied.change
-    where = _where(applied.commit, ws.branch, change)
     synced = publish(ws, sync) if applied.commit else None
-    if creates and change.record is not None:
-        out.emit(change.record, change.record[creates])
-        out.note(f"{safe(change.event.summary)} ({where})")
-    else:
-        data = {**envelope(applied), **({"sync": sync_command.as_data(synced)} if synced else {})}
-        out.emit(data, [f"{safe(change.event.summary)} ({where})"])
-    for note in change.notes:
-        out.note(f"note: {safe(note)}")
-    if synced:
-        for line in sync_command.lines(ws, synced):
-            out.note(line)
+    report(ws, applied, synced, out, creates=creates, notes=notes)
     maintenance.after_commit(ws.repo, ws.config)
     return 0
+
+
+def report(
+    ws: workspace.Workspace,
+    applied: commit.Applied,
+    synced: sync_engine.Synced | None,
+    out: Output,
+    *,
+    creates: str | None = None,
+    notes: Sequence[str] = (),
+) -> None:
+    """A step's result: its data (see `data`), its summary line, its notes, and what the sync brought.
+
+    A step that creates a record prints just the new id on stdout (for `$(coord task add ...)`)
+    and the summary on stderr.
+    """
+    change = applied.change
+    summary = f"{safe(change.event.summary)} ({_where(applied.commit, ws.branch, change)})"
+    if creates and change.record is not None:
+        out.emit(data(applied, synced, creates=creates), change.record[creates])
+        out.tell(summary)
+    else:
+        out.emit(data(applied, synced), [summary])
+    for note in (*change.notes, *notes):
+        out.note(note)
+    if synced:
+        for line in sync_command.lines(ws, synced):
+            out.tell(line)
 
 
 def wants_sync(ws: workspace.Workspace, wanted: bool | None) -> bool:
@@ -92,8 +112,9 @@ def catch_up(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
             with lock.hold(ws.repo.common_dir):
                 commit.advance(ws, fresh.local, fresh.commit)
         except FatalError as e:
-            lookup.tell(out, [f"cannot bring {ws.branch} up to {ws.remote}'s here: {e}"])
-    lookup.tell(out, refresh.describe(fresh))
+            out.note(f"cannot bring {ws.branch} up to {ws.remote}'s here: {e}")
+    for note in refresh.describe(fresh):
+        out.note(note)
     return fresh
 
 
@@ -114,17 +135,29 @@ def commit_now(build: Build, ws: workspace.Workspace, *, no_commit: bool = False
     return commit.commit_step(ws, lambda state: build(state, ctx), when=now, no_commit=no_commit)
 
 
-def envelope(applied: commit.Applied) -> dict[str, Any]:
+def data(applied: commit.Applied, synced: sync_engine.Synced | None, *, creates: str | None = None) -> dict[str, Any]:
+    """What every step gives as its JSON `data` (schemas/output.json, `step`).
+
+    A step that creates a record also gives its id under the seed's key (`task_id`, ...),
+    so `data.task_id` is the new task's id.
+    """
     change = applied.change
-    return {
+    given: dict[str, Any] = {
         "event": change.event.name,
         "instance": change.event.actor,
         "subject": change.event.subject,
         "commit": applied.commit,
         "staged": applied.commit is None,
+        "shared": synced is not None,
         "record": change.record,
-        "notes": list(change.notes),
     }
+    if creates and change.record is not None:
+        given[creates] = change.record[creates]
+    if applied.commit is None:
+        given["message"] = change.event.message()  # for the person who commits what was staged
+    if synced is not None:
+        given["sync"] = sync_command.as_data(synced)
+    return given
 
 
 def _where(sha: str | None, branch: str, change: Change) -> str:

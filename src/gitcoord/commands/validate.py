@@ -86,8 +86,9 @@ def _emit(shown: list[tuple[str, Finding]], checked: int, out: Output) -> int:
     }
     lines = [_line(name, f) for name, f in shown]
     files_with = len({name for name, _ in shown})
-    lines.append(f"{len(results)} problem(s) in {files_with} file(s)" if results else f"{checked} file(s) valid")
-    out.emit(data, lines)
+    said = f"{len(results)} problem(s) in {files_with} file(s)"
+    lines.append(said if results else f"{checked} file(s) valid")
+    out.emit(data, lines, problem=said if results else None)
     return 1 if results else 0
 
 

@@ -34,9 +34,11 @@ from gitcoord.git.maintenance import loose_objects
 from gitcoord.git.maintenance import repack_loose
 from gitcoord.git.maintenance import write_commit_graph
 from gitcoord.git.objects import TreeEntry
+from gitcoord.git.objects import blob_ids
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
+from gitcoord.git.objects import exist
 from gitcoord.git.objects import hash_object
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
@@ -61,6 +63,7 @@ from gitcoord.git.refs import is_ancestor
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
+from gitcoord.git.refs import refs_containing
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
@@ -101,6 +104,7 @@ from gitcoord.git.worktree import has_changes
 from gitcoord.git.worktree import index_blobs
 from gitcoord.git.worktree import interpret_trailers
 from gitcoord.git.worktree import lock_file
+from gitcoord.git.worktree import paths_changed_by
 from gitcoord.git.worktree import pull_ff
 from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
@@ -137,6 +141,7 @@ __all__ = [
     "add",
     "add_remote",
     "author",
+    "blob_ids",
     "blobs_under",
     "can_sign",
     "changed_paths",
@@ -156,6 +161,7 @@ __all__ = [
     "discover",
     "drop_paths",
     "ever_touched",
+    "exist",
     "fetch",
     "fetch_tip",
     "fetch_within",
@@ -181,10 +187,12 @@ __all__ = [
     "message_trailers",
     "mktree",
     "object_ids",
+    "paths_changed_by",
     "paths_under",
     "pull_ff",
     "push",
     "read_blobs",
+    "refs_containing",
     "remote_url",
     "repack_loose",
     "reset_hard",

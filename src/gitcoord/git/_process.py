@@ -20,8 +20,10 @@ from gitcoord.git.errors import WouldOverwrite
 # Inside a hook or a merge driver, git exports these; they would point commands aimed at
 # another repository (a clone, a remote) back at the one running the hook.
 _REPO_ENV = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
-# git's messages untranslated, so that what this package parses reads the same everywhere.
-ENGLISH = {"LC_ALL": "C", "LANGUAGE": "C"}
+# git's messages untranslated, so that what this package parses reads the same everywhere;
+# and replace refs ignored: anyone who may push a ref could otherwise have every git command
+# here (the gate's and the checker's too) show another commit in place of the one named.
+ENGLISH = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_NO_REPLACE_OBJECTS": "1"}
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

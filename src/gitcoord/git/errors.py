@@ -15,6 +15,8 @@ LOCK = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 class GitError(FatalError):
     """A git command failed: the command, its exit code, and everything it said."""
 
+    kind = "git"
+
     def __init__(self, args: Sequence[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
         self.cmd = list(args)
         self.returncode = returncode
@@ -31,6 +33,9 @@ class GitError(FatalError):
         """What it said on both streams."""
         return (self.stdout + self.stderr).strip()
 
+    def details(self) -> dict[str, object]:
+        return {"command": self.cmd, "returncode": self.returncode}
+
 
 def _block(name: str, text: str) -> str:
     return f"{name}:\n" + ("".join(f"    {line}\n" for line in text.strip().splitlines()) or "    (none)\n")
@@ -39,17 +44,25 @@ def _block(name: str, text: str) -> str:
 class GitMissing(FatalError):
     """git is not installed, or not on PATH."""
 
+    kind = "git"
+
 
 class NotARepository(FatalError):
     """The directory is not in a working tree of a git repository."""
+
+    kind = "git"
 
 
 class FetchFailed(GitError):
     """The remote could not be fetched from: unreachable, or it refused."""
 
+    kind = "unreachable"
+
 
 class TimedOut(GitError):
     """git did not finish within the time it was given, and was stopped."""
+
+    kind = "unreachable"
 
 
 class RemoteRefMissing(GitError):
@@ -59,13 +72,24 @@ class RemoteRefMissing(GitError):
 class PushFailed(GitError):
     """The remote did not take the push: unreachable, or a hook or a rule declined it."""
 
+    kind = "unreachable"
+
+    def __init__(self, args: Sequence[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(args, returncode, stdout, stderr)
+        if "[remote rejected]" in self.stderr or "hook declined" in self.stderr:
+            self.kind = "refused"  # the remote answered and said no (its gate, a rule): retrying will not help
+
 
 class PushRejected(PushFailed):
     """The remote moved since it was fetched: another push got there first."""
 
+    kind = "conflict"
+
 
 class Locked(GitError):
     """Another git process holds a lock file (or one was killed and left it behind)."""
+
+    kind = "busy"
 
     @property
     def lock(self) -> Path:
@@ -92,6 +116,8 @@ class WouldOverwrite(GitError):
 class MergeTreeConflict(GitError):
     """`git merge-tree` found conflicts: the merge needs a person."""
 
+    kind = "conflict"
+
     @property
     def messages(self) -> str:
         return self.stderr.strip() or self.stdout.split("\n\n", 1)[-1].strip()
@@ -99,6 +125,8 @@ class MergeTreeConflict(GitError):
 
 class SigningFailed(FatalError):
     """This clone signs its commits, and git could not sign one."""
+
+    kind = "git"
 
 
 class RemoteLocked(PushRejected):

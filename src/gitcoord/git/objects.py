@@ -257,6 +257,28 @@ def tree_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
     return ids
 
 
+def blob_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
+    """The blob each `rev:path` spec names, as git's path lookup finds it (None where none), in one call."""
+    if not specs:
+        return []
+    request = "".join(s + "\n" for s in specs).encode()
+    done = run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input=request)
+    ids: list[Sha | None] = []
+    for line in done.stdout.decode().splitlines():
+        parts = line.split()
+        ids.append(Sha(parts[0]) if len(parts) == 2 and parts[1] == "blob" else None)
+    return ids
+
+
+def exist(cwd: Path, specs: Sequence[str]) -> list[bool]:
+    """Whether each `rev:path` spec names something (a file, a directory, a submodule), in one git call."""
+    if not specs:
+        return []
+    request = "".join(s + "\n" for s in specs).encode()
+    done = run(["cat-file", "--batch-check=%(objecttype)"], cwd, input=request)
+    return [not line.endswith(" missing") for line in done.stdout.decode().splitlines()]
+
+
 def blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
     """Every blob below `tree`: path (relative to it) -> object id."""
     found = {}

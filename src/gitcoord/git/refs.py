@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -54,6 +55,11 @@ def is_ancestor(cwd: Path, ancestor: Sha, descendant: Sha) -> bool:
     return run(["merge-base", "--is-ancestor", ancestor, descendant], cwd, check=False).returncode == 0
 
 
+def refs_containing(cwd: Path, commit: Sha, prefix: str) -> list[str]:
+    """The refs under `prefix` (e.g. "refs/remotes/") whose history holds `commit`."""
+    return out(["for-each-ref", "--contains", commit, "--format=%(refname)", prefix], cwd).split()
+
+
 def merge_bases(cwd: Path, a: Sha, b: Sha) -> list[Sha]:
     """All best common ancestors: more than one after criss-cross merges."""
     return [Sha(s) for s in run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()]
@@ -90,20 +96,32 @@ class LogEntry(NamedTuple):
     date: str
     subject: str
     trailers: dict[str, str]
+    author: str = ""
 
 
-_FIELDS = ("%H", "%cI", "%s", "%(trailers:only,unfold)")
+_FIELDS = ("%H", "%cI", "%s", "%an", "%(trailers:only,unfold)")
+
+
+def _between() -> str:
+    """A separator for the fields of `git log --format`, which no commit can contain.
+
+    Subjects, names and trailers are anyone's text (a commit message may hold any byte but
+    NUL, which -z takes for the records): a fixed separator inside one would shift every
+    field after it. This one is new on each call, so no one can write it in advance.
+    """
+    return f"\x1f{secrets.token_hex(8)}\x1f"
 
 
 def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
     """Commits reachable from `rev`, newest first, with their trailers."""
-    args = ["log", "-z", "--format=" + "%x1f".join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
+    sep = _between()
+    args = ["log", "-z", "--format=" + sep.join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
     entries = []
     for item in out(args, cwd).split("\0"):
         if item.strip():
-            sha, date, subject, trailer_text = item.strip("\n").split("\x1f")
+            sha, date, subject, author, trailer_text = item.strip("\n").split(sep)
             trailers = dict(line.split(": ", 1) for line in trailer_text.splitlines() if ": " in line)
-            entries.append(LogEntry(Sha(sha), date, subject, trailers))
+            entries.append(LogEntry(Sha(sha), date, subject, trailers, author))
     return entries
 
 
@@ -149,11 +167,12 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
         "%s",
         "%(trailers:key=Coord-Event,valueonly,separator=%x1e)",
     )
-    text = out(["log", "-z", "--reverse", "--topo-order", "--format=" + "%x1f".join(fields), *revisions, "--"], cwd)
+    sep = _between()
+    text = out(["log", "-z", "--reverse", "--topo-order", "--format=" + sep.join(fields), *revisions, "--"], cwd)
     found = []
     for item in text.split("\0"):
         if item.strip():
-            sha, parents, committed, instances, subject, event = item.lstrip("\n").split("\x1f")
+            sha, parents, committed, instances, subject, event = item.lstrip("\n").split(sep)
             names = tuple(n.strip() for n in instances.split("\x1e") if n.strip())
             events = [e.strip() for e in event.split("\x1e") if e.strip()]
             one = events[0] if len(events) == 1 else ""

@@ -18,6 +18,12 @@ def changed_paths(cwd: Path, a: Sha, b: Sha) -> set[str]:
     return set(names(["diff-tree", "-r", "-z", "--name-only", "--no-renames", a, b], cwd))
 
 
+def paths_changed_by(cwd: Path, revisions: Sequence[str]) -> set[str]:
+    """The paths each commit of `revisions` changes against its parent (merges show none), all together."""
+    found = names(["log", "-z", "--name-only", "--no-renames", "--format=", *revisions, "--"], cwd)
+    return {p.strip("\n") for p in found if p.strip("\n")}
+
+
 def diff_names(cwd: Path, commit: Sha, paths: Sequence[str]) -> list[str]:
     """The files under `paths` whose working-tree version differs from `commit`'s."""
     return names(["diff", "--name-only", "-z", commit, "--", *paths], cwd)

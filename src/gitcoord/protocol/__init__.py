@@ -23,6 +23,7 @@ from gitcoord import records
 from gitcoord import rulebook
 from gitcoord import timestamps
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.events import Event
 from gitcoord.ids import IdMaker
 from gitcoord.model import Doc
@@ -32,6 +33,14 @@ from gitcoord.records import State
 
 class Refused(FatalError):
     """The protocol does not allow this step; the message says why and what to do."""
+
+    kind = "refused"
+
+
+class NoSuchRecord(Refused, NotFound):
+    """The step names a record that is not in the store."""
+
+    kind = "not_found"
 
 
 class Context(NamedTuple):
@@ -80,7 +89,7 @@ class Edit:
     def require(self, kind: str, rid: str) -> Record:
         found = self.get(kind, rid)
         if found is None:
-            raise Refused(f"there is no {kind} {rid!r}; `coord {_LIST[kind]}` shows them")
+            raise NoSuchRecord(f"there is no {kind} {rid!r}; `coord {_LIST[kind]}` shows them", details={"record": rid})
         return found
 
     def put(self, kind: str, record: Record, rid: str | None = None) -> Record:

@@ -156,6 +156,19 @@ def name_decider(state: State, ctx: Context, decision_id: str, decider: str) -> 
     return edit.done(Event("decision.assign", me, decision_id, summary), named)
 
 
+def note(state: State, ctx: Context, decision_id: str, text: str) -> Change:
+    """Add to a decision's record, made or not, without changing what was said: an append-only note.
+
+    Who may (its proposer, whoever decided it, the human coordinator) is the rulebook's to say.
+    """
+    edit = Edit(state, ctx)
+    me = ctx.me()
+    decision = edit.require("decision", decision_id)
+    noted = {**decision, "notes": [*decision.get("notes", []), {"from": me, "at": ctx.stamp, "text": text}]}
+    edit.put("decision", noted)
+    return edit.done(Event("decision.note", me, decision_id, f"{me} adds a note to {decision_id}: {text}"), noted)
+
+
 def _involved(decision: Record) -> list[str]:
     names = [
         decision.get("proposed_by"),

@@ -7,6 +7,7 @@ on a ready task) and keeps the registry's `current_task` in step for the acting 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Sequence
 
 from gitcoord import model
@@ -178,19 +179,70 @@ def block(state: State, ctx: Context, task_id: str, reason: str) -> Change:
     return edit.done(Event("task.block", me, task_id, f"{me} is blocked on {task_id}: {reason}"), task)
 
 
-def complete(state: State, ctx: Context, task_id: str, *, note: str | None = None) -> Change:
-    """Finish a task I work on; `note` says what was done (kept with the task, for whoever builds on it)."""
+def complete(state: State, ctx: Context, task_id: str, *, note: str | None = None, commit: str | None = None) -> Change:
+    """Finish a task I work on; `note` (and the `commit` it is about) is added to its notes."""
     edit = Edit(state, ctx)
     me = ctx.me()
     old = edit.require("task", task_id)
     if old["status"] == "assigned" and old["assigned_to"] == me:
         raise Refused(f"{task_id} was never started; `coord task start {task_id}` first")
-    written = {"notes": [*old.get("notes", []), {"from": me, "at": ctx.stamp, "text": note}]} if note else {}
-    _, task = _move(edit, ctx, task_id, "complete", status_reason=None, **written)
+    noted = {"notes": [*old.get("notes", []), _note(ctx, note, commit)]} if note is not None or commit else {}
+    _, task = _move(edit, ctx, task_id, "complete", status_reason=None, **noted)
     _focus(edit, me, None, only_if=task_id, when=ctx.stamp)
     unblocked = _unblocked(edit, task_id)
     notes = [f"now ready: {', '.join(unblocked)}"] if unblocked else []
     return edit.done(Event("task.complete", me, task_id, f"{me} completes {task_id}"), task, *notes)
+
+
+def _note(ctx: Context, text: str | None, commit: str | None) -> Record:
+    entry: Record = {"from": ctx.me(), "at": ctx.stamp, "text": text or ""}
+    if commit:
+        entry["commit"] = commit
+    return entry
+
+
+# What `coord task edit` may change, by the rulebook's TASK.edits (who may is its to say):
+# fields set to a new value, and lists that entries are added to or taken from.
+EDITABLE = ("title", "description", "priority", "due", "suggested_assignee")
+EDITABLE_LISTS = ("dependencies", "required_expertise", "deliverables")
+
+
+def edit(
+    state: State,
+    ctx: Context,
+    task_id: str,
+    *,
+    fields: Mapping[str, object] | None = None,
+    add: Mapping[str, Sequence[str]] | None = None,
+    drop: Mapping[str, Sequence[str]] | None = None,
+) -> Change:
+    """Change a task's details while it is open: `fields` set, entries added to or dropped from its lists."""
+    fields, add, drop = fields or {}, add or {}, drop or {}
+    change = Edit(state, ctx)
+    me = ctx.me()
+    old = change.require("task", task_id)
+    for dep in add.get("dependencies", ()):
+        change.require("task", dep)
+    if fields.get("suggested_assignee") is not None:
+        instance(change, str(fields["suggested_assignee"]))
+    new = {**old, **fields}
+    for name in EDITABLE_LISTS:
+        new[name] = _edited_list(old, name, add.get(name, ()), drop.get(name, ()))
+    changed = [k for k in (*EDITABLE, *EDITABLE_LISTS) if new.get(k) != old.get(k)]
+    if not changed:
+        raise Refused(f"nothing to change: {task_id} already has what was given")
+    new["updated"] = ctx.stamp
+    change.put("task", new)
+    event = Event("task.edit", me, task_id, f"{me} edits {task_id}: {', '.join(changed)}")
+    return change.done(event, new)
+
+
+def _edited_list(task: Record, name: str, added: Sequence[str], dropped: Sequence[str]) -> list[str]:
+    have: list[str] = list(task.get(name, []))
+    missing = [d for d in dropped if d not in have]
+    if missing:
+        raise Refused(f"{task['task_id']}'s {name} hold no {', '.join(missing)}")
+    return [x for x in dict.fromkeys([*have, *added]) if x not in dropped]
 
 
 def _unblocked(edit: Edit, done: str) -> list[str]:
