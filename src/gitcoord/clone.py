@@ -22,6 +22,7 @@ from gitcoord import hooks
 from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.workspace import OWN_BRANCH
 from gitcoord.workspace import store_branch
 
 DRIVER = "coord"  # the name .gitattributes gives the driver: `merge=coord`
@@ -51,6 +52,7 @@ def set_up(repo: git.Repo, *, branch: str | None = None, with_hooks: bool = True
     return what changed."""
     return [
         *_register_driver(repo.root),
+        *_fetch_store_branch(repo.root, branch),
         *checked_transfers(repo.root),
         *_choose_branch(repo.root, branch),
         *_attributes(repo),
@@ -66,6 +68,39 @@ def _register_driver(root: Path) -> list[str]:
     for key in changed:
         git.set_config(root, key, wanted[key])
     return changed
+
+
+# The commits of the store's branch a clone fetches when it joins: the tip alone.
+JOIN_DEPTH = 1
+
+
+def _fetch_store_branch(root: Path, branch: str | None) -> list[str]:
+    """A clone made without the store's own branch (`git clone --single-branch`, the cheap way
+    to join) fetches that branch's last commit, not its history: a year of events is hundreds
+    of thousands of commits, which a clone would have to receive and index, where the
+    commands need only the tip. A step builds on the tip, a sync merges from a base at or
+    after it, and what arrives later is judged from there; the gate and CI, which hold the
+    whole history, judge the rest. `git fetch --unshallow` fetches the history when wanted."""
+    remote = git.config(root, "coord.remote").get("coord.remote") or "origin"
+    name = branch or git.config(root, "coord.branch").get("coord.branch") or OWN_BRANCH
+    tracking = git.Ref(f"refs/remotes/{remote}/{name}")
+    if (
+        git.remote_url(root, remote) is None
+        or git.rev_parse(root, f"refs/heads/{name}")
+        or git.rev_parse(root, tracking)
+    ):
+        return []
+    try:
+        git.fetch_tip(root, remote, git.Ref(f"refs/heads/{name}"), tracking, depth=JOIN_DEPTH)
+    except git.RemoteRefMissing:
+        return []  # the store lives on the code branch, or nowhere yet
+    except git.FetchFailed as e:
+        said = e.stderr.strip().splitlines()
+        raise FatalError(
+            f"cannot fetch the coordination branch {name!r} from {remote}: {said[-1] if said else e.returncode}\n"
+            "Run `coord install` again when the remote can be reached."
+        ) from None
+    return [f"{tracking} (the tip of {remote}'s {name}, without its history)"]
 
 
 def checked_transfers(root: Path) -> list[str]:

@@ -60,7 +60,7 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     ]
     if found:
         return found
-    now = invariants.check(new, files=files, archived=archived_in(new))
+    now = invariants.check(new, files=files, archived=archived_in(new), since=old)
     if now:
         before = invariants.check(old, files=files, archived=archived_in(old))
         known = {(f.file, f.rule, f.message) for f in before}

@@ -181,16 +181,55 @@ def _empty(doc: Doc) -> bool:
 def _live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[str, Record]]) -> Iterator[Finding]:
     coll = model.COLLECTIONS[file]
     kind = rulebook.KINDS[coll.kind]
-    old, new = records.by_id(before, coll), records.by_id(after, coll)
-    for rid, path, record in records.iter_records(after, coll):
+    new: Mapping[str, Record]
+    if not coll.id_key:  # the registry: a few entries
+        old, new = records.by_id(before, coll), records.by_id(after, coll)
+        changed = list(records.iter_records(after, coll, skip={id(r) for r in old.values()}))
+        gone = [(rid, r) for rid, r in old.items() if rid not in new]
+    else:
+        # A protocol step copies the records it keeps: the very objects the old state holds
+        # need no look, so that a step's check costs what it changed. (States parsed apart,
+        # as a range check reads them, share nothing, and every record is looked at.)
+        key = coll.id_key
+        same = {id(r) for name in coll.lists for r in before.get(name, ())}
+        changed = list(records.iter_records(after, coll, skip=same))
+        kept = {id(r) for name in coll.lists for r in after.get(name, ())}
+        gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
+        old = dict(gone)  # a changed record's old version is one of these
+        new = _Lazy(lambda: records.by_id(after, coll))
+    for rid, path, record in changed:
         previous = old.get(rid)
         at = At(file, kind, rid, path)
         if previous is None:
             yield from _created(at, record, who, new)
-        elif previous is not record and previous != record:
+        elif previous != record:
             yield from _changed(at, previous, record, who)
-    for rid in old.keys() - new.keys():
-        left[rid] = (file, old[rid])
+    arrived = {rid for rid, _, _ in changed}
+    for rid, record in gone:
+        if rid not in arrived:
+            left[rid] = (file, record)
+
+
+class _Lazy(Mapping[str, Record]):
+    """A mapping built on first use: the siblings a new message is checked against, rarely needed."""
+
+    def __init__(self, build: Callable[[], dict[str, Record]]) -> None:
+        self._build = build
+        self._found: dict[str, Record] | None = None
+
+    def _map(self) -> dict[str, Record]:
+        if self._found is None:
+            self._found = self._build()
+        return self._found
+
+    def __getitem__(self, key: str) -> Record:
+        return self._map()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
 
 
 def _created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record]) -> Iterator[Finding]:

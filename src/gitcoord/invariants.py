@@ -63,7 +63,7 @@ class _Known:
         if file not in self._state:
             return None
         coll = model.COLLECTIONS[file]
-        live = frozenset(rid for rid, _, _ in iter_records(self._state[file], coll))
+        live = frozenset(records.by_id(self._state[file], coll))
         return _Ids(live, functools.cache(lambda: self._archived(coll.kind)))
 
     @functools.cached_property
@@ -93,14 +93,23 @@ class _Known:
         return name not in self.instances and not (broadcast and name == model.BROADCAST)
 
 
-def check(state: State, *, files: Iterable[str] = model.FILES, archived: Archived | None = None) -> list[Finding]:
-    """What breaks the invariants in `files` (the rules of other files are not checked)."""
+def check(
+    state: State, *, files: Iterable[str] = model.FILES, archived: Archived | None = None, since: State | None = None
+) -> list[Finding]:
+    """What breaks the invariants in `files` (the rules of other files are not checked).
+
+    `since`: the state a protocol step changed, which copies the records it keeps. Then
+    only the records the step made are looked at, with the tasks that depend on them: a
+    rule that holds of a record holds as long as the records it refers to stay. Unless the
+    step took records away (an archive), which anything may have referred to: then all.
+    """
     known = _Known(state, archived)
     findings: list[Finding] = []
     wanted = set(files)
+    touched = records.touched(since, state) if since is not None else None
     for file, checker in _CHECKS.items():
         if file in wanted and file in state:
-            findings.extend(checker(state[file], known, state))
+            findings.extend(checker(state[file], known, state, touched.get(file) if touched is not None else None))
             findings.extend(_conflicts(file, state[file]))
     for file in model.ARCHIVE_FILES:
         if file in wanted and file in state:
@@ -133,11 +142,17 @@ def _conflicts(file: str, doc: Doc) -> Iterator[Finding]:
         )
 
 
-def _ids(file: str, coll: model.Collection, doc: Doc) -> Iterator[Finding]:
+def _ids(file: str, coll: model.Collection, doc: Doc, only: set[int] | None = None) -> Iterator[Finding]:
     seen: set[str] = set()
     key = coll.id_key
+    if only is not None and key:
+        every = [r[key] for name in coll.lists for r in doc[name]]
+        if len(set(every)) != len(every):
+            only = None  # a duplicate: found by looking at every record
     for list_name in coll.lists if key else ():
         for i, record in enumerate(doc[list_name]):
+            if only is not None and id(record) not in only:
+                continue
             rid = record[key]
             if rid in seen:
                 yield Finding(
@@ -170,7 +185,7 @@ def _ref(file: str, path: JsonPath, rid: Any, ids: Container[str] | None, where:
         yield Finding(file, path, "reference", f"{rid!r} is not a record in {where}")
 
 
-def _registry(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+def _registry(doc: Doc, known: _Known, state: State, only: set[int] | None) -> Iterator[Finding]:
     f = model.REGISTRY
     settings = model.settings_of(doc)
     # One key, one signer: a key held twice would let its holder sign as either name.
@@ -217,11 +232,16 @@ def _key_material(key: str) -> str:
     return " ".join(key.split()[:2])
 
 
-def _tasks(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+def _tasks(doc: Doc, known: _Known, state: State, only: set[int] | None) -> Iterator[Finding]:
     f, coll = model.TASKS, model.TASK_RECORDS
-    yield from _ids(f, coll, doc)
+    yield from _ids(f, coll, doc, only)
     tasks = {rid: (path, r) for rid, path, r in iter_records(doc, coll)}
+    if only is not None:  # and the tasks that depend on one of them: it may no longer be done
+        made = {r["task_id"] for _, r in tasks.values() if id(r) in only}
+        only = only | {id(r) for _, r in tasks.values() if r["dependencies"] and not made.isdisjoint(r["dependencies"])}
     for rid, (path, task) in tasks.items():
+        if only is not None and id(task) not in only:
+            continue
         status, holder = task["status"], task["assigned_to"]
         if status == "pending_assignment" and holder is not None:
             yield Finding(
@@ -249,20 +269,22 @@ def _tasks(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
                 if d in tasks and d != rid:
                     dpath = (*path, "dependencies", task["dependencies"].index(d))
                     yield Finding(f, dpath, "dependency", f"{rid} is {status} but its dependency {d} is {dep_status}")
-    for cycle in cycles({rid: t["dependencies"] for rid, (_, t) in tasks.items()}):
+    roots = [rid for rid, (_, t) in tasks.items() if id(t) in only] if only is not None else None
+    for cycle in cycles({rid: t["dependencies"] for rid, (_, t) in tasks.items()}, roots):
         yield Finding(f, (*tasks[cycle[0]][0], "dependencies"), "cycle", "dependency cycle: " + " -> ".join(cycle))
 
 
 _STARTED = ("in_progress", "completed")
 
 
-def cycles(dependencies: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
-    """Each dependency cycle (as a path that returns to its start), by an iterative depth-first search.
+def cycles(dependencies: Mapping[str, Iterable[str]], roots: Iterable[str] | None = None) -> Iterator[list[str]]:
+    """Each dependency cycle (as a path that returns to its start), by an iterative depth-first search
+    (from `roots` only, when given: a new cycle runs through a task whose dependencies changed).
 
     Dependencies on tasks that are not in `dependencies` are ignored.
     """
     state: dict[str, int] = {}  # 1: on the current path, 2: done
-    for root in dependencies:
+    for root in dependencies if roots is None else roots:
         if root in state:
             continue
         stack: list[tuple[str, Iterator[str]]] = [(root, iter(dependencies[root]))]
@@ -284,14 +306,18 @@ def cycles(dependencies: Mapping[str, Iterable[str]]) -> Iterator[list[str]]:
                 stack.pop()
 
 
-def _messages(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+def _messages(doc: Doc, known: _Known, state: State, only: set[int] | None) -> Iterator[Finding]:
     # The largest file by far: the common case (every reference resolves) is kept to set lookups.
     f = model.MESSAGES
-    yield from _ids(f, model.MESSAGE_RECORDS, doc)
+    yield from _ids(f, model.MESSAGE_RECORDS, doc, only)
     people = (known.instances | {known.human, model.BROADCAST}) if known.instances is not None else None
     messages, tasks, decisions = known.messages, known.tasks, known.decisions
-    owed: dict[str, Record] = {}
+    owed: dict[str, Record] = {
+        m["message_id"]: m for m in doc["messages"] if m["requires_response"] and m["status"] == "pending_response"
+    }
     for i, m in enumerate(doc["messages"]):
+        if only is not None and id(m) not in only:
+            continue
         path: JsonPath = ("messages", i)
         rid = m["message_id"]
         if people is not None and (m["from"] not in people or m["from"] == model.BROADCAST or m["to"] not in people):
@@ -315,8 +341,6 @@ def _messages(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
             yield Finding(f, (*path, "status"), "status", message)
         if m["type"] == "consultation_response" and reply is None:
             yield Finding(f, path, "status", f"{rid} is a consultation_response but names no in_reply_to")
-        if asks and status == "pending_response":
-            owed[rid] = m
     yield from _queue(doc, owed)
 
 
@@ -352,10 +376,12 @@ def _queue(doc: Doc, owed: dict[str, Record]) -> Iterator[Finding]:
         yield Finding(f, ("response_queue",), "response-queue", f"{rid} awaits an answer but is not queued" + fix)
 
 
-def _decisions(doc: Doc, known: _Known, state: State) -> Iterator[Finding]:
+def _decisions(doc: Doc, known: _Known, state: State, only: set[int] | None) -> Iterator[Finding]:
     f, coll = model.DECISIONS, model.DECISION_RECORDS
-    yield from _ids(f, coll, doc)
+    yield from _ids(f, coll, doc, only)
     for rid, path, d in iter_records(doc, coll):
+        if only is not None and id(d) not in only:
+            continue
         yield from _instances(f, (*path, "decided_by"), d.get("decided_by", ()), known, "decided by")
         yield from _instances(
             f, (*path, "affects_instances"), d.get("affects_instances", ()), known, "affected instance", broadcast=True

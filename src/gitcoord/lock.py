@@ -42,6 +42,21 @@ def hold(common_dir: Path, *, timeout: float = 120.0) -> Iterator[None]:
             _unlock(f.fileno())
 
 
+@contextlib.contextmanager
+def attempt(common_dir: Path, name: str) -> Iterator[bool]:
+    """Hold the lock file `name` if no one else does, without waiting: yields whether it is held.
+
+    For work that another process already doing it makes unnecessary (the background packer).
+    """
+    with open(common_dir / name, "a+b") as f:
+        held = _try_lock(f.fileno())
+        try:
+            yield held
+        finally:
+            if held:
+                _unlock(f.fileno())
+
+
 def _me() -> bytes:
     command = " ".join(["coord", *sys.argv[1:]])
     record = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from collections.abc import Container
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -71,15 +72,19 @@ def with_changes(base: State, changed: Mapping[str, Doc]) -> State:
     return _Changed(base, changed)
 
 
-def iter_records(doc: Doc, coll: Collection) -> Iterator[tuple[str, JsonPath, Record]]:
-    """(id, path, record) for every record of the collection, across all its lists."""
+def iter_records(doc: Doc, coll: Collection, *, skip: Container[int] = ()) -> Iterator[tuple[str, JsonPath, Record]]:
+    """(id, path, record) for every record of the collection, across all its lists, but those
+    whose id() is in `skip` (passed over in one comprehension, without a step per record)."""
     if not coll.id_key:
         for name, record in doc.get(coll.lists[0], {}).items():
-            yield name, (coll.lists[0], name), record
+            if id(record) not in skip:
+                yield name, (coll.lists[0], name), record
         return
     key = coll.id_key
     for list_name in coll.lists:
-        for i, record in enumerate(doc.get(list_name, ())):
+        items = doc.get(list_name, ())
+        for i in [i for i, r in enumerate(items) if id(r) not in skip] if skip else range(len(items)):
+            record = items[i]
             yield record[key], (list_name, i), record
 
 
@@ -137,6 +142,23 @@ def without(doc: Doc, coll: Collection, rids: set[str]) -> Doc:
     for name in coll.lists:
         new[name] = [r for r in doc.get(name, []) if r[coll.id_key] not in rids]
     return new
+
+
+def touched(old: State, new: State) -> dict[str, set[int]] | None:
+    """The id() of each live file's records that `new` holds and `old` does not (by identity);
+    None when a record of `old` is gone from `new` (not merely replaced by a new version)."""
+    touched: dict[str, set[int]] = {}
+    for file in (model.TASKS, model.MESSAGES, model.DECISIONS, model.REGISTRY):
+        if file not in new or file not in old or old[file] is new[file]:
+            continue
+        coll = model.COLLECTIONS[file]
+        before = by_id(old[file], coll)
+        after = by_id(new[file], coll)
+        if before.keys() - after.keys():
+            return None
+        kept = {id(r) for r in before.values()}
+        touched[file] = {id(r) for r in after.values() if id(r) not in kept}
+    return touched
 
 
 def unfinished(task: Fields, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:

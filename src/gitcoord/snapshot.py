@@ -82,7 +82,7 @@ class Snapshot(Mapping[str, Doc]):
             self._archived = archived_in(self)
         return self._archived(kind)
 
-    def reuse(self, file: str) -> dict[int, str]:
+    def reuse(self, file: str) -> Mapping[int, str]:
         """The text of this snapshot's unchanged records, for writing `file` again."""
         if file not in self._docs:
             return {}

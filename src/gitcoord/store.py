@@ -20,9 +20,13 @@ def dump(file: str, doc: Doc, reuse: jsonio.Reuse | None = None) -> bytes:
     return jsonio.dumps(doc, layout.shape(model.base(file)), reuse).encode("utf-8")
 
 
-def reusable(file: str, data: bytes, doc: Doc) -> dict[int, str]:
+def reusable(file: str, data: bytes, doc: Doc) -> jsonio.Reuse:
     """What of `data` (the text `doc` was parsed from) a later dump can copy unchanged."""
-    coll = model.COLLECTIONS[model.base(file)]
-    if not coll.id_key:
+    base = model.base(file)
+    coll = model.COLLECTIONS[base]
+    lists = dict.fromkeys(coll.lists, coll.id_key) if coll.id_key else {}
+    if base == model.MESSAGES:
+        lists["response_queue"] = "responding_to"  # an entry a step did not change is kept as it was
+    if not lists:
         return {}
-    return jsonio.record_texts(data.decode("utf-8"), doc, coll.lists, coll.id_key)
+    return jsonio.record_texts(data.decode("utf-8"), doc, lists)

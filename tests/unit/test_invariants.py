@@ -188,6 +188,70 @@ def test_finding_as_dict_is_stable() -> None:
     }
 
 
+def _steps(seed: dict[str, Any], n: int, rng_seed: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """`n` protocol steps from the seed, each as (state before, state after): the after shares what it kept."""
+    import datetime as dt
+    import random
+    from collections import ChainMap
+
+    from testing import simulate
+
+    from gitcoord import ids
+    from gitcoord.protocol import Context
+    from gitcoord.protocol import Refused
+
+    rng = random.Random(rng_seed)
+    now = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+    state: dict[str, Any] = seed
+    found: list[Any] = []
+    while len(found) < n:
+        now += dt.timedelta(minutes=7)
+        try:
+            change = simulate.choose(state, rng).apply(state, Context(None, now, ids.maker(now, rng.getrandbits)))
+        except Refused:
+            continue
+        after = dict(ChainMap(change.docs, state))
+        found.append((state, after))
+        state = after
+    return found
+
+
+@pytest.mark.parametrize("rng_seed", range(6))
+def test_a_step_checked_through_what_it_touched_finds_what_a_full_check_finds(
+    seed: dict[str, Any], rng_seed: int
+) -> None:
+    for before, after in _steps(seed, 40, rng_seed):
+        full = sorted(map(str, invariants.check(after)))
+        assert sorted(map(str, invariants.check(after, since=before))) == full
+
+
+def test_a_step_that_undoes_a_dependency_is_found_at_the_task_that_depends_on_it(seed: dict[str, Any]) -> None:
+    tasks = seed[model.TASKS]
+    done = {**tasks["pending_tasks"][0], "status": "completed", "assigned_to": "instance-1", "dependencies": []}
+    working = {**tasks["pending_tasks"][1], "status": "in_progress", "assigned_to": "instance-2"}
+    working["dependencies"] = [done["task_id"]]
+    active = [*tasks["active_tasks"], working]
+    before = {**seed, model.TASKS: {**tasks, "pending_tasks": [], "active_tasks": active, "completed_tasks": [done]}}
+    assert invariants.check(before) == []
+    undone = {**done, "status": "pending_assignment", "assigned_to": None}
+    after = {**before, model.TASKS: {**before[model.TASKS], "completed_tasks": [], "pending_tasks": [undone]}}
+    found = invariants.check(after, since=before)
+    assert [f.rule for f in found] == ["dependency"]
+    assert found == invariants.check(after)
+
+
+def test_a_step_that_takes_records_away_is_checked_in_full(seed: dict[str, Any]) -> None:
+    log = seed[model.MESSAGES]
+    root = log["messages"][0]
+    answer = {**root, "message_id": "msg_9", "in_reply_to": root["message_id"], "requires_response": False}
+    answer.update(type="consultation_response", status="sent")
+    before = {**seed, model.MESSAGES: {**log, "messages": [root, answer], "response_queue": log["response_queue"]}}
+    after = {**before, model.MESSAGES: {**before[model.MESSAGES], "messages": [answer], "response_queue": []}}
+    found = invariants.check(after, since=before)
+    assert "reference" in {f.rule for f in found}  # the answer, untouched, names a message gone
+    assert sorted(map(str, found)) == sorted(map(str, invariants.check(after)))
+
+
 @pytest.mark.parametrize("name", ["Human", "HUMAN", "instance-1.", "Instance-1", "instance_1", "instance1"])
 def test_a_name_that_reads_like_another_is_refused(seed: dict[str, Any], name: str) -> None:
     registry = seed[model.REGISTRY]

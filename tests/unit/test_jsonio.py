@@ -239,3 +239,31 @@ def test_the_parse_leaves_the_cycle_collector_as_it_found_it() -> None:
 def test_same_tells_true_one_and_one_point_zero_apart(a: object, b: object, same: bool) -> None:
     assert jsonio.same(a, b) is same
     assert jsonio.same(b, a) is same
+
+
+@pytest.mark.parametrize("rng_seed", range(4))
+def test_a_file_written_by_copying_runs_of_records_is_the_file_written_in_full(rng_seed: int) -> None:
+    import datetime as dt
+    import random
+
+    from testing import simulate
+
+    from gitcoord import ids
+    from gitcoord.protocol import Context
+    from gitcoord.protocol import Refused
+
+    rng = random.Random(rng_seed)
+    now = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+    texts = {f: store.dump(f, jsonio.parse((SEED / f).read_bytes())) for f in model.FILES}
+    state = parsed = {f: jsonio.parse(t) for f, t in texts.items()}
+    reuse = {f: store.reusable(f, t, parsed[f]) for f, t in texts.items()}  # by id(): `parsed` keeps them alive
+    for _ in range(60):
+        now += dt.timedelta(minutes=7)
+        try:
+            change = simulate.choose(state, rng).apply(state, Context(None, now, ids.maker(now, rng.getrandbits)))
+        except Refused:
+            continue
+        for file, doc in change.docs.items():
+            assert store.dump(file, doc, reuse[file]) == store.dump(file, doc), file
+        state = {**state, **change.docs}
+    assert parsed

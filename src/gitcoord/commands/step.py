@@ -12,6 +12,7 @@ from gitcoord import clock
 from gitcoord import commit
 from gitcoord import ids
 from gitcoord import lock
+from gitcoord import maintenance
 from gitcoord import refresh
 from gitcoord import sync as sync_engine
 from gitcoord import workspace
@@ -58,6 +59,7 @@ def run(
     applied = commit_now(build, ws, no_commit=no_commit)
     synced = publish(ws, sync) if applied.commit else None
     report(ws, applied, synced, out, creates=creates, notes=notes)
+    maintenance.after_commit(ws.repo, ws.config)
     return 0
 
 

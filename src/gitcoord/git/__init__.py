@@ -28,6 +28,11 @@ from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
+from gitcoord.git.maintenance import Loose
+from gitcoord.git.maintenance import fetch_tip
+from gitcoord.git.maintenance import loose_objects
+from gitcoord.git.maintenance import repack_loose
+from gitcoord.git.maintenance import write_commit_graph
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blob_ids
 from gitcoord.git.objects import blobs_under
@@ -117,6 +122,7 @@ __all__ = [
     "IndexLocked",
     "Locked",
     "LogEntry",
+    "Loose",
     "MergeTreeConflict",
     "NotARepository",
     "PushFailed",
@@ -157,6 +163,7 @@ __all__ = [
     "ever_touched",
     "exist",
     "fetch",
+    "fetch_tip",
     "fetch_within",
     "ff_merge",
     "follow",
@@ -171,6 +178,7 @@ __all__ = [
     "is_bare",
     "lock_file",
     "log",
+    "loose_objects",
     "ls_remote",
     "ls_tree",
     "merge_base",
@@ -186,6 +194,7 @@ __all__ = [
     "read_blobs",
     "refs_containing",
     "remote_url",
+    "repack_loose",
     "reset_hard",
     "rev_list_count",
     "rev_parse",
@@ -203,5 +212,6 @@ __all__ = [
     "worktree_add",
     "worktree_of",
     "worktree_remove",
+    "write_commit_graph",
     "write_tree",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -22,9 +24,97 @@ from gitcoord.git.repo import config_bool
 
 
 def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
-    """The contents of `rev:path` specs in one git call; None for those that do not exist."""
+    """The contents of `rev:path` specs (or blob ids); None for those that do not exist.
+
+    Specs that name their commit or blob by id go to one `git cat-file --batch` that the
+    process keeps for its repository: a sync or a step reads the store at five or six commits,
+    and a git process for each costs more than the reading. An object named by id is the
+    same whenever it is read, so nothing the process holds can be stale; a spec that names a
+    ref, which may move, gets a process of its own.
+    """
     if not specs:
         return []
+    if all(_by_id(s) for s in specs):
+        with _READER_LOCK:
+            return _read_kept(cwd, specs)
+    return _read_once(cwd, specs)
+
+
+def _by_id(spec: str) -> bool:
+    rev = spec.split(":", 1)[0]
+    return len(rev) == 40 and _HEX.issuperset(rev)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+class _Reader:
+    """One `git cat-file --batch` in `cwd`, asked again and again."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        pipe = subprocess.PIPE
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=cwd, stdin=pipe, stdout=pipe, stderr=subprocess.DEVNULL, env=english()
+        )
+
+    def read(self, specs: Sequence[str]) -> list[bytes | None]:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None
+        assert stdout is not None
+        # A few lines, well under a pipe's buffer: written whole, then the answers read in turn.
+        stdin.write("".join(s + "\n" for s in specs).encode())
+        stdin.flush()
+        found: list[bytes | None] = []
+        for _ in specs:
+            header = stdout.readline().split()
+            if not header:
+                raise BrokenPipeError("git cat-file --batch stopped")
+            if header[-1] == b"missing" or header[-1] == b"ambiguous":
+                found.append(None)
+                continue
+            data = stdout.read(int(header[2]) + 1)[:-1]
+            found.append(data if header[1] == b"blob" else None)
+        return found
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        self.proc.wait()
+
+
+_READER_LOCK = threading.Lock()
+_kept: _Reader | None = None  # one at a time: a command works in one repository
+
+
+def _read_kept(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
+    """Through the reader kept for `cwd` (replacing one kept for another repository, or one that stopped)."""
+    global _kept  # noqa: PLW0603 (the one reader this process keeps)
+    for attempt in (1, 2):
+        if _kept is None or _kept.cwd != cwd or _kept.proc.poll() is not None:
+            _close_reader()
+            _kept = _Reader(cwd)
+        try:
+            return _kept.read(specs)
+        except (BrokenPipeError, ValueError, IndexError):
+            _close_reader()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _close_reader() -> None:
+    global _kept  # noqa: PLW0603
+    if _kept is not None:
+        _kept.close()
+        _kept = None
+
+
+atexit.register(_close_reader)
+
+
+def _read_once(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
     # The request is a few lines (well under a pipe's buffer), so it is written whole before
     # the answer is read in one go: no polling loop over what can be tens of megabytes.
     cmd = ["git", "cat-file", "--batch"]

@@ -98,7 +98,7 @@ class Edit:
 
     def ids(self, kind: str) -> Container[str]:
         coll = model.BY_KIND[kind]
-        return {rid for rid, _, _ in records.iter_records(self.state[coll.file], coll)}
+        return _Taken(self.state[coll.file], coll)
 
     def touch_registry(self, when: str) -> None:
         doc = dict(self.state[model.REGISTRY])
@@ -130,6 +130,20 @@ class Edit:
         self.put("instance", {**entry, "current_task": None}, actor)
         where = f"{task['status']}, held by {task['assigned_to'] or 'nobody'}" if task else "gone"
         return (f"your current task {current} is no longer yours ({where})",)
+
+
+class _Taken(Container[str]):
+    """The ids of a collection, for a new id to avoid: asked once or twice, so looked up by a scan."""
+
+    def __init__(self, doc: Doc, coll: model.Collection) -> None:
+        self._doc = doc
+        self._coll = coll
+
+    def __contains__(self, rid: object) -> bool:
+        if not self._coll.id_key:
+            return rid in self._doc.get(self._coll.lists[0], {})
+        key = self._coll.id_key
+        return any(r[key] == rid for name in self._coll.lists for r in self._doc.get(name, ()))
 
 
 _LIST = {"instance": "status", "task": "task list", "message": "inbox --all", "decision": "decision list"}

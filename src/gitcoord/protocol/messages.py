@@ -32,10 +32,11 @@ def response_queue(doc: Doc) -> list[Record]:
     owed = []
     for m in doc["messages"]:
         if m["requires_response"] and m["status"] == "pending_response":
-            due = m.get("expected_response_time") or queued.get(m["message_id"], {}).get("expected_response_time")
-            owed.append(
-                {"responding_to": m["message_id"], "from": m["to"], "status": "pending", "expected_response_time": due}
-            )
+            was = queued.get(m["message_id"], {})
+            due = m.get("expected_response_time") or was.get("expected_response_time")
+            entry = {"responding_to": m["message_id"], "from": m["to"], "status": "pending"}
+            entry["expected_response_time"] = due
+            owed.append(was if was == entry else entry)  # the same entry, kept: its text is copied when written
     return sorted(owed, key=lambda e: e["responding_to"])
 
 
