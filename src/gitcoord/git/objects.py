@@ -246,19 +246,16 @@ def merge_tree(cwd: Path, ours: Sha, theirs: Sha, *, config: Mapping[str, str] |
 
 def tree_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
     """The tree each `rev:path` spec names (None where there is none), in one git call."""
-    if not specs:
-        return []
-    request = "".join(s + "\n" for s in specs).encode()
-    done = run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input=request)
-    ids: list[Sha | None] = []
-    for line in done.stdout.decode().splitlines():
-        parts = line.split()
-        ids.append(Sha(parts[0]) if len(parts) == 2 and parts[1] == "tree" else None)
-    return ids
+    return _ids_of(cwd, specs, "tree")
 
 
 def blob_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
     """The blob each `rev:path` spec names, as git's path lookup finds it (None where none), in one call."""
+    return _ids_of(cwd, specs, "blob")
+
+
+def _ids_of(cwd: Path, specs: Sequence[str], kind: str) -> list[Sha | None]:
+    """The object of `kind` each `rev:path` spec names (None where it names none, or another kind)."""
     if not specs:
         return []
     request = "".join(s + "\n" for s in specs).encode()
@@ -266,7 +263,7 @@ def blob_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
     ids: list[Sha | None] = []
     for line in done.stdout.decode().splitlines():
         parts = line.split()
-        ids.append(Sha(parts[0]) if len(parts) == 2 and parts[1] == "blob" else None)
+        ids.append(Sha(parts[0]) if len(parts) == 2 and parts[1] == kind else None)
     return ids
 
 
