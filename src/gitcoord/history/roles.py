@@ -16,6 +16,7 @@ from typing import NamedTuple
 from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
+from gitcoord import shapes
 from gitcoord.findings import Finding
 from gitcoord.jsonio import JsonPath
 from gitcoord.model import Record
@@ -27,7 +28,7 @@ class Judge(NamedTuple):
 
     actor: str | None
     human: str
-    registry: Mapping[str, Record]  # the old state's instances
+    registry: Mapping[str, shapes.Instance]  # the old state's instances
     settings: model.Settings  # the old state's settings
     when: dt.datetime  # the moment of the change: the commit's date
     now: dt.datetime  # the checker's clock (a commit dated after it is not believed)

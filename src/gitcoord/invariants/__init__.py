@@ -42,7 +42,7 @@ def check(
     touched = records.touched(since, state) if since is not None else None
     for file, checker in _CHECKS.items():
         if file in wanted and file in state:
-            findings.extend(checker(state[file], known, state, touched.get(file) if touched is not None else None))
+            findings.extend(checker(state, known, touched.get(file) if touched is not None else None))
             findings.extend(_conflicts(file, state[file]))
     for file in model.ARCHIVE_FILES:
         if file in wanted and file in state:

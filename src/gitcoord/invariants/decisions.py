@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitcoord import model
+from gitcoord import records
 from gitcoord.findings import Finding
 from gitcoord.invariants import placement
 from gitcoord.invariants import references
-from gitcoord.model import Doc
 from gitcoord.records import State
 from gitcoord.records import iter_records
 
 
-def check(doc: Doc, known: references.Known, state: State, only: set[int] | None) -> Iterator[Finding]:
+def check(state: State, known: references.Known, only: set[int] | None) -> Iterator[Finding]:
+    doc = records.decision_log(state)
     f, coll = model.DECISIONS, model.DECISION_RECORDS
     yield from placement.check(f, coll, doc, only)
     for rid, path, d in iter_records(doc, coll):

@@ -7,22 +7,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitcoord import model
+from gitcoord import records
+from gitcoord import shapes
 from gitcoord.findings import Finding
 from gitcoord.invariants import placement
 from gitcoord.invariants import references
 from gitcoord.jsonio import JsonPath
-from gitcoord.model import Doc
-from gitcoord.model import Record
 from gitcoord.records import State
 
 
-def check(doc: Doc, known: references.Known, state: State, only: set[int] | None) -> Iterator[Finding]:
+def check(state: State, known: references.Known, only: set[int] | None) -> Iterator[Finding]:
+    doc = records.communication_log(state)
     # The largest file by far: the common case (every reference resolves) is kept to set lookups.
     f = model.MESSAGES
     yield from placement.check(f, model.MESSAGE_RECORDS, doc, only)
     people = (known.instances | {known.human, model.BROADCAST}) if known.instances is not None else None
     messages, tasks, decisions = known.messages, known.tasks, known.decisions
-    owed: dict[str, Record] = {
+    owed: dict[str, shapes.Message] = {
         m["message_id"]: m for m in doc["messages"] if m["requires_response"] and m["status"] == "pending_response"
     }
     for i, m in enumerate(doc["messages"]):
@@ -60,7 +61,7 @@ _REQUEST_STATUSES = ("pending_response", "responded", "closed")
 _INFO_STATUSES = ("sent", "acknowledged")
 
 
-def _queue(doc: Doc, owed: dict[str, Record]) -> Iterator[Finding]:
+def _queue(doc: shapes.CommunicationLog, owed: dict[str, shapes.Message]) -> Iterator[Finding]:
     """`response_queue` holds exactly one entry for each answer still owed."""
     f = model.MESSAGES
     fix = "; the queue follows from the messages, and the next `coord msg` step rebuilds it"

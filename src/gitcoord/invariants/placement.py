@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from gitcoord import model
 from gitcoord.findings import Finding
-from gitcoord.model import Doc
+from gitcoord.model import Fields
 
 
-def check(file: str, coll: model.Collection, doc: Doc, only: set[int] | None = None) -> Iterator[Finding]:
+def check(file: str, coll: model.Collection, doc: Fields, only: set[int] | None = None) -> Iterator[Finding]:
     seen: set[str] = set()
     key = coll.id_key
     if only is not None and key:

@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gitcoord import model
+from gitcoord import records
 from gitcoord.findings import Finding
 from gitcoord.invariants import references
 from gitcoord.jsonio import JsonPath
-from gitcoord.model import Doc
 from gitcoord.records import State
 
 
-def check(doc: Doc, known: references.Known, state: State, only: set[int] | None) -> Iterator[Finding]:
+def check(state: State, known: references.Known, only: set[int] | None) -> Iterator[Finding]:
+    doc = records.registry(state)
     f = model.REGISTRY
     settings = model.settings_of(doc)
     # One key, one signer: a key held twice would let its holder sign as either name.

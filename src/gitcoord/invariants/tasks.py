@@ -14,12 +14,12 @@ from gitcoord import rulebook
 from gitcoord.findings import Finding
 from gitcoord.invariants import placement
 from gitcoord.invariants import references
-from gitcoord.model import Doc
 from gitcoord.records import State
 from gitcoord.records import iter_records
 
 
-def check(doc: Doc, known: references.Known, state: State, only: set[int] | None) -> Iterator[Finding]:
+def check(state: State, known: references.Known, only: set[int] | None) -> Iterator[Finding]:
+    doc = records.task_queue(state)
     f, coll = model.TASKS, model.TASK_RECORDS
     yield from placement.check(f, coll, doc, only)
     tasks = {rid: (path, r) for rid, path, r in iter_records(doc, coll)}
