@@ -9,7 +9,6 @@ instance it names; only the last breaks the rule, and nothing is pushed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,10 @@ from testing.forgery import Forger
 from testing.forgery import append
 from testing.forgery import current
 from testing.forgery import found
-from testing.forgery import new_key
 from testing.forgery import new_task
 from testing.forgery import put
 from testing.forgery import record
+from testing.forgery import register
 from testing.signed import HUMAN
 
 from gitcoord import model
@@ -49,20 +48,6 @@ def _escalated(by: str) -> Change:
         "positions": [],
     }
     return put("dec_002", status="escalated", escalation=escalation)
-
-
-def _registered(name: str, **fields: Any) -> Change:
-    entry = {
-        "role": "r",
-        "status": "pending",
-        "current_task": None,
-        "last_update": None,
-        "expertise_areas": [],
-        "available_for_consultation": False,
-        "current_session_id": None,
-        **fields,
-    }
-    return lambda d: d["instances"].__setitem__(name, entry)
 
 
 # (id, the commits, the rule, the words the refusal says)
@@ -114,7 +99,7 @@ CASES: list[tuple[str, list[Step], str, str]] = [
     ),
     (
         "an-instance-named-as-the-human",
-        [(HUMAN, REG, _registered(HUMAN))],
+        [(HUMAN, REG, register(HUMAN))],
         "authorization",
         f"{HUMAN} is the human coordinator's name: no instance may take it",
     ),
@@ -133,12 +118,6 @@ def test_check_range_refuses_each_broken_rule_in_its_words(
 ) -> None:
     _commit(attacker, steps)
     assert words in _said(found(attacker, rule), rule)
-
-
-def test_a_new_instance_s_key_is_set_by_itself_or_the_human_only(attacker: Forger, tmp_path: Path) -> None:
-    _, key = new_key(tmp_path, "instance-9")
-    _commit(attacker, [(ME, REG, _registered("instance-9", signing_key=key))])
-    assert f"{ME} may not set signing_key of a new instance on instance-9" in _said(found(attacker, "authorization"))
 
 
 def _commit(attacker: Forger, steps: list[Step]) -> None:
