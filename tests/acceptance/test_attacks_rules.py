@@ -38,6 +38,10 @@ def _note(by: str, text: str) -> dict[str, Any]:
     return {"from": by, "at": current(), "text": text}
 
 
+def _contest(by: str) -> dict[str, Any]:
+    return {"status": "assigned", "assigned_to": by, "assigned_at": current(), "status_reason": None, "at": current()}
+
+
 def _escalated(by: str) -> Change:
     escalation = {
         "subject": "dec_002",
@@ -76,8 +80,8 @@ CASES: list[tuple[str, list[Step], str, str]] = [
     (
         "an-own-note-rewritten",
         [
-            (HOLDER, TQ, append("task_001", "notes", _note(HOLDER, "halfway"))),
-            (HOLDER, TQ, lambda d: record(d, "task_001")["notes"][0].update(text="done long ago")),
+            (HOLDER, TQ, put("task_001", notes=[_note(HOLDER, "started"), _note(HOLDER, "halfway")])),
+            (HOLDER, TQ, lambda d: record(d, "task_001")["notes"][1].update(text="done long ago")),
         ],
         "immutable",
         "task_001.notes: entries are only ever added, never changed",
@@ -102,6 +106,24 @@ CASES: list[tuple[str, list[Step], str, str]] = [
         [(HUMAN, REG, register(HUMAN))],
         "authorization",
         f"{HUMAN} is the human coordinator's name: no instance may take it",
+    ),
+    (
+        "a-task-created-contested",
+        [(ME, TQ, lambda d: d["pending_tasks"].append(new_task("task_new", ME, contested=[_contest(VICTIM)])))],
+        "authorization",
+        "task_new.contested is written only by the merge driver",
+    ),
+    (
+        "the-registry-stamp-moved-back",
+        [(ME, REG, lambda d: d.update(last_registry_update="2024-01-14T00:00:00Z"))],
+        "time",
+        "last_registry_update went back from",
+    ),
+    (
+        "the-registry-stamp-in-the-future",
+        [(ME, REG, lambda d: d.update(last_registry_update="2999-01-01T00:00:00Z"))],
+        "time",
+        "last_registry_update = 2999-01-01T00:00:00Z lies after the change itself",
     ),
     (
         "a-task-dated-before-its-store",
