@@ -259,3 +259,26 @@ def test_a_name_that_reads_like_another_is_refused(seed: dict[str, Any], name: s
     found = [f for f in invariants.check(seed) if f.rule == "duplicate-id" and "reads like" in f.message]
     assert found, f"{name!r} passed"
     assert found[0].path == ("instances", name)
+
+
+def test_a_decision_s_options_and_escalation_are_whole(seed: dict[str, Any]) -> None:
+    pending = seed[model.DECISIONS]["pending_decisions"][0]
+    pending["options"].append(copy.deepcopy(pending["options"][0]))
+    pending["status"] = "escalated"
+    found = _found(seed)
+    assert ("$.pending_decisions[0].options", "duplicate-id", "dec_002 lists an option twice") in found
+    assert ("$.pending_decisions[0]", "status", "dec_002 is escalated but records no escalation") in found
+
+
+def test_an_answer_names_its_question_and_the_queue_its_due_time(seed: dict[str, Any]) -> None:
+    log = seed[model.MESSAGES]
+    log["messages"][0]["expected_response_time"] = "2024-01-15T14:00:00Z"
+    answer = {**copy.deepcopy(log["messages"][0]), "message_id": "msg_002", "type": "consultation_response"}
+    log["messages"].append({**answer, "requires_response": False, "status": "sent"})
+    found = _found(seed)
+    assert ("$.messages[1]", "status", "msg_002 is a consultation_response but names no in_reply_to") in found
+    due = [m for w, r, m in found if w == "$.response_queue[0].expected_response_time" and r == "response-queue"]
+    assert due == [
+        "msg_001 is due 2024-01-15T14:00:00Z; the queue follows from the messages, and the next `coord msg` step "
+        "rebuilds it"
+    ]
