@@ -1,11 +1,10 @@
-"""Reading and writing JSON the one canonical way, and saying where in a file things are.
+"""Reading JSON strictly, and saying where in a file things are (writing it: `canonical.py`).
 
 Parsing is strict: a duplicate key, a git conflict marker, an empty file, a byte that is
 not UTF-8, a number that is not finite (NaN, Infinity, 1e999), a lone UTF-16 surrogate, a
 file or a nesting past the limits below: each is an error with a line and a column, never a
-silent guess and never a crash later. The canonical form is what every writer produces, so
-an unchanged document keeps every byte and a diff shows only what changed. Positions are
-worked out only when there is an error to report: the hot path is the C parser.
+silent guess and never a crash later. Positions are worked out only when there is an error
+to report: the hot path is the C parser.
 """
 
 from __future__ import annotations
@@ -13,13 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Iterator
-from collections.abc import Mapping
-from collections.abc import Sequence
-from json.encoder import encode_basestring
-from operator import itemgetter
 from typing import Any
-from typing import NamedTuple
 
 from gitcoord import jsonpos
 from gitcoord.jsonpos import JsonPath as JsonPath  # JsonPath, format_path, line_col and locate are read from here too
@@ -244,195 +237,3 @@ def _same_types(a: Any, b: Any) -> bool:
             if type(value) is not str and not _same_types(value, other):
                 return False
     return True
-
-
-# Canonical form --------------------------------------------------------------------------
-
-
-class Shape(NamedTuple):
-    """The canonical layout of one JSON value: key order and how lists of records sort."""
-
-    order: dict[str, int]  # property -> rank; unknown keys follow, sorted
-    children: dict[str, Shape]
-    values: Shape | None  # the shape of every value of a mapping, or of every item of a list
-    sort_key: tuple[str, ...]  # a list of records sorts by these fields
-
-
-EMPTY_SHAPE = Shape({}, {}, None, ())
-
-
-Reuse = Mapping[int, str]  # id() of a record object -> its text, as the canonical form writes it
-
-
-def dumps(value: Any, shape: Shape = EMPTY_SHAPE, reuse: Reuse | None = None) -> str:
-    """The canonical text; records found in `reuse` are copied, not written again."""
-    out: list[str] = []
-    _write(value, shape, "\n", out, reuse or {})
-    out.append("\n")
-    return "".join(out)
-
-
-def record_text(record: dict[str, Any], shape: Shape) -> str:
-    """The text of one record of a top-level list, as `dumps` writes it there: what `Reuse` holds."""
-    out: list[str] = []
-    _write(record, shape, "\n    ", out, {})
-    return "".join(out)
-
-
-class Spans(Mapping[int, str]):
-    """Where each record's text lies in the file it was parsed from (id() of the record -> its
-    text). The writer copies a run of records that were neighbours there as one slice: a step
-    that changes a handful of 50,000 records copies the rest in a few pieces."""
-
-    def __init__(self, text: str, spans: dict[int, tuple[int, int]]) -> None:
-        self.text = text
-        self._spans = spans
-
-    def __getitem__(self, key: int) -> str:
-        start, end = self._spans[key]
-        return self.text[start:end]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def pieces(self, items: Sequence[Any]) -> list[Any]:
-        """`items` as the writer should put them, separated by ",\n    ": the text of each run of
-        records that sat side by side in the file, and each record it must write itself."""
-        found: list[Any] = []
-        spans, text = self._spans, self.text
-        run_start = run_end = -1  # the run of neighbours being gathered, if any
-        for item in items:
-            span = spans.get(id(item))
-            if span is not None and run_start >= 0 and span[0] == run_end + len(_SEPARATOR):
-                run_end = span[1]
-                continue
-            if run_start >= 0:
-                found.append(text[run_start:run_end])
-                run_start = -1
-            if span is None:
-                found.append(item)
-            else:
-                run_start, run_end = span
-        if run_start >= 0:
-            found.append(text[run_start:run_end])
-        return found
-
-
-_SEPARATOR = ",\n    "  # between two records of a top-level list
-
-
-def record_texts(text: str, doc: dict[str, Any], lists: Mapping[str, str]) -> Spans:
-    """The text of each record of `doc`'s top-level `lists` (list name -> the key each of its
-    records starts with), in the file `doc` was parsed from.
-
-    In the canonical layout a record of a top-level list is exactly the text between
-    "\n    {" and "\n    }" (nested records are indented deeper; strings hold no raw line
-    breaks), so an unchanged record's text can be reused when the file is written again.
-    A file laid out any other way gives nothing to reuse, and is simply written in full.
-    """
-    found: dict[int, tuple[int, int]] = {}
-    for name, key in lists.items():
-        records = doc.get(name)
-        start = text.find(f'\n  "{name}": [\n    {{\n')
-        if not records or start < 0:
-            continue
-        first = text.index("[", start) + 1
-        end = text.find("\n  ]", first)
-        if end < 0:
-            continue
-        # Each record starts on its own line with its key, and ends where the next one starts,
-        # or where the list does. (str.find skips along in C; a regex would try every line.)
-        head = f'\n    {{\n      "{key}": "'
-        starts: list[int] = []
-        at = text.find(head, first, end)
-        for r in records:
-            if at < 0 or not text.startswith(f'{r[key]}",', at + len(head)):
-                break
-            starts.append(at + len("\n    "))
-            at = text.find(head, at + len(head), end)
-        # As many heads as records, each in its place, and between each two the separator.
-        if at >= 0 or len(starts) != len(records) or starts[0] != first + len("\n    "):
-            continue
-        if text.count("\n    }" + _SEPARATOR + "{", first, end) != len(records) - 1:
-            continue
-        if not text.startswith("\n    }", end - len("\n    }")):
-            continue
-        ends = [s - len(_SEPARATOR) for s in starts[1:]] + [end]
-        found.update((id(r), (s, e)) for r, s, e in zip(records, starts, ends, strict=True))
-    return Spans(text, found)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        s: str = encode_basestring(value)
-        return s
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return json.dumps(value)
-
-
-def _write(value: Any, shape: Shape, newline: str, out: list[str], reuse: Reuse) -> None:
-    inner = newline + "  "
-    if isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        order = shape.order
-        keys = sorted(value, key=lambda k: (order.get(k, len(order)), k)) if order else value
-        out.append("{")
-        last = len(value) - 1
-        for n, key in enumerate(keys):
-            out.append(inner)
-            out.append(encode_basestring(key))
-            out.append(": ")
-            child = shape.children.get(key) or shape.values or EMPTY_SHAPE
-            _write(value[key], child, inner, out, reuse)
-            if n != last:
-                out.append(",")
-        out.append(newline)
-        out.append("}")
-    elif isinstance(value, list):
-        if not any(isinstance(v, (dict, list)) for v in value):
-            out.append("[" + ", ".join(_scalar(v) for v in value) + "]")
-            return
-        items = sorted(value, key=itemgetter(*shape.sort_key)) if shape.sort_key else value
-        if isinstance(reuse, Spans):
-            pieces = reuse.pieces(items)
-            out.append("[")
-            for n, piece in enumerate(pieces):
-                out.append(inner if not n else "," + inner)
-                if isinstance(piece, str):
-                    out.append(piece)
-                else:
-                    _write(piece, shape.values or EMPTY_SHAPE, inner, out, reuse)
-            out.append(newline + "]")
-            return
-        # A step changes a handful of a file's records: the others' text is copied, in one go
-        # when every record is known.
-        texts = [reuse.get(id(item)) for item in items] if reuse else [None] * len(items)
-        if texts and None not in texts:
-            out.append("[" + inner + ("," + inner).join(texts) + newline + "]")  # type: ignore[arg-type]
-            return
-        child = shape.values or EMPTY_SHAPE
-        out.append("[")
-        last = len(items) - 1
-        for n, item in enumerate(items):
-            out.append(inner)
-            known = texts[n]
-            if known is not None:
-                out.append(known)
-            else:
-                _write(item, child, inner, out, reuse)
-            if n != last:
-                out.append(",")
-        out.append(newline)
-        out.append("]")
-    else:
-        out.append(_scalar(value))
