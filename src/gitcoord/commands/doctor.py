@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitcoord import authenticity
 from gitcoord import clone
+from gitcoord import events
 from gitcoord import git
 from gitcoord import lock
 from gitcoord import model
@@ -96,7 +97,7 @@ def _conflict_markers(root: Path) -> clone.Check:
 
 def _identity(ws: workspace.Workspace, registry: Record) -> clone.Check:
     if ws.identity is None:
-        return clone.Check("identity", False, workspace.IDENTITY_HELP)
+        return clone.Check("identity", False, events.IDENTITY_HELP)
     known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
     fix = "" if known else f": not registered; `coord register {ws.identity} --role ROLE`"
     return clone.Check("identity", known, ws.identity + fix)
