@@ -57,12 +57,12 @@ def last_good(ws: Workspace, verdict: replay.Verdict) -> git.Sha | None:
 
 
 def believed(ws: Workspace, local: git.Sha | None, verdict: replay.Verdict | None) -> git.Sha | None:
-    """What to read: `local`, unless it holds a commit that breaks the rules (a checkout `git clone`
-    made); then the last good commit before it."""
-    if verdict is None or local is None:
+    """What to read, given the verdict on the remote: `local`, unless it holds a commit that breaks
+    the rules (a checkout `git clone` made) or there is none yet; then the last good commit."""
+    if verdict is None:
         return local
     bad = next(c for c in verdict.subjects if c in {f.commit for f in verdict.findings})
-    return last_good(ws, verdict) if git.is_ancestor(ws.root, git.Sha(bad), local) else local
+    return last_good(ws, verdict) if local is None or git.is_ancestor(ws.root, git.Sha(bad), local) else local
 
 
 def adopt(ws: Workspace, remote: git.Sha, verdict: replay.Verdict | None) -> git.Sha:

@@ -76,8 +76,6 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     local = git.rev_parse(ws.root, ws.ref)
     tracking = git.rev_parse(ws.root, tracking_ref(ws))
     bad = incoming.judge(ws, local, tracking)
-    if local is None and tracking is not None:
-        local = incoming.adopt(ws, tracking, bad)  # the first contact: the local branch, as judged
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
         fetched, problem = problem is None, problem or incoming.summary(ws, bad)
         good = incoming.believed(ws, local, bad)
