@@ -183,6 +183,9 @@ def test_edit_will_not_run_hooks_no_rule_vouches_for(repo: Path, coord: Coord) -
     assert refused.code == 1
     assert "coord's .pre-commit-config.yaml is not the one coord writes" in refused.err
     assert not worktree.exists(), "nothing was opened"
+    doctor = coord(repo, "doctor")
+    assert doctor.code == 1
+    assert "beside the store:  the store's settings name no branch" in doctor.out
 
 
 def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord) -> None:
