@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 
 from gitcoord import model
 from gitcoord import records
@@ -30,6 +31,7 @@ from gitcoord.history import record_changes
 from gitcoord.history import times
 from gitcoord.history.roles import At
 from gitcoord.history.roles import Judge
+from gitcoord.history.roles import holds
 from gitcoord.model import Doc
 from gitcoord.model import Record
 
@@ -145,6 +147,25 @@ def check_record(
         siblings = records.by_id(document(state, coll.file), coll) if kind == "message" else {}
         return list(record_changes.created(at, new, who, siblings))
     return list(record_changes.changed(at, old, new, who))
+
+
+def beside_store(
+    old: Mapping[str, Doc], actor: str | None, paths: Sequence[str], *, when: dt.datetime
+) -> list[Finding]:
+    """On a store's own branch (`settings.store_branch`), what lies beside coordination/ is the
+    human coordinator's alone: it runs in the clones that open the branch (the hooks of a
+    `.pre-commit-config.yaml` in `coord edit`'s worktree, the workflows GitHub runs for its pull
+    requests), so a change there by anyone else would run their code as the person who opens it."""
+    who = judge(old, actor, when)
+    branch = who.settings.store_branch
+    at = At(model.REGISTRY, rulebook.INSTANCE, "$", ())
+    if not paths or branch is None or any(holds(r, who, at, {}, {}) for r in rulebook.BESIDE_STORE_ROLES):
+        return []
+    message = (
+        f"{who.actor or 'a commit naming no instance'} changed {', '.join(paths)} on {branch}, the store's own "
+        f"branch; only the human coordinator ({who.human}) changes files beside {model.COORD_DIR}/ there"
+    )
+    return [Finding(model.REGISTRY, (), "authorization", message)]
 
 
 def _empty(doc: Doc) -> bool:

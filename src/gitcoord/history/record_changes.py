@@ -44,6 +44,17 @@ def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[s
         gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
         old = dict(gone)  # a changed record's old version is one of these
         new = _Lazy(lambda: records.by_id(after, coll))
+    made = sum(1 for rid, _, _ in written if rid not in old)
+    anywhere = At(file, kind, "$", ())
+    if made > rulebook.MAX_CREATED and not any(
+        holds(r, who, anywhere, {}, {}) for r in rulebook.CREATE_ANY_NUMBER_ROLES
+    ):
+        message = (
+            f"{made} {kind.name} records are created in one change; at most {rulebook.MAX_CREATED} are "
+            f"(the human coordinator, {who.human}, may create more)"
+        )
+        yield Finding(file, (), "size", message)
+        return
     for rid, path, record in written:
         previous = old.get(rid)
         at = At(file, kind, rid, path)
