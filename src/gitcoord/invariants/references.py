@@ -31,9 +31,6 @@ class _Ids:
     def __contains__(self, rid: object) -> bool:
         return rid in self.live or rid in self._archived()
 
-    def __or__(self, other: set[str]) -> frozenset[str]:
-        return self.live | other
-
 
 def human_coordinator(state: State) -> str:
     return model.settings_of(state.get(model.REGISTRY, {})).human_coordinator
