@@ -22,6 +22,9 @@ from gitcoord.git import Sha
 class Team(UnsignedTeam):
     """The example store on the code branch, and a clone for each named instance."""
 
+    def __init__(self, tmp: Path, coord: Coord, names: list[str]) -> None:
+        super().__init__(tmp, coord, names, branch="main")
+
     def refused_sync(self, who: str) -> Result:
         """`coord sync` that fails, and keeps this clone's commits and files as they were."""
         clone = self.clones[who]
@@ -34,7 +37,7 @@ class Team(UnsignedTeam):
 
 @pytest.fixture
 def team(tmp_path: Path, coord: Coord) -> Team:
-    return Team(tmp_path, coord, ["instance-2", "instance-4", "instance-5"], branch="main")
+    return Team(tmp_path, coord, ["instance-2", "instance-4", "instance-5"])
 
 
 def test_changes_travel_between_clones(team: Team) -> None:
