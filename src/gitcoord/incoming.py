@@ -36,16 +36,23 @@ def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> repla
     once: what `git clone` put in a checkout was never judged either. After, only what is new."""
     if remote is None:
         return None
-    checked = git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
+    checked = verified_ref(ws)
     known = git.rev_parse(ws.root, checked)
     if known == remote or (known is not None and remote == local):
         return None
     revisions = [remote, "--not", *([known, *([local] if local else [])] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
-    if verdict.findings:
-        return verdict
-    git.update_ref(ws.root, checked, remote, known, "coord: judged good")
-    return None
+    # Remembered: the tip, or the last good commit before the first bad one, whose history was
+    # all judged good; the next look judges only what came after it.
+    good = last_good(ws, verdict) if verdict.findings else remote
+    if good is not None and good != known:
+        git.update_ref(ws.root, checked, good, known, "coord: judged good")
+    return verdict if verdict.findings else None
+
+
+def verified_ref(ws: Workspace) -> git.Ref:
+    """Where this clone remembers the last commit of the shared branch it judged good."""
+    return git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
 
 
 def last_good(ws: Workspace, verdict: replay.Verdict) -> git.Sha | None:
