@@ -161,7 +161,7 @@ def test_only_the_human_changes_what_lies_beside_the_store(repo: Path, coord: Co
     git(worktree, "commit", "-qm", f"tidy {path}\n\nCoord-Instance: instance-2", "--no-verify")
     refused = coord(repo, "check", "--range", f"{tip}..coord")
     assert refused.code == 1
-    assert f"instance-2 changed {path.split('/')[0]} on coord, the store's own branch" in refused.out
+    assert f"instance-2 changed {path.split('/', 1)[0]} on coord, the store's own branch" in refused.out
     assert "only the human coordinator (human) changes files beside coordination/ there" in refused.out
     git(worktree, "commit", "-q", "--amend", "-m", f"tidy {path}\n\nCoord-Instance: human", "--no-verify")
     assert coord(repo, "check", "--range", f"{tip}..coord").code == 0, "the human's own change"

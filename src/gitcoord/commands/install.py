@@ -51,7 +51,7 @@ def _first_look(ws: workspace.Workspace) -> list[str]:
     tracking = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
     if tracking is None or git.rev_parse(ws.root, incoming.verified_ref(ws)) is not None:
         return []
-    verdict = incoming.judge(ws, git.rev_parse(ws.root, ws.ref), tracking)
+    verdict = incoming.judge(ws, tracking)
     if verdict is None:
         return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules"]
     return [incoming.summary(ws, verdict)]

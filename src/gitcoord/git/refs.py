@@ -188,7 +188,9 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
 
 def last_touched(cwd: Path, commit: Sha, path: str) -> Sha | None:
     """The last commit of `commit`'s history (itself included) that changed `path`, if any."""
-    found = out(["rev-list", "-n1", commit, "--", path], cwd)
+    # --full-history: a merge that took `path` unchanged from one parent must not hide the side
+    # where it was deleted (or made).
+    found = out(["rev-list", "-n1", "--full-history", commit, "--", path], cwd)
     return Sha(found) if found else None
 
 
