@@ -308,13 +308,17 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
         return time.perf_counter() - start, remote
 
     ours_time, remote = team("coord")
-    lost = clones * events - int(
-        git(remote, "rev-list", "--count", "--grep=^Coord-Event: \\(instance\\|task\\|msg\\)", "main")
+    landed = int(git(remote, "rev-list", "--count", "--grep=^Coord-Event: \\(instance\\|task\\|msg\\)", "main"))
+    gave_up = sum(
+        len(f.read_text().splitlines()) for f in (where / f"sync-coord-{clones}").glob(f"clone-*/.git/{writer.GAVE_UP}")
     )
-    calm = _calm(remote, where / f"sync-coord-{clones}", clones * events - lost)
+    # A step that gave up may still land (committed, shared by the next step's sync); one that
+    # succeeded and is not on the remote is lost.
+    lost = max(0, clones * events - gave_up - landed)
+    calm = _calm(remote, where / f"sync-coord-{clones}", landed)
     base_time, _ = team("git")
-    ours_eps, base_eps = clones * events / ours_time, clones * events / base_time
-    note = f"{clones} clones x {events} events; lost: {lost}; {calm}"
+    ours_eps, base_eps = landed / ours_time, clones * events / base_time
+    note = f"{clones} clones x {events} events; gave up: {gave_up}; lost: {lost}; {calm}"
     return Row(
         f"sync: events per second{label}",
         "S",

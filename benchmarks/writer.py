@@ -16,6 +16,7 @@ from benchmarks.harness import PYTHON
 from benchmarks.harness import env
 
 LATENCIES = "coord-latencies"  # in each clone's .git/, one line per step
+GAVE_UP = "coord-gave-up"  # in each clone's .git/, one line per step that did not succeed
 
 
 def coord_event(clone: Path, name: str, n: int) -> None:
@@ -27,8 +28,12 @@ def coord_event(clone: Path, name: str, n: int) -> None:
     command = [PYTHON, "-m", "gitcoord", "-C", str(clone), "--as", name, *steps[n % 3], "--sync"]
     began = time.perf_counter()
     done = subprocess.run(command, env=env(), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"{name} event {n} failed ({' '.join(command[3:])}):\n{done.stderr}")
+    if done.returncode != 0:  # counted, and the writer goes on, as an agent would
+        said = (done.stderr.strip().splitlines() or ["(nothing said)"])[-1]
+        with (clone / ".git" / GAVE_UP).open("a") as f:
+            f.write(f"{n} exit {done.returncode}: {said}\n")
+        print(f"{name} event {n} failed ({' '.join(command[3:])}):\n{done.stderr}", file=sys.stderr)
+        return
     with (clone / ".git" / LATENCIES).open("a") as f:  # each step's latency, shared included
         f.write(f"{time.perf_counter() - began:.3f}\n")
 

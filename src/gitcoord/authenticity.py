@@ -22,7 +22,6 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import sshkeys
-from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
@@ -191,7 +190,7 @@ def can_sign(root: Path, parents: Sequence[Doc], new: Doc, actor: str | None) ->
     if not want.required:
         return
     if actor is None:
-        raise FatalError("this store requires signed commits by a named instance: " + workspace.IDENTITY_HELP)
+        raise FatalError("this store requires signed commits by a named instance: " + events.IDENTITY_HELP)
     key = signing.current(root)
     if key is None or not git.config_bool(root, "commit.gpgsign"):
         raise FatalError(

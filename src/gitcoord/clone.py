@@ -21,6 +21,7 @@ from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
 from gitcoord import store
+from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.workspace import OWN_BRANCH
 from gitcoord.workspace import store_branch
@@ -114,7 +115,9 @@ def checked_transfers(root: Path) -> list[str]:
 
 def _choose_branch(root: Path, branch: str | None) -> list[str]:
     current = git.config(root, "coord.branch").get("coord.branch")
-    wanted = branch or current or store_branch(root, "origin")
+    remote = git.config(root, "coord.remote").get("coord.remote") or "origin"
+    # A clone set up before `coord migrate` follows the store to its own branch.
+    wanted = branch or (workspace.follow(root, remote, current) if current else store_branch(root, remote))
     if current == wanted:
         return []
     git.set_config(root, "coord.branch", wanted)

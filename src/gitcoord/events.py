@@ -20,6 +20,12 @@ EVENT = "Coord-Event"
 INSTANCE = "Coord-Instance"
 SUBJECT = "Coord-Subject"
 
+# How a clone says which instance it is (the acting instance of the commits it makes).
+IDENTITY_HELP = (
+    "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
+    "or run `git config coord.instance INSTANCE` in this clone"
+)
+
 _TRAILER = re.compile(r"^(Coord-[A-Za-z]+):[ \t]*(.*?)\s*$", re.MULTILINE)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
@@ -197,6 +198,17 @@ def _live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[
         gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
         old = dict(gone)  # a changed record's old version is one of these
         new = _Lazy(lambda: records.by_id(after, coll))
+    made = sum(1 for rid, _, _ in changed if rid not in old)
+    anywhere = At(file, kind, "$", ())
+    if made > rulebook.MAX_CREATED and not any(
+        _holds(r, who, anywhere, {}, {}) for r in rulebook.CREATE_ANY_NUMBER_ROLES
+    ):
+        message = (
+            f"{made} {kind.name} records are created in one change; at most {rulebook.MAX_CREATED} are "
+            f"(the human coordinator, {who.human}, may create more)"
+        )
+        yield Finding(file, (), "size", message)
+        return
     for rid, path, record in changed:
         previous = old.get(rid)
         at = At(file, kind, rid, path)
@@ -554,6 +566,25 @@ def _migrated(docs: list[tuple[str, Doc, Doc]], who: Judge) -> Iterator[Finding]
     if not any(_holds(r, who, at, {}, {}) for r in rulebook.MIGRATE_ROLES):
         message = f"{who.actor} may not move the store off this branch; only the human coordinator ({who.human}) may"
         yield Finding(model.REGISTRY, (), "authorization", message)
+
+
+def beside_store(
+    old: Mapping[str, Doc], actor: str | None, paths: Sequence[str], *, when: dt.datetime
+) -> list[Finding]:
+    """On a store's own branch (`settings.store_branch`), what lies beside coordination/ is the
+    human coordinator's alone: it runs in the clones that open the branch (the hooks of a
+    `.pre-commit-config.yaml` in `coord edit`'s worktree, the workflows GitHub runs for its pull
+    requests), so a change there by anyone else would run their code as the person who opens it."""
+    who = judge(old, actor, when)
+    branch = who.settings.store_branch
+    at = At(model.REGISTRY, rulebook.INSTANCE, "$", ())
+    if not paths or branch is None or any(_holds(r, who, at, {}, {}) for r in rulebook.BESIDE_STORE_ROLES):
+        return []
+    message = (
+        f"{who.actor or 'a commit naming no instance'} changed {', '.join(paths)} on {branch}, the store's own "
+        f"branch; only the human coordinator ({who.human}) changes files beside {model.COORD_DIR}/ there"
+    )
+    return [Finding(model.REGISTRY, (), "authorization", message)]
 
 
 def _moved(

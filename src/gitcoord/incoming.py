@@ -10,12 +10,16 @@ the commits that are new since.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import replay
 from gitcoord import validation
 from gitcoord.errors import FatalError
-from gitcoord.workspace import Workspace
+
+if TYPE_CHECKING:  # workspace reads through this module: `adopt`
+    from gitcoord.workspace import Workspace
 
 
 def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
@@ -26,19 +30,59 @@ def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None
 
 
 def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:
-    """The verdict on what `remote` adds to `local` when it breaks the rules; None when it is good."""
-    if remote is None or local is None or remote == local:
-        return None  # nothing new; or a clone that has nothing yet takes the remote as it is, as `git clone` does
-    checked = git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
-    known = git.rev_parse(ws.root, checked)
-    if known == remote:
+    """The verdict on what `remote` adds to `local` when it breaks the rules; None when it is good.
+
+    On first contact (nothing judged good yet) that is the remote's whole history, from its root,
+    once: what `git clone` put in a checkout was never judged either. After, only what is new."""
+    if remote is None:
         return None
-    revisions = [remote, "--not", local, *([known] if known else [])]
+    checked = verified_ref(ws)
+    known = git.rev_parse(ws.root, checked)
+    if known == remote or (known is not None and remote == local):
+        return None
+    revisions = [remote, "--not", *([known, *([local] if local else [])] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
-    if verdict.findings:
-        return verdict
-    git.update_ref(ws.root, checked, remote, known, "coord: judged good")
-    return None
+    # Remembered: the tip, or the last good commit before the first bad one, whose history was
+    # all judged good; the next look judges only what came after it.
+    good = last_good(ws, verdict) if verdict.findings else remote
+    if good is not None and good != known:
+        git.update_ref(ws.root, checked, good, known, "coord: judged good")
+    return verdict if verdict.findings else None
+
+
+def verified_ref(ws: Workspace) -> git.Ref:
+    """Where this clone remembers the last commit of the shared branch it judged good."""
+    return git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
+
+
+def last_good(ws: Workspace, verdict: replay.Verdict) -> git.Sha | None:
+    """The commit before the first one that breaks the rules (all of whose history was judged good)."""
+    bad = {f.commit for f in verdict.findings}
+    first = next(c for c in verdict.subjects if c in bad)  # oldest first, parents before children
+    [change] = git.changes(ws.root, [first, "-n1"])
+    return change.parents[0] if change.parents else None
+
+
+def believed(ws: Workspace, local: git.Sha | None, verdict: replay.Verdict | None) -> git.Sha | None:
+    """What to read, given the verdict on the remote: `local`, unless it holds a commit that breaks
+    the rules (a checkout `git clone` made) or there is none yet; then the last good commit."""
+    if verdict is None:
+        return local
+    bad = next(c for c in verdict.subjects if c in {f.commit for f in verdict.findings})
+    return last_good(ws, verdict) if local is None or git.is_ancestor(ws.root, git.Sha(bad), local) else local
+
+
+def adopt(ws: Workspace, remote: git.Sha, verdict: replay.Verdict | None) -> git.Sha:
+    """The local branch, made from the remote's on first contact, as judged (`judge(ws, None, remote)`):
+    where the history breaks the rules, at the last commit before the first bad one (a newcomer
+    does not believe what every other clone refuses); with no such commit, nothing is made."""
+    start = remote if verdict is None else last_good(ws, verdict)
+    if start is None:
+        assert verdict is not None
+        raise FatalError(_refusal(ws, verdict, remote))
+    if not git.update_ref(ws.root, ws.ref, start, None, "coord: track the shared branch"):
+        return git.rev_parse(ws.root, ws.ref) or start  # made meanwhile, by another coord command
+    return start
 
 
 def summary(ws: Workspace, verdict: replay.Verdict) -> str:

@@ -29,9 +29,11 @@ from gitcoord.jsonpos import line_col as line_col
 from gitcoord.jsonpos import locate as locate
 
 # What a coordination file may hold. The largest file of the benchmarks' L store (10,000
-# tasks, 50,000 messages) is 36 MB; the schemas nest seven levels at most; the numbers
-# are hours. Past a limit a file is refused with a message that names it.
-MAX_FILE_BYTES = 256 * 2**20
+# tasks, 50,000 messages) is 36 MB, and archiving keeps live files far smaller; a limit
+# not much above it keeps one hostile push from slowing every later step for good. The
+# schemas nest seven levels at most; the numbers are hours. Past a limit a file is refused
+# with a message that names it.
+MAX_FILE_BYTES = 64 * 2**20
 MAX_DEPTH = 64
 MAX_NUMBER_LENGTH = 100
 

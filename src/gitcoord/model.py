@@ -166,6 +166,7 @@ class Settings(NamedTuple):
     require_signatures: bool = False  # every coordination commit signed by its acting instance's key
     human_key: str | None = None  # the human coordinator's public key (instances keep theirs in their entry)
     archive_after_days: float = 2  # a closed record leaves the live files this long after it closed
+    store_branch: str | None = None  # the store's branch of its own, where only the human changes other files
 
 
 def settings_of(registry: Fields) -> Settings:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from gitcoord import git
 from gitcoord import history
@@ -24,6 +25,16 @@ from gitcoord.model import Doc
 
 Blobs = dict[str, str]  # store file (relative to coordination/) -> blob id: one state of the store
 EMPTY: Blobs = {}
+
+
+REGISTRY_PATH = f"{model.COORD_DIR}/{model.REGISTRY}"
+
+
+class Standing(NamedTuple):
+    """Where the authority over a change comes from, when the state it changes holds no store."""
+
+    fresh: bool  # no store there, nor ever before: the store a change makes is a root of trust
+    authority: Doc | None  # for a branch the store left (`coord migrate`), the registry it had last
 
 
 class MalformedTree(FatalError):
@@ -42,6 +53,7 @@ class Loader:
         self._trees: dict[str, Blobs] = {}
         self._latest: dict[tuple[str, str], dt.datetime | None] = {}
         self.dates: dict[str, int] = {}  # commit -> its committer date, as git.changes gives them
+        self._standing: dict[str, Standing] = {}
 
     def at(self, commits: Sequence[str]) -> dict[str, Blobs]:
         """The store files of each commit, in two git calls for the trees and one per distinct tree."""
@@ -75,6 +87,25 @@ class Loader:
         if tree not in self._trees:
             self._trees[tree] = {p: b for p, b in git.blobs_under(self.root, tree).items() if model.is_store_file(p)}
         return self._trees[tree]
+
+    def standing(self, commit: str | None, state: State) -> Standing:
+        """The authority over a change of `state`, the store at `commit`: its own registry's while
+        it holds a store; none at all before any store was there (what comes is a root of trust);
+        and where the store was deleted (moved to a branch of its own), the last registry it had,
+        so that a store re-created there has no more authority than the one that left."""
+        if commit is None or state.exists:
+            return Standing(True, None)
+        if commit not in self._standing:
+            deleted = git.last_touched(self.root, git.Sha(commit), REGISTRY_PATH)
+            before = f"{deleted}^"
+            registry = self.state(self.at([before])[before]).get(model.REGISTRY) if deleted else None
+            self._standing[commit] = Standing(deleted is None, registry)
+        return self._standing[commit]
+
+    def registry(self, commit: str, blobs: Blobs) -> Doc | None:
+        """The registry whose keys and settings hold at `commit` (see `standing`)."""
+        state = self.state(blobs)
+        return state.get(model.REGISTRY) if state.exists else self.standing(commit, state).authority
 
     def committed(self, commit: str) -> dt.datetime | None:
         """When `commit` was committed (None for a date no calendar holds)."""

@@ -9,7 +9,8 @@
   index are never touched here: `coord sync` and the steps move those);
 - the local branch as it is, when it has commits the remote lacks (`coord sync` shares them).
 
-What arrived is judged first (`incoming`): a tip that breaks the rules is neither read nor taken.
+What arrived is judged first (`incoming`): a tip that breaks the rules is neither read nor taken;
+a clone with no branch of its own yet judges the remote's whole history once.
 When the fetch fails or times out, the view is this clone's, and `Freshness.problem` says
 why and `committed` how old the tip is. Nothing here commits, pushes or waits for the lock.
 """
@@ -74,9 +75,13 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     problem = _fetch(ws, timeout)
     local = git.rev_parse(ws.root, ws.ref)
     tracking = git.rev_parse(ws.root, tracking_ref(ws))
-    bad = incoming.judge(ws, local, tracking) if problem is None else None
+    bad = incoming.judge(ws, local, tracking)
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
-        problem = incoming.summary(ws, bad)
+        fetched, problem = problem is None, problem or incoming.summary(ws, bad)
+        good = incoming.believed(ws, local, bad)
+        return _seen(
+            ws, remote=ws.remote, fetched=fetched, problem=problem, commit=good, local=local, tracking=tracking
+        )
     if problem is not None or tracking is None or tracking == local:
         return _seen(
             ws,

@@ -43,6 +43,7 @@ class Verdict(NamedTuple):
     findings: list[Finding]
     subjects: dict[str, str]  # commit -> its subject line
     touched: frozenset[str] = frozenset()  # the commits that changed the store
+    roots: frozenset[str] = frozenset()  # the commits that made a store from nothing: roots of trust
 
 
 def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Verdict:
@@ -52,18 +53,59 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Ve
     loader.dates.update({c.sha: c.committed for c in commits})
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
-    touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents)]
+    beside = _beside_store(loader, commits, at)
+    touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents) or c.sha in beside]
     bases = {c.sha: _expected(loader, c.parents, loader.state(at[c.sha])) for c in touched if len(c.parents) == 2}
     findings: list[Finding] = []
     for c in touched:
         findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now, base=bases.get(c.sha))]
         if len(c.parents) == 2:
             findings += [f._replace(commit=c.sha) for f in _crossed(loader, c, now=now)]
+        if c.sha in beside:
+            old = bases[c.sha][0] if c.sha in bases else loader.state(at[c.parents[0]])
+            actor = c.instances[0] if len(c.instances) == 1 else None
+            when = instant(c.committed) or now
+            found = history.beside_store(old, actor, beside[c.sha], when=when)
+            findings += [f._replace(commit=c.sha) for f in found]
     merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
     dated = _dated_only(touched)
     findings += authenticity.review(root, dated, _acting(dated), _registry_at(loader, at), merged=merged)
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
-    return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched))
+    return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched), _roots(loader, touched, at))
+
+
+def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> frozenset[str]:
+    """The commits that make a store where none was, nor ever had been: each one a root of trust."""
+    found = set()
+    for c in commits:
+        if len(c.parents) > 1 or not loader.state(at[c.sha]).exists:
+            continue
+        old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
+        if not old.exists and loader.standing(c.parents[0] if c.parents else None, old).fresh:
+            found.add(c.sha)
+    return frozenset(found)
+
+
+def _beside_store(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> dict[str, list[str]]:
+    """The top-level paths beside coordination/ that each commit changes on a store's own branch
+    (a parent state that names it in `settings.store_branch`); a merge changes those it takes
+    from neither parent."""
+    on_own = [c for c in commits if c.parents and any(_own_branch(loader.state(at[p])) for p in c.parents)]
+    shas = sorted({c.sha for c in on_own} | {p for c in on_own for p in c.parents})
+    tops = dict(zip(shas, git.top_entries(loader.root, [git.Sha(s) for s in shas]), strict=True))
+    found: dict[str, list[str]] = {}
+    for c in on_own:
+        mine, theirs = tops[c.sha] or {}, [tops[p] or {} for p in c.parents]
+        names = {*mine, *(n for t in theirs for n in t)} - {model.COORD_DIR}
+        changed = sorted(n for n in names if all(t.get(n) != mine.get(n) for t in theirs))
+        if changed:
+            found[c.sha] = changed
+    return found
+
+
+def _own_branch(state: State) -> bool:
+    registry = state.get(model.REGISTRY)
+    return registry is not None and model.settings_of(registry).store_branch is not None
 
 
 def _dated_only(commits: Sequence[git.Change]) -> list[git.Change]:
@@ -73,7 +115,7 @@ def _dated_only(commits: Sequence[git.Change]) -> list[git.Change]:
 
 
 def _registry_at(loader: Loader, at: dict[str, Blobs]) -> Callable[[str], Doc | None]:
-    return lambda sha: loader.state(at[sha]).get(model.REGISTRY)
+    return lambda sha: loader.registry(sha, at[sha])
 
 
 def _acting(commits: Sequence[git.Change]) -> dict[str, authenticity.Acting]:
@@ -165,14 +207,24 @@ def judge_commit(
             return [*findings, problem]
     else:
         old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
-    fresh = not c.parents or old.exists or not git.ever_touched(loader.root, c.parents[0], _REGISTRY_PATH)
+    standing = loader.standing(c.parents[0] if len(c.parents) == 1 else None, old)
     since = _floor(loader, c, old)
     if since is not None and when < since - rulebook.SKEW:
         message = (
             f"the commit is dated {timestamps.format(when)}, before the state it changes ({timestamps.format(since)})"
         )
         findings.append(Finding(model.REGISTRY, (), "time", message))
-    return findings + review(old, new, actor, when=when, now=now, fresh=fresh, event=c.event, since=since)
+    return findings + review(
+        old,
+        new,
+        actor,
+        when=when,
+        now=now,
+        fresh=standing.fresh,
+        event=c.event,
+        authority=standing.authority,
+        since=since,
+    )
 
 
 def _floor(loader: Loader, c: git.Change, old: State) -> dt.datetime | None:
@@ -182,10 +234,6 @@ def _floor(loader: Loader, c: git.Change, old: State) -> dt.datetime | None:
     dated = loader.committed(c.parents[0]) if len(c.parents) == 1 else None
     moments = [m for m in (dated, old.latest()) if m is not None]
     return max(moments, default=None)
-
-
-# A store that existed once and was deleted is not fresh: re-creating it is not a new root of trust.
-_REGISTRY_PATH = f"{model.COORD_DIR}/{model.REGISTRY}"
 
 
 def _dated(c: git.Change, when: dt.datetime, now: dt.datetime) -> Iterator[Finding]:

@@ -294,6 +294,7 @@ SETTINGS_FIELDS: Final = (
     "require_signatures",
     "human_key",
     "archive_after_days",
+    "store_branch",
 )
 # Who may change a file's own fields (not its records): the human, or nobody but the tools.
 FILE_FIELDS: Final = {
@@ -314,6 +315,13 @@ ARCHIVE_ROLES: Final = frozenset({ANYONE})
 # that leaves a branch with no store, which only the human coordinator may make.
 MIGRATE: Final = "migrate"
 MIGRATE_ROLES: Final = frozenset({HUMAN})
+# On a store's own branch, the files beside the store (hooks, attributes, workflows).
+BESIDE_STORE_ROLES: Final = frozenset({HUMAN})
+# How many records of a file one change may create: a protocol step creates one, an instance's
+# batch a few dozen; thousands at once are a flood that every later step would pay for. The
+# human coordinator, who may import a backlog, is not bound by it.
+MAX_CREATED: Final = 100
+CREATE_ANY_NUMBER_ROLES: Final = frozenset({HUMAN})
 
 
 def moves_between(kind: Kind, old: str | None, new: str) -> list[tuple[str, Move]]:

@@ -77,6 +77,7 @@ class Settings(TypedDict, total=False):
     require_signatures: bool
     human_key: str
     archive_after_days: float
+    store_branch: str
 
 
 class _RegistryRequired(TypedDict):

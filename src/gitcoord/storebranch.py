@@ -10,9 +10,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitcoord import checkout
+from gitcoord import clone
+from gitcoord import fileio
 from gitcoord import git
+from gitcoord import hooks
 from gitcoord import model
 from gitcoord.errors import FatalError
+
+HOOKS_CONFIG = ".pre-commit-config.yaml"
+
+
+def beside_store() -> dict[str, bytes]:
+    """What a store's own branch holds beside the store: what lets a worktree of it check its commits.
+    Only the human coordinator changes these there (`history.beside_store`): they run as whoever opens it."""
+    return {
+        ".gitattributes": fileio.with_lines("", clone.ATTRIBUTES).encode("utf-8"),
+        HOOKS_CONFIG: ("repos:\n" + hooks.local_block()).encode("utf-8"),
+    }
 
 
 def create(root: Path, ref: git.Ref, files: dict[str, bytes], message: str) -> git.Sha:

@@ -10,20 +10,18 @@ its checkout.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from gitcoord import git
+from gitcoord import incoming
 from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.events import IDENTITY_HELP
 from gitcoord.snapshot import Snapshot
-
-IDENTITY_HELP = (
-    "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
-    "or run `git config coord.instance INSTANCE` in this clone"
-)
 
 
 class Workspace(NamedTuple):
@@ -60,10 +58,46 @@ OWN_BRANCH = "coord"  # the name a store's own branch has unless `coord init --b
 
 
 def store_branch(root: Path, remote: str) -> str:
-    """Where the store lives, for a clone that was not told: its own branch if there is one, else the code's."""
-    if git.rev_parse(root, f"refs/heads/{OWN_BRANCH}") or git.rev_parse(root, f"refs/remotes/{remote}/{OWN_BRANCH}"):
+    """Where the store lives, for a clone that was not told, as the code branch says: there, when it
+    holds the store (the older layout: then no other branch's store counts, whatever its name);
+    where its MOVED.md says the store went; else the store's own branch, or the code's own."""
+    code = default_branch(root, remote)
+    found = follow(root, remote, code)
+    if found != code or _holds_store(root, remote, code):
+        return found
+    if _tip(root, remote, OWN_BRANCH):
         return OWN_BRANCH
-    return default_branch(root, remote)
+    return code
+
+
+def follow(root: Path, remote: str, branch: str) -> str:
+    """`branch`, or where its MOVED.md (left by `coord migrate`) says the store went."""
+    tip = _tip(root, remote, branch)
+    [note] = git.read_blobs(root, [f"{tip}:{model.COORD_DIR}/{MOVED}"]) if tip else [None]
+    found = _MOVED_TO.search(note.decode("utf-8", "replace")) if note else None
+    return found.group(1) if found and not _holds_store(root, remote, branch) else branch
+
+
+MOVED = "MOVED.md"  # what `coord migrate` leaves on the branch the store left
+_MOVED_TO = re.compile(r"^It lives on the branch `([A-Za-z0-9][A-Za-z0-9._/-]*)` now", re.MULTILINE)
+
+
+def moved_note(branch: str) -> str:
+    """The MOVED.md `coord migrate` leaves behind; `follow` reads the branch from it."""
+    return (
+        f"# The coordination store moved\n\nIt lives on the branch `{branch}` now, written by `coord` through git's\n"
+        "plumbing and never checked out. In a clone: `coord install`, then `coord status`.\n"
+    )
+
+
+def _tip(root: Path, remote: str, branch: str) -> git.Sha | None:
+    """Where `branch` is as last fetched from the remote, the shared truth; else where it is here."""
+    return git.rev_parse(root, f"refs/remotes/{remote}/{branch}") or git.rev_parse(root, f"refs/heads/{branch}")
+
+
+def _holds_store(root: Path, remote: str, branch: str) -> bool:
+    tip = _tip(root, remote, branch)
+    return tip is not None and any(git.object_ids(root, [f"{tip}:{store.repo_path(f)}" for f in model.FILES]))
 
 
 def default_branch(root: Path, remote: str) -> str:
@@ -88,8 +122,7 @@ def tip(ws: Workspace) -> git.Sha:
                 f"`git fetch {ws.remote} {ws.branch}` if it lives there, then `coord install`; "
                 "or `coord init` to start coordinating"
             )
-        git.update_ref(ws.root, ws.ref, remote_commit, None, "coord: track the shared branch")
-        commit = remote_commit
+        commit = incoming.adopt(ws, remote_commit, incoming.judge(ws, None, remote_commit))
     return commit
 
 

@@ -313,3 +313,28 @@ def test_the_local_hooks_refuse_a_takeover_before_it_is_committed(
     assert done.returncode != 0
     assert f"[{rule}]" in done.stdout + done.stderr, done
     assert git(attacker.clone, "rev-parse", "HEAD") == head
+
+
+def _flood(count: int, by: str) -> Change:
+    ids = [f"task_{n:06d}" for n in range(900000, 900000 + count)]
+    return lambda q: q["pending_tasks"].extend(new_task(tid, by) for tid in ids)
+
+
+def test_a_flood_of_records_in_one_commit_is_refused(attacker: Forger) -> None:
+    """Thousands of records at once would slow every later step for good: at most rulebook.MAX_CREATED."""
+    attacker.edit(TQ, _flood(101, "instance-3"))
+    attacker.commit("instance-3 adds 101 tasks")
+    said = refused(attacker, "size")
+    assert "101 task records are created in one change; at most 100 are" in said
+    found(attacker, "size")
+
+
+def test_the_honest_twins_a_batch_and_the_humans_import(example_team: Team) -> None:
+    batch = Forger(example_team, "instance-3").fresh()
+    batch.edit(TQ, _flood(100, "instance-3"))
+    batch.commit("instance-3 adds 100 tasks")
+    accepted(batch)
+    backlog = Forger(example_team, HUMAN).fresh()
+    backlog.edit(TQ, lambda q: q["pending_tasks"].extend(new_task(f"task_{n:06d}", HUMAN) for n in range(1, 151)))
+    backlog.commit("the human imports a backlog of 150 tasks")
+    accepted(backlog)

@@ -37,8 +37,10 @@ def test_init_puts_the_store_on_its_own_branch(repo: Path, coord: Coord) -> None
     assert sorted(git(repo, "ls-tree", "-r", "--name-only", "coord").splitlines()) == sorted(
         [".gitattributes", ".pre-commit-config.yaml", *(f"coordination/{f}" for f in model.FILES)]
     )
+    seed = {file: json.loads((SEED / file).read_text()) for file in model.FILES}
+    seed[model.REGISTRY]["settings"] = {**seed[model.REGISTRY].get("settings", {}), "store_branch": "coord"}
     for file in model.FILES:
-        assert _store_doc(repo, "coord", file) == json.loads((SEED / file).read_text())
+        assert _store_doc(repo, "coord", file) == seed[file], "the seed, its registry naming the store's branch"
     assert not (repo / "coordination").exists(), "never checked out"
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert git(repo, "config", "coord.branch") == "coord"
@@ -144,6 +146,48 @@ def test_edit_opens_the_branch_where_the_hooks_check_a_hand_edit(team: dict[str,
     assert not worktree.exists()
 
 
+@pytest.mark.parametrize("path", [".pre-commit-config.yaml", ".github/workflows/evil.yml", "setup.py"])
+def test_only_the_human_changes_what_lies_beside_the_store(repo: Path, coord: Coord, path: str) -> None:
+    """What the store's branch holds beside coordination/ runs as whoever opens it (hooks in
+    `coord edit`, workflows for pull requests): a change there by an instance is refused."""
+    _ok(coord, repo, "init", "--example")
+    tip = git(repo, "rev-parse", "coord")
+    _ok(coord, repo, "edit")
+    worktree = repo / ".coord-edit"
+    target = worktree / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(target.read_text() + "# more\n" if target.exists() else "print('run me')\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-qm", f"tidy {path}\n\nCoord-Instance: instance-2", "--no-verify")
+    refused = coord(repo, "check", "--range", f"{tip}..coord")
+    assert refused.code == 1
+    assert f"instance-2 changed {path.split('/')[0]} on coord, the store's own branch" in refused.out
+    assert "only the human coordinator (human) changes files beside coordination/ there" in refused.out
+    git(worktree, "commit", "-q", "--amend", "-m", f"tidy {path}\n\nCoord-Instance: human", "--no-verify")
+    assert coord(repo, "check", "--range", f"{tip}..coord").code == 0, "the human's own change"
+
+
+def test_edit_will_not_run_hooks_no_rule_vouches_for(repo: Path, coord: Coord) -> None:
+    """A store made before it named its branch: its hooks config may be anyone's, so edit opens it
+    only when it is coord's own."""
+    _ok(coord, repo, "init")
+    _ok(coord, repo, "edit")
+    worktree = repo / ".coord-edit"
+    registry = json.loads((worktree / "coordination" / model.REGISTRY).read_text())
+    del registry["settings"]["store_branch"]
+    (worktree / "coordination" / model.REGISTRY).write_text(json.dumps(registry, indent=2) + "\n")
+    (worktree / ".pre-commit-config.yaml").write_text("repos: []\n")
+    git(worktree, "commit", "-qam", "an older store\n\nCoord-Instance: human", "--no-verify")
+    _ok(coord, repo, "edit", "--done")
+    refused = coord(repo, "edit")
+    assert refused.code == 1
+    assert "coord's .pre-commit-config.yaml is not the one coord writes" in refused.err
+    assert not worktree.exists(), "nothing was opened"
+    doctor = coord(repo, "doctor")
+    assert doctor.code == 1
+    assert "beside the store:  the store's settings name no branch" in doctor.out
+
+
 def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord) -> None:
     base = git(seed_repo, "rev-list", "--max-parents=0", "HEAD")
     _ok(coord, seed_repo, "--as", "instance-2", "task", "complete", "task_001")
@@ -160,6 +204,12 @@ def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord)
     events = _ok(coord, seed_repo, "log")
     assert "instance-2 completes task_001" in events, "the history before the move reads on"
     assert "instance-1 claims task_002" in events
+    assert (
+        json.loads(_ok(coord, seed_repo, "show", "coordination/" + model.REGISTRY, "--json"))["data"]["content"][
+            "settings"
+        ]["store_branch"]
+        == "coord"
+    ), "the moved store names its branch"
     assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..coord", "--json"))["data"]["valid"]
     assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..main", "--json"))["data"]["valid"]
 

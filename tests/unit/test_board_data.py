@@ -57,6 +57,7 @@ def test_the_seed_at_two_in_the_afternoon(seed: State) -> None:
         "require_signatures": False,
         "human_key": None,
         "archive_after_days": 2,
+        "store_branch": None,
     }
     columns = {c["key"]: c for c in page["columns"]}
     assert [t["task_id"] for t in columns["queue"]["tasks"]] == ["task_002", "task_003"]

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from gitcoord import checkout
 from gitcoord import clock
-from gitcoord import clone
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import history
-from gitcoord import hooks
 from gitcoord import model
 from gitcoord import rulebook
 from gitcoord import store
+from gitcoord import storebranch
 from gitcoord import workspace
 from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
@@ -62,7 +61,8 @@ def edit(*, cwd: Path, as_instance: str | None, out: Output, done: bool) -> int:
     if open_at is not None:
         out.emit({"worktree": str(open_at)}, f"{ws.branch} is already open in {open_at}")
         return 0
-    workspace.tip(ws)  # the local branch exists (from the remote's, if need be)
+    tip = workspace.tip(ws)  # the local branch exists (from the remote's, if need be)
+    _hooks_vouched_for(ws, tip)
     fileio.ensure_lines(ws.repo.common_dir / "info" / "exclude", (f"/{EDIT_DIR}/",))
     git.worktree_add(ws.root, where, ws.branch)
     lines = [
@@ -72,6 +72,31 @@ def edit(*, cwd: Path, as_instance: str | None, out: Output, done: bool) -> int:
     ]
     out.emit({"worktree": str(where), "branch": ws.branch}, lines)
     return 0
+
+
+def _hooks_vouched_for(ws: workspace.Workspace, tip: git.Sha) -> None:
+    """Refuse to open a branch whose hooks no rule vouches for: they would run as the person who commits.
+
+    A store that names its branch (`settings.store_branch`) lets only the human coordinator change
+    them; one made before that setting existed is opened only when they are the ones coord writes."""
+    config = storebranch.HOOKS_CONFIG
+    registry, committed = git.read_blobs(ws.root, [f"{tip}:{store.repo_path(model.REGISTRY)}", f"{tip}:{config}"])
+    named = _names_branch(registry)
+    if named or committed is None or committed == storebranch.beside_store()[config]:
+        return
+    raise Refused(
+        f"{ws.branch}'s {config} is not the one coord writes, and its hooks would run as you in the worktree: read "
+        f"it (`git show {ws.branch}:{config}`); if it is right, `git worktree add {EDIT_DIR} {ws.branch}` opens "
+        "the branch; nothing was opened"
+    )
+
+
+def _names_branch(registry: bytes | None) -> bool:
+    try:  # a store that does not parse is what `coord edit` is for: its hooks then count as unvouched
+        settings = json.loads(registry or b"{}").get("settings", {})
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(settings, dict) and isinstance(settings.get("store_branch"), str)
 
 
 def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> int:
@@ -92,7 +117,9 @@ def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> 
         raise Refused(refused[0].message + "; nothing was changed")
     moved = Event("migrate", actor, None, f"{actor} moves the store to its own branch {branch}").message()
     # The new branch continues from the code branch's tip: its history is the store's history.
-    own = _tree(ws, tip, keep={store.repo_path(p) for p in paths})
+    registry = dict(state[model.REGISTRY])
+    registry["settings"] = {**registry.get("settings", {}), "store_branch": branch}
+    own = _tree(ws, tip, keep={store.repo_path(p) for p in paths}, registry=store.dump(model.REGISTRY, registry))
     new = git.commit_tree(ws.root, own, [tip], moved)
     if not git.update_ref(ws.root, git.Ref(f"refs/heads/{branch}"), new, None, "coord: the store's own branch"):
         raise FatalError(f"{branch} appeared meanwhile; run `coord migrate` again")
@@ -111,25 +138,23 @@ def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> 
     return 0
 
 
-def _tree(ws: workspace.Workspace, tip: git.Sha, *, keep: set[str]) -> git.Sha:
-    """A tree of the store files `keep` of commit `tip`, and what lets a worktree of it check its commits."""
+def _tree(ws: workspace.Workspace, tip: git.Sha, *, keep: set[str], registry: bytes) -> git.Sha:
+    """A tree of the store files `keep` of commit `tip` with the registry `registry` (which names
+    the branch), and what lets a worktree of it check its commits."""
     blobs = {
         p: b
         for p, b in zip(sorted(keep), git.object_ids(ws.root, [f"{tip}:{p}" for p in sorted(keep)]), strict=True)
         if b
     }
-    blobs[".gitattributes"] = git.hash_object(ws.root, fileio.with_lines("", clone.ATTRIBUTES).encode())
-    blobs[".pre-commit-config.yaml"] = git.hash_object(ws.root, ("repos:\n" + hooks.local_block()).encode())
+    written = {store.repo_path(model.REGISTRY): registry, **storebranch.beside_store()}
+    blobs.update({path: git.hash_object(ws.root, data) for path, data in written.items()})
     return git.write_tree(ws.root, None, blobs)
 
 
 def _moved_away(ws: workspace.Workspace, tip: git.Sha, branch: str, paths: list[str]) -> git.Sha:
-    note = (
-        f"# The coordination store moved\n\nIt lives on the branch `{branch}` now, written by `coord` through git's\n"
-        "plumbing and never checked out. In a clone: `coord install`, then `coord status`.\n"
-    )
+    note = workspace.moved_note(branch).encode()
     tree = git.drop_paths(ws.root, tip, [store.repo_path(p) for p in paths])
-    return git.write_tree(ws.root, tree, {f"{model.COORD_DIR}/MOVED.md": git.hash_object(ws.root, note.encode())})
+    return git.write_tree(ws.root, tree, {f"{model.COORD_DIR}/{workspace.MOVED}": git.hash_object(ws.root, note)})
 
 
 def _advance_code(ws: workspace.Workspace, old: git.Sha, new: git.Sha) -> None:

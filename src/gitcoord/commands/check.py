@@ -46,9 +46,11 @@ def check_staged(ws: workspace.Workspace) -> replay.Verdict:
     else:
         old = loader.state(loader.at([head])[head] if head else range_loader.EMPTY)
     now = clock.now()
-    fresh = head is None or old.exists or not git.ever_touched(root, head, f"{model.COORD_DIR}/{model.REGISTRY}")
+    standing = loader.standing(head, old)
     # The invariants of the staged files are coord-validate's to report; this hook adds history.
-    found = replay.review(old, staged, ws.identity, when=now, now=now, invariant=False, fresh=fresh)
+    found = replay.review(
+        old, staged, ws.identity, when=now, now=now, invariant=False, fresh=standing.fresh, authority=standing.authority
+    )
     return replay.Verdict(0, found, {})
 
 

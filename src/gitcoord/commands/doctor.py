@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitcoord import authenticity
 from gitcoord import clone
+from gitcoord import events
 from gitcoord import git
 from gitcoord import lock
 from gitcoord import model
@@ -33,6 +34,8 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield store_check
     yield _conflict_markers(ws.root)
     yield _identity(ws, registry)
+    if store_check.ok:
+        yield from _guarded(ws, registry)
     yield signing_check(ws, registry)
     installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
     yield clone.Check(
@@ -85,6 +88,22 @@ def _store(ws: workspace.Workspace) -> tuple[clone.Check, Record]:
         return clone.Check("store", False, str(e).splitlines()[0]), nobody
 
 
+def _guarded(ws: workspace.Workspace, registry: Record) -> Iterator[clone.Check]:
+    """A store on a branch of its own that does not name it: what lies beside it there is unguarded."""
+    code = workspace.default_branch(ws.root, ws.remote)
+    if ws.branch == code or git.worktree_of(ws.root, ws.branch) is not None:
+        return  # the store on a code branch: what lies beside it is code
+    named = model.settings_of(registry).store_branch
+    if named == ws.branch:
+        yield clone.Check("beside the store", True, f"only the human coordinator changes files beside it on {named}")
+        return
+    fix = (
+        f'the human coordinator sets "store_branch": "{ws.branch}" in the registry\'s settings (`coord edit`), so that '
+        f"only they change the hooks and workflows kept beside the store on {ws.branch}"
+    )
+    yield clone.Check("beside the store", False, f"the store's settings name {named or 'no branch'}: {fix}")
+
+
 def _conflict_markers(root: Path) -> clone.Check:
     paths = [root / store.repo_path(f) for f in model.FILES]
     marked = [p.name for p in paths if p.exists() and b"\n<<<<<<< " in b"\n" + p.read_bytes()]
@@ -96,7 +115,7 @@ def _conflict_markers(root: Path) -> clone.Check:
 
 def _identity(ws: workspace.Workspace, registry: Record) -> clone.Check:
     if ws.identity is None:
-        return clone.Check("identity", False, workspace.IDENTITY_HELP)
+        return clone.Check("identity", False, events.IDENTITY_HELP)
     known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
     fix = "" if known else f": not registered; `coord register {ws.identity} --role ROLE`"
     return clone.Check("identity", known, ws.identity + fix)

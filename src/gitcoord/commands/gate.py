@@ -97,12 +97,26 @@ def _commits(root: Path, u: Update, now: float) -> list[Refusal]:
     revisions = [u.new, "--not", "--all"]
     verdict = check.check_range(root, revisions)
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
+    held = _stores_held(root) if verdict.roots else []
+    for sha in sorted(verdict.roots) if held else []:
+        message = (
+            f"the commit makes a new store from nothing, a root of trust of its own, and this repository holds one "
+            f"already (on {', '.join(held)}): every clone that came to trust it would answer to whoever made it"
+        )
+        refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "root", message))
     for sha, stamp in git.committer_times(root, revisions).items():
         if sha in verdict.touched and stamp > now + FUTURE_SLACK:
             ahead = (stamp - now) / 60
             message = f"the commit is dated {ahead:.0f} minutes ahead of this server's clock"
             refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "time", message))
     return refusals
+
+
+def _stores_held(root: Path) -> list[str]:
+    """The branches here whose tips hold a store."""
+    tips = git.branch_tips(root)
+    held = workspace.blobs_at(root, list(tips.values()))
+    return sorted(name for name, tip in tips.items() if any(b is not None for b in held[tip].values()))
 
 
 def _refusal(ref: str, f: Finding, subjects: dict[str, str]) -> Refusal:
@@ -123,6 +137,8 @@ _TODO = {
     "without --force",
     "time": "set the committer's clock right, then make the commit again",
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
+    "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "
+    "its own repository",
 }
 _DEFAULT_TODO = (
     "make the change as a protocol step, with the coord command for it, as the instance entitled to it "

@@ -27,7 +27,7 @@ from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.output import Output
 
-PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+PRE_COMMIT_CONFIG = storebranch.HOOKS_CONFIG
 
 
 def init(
@@ -61,7 +61,7 @@ def init(
     human = _human_key(human_key, key if as_instance == model.DEFAULT_HUMAN else None)
     # Work out every file first, and write only when nothing can refuse any more.
     missing = creating or (same_branch and len(stored) < len(model.FILES))  # the older layout fills gaps
-    documents = _documents(example=example, human=human) if missing else {}
+    documents = _documents(example=example, human=human, own_branch=None if same_branch else name) if missing else {}
     plan, config_note = _plan(root, agents=agents)
     github_plan, github_said, warning = (
         _github(root, name, same_branch=same_branch, install_spec=install_spec) if github else (None, [], "")
@@ -91,7 +91,9 @@ def init(
             root,
             name,
             {p: t.encode("utf-8") for p, t in on_store.items()},
-            Event("init", as_instance, None, "the GitHub workflows that run for this branch").message(),
+            Event(
+                "init", as_instance or _human(root, name), None, "the GitHub workflows that run for this branch"
+            ).message(),
         )
         if on_store
         else None
@@ -147,20 +149,27 @@ def _setup_message(branch: str) -> str:
     return Event("init", None, None, f"set up gitcoord; the store lives on branch {branch}").message()
 
 
+def _human(root: Path, branch: str) -> str:
+    """The human coordinator of the store on `branch`: the files beside a store on its own branch are theirs."""
+    tip = storebranch.tip_of(root, branch)
+    [data] = git.read_blobs(root, [f"{tip}:{store.repo_path(model.REGISTRY)}"]) if tip else [None]
+    registry = json.loads(data) if data else {}
+    return model.settings_of(registry).human_coordinator
+
+
 def _branch_files(documents: dict[str, bytes]) -> dict[str, bytes]:
     """What a store's own branch holds: the store, and what lets a worktree of it check its commits."""
-    return {
-        **{store.repo_path(f): d for f, d in documents.items()},
-        ".gitattributes": fileio.with_lines("", clone.ATTRIBUTES).encode("utf-8"),
-        PRE_COMMIT_CONFIG: ("repos:\n" + hooks.local_block()).encode("utf-8"),
-    }
+    return {**{store.repo_path(f): d for f, d in documents.items()}, **storebranch.beside_store()}
 
 
-def _documents(*, example: bool, human: str | None) -> dict[str, bytes]:
+def _documents(*, example: bool, human: str | None, own_branch: str | None) -> dict[str, bytes]:
     documents = _example() if example else {f: store.dump(f, d) for f, d in model.empty_documents().items()}
-    if human:
+    settings: dict[str, object] = {"require_signatures": True, "human_key": human} if human else {}
+    if own_branch:
+        settings["store_branch"] = own_branch  # what lies beside the store there is the human's alone
+    if settings:
         registry = json.loads(documents[model.REGISTRY])
-        registry["settings"] = {**registry.get("settings", {}), "require_signatures": True, "human_key": human}
+        registry["settings"] = {**registry.get("settings", {}), **settings}
         documents[model.REGISTRY] = store.dump(model.REGISTRY, registry)
     return documents
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitcoord import events
 from gitcoord import model
 from gitcoord import validation
 from gitcoord import workspace
@@ -66,7 +67,7 @@ def _identity_source(ws: workspace.Workspace, as_instance: str | None) -> str:
         return "COORD_INSTANCE"
     if ws.identity:
         return "git config coord.instance"
-    raise FatalError(workspace.IDENTITY_HELP)
+    raise FatalError(events.IDENTITY_HELP)
 
 
 def checkin(

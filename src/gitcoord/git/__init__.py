@@ -46,6 +46,7 @@ from gitcoord.git.objects import mktree
 from gitcoord.git.objects import object_ids
 from gitcoord.git.objects import paths_under
 from gitcoord.git.objects import read_blobs
+from gitcoord.git.objects import top_entries
 from gitcoord.git.objects import tree_ids
 from gitcoord.git.objects import write_tree
 from gitcoord.git.refs import Change
@@ -54,12 +55,13 @@ from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
 from gitcoord.git.refs import author
+from gitcoord.git.refs import branch_tips
 from gitcoord.git.refs import changes
 from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
-from gitcoord.git.refs import ever_touched
 from gitcoord.git.refs import head_branch
 from gitcoord.git.refs import is_ancestor
+from gitcoord.git.refs import last_touched
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
@@ -144,6 +146,7 @@ __all__ = [
     "author",
     "blob_ids",
     "blobs_under",
+    "branch_tips",
     "can_sign",
     "changed_paths",
     "changes",
@@ -161,7 +164,6 @@ __all__ = [
     "diff_names",
     "discover",
     "drop_paths",
-    "ever_touched",
     "exist",
     "fetch",
     "fetch_tip",
@@ -177,6 +179,7 @@ __all__ = [
     "interpret_trailers",
     "is_ancestor",
     "is_bare",
+    "last_touched",
     "lock_file",
     "log",
     "loose_objects",
@@ -207,6 +210,7 @@ __all__ = [
     "symbolic_ref",
     "text_merge",
     "tips",
+    "top_entries",
     "trailer_values",
     "tree_ids",
     "update_ref",

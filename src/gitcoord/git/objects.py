@@ -23,6 +23,27 @@ from gitcoord.git.refs import Sha
 from gitcoord.git.repo import config_bool
 
 
+def top_entries(cwd: Path, commits: Sequence[Sha]) -> list[dict[str, Sha] | None]:
+    """Each commit's top-level tree entries, name -> object id (None: no such commit), in one git call."""
+    if not commits:
+        return []
+    with _READER_LOCK:
+        raw = _read_kept(cwd, [f"{c}^{{tree}}" for c in commits], kind=b"tree")
+    return [None if data is None else _tree_entries(data, len(c) // 2) for c, data in zip(commits, raw, strict=True)]
+
+
+def _tree_entries(data: bytes, width: int) -> dict[str, Sha]:
+    """A raw tree object's entries: `MODE NAME\0` then the object id's `width` bytes, in turn."""
+    found: dict[str, Sha] = {}
+    pos = 0
+    while pos < len(data):
+        end = data.index(b"\0", pos)
+        name = data[data.index(b" ", pos) + 1 : end].decode("utf-8", "surrogateescape")
+        found[name] = Sha(data[end + 1 : end + 1 + width].hex())
+        pos = end + 1 + width
+    return found
+
+
 def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
     """The contents of `rev:path` specs (or blob ids); None for those that do not exist.
 
@@ -58,7 +79,7 @@ class _Reader:
             ["git", "cat-file", "--batch"], cwd=cwd, stdin=pipe, stdout=pipe, stderr=subprocess.DEVNULL, env=english()
         )
 
-    def read(self, specs: Sequence[str]) -> list[bytes | None]:
+    def read(self, specs: Sequence[str], kind: bytes = b"blob") -> list[bytes | None]:
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None
         assert stdout is not None
@@ -74,7 +95,7 @@ class _Reader:
                 found.append(None)
                 continue
             data = stdout.read(int(header[2]) + 1)[:-1]
-            found.append(data if header[1] == b"blob" else None)
+            found.append(data if header[1] == kind else None)
         return found
 
     def close(self) -> None:
@@ -88,15 +109,16 @@ _READER_LOCK = threading.Lock()
 _kept: _Reader | None = None  # one at a time: a command works in one repository
 
 
-def _read_kept(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
-    """Through the reader kept for `cwd` (replacing one kept for another repository, or one that stopped)."""
+def _read_kept(cwd: Path, specs: Sequence[str], kind: bytes = b"blob") -> list[bytes | None]:
+    """Objects of type `kind` through the reader kept for `cwd` (replacing one kept for another
+    repository, or one that stopped)."""
     global _kept  # noqa: PLW0603 (the one reader this process keeps)
     for attempt in (1, 2):
         if _kept is None or _kept.cwd != cwd or _kept.proc.poll() is not None:
             _close_reader()
             _kept = _Reader(cwd)
         try:
-            return _kept.read(specs)
+            return _kept.read(specs, kind)
         except (BrokenPipeError, ValueError, IndexError):
             _close_reader()
             if attempt == 2:

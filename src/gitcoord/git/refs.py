@@ -72,6 +72,12 @@ def refs_containing(cwd: Path, commit: Sha, prefix: str) -> list[str]:
     return out(["for-each-ref", "--contains", commit, "--format=%(refname)", prefix], cwd).split()
 
 
+def branch_tips(cwd: Path) -> dict[str, Sha]:
+    """Every local branch, by name, and its commit."""
+    found = out(["for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/"], cwd).splitlines()
+    return {name: Sha(sha) for name, sha in (line.rsplit(" ", 1) for line in found if line)}
+
+
 def merge_bases(cwd: Path, a: Sha, b: Sha) -> list[Sha]:
     """All best common ancestors: more than one after criss-cross merges."""
     return [Sha(s) for s in run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()]
@@ -192,9 +198,10 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
     return found
 
 
-def ever_touched(cwd: Path, commit: Sha, path: str) -> bool:
-    """Whether `commit` or any of its ancestors changed `path`."""
-    return bool(out(["rev-list", "-n1", commit, "--", path], cwd))
+def last_touched(cwd: Path, commit: Sha, path: str) -> Sha | None:
+    """The last commit of `commit`'s history (itself included) that changed `path`, if any."""
+    found = out(["rev-list", "-n1", commit, "--", path], cwd)
+    return Sha(found) if found else None
 
 
 def author(cwd: Path, commit: Sha) -> str:

@@ -1,0 +1,155 @@
+"""Attacks on where trust starts: a second store made from nothing, a store re-created where one
+left, and a newcomer's first look at a shared branch no gate guards.
+
+A store made from nothing is a root of trust: whoever makes it holds every key in it. So a
+repository has one, which the gate keeps; a branch the store left keeps the authority it had;
+and a clone that joins judges the history it receives before it believes any of it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from testing.forgery import Forger
+from testing.forgery import new_key
+from testing.forgery import put
+from testing.forgery import refused
+from testing.repos import git
+from testing.signed import HUMAN
+from testing.signed import Team
+from tests.conftest import Coord
+
+from gitcoord import model
+
+TQ, REG = model.TASKS, model.REGISTRY
+
+
+def _own_keys(attacker: Forger) -> None:
+    """The store as it is, but with the attacker's key as the human's: a store whose root they hold."""
+    _, public = new_key(attacker.clone.parent, "shadow-human")
+    attacker.edit(REG, lambda r: r["settings"].update(human_key=public))
+
+
+def test_a_second_store_on_a_new_branch_is_refused(attacker: Forger) -> None:
+    _own_keys(attacker)
+    git(attacker.clone, "add", "-A")
+    tree = git(attacker.clone, "write-tree")
+    root = attacker.commit_tree(tree, [], "coord(init): start coordinating\n\nCoord-Instance: human\n", key=None)
+    said = refused(attacker, "root", f"{root}:refs/heads/coord")
+    assert "makes a new store from nothing" in said
+    assert "this repository holds one already (on main)" in said
+
+
+def test_a_clone_is_not_drawn_to_a_branch_named_coord_while_main_holds_the_store(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    # A shadow store under the name a store's own branch has, as a fetch would bring it.
+    git(newcomer, "checkout", "-q", "--orphan", "coord")
+    git(newcomer, "commit", "-q", "--no-verify", "-m", "a shadow store")
+    git(newcomer, "checkout", "-q", "main")
+    assert coord(newcomer, "install").code == 0
+    assert git(newcomer, "config", "coord.branch") == "main", "the code branch holds the store: it is the store"
+
+
+def _migrated(team: Team) -> None:
+    team.ok(HUMAN, "migrate", "--branch", "coord")
+    done = team.push(HUMAN, "coord", "main")
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_store_recreated_where_one_left_has_no_more_authority_than_it_had(example_team: Team) -> None:
+    _migrated(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    assert not attacker.path(REG).exists()
+    before = json.loads(git(example_team.clones[HUMAN], "show", f"main~1:coordination/{REG}"))
+    attacker.write(REG, before)
+    _own_keys(attacker)
+    attacker.write(TQ, json.loads(git(example_team.clones[HUMAN], "show", f"main~1:coordination/{TQ}")))
+    attacker.path("MOVED.md").unlink()
+    attacker.commit("coord(init): the store is back", actor=HUMAN, key=None)
+    said = refused(attacker, "signature", "HEAD:main")
+    assert "the commit is not signed, but this store requires signatures" in said
+
+
+def test_a_clone_set_up_before_the_move_follows_the_store(example_team: Team) -> None:
+    _migrated(example_team)
+    one = example_team.clones["instance-1"]
+    assert git(one, "config", "coord.branch") == "main"
+    git(one, "fetch", "-q", "origin")
+    example_team.ok("instance-1", "install", "--as", "instance-1")
+    assert git(one, "config", "coord.branch") == "coord", "MOVED.md says where the store went"
+    assert "task_001" in example_team.ok("instance-1", "status")
+
+
+def _ungated(team: Team) -> Forger:
+    """The team's remote with no gate (a host that runs no server hooks), and an attacker's
+    unsigned commit on it: instance-3 completes instance-2's task, acting as instance-2."""
+    hooks = team.base / "no-hooks"
+    hooks.mkdir()
+    git(team.remote, "config", "core.hooksPath", str(hooks))
+    attacker = Forger(team, "instance-3").fresh()
+
+    def complete(queue: dict[str, Any]) -> None:
+        task = next(t for t in queue["active_tasks"] if t["task_id"] == "task_001")
+        queue["active_tasks"].remove(task)
+        queue["completed_tasks"].append({**task, "status": "completed"})
+
+    attacker.edit(TQ, complete)
+    attacker.commit("instance-2 completes task_001", actor="instance-2", key=None)
+    assert attacker.push().returncode == 0, "no gate: the push goes through"
+    return attacker
+
+
+def test_a_newcomer_does_not_believe_a_forged_tip(example_team: Team, coord: Coord, tmp_path: Path) -> None:
+    good = example_team.remote_tip()
+    _ungated(example_team)
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    assert coord(newcomer, "install", "--as", "instance-4").code == 0
+    seen = coord(newcomer, "status", "--json")
+    assert seen.code == 0, seen
+    data = json.loads(seen.out)["data"]
+    assert data["freshness"]["commit"] == good, "it reads the last good state, not the checkout git made"
+    assert "origin/main has a commit that breaks the rules" in data["freshness"]["problem"]
+    refused_sync = coord(newcomer, "sync")
+    assert refused_sync.code != 0
+    assert "instance-2 completes task_001" in refused_sync.err
+    assert "the commit is not signed" in refused_sync.err
+
+
+def test_a_newcomer_to_an_own_branch_starts_at_the_last_good_commit(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    _migrated(example_team)
+    git(example_team.clones["instance-3"], "fetch", "-q", "origin")
+    example_team.ok("instance-3", "install", "--as", "instance-3")
+    good = example_team.remote_tip("coord")
+    hooks = example_team.base / "no-hooks"
+    hooks.mkdir()
+    git(example_team.remote, "config", "core.hooksPath", str(hooks))
+    three = example_team.clones["instance-3"]
+    example_team.ok("instance-3", "edit")
+    worktree = three / ".coord-edit"
+    forged = put("task_001", status="blocked")
+    queue = json.loads((worktree / "coordination" / TQ).read_text())
+    forged(queue)
+    (worktree / "coordination" / TQ).write_text(json.dumps(queue, indent=2) + "\n")
+    git(
+        worktree,
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "-qam",
+        "block it\n\nCoord-Instance: instance-2",
+        "--no-verify",
+    )
+    git(three, "push", "-q", "--no-verify", "origin", "coord")
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    assert coord(newcomer, "install", "--as", "instance-4").code == 0
+    assert coord(newcomer, "status").code == 0
+    assert git(newcomer, "rev-parse", "coord") == good, "its own branch starts where the rules still held"
