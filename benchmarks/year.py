@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 from typing import Protocol
 
+from gitcoord import canonical
 from gitcoord import jsonio
 from gitcoord import layout
 from gitcoord import model
@@ -82,7 +83,7 @@ class Texts:
         reuse = self._reuse.setdefault(file, {})
         size = 0
         for r in records:
-            reuse[id(r)] = text = jsonio.record_text(r, shape[coll.placement(r)].values or jsonio.EMPTY_SHAPE)
+            reuse[id(r)] = text = canonical.record_text(r, shape[coll.placement(r)].values or canonical.EMPTY_SHAPE)
             size += len(text)
         return size
 

@@ -245,6 +245,21 @@ def new_message(mid: str, by: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def register(name: str, **fields: Any) -> Change:
+    """A change that adds `name` to the registry as a new, pending instance (with `fields` on top)."""
+    entry = {
+        "role": "developer",
+        "status": "pending",
+        "current_task": None,
+        "last_update": None,
+        "expertise_areas": [],
+        "available_for_consultation": False,
+        "current_session_id": None,
+        **fields,
+    }
+    return lambda d: d["instances"].__setitem__(name, dict(entry))
+
+
 def claim(tid: str, by: str, at: str) -> Change:
     """A change in which `by` claims the waiting task `tid` at `at`."""
     return lambda d: move(d, tid, "active_tasks", status="assigned", assigned_to=by, assigned_at=at)

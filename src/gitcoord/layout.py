@@ -12,7 +12,7 @@ from typing import Any
 
 from gitcoord import model
 from gitcoord import schemas
-from gitcoord.jsonio import Shape
+from gitcoord.canonical import Shape
 
 
 def object_schema(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:

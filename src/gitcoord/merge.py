@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 from typing import NamedTuple
 
-from gitcoord import invariants
 from gitcoord import model
 from gitcoord import records
+from gitcoord.invariants.tasks import cycles
 from gitcoord.merge_policy import DERIVED
 from gitcoord.merge_policy import ESCALATION
 from gitcoord.merge_policy import GROUP_RULES
@@ -232,7 +232,7 @@ def _keep_dependencies_sound(m: Merge, doc: Doc, base: Doc | None) -> None:
         listed[next(n for n, r in enumerate(listed) if r is task)] = tasks[rid]
 
     for _ in range(len(tasks)):
-        found = next(invariants.cycles({rid: t["dependencies"] for rid, t in tasks.items()}), None)
+        found = next(cycles({rid: t["dependencies"] for rid, t in tasks.items()}), None)
         if found is None:
             break
         changed = sorted(rid for rid in set(found) if tasks[rid]["dependencies"] != old(rid))

@@ -72,7 +72,7 @@ def with_changes(base: State, changed: Mapping[str, Doc]) -> State:
     return _Changed(base, changed)
 
 
-def iter_records(doc: Doc, coll: Collection, *, skip: Container[int] = ()) -> Iterator[tuple[str, JsonPath, Record]]:
+def iter_records(doc: Fields, coll: Collection, *, skip: Container[int] = ()) -> Iterator[tuple[str, JsonPath, Record]]:
     """(id, path, record) for every record of the collection, across all its lists, but those
     whose id() is in `skip` (passed over in one comprehension, without a step per record)."""
     if not coll.id_key:

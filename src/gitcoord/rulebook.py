@@ -6,9 +6,9 @@ that take a record from one status to another with who may take them and which f
 may change, the edits allowed while the status stays, which fields never change, which name
 the acting instance, which are times the actor writes, and the lists of entries each owned
 by one instance (inputs, declines, notes, positions). The protocol steps, the history check
-(`history.py`), the merge driver and the command line's choices all read it from here.
+(`history/`), the merge driver and the command line's choices all read it from here.
 
-What a role means (how an actor relates to a record) is judged in `history.py`, always on
+What a role means (how an actor relates to a record) is judged in `history/roles.py`, always on
 the state *before* the change: a change cannot grant the authority it uses.
 """
 

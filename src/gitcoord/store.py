@@ -6,7 +6,7 @@ keeps every byte; a record left as it was is copied from the old text, not writt
 
 from __future__ import annotations
 
-from gitcoord import jsonio
+from gitcoord import canonical
 from gitcoord import layout
 from gitcoord import model
 from gitcoord.model import Doc
@@ -16,11 +16,11 @@ def repo_path(file: str) -> str:
     return f"{model.COORD_DIR}/{file}"
 
 
-def dump(file: str, doc: Doc, reuse: jsonio.Reuse | None = None) -> bytes:
-    return jsonio.dumps(doc, layout.shape(model.base(file)), reuse).encode("utf-8")
+def dump(file: str, doc: Doc, reuse: canonical.Reuse | None = None) -> bytes:
+    return canonical.dumps(doc, layout.shape(model.base(file)), reuse).encode("utf-8")
 
 
-def reusable(file: str, data: bytes, doc: Doc) -> jsonio.Reuse:
+def reusable(file: str, data: bytes, doc: Doc) -> canonical.Reuse:
     """What of `data` (the text `doc` was parsed from) a later dump can copy unchanged."""
     base = model.base(file)
     coll = model.COLLECTIONS[base]
@@ -29,4 +29,4 @@ def reusable(file: str, data: bytes, doc: Doc) -> jsonio.Reuse:
         lists["response_queue"] = "responding_to"  # an entry a step did not change is kept as it was
     if not lists:
         return {}
-    return jsonio.record_texts(data.decode("utf-8"), doc, lists)
+    return canonical.record_texts(data.decode("utf-8"), doc, lists)

@@ -13,64 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testing.repos import bare_remote
 from testing.repos import files_in
 from testing.repos import git
+from testing.unsigned import UnsignedTeam
 from tests.conftest import Coord
-from tests.conftest import Result
 
 from gitcoord.commands import agents
 
 STORE = "coord"  # the store's own branch, where `coord init` starts it
 
 
-class Team:
-    """The specification's example in a bare remote, and a clone for each named instance."""
-
-    def __init__(self, tmp: Path, coord: Coord, names: list[str]) -> None:
-        self.coord = coord
-        self.tmp = tmp
-        self.remote = bare_remote(tmp / "remote.git")
-        self.clones: dict[str, Path] = {}
-        for n, name in enumerate(names):
-            self.clones[name] = self.clone(name) if n else self._first(name)
-
-    def _first(self, name: str) -> Path:
-        clone = self.tmp / name
-        git(self.tmp, "init", "-q", "-b", "main", str(clone))
-        (clone / "README.md").write_text("the code\n")
-        git(clone, "add", "README.md")
-        git(clone, "commit", "-q", "-m", "The code")
-        self.ok(clone, "init", "--example")
-        git(clone, "remote", "add", "origin", str(self.remote))
-        git(clone, "push", "-q", "-u", "origin", "main")
-        self.ok(clone, "sync")
-        git(clone, "config", "coord.instance", name)
-        return clone
-
-    def clone(self, name: str, *, instance: str | None = None) -> Path:
-        clone = self.tmp / name
-        git(self.tmp, "clone", "-q", str(self.remote), str(clone))
-        self.ok(clone, "install")
-        git(clone, "config", "coord.instance", instance or name)
-        return clone
-
-    def ok(self, where: Path, *args: str) -> str:
-        result = self.coord(where, *args)
-        assert result.code == 0, result
-        return result.out.strip()
-
-    def __call__(self, who: str, *args: str) -> str:
-        return self.ok(self.clones[who], *args)
-
-    def run(self, who: str, *args: str) -> Result:
-        return self.coord(self.clones[who], *args)
-
-    def json(self, who: str, *args: str) -> Any:
-        """The command's `data`, from its JSON envelope (which must say it succeeded)."""
-        envelope = json.loads(self.ok(self.clones[who], *args, "--json"))
-        assert envelope["ok"], envelope
-        return envelope["data"]
+class Team(UnsignedTeam):
+    """The example store on its own branch (the default layout), and a clone for each named instance."""
 
     def remote_subject(self) -> str:
         return git(self.remote, "log", "-1", "--format=%s", STORE)

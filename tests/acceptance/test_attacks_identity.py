@@ -21,6 +21,7 @@ from testing.forgery import found
 from testing.forgery import new_key
 from testing.forgery import new_task
 from testing.forgery import refused
+from testing.forgery import register
 from testing.repos import git
 from testing.signed import HUMAN
 from testing.signed import Team
@@ -39,25 +40,6 @@ def _instance(name: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
 
 def _settings(**fields: Any) -> Callable[[dict[str, Any]], None]:
     return lambda d: d["settings"].update(fields)
-
-
-def _entry(name: str, key: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
-    """A new registry entry, `name`, holding `key`."""
-
-    def add(d: dict[str, Any]) -> None:
-        d["instances"][name] = {
-            "role": "developer",
-            "status": "pending",
-            "current_task": None,
-            "last_update": None,
-            "expertise_areas": [],
-            "available_for_consultation": False,
-            "current_session_id": None,
-            "signing_key": key,
-            **fields,
-        }
-
-    return add
 
 
 # Impersonation: the label (trailer) and the signature must agree, and name one registered actor --------------
@@ -174,7 +156,7 @@ def test_a_registry_or_settings_takeover_is_refused(
     ("name", "rule"), [("ghost", "authorization"), (HUMAN, "authorization")], ids=["another-instance", "the-human"]
 )
 def test_registering_someone_else_with_a_key_i_chose_is_refused(attacker: Forger, name: str, rule: str) -> None:
-    attacker.edit(REG, lambda d: _entry(name, d["instances"][ME]["signing_key"])(d))
+    attacker.edit(REG, lambda d: register(name, signing_key=d["instances"][ME]["signing_key"])(d))
     attacker.commit(f"register {name}")
     refused(attacker, rule)
     found(attacker, rule)
@@ -201,7 +183,7 @@ def test_the_human_key_cannot_be_swapped_under_the_new_key(attacker: Forger, tmp
 
 def test_a_new_key_vouches_only_for_its_own_new_instance(attacker: Forger, tmp_path: Path) -> None:
     path, key = new_key(tmp_path, "newbie")
-    attacker.edit(REG, _entry("newbie", key))
+    attacker.edit(REG, register("newbie", signing_key=key))
     attacker.commit("register newbie, acting as instance-3, signed by newbie's key", key=path)
     refused(attacker, "signature")
     found(attacker, "signature")
@@ -210,11 +192,11 @@ def test_a_new_key_vouches_only_for_its_own_new_instance(attacker: Forger, tmp_p
 @pytest.mark.parametrize("also", ["adds-a-task", "registers-another", "edits-another"])
 def test_a_self_registration_does_nothing_else(attacker: Forger, tmp_path: Path, also: str) -> None:
     path, key = new_key(tmp_path, "newbie")
-    attacker.edit(REG, _entry("newbie", key))
+    attacker.edit(REG, register("newbie", signing_key=key))
     if also == "adds-a-task":
         attacker.edit(model.TASKS, lambda d: d["pending_tasks"].append(new_task("task_nb", "newbie")))
     elif also == "registers-another":
-        attacker.edit(REG, lambda d: _entry("newbie2", d["instances"][VICTIM]["signing_key"])(d))
+        attacker.edit(REG, lambda d: register("newbie2", signing_key=d["instances"][VICTIM]["signing_key"])(d))
     else:
         attacker.edit(REG, _instance(VICTIM, expertise_areas=["newbie says"]))
     attacker.commit("newbie registers itself, and more", actor="newbie", key=path)
@@ -225,7 +207,7 @@ def test_a_self_registration_does_nothing_else(attacker: Forger, tmp_path: Path,
 def test_the_honest_twins_a_self_registration_and_a_key_rotation(example_team: Team, tmp_path: Path) -> None:
     attacker = Forger(example_team, ME).fresh()
     path, key = new_key(tmp_path, "newbie")
-    attacker.edit(REG, _entry("newbie", key))
+    attacker.edit(REG, register("newbie", signing_key=key))
     attacker.commit("newbie registers itself", actor="newbie", key=path)
     accepted(attacker)
     example_team.ok(ME, "sync")
@@ -240,7 +222,7 @@ def test_an_outsider_cannot_become_the_human(example_team: Team, tmp_path: Path)
     the human; then, as that "human", swaps the human's key and turns signatures off."""
     outsider = Forger(example_team, ME).fresh()
     path, key = new_key(tmp_path, "evil")
-    outsider.edit(REG, _entry(HUMAN, key, role="coordinator"))
+    outsider.edit(REG, register(HUMAN, signing_key=key, role="coordinator"))
     outsider.commit("human registers", actor=HUMAN, key=path)
     said = refused(outsider, "authorization")
     assert "the human coordinator's name" in said

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testing.forgery import new_key
+from testing.forgery import register
 from testing.repos import git
 from testing.signed import HUMAN
 from testing.signed import Team
@@ -142,32 +144,10 @@ def test_acting_as_the_human_without_the_human_key_is_refused(team: Team) -> Non
     checked_locally(team, "instance-1", "signature")
 
 
-def _new_key(tmp: Path, name: str) -> tuple[Path, str]:
-    path = tmp / f"{name}-key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)], check=True)
-    return path, " ".join(Path(f"{path}.pub").read_text().split()[:2])
-
-
-def _register(name: str, key: str) -> Any:
-    def add(d: dict[str, Any]) -> None:
-        d["instances"][name] = {
-            "role": "developer",
-            "status": "pending",
-            "current_task": None,
-            "last_update": None,
-            "expertise_areas": [],
-            "available_for_consultation": False,
-            "current_session_id": None,
-            "signing_key": key,
-        }
-
-    return add
-
-
 def test_a_key_registered_and_used_in_one_commit_vouches_only_for_its_new_instance(team: Team, tmp_path: Path) -> None:
-    path, key = _new_key(tmp_path, "instance-9")
+    path, key = new_key(tmp_path, "instance-9")
     team.fresh("instance-1")
-    team.edit("instance-1", model.REGISTRY, _register("instance-9", key))
+    team.edit("instance-1", model.REGISTRY, register("instance-9", signing_key=key))
     # Signed with the new key, acting as instance-1: the new key does not vouch for instance-1.
     team.commit("instance-1", "register instance-9", "-c", f"user.signingkey={path}")
     said = refused(team, "instance-1", "signature")

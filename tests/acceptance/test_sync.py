@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from testing.repos import bare_remote
 from testing.repos import commit_msg_002_by_hand
 from testing.repos import files_in
 from testing.repos import git
+from testing.unsigned import UnsignedTeam
 from tests.conftest import Coord
 from tests.conftest import Result
 
@@ -21,43 +19,20 @@ from gitcoord.errors import FatalError
 from gitcoord.git import Sha
 
 
-class Team:
+class Team(UnsignedTeam):
+    """The example store on the code branch, and a clone for each named instance."""
+
     def __init__(self, tmp: Path, coord: Coord, names: list[str]) -> None:
-        self.coord = coord
-        self.remote = bare_remote(tmp / "remote.git")
-        self.clones: dict[str, Path] = {}
-        for n, name in enumerate(names):
-            clone = tmp / name
-            if n == 0:
-                git(tmp, "init", "-q", "-b", "main", str(clone))
-                self.ok(clone, "init", "--example", "--branch", "main")
-                git(clone, "remote", "add", "origin", str(self.remote))
-                self.ok(clone, "sync")
-            else:
-                git(tmp, "clone", "-q", str(self.remote), str(clone))
-                self.ok(clone, "install")
-            git(clone, "config", "coord.instance", name)
-            self.clones[name] = clone
-
-    def ok(self, where: Path, *args: str) -> str:
-        result = self.coord(where, *args)
-        assert result.code == 0, result
-        return result.out.strip()
-
-    def __call__(self, who: str, *args: str) -> str:
-        return self.ok(self.clones[who], *args)
+        super().__init__(tmp, coord, names, branch="main")
 
     def refused_sync(self, who: str) -> Result:
         """`coord sync` that fails, and keeps this clone's commits and files as they were."""
         clone = self.clones[who]
         head, before = git(clone, "rev-parse", "HEAD"), files_in(clone)
-        result = self.coord(clone, "sync")
+        result: Result = self.coord(clone, "sync")
         assert result.code == 1, result
         assert (git(clone, "rev-parse", "HEAD"), files_in(clone)) == (head, before)
         return result
-
-    def json(self, who: str, *args: str) -> Any:
-        return json.loads(self.coord(self.clones[who], *args, "--json").out)["data"]
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ def test_placement_follows_status(seed: dict[str, Any]) -> None:
 def test_unknown_references_everywhere(seed: dict[str, Any]) -> None:
     seed[model.TASKS]["pending_tasks"][0]["suggested_assignee"] = "instance-9"
     seed[model.MESSAGES]["messages"][0]["context"]["related_task"] = "task_404"
+    seed[model.MESSAGES]["messages"][0]["context"]["related_decision"] = "dec_404"
     seed[model.MESSAGES]["messages"][0]["to"] = "nobody"
     seed[model.DECISIONS]["decisions"][0]["related_tasks"] = ["task_404"]
     seed[model.DECISIONS]["pending_decisions"][0]["input_needed_from"].append("instance-42")
@@ -59,6 +60,7 @@ def test_unknown_references_everywhere(seed: dict[str, Any]) -> None:
     assert rules >= {
         ("$.pending_tasks[0].suggested_assignee", "reference"),
         ("$.messages[0].context.related_task", "reference"),
+        ("$.messages[0].context.related_decision", "reference"),
         ("$.messages[0].to", "reference"),
         ("$.decisions[0].related_tasks[0]", "reference"),
         ("$.pending_decisions[0].input_needed_from[2]", "reference"),
@@ -279,3 +281,53 @@ def test_what_a_step_touched_is_found_without_reading_the_files_it_left(seed: di
     assert records.touched(old, new) == {model.TASKS: {id(first)}}
     assert set(read) == {model.TASKS}
     assert invariants.check(new, files=[model.TASKS], since=old) == invariants.check(new, files=[model.TASKS])
+
+
+def test_a_decision_s_options_and_escalation_are_whole(seed: dict[str, Any]) -> None:
+    pending = seed[model.DECISIONS]["pending_decisions"][0]
+    pending["options"].append(copy.deepcopy(pending["options"][0]))
+    pending["status"] = "escalated"
+    found = _found(seed)
+    assert ("$.pending_decisions[0].options", "duplicate-id", "dec_002 lists an option twice") in found
+    assert ("$.pending_decisions[0]", "status", "dec_002 is escalated but records no escalation") in found
+
+
+def test_an_answer_names_its_question_and_the_queue_its_due_time(seed: dict[str, Any]) -> None:
+    log = seed[model.MESSAGES]
+    log["messages"][0]["expected_response_time"] = "2024-01-15T14:00:00Z"
+    answer = {**copy.deepcopy(log["messages"][0]), "message_id": "msg_002", "type": "consultation_response"}
+    log["messages"].append({**answer, "requires_response": False, "status": "sent"})
+    found = _found(seed)
+    assert ("$.messages[1]", "status", "msg_002 is a consultation_response but names no in_reply_to") in found
+    due = [m for w, r, m in found if w == "$.response_queue[0].expected_response_time" and r == "response-queue"]
+    assert due == [
+        "msg_001 is due 2024-01-15T14:00:00Z; the queue follows from the messages, and the next `coord msg` step "
+        "rebuilds it"
+    ]
+
+
+def test_an_archive_file_holds_each_record_once_and_none_that_is_live(seed: dict[str, Any]) -> None:
+    decided = seed[model.DECISIONS]["decisions"][0]
+    archive = model.archive_of(model.DECISIONS)
+    seed[archive] = {"decisions": [copy.deepcopy(decided), copy.deepcopy(decided)], "pending_decisions": []}
+    found = [(f.file, f.where, f.rule, f.message) for f in invariants.check(seed, files=[archive])]
+    assert found == [
+        (archive, "$.decisions[1]", "duplicate-id", "dec_001 appears more than once; every record needs its own id"),
+        *[
+            (
+                archive,
+                f"$.decisions[{i}]",
+                "duplicate-id",
+                "dec_001 is both archived and live (in decisions.json); keep the live one and delete this copy",
+            )
+            for i in (0, 1)
+        ],
+    ]
+
+
+def test_a_step_that_makes_a_duplicate_is_checked_in_full(seed: dict[str, Any]) -> None:
+    tasks = seed[model.TASKS]
+    twin = {**copy.deepcopy(tasks["pending_tasks"][0]), "title": "a second task with the first's id"}
+    after = {**seed, model.TASKS: {**tasks, "pending_tasks": [*tasks["pending_tasks"], twin]}}
+    found = [(f.where, f.rule) for f in invariants.check(after, since=seed)]
+    assert found == [(f"$.pending_tasks[{len(tasks['pending_tasks'])}]", "duplicate-id")]

@@ -5,6 +5,7 @@ import json
 import pytest
 from tests.conftest import SEED
 
+from gitcoord import canonical
 from gitcoord import jsonio
 from gitcoord import layout
 from gitcoord import model
@@ -119,7 +120,7 @@ def test_canonical_form_orders_keys_by_schema_and_records_by_id() -> None:
 
 
 def test_canonical_form_keeps_text_readable_and_escapes_controls() -> None:
-    text = jsonio.dumps({"a": "café \u2192 \x1b[31m", "b": [], "c": {}, "d": [1.5, True, None]})
+    text = canonical.dumps({"a": "café \u2192 \x1b[31m", "b": [], "c": {}, "d": [1.5, True, None]})
     assert '"café \u2192 \\u001b[31m"' in text
     assert '"b": []' in text
     assert '"c": {}' in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gitcoord import canonical
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import jsonio
@@ -74,7 +75,7 @@ def _lines(conflict: dict[str, Any]) -> list[str]:
     lines = [f"{head}: {safe(conflict['reason'])}"]
     for n, (value, side) in enumerate(zip(conflict["values"], conflict["sides"], strict=True), 1):
         whose = f"{side['side']}, {side['author'] or 'unknown'} in {side['commit'][:12]}" if side else "side unknown"
-        lines.append(f"  {n} ({whose}): {safe(jsonio.dumps(value).strip(), one_line=False)}")
+        lines.append(f"  {n} ({whose}): {safe(canonical.dumps(value).strip(), one_line=False)}")
     lines.append(f"  keep one: coord resolve {conflict['record']} {conflict['field']} --pick N")
     return lines
 

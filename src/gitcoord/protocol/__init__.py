@@ -3,7 +3,7 @@
 No git, no files, no clock: the time, the acting instance and the id maker come in a
 `Context`, and every step returns a `Change` that the caller checks and commits. A step
 that the protocol does not allow raises `Refused` with what to do instead. Who may take a
-step is the rulebook's to say (`rulebook.py`, judged by `history.py`): every step's change
+step is the rulebook's to say (`rulebook.py`, judged by `history/`): every step's change
 is judged by it before it is returned, so no step restates an authority rule.
 """
 

@@ -15,6 +15,7 @@ from gitcoord import shapes
 from gitcoord import timestamps
 from gitcoord.events import Event
 from gitcoord.model import Doc
+from gitcoord.model import Fields
 from gitcoord.model import Record
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
@@ -26,15 +27,15 @@ from gitcoord.records import State
 from gitcoord.rulebook import Priority
 
 
-def response_queue(doc: Doc) -> list[Record]:
+def response_queue(doc: Fields) -> list[shapes.QueuedResponse]:
     """The answers owed, derived from the messages; an entry keeps its due time once set."""
     queued = {e["responding_to"]: e for e in doc["response_queue"]}
-    owed = []
+    owed: list[shapes.QueuedResponse] = []
     for m in doc["messages"]:
         if m["requires_response"] and m["status"] == "pending_response":
             was = queued.get(m["message_id"], {})
             due = m.get("expected_response_time") or was.get("expected_response_time")
-            entry = {"responding_to": m["message_id"], "from": m["to"], "status": "pending"}
+            entry: shapes.QueuedResponse = {"responding_to": m["message_id"], "from": m["to"], "status": "pending"}
             entry["expected_response_time"] = due
             owed.append(was if was == entry else entry)  # the same entry, kept: its text is copied when written
     return sorted(owed, key=lambda e: e["responding_to"])

@@ -1,0 +1,251 @@
+"""The field-by-field diff of the records in a live file: each one created or changed needs a move
+or an edit the rulebook allows, by a role the actor holds, and owned entries stay their owners'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import Any
+
+from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
+from gitcoord.findings import Finding
+from gitcoord.history import times
+from gitcoord.history.roles import At
+from gitcoord.history.roles import Judge
+from gitcoord.history.roles import denied
+from gitcoord.history.roles import either
+from gitcoord.history.roles import holds
+from gitcoord.history.roles import refuse
+from gitcoord.model import Doc
+from gitcoord.model import Record
+
+
+def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[str, Record]]) -> Iterator[Finding]:
+    coll = model.COLLECTIONS[file]
+    kind = rulebook.KINDS[coll.kind]
+    new: Mapping[str, Record]
+    if not coll.id_key:  # the registry: a few entries
+        old, new = records.by_id(before, coll), records.by_id(after, coll)
+        written = list(records.iter_records(after, coll, skip={id(r) for r in old.values()}))
+        gone = [(rid, r) for rid, r in old.items() if rid not in new]
+    else:
+        # A protocol step copies the records it keeps: the very objects the old state holds
+        # need no look, so that a step's check costs what it changed. (States parsed apart,
+        # as a range check reads them, share nothing, and every record is looked at.)
+        key = coll.id_key
+        same = {id(r) for name in coll.lists for r in before.get(name, ())}
+        written = list(records.iter_records(after, coll, skip=same))
+        kept = {id(r) for name in coll.lists for r in after.get(name, ())}
+        gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
+        old = dict(gone)  # a changed record's old version is one of these
+        new = _Lazy(lambda: records.by_id(after, coll))
+    made = sum(1 for rid, _, _ in written if rid not in old)
+    anywhere = At(file, kind, "$", ())
+    if made > rulebook.MAX_CREATED and not any(
+        holds(r, who, anywhere, {}, {}) for r in rulebook.CREATE_ANY_NUMBER_ROLES
+    ):
+        message = (
+            f"{made} {kind.name} records are created in one change; at most {rulebook.MAX_CREATED} are "
+            f"(the human coordinator, {who.human}, may create more)"
+        )
+        yield Finding(file, (), "size", message)
+        return
+    for rid, path, record in written:
+        previous = old.get(rid)
+        at = At(file, kind, rid, path)
+        if previous is None:
+            yield from created(at, record, who, new)
+        elif previous != record:
+            yield from changed(at, previous, record, who)
+    arrived = {rid for rid, _, _ in written}
+    for rid, record in gone:
+        if rid not in arrived:
+            left[rid] = (file, record)
+
+
+class _Lazy(Mapping[str, Record]):
+    """A mapping built on first use: the siblings a new message is checked against, rarely needed."""
+
+    def __init__(self, build: Callable[[], dict[str, Record]]) -> None:
+        self._build = build
+        self._found: dict[str, Record] | None = None
+
+    def _map(self) -> dict[str, Record]:
+        if self._found is None:
+            self._found = self._build()
+        return self._found
+
+    def __getitem__(self, key: str) -> Record:
+        return self._map()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+
+def created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record]) -> Iterator[Finding]:
+    kind, status = at.kind, model.status_of(at.kind.name, record)
+    moves = rulebook.moves_between(kind, None, status)
+    if not moves:
+        starts = " or ".join(rulebook.onward(kind, None))
+        yield at.finding("transition", f"{at.rid} is created {status}; a new {kind.name} starts {starts}", "status")
+        return
+    if not any(holds(role, who, at, None, record) for _, m in moves for role in m.roles):
+        yield denied(at, who, "create it", [m for _, m in moves], record)
+        return
+    yield from _names_actor(at, record, who, kind.actors)
+    yield from times.stamps(at, None, record, who)
+    for field in sorted(kind.merge_only & record.keys()):
+        yield at.finding("authorization", f"{at.rid}.{field} is written only by the merge driver", field)
+    for field in sorted(kind.entries):
+        if field != "escalation.positions":  # an escalation records each side's position as its raiser saw it
+            yield from _entries(at, field, [], times.value_of(record, field), who)
+    if who.archives is not None and kind is not rulebook.INSTANCE and who.archives(kind.name, at.rid):
+        yield at.finding("duplicate-id", f"{at.rid} was archived: an id is never used again; make a new record")
+    if kind is rulebook.INSTANCE and at.rid == who.human:
+        message = f"{at.rid} is the human coordinator's name: no instance may take it (the human needs no entry)"
+        yield at.finding("authorization", message)
+    for field, roles in _FIRST_SET_BY.get(kind.name, {}).items():
+        if record.get(field) is not None and not any(holds(r, who, at, None, record) for r in roles):
+            yield denied(at, who, f"set {field} of a new {kind.name}", [], record)
+    if kind is rulebook.MESSAGE and "in_reply_to" in record:
+        answered = siblings.get(record["in_reply_to"])
+        if answered is not None and answered["to"] not in (who.actor, model.BROADCAST):
+            yield refuse(at, who, f"answer {answered['message_id']}, which was sent to {answered['to']}")
+    if kind is rulebook.DECISION and "escalation" in record:
+        yield from _escalated_to(at, record, who)
+
+
+# A new registry entry's key is proof of who the instance is: only it, or the human, sets it.
+_FIRST_SET_BY = {"instance": {"signing_key": (rulebook.SELF, rulebook.HUMAN)}}
+
+
+def changed(at: At, old: Record, new: Record, who: Judge) -> Iterator[Finding]:
+    kind = at.kind
+    fields = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    for field in sorted(fields & kind.immutable):
+        yield at.finding("immutable", f"{at.rid}.{field} never changes once written; write a new record instead", field)
+    for field in sorted(fields & kind.merge_only):
+        yield at.finding("authorization", f"{at.rid}.{field} is written only by the merge driver", field)
+    fields -= kind.immutable | kind.merge_only
+    old_status, new_status = model.status_of(kind.name, old), model.status_of(kind.name, new)
+    moved: set[str] = set()
+    if old_status != new_status:
+        moves = rulebook.moves_between(kind, old_status, new_status)
+        if not moves:
+            onward = ", ".join(rulebook.onward(kind, old_status)) or "nothing"
+            message = (
+                f"{at.rid}: {old_status} -> {new_status} is not a step of the protocol; "
+                f"from {old_status} it can go to {onward}"
+            )
+            yield at.finding("transition", message, "status")
+            return
+        allowed = [(n, m) for n, m in moves if any(holds(r, who, at, old, new) for r in m.roles)]
+        if not allowed:
+            names = "/".join(n for n, _ in moves)
+            yield denied(at, who, f"{names} it ({old_status} -> {new_status})", [m for _, m in moves], old)
+            return
+        _name, move = max(allowed, key=lambda nm: len(nm[1].fields & fields))
+        moved = set(move.fields & fields)
+        yield from _names_actor(at, new, who, {f for f in kind.actors if f.split(".")[0] in moved})
+        if "escalation" in moved:
+            yield from _escalated_to(at, new, who)
+        fields -= moved | {"status"}
+    yield from _edited(at, old, new, who, fields, status=old_status, moved=bool(moved))
+    yield from times.stamps(at, old, new, who)
+    for field in sorted(kind.monotonic):
+        if times.earlier(new.get(field), old.get(field)):
+            yield at.finding("time", f"{at.rid}.{field} went back from {old.get(field)} to {new.get(field)}", field)
+    for field in sorted(kind.entries):
+        before, after = times.value_of(old, field), times.value_of(new, field)
+        if before != after and not (field == "escalation.positions" and "escalation" in moved and not before):
+            yield from _entries(at, field, before, after, who)
+
+
+def _edited(
+    at: At, old: Record, new: Record, who: Judge, fields: set[str], *, status: str, moved: bool
+) -> Iterator[Finding]:
+    """Fields changed beside the status: each needs an edit the rulebook allows, by a role the actor holds."""
+    kind = at.kind
+    touched = fields & kind.touched
+    fields = fields - touched
+    if "escalation" in fields:
+        fields.discard("escalation")
+        rest = {k: v for k, v in (old.get("escalation") or {}).items() if k != "positions"}
+        if rest != {k: v for k, v in (new.get("escalation") or {}).items() if k != "positions"}:
+            yield at.finding("immutable", f"{at.rid}: an escalation, once raised, stays as it was raised", "escalation")
+        fields.add("escalation.positions")
+    for field in sorted(fields):
+        edit = kind.edits.get(field)
+        if edit is None:
+            by = sorted(n for n, m in kind.moves.items() if field in m.fields)
+            only = f"; only {either(by)} change{'s' if len(by) == 1 else ''} it" if by else ""
+            yield at.finding("immutable", f"{at.rid}.{field} cannot change while it is {status}{only}", field)
+        elif edit.statuses is not None and status not in edit.statuses:
+            allowed = ", ".join(sorted(edit.statuses))
+            yield at.finding("authorization", f"{at.rid}.{field} can change only while {allowed}, not {status}", field)
+        elif edit.only_if_unset and old.get(field) is not None:
+            yield at.finding("immutable", f"{at.rid}.{field} is set once and never changed", field)
+        elif not any(holds(r, who, at, old, new) for r in edit.roles):
+            yield denied(at, who, f"change its {field}", [edit], old)
+    if touched and not fields and not moved:
+        roles = {r for e in kind.edits.values() for r in e.roles}
+        if not any(holds(r, who, at, old, new) for r in roles):
+            yield denied(at, who, f"change its {', '.join(sorted(touched))}", [rulebook.Edit(frozenset(roles))], old)
+
+
+def _entries(at: At, field: str, before: Any, after: Any, who: Judge) -> Iterator[Finding]:
+    """Each entry is its owner's: added, changed or withdrawn only by the instance it names."""
+    spec = at.kind.entries[field]
+    old, new = before or [], after or []
+    path = tuple(field.split("."))
+    if spec.keyed:
+        was, now = {e[spec.owner]: e for e in old}, {e[spec.owner]: e for e in new}
+        if len(now) != len(new):
+            message = f"{at.rid}.{field}: one entry per instance; an instance's entry is changed, not added twice"
+            yield at.finding("authorization", message, *path)
+        for owner in sorted(was.keys() | now.keys()):
+            if was.get(owner) != now.get(owner) and owner != who.actor:
+                what = "input" if field == "inputs" else field.rsplit(".", 1)[-1].rstrip("s")
+                yield refuse(at._replace(path=(*at.path, *path)), who, f"change the {what} of {owner}")
+        added = [e for o, e in now.items() if was.get(o) != e]
+    else:
+        remaining = list(old)
+        for entry in new:
+            if entry in remaining:
+                remaining.remove(entry)
+        if remaining:
+            yield at.finding("immutable", f"{at.rid}.{field}: entries are only ever added, never changed", *path)
+        added = [e for e in new if e not in old]
+        for entry in added:
+            if entry.get(spec.owner) != who.actor:
+                owner = entry.get(spec.owner)
+                yield refuse(at._replace(path=(*at.path, *path)), who, f"add an entry by {owner} to its {field}")
+    if spec.stamp:
+        for entry in added:
+            yield from times.future(at, f"{field}[].{spec.stamp}", entry.get(spec.stamp), who, *path)
+
+
+def _names_actor(at: At, record: Record, who: Judge, fields: Iterable[str]) -> Iterator[Finding]:
+    """Fields that say who acted must say it truly: a message's sender, a decision's decider."""
+    for field in sorted(fields):
+        value = times.value_of(record, field)
+        if value is None or value in (who.actor, [who.actor]):
+            continue
+        yield refuse(at, who, f"write {field} = {value!r}; it must name the acting instance")
+
+
+def _escalated_to(at: At, record: Record, who: Judge) -> Iterator[Finding]:
+    escalation = record.get("escalation") or {}
+    if escalation.get("escalated_to") not in (None, who.human):
+        message = (
+            f"{at.rid} is escalated to {escalation['escalated_to']!r}, who is not the human coordinator ({who.human})"
+        )
+        yield at.finding("authorization", message, "escalation", "escalated_to")

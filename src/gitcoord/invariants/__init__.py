@@ -1,0 +1,83 @@
+"""The rules one state of the store must keep, whatever its history.
+
+References resolve, ids are unique, every record sits in the list its status calls for,
+dependencies form a DAG, `response_queue` is in step with the messages, and no merge
+conflict is left unresolved. The input is schema-valid documents; a file that failed its
+schema is left out, and the checks that need it are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+
+from gitcoord import model
+from gitcoord import records
+from gitcoord.findings import Finding
+from gitcoord.invariants import decisions
+from gitcoord.invariants import messages
+from gitcoord.invariants import placement
+from gitcoord.invariants import references
+from gitcoord.invariants import registry
+from gitcoord.invariants import tasks
+from gitcoord.invariants.references import Archived
+from gitcoord.model import Doc
+from gitcoord.records import State
+from gitcoord.records import iter_records
+
+
+def check(
+    state: State, *, files: Iterable[str] = model.FILES, archived: Archived | None = None, since: State | None = None
+) -> list[Finding]:
+    """What breaks the invariants in `files` (the rules of other files are not checked).
+
+    `since`: the state a protocol step changed, which copies the records it keeps. Then
+    only the records the step made are looked at, with the tasks that depend on them: a
+    rule that holds of a record holds as long as the records it refers to stay. Unless the
+    step took records away (an archive), which anything may have referred to: then all.
+    """
+    known = references.Known(state, archived)
+    findings: list[Finding] = []
+    wanted = set(files)
+    touched = records.touched(since, state) if since is not None else None
+    for file, checker in _CHECKS.items():
+        if file in wanted and file in state:
+            findings.extend(checker(state, known, touched.get(file) if touched is not None else None))
+            findings.extend(_conflicts(file, state[file]))
+    for file in model.ARCHIVE_FILES:
+        if file in wanted and file in state:
+            findings.extend(_archive(file, state[file], state))
+    return findings
+
+
+def _archive(file: str, doc: Doc, state: State) -> Iterator[Finding]:
+    """An archive file: its records unique and in place, and none of them live as well."""
+    coll = model.COLLECTIONS[model.base(file)]
+    yield from placement.check(file, coll, doc)
+    live = coll.file
+    if live in state:
+        alive = {rid for rid, _, _ in iter_records(state[live], coll)}
+        for rid, path, _ in iter_records(doc, coll):
+            if rid in alive:
+                message = f"{rid} is both archived and live (in {live}); keep the live one and delete this copy"
+                yield Finding(file, path, "duplicate-id", message)
+
+
+def _conflicts(file: str, doc: Doc) -> Iterator[Finding]:
+    for i, c in enumerate(doc.get("merge_conflicts", ())):
+        yield Finding(
+            file,
+            ("merge_conflicts", i),
+            "merge-conflict",
+            f"unresolved merge conflict in {c['record']}.{c['field']} ({c['reason']}): "
+            f"choose with `coord resolve {c['record']} {c['field']} --pick N`, or edit the record and "
+            "delete this entry",
+        )
+
+
+_CHECKS = {
+    model.REGISTRY: registry.check,
+    model.TASKS: tasks.check,
+    model.MESSAGES: messages.check,
+    model.DECISIONS: decisions.check,
+}

@@ -1,0 +1,100 @@
+"""References resolve: the instances, tasks, messages and decisions a record names exist (live, or
+archived where an archived record is still a valid target).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from collections.abc import Container
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import Any
+
+from gitcoord import model
+from gitcoord import records
+from gitcoord.findings import Finding
+from gitcoord.jsonio import JsonPath
+from gitcoord.records import State
+
+# The ids of records of a kind moved to coordination/archive/: still valid targets of a reference.
+Archived = Callable[[str], frozenset[str]]
+
+
+class _Ids:
+    """The ids of one kind: the live ones, then (only on a miss) the archived ones."""
+
+    def __init__(self, live: frozenset[str], archived: Callable[[], frozenset[str]]) -> None:
+        self.live = live
+        self._archived = archived
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self.live or rid in self._archived()
+
+
+def human_coordinator(state: State) -> str:
+    return model.settings_of(state.get(model.REGISTRY, {})).human_coordinator
+
+
+class Known:
+    """The ids a reference may name; None where the file that defines them is not usable.
+
+    Each set is built on first use, so checking one file reads only the files it refers to.
+    """
+
+    def __init__(self, state: State, archived: Archived | None) -> None:
+        self._state = state
+        self._archived = archived or (lambda kind: frozenset())
+        self.human = human_coordinator(state)
+
+    def _ids(self, file: str) -> _Ids | None:
+        if file not in self._state:
+            return None
+        coll = model.COLLECTIONS[file]
+        live = frozenset(records.by_id(self._state[file], coll))
+        return _Ids(live, functools.cache(lambda: self._archived(coll.kind)))
+
+    @functools.cached_property
+    def instances(self) -> frozenset[str] | None:
+        ids = self._ids(model.REGISTRY)
+        return ids.live if ids is not None else None
+
+    @functools.cached_property
+    def tasks(self) -> _Ids | None:
+        return self._ids(model.TASKS)
+
+    @functools.cached_property
+    def messages(self) -> _Ids | None:
+        return self._ids(model.MESSAGES)
+
+    @functools.cached_property
+    def decisions(self) -> _Ids | None:
+        return self._ids(model.DECISIONS)
+
+    def by_prefix(self, rid: str) -> _Ids | None:
+        prefix = rid.split("_", 1)[0]
+        return {"task": self.tasks, "msg": self.messages, "dec": self.decisions}[prefix]
+
+    def missing_instance(self, name: Any, *, broadcast: bool = False) -> bool:
+        if self.instances is None or name is None or name == self.human:
+            return False
+        return name not in self.instances and not (broadcast and name == model.BROADCAST)
+
+
+def instances(
+    file: str, path: JsonPath, names: Iterable[Any], known: Known, what: str, *, broadcast: bool = False
+) -> Iterator[Finding]:
+    for i, name in enumerate(names):
+        yield from instance(file, (*path, i), name, known, what, broadcast=broadcast)
+
+
+def instance(
+    file: str, path: JsonPath, name: Any, known: Known, what: str, *, broadcast: bool = False
+) -> Iterator[Finding]:
+    if known.missing_instance(name, broadcast=broadcast):
+        yield Finding(file, path, "reference", f"{what} {name!r} is not an instance in {model.REGISTRY}")
+
+
+def ref(file: str, path: JsonPath, rid: Any, ids: Container[str] | None, where: str) -> Iterator[Finding]:
+    if rid is not None and ids is not None and rid not in ids:
+        yield Finding(file, path, "reference", f"{rid!r} is not a record in {where}")
