@@ -8,6 +8,7 @@ and every clone is measured on both, so that the ratio is what the year of histo
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import shutil
 import subprocess
@@ -43,8 +44,8 @@ class Built(NamedTuple):
     record_bytes: float  # the canonical text of the records a step changed, on average
 
 
-def _run(command: list[str], cwd: Path) -> None:
-    subprocess.run(command, cwd=cwd, env=env(), check=True, capture_output=True)
+def _run(command: list[str], cwd: Path, extra: dict[str, str] | None = None) -> None:
+    subprocess.run(command, cwd=cwd, env=env(extra), check=True, capture_output=True)
 
 
 def _pack_bytes(git_dir: Path) -> int:
@@ -59,7 +60,10 @@ def build(work: Path, plan: year.Plan, say: Say) -> Built:
     work.mkdir(parents=True, exist_ok=True)
     seed = work / "seed"
     git(work, "init", "-q", "-b", "main", str(seed))
-    _run(coord(seed, "init", "--example"), seed)
+    # The store is made before the simulated year begins: a commit may not be dated before the
+    # state it changes, and every reader's first contact judges the history from this root.
+    made = (plan.start - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    _run(coord(seed, "init", "--example"), seed, {"GIT_COMMITTER_DATE": made, "GIT_AUTHOR_DATE": made})
     remote = work / "remote.git"
     git(work, "init", "-q", "--bare", "-b", "main", str(remote))
     git(remote, "config", "uploadpack.allowFilter", "true")  # what a partial clone asks of the server

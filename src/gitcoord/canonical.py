@@ -6,6 +6,8 @@ copied from the file they were read from rather than written again.
 from __future__ import annotations
 
 import json
+import operator
+import re
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -45,33 +47,71 @@ def record_text(record: dict[str, Any], shape: Shape) -> str:
     return "".join(out)
 
 
+class _Run(NamedTuple):
+    """The records of one top-level list and where their text lies: side by side, from `start` to `end`."""
+
+    records: list[Any]
+    start: int
+    end: int
+    head: str  # what each record's text starts with, after the separator before it
+
+
 class Spans(Mapping[int, str]):
     """Where each record's text lies in the file it was parsed from (id() of the record -> its
     text). The writer copies a run of records that were neighbours there as one slice: a step
-    that changes a handful of 50,000 records copies the rest in a few pieces."""
+    that changes a handful of 50,000 records copies the rest in a few pieces, and a step that
+    only adds records after them (a message sent) copies the whole list in one, without
+    looking up where each record lies."""
 
-    def __init__(self, text: str, spans: dict[int, tuple[int, int]]) -> None:
+    def __init__(self, text: str, runs: Sequence[_Run] = ()) -> None:
         self.text = text
-        self._spans = spans
+        self._runs = list(runs)
+        self._firsts = {id(run.records[0]): run for run in runs}
+        self._owners: dict[int, int] | None = None  # id() of a record -> the index of its run
+        self._tables: dict[int, dict[int, tuple[int, int]]] = {}  # run index -> each record's span
+
+    def _span(self, key: int) -> tuple[int, int] | None:
+        """Where the text of the record with id() `key` lies, if it is one of the file's records."""
+        if self._owners is None:
+            self._owners = {id(r): n for n, run in enumerate(self._runs) for r in run.records}
+        n = self._owners.get(key)
+        return None if n is None else self._table(n)[key]
+
+    def _table(self, n: int) -> dict[int, tuple[int, int]]:
+        if n not in self._tables:
+            run, text = self._runs[n], self.text
+            starts = []
+            at = text.find(run.head, run.start - len(_INDENT), run.end)
+            while at >= 0:  # the heads were checked already: one per record, in their order
+                starts.append(at + len(_INDENT))
+                at = text.find(run.head, at + len(run.head), run.end)
+            ends = [s - len(_SEPARATOR) for s in starts[1:]] + [run.end]
+            self._tables[n] = {id(r): (s, e) for r, s, e in zip(run.records, starts, ends, strict=True)}
+        return self._tables[n]
 
     def __getitem__(self, key: int) -> str:
-        start, end = self._spans[key]
-        return self.text[start:end]
+        span = self._span(key)
+        if span is None:
+            raise KeyError(key)
+        return self.text[span[0] : span[1]]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._spans)
+        return (id(r) for run in self._runs for r in run.records)
 
     def __len__(self) -> int:
-        return len(self._spans)
+        return sum(len(run.records) for run in self._runs)
 
     def pieces(self, items: Sequence[Any]) -> list[Any]:
         """`items` as the writer should put them, separated by ",\n    ": the text of each run of
         records that sat side by side in the file, and each record it must write itself."""
+        run = self._firsts.get(id(items[0])) if items else None
+        if run is not None and len(items) >= len(run.records) and all(map(operator.is_, items, run.records)):
+            return [self.text[run.start : run.end], *items[len(run.records) :]]  # the list as it was, then what is new
         found: list[Any] = []
-        spans, text = self._spans, self.text
+        text = self.text
         run_start = run_end = -1  # the run of neighbours being gathered, if any
         for item in items:
-            span = spans.get(id(item))
+            span = self._span(id(item))
             if span is not None and run_start >= 0 and span[0] == run_end + len(_SEPARATOR):
                 run_end = span[1]
                 continue
@@ -88,6 +128,7 @@ class Spans(Mapping[int, str]):
 
 
 _SEPARATOR = ",\n    "  # between two records of a top-level list
+_INDENT = "\n    "  # before each record of a top-level list
 
 
 def record_texts(text: str, doc: dict[str, Any], lists: Mapping[str, str]) -> Spans:
@@ -99,7 +140,7 @@ def record_texts(text: str, doc: dict[str, Any], lists: Mapping[str, str]) -> Sp
     breaks), so an unchanged record's text can be reused when the file is written again.
     A file laid out any other way gives nothing to reuse, and is simply written in full.
     """
-    found: dict[int, tuple[int, int]] = {}
+    runs: list[_Run] = []
     for name, key in lists.items():
         records = doc.get(name)
         start = text.find(f'\n  "{name}": [\n    {{\n')
@@ -110,25 +151,20 @@ def record_texts(text: str, doc: dict[str, Any], lists: Mapping[str, str]) -> Sp
         if end < 0:
             continue
         # Each record starts on its own line with its key, and ends where the next one starts,
-        # or where the list does. (str.find skips along in C; a regex would try every line.)
+        # or where the list does: as many heads as records, each with its record's id, in order,
+        # the first right after the bracket, and between each two the separator. (Scanned in C.)
         head = f'\n    {{\n      "{key}": "'
-        starts: list[int] = []
-        at = text.find(head, first, end)
-        for r in records:
-            if at < 0 or not text.startswith(f'{r[key]}",', at + len(head)):
-                break
-            starts.append(at + len("\n    "))
-            at = text.find(head, at + len(head), end)
-        # As many heads as records, each in its place, and between each two the separator.
-        if at >= 0 or len(starts) != len(records) or starts[0] != first + len("\n    "):
+        said = re.compile(re.escape(head) + '([^"]*)",').findall(text, first, end)
+        if said != [r.get(key) if isinstance(r, dict) else None for r in records]:
+            continue
+        if not text.startswith(head, first) or text.count(head, first, end) != len(records):
             continue
         if text.count("\n    }" + _SEPARATOR + "{", first, end) != len(records) - 1:
             continue
         if not text.startswith("\n    }", end - len("\n    }")):
             continue
-        ends = [s - len(_SEPARATOR) for s in starts[1:]] + [end]
-        found.update((id(r), (s, e)) for r, s, e in zip(records, starts, ends, strict=True))
-    return Spans(text, found)
+        runs.append(_Run(records, first + len(_INDENT), end, head))
+    return Spans(text, runs)
 
 
 def _scalar(value: Any) -> str:

@@ -35,7 +35,7 @@ def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git
             f"{worktree} has uncommitted changes to files this step would update ({_few(changed)}); "
             "commit or stash them, then run the command again; nothing was committed"
         )
-    journal = _journal(root, ref)
+    journal = _journal(git.discover(root).common_dir, ref)
     fileio.write_atomic(journal, json.dumps({"ref": ref, "old": old, "new": new}).encode())
     if not git.update_ref(root, ref, new, old, "coord: " + new):
         journal.unlink(missing_ok=True)
@@ -45,12 +45,16 @@ def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git
     return True
 
 
-def repair(root: Path, worktree: Path | None, ref: git.Ref) -> str | None:
-    """Finish a checkout that a killed command left behind its branch; what was done, if anything."""
-    journal = _journal(root, ref)
+def repair(root: Path, common_dir: Path, ref: git.Ref, branch: str) -> str | None:
+    """Finish a checkout that a killed command left behind its branch; what was done, if anything.
+
+    Every command that changes the store asks first, so the usual answer (no journal) costs no git process.
+    """
+    journal = _journal(common_dir, ref)
     if not journal.exists():
         return None
     entry = json.loads(journal.read_text("utf-8"))
+    worktree = git.worktree_of(root, branch)
     tip = git.rev_parse(root, ref)
     if worktree is not None and tip is not None and tip == entry["new"]:
         _follow(worktree, git.Sha(entry["old"]), git.Sha(entry["new"]))
@@ -84,9 +88,8 @@ def _wait_for_index(worktree: Path) -> None:
         time.sleep(0.05)
 
 
-def _journal(root: Path, ref: str) -> Path:
-    common = git.discover(root).common_dir
-    return common / "coord" / ("checkout-" + ref.replace("/", "_") + ".json")
+def _journal(common_dir: Path, ref: str) -> Path:
+    return common_dir / "coord" / ("checkout-" + ref.replace("/", "_") + ".json")
 
 
 def _few(paths: list[str]) -> str:

@@ -122,7 +122,7 @@ def _move(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
 
 def finish_checkout(ws: Workspace) -> str | None:
     """Bring a checkout up to its branch where a killed command left it behind (under the lock)."""
-    return checkout.repair(ws.root, git.worktree_of(ws.root, ws.branch), ws.ref)
+    return checkout.repair(ws.root, ws.repo.common_dir, ws.ref, ws.branch)
 
 
 def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:

@@ -24,36 +24,48 @@ if TYPE_CHECKING:  # workspace reads through this module: `adopt`
 
 def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
     """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
-    verdict = judge(ws, local, remote)
+    verdict = judge(ws, remote)
     if verdict is not None and remote is not None:
         raise FatalError(_refusal(ws, verdict, remote))
 
 
-def judge(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> replay.Verdict | None:
-    """The verdict on what `remote` adds to `local` when it breaks the rules; None when it is good.
+def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
+    """The verdict on the remote tip `remote` when it breaks the rules; None when it is good.
 
     On first contact (nothing judged good yet) that is the remote's whole history, from its root,
     once: what `git clone` put in a checkout was never judged either. After, only what is new."""
     if remote is None:
         return None
-    checked = git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
+    checked = verified_ref(ws)
     known = git.rev_parse(ws.root, checked)
-    if known == remote or (known is not None and remote == local):
+    if known == remote:
         return None
-    revisions = [remote, "--not", *([known, *([local] if local else [])] if known else [])]
+    # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
+    # made); what it made itself and shared is judged once more, a few commits.
+    revisions = [remote, "--not", *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
-    if verdict.findings:
-        return verdict
-    git.update_ref(ws.root, checked, remote, known, "coord: judged good")
-    return None
+    # Remembered: the tip, or the last good commit before the first bad one, whose history was
+    # all judged good; the next look judges only what came after it.
+    good = last_good(ws, verdict, remote) if verdict.findings else remote
+    if good is not None and good != known:
+        git.update_ref(ws.root, checked, good, known, "coord: judged good")
+    return verdict if verdict.findings else None
 
 
-def last_good(ws: Workspace, verdict: replay.Verdict) -> git.Sha | None:
-    """The commit before the first one that breaks the rules (all of whose history was judged good)."""
+def verified_ref(ws: Workspace) -> git.Ref:
+    """Where this clone remembers the last commit of the shared branch it judged good."""
+    return git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")
+
+
+def last_good(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> git.Sha | None:
+    """The newest commit of the remote's first-parent line that has no bad commit in its history
+    (all of which was judged good): not a parent of some bad commit, which could be a root of its own."""
     bad = {f.commit for f in verdict.findings}
-    first = next(c for c in verdict.subjects if c in bad)  # oldest first, parents before children
-    [change] = git.changes(ws.root, [first, "-n1"])
-    return change.parents[0] if change.parents else None
+    tainted = set(bad)
+    for commit in bad:
+        tainted |= {c.sha for c in git.changes(ws.root, ["--ancestry-path", f"{commit}..{remote}"])}
+    line = reversed(git.changes(ws.root, [remote, "--first-parent", f"-n{len(tainted) + 1}"]))
+    return next((c.sha for c in line if c.sha not in tainted), None)
 
 
 def believed(ws: Workspace, local: git.Sha | None, verdict: replay.Verdict | None) -> git.Sha | None:
@@ -62,14 +74,16 @@ def believed(ws: Workspace, local: git.Sha | None, verdict: replay.Verdict | Non
     if verdict is None:
         return local
     bad = next(c for c in verdict.subjects if c in {f.commit for f in verdict.findings})
-    return last_good(ws, verdict) if local is None or git.is_ancestor(ws.root, git.Sha(bad), local) else local
+    if local is not None and not git.is_ancestor(ws.root, git.Sha(bad), local):
+        return local
+    return git.rev_parse(ws.root, verified_ref(ws))  # the last good commit, as `judge` remembered it
 
 
 def adopt(ws: Workspace, remote: git.Sha, verdict: replay.Verdict | None) -> git.Sha:
-    """The local branch, made from the remote's on first contact, as judged (`judge(ws, None, remote)`):
+    """The local branch, made from the remote's on first contact, as judged (`judge(ws, remote)`):
     where the history breaks the rules, at the last commit before the first bad one (a newcomer
     does not believe what every other clone refuses); with no such commit, nothing is made."""
-    start = remote if verdict is None else last_good(ws, verdict)
+    start = remote if verdict is None else git.rev_parse(ws.root, verified_ref(ws))
     if start is None:
         assert verdict is not None
         raise FatalError(_refusal(ws, verdict, remote))

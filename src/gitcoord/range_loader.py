@@ -90,10 +90,10 @@ class Loader:
 
     def standing(self, commit: str | None, state: State) -> Standing:
         """The authority over a change of `state`, the store at `commit`: its own registry's while
-        it holds a store; none at all before any store was there (what comes is a root of trust);
+        it holds one; none at all before any registry was there (what comes is a root of trust);
         and where the store was deleted (moved to a branch of its own), the last registry it had,
         so that a store re-created there has no more authority than the one that left."""
-        if commit is None or state.exists:
+        if commit is None or model.REGISTRY in state.blobs:
             return Standing(True, None)
         if commit not in self._standing:
             deleted = git.last_touched(self.root, git.Sha(commit), REGISTRY_PATH)
@@ -105,7 +105,7 @@ class Loader:
     def registry(self, commit: str, blobs: Blobs) -> Doc | None:
         """The registry whose keys and settings hold at `commit` (see `standing`)."""
         state = self.state(blobs)
-        return state.get(model.REGISTRY) if state.exists else self.standing(commit, state).authority
+        return state.get(model.REGISTRY) if model.REGISTRY in blobs else self.standing(commit, state).authority
 
     def committed(self, commit: str) -> dt.datetime | None:
         """When `commit` was committed (None for a date no calendar holds)."""

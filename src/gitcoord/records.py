@@ -149,7 +149,7 @@ def touched(old: State, new: State) -> dict[str, set[int]] | None:
     None when a record of `old` is gone from `new` (not merely replaced by a new version)."""
     touched: dict[str, set[int]] = {}
     for file in (model.TASKS, model.MESSAGES, model.DECISIONS, model.REGISTRY):
-        if file not in new or file not in old or old[file] is new[file]:
+        if _kept(old, new, file) or file not in new or file not in old or old[file] is new[file]:
             continue
         coll = model.COLLECTIONS[file]
         before = by_id(old[file], coll)
@@ -159,6 +159,11 @@ def touched(old: State, new: State) -> dict[str, set[int]] | None:
         kept = {id(r) for r in before.values()}
         touched[file] = {id(r) for r in after.values() if id(r) not in kept}
     return touched
+
+
+def _kept(old: State, new: State, file: str) -> bool:
+    """Whether `new` is `old` with other files changed: known without reading (parsing) `file`."""
+    return isinstance(new, _Changed) and new._base is old and file not in new._changed
 
 
 def unfinished(task: Fields, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:

@@ -75,7 +75,7 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     problem = _fetch(ws, timeout)
     local = git.rev_parse(ws.root, ws.ref)
     tracking = git.rev_parse(ws.root, tracking_ref(ws))
-    bad = incoming.judge(ws, local, tracking)
+    bad = incoming.judge(ws, tracking)
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
         fetched, problem = problem is None, problem or incoming.summary(ws, bad)
         good = incoming.believed(ws, local, bad)

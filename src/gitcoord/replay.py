@@ -34,6 +34,7 @@ from gitcoord.model import Doc
 from gitcoord.range_loader import EMPTY
 from gitcoord.range_loader import Blobs
 from gitcoord.range_loader import Loader
+from gitcoord.range_loader import Standing
 from gitcoord.range_loader import State
 from gitcoord.range_loader import instant
 
@@ -75,13 +76,14 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Ve
 
 
 def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> frozenset[str]:
-    """The commits that make a store where none was, nor ever had been: each one a root of trust."""
+    """The commits that make a registry where no parent had one, nor ever had: each a root of trust
+    (a merge too: one with a code-only commit can bring a whole store)."""
     found = set()
     for c in commits:
-        if len(c.parents) > 1 or not loader.state(at[c.sha]).exists:
+        if model.REGISTRY not in at[c.sha]:
             continue
-        old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
-        if not old.exists and loader.standing(c.parents[0] if c.parents else None, old).fresh:
+        parents: list[tuple[str | None, State]] = [(p, loader.state(at[p])) for p in c.parents]
+        if all(model.REGISTRY not in s.blobs and loader.standing(p, s).fresh for p, s in parents):
             found.add(c.sha)
     return frozenset(found)
 
@@ -89,13 +91,16 @@ def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) 
 def _beside_store(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> dict[str, list[str]]:
     """The top-level paths beside coordination/ that each commit changes on a store's own branch
     (a parent state that names it in `settings.store_branch`); a merge changes those it takes
-    from neither parent."""
-    on_own = [c for c in commits if c.parents and any(_own_branch(loader.state(at[p])) for p in c.parents)]
-    shas = sorted({c.sha for c in on_own} | {p for c in on_own for p in c.parents})
+    from none of its parents on that branch."""
+    owners = {c.sha: [p for p in c.parents if _own_branch(loader.state(at[p]))] for c in commits}
+    on_own = [c for c in commits if owners[c.sha]]
+    shas = sorted({c.sha for c in on_own} | {p for c in on_own for p in owners[c.sha]})
     tops = dict(zip(shas, git.top_entries(loader.root, [git.Sha(s) for s in shas]), strict=True))
     found: dict[str, list[str]] = {}
     for c in on_own:
-        mine, theirs = tops[c.sha] or {}, [tops[p] or {} for p in c.parents]
+        # Only the parents on the store's branch count: a merge with a code-only commit does not
+        # bring that commit's hooks in unjudged.
+        mine, theirs = tops[c.sha] or {}, [tops[p] or {} for p in owners[c.sha]]
         names = {*mine, *(n for t in theirs for n in t)} - {model.COORD_DIR}
         changed = sorted(n for n in names if all(t.get(n) != mine.get(n) for t in theirs))
         if changed:
@@ -207,7 +212,7 @@ def judge_commit(
             return [*findings, problem]
     else:
         old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
-    standing = loader.standing(c.parents[0] if len(c.parents) == 1 else None, old)
+    standing = _standing(loader, c, at, old)
     since = _floor(loader, c, old)
     if since is not None and when < since - rulebook.SKEW:
         message = (
@@ -225,6 +230,15 @@ def judge_commit(
         authority=standing.authority,
         since=since,
     )
+
+
+def _standing(loader: Loader, c: git.Change, at: dict[str, Blobs], old: State) -> Standing:
+    """The authority over a commit's change of `old`: for a merge, the strongest any parent has, so
+    that a merge with a code-only commit cannot make a store where one left a new root of trust."""
+    if len(c.parents) < 2 or model.REGISTRY in old.blobs:
+        return loader.standing(c.parents[0] if c.parents else None, old)
+    held = [loader.standing(p, loader.state(at[p])) for p in c.parents]
+    return next((s for s in held if not s.fresh), held[0])
 
 
 def _floor(loader: Loader, c: git.Change, old: State) -> dt.datetime | None:

@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 from gitcoord import authenticity
 from gitcoord import clone
-from gitcoord import driver
 from gitcoord import git
 from gitcoord import incoming
 from gitcoord import jsonio
@@ -71,16 +70,19 @@ def sync(
     clone.require_driver(ws.repo)
     with lock.hold(ws.repo.common_dir):
         finish_checkout(ws)
-        start = workspace.tip(ws) if git.rev_parse(ws.root, ws.ref) else None
+        start: git.Sha | None = None
         merged = False
         deadline = clock() + patience
         attempt = 0
         locked_since: float | None = None
         while True:
             attempt += 1
-            known = git.rev_parse(ws.root, _tracking(ws))  # the remote as this clone last saw it
+            # The local tip, and the remote's as this clone last saw it. The local one is read
+            # before the fetch: whatever moves it later, the branch moves only from it (advance).
+            tips = git.tips(ws.root, [ws.ref, _tracking(ws)])
+            local, known = tips[ws.ref], tips[_tracking(ws)]
+            start = local if attempt == 1 else start
             remote = _fetch(ws)
-            local = git.rev_parse(ws.root, ws.ref)
             if accept_rewind and _rewound(ws, known, remote):
                 local, known = _take_rewind(ws, local, remote), remote
             _refuse_rewind(ws, known, remote)
@@ -111,7 +113,9 @@ def _tracking(ws: Workspace) -> git.Ref:
 
 
 def _rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> bool:
-    return known is not None and (remote is None or not git.is_ancestor(ws.root, known, remote))
+    if known is None or known == remote:
+        return False
+    return remote is None or not git.is_ancestor(ws.root, known, remote)
 
 
 def _take_rewind(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> git.Sha | None:
@@ -173,15 +177,18 @@ def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> gi
         if found is None:
             raise FatalError(f"neither this clone nor {ws.remote} has {ws.branch}; run `coord init` first")
         return found
-    if git.is_ancestor(ws.root, remote, local):
+    if local == remote:
         return local
-    if git.is_ancestor(ws.root, local, remote):
-        return remote
-    return _merge(ws, local, remote)
-
-
-def _merge(ws: Workspace, local: git.Sha, remote: git.Sha) -> git.Sha:
+    # One question answers all three cases: a side that contains the other is their merge base.
     bases = git.merge_bases(ws.root, local, remote)
+    if remote in bases:
+        return local
+    if local in bases:
+        return remote
+    return _merge(ws, local, remote, bases)
+
+
+def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha]) -> git.Sha:
     both = _changed_on_both_sides(ws, bases[0], local, remote) if len(bases) == 1 else None
     if both is not None and both <= _STORE_PATHS:
         # The usual case. git merges everything else; the coordination files are merged here,
@@ -226,6 +233,8 @@ def _merge_records(
     """`tree` with `paths`, coordination files that both sides changed, merged record by record.
 
     `commits` are the merge base, ours and theirs."""
+    from gitcoord import driver  # here: a sync that merges nothing never needs the merge code
+
     texts = iter(git.read_blobs(ws.root, [f"{c}:{p}" for p in paths for c in commits]))
     merged: dict[str, git.Sha] = {}
     for path in paths:

@@ -122,7 +122,7 @@ def tip(ws: Workspace) -> git.Sha:
                 f"`git fetch {ws.remote} {ws.branch}` if it lives there, then `coord install`; "
                 "or `coord init` to start coordinating"
             )
-        commit = incoming.adopt(ws, remote_commit, incoming.judge(ws, None, remote_commit))
+        commit = incoming.adopt(ws, remote_commit, incoming.judge(ws, remote_commit))
     return commit
 
 

@@ -291,3 +291,11 @@ def test_the_honest_twin_a_new_branch_and_a_fast_forward(example_team: Team) -> 
     attacker.commit("instance-3 lists its expertise")
     accepted(attacker, "HEAD:refs/heads/feature")
     accepted(attacker, "HEAD:main")
+
+
+def test_an_empty_archive_shard_is_refused(attacker: Forger) -> None:
+    """Shards that hold nothing would only slow every later step, and are never removed."""
+    attacker.write("archive/2024/01/16/task-queue.json", EMPTY[TQ])
+    attacker.commit("an empty shard")
+    said = refused(attacker, "archive")
+    assert "holds no record: a shard is made by archiving into it" in said

@@ -42,6 +42,17 @@ def test_a_second_store_on_a_new_branch_is_refused(attacker: Forger) -> None:
     assert "this repository holds one already (on main)" in said
 
 
+def test_a_store_made_in_a_merge_of_code_only_commits_is_a_root_of_trust(attacker: Forger) -> None:
+    _own_keys(attacker)
+    git(attacker.clone, "add", "-A")
+    store = git(attacker.clone, "rev-parse", f"{git(attacker.clone, 'write-tree')}:coordination")
+    code = [attacker.commit_tree(git(attacker.clone, "mktree", stdin=""), [], f"code {n}\n", key=None) for n in (1, 2)]
+    with_store = git(attacker.clone, "mktree", stdin=f"040000 tree {store}\tcoordination\n")
+    merge = attacker.commit_tree(with_store, code, "merge the code lines\n", key=None)
+    said = refused(attacker, "root", f"{merge}:refs/heads/shadow")
+    assert "makes a new store from nothing" in said
+
+
 def test_a_clone_is_not_drawn_to_a_branch_named_coord_while_main_holds_the_store(
     example_team: Team, coord: Coord, tmp_path: Path
 ) -> None:

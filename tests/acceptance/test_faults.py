@@ -100,7 +100,7 @@ def test_a_killed_step_leaves_a_checkout_the_next_command_finishes(team: Team) -
     # As if a step had moved the ref and been killed before the files followed: HEAD at the new
     # commit, index and files as they were, and the journal the step wrote before moving it.
     git(clone, "read-tree", "-m", "-u", new, old)
-    journal = checkout._journal(clone, git_ref := "refs/heads/main")
+    journal = checkout._journal(clone / ".git", git_ref := "refs/heads/main")
     journal.parent.mkdir(parents=True, exist_ok=True)
     journal.write_text(json.dumps({"ref": git_ref, "old": old, "new": new}))
     assert git(clone, "status", "--porcelain", "--untracked-files=no") != ""

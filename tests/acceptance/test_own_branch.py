@@ -161,10 +161,25 @@ def test_only_the_human_changes_what_lies_beside_the_store(repo: Path, coord: Co
     git(worktree, "commit", "-qm", f"tidy {path}\n\nCoord-Instance: instance-2", "--no-verify")
     refused = coord(repo, "check", "--range", f"{tip}..coord")
     assert refused.code == 1
-    assert f"instance-2 changed {path.split('/', maxsplit=1)[0]} on coord, the store's own branch" in refused.out
+    assert f"instance-2 changed {path.split('/', 1)[0]} on coord, the store's own branch" in refused.out
     assert "only the human coordinator (human) changes files beside coordination/ there" in refused.out
     git(worktree, "commit", "-q", "--amend", "-m", f"tidy {path}\n\nCoord-Instance: human", "--no-verify")
     assert coord(repo, "check", "--range", f"{tip}..coord").code == 0, "the human's own change"
+
+
+def test_a_merge_brings_no_hooks_from_a_code_only_parent(repo: Path, coord: Coord) -> None:
+    _ok(coord, repo, "init", "--example")
+    tip = git(repo, "rev-parse", "coord")
+    hooks = git(repo, "hash-object", "-w", "--stdin", stdin="repos: []\n")
+    code = git(
+        repo, "commit-tree", git(repo, "mktree", stdin=f"100644 blob {hooks}\t.pre-commit-config.yaml\n"), "-m", "ci"
+    )
+    entries = [e for e in git(repo, "ls-tree", tip).splitlines() if not e.endswith("\t.pre-commit-config.yaml")]
+    tree = git(repo, "mktree", stdin="\n".join([*entries, f"100644 blob {hooks}\t.pre-commit-config.yaml"]) + "\n")
+    merge = git(repo, "commit-tree", tree, "-p", tip, "-p", code, "-m", "merge code\n\nCoord-Instance: instance-1")
+    refused = coord(repo, "check", "--range", f"{tip}..{merge}")
+    assert refused.code == 1
+    assert "instance-1 changed .pre-commit-config.yaml on coord, the store's own branch" in refused.out
 
 
 def test_edit_will_not_run_hooks_no_rule_vouches_for(repo: Path, coord: Coord) -> None:

@@ -142,3 +142,14 @@ def test_small_queries(clone: Path) -> None:
     assert git.staged_names(clone, ["."]) == []
     git.add(clone, ["a.txt"])
     assert git.staged_names(clone, ["."]) == ["a.txt"]
+
+
+def test_tips_reads_several_refs_in_one_go_exactly_as_rev_parse(clone: Path) -> None:
+    head = _head(clone)
+    sh(clone, "branch", "topic/below")  # the pattern refs/heads/topic lists it: it is not refs/heads/topic
+    sh(clone, "tag", "-a", "-m", "annotated", "v1")  # a ref to a tag object: the commit it names
+    names = ["refs/heads/main", "refs/remotes/origin/main", "refs/tags/v1", "refs/heads/topic", "refs/heads/none"]
+    refs = [git.Ref(r) for r in names]
+    found = git.tips(clone, refs)
+    assert found == {r: git.rev_parse(clone, r) for r in refs}
+    assert list(found.values()) == [head, head, head, None, None]

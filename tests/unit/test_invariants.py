@@ -263,6 +263,26 @@ def test_a_name_that_reads_like_another_is_refused(seed: dict[str, Any], name: s
     assert found[0].path == ("instances", name)
 
 
+def test_what_a_step_touched_is_found_without_reading_the_files_it_left(seed: dict[str, Any]) -> None:
+    """A claim changes the task queue: the 36 MB communication log it left is not parsed to say so."""
+    from gitcoord import records
+
+    read: list[str] = []
+
+    class Reading(dict[str, Any]):
+        def __getitem__(self, file: str) -> Any:
+            read.append(file)
+            return super().__getitem__(file)
+
+    old = Reading(seed)
+    tasks = seed[model.TASKS]
+    first = {**tasks["pending_tasks"][0], "priority": "low"}
+    new = records.with_changes(old, {model.TASKS: {**tasks, "pending_tasks": [first, *tasks["pending_tasks"][1:]]}})
+    assert records.touched(old, new) == {model.TASKS: {id(first)}}
+    assert set(read) == {model.TASKS}
+    assert invariants.check(new, files=[model.TASKS], since=old) == invariants.check(new, files=[model.TASKS])
+
+
 def test_a_decision_s_options_and_escalation_are_whole(seed: dict[str, Any]) -> None:
     pending = seed[model.DECISIONS]["pending_decisions"][0]
     pending["options"].append(copy.deepcopy(pending["options"][0]))

@@ -268,3 +268,40 @@ def test_a_file_written_by_copying_runs_of_records_is_the_file_written_in_full(r
             assert store.dump(file, doc, reuse[file]) == store.dump(file, doc), file
         state = {**state, **change.docs}
     assert parsed
+
+
+@pytest.mark.parametrize("rng_seed", range(12))
+@pytest.mark.parametrize("file", [model.MESSAGES, model.TASKS, model.DECISIONS])
+def test_a_file_written_from_the_text_it_was_parsed_from_is_the_file_written_in_full(file: str, rng_seed: int) -> None:
+    """Whatever a step does to the records of a file (adds after them, before them, changes,
+    drops, moves one), the writer copying what it can gives the bytes of the writer that copies nothing."""
+    import random
+
+    rng = random.Random(rng_seed)
+    text = store.dump(file, jsonio.parse((SEED / file).read_bytes()))
+    doc = jsonio.parse(text)
+    coll = model.COLLECTIONS[file]
+    key = coll.id_key
+    assert key is not None
+    changed = dict(doc)
+    for name in coll.lists:
+        records = list(doc[name])
+        if not records:
+            continue
+        for _ in range(rng.randrange(4)):
+            what = rng.choice(["after", "after", "before", "change", "drop"])
+            model_record = rng.choice(records)
+            if what == "after":
+                records.append({**model_record, key: records[-1][key] + f"z{rng.randrange(99)}"})
+            elif what == "before":
+                records.append({**model_record, key: records[0][key][:-1]})
+            elif what == "change":
+                i = rng.randrange(len(records))
+                records[i] = {**records[i]}
+            elif len(records) > 1:
+                records.pop(rng.randrange(len(records)))
+        changed[name] = records
+    reuse = store.reusable(file, text, doc)
+    assert store.dump(file, changed, reuse) == store.dump(file, changed)
+    assert store.dump(file, doc, reuse) == text, "an unchanged file keeps every byte"
+    assert set(reuse) >= {id(r) for name in coll.lists for r in doc[name]}, "every record of the canonical text"

@@ -13,6 +13,7 @@ from typing import Any
 
 from gitcoord import clone
 from gitcoord import git
+from gitcoord import incoming
 from gitcoord import signing
 from gitcoord import workspace
 from gitcoord.errors import FatalError
@@ -31,6 +32,7 @@ def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output, ho
         changed += more
         data.update(instance=as_instance, signing_key=key.public, fingerprint=key.fingerprint, key_path=_path(key))
     lines = [f"set {c}" for c in changed] or ["already installed; nothing to do"]
+    lines += _first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
     if key is not None:
         where = _path(key) or "a literal key"
         lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
@@ -41,6 +43,18 @@ def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output, ho
             lines.append(hint)
     out.emit(data, lines)
     return 0
+
+
+def _first_look(ws: workspace.Workspace) -> list[str]:
+    """The shared branch judged on first contact, from its root (a shallow join: its tip), here
+    where setting up is expected to take a while rather than at the first read."""
+    tracking = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
+    if tracking is None or git.rev_parse(ws.root, incoming.verified_ref(ws)) is not None:
+        return []
+    verdict = incoming.judge(ws, tracking)
+    if verdict is None:
+        return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules"]
+    return [incoming.summary(ws, verdict)]
 
 
 def _path(key: signing.Key) -> str | None:

@@ -70,6 +70,7 @@ from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
 from gitcoord.git.refs import symbolic_ref
+from gitcoord.git.refs import tips
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
 from gitcoord.git.remote import fetch
@@ -208,6 +209,7 @@ __all__ = [
     "switch_new",
     "symbolic_ref",
     "text_merge",
+    "tips",
     "top_entries",
     "trailer_values",
     "tree_ids",

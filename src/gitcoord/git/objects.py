@@ -39,6 +39,8 @@ def _tree_entries(data: bytes, width: int) -> dict[str, Sha]:
     while pos < len(data):
         end = data.index(b"\0", pos)
         name = data[data.index(b" ", pos) + 1 : end].decode("utf-8", "surrogateescape")
+        if name in found:  # git reads one of the two, a listing the other: nothing can judge it
+            raise GitError(["cat-file", "--batch"], 128, b"", f"a tree lists {name!r} twice".encode())
         found[name] = Sha(data[end + 1 : end + 1 + width].hex())
         pos = end + 1 + width
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -31,6 +31,18 @@ def head_branch(cwd: Path) -> str | None:
 def rev_parse(cwd: Path, rev: str) -> Sha | None:
     done = run(["rev-parse", "-q", "--verify", rev + "^{commit}"], cwd, check=False)
     return Sha(done.stdout.decode().strip()) if done.returncode == 0 else None
+
+
+def tips(cwd: Path, refs: Sequence[Ref]) -> dict[Ref, Sha | None]:
+    """The commit each of `refs` points at (None where it does not exist): one git process for all."""
+    wanted = set(refs)
+    found: dict[Ref, Sha | None] = dict.fromkeys(refs)
+    listed = out(["for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", *refs], cwd)
+    for line in listed.splitlines():
+        sha, kind, name = line.split(" ", 2)
+        if name in wanted:  # a pattern also lists the refs below it (refs/heads/a/b for refs/heads/a)
+            found[Ref(name)] = Sha(sha) if kind == "commit" else rev_parse(cwd, name)
+    return found
 
 
 def update_ref(cwd: Path, ref: Ref, new: Sha, old: Sha | None, reason: str) -> bool:
@@ -115,7 +127,7 @@ def _between() -> str:
     NUL, which -z takes for the records): a fixed separator inside one would shift every
     field after it. This one is new on each call, so no one can write it in advance.
     """
-    return f"\x1f{secrets.token_hex(8)}\x1f"
+    return f"\x1f{os.urandom(8).hex()}\x1f"
 
 
 def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
@@ -188,7 +200,9 @@ def changes(cwd: Path, revisions: Sequence[str]) -> list[Change]:
 
 def last_touched(cwd: Path, commit: Sha, path: str) -> Sha | None:
     """The last commit of `commit`'s history (itself included) that changed `path`, if any."""
-    found = out(["rev-list", "-n1", commit, "--", path], cwd)
+    # --full-history: a merge that took `path` unchanged from one parent must not hide the side
+    # where it was deleted (or made).
+    found = out(["rev-list", "-n1", "--full-history", commit, "--", path], cwd)
     return Sha(found) if found else None
 
 

@@ -1,0 +1,110 @@
+"""A step killed at chosen instants: before or after each git command that writes, in both layouts.
+
+The kill comes from a `git` on PATH that SIGKILLs the coord process which started it (the
+first time it sees the chosen command): the real coord, the real git, a real kill. Whatever
+the instant, the next coord commands work, the checkout holds no half-applied step, and the
+clones agree, with every commit on the shared branch judged good.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from testing.repos import bare_remote
+from testing.repos import git
+
+from gitcoord.git import clean_env
+
+WRAPPER = """#!{python}
+import os, signal, subprocess, sys
+args = sys.argv[1:]
+i = 0
+while i < len(args) and args[i].startswith("-"):
+    i += 2 if args[i] in ("-c", "-C") else 1
+command = args[i] if i < len(args) else ""
+marker = os.environ["COORD_KILL_MARK"]
+chosen = command == os.environ["COORD_KILL_ON"] and not os.path.exists(marker)
+if chosen:
+    open(marker, "w").close()
+if chosen and os.environ["COORD_KILL_WHEN"] == "before":
+    os.kill(os.getppid(), signal.SIGKILL)
+    sys.exit(1)
+code = subprocess.run([{git!r}, *args]).returncode
+if chosen:
+    os.kill(os.getppid(), signal.SIGKILL)
+sys.exit(code)
+"""
+POINTS = ("hash-object", "commit-tree", "update-ref", "push")
+
+
+def _coord(clone: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gitcoord", "-C", str(clone), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**clean_env(), **(env or {})},
+    )
+
+
+def _ok(clone: Path, *args: str) -> str:
+    done = _coord(clone, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(params=["coord", "main"], ids=["own-branch", "code-branch"])
+def clones(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path, str]:
+    branch: str = request.param
+    remote = bare_remote(tmp_path / "remote.git")
+    one, two = tmp_path / "one", tmp_path / "two"
+    git(tmp_path, "init", "-q", "-b", "main", str(one))
+    _ok(one, "init", "--example", "--branch", branch)
+    git(one, "remote", "add", "origin", str(remote))
+    git(one, "push", "-q", "--no-verify", "origin", "main")
+    _ok(one, "--as", "instance-1", "sync")
+    git(tmp_path, "clone", "-q", str(remote), str(two))
+    _ok(two, "install", "--as", "instance-2")
+    return one, two, branch
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("point", POINTS)
+def test_a_step_killed_at_any_git_command_leaves_clones_that_work(
+    clones: tuple[Path, Path, str], tmp_path: Path, point: str, when: str
+) -> None:
+    one, two, branch = clones
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(WRAPPER.format(python=sys.executable, git=shutil.which("git")))
+    wrapper.chmod(0o755)
+    mark = tmp_path / "killed"
+    kill = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "COORD_KILL_ON": point,
+        "COORD_KILL_WHEN": when,
+        "COORD_KILL_MARK": str(mark),
+    }
+    step = ("--as", "instance-2", "msg", "send", "--to", "all", "--subject", "killed?", "--body", "b", "--sync")
+    killed = _coord(two, *step, env=kill)
+    assert mark.exists(), f"the step ran no `git {point}`"
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    # The next commands work, and the checkout holds nothing half-applied.
+    assert "instance-2" in _ok(two, "status")
+    _ok(two, "--as", "instance-2", "msg", "send", "--to", "all", "--subject", "again", "--body", "b", "--sync")
+    assert git(two, "status", "--porcelain", "--untracked-files=no") == ""
+    _ok(two, "validate")
+    # The clones agree, and the shared history is good from its root.
+    _ok(one, "--as", "instance-1", "sync")
+    assert git(one, "rev-parse", f"origin/{branch}") == git(two, "rev-parse", f"origin/{branch}")
+    root = git(one, "rev-list", "--max-parents=0", f"origin/{branch}").splitlines()[0]
+    _ok(one, "check", "--range", f"{root}..origin/{branch}")
+    subjects = git(one, "log", "--format=%s", f"origin/{branch}")
+    assert "again" in subjects
+    assert subjects.count("killed?") <= 1, "a step lands once, or not at all"
