@@ -9,6 +9,7 @@ and a clone that joins judges the history it receives before it believes any of 
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ TQ, REG = model.TASKS, model.REGISTRY
 
 def _own_keys(attacker: Forger) -> None:
     """The store as it is, but with the attacker's key as the human's: a store whose root they hold."""
-    _, public = new_key(attacker.clone.parent, "shadow-human")
+    # A name of its own: the attacker's team is shared by the module's tests.
+    _, public = new_key(attacker.clone.parent, f"shadow-human-{secrets.token_hex(4)}")
     attacker.edit(REG, lambda r: r["settings"].update(human_key=public))
 
 
