@@ -317,11 +317,13 @@ MIGRATE: Final = "migrate"
 MIGRATE_ROLES: Final = frozenset({HUMAN})
 # On a store's own branch, the files beside the store (hooks, attributes, workflows).
 BESIDE_STORE_ROLES: Final = frozenset({HUMAN})
-# How many records of a file one change may create: a protocol step creates one, an instance's
-# batch a few dozen; thousands at once are a flood that every later step would pay for. The
-# human coordinator, who may import a backlog, is not bound by it.
+# How much one change may add to a live file: a protocol step creates one record, an instance's
+# batch a few dozen; thousands of records, or a few records swollen to the schema's limits (a
+# thousand notes of twenty thousand characters each), are a flood that every later step and
+# clone would pay for. The human coordinator, who may import a backlog, is bound by neither.
 MAX_CREATED: Final = 100
-CREATE_ANY_NUMBER_ROLES: Final = frozenset({HUMAN})
+MAX_GROWN_BYTES: Final = 2 * 2**20  # the records' JSON text, created ones whole, changed ones by what they grew
+BULK_ROLES: Final = frozenset({HUMAN})
 
 
 def moves_between(kind: Kind, old: str | None, new: str) -> list[tuple[str, Move]]:

@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from gitcoord import clock
 from gitcoord import git
 from gitcoord import incoming
 from gitcoord import model
+from gitcoord import replay
+from gitcoord import rulebook
 from gitcoord import store
 from gitcoord.errors import FatalError
 from gitcoord.events import IDENTITY_HELP
@@ -71,11 +74,32 @@ def store_branch(root: Path, remote: str) -> str:
 
 
 def follow(root: Path, remote: str, branch: str) -> str:
-    """`branch`, or where its MOVED.md (left by `coord migrate`) says the store went."""
+    """`branch`, or where the store went from it: the branch named in the MOVED.md of the commit
+    that took the store away, when that commit is the human coordinator's judged `coord migrate`.
+    Not the MOVED.md at the tip, which any committer to the code branch can rewrite: it must not
+    steer a newcomer to a store of the writer's making."""
     tip = _tip(root, remote, branch)
-    [note] = git.read_blobs(root, [f"{tip}:{model.COORD_DIR}/{MOVED}"]) if tip else [None]
+    if tip is None or _holds_store(root, remote, branch):
+        return branch
+    moved = git.introduced(root, tip, store.repo_path(model.REGISTRY))  # the commit that took it away
+    [note] = git.read_blobs(root, [f"{moved}:{model.COORD_DIR}/{MOVED}"]) if moved else [None]
     found = _MOVED_TO.search(note.decode("utf-8", "replace")) if note else None
-    return found.group(1) if found and not _holds_store(root, remote, branch) else branch
+    if moved is None or found is None:
+        return branch
+    target = found.group(1)
+    return target if _migrated(root, moved, _tip(root, remote, target)) else branch
+
+
+def _migrated(root: Path, commit: git.Sha, target: git.Sha | None) -> bool:
+    """Whether `commit` is a `coord migrate` the rules allow, whose store `target` continues; what
+    came before it there is judged when a clone first reads that branch (`incoming.judge`)."""
+    [change] = git.changes(root, [commit, "-n1"])
+    if change.event != rulebook.MIGRATE or len(change.parents) != 1 or target is None:
+        return False  # a merge, or a shallow boundary: nothing to judge it against
+    [parent] = change.parents
+    if not git.is_ancestor(root, parent, target):
+        return False
+    return not replay.check_range(root, [change.sha, "--not", parent], now=clock.now()).findings
 
 
 MOVED = "MOVED.md"  # what `coord migrate` leaves on the branch the store left

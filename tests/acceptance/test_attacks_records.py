@@ -329,6 +329,17 @@ def test_a_flood_of_records_in_one_commit_is_refused(attacker: Forger) -> None:
     found(attacker, "size")
 
 
+def test_a_few_records_swollen_to_the_schemas_limits_are_refused(attacker: Forger) -> None:
+    """Within the count, but each as long as the schema lets it be: megabytes that every clone then carries."""
+    long = "x" * 20000
+    notes = [{"from": "instance-3", "at": current(), "text": long} for _ in range(40)]
+    ids = [f"task_{n:06d}" for n in range(900000, 900003)]
+    attacker.edit(TQ, lambda q: q["pending_tasks"].extend(new_task(t, "instance-3", notes=notes) for t in ids))
+    attacker.commit("instance-3 adds 3 long tasks")
+    said = refused(attacker, "size")
+    assert "bytes of task records; at most 2,097,152 are" in said
+
+
 def test_the_honest_twins_a_batch_and_the_humans_import(example_team: Team) -> None:
     batch = Forger(example_team, "instance-3").fresh()
     batch.edit(TQ, _flood(100, "instance-3"))

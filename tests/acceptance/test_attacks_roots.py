@@ -23,6 +23,7 @@ from testing.signed import Team
 from tests.conftest import Coord
 
 from gitcoord import model
+from gitcoord import workspace
 
 TQ, REG = model.TASKS, model.REGISTRY
 
@@ -98,12 +99,66 @@ def test_a_clone_set_up_before_the_move_follows_the_store(example_team: Team) ->
     assert "task_001" in example_team.ok("instance-1", "status")
 
 
-def _ungated(team: Team) -> Forger:
-    """The team's remote with no gate (a host that runs no server hooks), and an attacker's
-    unsigned commit on it: instance-3 completes instance-2's task, acting as instance-2."""
+def _shadow_store(attacker: Forger, branch: str, source: str) -> str:
+    """A store of the attacker's making on `branch`, from nothing, a copy of `source`'s with their key as its human's."""
+    git(attacker.clone, "checkout", "-q", "--orphan", branch)
+    for file in (REG, TQ):
+        attacker.write(file, json.loads(git(attacker.clone, "show", f"{source}:coordination/{file}")))
+    _own_keys(attacker)
+    attacker.commit("coord(init): start coordinating", actor=HUMAN, key=None)
+    assert attacker.push(f"{branch}:refs/heads/{branch}").returncode == 0, "no gate: the push goes through"
+    return git(attacker.clone, "rev-parse", "HEAD")
+
+
+def test_a_moved_note_anyone_rewrote_steers_no_newcomer(example_team: Team, coord: Coord, tmp_path: Path) -> None:
+    _migrated(example_team)
+    _no_gate(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    _shadow_store(attacker, "shadow", "origin/coord")
+    git(attacker.clone, "checkout", "-q", "-f", "main")
+    note = attacker.path("MOVED.md")
+    note.write_text(note.read_text().replace("`coord`", "`shadow`"))
+    attacker.commit("docs: where the store lives", actor="")
+    assert attacker.push().returncode == 0
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    assert "`shadow`" in (newcomer / "coordination" / "MOVED.md").read_text()
+    assert coord(newcomer, "install", "--as", "instance-4").code == 0
+    assert git(newcomer, "config", "coord.branch") == "coord", "the note the human's migrate wrote counts"
+
+
+def test_a_forged_migrate_steers_no_newcomer(example_team: Team, coord: Coord, tmp_path: Path) -> None:
+    """The store taken off main by a commit that claims to be the human's `coord migrate`, unsigned."""
+    _no_gate(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    _shadow_store(attacker, "shadow", "origin/main")
+    git(attacker.clone, "checkout", "-q", "-f", "main")
+    git(attacker.clone, "rm", "-q", "-r", "coordination")
+    attacker.path("MOVED.md").parent.mkdir()
+    attacker.path("MOVED.md").write_text(workspace.moved_note("shadow"))
+    attacker.commit(
+        "coord(migrate): the store moves",
+        message=("coord(migrate): the store moves\n\nCoord-Event: migrate\nCoord-Instance: human\n"),
+        key=None,
+    )
+    assert attacker.push().returncode == 0
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    coord(newcomer, "install", "--as", "instance-4")
+    assert git(newcomer, "config", "coord.branch") != "shadow", "an unsigned migrate is no migrate"
+
+
+def _no_gate(team: Team) -> None:
+    """The team's remote as a host that runs no server hooks has it."""
     hooks = team.base / "no-hooks"
     hooks.mkdir()
     git(team.remote, "config", "core.hooksPath", str(hooks))
+
+
+def _ungated(team: Team) -> Forger:
+    """The team's remote with no gate (a host that runs no server hooks), and an attacker's
+    unsigned commit on it: instance-3 completes instance-2's task, acting as instance-2."""
+    _no_gate(team)
     attacker = Forger(team, "instance-3").fresh()
 
     def complete(queue: dict[str, Any]) -> None:
@@ -141,9 +196,7 @@ def test_a_newcomer_to_an_own_branch_starts_at_the_last_good_commit(
     git(example_team.clones["instance-3"], "fetch", "-q", "origin")
     example_team.ok("instance-3", "install", "--as", "instance-3")
     good = example_team.remote_tip("coord")
-    hooks = example_team.base / "no-hooks"
-    hooks.mkdir()
-    git(example_team.remote, "config", "core.hooksPath", str(hooks))
+    _no_gate(example_team)
     three = example_team.clones["instance-3"]
     example_team.ok("instance-3", "edit")
     worktree = three / ".coord-edit"

@@ -60,6 +60,7 @@ from gitcoord.git.refs import changes
 from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
 from gitcoord.git.refs import head_branch
+from gitcoord.git.refs import introduced
 from gitcoord.git.refs import is_ancestor
 from gitcoord.git.refs import last_touched
 from gitcoord.git.refs import log
@@ -177,6 +178,7 @@ __all__ = [
     "index_blobs",
     "init",
     "interpret_trailers",
+    "introduced",
     "is_ancestor",
     "is_bare",
     "last_touched",

@@ -206,6 +206,13 @@ def last_touched(cwd: Path, commit: Sha, path: str) -> Sha | None:
     return Sha(found) if found else None
 
 
+def introduced(cwd: Path, commit: Sha, path: str) -> Sha | None:
+    """The commit that wrote the version of `path` that `commit` holds: git's history simplification
+    follows, at a merge, the parent the merge took `path` from."""
+    found = out(["rev-list", "-n1", commit, "--", path], cwd)
+    return Sha(found) if found else None
+
+
 def author(cwd: Path, commit: Sha) -> str:
     """Who made `commit`, as git records it: "Name <email>"."""
     return out(["log", "-n1", "--format=%an <%ae>", commit, "--"], cwd)

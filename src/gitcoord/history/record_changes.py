@@ -4,6 +4,7 @@ or an edit the rulebook allows, by a role the actor holds, and owned entries sta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from gitcoord.history.roles import denied
 from gitcoord.history.roles import either
 from gitcoord.history.roles import holds
 from gitcoord.history.roles import refuse
+from gitcoord.jsonio import JsonPath
 from gitcoord.model import Doc
 from gitcoord.model import Record
 
@@ -44,28 +46,43 @@ def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[s
         gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
         old = dict(gone)  # a changed record's old version is one of these
         new = _Lazy(lambda: records.by_id(after, coll))
-    made = sum(1 for rid, _, _ in written if rid not in old)
-    anywhere = At(file, kind, "$", ())
-    if made > rulebook.MAX_CREATED and not any(
-        holds(r, who, anywhere, {}, {}) for r in rulebook.CREATE_ANY_NUMBER_ROLES
-    ):
-        message = (
-            f"{made} {kind.name} records are created in one change; at most {rulebook.MAX_CREATED} are "
-            f"(the human coordinator, {who.human}, may create more)"
-        )
-        yield Finding(file, (), "size", message)
+    changes = [(rid, path, record, old.get(rid)) for rid, path, record in written if old.get(rid) != record]
+    bounded = _bounded(file, kind, changes, who)
+    if bounded is not None:
+        yield bounded
         return
-    for rid, path, record in written:
-        previous = old.get(rid)
+    for rid, path, record, previous in changes:
         at = At(file, kind, rid, path)
         if previous is None:
             yield from created(at, record, who, new)
-        elif previous != record:
+        else:
             yield from changed(at, previous, record, who)
     arrived = {rid for rid, _, _ in written}
     for rid, record in gone:
         if rid not in arrived:
             left[rid] = (file, record)
+
+
+def _bounded(
+    file: str, kind: rulebook.Kind, changes: list[tuple[str, JsonPath, Record, Record | None]], who: Judge
+) -> Finding | None:
+    """A change that adds more to `file` than one step or batch does (rulebook.MAX_CREATED records,
+    rulebook.MAX_GROWN_BYTES of text), unless the actor is one the bounds do not bind."""
+    made = sum(1 for *_, previous in changes if previous is None)
+    grown = sum(_size(record) - (_size(previous) if previous is not None else 0) for *_, record, previous in changes)
+    if made <= rulebook.MAX_CREATED and grown <= rulebook.MAX_GROWN_BYTES:
+        return None
+    if any(holds(r, who, At(file, kind, "$", ()), {}, {}) for r in rulebook.BULK_ROLES):
+        return None
+    if made > rulebook.MAX_CREATED:
+        said = f"{made} {kind.name} records are created in one change; at most {rulebook.MAX_CREATED} are"
+    else:
+        said = f"one change adds {grown:,} bytes of {kind.name} records; at most {rulebook.MAX_GROWN_BYTES:,} are"
+    return Finding(file, (), "size", f"{said} (the human coordinator, {who.human}, may add more)")
+
+
+def _size(record: Record) -> int:
+    return len(json.dumps(record, ensure_ascii=False).encode())
 
 
 class _Lazy(Mapping[str, Record]):
