@@ -47,8 +47,11 @@ class Verdict(NamedTuple):
     roots: frozenset[str] = frozenset()  # the commits that made a store from nothing: roots of trust
 
 
-def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Verdict:
-    """Judge every commit of `revisions` (oldest first) against its parents' states, and its signature."""
+def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins: Doc | None = None) -> Verdict:
+    """Judge every commit of `revisions` (oldest first) against its parents' states, and its signature.
+
+    `joins`: the registry of the store's own line, which commits kept beside it (another branch, a
+    tag) answer to as well: a key that line has rotated out no longer signs there, from an old parent."""
     commits = git.changes(root, revisions)
     loader = Loader(root)
     loader.dates.update({c.sha: c.committed for c in commits})
@@ -70,7 +73,12 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime) -> Ve
             findings += [f._replace(commit=c.sha) for f in found]
     merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
     dated = _dated_only(touched)
-    findings += authenticity.review(root, dated, _acting(dated), _registry_at(loader, at), merged=merged)
+    # Only a commit made on a store answers to that line (one with no store before it makes a root, judged as such).
+    on_store = [c for c in dated if any(loader.registry(p, at[p]) is not None for p in c.parents)]
+    beside_line: dict[str, Doc | None] | None = {c.sha: joins for c in on_store} if joins is not None else None
+    findings += authenticity.review(
+        root, dated, _acting(dated), _registry_at(loader, at), merged=merged, also=beside_line
+    )
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
     return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched), _roots(loader, touched, at))
 

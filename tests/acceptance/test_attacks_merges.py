@@ -196,6 +196,31 @@ def test_the_human_s_leaked_key_acts_through_an_old_parent_and_is_refused(
     found(attacker, "signature")
 
 
+def test_a_leaked_key_signs_nothing_on_a_branch_made_from_an_old_commit(
+    example_team: Team, leaked: tuple[str, dict[str, Path]]
+) -> None:
+    """No merge this time: a branch of its own, where the old parent still holds the key, for some
+    later merge or reader to take up. The branch the store lives on has rotated the key out."""
+    attacker = Forger(example_team, ME).fresh()
+    before, old = leaked
+    git(attacker.clone, "checkout", "-q", "-b", "side", before)
+    attacker.edit(REG, _own("instance-2", "forged"))
+    attacker.commit("a change on the old parent", actor="instance-2", key=old["instance-2"])
+    said = refused(attacker, "signature", "side:refs/heads/side")
+    assert "instance-2" in said
+
+
+def test_the_honest_twin_a_branch_from_an_old_commit_signed_with_the_current_key(
+    example_team: Team, leaked: tuple[str, dict[str, Path]]
+) -> None:
+    attacker = Forger(example_team, ME).fresh()
+    before, _ = leaked
+    git(attacker.clone, "checkout", "-q", "-b", "side", before)
+    attacker.edit(REG, _own(ME, "branching"))
+    attacker.commit("a change on the old parent")
+    accepted(attacker, "side:refs/heads/side", revisions="side~1..side")
+
+
 def test_the_human_s_leaked_key_cannot_install_a_new_human_key(
     example_team: Team, leaked: tuple[str, dict[str, Path]], tmp_path: Path
 ) -> None:

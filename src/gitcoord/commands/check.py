@@ -24,12 +24,13 @@ from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
 from gitcoord.escape import safe
 from gitcoord.findings import Finding
+from gitcoord.model import Doc
 from gitcoord.output import Output
 from gitcoord.output import workflow_escape
 
 
-def check_range(root: Path, revisions: Sequence[str]) -> replay.Verdict:
-    return replay.check_range(root, revisions, now=clock.now())
+def check_range(root: Path, revisions: Sequence[str], *, joins: Doc | None = None) -> replay.Verdict:
+    return replay.check_range(root, revisions, now=clock.now(), joins=joins)
 
 
 def check_staged(ws: workspace.Workspace) -> replay.Verdict:

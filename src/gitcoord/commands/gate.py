@@ -19,11 +19,13 @@ from typing import NamedTuple
 
 from gitcoord import git
 from gitcoord import model
+from gitcoord import range_loader
 from gitcoord import store
 from gitcoord import workspace
 from gitcoord.commands import check
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
+from gitcoord.model import Doc
 from gitcoord.output import safe
 
 FUTURE_SLACK = 600  # seconds a commit may be dated ahead of the server's clock (clocks drift a little)
@@ -55,6 +57,8 @@ def updates(text: str) -> list[Update]:
 
 
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
+    pushed = list(pushed)
+    line, registry = _store_line(root, pushed)
     refusals: list[Refusal] = []
     for u in pushed:
         if u.ref.startswith(REPLACE):
@@ -64,8 +68,26 @@ def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]
         if u.ref.startswith(HEADS) and u.old is not None and _holds_store(root, [u.old]):
             refusals += _kept(root, u)
         if u.new is not None:
-            refusals += _commits(root, u, now)
+            refusals += _commits(root, u, now, joins=registry if u.ref != line else None)
     return refusals
+
+
+def _store_line(root: Path, pushed: list[Update]) -> tuple[str | None, Doc | None]:
+    """The branch the store lives on (the one its settings name, else the default branch when it
+    holds the store) and its registry as this push leaves it. A commit pushed anywhere else answers
+    to that registry's keys too: a key rotated out there must not sign on a branch made from an old
+    commit, where its parent state still holds it."""
+    tips = {HEADS + name: sha for name, sha in git.branch_tips(root).items()}
+    tips.update({u.ref: git.Sha(u.new) for u in pushed if u.ref.startswith(HEADS) and u.new is not None})
+    loader = range_loader.Loader(root)
+    at = loader.at(sorted(set(tips.values())))
+    registries = {ref: loader.state(at[sha]).get(model.REGISTRY) for ref, sha in tips.items()}
+    named = [
+        ref for ref, r in registries.items() if r is not None and model.settings_of(r).store_branch == ref[len(HEADS) :]
+    ]
+    default = HEADS + (git.head_branch(root) or "")  # a bare repository's HEAD names its default branch
+    line = named[0] if len(named) == 1 else default if registries.get(default) else None
+    return line, registries.get(line) if line else None
 
 
 def _holds_store(root: Path, tips: list[str]) -> bool:
@@ -89,13 +111,13 @@ def _kept(root: Path, u: Update) -> list[Refusal]:
     return []
 
 
-def _commits(root: Path, u: Update, now: float) -> list[Refusal]:
+def _commits(root: Path, u: Update, now: float, *, joins: Doc | None) -> list[Refusal]:
     """Every commit the push brings, whatever the ref (a tag, a branch with no store at its tip,
     refs/anything): each is judged against its parents. A commit some ref here already holds
     was judged when that ref took it (git moves no ref while the hook runs)."""
     assert u.new is not None
     revisions = [u.new, "--not", "--all"]
-    verdict = check.check_range(root, revisions)
+    verdict = check.check_range(root, revisions, joins=joins)
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
     held = _stores_held(root) if verdict.roots else []
     for sha in sorted(verdict.roots) if held else []:
