@@ -162,7 +162,7 @@ class World:
         ):
             if s(me, what):
                 rid = rng.choice(sorted(s(me, what)))
-                options.append((weight, lambda c, step=step, rid=rid: step(c, rid)))  # type: ignore[misc]
+                options.append((weight, _on(step, rid)))
         if held < 3 and (ready := self._ready()):
             options.append((14, lambda c: tasks.claim(self.state, c, ready)))
         weights = [w for w, _ in options]
@@ -327,3 +327,8 @@ def identity(env: dict[str, str], repo: Path) -> str:
         ["git", "var", "GIT_COMMITTER_IDENT"], cwd=repo, env=env, capture_output=True, text=True, check=True
     )
     return ident.stdout.rsplit(" ", 2)[0]
+
+
+def _on(step: Callable[[Context, str], Change], rid: str) -> Callable[[Context], Change]:
+    """`step` bound to the record `rid` (a lambda in the loop would see the loop's last record)."""
+    return lambda c: step(c, rid)

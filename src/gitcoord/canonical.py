@@ -219,8 +219,9 @@ def _write(value: Any, shape: Shape, newline: str, out: list[str], reuse: Reuse)
         # A step changes a handful of a file's records: the others' text is copied, in one go
         # when every record is known.
         texts = [reuse.get(id(item)) for item in items] if reuse else [None] * len(items)
-        if texts and None not in texts:
-            out.append("[" + inner + ("," + inner).join(texts) + newline + "]")  # type: ignore[arg-type]
+        copied = [t for t in texts if t is not None]
+        if texts and len(copied) == len(texts):
+            out.append("[" + inner + ("," + inner).join(copied) + newline + "]")
             return
         child = shape.values or EMPTY_SHAPE
         out.append("[")
