@@ -10,13 +10,19 @@ the commits that are new since.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from gitcoord import clock
 from gitcoord import git
+from gitcoord import model
 from gitcoord import replay
+from gitcoord import signing
+from gitcoord import sshkeys
+from gitcoord import store
 from gitcoord import validation
 from gitcoord.errors import FatalError
+from gitcoord.findings import Finding
 
 if TYPE_CHECKING:  # workspace reads through this module: `adopt`
     from gitcoord.workspace import Workspace
@@ -26,7 +32,7 @@ def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None
     """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
     verdict = judge(ws, remote)
     if verdict is not None and remote is not None:
-        raise FatalError(_refusal(ws, verdict, remote))
+        raise FatalError(refusal(ws, verdict, remote))
 
 
 def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
@@ -44,12 +50,62 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     # made); what it made itself and shared is judged once more, a few commits.
     revisions = [remote, "--not", *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
+    if known is None:
+        verdict = verdict._replace(findings=_untrusted(ws, verdict, remote) + verdict.findings)
     # Remembered: the tip, or the last good commit before the first bad one, whose history was
     # all judged good; the next look judges only what came after it.
     good = last_good(ws, verdict, remote) if verdict.findings else remote
     if good is not None and good != known:
         git.update_ref(ws.root, checked, good, known, "coord: judged good")
     return verdict if verdict.findings else None
+
+
+TRUST = "coord.trust"  # the human coordinator's public key, as this clone was told it (`coord install --trust`)
+
+
+def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Finding]:
+    """Each root of trust (a commit that made the store from nothing; for a shallow join, the tip)
+    whose human key is not the one this clone was told to trust, unless that key's holder signed,
+    as the human coordinator, a commit of the history since (a signature covers its parents: they
+    vouched for all of it). Without a key told, the first history a clone sees is trusted from its
+    root; with one, a store someone made up is not."""
+    trusted = ws.config.get(TRUST)
+    if not trusted or not verdict.roots:
+        return []
+    roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
+    registries = git.read_blobs(ws.root, [f"{c}:{store.repo_path(model.REGISTRY)}" for c in roots])
+    named = {c: _human_key(data) for c, data in zip(roots, registries, strict=True)}
+    if all(key == trusted for key in named.values()) or _vouched(ws, tip, trusted):
+        return []
+    found = []
+    for commit, key in named.items():
+        said = f"names the human key {sshkeys.fingerprint(key)}" if key else "names no human key"
+        message = (
+            f"the store starts here, and its registry {said}, not the key this clone trusts "
+            f"({sshkeys.fingerprint(trusted)}, `git config {TRUST}`), which signs none of its history "
+            "as the human coordinator: a store someone else made"
+        )
+        found.append(Finding(model.REGISTRY, (), "trust", message, commit=commit))
+    return found
+
+
+def _vouched(ws: Workspace, tip: git.Sha, key: str) -> bool:
+    """Whether `key` signed a commit of `tip`'s history that acts as the human coordinator."""
+    [data] = git.read_blobs(ws.root, [f"{tip}:{store.repo_path(model.REGISTRY)}"])
+    try:
+        human = model.settings_of(json.loads(data or b"{}")).human_coordinator
+    except (ValueError, TypeError, AttributeError):
+        return False
+    acting = [c.sha for c in git.changes(ws.root, [tip]) if c.instances == (human,)]
+    return any(v.status == "G" for v in signing.verify(ws.root, acting, {human: [key]}).values())
+
+
+def _human_key(data: bytes | None) -> str | None:
+    try:
+        key = model.settings_of(json.loads(data or b"{}")).human_key
+        return sshkeys.parse(key) if key else None
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def verified_ref(ws: Workspace) -> git.Ref:
@@ -86,7 +142,7 @@ def adopt(ws: Workspace, remote: git.Sha, verdict: replay.Verdict | None) -> git
     start = remote if verdict is None else git.rev_parse(ws.root, verified_ref(ws))
     if start is None:
         assert verdict is not None
-        raise FatalError(_refusal(ws, verdict, remote))
+        raise FatalError(refusal(ws, verdict, remote))
     if not git.update_ref(ws.root, ws.ref, start, None, "coord: track the shared branch"):
         return git.rev_parse(ws.root, ws.ref) or start  # made meanwhile, by another coord command
     return start
@@ -100,7 +156,7 @@ def summary(ws: Workspace, verdict: replay.Verdict) -> str:
     )
 
 
-def _refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
+def refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
     first = verdict.findings[0].commit
     bad = [f for f in verdict.findings if f.commit == first]
     shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in bad[:10])

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from gitcoord import git
 from gitcoord import incoming
+from gitcoord.errors import FatalError
 from gitcoord.workspace import Workspace
 
 TIMEOUT = 3.0  # seconds; a clone sets its own with `git config coord.fetchTimeout`
@@ -79,6 +80,8 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
         fetched, problem = problem is None, problem or incoming.summary(ws, bad)
         good = incoming.believed(ws, local, bad)
+        if good is None and tracking is not None:  # not even its root keeps the rules: nothing to read
+            raise FatalError(incoming.refusal(ws, bad, tracking))
         return _seen(
             ws, remote=ws.remote, fetched=fetched, problem=problem, commit=good, local=local, tracking=tracking
         )

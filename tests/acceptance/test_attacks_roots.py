@@ -219,3 +219,50 @@ def test_a_newcomer_to_an_own_branch_starts_at_the_last_good_commit(
     assert coord(newcomer, "install", "--as", "instance-4").code == 0
     assert coord(newcomer, "status").code == 0
     assert git(newcomer, "rev-parse", "coord") == good, "its own branch starts where the rules still held"
+
+
+def test_a_newcomer_told_the_human_key_trusts_the_store_that_starts_from_it(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    human_pub = f"@{example_team.key_of(HUMAN)}.pub"
+    joined = coord(newcomer, "install", "--as", "instance-4", "--trust", human_pub)
+    assert joined.code == 0, joined
+    assert "it starts from the human key this clone trusts (SHA256:" in joined.out
+    assert coord(newcomer, "status").code == 0
+
+
+def test_a_newcomer_told_another_human_key_believes_none_of_the_store(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """The remote's store stands for one someone made up, history and all: its root names their key."""
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    _, told = new_key(tmp_path, "the-real-human")
+    assert coord(newcomer, "install", "--as", "instance-4").code == 0, "judged, and trusted from its root"
+    joined = coord(newcomer, "install", "--trust", told)
+    assert "has a commit that breaks the rules" in joined.out, joined
+    refused_sync = coord(newcomer, "sync")
+    assert refused_sync.code != 0
+    assert "the store starts here, and its registry names the human key SHA256:" in refused_sync.err
+    assert "not the key this clone trusts" in refused_sync.err
+    read = coord(newcomer, "status")
+    assert read.code != 0, "nothing of the store keeps the rules: there is nothing to read"
+    assert "not the key this clone trusts" in read.err
+    assert git(newcomer, "config", "coord.trust") == told.split()[0] + " " + told.split()[1]
+
+
+def test_a_newcomer_told_the_human_key_the_human_rotated_to_trusts_the_store(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """The store started from the human's old key; the key they give out now signed its history since."""
+    example_team.ok(HUMAN, "sync")
+    example_team.ok(HUMAN, "key", "rotate", "--sync")
+    example_team.ok(HUMAN, "task", "add", "after the rotation", "--sync")
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    now = git(example_team.clones[HUMAN], "config", "user.signingkey")
+    joined = coord(newcomer, "install", "--trust", f"@{now}.pub")
+    assert joined.code == 0, joined
+    assert "every commit keeps the rules, and it starts from the human key" in joined.out, joined

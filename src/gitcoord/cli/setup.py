@@ -75,18 +75,27 @@ def init(
 @click.option(
     "--no-hooks", is_flag=True, help="Leave the git and pre-commit hooks out (CI merging with the driver alone)."
 )
+@click.option(
+    "--trust",
+    metavar="KEY|@FILE",
+    help="The human coordinator's public key, as they gave it to you: the store must start from it, "
+    "or this clone believes none of it.",
+)
 @reading_options
-def install(*, server: bool, no_hooks: bool, as_instance: str | None, as_json: bool) -> int:
+def install(*, server: bool, no_hooks: bool, trust: str | None, as_instance: str | None, as_json: bool) -> int:
     """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent.
 
     With --as INSTANCE it also makes this clone act as INSTANCE and sign its commits, with
     the SSH key its git config names or gitcoord's key for INSTANCE on this machine (made
     once), and prints the public key. With --server, run in the bare repository clones push
     to, it installs the gate instead.
+
+    The shared branch is judged from its root on first contact. With --trust, its root must
+    name the human key you were given; without, the first history this clone sees is trusted.
     """
     from gitcoord.commands import install
 
-    return install.install(**where(as_instance, as_json), server=server, hooks=not no_hooks)
+    return install.install(**where(as_instance, as_json), server=server, hooks=not no_hooks, trust=trust)
 
 
 @cli.command()

@@ -18,13 +18,17 @@ from gitcoord import signing
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
+from gitcoord.sshkeys import fingerprint
 
 
-def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output, hooks: bool = True) -> int:
+def install(
+    *, cwd: Path, as_instance: str | None, server: bool, out: Output, hooks: bool = True, trust: str | None = None
+) -> int:
     if server:
         return install_server(cwd=cwd, out=out)
     repo = git.discover(cwd)
-    changed = clone.set_up(repo, with_hooks=hooks)
+    changed = _trust(repo.root, trust) if trust is not None else []
+    changed += clone.set_up(repo, with_hooks=hooks)
     data: dict[str, Any] = {"changed": changed}
     key = None
     if as_instance:
@@ -45,6 +49,20 @@ def install(*, cwd: Path, as_instance: str | None, server: bool, out: Output, ho
     return 0
 
 
+def _trust(root: Path, given: str) -> list[str]:
+    """Trust the store whose root names `given` as the human's key, and judge the shared branch
+    from its root again: what was judged good before was judged under another anchor, or none,
+    or from a shallow join's tip before `git fetch --unshallow` brought the history."""
+    from gitcoord.commands.key import read_key
+
+    key = read_key(given)
+    git.delete_refs(root, "refs/coord/verified/")
+    if git.config(root, incoming.TRUST).get(incoming.TRUST) == key:
+        return []
+    git.set_config(root, incoming.TRUST, key)
+    return [incoming.TRUST]
+
+
 def _first_look(ws: workspace.Workspace) -> list[str]:
     """The shared branch judged on first contact, from its root (a shallow join: its tip), here
     where setting up is expected to take a while rather than at the first read."""
@@ -53,7 +71,9 @@ def _first_look(ws: workspace.Workspace) -> list[str]:
         return []
     verdict = incoming.judge(ws, tracking)
     if verdict is None:
-        return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules"]
+        trusted = ws.config.get(incoming.TRUST)
+        anchor = f", and it starts from the human key this clone trusts ({fingerprint(trusted)})" if trusted else ""
+        return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"]
     return [incoming.summary(ws, verdict)]
 
 

@@ -59,6 +59,7 @@ from gitcoord.git.refs import branch_tips
 from gitcoord.git.refs import changes
 from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
+from gitcoord.git.refs import delete_refs
 from gitcoord.git.refs import head_branch
 from gitcoord.git.refs import introduced
 from gitcoord.git.refs import is_ancestor
@@ -162,6 +163,7 @@ __all__ = [
     "config",
     "config_bool",
     "config_values",
+    "delete_refs",
     "diff_names",
     "discover",
     "drop_paths",

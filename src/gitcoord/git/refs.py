@@ -58,6 +58,14 @@ def update_ref(cwd: Path, ref: Ref, new: Sha, old: Sha | None, reason: str) -> b
     return done.returncode == 0
 
 
+def delete_refs(cwd: Path, prefix: str) -> list[Ref]:
+    """Delete every ref under `prefix` (e.g. "refs/coord/verified/"); the refs deleted."""
+    found = [Ref(r) for r in out(["for-each-ref", "--format=%(refname)", prefix], cwd).split()]
+    if found:
+        run(["update-ref", "--stdin"], cwd, input="".join(f"delete {r}\n" for r in found).encode())
+    return found
+
+
 def commit_date(cwd: Path, rev: str) -> str:
     """When `rev` was committed, in strict ISO 8601 (the committer date)."""
     return out(["log", "-1", "--format=%cI", rev, "--"], cwd)
