@@ -91,15 +91,18 @@ def follow(root: Path, remote: str, branch: str) -> str:
 
 
 def _migrated(root: Path, commit: git.Sha, target: git.Sha | None) -> bool:
-    """Whether `commit` is a `coord migrate` the rules allow, whose store `target` continues; what
-    came before it there is judged when a clone first reads that branch (`incoming.judge`)."""
+    """Whether `commit` is a `coord migrate` the rules allow, whose store `target` continues. It is
+    judged with what came since the store last left this branch, if it ever did: a store made up
+    again where one left must not vouch for its own move. The rest is judged when a clone first
+    reads the branch it moved to (`incoming.judge`)."""
     [change] = git.changes(root, [commit, "-n1"])
     if change.event != rulebook.MIGRATE or len(change.parents) != 1 or target is None:
         return False  # a merge, or a shallow boundary: nothing to judge it against
     [parent] = change.parents
     if not git.is_ancestor(root, parent, target):
         return False
-    return not replay.check_range(root, [change.sha, "--not", parent], now=clock.now()).findings
+    since = git.last_deleted(root, parent, store.repo_path(model.REGISTRY)) or parent
+    return not replay.check_range(root, [change.sha, "--not", since], now=clock.now()).findings
 
 
 MOVED = "MOVED.md"  # what `coord migrate` leaves on the branch the store left

@@ -148,6 +148,41 @@ def test_a_forged_migrate_steers_no_newcomer(example_team: Team, coord: Coord, t
     assert git(newcomer, "config", "coord.branch") != "shadow", "an unsigned migrate is no migrate"
 
 
+def test_a_store_made_up_again_where_one_left_cannot_vouch_for_its_own_move(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """The store back on main with the attacker's key as the human's, then "migrated" by that key to
+    a branch of theirs: judged against its own made-up parent, the move would pass."""
+    _migrated(example_team)
+    _no_gate(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    key, public = new_key(attacker.clone.parent, f"shadow-human-{secrets.token_hex(4)}")
+
+    def theirs(registry: dict[str, Any]) -> None:
+        registry["settings"].update(human_key=public)
+        registry["settings"].pop("store_branch", None)
+
+    for file in (REG, TQ):
+        attacker.write(file, json.loads(git(attacker.clone, "show", f"origin/coord:coordination/{file}")))
+    attacker.edit(REG, theirs)
+    attacker.path("MOVED.md").unlink()
+    attacker.commit("coord(init): the store is back", actor=HUMAN, key=key)
+    git(attacker.clone, "checkout", "-q", "-b", "shadow")
+    attacker.edit(REG, lambda r: r["settings"].update(store_branch="shadow"))
+    attacker.commit("coord(migrate): the store's own branch", actor=HUMAN, key=key)
+    git(attacker.clone, "checkout", "-q", "main")
+    git(attacker.clone, "rm", "-q", "-r", "coordination")
+    attacker.path("MOVED.md").parent.mkdir()
+    attacker.path("MOVED.md").write_text(workspace.moved_note("shadow"))
+    message = "coord(migrate): the store moves\n\nCoord-Event: migrate\nCoord-Instance: human\n"
+    attacker.commit("", message=message, key=key)
+    assert attacker.push("main", "shadow").returncode == 0
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    coord(newcomer, "install", "--as", "instance-4")
+    assert git(newcomer, "config", "coord.branch") == "coord", "the human's own move counts, not the made-up one"
+
+
 def _no_gate(team: Team) -> None:
     """The team's remote as a host that runs no server hooks has it."""
     hooks = team.base / "no-hooks"

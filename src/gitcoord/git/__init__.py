@@ -63,6 +63,7 @@ from gitcoord.git.refs import delete_refs
 from gitcoord.git.refs import head_branch
 from gitcoord.git.refs import introduced
 from gitcoord.git.refs import is_ancestor
+from gitcoord.git.refs import last_deleted
 from gitcoord.git.refs import last_touched
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
@@ -183,6 +184,7 @@ __all__ = [
     "introduced",
     "is_ancestor",
     "is_bare",
+    "last_deleted",
     "last_touched",
     "lock_file",
     "log",

@@ -221,6 +221,12 @@ def introduced(cwd: Path, commit: Sha, path: str) -> Sha | None:
     return Sha(found) if found else None
 
 
+def last_deleted(cwd: Path, commit: Sha, path: str) -> Sha | None:
+    """The last commit of `commit`'s history that deleted `path`, if any."""
+    found = out(["log", "-n1", "--format=%H", "--diff-filter=D", commit, "--", path], cwd)
+    return Sha(found) if found else None
+
+
 def author(cwd: Path, commit: Sha) -> str:
     """Who made `commit`, as git records it: "Name <email>"."""
     return out(["log", "-n1", "--format=%an <%ae>", commit, "--"], cwd)
