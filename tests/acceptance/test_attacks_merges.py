@@ -10,6 +10,7 @@ driver is accepted.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -208,6 +209,12 @@ def test_a_leaked_key_signs_nothing_on_a_branch_made_from_an_old_commit(
     attacker.commit("a change on the old parent", actor="instance-2", key=old["instance-2"])
     said = refused(attacker, "signature", "side:refs/heads/side")
     assert "instance-2" in said
+    # CI checks a pull request from such a branch as joining its base: the same refusal.
+    alone = example_team.run(ME, "check", "--range", f"{before}..side")
+    assert alone.code == 0, "judged against its own old parent, the key still holds"
+    joining = example_team.run(ME, "check", "--range", f"{before}..side", "--joins", "origin/main", "--json")
+    assert joining.code == 1, joining
+    assert "signature" in json.loads(joining.out)["data"]["first_bad_commit"]
 
 
 def test_the_honest_twin_a_branch_from_an_old_commit_signed_with_the_current_key(
@@ -219,6 +226,7 @@ def test_the_honest_twin_a_branch_from_an_old_commit_signed_with_the_current_key
     attacker.edit(REG, _own(ME, "branching"))
     attacker.commit("a change on the old parent")
     accepted(attacker, "side:refs/heads/side", revisions="side~1..side")
+    assert example_team.run(ME, "check", "--range", "side~1..side", "--joins", "origin/main").code == 0
 
 
 def test_the_human_s_leaked_key_cannot_install_a_new_human_key(

@@ -42,8 +42,15 @@ def validate(*, paths: tuple[Path, ...], since: str | None, as_json: bool) -> in
     show_default=True,
     help="github: workflow annotations.",
 )
+@click.option(
+    "--joins",
+    metavar="REV",
+    help="The range is to join REV's line (a pull request's base): a key REV's registry rotated out signs none of it.",
+)
 @reading_options
-def check(*, revisions: str | None, output_format: str, as_instance: str | None, as_json: bool) -> int:
+def check(
+    *, revisions: str | None, output_format: str, joins: str | None, as_instance: str | None, as_json: bool
+) -> int:
     """Check transitions, history and authorization: of the staged change, or of each commit in a range.
 
     The pre-commit hook checks the staged change as the configured instance; CI runs
@@ -53,7 +60,7 @@ def check(*, revisions: str | None, output_format: str, as_instance: str | None,
     from gitcoord.commands import check
 
     fmt = "json" if as_json else output_format
-    return check.check(**where(as_instance, fmt == "json"), revisions=revisions, output_format=fmt)
+    return check.check(**where(as_instance, fmt == "json"), revisions=revisions, output_format=fmt, joins=joins)
 
 
 @cli.command()

@@ -64,19 +64,38 @@ def _merge_heads(repo: git.Repo) -> list[git.Sha]:
     return sorted(git.Sha(name[len("GITHEAD_") :]) for name in os.environ if name.startswith("GITHEAD_"))
 
 
-def check(*, cwd: Path, as_instance: str | None, revisions: str | None, output_format: str, out: Output) -> int:
+def check(
+    *,
+    cwd: Path,
+    as_instance: str | None,
+    revisions: str | None,
+    output_format: str,
+    out: Output,
+    joins: str | None = None,
+) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     revisions = revisions or _pre_push_range()
+    if joins is not None and not revisions:
+        raise BadUsage("--joins goes with --range: it names the line the range is to join")
     if revisions:
         if ".." not in revisions:
             raise BadUsage(f"--range takes BASE..HEAD, not {revisions!r}")
         rewritten = _rewritten(ws.root, revisions)
-        verdict = check_range(ws.root, _range(ws.root, revisions))
+        line = _registry_of(ws.root, joins) if joins is not None else None
+        verdict = check_range(ws.root, _range(ws.root, revisions), joins=line)
         if rewritten:
             verdict = verdict._replace(findings=[rewritten, *verdict.findings])
     else:
         verdict = check_staged(ws)
     return show_verdict(verdict, output_format=output_format, out=out)
+
+
+def _registry_of(root: Path, rev: str) -> Doc | None:
+    commit = git.rev_parse(root, rev)
+    if commit is None:
+        raise FatalError(f"--joins {rev}: no such commit in this clone; fetch it first")
+    loader = range_loader.Loader(root)
+    return loader.registry(commit, loader.at([commit])[commit])
 
 
 def _pre_push_range() -> str | None:
