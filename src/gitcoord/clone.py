@@ -145,6 +145,17 @@ def _pre_commit(root: Path, args: Sequence[str]) -> None:
         raise FatalError(f"`pre-commit {args[0]}` failed: {done.stderr.decode(errors='replace').strip()}")
 
 
+def hooks_advice(repo: git.Repo) -> str:
+    """What to do in a clone whose pre-commit hooks are not installed."""
+    if (repo.root / ".pre-commit-config.yaml").exists():
+        return "not installed: run `coord install`"
+    return (
+        "not installed, and this checkout has no .pre-commit-config.yaml, which `coord init` commits on the code "
+        "branch: check that branch out (`git checkout main`, once whoever ran `coord init` pushed it), then "
+        "`coord install`"
+    )
+
+
 def pre_commit_hooks_installed(repo: git.Repo) -> bool:
     return all(is_pre_commit_hook(repo.common_dir / "hooks" / t) for t in hooks.HOOK_TYPES)
 

@@ -12,6 +12,7 @@ any failure they stay, and the message says why. A remote that was rewound is re
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from pathlib import PurePosixPath
@@ -51,6 +52,13 @@ class Synced(NamedTuple):
     merged: bool
     attempts: int
     news: dict[str, Any]
+
+
+class Declined(FatalError):
+    """The remote answered and refused the push (its gate: a commit here breaks the rules); trying
+    again will not help. The message names the commits not shared and how to go on without them."""
+
+    kind = "refused"
 
 
 class NeedsPerson(FatalError):
@@ -273,8 +281,33 @@ def _push(ws: Workspace, commit: git.Sha) -> bool:
     except git.PushRejected:
         return False
     except git.PushFailed as e:
+        if e.kind == "refused":
+            raise Declined(_declined(ws, commit, e)) from None
         raise FatalError(f"cannot push {ws.branch} to {ws.remote}:\n{e.output}\nYour commits are kept.") from None
     return True
+
+
+_PROGRESS = re.compile(r"^(Counting|Compressing|Writing|Resolving|Total|Delta|Done\b|Processing)")
+
+
+def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
+    said = [line.removeprefix("remote:").rstrip() for line in e.stderr.splitlines() if line.startswith("remote:")]
+    said = [line for line in said if line.strip() and not _PROGRESS.match(line.strip())]
+    shared = f"{ws.remote}/{ws.branch}"
+    mine = git.changes(ws.root, [commit, "--not", _tracking(ws)])
+    listed = "".join(f"\n  {c.sha[:12]} {c.subject}" for c in reversed(mine))
+    worktree = git.worktree_of(ws.root, ws.branch)
+    drop = (
+        f"in {worktree}: `git reset --keep {shared}`"
+        if worktree is not None
+        else f"`git branch -f {ws.branch} {shared}`"
+    )
+    return (
+        f"{ws.remote} refuses {ws.branch}:\n" + "\n".join(said or [e.output]) + "\n"
+        f"So the {len(mine)} commit(s) of this clone that {shared} lacks will never be shared as they are:{listed}\n"
+        f"To go on from the shared state, drop them ({drop}; redo with coord any step among them that you still "
+        "want), or repair the bad one by hand (`coord edit`)."
+    )
 
 
 def _result(

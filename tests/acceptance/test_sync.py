@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -135,8 +136,17 @@ def test_a_refused_push_says_why(team: Team) -> None:
     hook.chmod(0o755)
     team("instance-2", "checkin", "--no-sync")
     result = team.refused_sync("instance-2")
-    assert "cannot push main to origin" in result.err
-    assert "protected branch" in result.err
+    assert "origin refuses main:\n protected branch: changes need review" in result.err
+    assert "So the 1 commit(s) of this clone that origin/main lacks will never be shared as they are" in result.err
+    assert "instance-2 checks in" in result.err
+    assert "`git reset --keep origin/main`" in result.err or "`git branch -f main origin/main`" in result.err
+    # A step on top is committed all the same: it says so, with its new id, and why it is not shared.
+    step = team.run("instance-2", "task", "add", "one more", "--json")
+    assert step.code == 5, step
+    envelope = json.loads(step.out)
+    assert envelope["data"]["task_id"].startswith("task_")
+    assert envelope["error"]["kind"] == "refused"
+    assert "the step is committed here, but the remote refuses it" in envelope["error"]["message"]
 
 
 def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(

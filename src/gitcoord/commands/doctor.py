@@ -38,9 +38,7 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
         yield from _guarded(ws, registry)
     yield signing_check(ws, registry)
     installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
-    yield clone.Check(
-        "hooks", installed, "pre-commit hooks installed" if installed else "not installed: run `coord install`"
-    )
+    yield clone.Check("hooks", installed, "pre-commit hooks installed" if installed else clone.hooks_advice(ws.repo))
     yield _remote(ws)
 
 

@@ -35,7 +35,10 @@ def install(
         key, more = sign_as(repo.root, as_instance)
         changed += more
         data.update(instance=as_instance, signing_key=key.public, fingerprint=key.fingerprint, key_path=_path(key))
-    lines = [f"set {c}" for c in changed] or ["already installed; nothing to do"]
+    lines = [f"set {c}" for c in changed]
+    if hooks and not clone.pre_commit_hooks_installed(repo):
+        lines.append(f"the pre-commit hooks are {clone.hooks_advice(repo)}")
+    lines = lines or ["already installed; nothing to do"]
     lines += _first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
     if key is not None:
         where = _path(key) or "a literal key"

@@ -57,7 +57,11 @@ def run(
     if not no_commit and wants_sync(ws, sync):
         catch_up(ws, out)
     applied = commit_now(build, ws, no_commit=no_commit)
-    synced = publish(ws, sync) if applied.commit else None
+    try:
+        synced = publish(ws, sync) if applied.commit else None
+    except NotShared:  # committed all the same: the reader gets the step (its new id too), then why
+        report(ws, applied, None, out, creates=creates, notes=notes)
+        raise
     report(ws, applied, synced, out, creates=creates, notes=notes)
     maintenance.after_commit(ws.repo, ws.config)
     return 0
@@ -124,6 +128,8 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
         return None
     try:
         return sync_engine.sync(ws)
+    except sync_engine.Declined as e:
+        raise NotShared(f"the step is committed here, but the remote refuses it: {e}") from e
     except FatalError as e:
         raise NotShared(f"the step is committed here, but not shared yet: {e}\n`coord sync` shares it.") from None
 

@@ -76,7 +76,7 @@ class PushFailed(GitError):
 
     def __init__(self, args: Sequence[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
         super().__init__(args, returncode, stdout, stderr)
-        if "[remote rejected]" in self.stderr or "hook declined" in self.stderr:
+        if "[remote rejected]" in self.output or "hook declined" in self.output:  # stdout with --porcelain
             self.kind = "refused"  # the remote answered and said no (its gate, a rule): retrying will not help
 
 
