@@ -84,15 +84,19 @@ def current(root: Path) -> Key | None:
     return Key(public, path, f"git config ({scope})") if public else None
 
 
-def ensure(root: Path, instance: str) -> tuple[Key, list[str]]:
+def ensure(root: Path, instance: str, *, taken: Iterable[str] = ()) -> tuple[Key, list[str]]:
     """Set this clone up to sign its commits as `instance`; the key, and what changed in its config.
 
-    An existing SSH signing key is kept, unless it is gitcoord's key for another instance."""
+    An existing SSH signing key is kept, unless it is gitcoord's key for another instance, or one
+    of the keys `taken` (the store's, for the others): a key in the global git config serves
+    one instance only, and each clone acting as another gets gitcoord's key for it."""
     ssh_keygen(root)
     key = current(root)
     mine = keys_dir() / instance
     if key is not None and key.path is not None and key.path.parent == keys_dir() and key.path != mine:
         key = None  # this clone acted as someone else before
+    if key is not None and key.public in set(taken):
+        key = None
     changed = []
     if key is None:
         created = not mine.exists() and _create(root, mine, instance)

@@ -89,6 +89,26 @@ def team(signed_team: Team) -> Team:
     return signed_team
 
 
+def test_a_key_git_config_names_for_everyone_serves_one_instance_only(team: Team, tmp_path: Path, coord: Coord) -> None:
+    """A personal signing key in the global git config: instance-1 took it; instance-9 gets its own."""
+    clone = tmp_path / "instance-9"
+    git(team.base, "clone", "-q", str(team.remote), str(clone))
+    personal = tmp_path / "id_ed25519"
+    for suffix in ("", ".pub"):  # the person's own key, which instance-1's clone signs with too
+        Path(f"{personal}{suffix}").write_bytes(
+            Path(git(team.clones["instance-1"], "config", "user.signingkey") + suffix).read_bytes()
+        )
+    personal.chmod(0o600)
+    taken = str(personal)
+    git(clone, "config", "gpg.format", "ssh")
+    git(clone, "config", "user.signingkey", taken)
+    joined = coord(clone, "install", "--as", "instance-9")
+    assert joined.code == 0, joined
+    assert git(clone, "config", "user.signingkey") != taken
+    assert public_key(clone) != public_key(team.clones["instance-1"])
+    assert coord(clone, "register", "instance-9", "--role", "developer").code == 0
+
+
 def test_self_registration_puts_the_clone_key_in_the_entry(team: Team) -> None:
     entries = registry(team.clones["instance-2"])["instances"]
     assert entries["instance-1"]["signing_key"] == public_key(team.clones["instance-1"])

@@ -7,14 +7,18 @@ bare repository, it installs the gate instead.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
 
+from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import git
 from gitcoord import incoming
+from gitcoord import model
 from gitcoord import signing
+from gitcoord import sshkeys
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
@@ -95,8 +99,22 @@ def sign_as(root: Path, instance: str) -> tuple[signing.Key, list[str]]:
     if git.config(root, "coord.instance").get("coord.instance") != instance:
         git.set_config(root, "coord.instance", instance)
         changed.append("coord.instance")
-    key, more = signing.ensure(root, instance)
+    key, more = signing.ensure(root, instance, taken=_keys_of_others(root, instance))
     return key, changed + more
+
+
+def _keys_of_others(root: Path, instance: str) -> set[str]:
+    """The signing keys the store holds for everyone but `instance` (none where there is no store yet)."""
+    try:
+        registry = workspace.snapshot(workspace.open_workspace(root), strict=False)[model.REGISTRY]
+    except FatalError:
+        return set()
+    found = set()
+    for name, held in authenticity.keys_of(registry).items():
+        for key in held if name != instance else ():
+            with contextlib.suppress(sshkeys.NotAKey):
+                found.add(sshkeys.parse(key))
+    return found
 
 
 def install_server(*, cwd: Path, out: Output) -> int:
