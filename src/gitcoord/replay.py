@@ -79,6 +79,10 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     findings += authenticity.review(
         root, dated, _acting(dated), _registry_at(loader, at), merged=merged, also=beside_line
     )
+    # Oldest commit first, and within one who acted before what they did: a forged record is
+    # first of all a commit its signer had no right to make.
+    order: dict[str, int] = {c.sha: n for n, c in enumerate(commits)}
+    findings.sort(key=lambda f: (order.get(f.commit, len(order)), f.rule not in ("signature", "trailer")))
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
     return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched), _roots(loader, touched, at))
 

@@ -85,7 +85,8 @@ class Stage:
         said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
         lines += [f"    {line}" for line in said[:show]]
         if show and len(said) > show:
-            lines.append(f"    ... ({len(said) - show} more lines)")
+            more = len(said) - show
+            lines.append(f"    ... ({more} more line{'s' if more > 1 else ''})")
         self.out.emit(None, lines)
 
     def say(self, text: str) -> None:
