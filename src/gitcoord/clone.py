@@ -96,9 +96,8 @@ def _fetch_store_branch(root: Path, branch: str | None) -> list[str]:
     except git.RemoteRefMissing:
         return []  # the store lives on the code branch, or nowhere yet
     except git.FetchFailed as e:
-        said = e.stderr.strip().splitlines()
         raise FatalError(
-            f"cannot fetch the coordination branch {name!r} from {remote}: {said[-1] if said else e.returncode}\n"
+            f"cannot fetch the coordination branch {name!r} from {remote}: {e.reason}\n"
             "Run `coord install` again when the remote can be reached."
         ) from None
     return [f"{tracking} (the tip of {remote}'s {name}, without its history)"]

@@ -122,8 +122,7 @@ def _fetch(ws: Workspace, timeout: float) -> str | None:
     except git.TimedOut:
         return f"{ws.remote} did not answer within {timeout:g} s"
     except git.FetchFailed as e:
-        said = e.stderr.strip().splitlines()
-        return f"cannot fetch from {ws.remote}: {said[-1] if said else f'git exited with {e.returncode}'}"
+        return f"cannot fetch from {ws.remote}: {e.reason}"
     return None
 
 

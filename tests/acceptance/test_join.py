@@ -37,6 +37,7 @@ def test_a_single_branch_clone_fetches_the_tip_of_the_store_alone(tmp_path: Path
     git(tmp_path, "clone", "-q", "--single-branch", str(remote), str(joiner))
     said = _ok(coord, joiner, "install")
     assert f"refs/remotes/origin/{STORE}" in said
+    assert f"judged the tip of origin/{STORE}, which this shallow join fetched without its history" in said
     assert git(joiner, "config", "coord.branch") == STORE
     assert git(joiner, "rev-parse", f"origin/{STORE}") == git(remote, "rev-parse", STORE)
     assert git(joiner, "rev-list", "--count", f"origin/{STORE}") == "1", "the tip, without its history"

@@ -63,8 +63,10 @@ def test_a_git_error_shows_the_command_its_code_and_both_streams(clone: Path) ->
 def test_fetching_a_branch_the_remote_lacks_is_told_apart_from_an_unreachable_remote(clone: Path) -> None:
     with pytest.raises(git.RemoteRefMissing):
         git.fetch(clone, "origin", git.Ref("refs/heads/nope"), git.Ref("refs/remotes/origin/nope"))
-    with pytest.raises(git.FetchFailed):
+    with pytest.raises(git.FetchFailed) as failed:
         git.fetch(clone, str(clone.parent / "gone.git"), MAIN, git.Ref("refs/remotes/gone/main"))
+    # git's reason, not the advice it ends with ("... and the repository exists.")
+    assert failed.value.reason.endswith("does not appear to be a git repository"), failed.value.stderr
     git.fetch(clone, "origin", MAIN, git.Ref("refs/remotes/origin/main"))
     assert git.rev_parse(clone, "refs/remotes/origin/main") == _head(clone)
 

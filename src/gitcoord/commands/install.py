@@ -80,8 +80,23 @@ def _first_look(ws: workspace.Workspace) -> list[str]:
     if verdict is None:
         trusted = ws.config.get(incoming.TRUST)
         anchor = f", and it starts from the human key this clone trusts ({fingerprint(trusted)})" if trusted else ""
+        if _shallow(ws, tracking):
+            return [
+                f"judged the tip of {ws.remote}/{ws.branch}, which this shallow join fetched without its history "
+                f"(the server's gate and CI judge that): it keeps the rules{anchor}; to judge the history here, "
+                f"`git fetch --unshallow {ws.remote} {ws.branch}` then `coord install --trust KEY`"
+            ]
         return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"]
     return [incoming.summary(ws, verdict)]
+
+
+def _shallow(ws: workspace.Workspace, tip: git.Sha) -> bool:
+    """Whether `tip`'s history here stops at a shallow boundary (`git fetch --depth`)."""
+    try:
+        boundary = (ws.repo.common_dir / "shallow").read_text().split()
+    except FileNotFoundError:
+        return False
+    return any(git.is_ancestor(ws.root, git.Sha(commit), tip) for commit in boundary)
 
 
 def _path(key: signing.Key) -> str | None:
@@ -126,7 +141,9 @@ def install_server(*, cwd: Path, out: Output) -> int:
         )
     signing.ssh_keygen(cwd)  # the gate verifies signatures: better to say now that it cannot
     directory = git.hooks_dir(cwd)
-    changed = [*clone.write_hooks(directory, clone.SERVER_HOOKS), *clone.checked_transfers(cwd)]
-    lines = [f"installed {c} in {directory}" for c in changed] or ["the gate is installed; nothing to do"]
+    hooks, settings = clone.write_hooks(directory, clone.SERVER_HOOKS), clone.checked_transfers(cwd)
+    changed = [*hooks, *settings]
+    lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in settings]
+    lines = lines or ["the gate is installed; nothing to do"]
     out.emit({"changed": changed, "hooks": str(directory)}, lines)
     return 0

@@ -131,7 +131,8 @@ def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced 
     except sync_engine.Declined as e:
         raise NotShared(f"the step is committed here, but the remote refuses it: {e}") from e
     except FatalError as e:
-        raise NotShared(f"the step is committed here, but not shared yet: {e}\n`coord sync` shares it.") from None
+        then = "" if "coord sync" in str(e) else "\n`coord sync` shares it."
+        raise NotShared(f"the step is committed here, but not shared yet: {e}{then}") from None
 
 
 def commit_now(build: Build, ws: workspace.Workspace, *, no_commit: bool = False) -> commit.Applied:

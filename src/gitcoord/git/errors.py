@@ -33,6 +33,17 @@ class GitError(FatalError):
         """What it said on both streams."""
         return (self.stdout + self.stderr).strip()
 
+    @property
+    def reason(self) -> str:
+        """git's own reason in a line: its first `fatal:` or `error:` line (what follows is advice,
+        such as "Please make sure you have the correct access rights"), else its last line."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        for line in lines:
+            for prefix in ("fatal:", "error:"):
+                if line.startswith(prefix):
+                    return line.removeprefix(prefix).strip()
+        return lines[-1] if lines else f"git exited with {self.returncode}"
+
     def details(self) -> dict[str, object]:
         return {"command": self.cmd, "returncode": self.returncode}
 
