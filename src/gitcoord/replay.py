@@ -254,10 +254,15 @@ def _standing(loader: Loader, c: git.Change, at: dict[str, Blobs], old: State) -
 
 
 def _floor(loader: Loader, c: git.Change, old: State) -> dt.datetime | None:
-    """The earliest moment a commit may write: its parent's date, and never before the latest time
-    the state it changes records, which no unjudged commit can move (an empty commit dated in the
-    past, put in as the parent, lowers only the parent's date)."""
+    """The earliest moment a commit may write: never before the latest time the state it changes
+    records, which no unjudged commit can move (an empty commit dated in the past, put in as the
+    parent, lowers only the parent's date), nor before its parent's date where that is not ahead of
+    its own. An empty commit dated in the future is not judged, so it must not raise the floor
+    for every commit after it: past it, the state's own latest time holds."""
     dated = loader.committed(c.parents[0]) if len(c.parents) == 1 else None
+    own = instant(c.committed)
+    if dated is not None and own is not None and dated > own + rulebook.SKEW:
+        dated = None
     moments = [m for m in (dated, old.latest()) if m is not None]
     return max(moments, default=None)
 

@@ -88,6 +88,22 @@ def test_a_commit_dated_ahead_of_the_server_is_refused(attacker: Forger, date: s
     found(attacker, "time")
 
 
+def test_an_empty_commit_dated_ahead_of_the_server_is_refused_on_the_store_branch(attacker: Forger) -> None:
+    """It changes nothing, yet every later step would be judged against its date."""
+    attacker.commit("chore: nothing", actor="", key=None, date="@4070908800 +0000")
+    said = refused(attacker, "time")
+    assert "ahead of this server's clock" in said
+
+
+def test_an_empty_commit_dated_ahead_raises_no_floor_under_the_commits_after_it(attacker: Forger) -> None:
+    """Where no gate refused it (CI's view), the honest change after it keeps the rules."""
+    attacker.commit("chore: nothing", actor="", key=None, date="@4070908800 +0000")
+    attacker.edit(model.REGISTRY, lambda d: d["instances"][ME].update(expertise_areas=["after the odd commit"]))
+    attacker.commit("instance-3's own expertise")
+    result = attacker.team.run(ME, "check", "--range", "origin/main..HEAD")
+    assert result.code == 0, result
+
+
 def test_a_commit_dated_in_the_past_writes_no_time_after_its_date(attacker: Forger) -> None:
     """A commit may be dated long ago (git's dates are the committer's word), but then every time it
     writes must be no later than that date, and none earlier than its parent's."""

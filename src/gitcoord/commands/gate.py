@@ -126,8 +126,11 @@ def _commits(root: Path, u: Update, now: float, *, joins: Doc | None) -> list[Re
             f"already (on {', '.join(held)}): every clone that came to trust it would answer to whoever made it"
         )
         refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "root", message))
+    # On a branch that holds the store every commit counts, an empty one too: the next commit's
+    # times are judged against its parent's date.
+    on_store = u.ref.startswith(HEADS) and _holds_store(root, [u.new])
     for sha, stamp in git.committer_times(root, revisions).items():
-        if sha in verdict.touched and stamp > now + FUTURE_SLACK:
+        if (on_store or sha in verdict.touched) and stamp > now + FUTURE_SLACK:
             ahead = (stamp - now) / 60
             message = f"the commit is dated {ahead:.0f} minutes ahead of this server's clock"
             refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "time", message))
