@@ -225,6 +225,12 @@ def judge_commit(
     else:
         old = loader.state(at[c.parents[0]]) if c.parents else loader.state(EMPTY)
     standing = _standing(loader, c, at, old)
+    if not standing.fresh and model.REGISTRY not in old.blobs and model.REGISTRY in new.blobs:
+        message = (
+            "the store left this branch (coord migrate) and does not come back to it: a store made here again "
+            "would govern itself from its first commit on; coordinate on the branch it moved to"
+        )
+        findings.append(Finding(model.REGISTRY, (), "recreated", message))
     since = _floor(loader, c, old)
     if since is not None and when < since - rulebook.SKEW:
         message = (

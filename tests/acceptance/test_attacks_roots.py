@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from testing.forgery import Forger
+from testing.forgery import found
 from testing.forgery import new_key
 from testing.forgery import put
 from testing.forgery import refused
@@ -87,6 +88,20 @@ def test_a_store_recreated_where_one_left_has_no_more_authority_than_it_had(exam
     attacker.commit("coord(init): the store is back", actor=HUMAN, key=None)
     said = refused(attacker, "signature", "HEAD:main")
     assert "the commit is not signed, but this store requires signatures" in said
+
+
+def test_an_empty_store_made_again_where_one_left_is_refused(example_team: Team) -> None:
+    """Signed by its own instance, with nothing in it to judge: yet from the next commit on, its
+    registry (no settings: no signatures required) would govern the branch."""
+    _migrated(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    for file, doc in model.empty_documents().items():
+        attacker.write(file, doc)
+    attacker.path("MOVED.md").unlink()
+    attacker.commit("tidy coordination/")
+    said = refused(attacker, "recreated", "HEAD:main")
+    assert "the store left this branch (coord migrate) and does not come back to it" in said
+    found(attacker, "recreated")
 
 
 def test_a_clone_set_up_before_the_move_follows_the_store(example_team: Team) -> None:

@@ -164,6 +164,8 @@ _TODO = {
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
     "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "
     "its own repository",
+    "recreated": "leave the store where `coord migrate` moved it (the code branch's coordination/MOVED.md "
+    "names it); `coord install` in a clone finds it",
 }
 _DEFAULT_TODO = (
     "make the change as a protocol step, with the coord command for it, as the instance entitled to it "
@@ -177,10 +179,11 @@ def lines(refusals: list[Refusal]) -> list[str]:
         where = f"commit {r.commit[:12]} {safe(r.subject)!r}" if r.commit else r.ref
         out += [f"  {where} [{r.rule}] on {r.ref}:", f"    {safe(r.message)}"]
         out.append(f"    what to do: {_TODO.get(r.rule, _DEFAULT_TODO)}")
-    out.append(
-        "Take the named commits off your branch (e.g. `git rebase -i` onto the remote's branch, or reset to it "
-        "and run the coord commands again), then push again."
-    )
+    if any(r.commit for r in refusals):
+        out.append(
+            "Take the named commits off your branch (e.g. `git rebase -i` onto the remote's branch, or reset to it "
+            "and run the coord commands again), then push again."
+        )
     return out
 
 
