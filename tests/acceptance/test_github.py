@@ -254,8 +254,9 @@ def _own_branch_project(tmp_path: Path, coord: Coord) -> tuple[Path, Path]:
     return work, remote
 
 
-def _push_contexts(sha: str) -> dict[str, str]:
+def _push_contexts(sha: str, before: str = "") -> dict[str, str]:
     return {
+        "github.event.before": before,
         "github.event.pull_request.head.sha || github.sha": sha,
         "github.event.pull_request.base.sha || github.sha": sha,
         "github.event.pull_request.base.sha": "",
@@ -264,11 +265,13 @@ def _push_contexts(sha: str) -> dict[str, str]:
     }
 
 
-def _validate_push(tmp_path: Path, remote: Path, runner: dict[str, str], sha: str, n: int) -> list[actions.Run]:
-    """The validation workflow, run for a push of `sha` to coord, and its checkpoint job when it passes."""
+def _validate_push(
+    tmp_path: Path, remote: Path, runner: dict[str, str], sha: str, n: int, before: str = ""
+) -> list[actions.Run]:
+    """The validation workflow, run for a push of `sha` to coord (from `before`), and its checkpoint job when it passes."""
     checkout = actions.checkout(remote, tmp_path / f"push-{n}", sha)
     workflow = checkout / ".github" / "workflows" / "coord-validate.yml"
-    contexts = _push_contexts(sha)
+    contexts = _push_contexts(sha, before)
     runs = actions.run_job(workflow, "check", cwd=checkout, contexts=contexts, env=runner, tmp=tmp_path)
     if all(r.code == 0 for r in runs):
         mover = actions.checkout(remote, tmp_path / f"checkpoint-{n}", sha)
@@ -321,6 +324,15 @@ def test_validation_checks_every_commit_since_the_last_one_it_found_good(
     runs = _validate_push(tmp_path, remote, runner, first, 3)
     assert runs[-1].code == 1
     assert "the history was rewound or rewritten" in runs[-1].output
+    # A pusher moves the checkpoint onto its own bad commit in the same push: that push is checked all the same.
+    git(remote, "update-ref", "refs/heads/coord", good)
+    git(remote, "update-ref", "refs/coord/checked/coord", good)
+    forged = _hand_edit(work, tmp_path, "Need no input", "Need nothing")
+    git(remote, "update-ref", "refs/coord/checked/coord", forged)
+    runs = _validate_push(tmp_path, remote, runner, forged, 4, before=good)
+    assert runs[1].outputs == {"range": f"{good}..{forged}"}
+    assert "does not lie behind the previous tip" in runs[1].output
+    assert [(r.name, r.code) for r in runs][-1] == ("coord check (every commit in the range)", 1)
 
 
 @pytest.mark.slow  # a fresh Python environment per test, as on a runner
