@@ -92,6 +92,7 @@ def sync(
             start = local if attempt == 1 else start
             remote = _fetch(ws)
             if accept_rewind and _rewound(ws, known, remote):
+                incoming.verify(ws, local, remote)  # judged before the branch goes back to it, not after
                 local, known = _take_rewind(ws, local, remote), remote
             _refuse_rewind(ws, known, remote)
             incoming.verify(ws, local, remote)

@@ -72,6 +72,20 @@ def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
     assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
 
 
+def test_a_rewind_with_a_forged_commit_on_top_is_not_taken_even_when_accepted(team: Team) -> None:
+    one, two = team.clones["instance-1"], team.clones["instance-2"]
+    team("instance-1", "checkin", "--sync")
+    team("instance-2", "sync")
+    before = git(two, "rev-parse", "main")
+    git(one, "reset", "-q", "--hard", "main~1")
+    _hand_commit(one, "delete", "instance-1")
+    git(one, "push", "-q", "--no-verify", "--force", "origin", "main")
+    taken = team.coord(two, "sync", "--accept-rewind")
+    assert taken.code == 1, taken
+    assert "'by hand'" in taken.err
+    assert git(two, "rev-parse", "main") == before, "judged before the branch went back, and refused"
+
+
 def test_a_stale_lock_on_the_remote_is_named(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "REMOTE_LOCK_PATIENCE", 0.5)
     lock = team.remote / "refs" / "heads" / "main.lock"
