@@ -106,7 +106,9 @@ def _beside_store(loader: Loader, commits: Sequence[git.Change], at: dict[str, B
     from none of its parents on that branch."""
     owners = {c.sha: [p for p in c.parents if _own_branch(loader.state(at[p]))] for c in commits}
     on_own = [c for c in commits if owners[c.sha]]
-    shas = sorted({c.sha for c in on_own} | {p for c in on_own for p in owners[c.sha]})
+    bases = {c.sha: git.merge_base(loader.root, *owners[c.sha]) for c in on_own if len(owners[c.sha]) == 2}
+    wanted = {c.sha for c in on_own} | {p for c in on_own for p in owners[c.sha]} | {b for b in bases.values() if b}
+    shas = sorted(wanted)
     tops = dict(zip(shas, git.top_entries(loader.root, [git.Sha(s) for s in shas]), strict=True))
     found: dict[str, list[str]] = {}
     for c in on_own:
@@ -114,10 +116,28 @@ def _beside_store(loader: Loader, commits: Sequence[git.Change], at: dict[str, B
         # bring that commit's hooks in unjudged.
         mine, theirs = tops[c.sha] or {}, [tops[p] or {} for p in owners[c.sha]]
         names = {*mine, *(n for t in theirs for n in t)} - {model.COORD_DIR}
-        changed = sorted(n for n in names if all(t.get(n) != mine.get(n) for t in theirs))
+        if len(theirs) == 2:  # a merge on the branch: what a clean merge of the two gives is unchanged
+            at_base = bases[c.sha]
+            base = (tops.get(at_base) if at_base else None) or {}
+            changed = sorted(n for n in names if mine.get(n) != _clean(base.get(n), *(t.get(n) for t in theirs)))
+        else:
+            changed = sorted(n for n in names if theirs[0].get(n) != mine.get(n))
         if changed:
             found[c.sha] = changed
     return found
+
+
+_CONFLICT = git.Sha("")  # no entry a merge could take unjudged: both sides changed it
+
+
+def _clean(base: git.Sha | None, ours: git.Sha | None, theirs: git.Sha | None) -> git.Sha | None:
+    """The entry a three-way merge takes without a person: a side that changed it, over one that did
+    not. A merge that takes an old version back (its other parent an ancestor) changes it."""
+    if theirs in (ours, base):
+        return ours
+    if ours == base:
+        return theirs
+    return _CONFLICT
 
 
 def _own_branch(state: State) -> bool:

@@ -182,6 +182,34 @@ def test_a_merge_brings_no_hooks_from_a_code_only_parent(repo: Path, coord: Coor
     assert "instance-1 changed .pre-commit-config.yaml on coord, the store's own branch" in refused.out
 
 
+def test_a_merge_with_an_old_parent_brings_back_nothing_the_human_removed(repo: Path, coord: Coord) -> None:
+    """The human adds a workflow, then removes it; a merge whose other parent is the old commit puts
+    it back. Either parent has it or not, so only the merge's three-way view sees the change."""
+    _ok(coord, repo, "init", "--example")
+    _ok(coord, repo, "edit")
+    worktree = repo / ".coord-edit"
+    flow = worktree / ".github" / "workflows" / "triage.yml"
+    flow.parent.mkdir(parents=True, exist_ok=True)
+    flow.write_text("on: pull_request_target\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-qm", "a workflow\n\nCoord-Instance: human", "--no-verify")
+    old = git(worktree, "rev-parse", "HEAD")
+    git(worktree, "rm", "-q", str(flow))
+    git(worktree, "commit", "-qm", "not that one\n\nCoord-Instance: human", "--no-verify")
+    tip = git(worktree, "rev-parse", "HEAD")
+    merge = git(
+        repo, "commit-tree", f"{old}^{{tree}}", "-p", tip, "-p", old, "-m", "merge\n\nCoord-Instance: instance-1"
+    )
+    refused = coord(repo, "check", "--range", f"{tip}..{merge}")
+    assert refused.code == 1, refused
+    assert "instance-1 changed .github on coord, the store's own branch" in refused.out
+    honest = git(
+        repo, "commit-tree", f"{tip}^{{tree}}", "-p", tip, "-p", old, "-m", "merge\n\nCoord-Instance: instance-1"
+    )
+    assert coord(repo, "check", "--range", f"{tip}..{honest}").code == 0, "a merge that takes the newer side"
+    _ok(coord, repo, "edit", "--done")
+
+
 def test_edit_will_not_run_hooks_no_rule_vouches_for(repo: Path, coord: Coord) -> None:
     """A store made before it named its branch: its hooks config may be anyone's, so edit opens it
     only when it is coord's own."""
