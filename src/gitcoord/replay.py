@@ -109,7 +109,9 @@ def _beside_store(loader: Loader, commits: Sequence[git.Change], at: dict[str, B
     bases = {c.sha: git.merge_base(loader.root, *owners[c.sha]) for c in on_own if len(owners[c.sha]) == 2}
     wanted = {c.sha for c in on_own} | {p for c in on_own for p in owners[c.sha]} | {b for b in bases.values() if b}
     shas = sorted(wanted)
-    tops = dict(zip(shas, git.top_entries(loader.root, [git.Sha(s) for s in shas]), strict=True))
+    tops = _with_foreign(
+        loader.root, dict(zip(shas, git.top_entries(loader.root, [git.Sha(s) for s in shas]), strict=True))
+    )
     found: dict[str, list[str]] = {}
     for c in on_own:
         # Only the parents on the store's branch count: a merge with a code-only commit does not
@@ -125,6 +127,48 @@ def _beside_store(loader: Loader, commits: Sequence[git.Change], at: dict[str, B
         if changed:
             found[c.sha] = changed
     return found
+
+
+Tops = dict[str, dict[str, git.Sha] | None]  # commit -> its top-level entries (None: not here)
+
+
+def _with_foreign(root: Path, tops: Tops) -> Tops:
+    """Each commit's top-level entries, with what lies in coordination/ beside the store's own files
+    (attributes, prompts, data: none of it judged as the store is) by its path: on the store's own
+    branch that is the human's alone, as what lies beside coordination/ is."""
+    trees: dict[str, dict[str, git.Sha] | None] = {}  # tree -> its entries (None: not a tree)
+    pending = {(t[model.COORD_DIR], "") for t in tops.values() if t and model.COORD_DIR in t}
+    while pending:  # read, a level at a time, coordination/ and the archive's folders
+        wanted = sorted({tree for tree, _ in pending} - trees.keys())
+        trees.update(zip(wanted, git.top_entries(root, [git.Sha(t) for t in wanted]), strict=True))
+        pending = {
+            (entry, f"{prefix}{name}/")
+            for tree, prefix in pending
+            for name, entry in (trees[tree] or {}).items()
+            if _folder(prefix + name) and entry not in trees
+        }
+
+    def foreign(tree: str, prefix: str) -> dict[str, git.Sha]:
+        found: dict[str, git.Sha] = {}
+        for name, entry in (trees.get(tree) or {}).items():
+            path = prefix + name
+            if model.is_store_file(path):
+                continue
+            if _folder(path) and trees.get(entry) is not None:
+                found.update(foreign(entry, path + "/"))
+            else:
+                found[f"{model.COORD_DIR}/{path}"] = entry
+        return found
+
+    return {
+        sha: t and {**t, **(foreign(t[model.COORD_DIR], "") if model.COORD_DIR in t else {})} for sha, t in tops.items()
+    }
+
+
+def _folder(path: str) -> bool:
+    """archive/ and its archive/YYYY/MM/DD/ folders, which hold the shards."""
+    parts = path.split("/")
+    return parts[0] == model.ARCHIVE and len(parts) <= 4 and all(p.isdigit() for p in parts[1:])
 
 
 _CONFLICT = git.Sha("")  # no entry a merge could take unjudged: both sides changed it

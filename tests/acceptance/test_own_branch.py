@@ -167,6 +167,26 @@ def test_only_the_human_changes_what_lies_beside_the_store(repo: Path, coord: Co
     assert coord(repo, "check", "--range", f"{tip}..coord").code == 0, "the human's own change"
 
 
+@pytest.mark.parametrize("path", ["coordination/.gitattributes", "coordination/CLAUDE.md", "coordination/archive/x"])
+def test_what_lies_in_coordination_beside_the_store_files_is_the_humans_too(
+    repo: Path, coord: Coord, path: str
+) -> None:
+    _ok(coord, repo, "init", "--example")
+    tip = git(repo, "rev-parse", "coord")
+    _ok(coord, repo, "edit")
+    worktree = repo / ".coord-edit"
+    (worktree / path).parent.mkdir(parents=True, exist_ok=True)
+    (worktree / path).write_text("# not a store file\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-qm", f"add {path}\n\nCoord-Instance: instance-2", "--no-verify")
+    refused = coord(repo, "check", "--range", f"{tip}..coord")
+    assert refused.code == 1, refused
+    assert f"instance-2 changed {path} on coord, the store's own branch" in refused.out
+    git(worktree, "commit", "-q", "--amend", "-m", f"add {path}\n\nCoord-Instance: human", "--no-verify")
+    assert coord(repo, "check", "--range", f"{tip}..coord").code == 0, "the human's own change"
+    _ok(coord, repo, "edit", "--done")
+
+
 def test_a_merge_brings_no_hooks_from_a_code_only_parent(repo: Path, coord: Coord) -> None:
     _ok(coord, repo, "init", "--example")
     tip = git(repo, "rev-parse", "coord")
