@@ -349,3 +349,14 @@ def test_the_honest_twins_a_batch_and_the_humans_import(example_team: Team) -> N
     backlog.edit(TQ, lambda q: q["pending_tasks"].extend(new_task(f"task_{n:06d}", HUMAN) for n in range(1, 151)))
     backlog.commit("the human imports a backlog of 150 tasks")
     accepted(backlog)
+
+
+def test_a_broadcast_is_nobodys_to_close_for_everyone(example_team: Team) -> None:
+    """The human's note to all, closed by one reader in a hand-made commit: as `coord msg ack` refuses it."""
+    example_team.ok(HUMAN, "sync")
+    example_team.ok(HUMAN, "msg", "send", "--to", "all", "--subject", "no deploys today", "--body", "b", "--sync")
+    attacker = Forger(example_team, "instance-3").fresh()
+    note = next(m for m in attacker.read(ML)["messages"] if m.get("subject") == "no deploys today")
+    attacker.edit(ML, lambda d: record(d, note["message_id"]).update(status="acknowledged", closed_at=current()))
+    attacker.commit("instance-3 closes the broadcast")
+    refused(attacker, "authorization")

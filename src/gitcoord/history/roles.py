@@ -71,7 +71,8 @@ def holds(role: str, who: Judge, at: At, old: Record | None, new: Record) -> boo
     if role == rulebook.CLAIMANT:
         return bool(new.get("assigned_to") == me) and who.known
     if role == rulebook.RECIPIENT:
-        return record.get("to") in (me, model.BROADCAST)
+        # One named reader: a message to all is nobody's to close for everyone (as `coord msg ack` says).
+        return record.get("to") == me and who.known
     if role == rulebook.DECIDER:
         return me in record.get("decided_by", ())
     if role == rulebook.STALE_HOLDER:
