@@ -11,12 +11,10 @@ rather than overwritten. If anything moved meanwhile, start over.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from typing import NamedTuple
 
 from gitcoord import authenticity
-from gitcoord import checkout
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import invariants
@@ -26,6 +24,8 @@ from gitcoord import records
 from gitcoord import schema
 from gitcoord import store
 from gitcoord import validation
+from gitcoord.checkout import advance as advance  # sync and steps move the branch alike
+from gitcoord.checkout import finish_checkout
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.protocol import Change
@@ -96,33 +96,6 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             if advance(ws, snap.commit, commit):
                 return Applied(change, commit, new)
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
-
-
-def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
-    """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
-    for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
-        try:
-            return _move(ws, old, new)
-        except git.Locked as e:  # another git command is running there
-            if not delay:
-                raise FatalError(
-                    f"{e.lock} stays locked: another git command is working in this repository, or one was "
-                    "killed and left the lock behind (remove it if none is running); nothing was committed"
-                ) from None
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _move(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
-    worktree = git.worktree_of(ws.root, ws.branch)
-    if worktree is None:
-        return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
-    return checkout.move(ws.root, worktree, ws.ref, old, new)
-
-
-def finish_checkout(ws: Workspace) -> str | None:
-    """Bring a checkout up to its branch where a killed command left it behind (under the lock)."""
-    return checkout.repair(ws.root, ws.repo.common_dir, ws.ref, ws.branch)
 
 
 def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from gitcoord import clock
 from gitcoord import git
-from gitcoord import replay
-from gitcoord import validation
 from gitcoord.errors import FatalError
 
 if TYPE_CHECKING:  # workspace reads through this module: `adopt`
+    from gitcoord import replay
     from gitcoord.workspace import Workspace
 
 
@@ -42,6 +41,8 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
     # made); what it made itself and shared is judged once more, a few commits.
+    from gitcoord import replay  # here: a sync that received nothing judges nothing
+
     revisions = [remote, "--not", *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
     # Remembered: the tip, or the last good commit before the first bad one, whose history was
@@ -101,6 +102,8 @@ def summary(ws: Workspace, verdict: replay.Verdict) -> str:
 
 
 def _refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
+    from gitcoord import validation
+
     first = verdict.findings[0].commit
     bad = [f for f in verdict.findings if f.commit == first]
     shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in bad[:10])

@@ -18,19 +18,15 @@ from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
 
-from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import git
 from gitcoord import incoming
-from gitcoord import jsonio
 from gitcoord import lock
 from gitcoord import model
 from gitcoord import store
-from gitcoord import validation
-from gitcoord import views
 from gitcoord import workspace
-from gitcoord.commit import advance
-from gitcoord.commit import finish_checkout
+from gitcoord.checkout import advance
+from gitcoord.checkout import finish_checkout
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.workspace import Workspace
@@ -189,6 +185,10 @@ def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> gi
 
 
 def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha]) -> git.Sha:
+    # Here, not at the top: a sync that only fetches or pushes never needs the checks of a merge.
+    from gitcoord import authenticity
+    from gitcoord import validation
+
     both = _changed_on_both_sides(ws, bases[0], local, remote) if len(bases) == 1 else None
     if both is not None and both <= _STORE_PATHS:
         # The usual case. git merges everything else; the coordination files are merged here,
@@ -234,6 +234,7 @@ def _merge_records(
 
     `commits` are the merge base, ours and theirs."""
     from gitcoord import driver  # here: a sync that merges nothing never needs the merge code
+    from gitcoord import jsonio
 
     texts = iter(git.read_blobs(ws.root, [f"{c}:{p}" for p in paths for c in commits]))
     merged: dict[str, git.Sha] = {}
@@ -287,6 +288,8 @@ def _result(
 
     news: dict[str, Any] = {}
     if start is not None and start != after:
+        from gitcoord import views  # here: a sync that brought nothing has no news to tell
+
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
         news = views.news(before, now, ws.identity)
     return Synced(start or "", after, count(start), count(remote), merged, attempts, news)

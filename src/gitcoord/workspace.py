@@ -13,15 +13,17 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import NamedTuple
 
 from gitcoord import git
-from gitcoord import incoming
 from gitcoord import model
 from gitcoord import store
 from gitcoord.errors import FatalError
 from gitcoord.events import IDENTITY_HELP
-from gitcoord.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from gitcoord.snapshot import Snapshot
 
 
 class Workspace(NamedTuple):
@@ -115,6 +117,8 @@ def tip(ws: Workspace) -> git.Sha:
     """The shared branch's commit, creating the local branch from the remote's if need be."""
     commit = git.rev_parse(ws.root, ws.ref)
     if commit is None:
+        from gitcoord import incoming  # here: only a clone's first look at the branch judges it
+
         remote_commit = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
         if remote_commit is None:
             raise FatalError(
@@ -127,6 +131,8 @@ def tip(ws: Workspace) -> git.Sha:
 
 
 def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = None) -> Snapshot:
+    from gitcoord.snapshot import Snapshot  # here: a command that reads no file never loads the parser
+
     at = commit or tip(ws)
 
     def read(files: list[str]) -> list[bytes | None]:
