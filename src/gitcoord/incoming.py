@@ -21,9 +21,11 @@ if TYPE_CHECKING:  # workspace reads through this module: `adopt`
     from gitcoord.workspace import Workspace
 
 
-def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
-    """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
-    verdict = judge(ws, remote)
+def verify(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> None:
+    """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it.
+
+    `known`: where `verified_ref` pointed, as the caller read it (with the other refs it needed)."""
+    verdict = _judge(ws, remote, known)
     if verdict is not None and remote is not None:
         raise FatalError(_refusal(ws, verdict, remote))
 
@@ -35,9 +37,11 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     once: what `git clone` put in a checkout was never judged either. After, only what is new."""
     if remote is None:
         return None
-    checked = verified_ref(ws)
-    known = git.rev_parse(ws.root, checked)
-    if known == remote:
+    return _judge(ws, remote, git.rev_parse(ws.root, verified_ref(ws)))
+
+
+def _judge(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> replay.Verdict | None:
+    if remote is None or known == remote:
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
     # made); what it made itself and shared is judged once more, a few commits.
@@ -49,7 +53,7 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     # all judged good; the next look judges only what came after it.
     good = last_good(ws, verdict, remote) if verdict.findings else remote
     if good is not None and good != known:
-        git.update_ref(ws.root, checked, good, known, "coord: judged good")
+        git.update_ref(ws.root, verified_ref(ws), good, known, "coord: judged good")
     return verdict if verdict.findings else None
 
 

@@ -31,7 +31,7 @@ class Workspace(NamedTuple):
     branch: str  # the shared coordination branch, e.g. "main"
     remote: str
     identity: str | None
-    config: dict[str, str]  # this clone's coord.* settings
+    config: dict[str, str]  # this clone's coord.* settings, and its merge driver's (merge.coord.*)
 
     @property
     def root(self) -> Path:
@@ -49,12 +49,14 @@ class Workspace(NamedTuple):
 
 def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
     repo = git.discover(cwd)
-    config = git.config(repo.root, "coord.")
+    config = git.config(repo.root, "coord.", DRIVER_CONFIG)
     identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
     remote = config.get("coord.remote", "origin")
     branch = config.get("coord.branch") or store_branch(repo.root, remote)
     return Workspace(repo, branch, remote, identity or None, config)
 
+
+DRIVER_CONFIG = "merge.coord."  # the merge driver's settings (clone.DRIVER), read in the same git process
 
 OWN_BRANCH = "coord"  # the name a store's own branch has unless `coord init --branch` chose another
 

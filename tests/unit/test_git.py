@@ -153,3 +153,34 @@ def test_tips_reads_several_refs_in_one_go_exactly_as_rev_parse(clone: Path) -> 
     found = git.tips(clone, refs)
     assert found == {r: git.rev_parse(clone, r) for r in refs}
     assert list(found.values()) == [head, head, head, None, None]
+
+
+def test_config_reads_several_prefixes_in_one_go_as_it_reads_each(clone: Path) -> None:
+    sh(clone, "config", "coord.instance", "instance-1")
+    sh(clone, "config", "merge.coord.driver", "true")
+    sh(clone, "config", "merge.other.driver", "false")
+    sh(clone, "config", "coordx.name", "not ours")  # a longer name is not under the prefix
+    both = git.config(clone, "coord.", "merge.coord.")
+    assert both == {**git.config(clone, "coord."), **git.config(clone, "merge.coord.")}
+    assert both == {"coord.instance": "instance-1", "merge.coord.driver": "true"}
+
+
+def test_ahead_behind_counts_each_side_as_rev_list_count_does(clone: Path) -> None:
+    base = _head(clone)
+    sh(clone, "checkout", "-q", "-b", "other")
+    (clone / "b.txt").write_text("theirs\n")
+    commit_all(clone, "theirs")
+    theirs = _head(clone)
+    sh(clone, "checkout", "-q", "main")
+    for n in range(2):
+        (clone / "a.txt").write_text(f"ours {n}\n")
+        commit_all(clone, f"ours {n}")
+    ours = _head(clone)
+    assert git.ahead_behind(clone, ours, theirs) == (2, 1)
+    assert git.ahead_behind(clone, ours, base) == (2, 0)
+    assert git.ahead_behind(clone, base, theirs) == (0, 1)
+    assert git.ahead_behind(clone, ours, ours) == (0, 0)
+    assert git.ahead_behind(clone, ours, theirs) == (
+        git.rev_list_count(clone, ours, since=theirs),
+        git.rev_list_count(clone, theirs, since=ours),
+    )

@@ -54,6 +54,7 @@ from gitcoord.git.refs import Commit
 from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import ahead_behind
 from gitcoord.git.refs import author
 from gitcoord.git.refs import branch_tips
 from gitcoord.git.refs import changes
@@ -143,6 +144,7 @@ __all__ = [
     "WouldOverwrite",
     "add",
     "add_remote",
+    "ahead_behind",
     "author",
     "blob_ids",
     "blobs_under",

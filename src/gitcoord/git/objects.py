@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -331,6 +330,8 @@ def drop_paths(cwd: Path, commit: Sha, paths: Sequence[str]) -> Sha:
         if item and path not in gone:
             mode, _kind, sha = meta.split()
             kept.append(b"%s %s\t%s\0" % (mode, sha, path))
+    import tempfile  # here: with shutil and random, it costs every other command's start-up
+
     with tempfile.TemporaryDirectory() as tmp:
         env = clean_env({"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         run(["update-index", "-z", "--index-info"], cwd, input=b"".join(kept), env=env)
