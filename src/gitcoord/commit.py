@@ -10,6 +10,7 @@ rather than overwritten. If anything moved meanwhile, start over.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import NamedTuple
@@ -31,6 +32,7 @@ from gitcoord.findings import Finding
 from gitcoord.protocol import Change
 from gitcoord.protocol import Refused
 from gitcoord.records import State
+from gitcoord.snapshot import Snapshot
 from gitcoord.snapshot import archived_in
 from gitcoord.workspace import Workspace
 from gitcoord.workspace import snapshot
@@ -76,26 +78,48 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             # The committed store was checked when it was written; what the step changes is
             # checked below. If the step trips over a broken record, the store is checked then.
             snap = snapshot(ws, strict=False)
-            with validation.reading(snap):
-                change = step(snap)
-                new = records.with_changes(snap, change.docs)
-                found = problems(snap, new, change)
-            if found:
-                raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
-            if no_commit:
-                _stage(ws, snap.commit, change)
-                return Applied(change, None, new)
-            authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
-            blobs = {
-                store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
-                for f, d in change.docs.items()
-            }
+            written: Callable[[], list[git.Sha]] | None = None
+            try:
+                with validation.reading(snap):
+                    change = step(snap)
+                    new = records.with_changes(snap, change.docs)
+                    written = None if no_commit else _write_meanwhile(ws, snap, change)
+                    found = problems(snap, new, change)
+                if found:
+                    raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
+                if no_commit:
+                    _stage(ws, snap.commit, change)
+                    return Applied(change, None, new)
+                authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
+                paths = [store.repo_path(f) for f in change.docs]
+                if written is not None:
+                    blobs = dict(zip(paths, written(), strict=True))
+                else:
+                    blobs = {
+                        p: git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
+                        for p, (f, d) in zip(paths, change.docs.items(), strict=True)
+                    }
+            except BaseException:
+                if written is not None:  # git finishes what it began; nothing refers to it
+                    with contextlib.suppress(Exception):
+                        written()
+                raise
             tree = git.write_tree(ws.root, snap.commit, blobs)
             parents = [snap.commit] if snap.commit else []
             commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
             if advance(ws, snap.commit, commit):
                 return Applied(change, commit, new)
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
+
+
+def _write_meanwhile(ws: Workspace, snap: Snapshot, change: Change) -> Callable[[], list[git.Sha]] | None:
+    """The step's files written as objects by git on another core, while its checks run here;
+    None when they cannot be written yet (the checks then say why, as they would have first)."""
+    try:
+        texts = [store.dump(f, d, snap.reuse(f)) for f, d in change.docs.items()]
+    except Exception:  # e.g. a lone surrogate, which the schema check reports
+        return None
+    return git.hash_objects_meanwhile(ws.root, texts)
 
 
 def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:

@@ -184,3 +184,19 @@ def test_ahead_behind_counts_each_side_as_rev_list_count_does(clone: Path) -> No
         git.rev_list_count(clone, ours, since=theirs),
         git.rev_list_count(clone, theirs, since=ours),
     )
+
+
+def test_objects_written_meanwhile_are_the_objects_hash_object_writes(clone: Path) -> None:
+    blobs = [b"one\n", b"x" * (3 * 2**20), b""]  # one larger than a pipe holds
+    written = git.hash_objects_meanwhile(clone, blobs)
+    ids = written()
+    assert ids == [git.hash_object(clone, b) for b in blobs]
+    assert git.read_blobs(clone, ids) == blobs
+
+
+def test_objects_written_meanwhile_raise_what_git_said(tmp_path: Path) -> None:
+    written = git.hash_objects_meanwhile(tmp_path, [b"one\n"])  # not a repository
+    with pytest.raises(git.GitError) as caught:
+        written()
+    assert caught.value.cmd[:2] == ["git", "hash-object"]
+    assert "not a git repository" in caught.value.stderr

@@ -40,6 +40,7 @@ from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
 from gitcoord.git.objects import exist
 from gitcoord.git.objects import hash_object
+from gitcoord.git.objects import hash_objects_meanwhile
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
 from gitcoord.git.objects import mktree
@@ -174,6 +175,7 @@ __all__ = [
     "follow",
     "has_changes",
     "hash_object",
+    "hash_objects_meanwhile",
     "head_branch",
     "hooks_dir",
     "index_blobs",
