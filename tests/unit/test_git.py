@@ -200,3 +200,11 @@ def test_objects_written_meanwhile_raise_what_git_said(tmp_path: Path) -> None:
         written()
     assert caught.value.cmd[:2] == ["git", "hash-object"]
     assert "not a git repository" in caught.value.stderr
+
+
+def test_thousands_of_objects_are_read_in_one_go_without_waiting_on_each_other(clone: Path) -> None:
+    """More requests than a pipe holds (a first contact asks for the trees of thousands of
+    commits): git's answers are read while the request is still being written."""
+    head = _head(clone)
+    specs = [f"{head}:a.txt"] * 5000
+    assert git.read_blobs(clone, specs) == [b"one\n"] * 5000

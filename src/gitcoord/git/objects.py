@@ -85,10 +85,18 @@ class _Reader:
         )
 
     def read(self, specs: Sequence[str], kind: bytes = b"blob") -> list[bytes | None]:
+        found: list[bytes | None] = []
+        # A batch of lines well under a pipe's buffer, written whole, then its answers read in
+        # turn: git cannot be left blocked on answers no one reads while the request is written
+        # (a first contact asks for the trees of thousands of commits).
+        for n in range(0, len(specs), _BATCH):
+            found += self._answers(specs[n : n + _BATCH], kind)
+        return found
+
+    def _answers(self, specs: Sequence[str], kind: bytes) -> list[bytes | None]:
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None
         assert stdout is not None
-        # A few lines, well under a pipe's buffer: written whole, then the answers read in turn.
         stdin.write("".join(s + "\n" for s in specs).encode())
         stdin.flush()
         found: list[bytes | None] = []
@@ -109,6 +117,8 @@ class _Reader:
                 stream.close()
         self.proc.wait()
 
+
+_BATCH = 200  # specs per write: some 20 KB at most, well under a pipe's 64 KB
 
 _READER_LOCK = threading.Lock()
 _kept: _Reader | None = None  # one at a time: a command works in one repository
