@@ -186,7 +186,9 @@ def _sync(agent: Path, remote: Path, other: Path, repeat: int, *, incoming: bool
         git(remote, "update-ref", STORE_REF, theirs)
         git(agent, "update-ref", STORE_REF, mine)
         git(agent, "update-ref", f"refs/remotes/origin/{STORE}", base)
-        git(agent, "update-ref", "-d", _VERIFIED)
+        # What the clone's last sync judged good: a sync of one event judges only what is new
+        # since (without it, every sync would be a first contact, judging the whole history).
+        git(agent, "update-ref", _VERIFIED, base)
 
     took = measure(coord(agent, "--as", "instance-1", "sync"), agent, repeat=repeat, before=before).median
     git(remote, "update-ref", STORE_REF, base)

@@ -14,14 +14,45 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord.errors import FatalError
 
+if TYPE_CHECKING:
+    from gitcoord.workspace import Workspace
+
 # How long a step waits for a person's git command (a commit whose hooks run, say) to let go
 # of the index before it moves the branch under them.
 INDEX_PATIENCE = 60.0
+
+
+def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
+    """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
+    for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
+        try:
+            return _move_branch(ws, old, new)
+        except git.Locked as e:  # another git command is running there
+            if not delay:
+                raise FatalError(
+                    f"{e.lock} stays locked: another git command is working in this repository, or one was "
+                    "killed and left the lock behind (remove it if none is running); nothing was committed"
+                ) from None
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _move_branch(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
+    worktree = git.worktree_of(ws.root, ws.branch)
+    if worktree is None:
+        return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
+    return move(ws.root, worktree, ws.ref, old, new)
+
+
+def finish_checkout(ws: Workspace) -> str | None:
+    """Bring a checkout up to its branch where a killed command left it behind (under the lock)."""
+    return repair(ws.root, ws.repo.common_dir, ws.ref, ws.branch)
 
 
 def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git.Sha) -> bool:

@@ -11,8 +11,8 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import NamedTuple
 
@@ -165,6 +165,8 @@ def is_pre_commit_hook(path: Path) -> bool:
 
 def hook_templates() -> Path:
     """The scripts of the repository's hooks/ folder: in the wheel, or beside src/ in a checkout."""
+    from importlib.resources import files  # here, not at the top: importing it costs a sync ~4 ms
+
     packaged = Path(str(files("gitcoord"))) / "hooks"
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "hooks"
 
@@ -193,14 +195,16 @@ def _install_git_hook(directory: Path, name: str) -> bool:
     return True
 
 
-def driver_checks(repo: git.Repo) -> Iterator[Check]:
-    """Whether git merges the coordination files with the driver in this clone."""
-    yield _driver_registered(repo.root)
+def driver_checks(repo: git.Repo, config: Mapping[str, str] | None = None) -> Iterator[Check]:
+    """Whether git merges the coordination files with the driver in this clone (`config`: its
+    merge.coord.* settings, when they were read already)."""
+    yield _driver_registered(repo.root, config)
     yield _driver_attribute(repo.root)
 
 
-def _driver_registered(root: Path) -> Check:
-    command = git.config(root, f"merge.{DRIVER}.").get(f"merge.{DRIVER}.driver")
+def _driver_registered(root: Path, config: Mapping[str, str] | None) -> Check:
+    settings = git.config(root, f"merge.{DRIVER}.") if config is None else config
+    command = settings.get(f"merge.{DRIVER}.driver")
     if command is None:
         return Check(
             "merge driver", False, "not registered in this clone, so git merges the JSON as text: run `coord install`"
@@ -227,8 +231,8 @@ def _driver_attribute(root: Path) -> Check:
     )
 
 
-def require_driver(repo: git.Repo) -> None:
+def require_driver(repo: git.Repo, config: Mapping[str, str] | None = None) -> None:
     """Refuse to merge where git would merge the JSON as text."""
-    problems = [c.detail for c in driver_checks(repo) if not c.ok]
+    problems = [c.detail for c in driver_checks(repo, config) if not c.ok]
     if problems:
         raise FatalError("cannot merge safely: " + "; ".join(problems))

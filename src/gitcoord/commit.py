@@ -10,13 +10,12 @@ rather than overwritten. If anything moved meanwhile, start over.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import time
 from collections.abc import Callable
 from typing import NamedTuple
 
 from gitcoord import authenticity
-from gitcoord import checkout
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import invariants
@@ -26,11 +25,14 @@ from gitcoord import records
 from gitcoord import schema
 from gitcoord import store
 from gitcoord import validation
+from gitcoord.checkout import advance as advance  # sync and steps move the branch alike
+from gitcoord.checkout import finish_checkout
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.protocol import Change
 from gitcoord.protocol import Refused
 from gitcoord.records import State
+from gitcoord.snapshot import Snapshot
 from gitcoord.snapshot import archived_in
 from gitcoord.workspace import Workspace
 from gitcoord.workspace import snapshot
@@ -76,20 +78,32 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             # The committed store was checked when it was written; what the step changes is
             # checked below. If the step trips over a broken record, the store is checked then.
             snap = snapshot(ws, strict=False)
-            with validation.reading(snap):
-                change = step(snap)
-                new = records.with_changes(snap, change.docs)
-                found = problems(snap, new, change)
-            if found:
-                raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
-            if no_commit:
-                _stage(ws, snap.commit, change)
-                return Applied(change, None, new)
-            authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
-            blobs = {
-                store.repo_path(f): git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
-                for f, d in change.docs.items()
-            }
+            written: Callable[[], list[git.Sha]] | None = None
+            try:
+                with validation.reading(snap):
+                    change = step(snap)
+                    new = records.with_changes(snap, change.docs)
+                    written = None if no_commit else _write_meanwhile(ws, snap, change)
+                    found = problems(snap, new, change)
+                if found:
+                    raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
+                if no_commit:
+                    _stage(ws, snap.commit, change)
+                    return Applied(change, None, new)
+                authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
+                paths = [store.repo_path(f) for f in change.docs]
+                if written is not None:
+                    blobs = dict(zip(paths, written(), strict=True))
+                else:
+                    blobs = {
+                        p: git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
+                        for p, (f, d) in zip(paths, change.docs.items(), strict=True)
+                    }
+            except BaseException:
+                if written is not None:  # git finishes what it began; nothing refers to it
+                    with contextlib.suppress(Exception):
+                        written()
+                raise
             tree = git.write_tree(ws.root, snap.commit, blobs)
             parents = [snap.commit] if snap.commit else []
             commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
@@ -98,31 +112,14 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
 
 
-def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
-    """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
-    for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
-        try:
-            return _move(ws, old, new)
-        except git.Locked as e:  # another git command is running there
-            if not delay:
-                raise FatalError(
-                    f"{e.lock} stays locked: another git command is working in this repository, or one was "
-                    "killed and left the lock behind (remove it if none is running); nothing was committed"
-                ) from None
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _move(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
-    worktree = git.worktree_of(ws.root, ws.branch)
-    if worktree is None:
-        return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
-    return checkout.move(ws.root, worktree, ws.ref, old, new)
-
-
-def finish_checkout(ws: Workspace) -> str | None:
-    """Bring a checkout up to its branch where a killed command left it behind (under the lock)."""
-    return checkout.repair(ws.root, ws.repo.common_dir, ws.ref, ws.branch)
+def _write_meanwhile(ws: Workspace, snap: Snapshot, change: Change) -> Callable[[], list[git.Sha]] | None:
+    """The step's files written as objects by git on another core, while its checks run here;
+    None when they cannot be written yet (the checks then say why, as they would have first)."""
+    try:
+        texts = [store.dump(f, d, snap.reuse(f)) for f, d in change.docs.items()]
+    except Exception:  # e.g. a lone surrogate, which the schema check reports
+        return None
+    return git.hash_objects_meanwhile(ws.root, texts)
 
 
 def _stage(ws: Workspace, commit: git.Sha | None, change: Change) -> None:

@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
-from gitcoord import replay
-from gitcoord import signing
 from gitcoord import sshkeys
 from gitcoord import store
-from gitcoord import validation
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 
 if TYPE_CHECKING:  # workspace reads through this module: `adopt`
+    from gitcoord import replay
     from gitcoord.workspace import Workspace
 
 
-def verify(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> None:
-    """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it."""
-    verdict = judge(ws, remote)
+def verify(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> None:
+    """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it.
+
+    `known`: where `verified_ref` pointed, as the caller read it (with the other refs it needed)."""
+    verdict = _judge(ws, remote, known)
     if verdict is not None and remote is not None:
         raise FatalError(refusal(ws, verdict, remote))
 
@@ -42,12 +42,16 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     once: what `git clone` put in a checkout was never judged either. After, only what is new."""
     if remote is None:
         return None
-    checked = verified_ref(ws)
-    known = git.rev_parse(ws.root, checked)
-    if known == remote:
+    return _judge(ws, remote, git.rev_parse(ws.root, verified_ref(ws)))
+
+
+def _judge(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> replay.Verdict | None:
+    if remote is None or known == remote:
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
     # made); what it made itself and shared is judged once more, a few commits.
+    from gitcoord import replay  # here: a sync that received nothing judges nothing
+
     revisions = [remote, "--not", *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
     if known is None:
@@ -56,7 +60,7 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     # all judged good; the next look judges only what came after it.
     good = last_good(ws, verdict, remote) if verdict.findings else remote
     if good is not None and good != known:
-        git.update_ref(ws.root, checked, good, known, "coord: judged good")
+        git.update_ref(ws.root, verified_ref(ws), good, known, "coord: judged good")
     return verdict if verdict.findings else None
 
 
@@ -96,6 +100,8 @@ def _vouched(ws: Workspace, tip: git.Sha, key: str) -> bool:
         human = model.settings_of(json.loads(data or b"{}")).human_coordinator
     except (ValueError, TypeError, AttributeError):
         return False
+    from gitcoord import signing
+
     acting = [c.sha for c in git.changes(ws.root, [tip]) if c.instances == (human,)]
     return any(v.status == "G" for v in signing.verify(ws.root, acting, {human: [key]}).values())
 
@@ -157,6 +163,8 @@ def summary(ws: Workspace, verdict: replay.Verdict) -> str:
 
 
 def refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
+    from gitcoord import validation
+
     first = verdict.findings[0].commit
     bad = [f for f in verdict.findings if f.commit == first]
     shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in bad[:10])

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -61,7 +60,7 @@ def _me() -> bytes:
     command = " ".join(["coord", *sys.argv[1:]])
     record = {
         "pid": os.getpid(),
-        "host": socket.gethostname(),
+        "host": os.uname().nodename,  # what socket.gethostname() says, without loading sockets
         "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": command if len(command) <= 200 else command[:197] + "...",
     }

@@ -11,7 +11,6 @@ any failure they stay, and the message says why. A remote that was rewound is re
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable
@@ -19,19 +18,15 @@ from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
 
-from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import git
 from gitcoord import incoming
-from gitcoord import jsonio
 from gitcoord import lock
 from gitcoord import model
 from gitcoord import store
-from gitcoord import validation
-from gitcoord import views
 from gitcoord import workspace
-from gitcoord.commit import advance
-from gitcoord.commit import finish_checkout
+from gitcoord.checkout import advance
+from gitcoord.checkout import finish_checkout
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.workspace import Workspace
@@ -75,7 +70,7 @@ def sync(
     clock: Callable[[], float] = time.monotonic,
     accept_rewind: bool = False,
 ) -> Synced:
-    clone.require_driver(ws.repo)
+    clone.require_driver(ws.repo, ws.config)
     with lock.hold(ws.repo.common_dir):
         finish_checkout(ws)
         start: git.Sha | None = None
@@ -87,16 +82,17 @@ def sync(
             attempt += 1
             # The local tip, and the remote's as this clone last saw it. The local one is read
             # before the fetch: whatever moves it later, the branch moves only from it (advance).
-            tips = git.tips(ws.root, [ws.ref, _tracking(ws)])
-            local, known = tips[ws.ref], tips[_tracking(ws)]
+            # What was judged good is read with them: only a sync, under the lock, moves it on.
+            tips = git.tips(ws.root, [ws.ref, _tracking(ws), incoming.verified_ref(ws)])
+            local, known, judged = tips[ws.ref], tips[_tracking(ws)], tips[incoming.verified_ref(ws)]
             start = local if attempt == 1 else start
             remote = _fetch(ws)
             if accept_rewind and _rewound(ws, known, remote):
-                incoming.verify(ws, local, remote)  # judged before the branch goes back to it, not after
+                incoming.verify(ws, remote, judged)  # judged before the branch goes back to it, not after
                 local, known = _take_rewind(ws, local, remote), remote
             _refuse_rewind(ws, known, remote)
-            incoming.verify(ws, local, remote)
-            target = _combine(ws, local, remote)
+            incoming.verify(ws, remote, judged)
+            target, counts = _combine(ws, local, remote)
             try:
                 pushed = target == remote or _push(ws, target)
             except git.RemoteLocked as e:
@@ -107,13 +103,16 @@ def sync(
             # Only what the remote took moves the local branch: a lost race leaves no merge here.
             if pushed and (target == local or advance(ws, local, target)):
                 merged = merged or (target not in (local, remote))
-                return _result(ws, start, target, remote, merged=merged, attempts=attempt)
+                counted = counts if start == local else None
+                return _result(ws, start, target, remote, merged=merged, attempts=attempt, counts=counted)
             if clock() >= deadline:
                 raise FatalError(
                     f"{ws.remote} kept moving: for {patience:g} s, each of {attempt} pushes of {ws.branch} "
                     "was overtaken by another push. Your commits are kept; run `coord sync` again."
                 )
             # Jittered and growing, so that writers that collided do not collide again.
+            import random  # here: a sync that was not overtaken never waits
+
             sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2 ** min(attempt, 6)))
 
 
@@ -180,24 +179,33 @@ def _fetch(ws: Workspace) -> git.Sha | None:
     return git.rev_parse(ws.root, tracking)
 
 
-def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> git.Sha:
+Counts = tuple[int, int]  # the commits the result has that the local side lacked, and the remote
+
+
+def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> tuple[git.Sha, Counts | None]:
+    """The commit to share, and (where they are known) the commits it adds to each side."""
     if local is None or remote is None:
         found = local or remote
         if found is None:
             raise FatalError(f"neither this clone nor {ws.remote} has {ws.branch}; run `coord init` first")
-        return found
+        return found, None
     if local == remote:
-        return local
-    # One question answers all three cases: a side that contains the other is their merge base.
-    bases = git.merge_bases(ws.root, local, remote)
-    if remote in bases:
-        return local
-    if local in bases:
-        return remote
-    return _merge(ws, local, remote, bases)
+        return local, (0, 0)
+    # One question answers the usual cases: a side with no commit the other lacks is in it.
+    ahead, behind = git.ahead_behind(ws.root, local, remote)
+    if not behind:
+        return local, (0, ahead)
+    if not ahead:
+        return remote, (behind, 0)
+    merged = _merge(ws, local, remote, git.merge_bases(ws.root, local, remote))
+    return merged, (behind + 1, ahead + 1)  # the merge commit, on top of what each side lacked
 
 
 def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha]) -> git.Sha:
+    # Here, not at the top: a sync that only fetches or pushes never needs the checks of a merge.
+    from gitcoord import authenticity
+    from gitcoord import validation
+
     both = _changed_on_both_sides(ws, bases[0], local, remote) if len(bases) == 1 else None
     if both is not None and both <= _STORE_PATHS:
         # The usual case. git merges everything else; the coordination files are merged here,
@@ -243,6 +251,7 @@ def _merge_records(
 
     `commits` are the merge base, ours and theirs."""
     from gitcoord import driver  # here: a sync that merges nothing never needs the merge code
+    from gitcoord import jsonio
 
     texts = iter(git.read_blobs(ws.root, [f"{c}:{p}" for p in paths for c in commits]))
     merged: dict[str, git.Sha] = {}
@@ -312,15 +321,29 @@ def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
 
 
 def _result(
-    ws: Workspace, start: git.Sha | None, after: git.Sha, remote: git.Sha | None, *, merged: bool, attempts: int
+    ws: Workspace,
+    start: git.Sha | None,
+    after: git.Sha,
+    remote: git.Sha | None,
+    *,
+    merged: bool,
+    attempts: int,
+    counts: Counts | None = None,
 ) -> Synced:
     def count(since: git.Sha | None) -> int:
         if since == after:
             return 0
         return git.rev_list_count(ws.root, after, since=since)
 
+    if counts is not None:  # from the comparison of the two sides that chose `after`
+        fetched, pushed = counts
+    else:
+        fetched, pushed = count(start), count(remote)
+
     news: dict[str, Any] = {}
     if start is not None and start != after:
+        from gitcoord import views  # here: a sync that brought nothing has no news to tell
+
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
         news = views.news(before, now, ws.identity)
-    return Synced(start or "", after, count(start), count(remote), merged, attempts, news)
+    return Synced(start or "", after, fetched, pushed, merged, attempts, news)

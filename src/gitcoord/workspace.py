@@ -13,18 +13,19 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import NamedTuple
 
 from gitcoord import clock
 from gitcoord import git
-from gitcoord import incoming
 from gitcoord import model
-from gitcoord import replay
 from gitcoord import rulebook
 from gitcoord import store
 from gitcoord.errors import FatalError
 from gitcoord.events import IDENTITY_HELP
-from gitcoord.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from gitcoord.snapshot import Snapshot
 
 
 class Workspace(NamedTuple):
@@ -32,7 +33,7 @@ class Workspace(NamedTuple):
     branch: str  # the shared coordination branch, e.g. "main"
     remote: str
     identity: str | None
-    config: dict[str, str]  # this clone's coord.* settings
+    config: dict[str, str]  # this clone's coord.* settings, and its merge driver's (merge.coord.*)
 
     @property
     def root(self) -> Path:
@@ -50,12 +51,14 @@ class Workspace(NamedTuple):
 
 def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
     repo = git.discover(cwd)
-    config = git.config(repo.root, "coord.")
+    config = git.config(repo.root, "coord.", DRIVER_CONFIG)
     identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
     remote = config.get("coord.remote", "origin")
     branch = config.get("coord.branch") or store_branch(repo.root, remote)
     return Workspace(repo, branch, remote, identity or None, config)
 
+
+DRIVER_CONFIG = "merge.coord."  # the merge driver's settings (clone.DRIVER), read in the same git process
 
 OWN_BRANCH = "coord"  # the name a store's own branch has unless `coord init --branch` chose another
 
@@ -102,6 +105,8 @@ def _migrated(root: Path, commit: git.Sha, target: git.Sha | None) -> bool:
     if not git.is_ancestor(root, parent, target):
         return False
     since = git.last_deleted(root, parent, store.repo_path(model.REGISTRY)) or parent
+    from gitcoord import replay  # here: only a clone that follows a moved store judges the move
+
     return not replay.check_range(root, [change.sha, "--not", since], now=clock.now()).findings
 
 
@@ -142,6 +147,8 @@ def tip(ws: Workspace) -> git.Sha:
     """The shared branch's commit, creating the local branch from the remote's if need be."""
     commit = git.rev_parse(ws.root, ws.ref)
     if commit is None:
+        from gitcoord import incoming  # here: only a clone's first look at the branch judges it
+
         remote_commit = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
         if remote_commit is None:
             raise FatalError(
@@ -154,6 +161,8 @@ def tip(ws: Workspace) -> git.Sha:
 
 
 def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = None) -> Snapshot:
+    from gitcoord.snapshot import Snapshot  # here: a command that reads no file never loads the parser
+
     at = commit or tip(ws)
 
     def read(files: list[str]) -> list[bytes | None]:

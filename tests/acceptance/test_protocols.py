@@ -298,6 +298,18 @@ def test_creating_commands_print_the_id_and_json_prints_the_record(team: Team) -
     assert ready == []
 
 
+def test_a_step_whose_text_cannot_be_written_is_refused_by_its_checks(seed_repo: Path, coord: Coord) -> None:
+    """A lone surrogate (what the shell makes of bytes that are not UTF-8) cannot be written as
+    UTF-8: the step's files, written while its checks run, wait for them, and they say why."""
+    head = git(seed_repo, "rev-parse", "HEAD")
+    send = ["--as", "instance-1", "msg", "send", "--to", "instance-2", "--subject", "\udcff", "--body", "b"]
+    result = coord(seed_repo, *send)
+    assert result.code == 1, result
+    assert "subject: text holds a lone surrogate" in result.err
+    assert "nothing was committed" in result.err
+    assert git(seed_repo, "rev-parse", "HEAD") == head
+
+
 def test_no_commit_stages_the_change_for_a_person(seed_repo: Path, coord: Coord) -> None:
     head = git(seed_repo, "rev-parse", "HEAD")
     result = coord(seed_repo, "--as", "instance-2", "task", "complete", "task_001", "--no-commit")

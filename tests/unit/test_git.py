@@ -155,3 +155,58 @@ def test_tips_reads_several_refs_in_one_go_exactly_as_rev_parse(clone: Path) -> 
     found = git.tips(clone, refs)
     assert found == {r: git.rev_parse(clone, r) for r in refs}
     assert list(found.values()) == [head, head, head, None, None]
+
+
+def test_config_reads_several_prefixes_in_one_go_as_it_reads_each(clone: Path) -> None:
+    sh(clone, "config", "coord.instance", "instance-1")
+    sh(clone, "config", "merge.coord.driver", "true")
+    sh(clone, "config", "merge.other.driver", "false")
+    sh(clone, "config", "coordx.name", "not ours")  # a longer name is not under the prefix
+    both = git.config(clone, "coord.", "merge.coord.")
+    assert both == {**git.config(clone, "coord."), **git.config(clone, "merge.coord.")}
+    assert both == {"coord.instance": "instance-1", "merge.coord.driver": "true"}
+
+
+def test_ahead_behind_counts_each_side_as_rev_list_count_does(clone: Path) -> None:
+    base = _head(clone)
+    sh(clone, "checkout", "-q", "-b", "other")
+    (clone / "b.txt").write_text("theirs\n")
+    commit_all(clone, "theirs")
+    theirs = _head(clone)
+    sh(clone, "checkout", "-q", "main")
+    for n in range(2):
+        (clone / "a.txt").write_text(f"ours {n}\n")
+        commit_all(clone, f"ours {n}")
+    ours = _head(clone)
+    assert git.ahead_behind(clone, ours, theirs) == (2, 1)
+    assert git.ahead_behind(clone, ours, base) == (2, 0)
+    assert git.ahead_behind(clone, base, theirs) == (0, 1)
+    assert git.ahead_behind(clone, ours, ours) == (0, 0)
+    assert git.ahead_behind(clone, ours, theirs) == (
+        git.rev_list_count(clone, ours, since=theirs),
+        git.rev_list_count(clone, theirs, since=ours),
+    )
+
+
+def test_objects_written_meanwhile_are_the_objects_hash_object_writes(clone: Path) -> None:
+    blobs = [b"one\n", b"x" * (3 * 2**20), b""]  # one larger than a pipe holds
+    written = git.hash_objects_meanwhile(clone, blobs)
+    ids = written()
+    assert ids == [git.hash_object(clone, b) for b in blobs]
+    assert git.read_blobs(clone, ids) == blobs
+
+
+def test_objects_written_meanwhile_raise_what_git_said(tmp_path: Path) -> None:
+    written = git.hash_objects_meanwhile(tmp_path, [b"one\n"])  # not a repository
+    with pytest.raises(git.GitError) as caught:
+        written()
+    assert caught.value.cmd[:2] == ["git", "hash-object"]
+    assert "not a git repository" in caught.value.stderr
+
+
+def test_thousands_of_objects_are_read_in_one_go_without_waiting_on_each_other(clone: Path) -> None:
+    """More requests than a pipe holds (a first contact asks for the trees of thousands of
+    commits): git's answers are read while the request is still being written."""
+    head = _head(clone)
+    specs = [f"{head}:a.txt"] * 5000
+    assert git.read_blobs(clone, specs) == [b"one\n"] * 5000

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gitcoord import render
 from gitcoord import sync as engine
 from gitcoord import workspace
 from gitcoord.escape import safe
@@ -28,6 +27,10 @@ def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
     how = "merged with" if s.merged else "in step with"
     yield f"synced {ws.branch} {how} {ws.remote} at {s.after[:12]}: {s.fetched} commit(s) in, {s.pushed} out"
     news = s.news
+    if not news:
+        return
+    from gitcoord import render  # here: a sync that brought nothing tells nothing more
+
     for t in news.get("claims_lost", ()):
         hint = "`coord task ready --mine` shows other work"
         yield f"  your claim on {safe(t['task_id'])} lost to {safe(t['lost_to'])}'s; {hint}"

@@ -40,6 +40,7 @@ from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
 from gitcoord.git.objects import exist
 from gitcoord.git.objects import hash_object
+from gitcoord.git.objects import hash_objects_meanwhile
 from gitcoord.git.objects import ls_tree
 from gitcoord.git.objects import merge_tree
 from gitcoord.git.objects import mktree
@@ -54,6 +55,7 @@ from gitcoord.git.refs import Commit
 from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import ahead_behind
 from gitcoord.git.refs import author
 from gitcoord.git.refs import branch_tips
 from gitcoord.git.refs import changes
@@ -146,6 +148,7 @@ __all__ = [
     "WouldOverwrite",
     "add",
     "add_remote",
+    "ahead_behind",
     "author",
     "blob_ids",
     "blobs_under",
@@ -176,6 +179,7 @@ __all__ = [
     "follow",
     "has_changes",
     "hash_object",
+    "hash_objects_meanwhile",
     "head_branch",
     "hooks_dir",
     "index_blobs",

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import subprocess
-import tempfile
 import threading
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from gitcoord.git._process import classify
 from gitcoord.git._process import clean_env
 from gitcoord.git._process import english
 from gitcoord.git._process import out
 from gitcoord.git._process import run
 from gitcoord.git.errors import GitError
+from gitcoord.git.errors import GitMissing
 from gitcoord.git.errors import MergeTreeConflict
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.refs import Sha
@@ -82,10 +85,18 @@ class _Reader:
         )
 
     def read(self, specs: Sequence[str], kind: bytes = b"blob") -> list[bytes | None]:
+        found: list[bytes | None] = []
+        # A batch of lines well under a pipe's buffer, written whole, then its answers read in
+        # turn: git cannot be left blocked on answers no one reads while the request is written
+        # (a first contact asks for the trees of thousands of commits).
+        for n in range(0, len(specs), _BATCH):
+            found += self._answers(specs[n : n + _BATCH], kind)
+        return found
+
+    def _answers(self, specs: Sequence[str], kind: bytes) -> list[bytes | None]:
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None
         assert stdout is not None
-        # A few lines, well under a pipe's buffer: written whole, then the answers read in turn.
         stdin.write("".join(s + "\n" for s in specs).encode())
         stdin.flush()
         found: list[bytes | None] = []
@@ -106,6 +117,8 @@ class _Reader:
                 stream.close()
         self.proc.wait()
 
+
+_BATCH = 200  # specs per write: some 20 KB at most, well under a pipe's 64 KB
 
 _READER_LOCK = threading.Lock()
 _kept: _Reader | None = None  # one at a time: a command works in one repository
@@ -188,6 +201,58 @@ def object_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
 
 def hash_object(cwd: Path, data: bytes) -> Sha:
     return Sha(out(["hash-object", "-w", "--stdin"], cwd, input=data))
+
+
+def hash_objects_meanwhile(cwd: Path, blobs: Sequence[bytes]) -> Callable[[], list[Sha]]:
+    """Write `blobs` as objects in a thread of its own while the caller goes on (git deflates and
+    hashes them on another core); the function returned waits for their ids, in order, and
+    raises what writing them raised. Nothing refers to them until the caller does."""
+    ids: list[Sha] = []
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            ids.extend(_hash_streamed(cwd, data) for data in blobs)
+        except BaseException as e:  # handed to the caller, who raises it
+            failed.append(e)
+
+    worker = threading.Thread(target=write, name="coord-hash-objects", daemon=True)
+    worker.start()
+
+    def result() -> list[Sha]:
+        worker.join()
+        if failed:
+            raise failed[0]
+        return ids
+
+    return result
+
+
+def _hash_streamed(cwd: Path, data: bytes) -> Sha:
+    """`hash_object`, its input written in one call that lets go of the interpreter while the pipe is
+    full (`communicate` writes a page at a time, taking it back for each): git answers only once
+    it has read everything, so the pipes cannot fill the other way."""
+    cmd = ["git", "hash-object", "-w", "--stdin"]
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=english(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError:
+        raise GitMissing("git is not installed or not on PATH; install git 2.38 or newer") from None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    with contextlib.suppress(BrokenPipeError):  # git stopped reading: what it says follows
+        proc.stdin.write(data)
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    done = subprocess.CompletedProcess(cmd, proc.wait(), stdout, stderr)
+    proc.stdout.close()
+    proc.stderr.close()
+    if done.returncode != 0:
+        raise classify(cmd, done)
+    return Sha(stdout.decode("utf-8", "replace").strip())
 
 
 class TreeEntry(NamedTuple):
@@ -331,6 +396,8 @@ def drop_paths(cwd: Path, commit: Sha, paths: Sequence[str]) -> Sha:
         if item and path not in gone:
             mode, _kind, sha = meta.split()
             kept.append(b"%s %s\t%s\0" % (mode, sha, path))
+    import tempfile  # here: with shutil and random, it costs every other command's start-up
+
     with tempfile.TemporaryDirectory() as tmp:
         env = clean_env({"GIT_INDEX_FILE": str(Path(tmp) / "index")})
         run(["update-index", "-z", "--index-info"], cwd, input=b"".join(kept), env=env)

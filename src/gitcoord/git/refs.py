@@ -97,6 +97,12 @@ def merge_base(cwd: Path, a: Sha, b: Sha) -> Sha | None:
     return bases[0] if bases else None
 
 
+def ahead_behind(cwd: Path, a: Sha, b: Sha) -> tuple[int, int]:
+    """How many commits `a` has that `b` has not, and `b` that `a` has not: one git process."""
+    left, right = out(["rev-list", "--left-right", "--count", f"{a}...{b}"], cwd).split()
+    return int(left), int(right)
+
+
 def rev_list_count(cwd: Path, until: Sha, *, since: Sha | None = None) -> int:
     """How many commits `until` has that `since` has not (all of them, without `since`)."""
     return int(out(["rev-list", "--count", f"{since}..{until}" if since else until], cwd))

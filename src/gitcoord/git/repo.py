@@ -49,9 +49,11 @@ def add_remote(cwd: Path, name: str, url: str) -> None:
     run(["remote", "add", name, url], cwd)
 
 
-def config(cwd: Path, prefix: str) -> dict[str, str]:
-    """Every config value whose name starts with `prefix` (last one wins)."""
-    done = run(["config", "-z", "--get-regexp", "^" + prefix.replace(".", r"\.")], cwd, check=False)
+def config(cwd: Path, prefix: str, *more: str) -> dict[str, str]:
+    """Every config value whose name starts with `prefix`, or with one of `more` (last one wins):
+    one git process for all."""
+    pattern = "|".join(p.replace(".", r"\.") for p in (prefix, *more))
+    done = run(["config", "-z", "--get-regexp", f"^({pattern})" if more else "^" + pattern], cwd, check=False)
     values: dict[str, str] = {}
     for item in done.stdout.decode("utf-8", "replace").split("\0"):
         if item:
