@@ -10,16 +10,15 @@ the commits that are new since.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
 from gitcoord import sshkeys
-from gitcoord import store
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
+from gitcoord.model import Doc
 
 if TYPE_CHECKING:  # workspace reads through this module: `adopt`
     from gitcoord import replay
@@ -77,9 +76,9 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     if not trusted or not verdict.roots:
         return []
     roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
-    registries = git.read_blobs(ws.root, [f"{c}:{store.repo_path(model.REGISTRY)}" for c in roots])
-    named = {c: _human_key(data) for c, data in zip(roots, registries, strict=True)}
-    if all(key == trusted for key in named.values()) or _vouched(ws, tip, trusted):
+    registries = _registries(ws, [*roots, tip])
+    named = {c: _human_key(registries[c]) for c in roots}
+    if all(key == trusted for key in named.values()) or _vouched(ws, tip, registries[tip], trusted):
         return []
     found = []
     for commit, key in named.items():
@@ -93,24 +92,32 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     return found
 
 
-def _vouched(ws: Workspace, tip: git.Sha, key: str) -> bool:
+def _registries(ws: Workspace, commits: list[git.Sha]) -> dict[str, Doc | None]:
+    """Each commit's registry as the range check reads it: strictly parsed and bounded (None where
+    it does not parse), so that a hostile one cannot crash the look that judges it."""
+    from gitcoord.range_loader import Loader
+
+    loader = Loader(ws.root)
+    at = loader.at(commits)
+    return {c: loader.state(at[c]).get(model.REGISTRY) for c in commits}
+
+
+def _vouched(ws: Workspace, tip: git.Sha, registry: Doc | None, key: str) -> bool:
     """Whether `key` signed a commit of `tip`'s history that acts as the human coordinator."""
-    [data] = git.read_blobs(ws.root, [f"{tip}:{store.repo_path(model.REGISTRY)}"])
-    try:
-        human = model.settings_of(json.loads(data or b"{}")).human_coordinator
-    except (ValueError, TypeError, AttributeError):
+    if registry is None:
         return False
     from gitcoord import signing
 
+    human = model.settings_of(registry).human_coordinator
     acting = [c.sha for c in git.changes(ws.root, [tip]) if c.instances == (human,)]
     return any(v.status == "G" for v in signing.verify(ws.root, acting, {human: [key]}).values())
 
 
-def _human_key(data: bytes | None) -> str | None:
+def _human_key(registry: Doc | None) -> str | None:
+    key = model.settings_of(registry).human_key if registry is not None else None
     try:
-        key = model.settings_of(json.loads(data or b"{}")).human_key
         return sshkeys.parse(key) if key else None
-    except (ValueError, TypeError, AttributeError):
+    except sshkeys.NotAKey:
         return None
 
 

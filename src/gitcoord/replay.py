@@ -74,8 +74,10 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
     dated = _dated_only(touched)
     # Only a commit made on a store answers to that line (one with no store before it makes a root, judged as such).
-    on_store = [c for c in dated if any(loader.registry(p, at[p]) is not None for p in c.parents)]
-    beside_line: dict[str, Doc | None] | None = {c.sha: joins for c in on_store} if joins is not None else None
+    beside_line: dict[str, Doc | None] | None = None
+    if joins is not None:
+        on_store = [c for c in dated if any(loader.registry(p, at[p]) is not None for p in c.parents)]
+        beside_line = {c.sha: joins for c in on_store}
     findings += authenticity.review(
         root, dated, _acting(dated), _registry_at(loader, at), merged=merged, also=beside_line
     )

@@ -316,3 +316,20 @@ def test_a_newcomer_told_the_human_key_the_human_rotated_to_trusts_the_store(
     joined = coord(newcomer, "install", "--trust", f"@{now}.pub")
     assert joined.code == 0, joined
     assert "every commit keeps the rules, and it starts from the human key" in joined.out, joined
+
+
+def test_a_root_whose_registry_is_hostile_json_is_refused_not_a_crash(tmp_path: Path, coord: Coord) -> None:
+    """What the trusted key is compared with is read as the range check reads it: strictly and bounded."""
+    made = tmp_path / "made"
+    git(tmp_path, "init", "-q", "-b", "main", str(made))
+    (made / "coordination").mkdir()
+    (made / "coordination" / REG).write_text("[" * 100_000 + "]" * 100_000)
+    git(made, "add", "-A")
+    git(made, "commit", "-q", "--no-verify", "-m", "a store of sorts")
+    newcomer = tmp_path / "newcomer"
+    git(tmp_path, "clone", "-q", str(made), str(newcomer))
+    _, told = new_key(tmp_path, "the-human")
+    joined = coord(newcomer, "install", "--trust", told)
+    assert "Traceback" not in joined.err, joined
+    assert joined.code != 3, joined
+    assert "has a commit that breaks the rules" in joined.out, joined
