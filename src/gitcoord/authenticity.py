@@ -41,6 +41,14 @@ def acting(root: Path, commits: Sequence[str]) -> dict[str, Acting]:
     return {sha: Acting(names[0] if len(names) == 1 else None, tuple(names)) for sha, names in found.items()}
 
 
+class Line(NamedTuple):
+    """The line a commit joins through a merge: its registry at the tip, and where the commit's
+    own line forked from it (None when not known: then every key the tip lacks counts as retired)."""
+
+    tip: Doc | None
+    fork: Doc | None = None
+
+
 class Expected(NamedTuple):
     """What the parent state asks of a commit's signature."""
 
@@ -71,23 +79,24 @@ def keys_of(registry: Doc | None) -> Keys:
 
 
 def expected(
-    parents: Sequence[Doc | None], new: Doc | None, *, also: Doc | None = None, merged: Doc | None = None
+    parents: Sequence[Doc | None], new: Doc | None, *, also: Line | None = None, merged: Doc | None = None
 ) -> Expected:
     """The signature a commit with these parent registries, making registry `new`, must carry.
 
     A merge commit is judged against `merged`, what the merge driver makes of its parents, and
     its keys are that state's: a merge whose first parent is an old commit cannot borrow a key
     the other parent has since rotated out (without `merged`, the first parent's). `also` is the
-    state of the line a commit joins through a merge: a key that line has replaced (a rotation,
-    a new human key) no longer counts, and what it requires, it requires.
+    line a commit joins through a merge: a key that line has retired since the fork (a rotation,
+    a new human key) no longer counts, and what it requires, it requires. A key the commit's own
+    line added since (its own rotation, made with a key both lines held) still signs.
     """
     first = merged if merged is not None and len(parents) > 1 else parents[0] if parents else None
     keys: dict[str, set[str]] = {name: set(held) for name, held in keys_of(first).items()}
     if also is not None:
-        current = keys_of(also)
+        current, before = keys_of(also.tip), keys_of(also.fork) if also.fork is not None else None
         for name in list(keys):
             if name in current:
-                keys[name] &= current[name]
+                keys[name] -= (keys[name] if before is None else before.get(name, frozenset())) - current[name]
     human = model.settings_of(first).human_coordinator if first is not None else model.DEFAULT_HUMAN
     registers: set[str] = set()
     if len(parents) == 1 and new is not None:
@@ -101,7 +110,7 @@ def expected(
                 registers.add(name)
                 keys.setdefault(name, set()).add(entry["signing_key"])
     return Expected(
-        any(requires(r) for r in parents) or requires(also),
+        any(requires(r) for r in parents) or (also is not None and requires(also.tip)),
         {name: frozenset(held) for name, held in keys.items()},
         human,
         frozenset(registers),
@@ -212,12 +221,12 @@ def review(
     who: Mapping[str, Acting],
     registry_at: Callable[[str], Doc | None],
     *,
-    also: Mapping[str, Doc | None] | None = None,
+    also: Mapping[str, Line] | None = None,
     merged: Mapping[str, Doc | None] | None = None,
 ) -> list[Finding]:
     """The signature and trailer findings of `commits` (those that change coordination files).
 
-    `also`: for a commit a merge brings in, the state of the line it joins; `merged`: for a
+    `also`: for a commit a merge brings in, the line it joins; `merged`: for a
     merge commit, the registry the driver makes of its parents (see `expected`).
     git verifies the commits in one call per distinct set of allowed signers."""
     others, bases = also or {}, merged or {}

@@ -74,10 +74,10 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
     dated = _dated_only(touched)
     # Only a commit made on a store answers to that line (one with no store before it makes a root, judged as such).
-    beside_line: dict[str, Doc | None] | None = None
+    beside_line: dict[str, authenticity.Line] | None = None
     if joins is not None:
         on_store = [c for c in dated if any(loader.registry(p, at[p]) is not None for p in c.parents)]
-        beside_line = {c.sha: joins for c in on_store}
+        beside_line = {c.sha: authenticity.Line(joins) for c in on_store}
     findings += authenticity.review(
         root, dated, _acting(dated), _registry_at(loader, at), merged=merged, also=beside_line
     )
@@ -247,12 +247,23 @@ def _crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Fin
             )
             findings += [_brought(f, c) for f in found]
         judged = _dated_only(judged)
-        also: dict[str, Doc | None] = {c.sha: joined for c in judged}
+        if not judged:
+            continue
+        line = authenticity.Line(joined, _fork_registry(loader, mine, other))
+        also: dict[str, authenticity.Line] = {c.sha: line for c in judged}
         signed = authenticity.review(
             loader.root, judged, _acting(judged), _registry_at(loader, at), also=also, merged=merged
         )
         findings += [_brought(f, next(c for c in judged if c.sha == f.commit)) for f in signed]
     return findings
+
+
+def _fork_registry(loader: Loader, mine: str, other: str) -> Doc | None:
+    """The registry where the two lines forked, when they forked at one commit that has one."""
+    bases = git.merge_bases(loader.root, git.Sha(mine), git.Sha(other))
+    if len(bases) != 1:
+        return None
+    return loader.state(loader.at(bases)[bases[0]]).get(model.REGISTRY)
 
 
 def _brought(f: Finding, c: git.Change) -> Finding:

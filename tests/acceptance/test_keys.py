@@ -171,6 +171,18 @@ def test_key_rotate_signs_the_change_with_the_old_key_then_uses_the_new(team: Te
     assert team.ok("instance-1", "check", "--range", f"{root}..main").startswith("ok: ")
 
 
+def test_a_rotation_kept_local_merges_with_the_others_work_through_the_gate(team: Team) -> None:
+    """The key the rotation added is the brought line's own: the line it joins never retired it."""
+    team.fresh("instance-1")
+    team.ok("instance-1", "key", "rotate", "--no-sync")
+    team.ok("instance-1", "checkin", "--no-sync")  # signed with the new key, which origin has not seen
+    team.ok("instance-2", "msg", "send", "--to", "human", "--subject", "status", "--body", "fine", "--sync")
+    assert "merged with origin" in team.ok("instance-1", "sync")
+    clone = team.clones["instance-1"]
+    root = git(clone, "rev-list", "--max-parents=0", "main")
+    assert team.ok("instance-1", "check", "--range", f"{root}..main").startswith("ok: ")
+
+
 def test_key_show_compares_this_clone_with_the_registry(team: Team) -> None:
     shown = json.loads(team.ok("instance-1", "key", "show", "--json"))["data"]
     assert shown["matches"] is True

@@ -133,3 +133,15 @@ def test_one_key_for_two_principals_names_both() -> None:
     shared = registry(instance_1=K1, instance_3=K1)
     assert judge([shared], shared, "instance-3", good(K1, "instance-1")) == [], "git names only the first"
     assert authenticity.keys_of(shared) == {"instance-1": {K1}, "instance-3": {K1}, "human": {KH}}
+
+
+def test_a_joined_line_drops_the_keys_it_retired_since_the_fork_and_no_other() -> None:
+    def keys(parent: Any, line: authenticity.Line) -> frozenset[str]:
+        return authenticity.expected([parent], parent, also=line).keys["instance-1"]
+
+    fork = registry(instance_1=K1)
+    rotated_here = registry(instance_1=K9)  # this line's own rotation, made with K1
+    assert keys(rotated_here, authenticity.Line(fork, fork)) == {K9}, "the joined line never retired K9"
+    rotated_there = registry(instance_1=K2)
+    assert keys(fork, authenticity.Line(rotated_there, fork)) == frozenset(), "K1 was retired over there"
+    assert keys(rotated_here, authenticity.Line(fork)) == frozenset(), "no fork known: what the tip lacks is out"
