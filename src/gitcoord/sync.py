@@ -35,6 +35,9 @@ from gitcoord.workspace import Workspace
 # loses a race only to pushes made while it merges, so even a busy remote lets it through
 # soon; the bound is for a remote that something floods.
 PATIENCE = 120.0  # seconds
+# The shortest and the longest wait after a lost race (see _backoff).
+MIN_SLOT = 0.05  # seconds
+MAX_WAIT = 20.0  # seconds
 # A remote ref lock that outlasts this is not another push at work but one that was killed.
 REMOTE_LOCK_PATIENCE = 15.0  # seconds
 
@@ -80,6 +83,7 @@ def sync(
         locked_since: float | None = None
         while True:
             attempt += 1
+            began = clock()
             # The local tip, and the remote's as this clone last saw it. The local one is read
             # before the fetch: whatever moves it later, the branch moves only from it (advance).
             # What was judged good is read with them: only a sync, under the lock, moves it on.
@@ -110,10 +114,21 @@ def sync(
                     f"{ws.remote} kept moving: for {patience:g} s, each of {attempt} pushes of {ws.branch} "
                     "was overtaken by another push. Your commits are kept; run `coord sync` again."
                 )
-            # Jittered and growing, so that writers that collided do not collide again.
-            import random  # here: a sync that was not overtaken never waits
+            sleep(max(0.0, min(_backoff(attempt, clock() - began), deadline - clock())))
 
-            sleep(random.uniform(0.5, 1.5) * min(2.0, 0.05 * 2 ** min(attempt, 6)))
+
+def _backoff(attempt: int, took: float) -> float:
+    """How long to wait after losing the race for the `attempt`th time, when the attempt took `took` s.
+
+    The wait is counted in attempts: where each one is slow (a busy machine, a far remote), the
+    window in which a push can be overtaken is long too, and contenders that all retried at
+    once would only slow each other down further. Jittered and growing, so that writers that
+    collided spread out instead of colliding again; bounded, so that none waits for long.
+    """
+    import random  # here: a sync that was not overtaken never waits
+
+    slot = max(took, MIN_SLOT)
+    return min(MAX_WAIT, slot * random.uniform(1, 2 ** min(attempt, 4)))
 
 
 def _tracking(ws: Workspace) -> git.Ref:
