@@ -17,6 +17,7 @@ from testing.board import page_headers
 from testing.board import request
 from testing.board import running_board
 from testing.repos import git
+from testing.unsigned import UnsignedTeam
 from tests.conftest import Coord
 
 from gitcoord.board import server
@@ -160,6 +161,27 @@ def test_the_tip_moves_and_the_board_follows(board: server.Board, seed_repo: Pat
     data = request(board, "GET", "/api/board", headers=cookie(board)).json()
     assert data["commit"] == after
     assert [t["task_id"] for t in data["columns"][2]["tasks"]] == ["task_001"]
+
+
+def test_the_board_shows_what_the_others_pushed(
+    tmp_path: Path, coord: Coord, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No one syncs the human's clone: the static file and the served page fetch the shared branch."""
+    team = UnsignedTeam(tmp_path, coord, ["human", "instance-2"])
+    human = team.clones["human"]
+    team.ok(team.clones["instance-2"], "task", "complete", "task_001", "--sync")
+    pushed = git(team.clones["instance-2"], "rev-parse", "coord")
+    target = tmp_path_factory.mktemp("out") / "board.html"
+    assert coord(human, "board", "--html", str(target)).code == 0
+    data = embedded(target.read_text(), "board-data")
+    assert isinstance(data, dict)
+    assert data["commit"] == pushed
+    monkeypatch.setattr(server, "REFETCH", 0.0)
+    with running_board(human) as b:
+        team.ok(team.clones["instance-2"], "task", "claim", "task_002", "--sync")
+        again = git(team.clones["instance-2"], "rev-parse", "coord")
+        assert request(b, "GET", "/api/tip", headers=cookie(b)).json()["commit"] == again
+        assert request(b, "GET", "/api/board", headers=cookie(b)).json()["commit"] == again
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,9 @@
   (SameSite ignores ports, so even another server on 127.0.0.1) cannot act through it.
 - A Host header other than this server's is refused, so a DNS-rebound name cannot reach it.
 - Bodies are bounded, clients time out, and only a few are served at once.
+
+The page shows the shared branch: the page's poll fetches it (`refresh`, at most every
+REFETCH seconds), so what the other instances pushed shows up without anyone syncing here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import secrets
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -28,6 +32,7 @@ from urllib.parse import urlsplit
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
+from gitcoord import refresh
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.board import actions
@@ -38,6 +43,7 @@ from gitcoord.errors import FatalError
 
 MAX_BODY = 64 * 1024
 MAX_CLIENTS = 16
+REFETCH = 10.0  # seconds between the served board's fetches of the shared branch
 CSRF_HEADER = "X-Coord-Board-Token"
 
 _HEADERS = {
@@ -55,9 +61,9 @@ _ASSETS: dict[str, tuple[str, Callable[[], str]]] = {
 }
 
 
-def read(ws: workspace.Workspace) -> dict[str, Any]:
-    """The board's data at the tip of the shared branch, as of now."""
-    commit = workspace.tip(ws)
+def read(ws: workspace.Workspace, commit: git.Sha | None = None) -> dict[str, Any]:
+    """The board's data at `commit` (by default the local tip of the shared branch), as of now."""
+    commit = commit or workspace.tip(ws)
     snap = workspace.snapshot(ws, strict=False, commit=commit)
     snap.prefetch(list(model.FILES))
     with validation.reading(snap):
@@ -75,14 +81,38 @@ class Board:
         self.session = secrets.token_urlsafe(32)
         self.csrf = secrets.token_urlsafe(32)
         self._acting = threading.Lock()
+        self._fetching = threading.Lock()
+        self._fetched = -REFETCH  # when the last fetch ended (time.monotonic)
+        self._fresh: refresh.Freshness | None = None  # what it chose to read
 
     @property
     def url(self) -> str:
         return f"{self.origin}/?token={self.session}"
 
-    def tip(self) -> str | None:
-        # One `git rev-parse`: the page polls this, and re-reads the store only when it moved.
-        return git.rev_parse(self.ws.root, self.ws.ref)
+    def tip(self) -> git.Sha | None:
+        """The commit the page shows, after a fetch when the last is REFETCH seconds old: the page
+        polls this, and re-reads the store only when it moved."""
+        self._refetch()
+        return self.showing()
+
+    def showing(self) -> git.Sha | None:
+        """What the last fetch chose to read (the remote's tip, when the branch is checked out and
+        cannot move), while the local branch stays where it was then; else the local branch."""
+        local = git.rev_parse(self.ws.root, self.ws.ref)
+        fresh = self._fresh
+        return fresh.commit if fresh is not None and fresh.local == local and fresh.commit else local
+
+    def _refetch(self) -> None:
+        if time.monotonic() - self._fetched < REFETCH or not self._fetching.acquire(blocking=False):
+            return  # fetched a moment ago, or another poll is fetching now
+        try:
+            with self._acting:  # never beside an action's own sync
+                self._fresh = refresh.refresh(self.ws, timeout=refresh.timeout(self.ws))
+        except FatalError:
+            pass  # nothing arrived that can be read: the page keeps showing what it had
+        finally:
+            self._fetched = time.monotonic()
+            self._fetching.release()
 
     def act(self, action: actions.Action) -> dict[str, Any]:
         """Run the action as the human coordinator, through the same step as the command line."""
@@ -180,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET" and url.path == "/api/tip":
                 return self._json(200, {"commit": board.tip()})
             if method == "GET" and url.path == "/api/board":
-                return self._json(200, read(board.ws))
+                return self._json(200, read(board.ws, board.showing()))
             return self._error(404 if method == "GET" else 405, "no such page")
         except FatalError as e:
             return self._error(409, str(e))
@@ -197,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         if not given and not self._has_cookie(board):
             return self._error(403, "open the address `coord board --serve` printed, with its token")
         cookie = f"{board.cookie}={board.session}; HttpOnly; SameSite=Strict; Path=/"
-        body = page.served_html(read(board.ws), csrf=board.csrf).encode("utf-8")
+        body = page.served_html(read(board.ws, board.tip()), csrf=board.csrf).encode("utf-8")
         return self._send(200, body, "text/html; charset=utf-8", {"Set-Cookie": cookie} if given else {})
 
     def _has_cookie(self, board: Board) -> bool:

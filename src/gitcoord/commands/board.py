@@ -11,6 +11,7 @@ from pathlib import Path
 from gitcoord import workspace
 from gitcoord.board import page
 from gitcoord.board import server
+from gitcoord.commands.lookup import read_fresh
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 
@@ -25,7 +26,7 @@ def board(*, cwd: Path, html_file: Path | None, serve: bool, port: int, open_bro
 
 
 def write_static(ws: workspace.Workspace, path: Path, *, out: Output) -> None:
-    data = server.read(ws)
+    data = server.read(ws, read_fresh(ws, out).commit)  # the shared branch, fetched first
     text = page.static_html(data)
     if str(path) == "-":
         sys.stdout.write(text)
