@@ -214,3 +214,17 @@ def test_sync_by_default_when_the_clone_says_so(team: Team) -> None:
     assert git(team.remote, "log", "-1", "--format=%s", "main") == "coord(instance): instance-5 checks in"
     team("instance-5", "task", "add", "Monitoring", "--no-sync")
     assert "Monitoring" not in git(team.remote, "log", "-1", "--format=%s", "main")
+
+
+def test_doctor_reads_the_shared_branch_as_the_remote_has_it(team: Team, tmp_path: Path) -> None:
+    """An instance registered after its clone was made is registered: doctor fetches first."""
+    newcomer = team.clone("instance-9")
+    team("instance-2", "register", "instance-9", "--role", "tester", "--sync")
+    said = json.loads(team.ok(newcomer, "doctor", "--json"))["data"]
+    checks = {c["name"]: c for c in said["checks"]}
+    assert checks["identity"]["ok"], checks["identity"]
+    assert checks["remote"]["ok"], checks["remote"]
+    git(newcomer, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    unreachable = team.coord(newcomer, "doctor")
+    assert unreachable.code == 1
+    assert [line.split()[0] for line in unreachable.out.splitlines() if "remote:" in line] == ["FAIL"]

@@ -12,6 +12,7 @@ from gitcoord import events
 from gitcoord import git
 from gitcoord import lock
 from gitcoord import model
+from gitcoord import refresh
 from gitcoord import signing
 from gitcoord import store
 from gitcoord import tables
@@ -30,7 +31,8 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield from clone.driver_checks(ws.repo)
     yield _branch(ws)
     yield _locks(ws)
-    store_check, registry = _store(ws)
+    fresh, fetched = _fetch(ws)
+    store_check, registry = _store(ws, fresh)
     yield store_check
     yield _conflict_markers(ws.root)
     yield _identity(ws, registry)
@@ -39,7 +41,17 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield signing_check(ws, registry)
     installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
     yield clone.Check("hooks", installed, "pre-commit hooks installed" if installed else clone.hooks_advice(ws.repo))
-    yield _remote(ws)
+    yield _remote(ws, fetched)
+
+
+def _fetch(ws: workspace.Workspace) -> tuple[refresh.Freshness | None, str | None]:
+    """The shared branch as the remote has it now (what it moved to, or why it could not be
+    fetched): a clone that is merely behind is not told that its instance is unregistered."""
+    try:
+        fresh = refresh.refresh(ws, timeout=refresh.timeout(ws))
+    except FatalError as e:  # nothing the remote has keeps the rules: the store check says so
+        return None, str(e).splitlines()[0]
+    return fresh, fresh.problem
 
 
 def _git_version(root: Path) -> clone.Check:
@@ -73,11 +85,11 @@ def _locks(ws: workspace.Workspace) -> clone.Check:
     return clone.Check("locks", False, f"{aged}: {fix}")
 
 
-def _store(ws: workspace.Workspace) -> tuple[clone.Check, Record]:
+def _store(ws: workspace.Workspace, fresh: refresh.Freshness | None) -> tuple[clone.Check, Record]:
     """Whether the shared branch's store is valid, and its registry (empty when it is not)."""
     nobody: Record = {"instances": {}}
     try:
-        snap = workspace.snapshot(ws)
+        snap = workspace.snapshot(ws, commit=fresh.commit if fresh is not None else None)
         found = validation.check(snap)
         said = f"{len(found)} problem(s): run `coord validate`" if found else "valid"
         check = clone.Check("store", not found, f"{ws.branch} at {str(snap.commit)[:12]}: {said}")
@@ -143,10 +155,13 @@ def signing_check(ws: workspace.Workspace, registry: Record) -> clone.Check:
     return clone.Check("signing", False, f"{said}: its commits would be refused (`coord key show`)")
 
 
-def _remote(ws: workspace.Workspace) -> clone.Check:
+def _remote(ws: workspace.Workspace, problem: str | None) -> clone.Check:
     url = git.config(ws.root, f"remote.{ws.remote}.").get(f"remote.{ws.remote}.url")
-    missing = f"no remote {ws.remote!r}: `coord sync` needs one (git remote add {ws.remote} URL)"
-    return clone.Check("remote", url is not None, f"{ws.remote} = {url}" if url else missing)
+    if url is None:
+        return clone.Check(
+            "remote", False, f"no remote {ws.remote!r}: `coord sync` needs one (git remote add {ws.remote} URL)"
+        )
+    return clone.Check("remote", problem is None, f"{ws.remote} = {url}" + (f": {problem}" if problem else ""))
 
 
 def doctor(*, cwd: Path, as_instance: str | None, driver_only: bool, out: Output) -> int:
