@@ -340,3 +340,9 @@ def test_reading_a_notice_commits_nothing_unless_acknowledged(seed_repo: Path, c
     assert acked["data"]["status"] == "acknowledged"
     assert acked["data"]["ack"]["event"] == "msg.ack"
     assert acked["data"]["ack"]["commit"] == git(seed_repo, "rev-parse", "HEAD")
+    again = _ok(
+        coord, seed_repo, "--as", "instance-1", "msg", "send", "--to", "instance-2", "--subject", "2", "--body", "b"
+    )
+    said = coord(seed_repo, "--as", "instance-2", "msg", "show", again["data"]["message_id"], "--ack")
+    assert said.code == 0, said
+    assert f"(main {git(seed_repo, 'rev-parse', 'HEAD')[:12]})" in said.err, "the step's own line, as every step has"

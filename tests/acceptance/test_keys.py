@@ -140,8 +140,12 @@ def test_key_set_an_instance_its_own_the_human_anyone(team: Team, tmp_path: Path
     assert (taken.code, "already instance-2's" in taken.err) == (1, True)
     not_a_key = team.run("instance-1", "key", "set", "instance-1", "hello")
     assert (not_a_key.code, "is not an OpenSSH public key" in not_a_key.err) == (1, True)
+    head = git(team.clones["instance-1"], "rev-parse", "main")
     same = team.run("instance-1", "key", "publish")
-    assert (same.code, "already holds this key" in same.err) == (1, True)
+    assert (same.code, "already holds this key for instance-1; nothing to do" in same.out) == (0, True), same
+    assert git(team.clones["instance-1"], "rev-parse", "main") == head, "nothing committed"
+    again = team.run("instance-1", "key", "set", "instance-1", public_key(team.clones["instance-1"]))
+    assert (again.code, "already holds this key" in again.err) == (1, True), "set names a key: the same is refused"
     team.fresh(HUMAN)
     set_ = team.ok(HUMAN, "key", "set", "instance-2", spare_key, "--sync")
     assert "human changes the signing key of instance-2" in set_

@@ -259,6 +259,8 @@ def test_the_human_hears_of_a_new_escalation(seed: State) -> None:
     before = step.state
     step(decisions.escalate, "instance-1", "dec_002", reason="stuck")
     assert [d["decision_id"] for d in views.news(before, step.state, "human")["escalations_for_me"]] == ["dec_002"]
+    [notice] = [m for m in step.state["communication-log.json"]["messages"] if m["to"] == "human"][-1:]
+    assert notice["message"].startswith("instance-1 escalates dec_002: stuck.\nResolve it with"), "two sentences"
 
 
 # waits ------------------------------------------------------------------------------------

@@ -80,6 +80,15 @@ def publish(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Outpu
     mine = signing.current(ws.root)
     if mine is None:
         raise FatalError(f"this clone has no signing key to publish: `coord install --as {me}` makes one")
+    registry = _registry(ws)
+    if registry is not None and _held(registry, me) == mine.public:  # as `coord install` says it: no error
+        record = {"instance": me, "signing_key": mine.public}
+        unchanged = {"event": "key.set", "instance": me, "subject": None, "commit": None, "staged": False}
+        out.emit(
+            {**unchanged, "shared": False, "record": record},
+            [f"the registry already holds this key for {safe(me)}; nothing to do"],
+        )
+        return 0
     return step.run(
         lambda s, c: keys.set_key(s, c, me, mine.public), cwd=cwd, as_instance=as_instance, out=out, sync=sync
     )
@@ -131,13 +140,12 @@ def require(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Outpu
 def registered_hint(ws: workspace.Workspace, public: str) -> str | None:
     """What the instance of this clone does next with its key, judging by the shared branch (None: nothing)."""
     me = ws.identity
-    try:
-        registry = workspace.snapshot(ws, strict=False)[model.REGISTRY]
-    except FatalError:
+    registry = _registry(ws)
+    if registry is None:
         return None
     rules = model.settings_of(registry)
     entry = registry["instances"].get(me)
-    held = rules.human_key if me == rules.human_coordinator else (entry or {}).get("signing_key")
+    held = _held(registry, me)
     if held == public:
         return f"the registry holds this key for {me}"
     if me != rules.human_coordinator and entry is None:
@@ -149,6 +157,20 @@ def registered_hint(ws: workspace.Workspace, public: str) -> str | None:
         if held is None
         else f"the registry holds another key for {me}; `coord key show` compares them"
     )
+
+
+def _registry(ws: workspace.Workspace) -> model.Doc | None:
+    """The registry at this clone's tip of the shared branch; None when it cannot be read."""
+    try:
+        return workspace.snapshot(ws, strict=False)[model.REGISTRY]
+    except FatalError:
+        return None
+
+
+def _held(registry: model.Doc, me: str | None) -> str | None:
+    """The key the registry holds for `me`: the human coordinator's is settings.human_key."""
+    rules = model.settings_of(registry)
+    return rules.human_key if me == rules.human_coordinator else registry["instances"].get(me, {}).get("signing_key")
 
 
 def register(

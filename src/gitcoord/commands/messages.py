@@ -78,9 +78,9 @@ def show(
     if ack:
         applied = step.commit_now(lambda s, c: messages.ack(s, c, records.resolve(s, "message", message_id)), ws)
         state = applied.state
-        acked["ack"] = step.data(applied, step.publish(ws, sync))
-        for note in applied.change.notes:
-            out.note(note)
+        synced = step.publish(ws, sync)
+        acked["ack"] = step.data(applied, synced)
+        step.tell(ws, applied, synced, out)
     with validation.reading(snap):
         root = require(state, "message", message_id)
         thread = [root, *messages.thread(state[model.MESSAGES], root["message_id"])]

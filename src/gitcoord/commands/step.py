@@ -82,13 +82,32 @@ def report(
     and the summary on stderr.
     """
     change = applied.change
-    summary = f"{safe(change.event.summary)} ({_where(applied.commit, ws.branch, change)})"
     if creates and change.record is not None:
         out.emit(data(applied, synced, creates=creates), change.record[creates])
-        out.tell(summary)
+        out.tell(_summary(ws, applied))
     else:
-        out.emit(data(applied, synced), [summary])
-    for note in (*change.notes, *notes):
+        out.emit(data(applied, synced), [_summary(ws, applied)])
+    _aftermath(ws, applied, synced, out, notes)
+
+
+def tell(ws: workspace.Workspace, applied: commit.Applied, synced: sync_engine.Synced | None, out: Output) -> None:
+    """A step made on the way by another command (`msg show --ack`): its lines, on stderr."""
+    out.tell(_summary(ws, applied))
+    _aftermath(ws, applied, synced, out, ())
+
+
+def _summary(ws: workspace.Workspace, applied: commit.Applied) -> str:
+    return f"{safe(applied.change.event.summary)} ({_where(applied.commit, ws.branch, applied.change)})"
+
+
+def _aftermath(
+    ws: workspace.Workspace,
+    applied: commit.Applied,
+    synced: sync_engine.Synced | None,
+    out: Output,
+    notes: Sequence[str],
+) -> None:
+    for note in (*applied.change.notes, *notes):
         out.note(note)
     if synced:
         for line in sync_command.lines(ws, synced):

@@ -222,7 +222,9 @@ def escalate(
     edit.put("decision", decision)
     rid = decision["decision_id"]
     resolve = f"Resolve it with `coord --as {human} decision decide {rid} --option ... --rationale ...`."
-    body = f"{me} escalates {subject}: {reason}\n{resolve}"
+    said = reason.rstrip()
+    stop = "" if said.endswith((".", "!", "?")) else "."  # the notice is often read on one line
+    body = f"{me} escalates {subject}: {said}{stop}\n{resolve}"
     notify(
         edit,
         ctx,
