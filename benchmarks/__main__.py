@@ -318,7 +318,8 @@ def sync(where: Path, clones: int, events: int, label: str) -> Row:
     calm = _calm(remote, where / f"sync-coord-{clones}", landed)
     base_time, _ = team("git")
     ours_eps, base_eps = landed / ours_time, clones * events / base_time
-    note = f"{clones} clones x {events} events; gave up: {gave_up}; lost: {lost}; {calm}"
+    plain = _p95(where / f"sync-git-{clones}")
+    note = f"{clones} clones x {events} events; gave up: {gave_up}; lost: {lost}; {calm} (plain git: {plain:.1f} s)"
     return Row(
         f"sync: events per second{label}",
         "S",
@@ -341,9 +342,13 @@ def _calm(remote: Path, top: Path, steps: int) -> str:
     for line in git(remote, "rev-list", "--first-parent", "--parents", "main").splitlines():
         run = run + 1 if len(line.split()) > 2 else 0
         longest = max(longest, run)
+    return f"{merges / max(steps, 1):.2f} merges per step, longest merge run {longest}, p95 step {_p95(top):.1f} s"
+
+
+def _p95(top: Path) -> float:
+    """The 95th percentile of the latency of the steps of the writers under `top`, sync included."""
     latencies = sorted(float(x) for f in top.glob(f"clone-*/.git/{writer.LATENCIES}") for x in f.read_text().split())
-    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
-    return f"{merges / max(steps, 1):.2f} merges per step, longest merge run {longest}, p95 step {p95:.1f} s"
+    return latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
 
 
 # Report ----------------------------------------------------------------------------------

@@ -42,9 +42,12 @@ def git_event(clone: Path, name: str, n: int) -> None:
     def git(*args: str) -> int:
         return subprocess.run(["git", *args], cwd=clone, env=env(), capture_output=True, check=False).returncode
 
+    began = time.perf_counter()
     git("commit", "-q", "--allow-empty", "--no-verify", "-m", f"{name} event {n}")
     while git("push", "-q", "--no-verify", "origin", "main") != 0:
         git("pull", "-q", "--no-rebase", "--no-edit", "--no-verify", "origin", "main")
+    with (clone / ".git" / LATENCIES).open("a") as f:
+        f.write(f"{time.perf_counter() - began:.3f}\n")
 
 
 def main(clone: Path, name: str, events: int, mode: str) -> None:

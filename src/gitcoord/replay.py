@@ -214,48 +214,62 @@ def _crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Fin
     again here with the joined line's settings, keys and latest presence (`history.overlay`),
     such a commit cannot come in through a merge.
     """
-    findings: list[Finding] = []
-    tips = loader.at(list(merge.parents))
-    for mine, other in ((merge.parents[1], merge.parents[0]), (merge.parents[0], merge.parents[1])):
-        joined = loader.state(tips[other]).get(model.REGISTRY)
-        if joined is None or not loader.state(tips[other]).exists:
-            continue
-        brought = git.changes(loader.root, [mine, "--not", other])
-        loader.dates.update({c.sha: c.committed for c in brought})
-        at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
-        # Merges on the side too: a merge nested there is judged against what the driver makes of
-        # its parents, under the joined line's authority, like any commit it brings.
-        changed = [c for c in brought if len(c.parents) in (1, 2) and any(at[p] != at[c.sha] for p in c.parents)]
-        judged: list[git.Change] = []
-        merged: dict[str, Doc | None] = {}
-        for c in changed:
-            new = loader.state(at[c.sha])
-            old, problem = (
-                _expected(loader, c.parents, new) if len(c.parents) == 2 else (loader.state(at[c.parents[0]]), None)
-            )
-            when = instant(c.committed)
-            if problem or when is None or not old.exists:
-                continue  # judged on its own: refused, or a store made from nothing
-            judged.append(c)
-            if len(c.parents) == 2:
-                merged[c.sha] = old.get(model.REGISTRY)
-            authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
-            actor = c.instances[0] if len(c.instances) == 1 else None
-            since = _floor(loader, c, old)
-            found = review(
+    mine, other = merge.parents[1], merge.parents[0]
+    crossings = _brought_into(loader, mine, other, now=now) + _brought_into(loader, other, mine, now=now)
+    return [_brought(f, c) for c, f in crossings]
+
+
+def void(root: Path, mine: str, other: str, *, now: dt.datetime) -> list[tuple[git.Change, Finding]]:
+    """What a merge of `mine` into `other` would bring that the line of `other` refuses (see
+    `_crossed`): each commit of `mine` made void since, with why. A sync asks before it merges."""
+    return _brought_into(Loader(root), mine, other, now=now)
+
+
+def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) -> list[tuple[git.Change, Finding]]:
+    """The commits of `mine` (not in `other`) that break the rules under the authority of `other`'s line."""
+    tip = loader.state(loader.at([other])[other])
+    joined = tip.get(model.REGISTRY)
+    if joined is None or not tip.exists:
+        return []
+    brought = git.changes(loader.root, [mine, "--not", other])
+    loader.dates.update({c.sha: c.committed for c in brought})
+    at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
+    # Merges on the side too: a merge nested there is judged against what the driver makes of
+    # its parents, under the joined line's authority, like any commit it brings.
+    changed = [c for c in brought if len(c.parents) in (1, 2) and any(at[p] != at[c.sha] for p in c.parents)]
+    found: list[tuple[git.Change, Finding]] = []
+    judged: list[git.Change] = []
+    merged: dict[str, Doc | None] = {}
+    for c in changed:
+        new = loader.state(at[c.sha])
+        old, problem = (
+            _expected(loader, c.parents, new) if len(c.parents) == 2 else (loader.state(at[c.parents[0]]), None)
+        )
+        when = instant(c.committed)
+        if problem or when is None or not old.exists:
+            continue  # judged on its own: refused, or a store made from nothing
+        judged.append(c)
+        if len(c.parents) == 2:
+            merged[c.sha] = old.get(model.REGISTRY)
+        authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
+        actor = c.instances[0] if len(c.instances) == 1 else None
+        since = _floor(loader, c, old)
+        found += [
+            (c, f)
+            for f in review(
                 old, new, actor, when=when, now=now, invariant=False, event=c.event, authority=authority, since=since
             )
-            findings += [_brought(f, c) for f in found]
-        judged = _dated_only(judged)
-        if not judged:
-            continue
-        line = authenticity.Line(joined, _fork_registry(loader, mine, other))
-        also: dict[str, authenticity.Line] = {c.sha: line for c in judged}
-        signed = authenticity.review(
-            loader.root, judged, _acting(judged), _registry_at(loader, at), also=also, merged=merged
-        )
-        findings += [_brought(f, next(c for c in judged if c.sha == f.commit)) for f in signed]
-    return findings
+        ]
+    judged = _dated_only(judged)
+    if not judged:
+        return found
+    line = authenticity.Line(joined, _fork_registry(loader, mine, other))
+    also: dict[str, authenticity.Line] = {c.sha: line for c in judged}
+    signed = authenticity.review(
+        loader.root, judged, _acting(judged), _registry_at(loader, at), also=also, merged=merged
+    )
+    by_sha: dict[str, git.Change] = {c.sha: c for c in judged}
+    return found + [(by_sha[f.commit], f) for f in signed]
 
 
 def _fork_registry(loader: Loader, mine: str, other: str) -> Doc | None:

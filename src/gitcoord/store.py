@@ -16,6 +16,9 @@ def repo_path(file: str) -> str:
     return f"{model.COORD_DIR}/{file}"
 
 
+PATHS = frozenset(repo_path(f) for f in model.ALL_FILES)  # the store's files, as paths in a tree
+
+
 def dump(file: str, doc: Doc, reuse: canonical.Reuse | None = None) -> bytes:
     return canonical.dumps(doc, layout.shape(model.base(file)), reuse).encode("utf-8")
 

@@ -24,6 +24,7 @@ from gitcoord import incoming
 from gitcoord import lock
 from gitcoord import model
 from gitcoord import store
+from gitcoord import voided
 from gitcoord import workspace
 from gitcoord.checkout import advance
 from gitcoord.checkout import finish_checkout
@@ -50,6 +51,7 @@ class Synced(NamedTuple):
     merged: bool
     attempts: int
     news: dict[str, Any]
+    dropped: list[voided.Dropped]  # this clone's commits left out, void under the remote's line
 
 
 class Declined(FatalError):
@@ -96,7 +98,7 @@ def sync(
                 local, known = _take_rewind(ws, local, remote), remote
             _refuse_rewind(ws, known, remote)
             incoming.verify(ws, remote, judged)
-            target, counts = _combine(ws, local, remote)
+            target, counts, dropped = _combine(ws, local, remote)
             try:
                 pushed = target == remote or _push(ws, target)
             except git.RemoteLocked as e:
@@ -108,27 +110,34 @@ def sync(
             if pushed and (target == local or advance(ws, local, target)):
                 merged = merged or (target not in (local, remote))
                 counted = counts if start == local else None
-                return _result(ws, start, target, remote, merged=merged, attempts=attempt, counts=counted)
+                return _result(
+                    ws, start, target, remote, merged=merged, attempts=attempt, counts=counted, dropped=dropped
+                )
             if clock() >= deadline:
                 raise FatalError(
                     f"{ws.remote} kept moving: for {patience:g} s, each of {attempt} pushes of {ws.branch} "
                     "was overtaken by another push. Your commits are kept; run `coord sync` again."
                 )
-            sleep(max(0.0, min(_backoff(attempt, clock() - began), deadline - clock())))
+            waited = 1 - (deadline - clock()) / patience if patience > 0 else 1.0
+            sleep(max(0.0, min(_backoff(attempt, clock() - began, waited), deadline - clock())))
 
 
-def _backoff(attempt: int, took: float) -> float:
-    """How long to wait after losing the race for the `attempt`th time, when the attempt took `took` s.
+def _backoff(attempt: int, took: float, waited: float) -> float:
+    """How long to wait after losing the race for the `attempt`th time, when the attempt took
+    `took` s and `waited` of the patience (a share, 0 to 1) is spent.
 
     The wait is counted in attempts: where each one is slow (a busy machine, a far remote), the
     window in which a push can be overtaken is long too, and contenders that all retried at
-    once would only slow each other down further. Jittered and growing, so that writers that
-    collided spread out instead of colliding again; bounded, so that none waits for long.
+    once would only slow each other down further. Jittered and growing with the losses, so that
+    writers that collided spread out instead of colliding again; and narrowing again as the
+    wait grows, so that a writer that has lost many races retries more often than one that
+    has just arrived, and none is starved. Bounded, so that none sleeps for long.
     """
     import random  # here: a sync that was not overtaken never waits
 
     slot = max(took, MIN_SLOT)
-    return min(MAX_WAIT, slot * random.uniform(1, 2 ** min(attempt, 4)))
+    window = 2 ** min(attempt, 4) * max(0.0, 1.0 - waited)
+    return min(MAX_WAIT, slot * random.uniform(0.5, 0.5 + max(1.0, window)))
 
 
 def _tracking(ws: Workspace) -> git.Ref:
@@ -197,23 +206,30 @@ def _fetch(ws: Workspace) -> git.Sha | None:
 Counts = tuple[int, int]  # the commits the result has that the local side lacked, and the remote
 
 
-def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> tuple[git.Sha, Counts | None]:
-    """The commit to share, and (where they are known) the commits it adds to each side."""
+def _combine(
+    ws: Workspace, local: git.Sha | None, remote: git.Sha | None
+) -> tuple[git.Sha, Counts | None, list[voided.Dropped]]:
+    """The commit to share, (where they are known) the commits it adds to each side, and the
+    commits of this clone it leaves out, void under the remote's line (see `voided`)."""
     if local is None or remote is None:
         found = local or remote
         if found is None:
             raise FatalError(f"neither this clone nor {ws.remote} has {ws.branch}; run `coord init` first")
-        return found, None
+        return found, None, []
     if local == remote:
-        return local, (0, 0)
+        return local, (0, 0), []
     # One question answers the usual cases: a side with no commit the other lacks is in it.
     ahead, behind = git.ahead_behind(ws.root, local, remote)
     if not behind:
-        return local, (0, ahead)
+        return local, (0, ahead), []
     if not ahead:
-        return remote, (behind, 0)
+        return remote, (behind, 0), []
+    kept, dropped = voided.set_aside(ws, local, remote)
+    if dropped:  # what is left of this clone's line, if anything, is merged as any other
+        target, _, _ = _combine(ws, kept, remote)
+        return target, None, dropped
     merged = _merge(ws, local, remote, git.merge_bases(ws.root, local, remote))
-    return merged, (behind + 1, ahead + 1)  # the merge commit, on top of what each side lacked
+    return merged, (behind + 1, ahead + 1), []  # the merge commit, on top of what each side lacked
 
 
 def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha]) -> git.Sha:
@@ -222,7 +238,7 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha])
     from gitcoord import validation
 
     both = _changed_on_both_sides(ws, bases[0], local, remote) if len(bases) == 1 else None
-    if both is not None and both <= _STORE_PATHS:
+    if both is not None and both <= store.PATHS:
         # The usual case. git merges everything else; the coordination files are merged here,
         # in this process, instead of by one driver process per file: that keeps short the
         # window in which another push can overtake this one.
@@ -243,9 +259,6 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha])
         raise FatalError(f"the merge with {ws.remote}/{ws.branch} cannot be signed: {e}") from None
     event = Event("sync.merge", ws.identity, None, f"merge {ws.remote}/{ws.branch} into {ws.branch}")
     return git.commit_tree(ws.root, tree, [local, remote], event.message())
-
-
-_STORE_PATHS = frozenset(store.repo_path(f) for f in model.ALL_FILES)
 
 
 def _changed_on_both_sides(ws: Workspace, base: git.Sha, local: git.Sha, remote: git.Sha) -> set[str]:
@@ -344,6 +357,7 @@ def _result(
     merged: bool,
     attempts: int,
     counts: Counts | None = None,
+    dropped: list[voided.Dropped] | None = None,
 ) -> Synced:
     def count(since: git.Sha | None) -> int:
         if since == after:
@@ -361,4 +375,4 @@ def _result(
 
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
         news = views.news(before, now, ws.identity)
-    return Synced(start or "", after, fetched, pushed, merged, attempts, news)
+    return Synced(start or "", after, fetched, pushed, merged, attempts, news, dropped or [])

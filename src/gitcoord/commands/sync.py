@@ -20,12 +20,18 @@ def as_data(s: engine.Synced) -> dict[str, Any]:
         "merged": s.merged,
         "attempts": s.attempts,
         "news": s.news,
+        "dropped": [d.as_data() for d in s.dropped],
     }
 
 
 def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
     how = "merged with" if s.merged else "in step with"
     yield f"synced {ws.branch} {how} {ws.remote} at {s.after[:12]}: {s.fetched} commit(s) in, {s.pushed} out"
+    for d in s.dropped:
+        yield (
+            f"  left out {d.commit[:12]} ({safe(d.subject)}), void under {ws.remote}/{ws.branch} since it was made: "
+            f"{safe(d.why)} (kept as {d.kept})"
+        )
     news = s.news
     if not news:
         return

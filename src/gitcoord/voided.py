@@ -1,0 +1,112 @@
+"""Local commits that the shared line made void while they waited to be shared, set aside.
+
+A step is judged when it is made, against the state it was made on. If it is shared later (a
+remote out of reach, a lost race), the shared line may have moved in a way that takes away its
+grounds: the holder of a reclaimed task checked in since, the human raised the archive cut-off.
+A merge would bring such a commit in, and the rules (the server's gate, CI, every clone's
+check of what it receives) refuse it there, as they must: from the outside, it looks exactly
+like a forged commit grown from an old parent.
+
+So before merging, a sync asks which of its own commits the shared line would refuse
+(`replay.void`). It leaves those out, with every later local commit rebuilt on the line without
+them (each change merged record by record onto its new parent, with its message and date, signed
+again, and judged again: one that needed a commit left out is left out too). What is left out
+stays reachable under refs/coord/dropped/, and the sync says what and why; nothing is lost.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from gitcoord import clock
+from gitcoord import git
+from gitcoord import replay
+from gitcoord import store
+from gitcoord.errors import FatalError
+from gitcoord.workspace import Workspace
+
+KEPT = "refs/coord/dropped/"
+
+
+class Dropped(NamedTuple):
+    commit: git.Sha
+    subject: str
+    why: str
+    kept: git.Ref  # where it stays reachable
+
+    def as_data(self) -> dict[str, str]:
+        return {"commit": self.commit, "subject": self.subject, "why": self.why, "kept": self.kept}
+
+
+def set_aside(ws: Workspace, local: git.Sha, remote: git.Sha) -> tuple[git.Sha, list[Dropped]]:
+    """`local`, or the line rebuilt without the commits that `remote`'s line makes void, and those."""
+    dropped: list[Dropped] = []
+    for _ in range(64):  # each round leaves out at least one commit; a long line is repaired by hand
+        found = replay.void(ws.root, local, remote, now=clock.now())
+        if not found:
+            return local, dropped
+        why: dict[str, str] = {c.sha: f.message for c, f in reversed(found)}  # the first finding of each
+        local, more = _rebuild(ws, local, remote, why)
+        dropped += more
+    raise FatalError(f"too many of this clone's commits are void under {ws.remote}/{ws.branch} to set aside")
+
+
+def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str]) -> tuple[git.Sha, list[Dropped]]:
+    line = git.commits(ws.root, [local, "--not", remote])
+    if any(len(c.parents) != 1 for c in line):
+        raise FatalError(_by_hand(ws, void, "a merge is among them"))
+    about = {c.sha: c for c in git.changes(ws.root, [local, "--not", remote])}
+    tip = line[0].parents[0]  # where this clone's line leaves the shared one
+    dropped: list[Dropped] = []
+    for c in line:
+        why = void.get(c.sha)
+        if why is None and c.parents[0] == tip:
+            tip = c.sha  # nothing below it was left out: it stays as it is
+            continue
+        if why is None:
+            again = _onto(ws, c, tip, about[c.sha].committed, void)
+            findings = replay.check_range(ws.root, [again, "--not", tip], now=clock.now()).findings
+            if not findings:
+                tip = again
+                continue
+            why = f"without the commits left out before it: {findings[0].message}"
+        kept = git.Ref(KEPT + c.sha)
+        git.update_ref(ws.root, kept, c.sha, None, "coord: void under the shared line, set aside")
+        dropped.append(Dropped(c.sha, about[c.sha].subject, why, kept))
+    return tip, dropped
+
+
+def _onto(ws: Workspace, c: git.Commit, tip: git.Sha, date: int, void: dict[str, str]) -> git.Sha:
+    """Commit `c`'s change again on `tip`: each file it changed merged record by record."""
+    from gitcoord import driver  # here: only a sync that sets something aside merges this way
+    from gitcoord import jsonio
+
+    old = c.parents[0]
+    paths = sorted(git.changed_paths(ws.root, old, c.sha))
+    texts = iter(git.read_blobs(ws.root, [f"{r}:{p}" for p in paths for r in (old, tip, c.sha)]))
+    files: dict[str, git.Sha] = {}
+    for path in paths:
+        base, ours, theirs = next(texts), next(texts), next(texts)
+        if ours == base and theirs is not None:  # the line without them left this file as it was
+            files[path] = git.hash_object(ws.root, theirs)
+            continue
+        if theirs is None or ours is None or path not in store.PATHS:
+            raise FatalError(_by_hand(ws, void, f"{c.sha[:12]}'s change to {path} needs git's merge, or a person"))
+        try:
+            text, outcome = driver.merge_texts(path.rsplit("/", 1)[-1], base, ours, theirs)
+        except jsonio.ParseError as e:
+            raise FatalError(_by_hand(ws, void, f"{path} does not parse ({e.message}, line {e.line})")) from None
+        if outcome.conflicts:
+            raise FatalError(_by_hand(ws, void, f"{c.sha[:12]}'s change to {path} conflicts without them"))
+        files[path] = git.hash_object(ws.root, text)
+    tree = git.write_tree(ws.root, tip, files)
+    return git.commit_tree(ws.root, tree, [tip], c.message, date=date)
+
+
+def _by_hand(ws: Workspace, void: dict[str, str], why: str) -> str:
+    listed = "".join(f"\n  {sha[:12]}: {message}" for sha, message in void.items())
+    return (
+        f"commits of this clone are void under {ws.remote}/{ws.branch}, which the shared line would refuse:{listed}\n"
+        f"and they cannot be left out here ({why}). Nothing was changed or pushed. Leave them out by hand: "
+        f"`git rebase -i {ws.remote}/{ws.branch} {ws.branch}` (dropping them), then `coord sync`."
+    )

@@ -1,0 +1,66 @@
+"""Honest steps that the shared line made void while they waited to be shared are left out by sync.
+
+A step judged lawful when it was made can lose its grounds before it is shared (here: the human
+keeps closed records longer, so an archive made under the old policy moves records too early).
+The gate must refuse a merge that brings it in; the clone must not be wedged by it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from testing.forgery import Forger
+from testing.repos import git
+from testing.signed import HUMAN
+from testing.signed import Team
+
+from gitcoord import model
+
+REG = model.REGISTRY
+
+
+def _keep_closed_records_for_good(team: Team) -> None:
+    human = Forger(team, HUMAN).fresh()
+    human.edit(REG, lambda d: d["settings"].update(archive_after_days=3650))
+    human.commit("the human keeps closed records for good")
+    pushed = human.push()
+    assert pushed.returncode == 0, pushed.stderr
+
+
+def _origin_subjects(clone: Path) -> list[str]:
+    return git(clone, "log", "--format=%s", "origin/main").splitlines()
+
+
+def test_a_step_made_void_since_is_left_out_kept_and_the_rest_shared(example_team: Team) -> None:
+    team = example_team
+    clone = team.clones["instance-1"]
+    team.fresh("instance-1")
+    team.ok("instance-1", "archive", "--no-sync")  # lawful now: dec_001 closed in 2024, the policy keeps 2 days
+    team.ok("instance-1", "msg", "send", "--to", "human", "--subject", "later", "--body", "b", "--no-sync")
+    _keep_closed_records_for_good(team)
+    synced: Any = json.loads(team.ok("instance-1", "sync", "--json"))["data"]
+    [dropped] = synced["dropped"]
+    assert "archives" in dropped["subject"]
+    assert "3650 days" in dropped["why"], "why: under the policy the shared line has now"
+    assert git(clone, "rev-parse", dropped["kept"]) == dropped["commit"], "nothing is lost"
+    subjects = _origin_subjects(clone)
+    assert any("instance-1 tells human: later" in s for s in subjects), "the step after it was shared"
+    assert not any("archives" in s for s in subjects)
+    assert git(clone, "rev-parse", "main") == git(clone, "rev-parse", "origin/main")
+    root = git(clone, "rev-list", "--max-parents=0", "main")
+    assert team.ok("instance-1", "check", "--range", f"{root}..main").startswith("ok: ")
+    team.ok("instance-1", "checkin", "--sync")  # and the clone goes on
+    assert _origin_subjects(clone)[0].endswith("instance-1 checks in")
+
+
+def test_the_sync_says_what_it_left_out(example_team: Team) -> None:
+    team = example_team
+    team.fresh("instance-1")
+    team.ok("instance-1", "archive", "--no-sync")
+    _keep_closed_records_for_good(team)
+    said = team.run("instance-1", "sync")
+    assert said.code == 0, said
+    assert "left out" in said.err + said.out
+    assert "refs/coord/dropped/" in said.err + said.out
