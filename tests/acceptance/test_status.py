@@ -79,3 +79,26 @@ def test_a_malformed_committed_store_is_reported_not_crashed_on(seed_repo: Path,
     assert result.code == 1
     assert "task-queue.json:3:5: $.active_tasks[0]: missing required field 'status'" in result.err
     assert "Traceback" not in result.err
+
+
+def test_the_log_shows_every_side_of_a_merge_and_commits_by_hand(seed_repo: Path, coord: Coord) -> None:
+    base = git(seed_repo, "rev-parse", "main")
+    assert coord(seed_repo, "--as", "instance-1", "task", "add", "on a side").code == 0
+    side = git(seed_repo, "rev-parse", "main")
+    # A merge that keeps one side's store as it was: git's default walk would follow that side only.
+    merge = git(seed_repo, "commit-tree", f"{base}^{{tree}}", "-p", base, "-p", side, "-m", "Merge, keeping ours")
+    git(seed_repo, "reset", "-q", "--hard", merge)
+    registry = seed_repo / "coordination" / "instance-registry.json"
+    registry.write_text(registry.read_text().replace('"role": "architecture-backend"', '"role": "backend"', 1))
+    git(seed_repo, "commit", "-q", "--no-verify", "-am", "Rename a role by hand")
+    result = coord(seed_repo, "log", "--json")
+    assert result.code == 0, result
+    events = json.loads(result.out)["data"]
+    by_event = {e["summary"]: e["event"] for e in events}
+    assert by_event["Rename a role by hand"] == "by-hand"
+    assert by_event["Merge, keeping ours"] == "by-hand"
+    assert by_event[f"coord(task): instance-1 adds {_added(events)}: on a side"] == "task.add", "the side it left"
+
+
+def _added(events: list[dict[str, str]]) -> str:
+    return next(e["subject"] for e in events if e["event"] == "task.add")

@@ -11,24 +11,27 @@ from gitcoord import workspace
 from gitcoord.output import Output
 from gitcoord.output import safe
 
+BY_HAND = "by-hand"  # the event of a commit made without a coord step, which names none
+
 
 def log(
     *, cwd: Path, as_instance: str | None, out: Output, instance: str | None, subject: str | None, limit: int
 ) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     subject = _subject(ws, subject)
+    # Every commit that changed the store, on every side of each merge: a step, a sync's merge,
+    # and a commit by hand (`coord edit`, a conflict settled), which names no event.
     entries = [
         e
-        for e in git.log(ws.root, workspace.tip(ws), paths=[model.COORD_DIR])
-        if "Coord-Event" in e.trailers
-        and (instance is None or e.trailers.get("Coord-Instance") == instance)
+        for e in git.log(ws.root, workspace.tip(ws), paths=[model.COORD_DIR], every_side=True)
+        if (instance is None or e.trailers.get("Coord-Instance") == instance)
         and (subject is None or e.trailers.get("Coord-Subject") == subject)
     ][:limit]
     data = [
         {
             "commit": e.sha,
             "date": e.date,
-            "event": e.trailers["Coord-Event"],
+            "event": e.trailers.get("Coord-Event", BY_HAND),
             "instance": e.trailers.get("Coord-Instance"),
             "subject": e.trailers.get("Coord-Subject"),
             "summary": e.subject,

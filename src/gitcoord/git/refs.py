@@ -144,10 +144,18 @@ def _between() -> str:
     return f"\x1f{os.urandom(8).hex()}\x1f"
 
 
-def log(cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None) -> list[LogEntry]:
-    """Commits reachable from `rev`, newest first, with their trailers."""
+def log(
+    cwd: Path, rev: str, *, paths: Sequence[str] = (), limit: int | None = None, every_side: bool = False
+) -> list[LogEntry]:
+    """Commits reachable from `rev`, newest first, with their trailers.
+
+    With `paths`, git follows one parent of a merge that left them as that parent had them, and
+    leaves out what the other side did; `every_side` walks both (`--full-history`): each commit
+    that changed them, and each merge whose result neither side had (a conflict settled by hand).
+    """
     sep = _between()
-    args = ["log", "-z", "--format=" + sep.join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
+    walk = ["--full-history"] if every_side else []
+    args = ["log", "-z", *walk, "--format=" + sep.join(_FIELDS), *([f"-n{limit}"] if limit else []), rev, "--", *paths]
     entries = []
     for item in out(args, cwd).split("\0"):
         if item.strip():
