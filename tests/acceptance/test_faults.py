@@ -14,6 +14,8 @@ from tests.acceptance.test_sync import Team
 from tests.conftest import Coord
 
 from gitcoord import checkout
+from gitcoord import lock
+from gitcoord import maintenance
 from gitcoord import model
 from gitcoord import sync as engine
 from gitcoord.errors import ExitCode
@@ -162,3 +164,16 @@ def test_a_stale_index_lock_is_named_and_nothing_is_committed(team: Team, monkey
     assert "index.lock has been held" in result.err
     assert "nothing was committed" in result.err
     assert (git(clone, "rev-parse", "HEAD"), files_in(clone)) == (head, before)
+
+
+def test_doctor_names_a_lock_left_behind_and_not_coord_s_own(team: Team) -> None:
+    """coord's own lock files (the clone's, the background packer's) stay on disk by design."""
+    clone = team.clones["instance-1"]
+    for own in (lock.NAME, maintenance.LOCK):
+        (clone / ".git" / own).write_text("")
+    checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+    assert checks["locks"] == {"name": "locks", "ok": True, "detail": "none held"}
+    (clone / ".git" / "index.lock").write_text("")
+    checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+    assert not checks["locks"]["ok"]
+    assert "index.lock" in checks["locks"]["detail"]

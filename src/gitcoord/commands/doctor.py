@@ -11,6 +11,7 @@ from gitcoord import clone
 from gitcoord import events
 from gitcoord import git
 from gitcoord import lock
+from gitcoord import maintenance
 from gitcoord import model
 from gitcoord import refresh
 from gitcoord import signing
@@ -76,7 +77,8 @@ def _locks(ws: workspace.Workspace) -> clone.Check:
     """git's lock files left in this clone, and how long they have been there."""
     common = ws.repo.common_dir
     found = [*common.glob("*.lock"), *(common / "refs").rglob("*.lock"), *ws.repo.git_dir.glob("*.lock")]
-    found = [p for p in found if p.name != lock.NAME]  # coord's own lock is the OS's, never left behind
+    # coord's own locks (the clone's, the background packer's) are the OS's, never left behind.
+    found = [p for p in found if p.name not in (lock.NAME, maintenance.LOCK)]
     if not found:
         return clone.Check("locks", True, "none held")
     now = time.time()
