@@ -100,6 +100,10 @@ def test_an_unreachable_remote_is_said_plainly_with_how_old_the_view_is(team: Te
     assert "note: cannot fetch from origin" in listed.err
     tip = git(clone, "rev-parse", f"origin/{STORE}")[:12]  # a clone that made no step reads the tracking tip
     assert f"this clone's view as of {tip}, committed " in listed.err
+    briefed = coord(clone, "checkin")  # committed here, not shared: briefed all the same, then told why
+    assert briefed.code == 5, briefed
+    assert briefed.out.startswith("Checked in as instance-1"), briefed
+    assert "the step is committed here, but not shared yet" in briefed.err
     stranger = coord(clone, "--as", "instance-9", "checkin")
     assert stranger.code == 1
     assert "may be registered there already" in stranger.err

@@ -114,7 +114,8 @@ def session_start(cwd: Path, as_instance: str | None, payload: dict[str, Any]) -
         "The hooks bring what arrives for you while you work; `coord next` says what to do, "
         "`coord wait` blocks until something arrives."
     )
-    return "\n".join([intro, *out.notes, *briefed.lines, outro])
+    unshared = [f"note: {safe(str(briefed.unshared))}"] if briefed.unshared is not None else []
+    return "\n".join([intro, *out.notes, *briefed.lines, *unshared, outro])
 
 
 def prompt_submit(cwd: Path, as_instance: str | None, payload: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from gitcoord import views
 from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.commands.lookup import read_fresh
+from gitcoord.errors import NotShared
 from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.protocol import Change
@@ -40,6 +41,7 @@ HEARTBEAT_MINUTES = 60.0
 class Briefed(NamedTuple):
     data: dict[str, Any]
     lines: list[str]
+    unshared: NotShared | None = None  # the check-in is committed here, and this is why it is not shared
 
 
 def heartbeat(ws: workspace.Workspace) -> dt.timedelta:
@@ -68,19 +70,24 @@ def check_in(
         current = entry is None or instances.is_current(entry, clock.now(), session=session, interval=heartbeat(ws))
     data: dict[str, Any]
     shown = fresh.commit
+    unshared: NotShared | None = None
     if current:
         data = {"event": "instance.checkin", "instance": me, "subject": me, "commit": None, "staged": False}
         data |= {"shared": False, "record": entry, "committed": False}
         head = _still(me, entry, since)
     else:
         applied = step.commit_now(lambda s, c: _checkin(s, c, session), ws)
-        synced = step.publish(ws, sync)
+        try:
+            synced = step.publish(ws, sync)
+        except NotShared as e:  # an agent whose remote is out of reach is briefed all the same
+            synced, unshared = None, e
         state, shown, entry = applied.state, applied.commit, applied.state[model.REGISTRY]["instances"][me]
         data = {**step.data(applied, synced), "committed": True}
         head = _checked_in(me, entry, since)
         for note in applied.change.notes:
             out.note(note)
-    return _brief(ws, state, me, data, head, entry=entry, since=since, shown=shown, fresh=fresh, full=full)
+    briefed = _brief(ws, state, me, data, head, entry=entry, since=since, shown=shown, fresh=fresh, full=full)
+    return briefed._replace(unshared=unshared)
 
 
 def read(ws: workspace.Workspace, out: Output, *, full: bool = False) -> Briefed:

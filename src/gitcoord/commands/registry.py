@@ -85,6 +85,8 @@ def checkin(
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     briefed = briefing.check_in(ws, out, sync=sync, session=session, full=full)
     out.emit(briefed.data, briefed.lines)
+    if briefed.unshared is not None:  # briefed first: then why the check-in stays here (exit 5)
+        raise briefed.unshared
     return 0
 
 
