@@ -228,3 +228,15 @@ def test_doctor_reads_the_shared_branch_as_the_remote_has_it(team: Team, tmp_pat
     unreachable = team.coord(newcomer, "doctor")
     assert unreachable.code == 1
     assert [line.split()[0] for line in unreachable.out.splitlines() if "remote:" in line] == ["FAIL"]
+
+
+def test_a_claim_lost_in_a_step_s_sync_is_a_note_of_that_step(team: Team) -> None:
+    """In the step's JSON too: an agent that reads only `ok` and `notes` must not work on it."""
+    task = team("instance-2", "task", "add", "Agent dashboard", "--sync").splitlines()[0]
+    team("instance-5", "sync")
+    team("instance-4", "task", "claim", task, "--sync")
+    team("instance-5", "task", "claim", task, "--no-sync")  # on what this clone saw: unclaimed
+    sent = json.loads(team("instance-5", "msg", "send", "--to", "all", "--subject", "hi", "--body", "b", "--json"))
+    assert sent["ok"]
+    assert sent["data"]["sync"]["merged"]
+    assert f"your claim on {task} lost to instance-4's; `coord task ready --mine` shows other work" in sent["notes"]

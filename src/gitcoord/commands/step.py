@@ -107,10 +107,10 @@ def _aftermath(
     out: Output,
     notes: Sequence[str],
 ) -> None:
-    for note in (*applied.change.notes, *notes):
+    for note in (*applied.change.notes, *notes, *(sync_command.losses(synced) if synced else ())):
         out.note(note)
     if synced:
-        for line in sync_command.lines(ws, synced):
+        for line in sync_command.lines(ws, synced, with_losses=False):
             out.tell(line)
 
 

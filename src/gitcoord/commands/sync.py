@@ -24,7 +24,17 @@ def as_data(s: engine.Synced) -> dict[str, Any]:
     }
 
 
-def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
+def losses(s: engine.Synced) -> list[str]:
+    """The claims of mine that the merge gave to another instance: a step reports them as notes,
+    in its JSON too, so that an agent does not go on with a task it does not hold."""
+    hint = "`coord task ready --mine` shows other work"
+    return [
+        f"your claim on {safe(t['task_id'])} lost to {safe(t['lost_to'])}'s; {hint}"
+        for t in s.news.get("claims_lost", ())
+    ]
+
+
+def lines(ws: workspace.Workspace, s: engine.Synced, *, with_losses: bool = True) -> Iterator[str]:
     how = "merged with" if s.merged else "in step with"
     yield f"synced {ws.branch} {how} {ws.remote} at {s.after[:12]}: {s.fetched} commit(s) in, {s.pushed} out"
     for d in s.dropped:
@@ -37,9 +47,8 @@ def lines(ws: workspace.Workspace, s: engine.Synced) -> Iterator[str]:
         return
     from gitcoord import render  # here: a sync that brought nothing tells nothing more
 
-    for t in news.get("claims_lost", ()):
-        hint = "`coord task ready --mine` shows other work"
-        yield f"  your claim on {safe(t['task_id'])} lost to {safe(t['lost_to'])}'s; {hint}"
+    for lost in losses(s) if with_losses else ():
+        yield f"  {lost}"
     for t in news.get("offered_to_me", ()):
         yield f"  offered to you: {safe(t['task_id'])} {safe(t['title'])} (accept or decline)"
     for m in news.get("messages_for_me", ()):
