@@ -299,10 +299,19 @@ def _merge_records(
 
 
 def _needs_person(ws: Workspace, said: str) -> NeedsPerson:
+    shared = f"{ws.remote}/{ws.branch}"
+    worktree = git.worktree_of(ws.root, ws.branch)
+    where, after = (
+        (f"in {worktree} (where {ws.branch} is checked out) run", "")
+        if worktree is not None
+        else (f"run `coord edit` (it checks {ws.branch} out in a worktree of its own), there", " `coord edit --done`,")
+    )
     return NeedsPerson(
-        f"merging {ws.remote}/{ws.branch} needs a person:\n{said}\n"
-        f"Nothing was changed and your commits are kept. To settle it: on {ws.branch} run "
-        f"`git merge {ws.remote}/{ws.branch}`, then `coord resolve`, `git commit`, and `coord sync`."
+        f"merging {shared} needs a person:\n{said}\n"
+        f"Nothing was changed and your commits are kept. To settle it: {where} `git merge {shared}`, "
+        f"`coord resolve` (it lists each conflict and how to pick), `coord validate`, `git commit`;{after} "
+        f"then `coord sync`. A pick that leaves the store invalid is undone with `git merge --abort`: "
+        "merge again and pick another."
     )
 
 
