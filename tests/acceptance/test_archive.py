@@ -126,3 +126,20 @@ def test_the_archive_does_not_change_by_hand(worked: Path, coord: Coord, monkeyp
     )
     assert done.returncode != 0
     assert "archived dec_002 changed; archived records never change" in done.stdout
+
+
+def test_a_cut_off_later_than_the_policy_allows_is_moved_back_and_said(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COORD_NOW", LATER)
+    dry = coord(worked, "--as", "human", "archive", "--older-than", "0", "--dry-run", "--json")
+    said = json.loads(dry.out)
+    assert said["data"]["before"] == "2029-12-30T00:00:00Z"
+    [note] = said["notes"]
+    assert "the cut-off asked, 2030-01-01T00:00:00Z, is later than the policy allows" in note
+    assert "so it is 2029-12-30T00:00:00Z" in note
+    done = json.loads(coord(worked, "--as", "human", "archive", "--older-than", "0", "--json").out)
+    assert done["ok"]
+    assert any("later than the policy allows" in n for n in done["notes"])
+    plain = json.loads(coord(worked, "--as", "human", "archive", "--dry-run", "--json").out)
+    assert plain["notes"] == [], "the policy's own cut-off needs no note"

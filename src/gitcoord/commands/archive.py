@@ -42,6 +42,8 @@ def archive(
         + ", ".join(f"{n} {k}(s)" for k, n in counts.items())
     ]
     out.emit({"before": timestamps.format(cutoff), "would_archive": {k: sorted(v) for k, v in chosen.items()}}, lines)
+    for note in protocol.raised(snap, asked, cutoff):
+        out.note(note)
     return 0
 
 

@@ -114,4 +114,17 @@ def archive(state: State, ctx: Context, *, before: dt.datetime | None = None) ->
         edit.docs[shelf] = archived
         counts.append(f"{len(moving)} {coll.kind}{'s' if len(moving) != 1 else ''}")
     summary = f"{me} archives {', '.join(counts)} closed before {timestamps.format(until_)}"
-    return edit.done(Event("archive", me, None, summary), {k: sorted(v) for k, v in chosen.items()})
+    return edit.done(
+        Event("archive", me, None, summary), {k: sorted(v) for k, v in chosen.items()}, *raised(state, before, until_)
+    )
+
+
+def raised(state: State, before: dt.datetime | None, until_: dt.datetime) -> tuple[str, ...]:
+    """The note for a cut-off asked later than the policy allows, which the policy moved back."""
+    if before is None or before <= until_:
+        return ()
+    days = model.settings_of(records.registry(state)).archive_after_days
+    return (
+        f"the cut-off asked, {timestamps.format(before)}, is later than the policy allows: records move "
+        f"{days:g} days after the day they closed (settings.archive_after_days), so it is {timestamps.format(until_)}",
+    )
