@@ -52,7 +52,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
 
     With an instance: also the tasks it holds that can start (assigned to it) and those offered
     to it; and of the unassigned, only those that fit it: suggested for it, or needing
-    expertise it has (a task that asks for no expertise fits everyone).
+    expertise it has (a task that asks for no expertise fits everyone), and not declined by it.
     """
     all_tasks = by_id(state[model.TASKS], model.TASK_RECORDS)
     expertise: set[str] = set()
@@ -72,6 +72,8 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
             needs = set(t.get("required_expertise", ()))
             if needs and not needs & expertise and t.get("suggested_assignee") != instance:
                 continue
+            if any(d["instance"] == instance for d in t.get("declines", ())):
+                continue  # it said no, with its reason: the task waits for someone else
         found.append(t)
     return by_urgency(found)
 
@@ -271,7 +273,9 @@ def news(before: State, after: State, me: str | None) -> dict[str, Any]:
     rulings = [d for d in made if "escalation" in d and _party(d, me, mine)]
     return {
         "offered_to_me": offered,
-        "questions_for_me": [message_entry(m) for m in for_me if m["requires_response"]],
+        "questions_for_me": [  # asked, and not answered yet (it may have been, since it arrived)
+            message_entry(m) for m in for_me if m["requires_response"] and m["status"] == "pending_response"
+        ],
         **_decision_news(before, after, me, old_decisions),
         "replies_to_me": [message_entry(m) for m in for_me if m["type"] == "consultation_response"],
         "now_ready": now_ready,

@@ -162,6 +162,16 @@ def test_ready_with_an_instance_means_mine_or_unassigned_with_every_dependency_c
     assert mine not in {t["task_id"] for t in views.ready(step.state)}, "without an instance: unassigned only"
 
 
+def test_a_task_i_declined_is_not_suggested_to_me_again(seed: State) -> None:
+    step = Steps(seed)
+    task = step(tasks.add, "instance-2", "Anyone's")["task_id"]
+    step(tasks.assign, "instance-2", task, "instance-1")
+    step(tasks.decline, "instance-1", task, "not my field")
+    assert task not in {t["task_id"] for t in views.ready(step.state, "instance-1")}
+    assert task in {t["task_id"] for t in views.ready(step.state, "instance-3")}, "it waits for someone else"
+    assert task in {t["task_id"] for t in views.ready(step.state)}
+
+
 # news -------------------------------------------------------------------------------------
 
 
@@ -209,6 +219,9 @@ def test_news_tells_each_thing_that_concerns_me(seed: State) -> None:
     assert [d["decision_id"] for d in found["decisions_affecting_me"]] == ["dec_002"]
     assert views.is_news(found)
     assert not views.is_news(views.news(step.state, step.state, "instance-1"))
+    [data] = [m["message_id"] for m in found["questions_for_me"]]
+    step(messages.reply, "instance-1", data, "here")
+    assert views.news(before, step.state, "instance-1")["questions_for_me"] == [], "answered since it arrived"
 
 
 def test_a_ruling_reaches_whoever_holds_the_escalated_task(seed: State) -> None:
