@@ -201,6 +201,8 @@ def _decide(state: State, me: str) -> Iterator[Item]:
 
 
 def _claims(state: State, me: str) -> Iterator[Item]:
+    if me == model.settings_of(records.registry(state)).human_coordinator:
+        return  # the human coordinator decides and assigns; the instances take the work
     for t in views.ready(state, me):
         if t["status"] == "pending_assignment":
             rid = t["task_id"]

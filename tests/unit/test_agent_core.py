@@ -172,6 +172,13 @@ def test_a_task_i_declined_is_not_suggested_to_me_again(seed: State) -> None:
     assert task in {t["task_id"] for t in views.ready(step.state)}
 
 
+def test_the_human_coordinator_is_not_asked_to_claim_work(seed: State) -> None:
+    step = Steps(seed)
+    step(tasks.add, "instance-2", "Anyone's")
+    assert [i for i in agenda.agenda(step.state, "human") if i["kind"] == "claim"] == []
+    assert [i for i in agenda.agenda(step.state, "instance-3") if i["kind"] == "claim"], "an instance is"
+
+
 # news -------------------------------------------------------------------------------------
 
 
