@@ -22,8 +22,8 @@ SUBJECT = "Coord-Subject"
 
 # How a clone says which instance it is (the acting instance of the commits it makes).
 IDENTITY_HELP = (
-    "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
-    "or run `git config coord.instance INSTANCE` in this clone"
+    "say which instance you are, once per clone: `coord install --as INSTANCE` (it also sets up signing), "
+    "or pass --as INSTANCE to each command (an exported COORD_INSTANCE is lost between an agent's shell commands)"
 )
 
 _TRAILER = re.compile(r"^(Coord-[A-Za-z]+):[ \t]*(.*?)\s*$", re.MULTILINE)

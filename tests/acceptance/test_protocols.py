@@ -266,7 +266,8 @@ def test_a_dependency_cycle_is_refused(team: Team) -> None:
 def test_identity_comes_from_flag_env_or_config(team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
     no_one = team.coord(team.repo, "checkin")
     assert no_one.code == 1
-    assert "pass --as INSTANCE, set COORD_INSTANCE, or run `git config coord.instance INSTANCE`" in no_one.err
+    assert "once per clone: `coord install --as INSTANCE`" in no_one.err
+    assert "or pass --as INSTANCE to each command" in no_one.err
     git(team.repo, "config", "coord.instance", "instance-4")
     assert team.coord(team.repo, "whoami").out.startswith(
         "instance-4, ai-ml-specialist, pending (from git config coord.instance)"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import events
 from gitcoord import history
 from gitcoord import model
 from gitcoord import records
@@ -53,10 +54,7 @@ class Context(NamedTuple):
 
     def me(self) -> str:
         if not self.actor:
-            raise Refused(
-                "say which instance you are: pass --as INSTANCE, set COORD_INSTANCE, "
-                "or run `git config coord.instance INSTANCE` in this clone"
-            )
+            raise Refused(events.IDENTITY_HELP)
         return self.actor
 
 
