@@ -7,11 +7,13 @@ missing reads as empty and a tree git would call broken is refused before anythi
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+from typing import TypeVar
 
 from gitcoord import git
 from gitcoord import history
@@ -23,6 +25,8 @@ from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
 
+K = TypeVar("K")
+V = TypeVar("V")
 Blobs = dict[str, str]  # store file (relative to coordination/) -> blob id: one state of the store
 EMPTY: Blobs = {}
 
@@ -43,13 +47,36 @@ class MalformedTree(FatalError):
     kind = "invalid_store"
 
 
+# File versions kept read and parsed: a commit's, its parents', a merge's base, with room to
+# spare. A range is judged oldest first, so what one commit needs the next mostly needs too;
+# keeping every version of a year of history would hold gigabytes of parsed JSON.
+KEPT = 64
+
+
+class _Recent(OrderedDict[K, V]):
+    """A mapping that forgets what was used least recently beyond KEPT entries."""
+
+    def get_recent(self, key: K) -> V | None:
+        found = self.get(key)
+        if found is not None:
+            self.move_to_end(key)
+        return found
+
+    def keep(self, key: K, value: V) -> V:
+        self[key] = value
+        if len(self) > KEPT:
+            self.popitem(last=False)
+        return value
+
+
 class Loader:
-    """Store states by commit, parsed once per file version, so that a long range stays cheap."""
+    """Store states by commit, each file version parsed once while it is in use, so that a long
+    range stays cheap in time and bounded in memory."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._raw: dict[str, bytes | None] = {}
-        self._parsed: dict[tuple[str, str], tuple[Doc | None, list[Finding]]] = {}
+        self._raw: _Recent[str, tuple[bytes | None]] = _Recent()
+        self._parsed: _Recent[tuple[str, str], tuple[Doc | None, list[Finding]]] = _Recent()
         self._trees: dict[str, Blobs] = {}
         self._latest: dict[tuple[str, str], dt.datetime | None] = {}
         self.dates: dict[str, int] = {}  # commit -> its committer date, as git.changes gives them
@@ -116,20 +143,17 @@ class Loader:
     def raw(self, blob: str | None) -> bytes | None:
         if blob is None:
             return None
-        if blob not in self._raw:
-            [self._raw[blob]] = git.read_blobs(self.root, [blob])
-        return self._raw[blob]
-
-    def prefetch(self, blobs: Sequence[str]) -> None:
-        wanted = sorted({b for b in blobs if b not in self._raw})
-        for blob, data in zip(wanted, git.read_blobs(self.root, wanted), strict=True):
-            self._raw[blob] = data
+        found = self._raw.get_recent(blob)
+        if found is None:
+            found = self._raw.keep(blob, (git.read_blobs(self.root, [blob])[0],))
+        return found[0]
 
     def parse(self, file: str, blob: str) -> tuple[Doc | None, list[Finding]]:
         key = (file, blob)
-        if key not in self._parsed:
-            self._parsed[key] = validation.parse_findings(file, self.raw(blob))
-        return self._parsed[key]
+        found = self._parsed.get_recent(key)
+        if found is None:
+            found = self._parsed.keep(key, validation.parse_findings(file, self.raw(blob)))
+        return found
 
     def latest(self, file: str, blob: str, doc: Doc) -> dt.datetime | None:
         if (file, blob) not in self._latest:

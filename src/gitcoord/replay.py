@@ -59,19 +59,22 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     at = loader.at(wanted)
     beside = _beside_store(loader, commits, at)
     touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents) or c.sha in beside]
-    bases = {c.sha: _expected(loader, c.parents, loader.state(at[c.sha])) for c in touched if len(c.parents) == 2}
     findings: list[Finding] = []
+    # For each merge, the registry the driver makes of its parents, which its signature answers to.
+    # Only that is kept of what a merge is judged against: a year of merges would fill the memory.
+    merged: dict[str, Doc | None] = {}
     for c in touched:
-        findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now, base=bases.get(c.sha))]
-        if len(c.parents) == 2:
+        base = _expected(loader, c.parents, loader.state(at[c.sha])) if len(c.parents) == 2 else None
+        findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now, base=base)]
+        if base is not None:
+            merged[c.sha] = base[0].get(model.REGISTRY)
             findings += [f._replace(commit=c.sha) for f in _crossed(loader, c, now=now)]
         if c.sha in beside:
-            old = bases[c.sha][0] if c.sha in bases else loader.state(at[c.parents[0]])
+            old = base[0] if base is not None else loader.state(at[c.parents[0]])
             actor = c.instances[0] if len(c.instances) == 1 else None
             when = instant(c.committed) or now
             found = history.beside_store(old, actor, beside[c.sha], when=when)
             findings += [f._replace(commit=c.sha) for f in found]
-    merged: dict[str, Doc | None] = {sha: state.get(model.REGISTRY) for sha, (state, _) in bases.items()}
     dated = _dated_only(touched)
     # Only a commit made on a store answers to that line (one with no store before it makes a root, judged as such).
     beside_line: dict[str, authenticity.Line] | None = None
