@@ -78,41 +78,76 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             # The committed store was checked when it was written; what the step changes is
             # checked below. If the step trips over a broken record, the store is checked then.
             snap = snapshot(ws, strict=False)
-            written: Callable[[], list[git.Sha]] | None = None
-            try:
-                with validation.reading(snap):
-                    change = step(snap)
-                    new = records.with_changes(snap, change.docs)
-                    written = None if no_commit else _write_meanwhile(ws, snap, change)
-                    found = problems(snap, new, change)
-                if found:
-                    raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
-                if no_commit:
-                    _stage(ws, snap.commit, change)
-                    return Applied(change, None, new)
-                authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
-                paths = [store.repo_path(f) for f in change.docs]
-                if written is not None:
-                    blobs = dict(zip(paths, written(), strict=True))
-                else:
-                    blobs = {
-                        p: git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
-                        for p, (f, d) in zip(paths, change.docs.items(), strict=True)
-                    }
-            except BaseException:
-                if written is not None:  # git finishes what it began; nothing refers to it
-                    with contextlib.suppress(Exception):
-                        written()
-                raise
-            tree = git.write_tree(ws.root, snap.commit, blobs)
-            parents = [snap.commit] if snap.commit else []
-            commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
-            if advance(ws, snap.commit, commit):
-                return Applied(change, commit, new)
+            if no_commit:
+                change, new, _ = _apply(snap, step)
+                _stage(ws, snap.commit, change)
+                return Applied(change, None, new)
+            applied = _made(ws, snap, step, when)
+            assert applied.commit is not None
+            if advance(ws, snap.commit, applied.commit):
+                return applied
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
 
 
-def _write_meanwhile(ws: Workspace, snap: Snapshot, change: Change) -> Callable[[], list[git.Sha]] | None:
+def make_on(ws: Workspace, base: git.Sha, step: Step, *, when: dt.datetime) -> Applied:
+    """`step` made as a commit on `base`, checked as `commit_step` checks it; no ref moves.
+
+    A sync whose push lost the race makes the clone's one new step again on the remote's tip
+    this way: judged on what the others did, and shared with no merge."""
+    return _made(ws, snapshot(ws, strict=False, commit=base), step, when)
+
+
+Written = Callable[[], list[git.Sha]]  # the blobs git is writing meanwhile, once it is done
+
+
+def _apply(
+    snap: Snapshot, step: Step, meanwhile: Callable[[Change], Written | None] | None = None
+) -> tuple[Change, State, Written | None]:
+    """The step applied to the snapshot and checked; `meanwhile` starts writing its objects first."""
+    written: Written | None = None
+    try:
+        with validation.reading(snap):
+            change = step(snap)
+            new = records.with_changes(snap, change.docs)
+            written = meanwhile(change) if meanwhile is not None else None
+            found = problems(snap, new, change)
+        if found:
+            raise validation.InvalidChange(found, "This step was refused; nothing was committed.")
+    except BaseException:
+        _finish(written)
+        raise
+    return change, new, written
+
+
+def _finish(written: Written | None) -> None:
+    if written is not None:  # git finishes what it began; nothing refers to it
+        with contextlib.suppress(Exception):
+            written()
+
+
+def _made(ws: Workspace, snap: Snapshot, step: Step, when: dt.datetime) -> Applied:
+    """The commit of `step` on the snapshot's commit, its objects written while it is checked."""
+    change, new, written = _apply(snap, step, lambda change: _write_meanwhile(ws, snap, change))
+    try:
+        authenticity.can_sign(ws.root, [snap[model.REGISTRY]], new[model.REGISTRY], change.event.actor)
+    except BaseException:
+        _finish(written)
+        raise
+    paths = [store.repo_path(f) for f in change.docs]
+    if written is not None:
+        blobs = dict(zip(paths, written(), strict=True))
+    else:
+        blobs = {
+            p: git.hash_object(ws.root, store.dump(f, d, snap.reuse(f)))
+            for p, (f, d) in zip(paths, change.docs.items(), strict=True)
+        }
+    tree = git.write_tree(ws.root, snap.commit, blobs)
+    parents = [snap.commit] if snap.commit else []
+    commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
+    return Applied(change, commit, new)
+
+
+def _write_meanwhile(ws: Workspace, snap: Snapshot, change: Change) -> Written | None:
     """The step's files written as objects by git on another core, while its checks run here;
     None when they cannot be written yet (the checks then say why, as they would have first)."""
     try:

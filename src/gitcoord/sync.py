@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 from typing import NamedTuple
+from typing import Protocol
 
 from gitcoord import clone
 from gitcoord import git
@@ -74,7 +75,10 @@ def sync(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     accept_rewind: bool = False,
+    redo: Redo | None = None,
 ) -> Synced:
+    """Share this clone's commits (see the module's doc). `redo`: the step this clone just made,
+    which a lost race makes again on the remote's new tip instead of merging it (see `Redo`)."""
     clone.require_driver(ws.repo, ws.config)
     with lock.hold(ws.repo.common_dir):
         finish_checkout(ws)
@@ -98,7 +102,7 @@ def sync(
                 local, known = _take_rewind(ws, local, remote), remote
             _refuse_rewind(ws, known, remote)
             incoming.verify(ws, remote, judged)
-            target, counts, dropped = _combine(ws, local, remote)
+            target, counts, dropped, joined = _combine(ws, local, remote, redo)
             try:
                 pushed = target == remote or _push(ws, target)
             except git.RemoteLocked as e:
@@ -108,7 +112,7 @@ def sync(
                 pushed = False
             # Only what the remote took moves the local branch: a lost race leaves no merge here.
             if pushed and (target == local or advance(ws, local, target)):
-                merged = merged or (target not in (local, remote))
+                merged = merged or joined
                 counted = counts if start == local else None
                 return _result(
                     ws, start, target, remote, merged=merged, attempts=attempt, counts=counted, dropped=dropped
@@ -206,30 +210,68 @@ def _fetch(ws: Workspace) -> git.Sha | None:
 Counts = tuple[int, int]  # the commits the result has that the local side lacked, and the remote
 
 
-def _combine(
-    ws: Workspace, local: git.Sha | None, remote: git.Sha | None
-) -> tuple[git.Sha, Counts | None, list[voided.Dropped]]:
-    """The commit to share, (where they are known) the commits it adds to each side, and the
-    commits of this clone it leaves out, void under the remote's line (see `voided`)."""
+class Redo(Protocol):
+    """A step this clone just made (`mine`, its commit), made again on another commit: a sync
+    whose push lost the race makes it again on the remote's new tip, judged on what the others
+    did, and shares it with no merge. Raises the step's refusal when it no longer applies."""
+
+    mine: git.Sha
+
+    def __call__(self, base: git.Sha) -> git.Sha: ...
+
+
+class Undone(FatalError):
+    """The step this sync was sharing no longer applies on what the remote has now (a task
+    another instance claimed first, say): it was taken back, and nothing was committed."""
+
+    kind = "refused"
+
+
+class Combined(NamedTuple):
+    target: git.Sha  # the commit to share
+    counts: Counts | None  # (where known) the commits it adds to each side
+    dropped: list[voided.Dropped]  # this clone's commits it leaves out, void under the remote's line
+    merged: bool  # whether it is a merge of the two sides
+
+
+def _combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None, redo: Redo | None = None) -> Combined:
+    """What to share, from the local tip and the remote's."""
     if local is None or remote is None:
         found = local or remote
         if found is None:
             raise FatalError(f"neither this clone nor {ws.remote} has {ws.branch}; run `coord init` first")
-        return found, None, []
+        return Combined(found, None, [], False)
     if local == remote:
-        return local, (0, 0), []
+        return Combined(local, (0, 0), [], False)
     # One question answers the usual cases: a side with no commit the other lacks is in it.
     ahead, behind = git.ahead_behind(ws.root, local, remote)
     if not behind:
-        return local, (0, ahead), []
+        return Combined(local, (0, ahead), [], False)
     if not ahead:
-        return remote, (behind, 0), []
+        return Combined(remote, (behind, 0), [], False)
+    if redo is not None and ahead == 1 and local == redo.mine:
+        return Combined(_made_again(ws, redo, local, remote), (behind + 1, 1), [], False)
     kept, dropped = voided.set_aside(ws, local, remote)
     if dropped:  # what is left of this clone's line, if anything, is merged as any other
-        target, _, _ = _combine(ws, kept, remote)
-        return target, None, dropped
+        again = _combine(ws, kept, remote)
+        return again._replace(counts=None, dropped=dropped)
     merged = _merge(ws, local, remote, git.merge_bases(ws.root, local, remote))
-    return merged, (behind + 1, ahead + 1), []  # the merge commit, on top of what each side lacked
+    return Combined(merged, (behind + 1, ahead + 1), [], True)  # the merge commit, on top of what each side lacked
+
+
+def _made_again(ws: Workspace, redo: Redo, local: git.Sha, remote: git.Sha) -> git.Sha:
+    from gitcoord.protocol import Refused  # here: only a step's own sync makes it again
+    from gitcoord.validation import InvalidChange
+
+    try:
+        return redo(remote)
+    except (Refused, InvalidChange) as e:
+        if not advance(ws, local, remote):  # taken back: the clone goes on from what the others did
+            raise FatalError(f"{ws.branch} moved while this sync ran; run `coord sync` again") from None
+        raise Undone(
+            f"{ws.remote} moved while this step was being shared, and on what it has now the step no longer "
+            f"applies: {e}\nNothing was committed (it was taken back here); this clone is at {remote[:12]}."
+        ) from None
 
 
 def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha]) -> git.Sha:

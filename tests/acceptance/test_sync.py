@@ -240,3 +240,43 @@ def test_a_claim_lost_in_a_step_s_sync_is_a_note_of_that_step(team: Team) -> Non
     assert sent["ok"]
     assert sent["data"]["sync"]["merged"]
     assert f"your claim on {task} lost to instance-4's; `coord task ready --mine` shows other work" in sent["notes"]
+
+
+def test_a_step_that_loses_the_race_is_made_again_on_the_new_tip_with_no_merge(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitcoord.commands import step
+
+    team("instance-4", "sync")
+    team("instance-2", "task", "add", "First in", "--sync")
+    monkeypatch.setattr(step, "catch_up", lambda ws, out: None)  # its push then meets what it had not seen
+    made = json.loads(team("instance-4", "task", "add", "Second", "--json"))
+    assert made["ok"]
+    assert made["data"]["sync"]["merged"] is False
+    clone = team.clones["instance-4"]
+    assert git(clone, "rev-list", "--merges", "--count", "origin/main") == "0"
+    assert (
+        git(clone, "log", "-1", "--format=%s", "origin/main")
+        == f"coord(task): instance-4 adds {made['data']['task_id']}: Second"
+    )
+    assert made["data"]["commit"] == git(clone, "rev-parse", "origin/main") == git(clone, "rev-parse", "main")
+
+
+def test_a_claim_that_loses_the_race_is_refused_and_nothing_is_committed(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitcoord.commands import step
+
+    task = team("instance-2", "task", "add", "Agent dashboard", "--sync").splitlines()[0]
+    team("instance-5", "sync")
+    team("instance-4", "task", "claim", task, "--sync")
+    monkeypatch.setattr(step, "catch_up", lambda ws, out: None)
+    lost = team.run("instance-5", "task", "claim", task, "--json")
+    assert lost.code == 1, lost
+    envelope = json.loads(lost.out)
+    assert envelope["error"]["kind"] == "refused"
+    assert "the step no longer applies" in envelope["error"]["message"]
+    assert "Nothing was committed" in envelope["error"]["message"]
+    clone = team.clones["instance-5"]
+    assert git(clone, "rev-parse", "main") == git(clone, "rev-parse", "origin/main"), "taken back"
+    assert git(clone, "status", "--porcelain") == "", "the checkout follows"

@@ -10,6 +10,7 @@ from typing import TypedDict
 
 from gitcoord import clock
 from gitcoord import commit
+from gitcoord import git
 from gitcoord import ids
 from gitcoord import lock
 from gitcoord import maintenance
@@ -57,11 +58,14 @@ def run(
     if not no_commit and wants_sync(ws, sync):
         catch_up(ws, out)
     applied = commit_now(build, ws, no_commit=no_commit)
+    again = Again(build, ws, applied.commit) if applied.commit else None
     try:
-        synced = publish(ws, sync) if applied.commit else None
+        synced = publish(ws, sync, redo=again) if applied.commit else None
     except NotShared:  # committed all the same: the reader gets the step (its new id too), then why
         report(ws, applied, None, out, creates=creates, notes=notes)
         raise
+    if again is not None and again.made is not None and synced is not None and synced.after == again.made.commit:
+        applied = again.made  # what was shared is the step made again on the remote's new tip
     report(ws, applied, synced, out, creates=creates, notes=notes)
     maintenance.after_commit(ws.repo, ws.config)
     return 0
@@ -141,12 +145,32 @@ def catch_up(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
     return fresh
 
 
-def publish(ws: workspace.Workspace, wanted: bool | None) -> sync_engine.Synced | None:
-    """Sync a step just committed, if wanted."""
+class Again:
+    """The step made again on another commit, for its sync (`sync.Redo`): with a new clock and
+    new ids, as if run at that moment on that state; `made` is the last made."""
+
+    def __init__(self, build: Build, ws: workspace.Workspace, mine: git.Sha) -> None:
+        self.build, self.ws, self.mine = build, ws, mine
+        self.made: commit.Applied | None = None
+
+    def __call__(self, base: git.Sha) -> git.Sha:
+        now = clock.now()
+        ctx = Context(self.ws.identity, now, ids.maker(now))
+        self.made = commit.make_on(self.ws, base, lambda state: self.build(state, ctx), when=now)
+        assert self.made.commit is not None
+        return self.made.commit
+
+
+def publish(
+    ws: workspace.Workspace, wanted: bool | None, *, redo: sync_engine.Redo | None = None
+) -> sync_engine.Synced | None:
+    """Sync a step just committed, if wanted; `redo` makes it again should its push lose the race."""
     if not wants_sync(ws, wanted):
         return None
     try:
-        return sync_engine.sync(ws)
+        return sync_engine.sync(ws, redo=redo)
+    except sync_engine.Undone:
+        raise  # taken back: nothing committed, nothing to share
     except sync_engine.Declined as e:
         raise NotShared(f"the step is committed here, but the remote refuses it: {e}") from e
     except FatalError as e:
