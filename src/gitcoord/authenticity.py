@@ -96,7 +96,11 @@ def expected(
         current, before = keys_of(also.tip), keys_of(also.fork) if also.fork is not None else None
         for name in list(keys):
             if name in current:
-                keys[name] -= (keys[name] if before is None else before.get(name, frozenset())) - current[name]
+                if before is None or name not in before:
+                    # The fork did not know the name: no key of its own line's making can count here.
+                    keys[name] &= current[name]
+                else:
+                    keys[name] -= before[name] - current[name]
     human = model.settings_of(first).human_coordinator if first is not None else model.DEFAULT_HUMAN
     registers: set[str] = set()
     if len(parents) == 1 and new is not None:
@@ -106,7 +110,7 @@ def expected(
         # that instance only, so it cannot vouch for anyone else in the same commit.
         before = parents[0]["instances"] if parents[0] is not None else {}
         for name, entry in new["instances"].items():
-            if name not in before and entry.get("signing_key") and name != human:
+            if name not in before and entry.get("signing_key") and name != human and not _taken(also, name, entry):
                 registers.add(name)
                 keys.setdefault(name, set()).add(entry["signing_key"])
     return Expected(
@@ -115,6 +119,14 @@ def expected(
         human,
         frozenset(registers),
     )
+
+
+def _taken(also: Line | None, name: str, entry: Doc) -> bool:
+    """Whether the line a commit joins holds `name` already with another key: a side line may not register it again."""
+    if also is None:
+        return False
+    held = keys_of(also.tip).get(name)
+    return held is not None and entry["signing_key"] not in held
 
 
 def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[tuple[str, str]]:

@@ -257,6 +257,7 @@ def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) ->
         authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
         actor = c.instances[0] if len(c.instances) == 1 else None
         since = _floor(loader, c, old)
+        found += [(c, f) for f in _recreated(old, new, tip)]
         found += [
             (c, f)
             for f in review(
@@ -273,6 +274,26 @@ def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) ->
     )
     by_sha: dict[str, git.Change] = {c.sha: c for c in judged}
     return found + [(by_sha[f.commit], f) for f in signed]
+
+
+def _recreated(old: State, new: State, joined: State) -> list[Finding]:
+    """Records a commit creates whose id the line it joins already holds: ids are unique, so a
+    side line grown from before a record existed may not make that id again (a merge would then
+    settle each of its fields either way, and mix a record nobody made)."""
+    found: list[Finding] = []
+    for file, coll in model.COLLECTIONS.items():
+        if old.blobs.get(file) == new.blobs.get(file) or not (new.usable(file) and joined.usable(file)):
+            continue
+        before = records.by_id(old[file], coll) if old.usable(file) else {}
+        held = records.by_id(joined[file], coll)
+        made = records.by_id(new[file], coll)
+        # Who made it: its actor fields (an instance's own key, for the registry's entries).
+        fields = ("signing_key",) if not coll.id_key else sorted(rulebook.KINDS[coll.kind].actors)
+        for rid in sorted(made.keys() - before.keys()):
+            if rid in held and any(held[rid].get(f) != made[rid].get(f) for f in fields):
+                message = f"{rid} exists, made by another, on the line this merge joins; a side line may not make it"
+                found.append(Finding(file, (), "history", message))
+    return found
 
 
 def _fork_registry(loader: Loader, mine: str, other: str) -> Doc | None:

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from gitcoord import clock
 from gitcoord import git
+from gitcoord import model
 from gitcoord import replay
 from gitcoord import store
 from gitcoord.errors import FatalError
@@ -69,6 +70,10 @@ def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str
             if not findings:
                 tip = again
                 continue
+            if any(f.rule in ("signature", "trailer") for f in findings):
+                # Signed again here, with this clone's key of today: what it signed then (a key
+                # rotation, another identity's step) cannot be told apart from a forgery.
+                raise FatalError(_by_hand(ws, void, f"{c.sha[:12]} cannot be signed again as it was"))
             why = f"without the commits left out before it: {findings[0].message}"
         kept = git.Ref(KEPT + c.sha)
         git.update_ref(ws.root, kept, c.sha, None, "coord: void under the shared line, set aside")
@@ -83,6 +88,9 @@ def _onto(ws: Workspace, c: git.Commit, tip: git.Sha, date: int, void: dict[str,
 
     old = c.parents[0]
     paths = sorted(git.changed_paths(ws.root, old, c.sha))
+    beside = [p for p in paths if not p.startswith(f"{model.COORD_DIR}/")]
+    if beside:  # code, with its modes, links and authors: only git, or a person, replays that
+        raise FatalError(_by_hand(ws, void, f"{c.sha[:12]} changes {beside[0]}, beside the store"))
     texts = iter(git.read_blobs(ws.root, [f"{r}:{p}" for p in paths for r in (old, tip, c.sha)]))
     files: dict[str, git.Sha] = {}
     for path in paths:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testing.forgery import Change
@@ -252,3 +253,31 @@ def test_a_leaked_key_s_side_commit_merged_by_an_honest_signer_is_refused(
     git(attacker.clone, "commit", "-q", "--amend", "--no-verify", "-m", f"merge side\n\nCoord-Instance: {ME}")
     refused(attacker, "signature")
     found(attacker, "signature")
+
+
+# A record made again on a side line grown from before it existed -------------------------------------------
+
+
+def test_a_side_line_that_makes_a_record_the_other_line_holds_is_refused(example_team: Team) -> None:
+    """The human's task, re-created by instance-3 on a side line with its own text: merged with each
+    conflicting field settled the attacker's way, it would read as the human's, rewritten."""
+    attacker = Forger(example_team, ME).fresh()
+    before = git(attacker.clone, "rev-parse", "HEAD")
+    task = example_team.ok(HUMAN, "task", "add", "deploy to staging", "--sync").split()[0]
+    git(attacker.clone, "fetch", "-q", "origin")
+    made = record_of(json.loads(git(attacker.clone, "show", f"origin/main:coordination/{TQ}")), task)
+    git(attacker.clone, "reset", "-q", "--hard", before)
+    side = {**made, "created_by": ME, "title": "deploy to prod", "description": "skip the review"}
+    attacker.edit(TQ, lambda d: d["pending_tasks"].append(side))
+    attacker.commit(f"coord(task): {ME} adds {task}", date=made["created"])
+    attacker.merge("origin/main")
+    attacker.write(TQ, json.loads(git(attacker.clone, "show", f"origin/main:coordination/{TQ}")))
+    attacker.edit(TQ, put(task, title="deploy to prod", description="skip the review"))
+    attacker.commit("coord(sync): merge")
+    refused(attacker, "history")
+    found(attacker, "history")
+
+
+def record_of(doc: dict[str, Any], rid: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(r for v in doc.values() if isinstance(v, list) for r in v if r.get("task_id") == rid)
+    return found

@@ -64,3 +64,18 @@ def test_the_sync_says_what_it_left_out(example_team: Team) -> None:
     assert said.code == 0, said
     assert "left out" in said.err + said.out
     assert "refs/coord/dropped/" in said.err + said.out
+
+
+def test_a_step_whose_own_commit_is_left_out_says_so_and_fails(example_team: Team) -> None:
+    team = example_team
+    clone = team.clones["instance-1"]
+    team.fresh("instance-1")
+    team.ok("instance-1", "msg", "send", "--to", "human", "--subject", "first", "--body", "b", "--no-sync")
+    _keep_closed_records_for_good(team)
+    archived = team.run("instance-1", "archive", "--json")  # made on this clone's view, shared after
+    assert archived.code == 1, archived
+    envelope = json.loads(archived.out)
+    assert envelope["error"]["kind"] == "refused"
+    assert "the step was left out when it was shared" in envelope["error"]["message"]
+    assert "refs/coord/dropped/" in envelope["error"]["message"]
+    assert any("instance-1 tells human: first" in s for s in _origin_subjects(clone)), "the rest was shared"

@@ -145,3 +145,13 @@ def test_a_joined_line_drops_the_keys_it_retired_since_the_fork_and_no_other() -
     rotated_there = registry(instance_1=K2)
     assert keys(fork, authenticity.Line(rotated_there, fork)) == frozenset(), "K1 was retired over there"
     assert keys(rotated_here, authenticity.Line(fork)) == frozenset(), "no fork known: what the tip lacks is out"
+
+
+def test_a_line_grown_from_before_an_instance_existed_lends_no_key_for_it() -> None:
+    fork = registry()  # instance-1 not registered yet
+    theirs = registry(instance_1=K9)  # the side line registered "instance-1" with a key of its own
+    joined = authenticity.Line(registry(instance_1=K1), fork)
+    assert authenticity.expected([theirs], theirs, also=joined).keys["instance-1"] == frozenset()
+    registering = authenticity.expected([fork], theirs, also=joined)
+    assert "instance-1" not in registering.registers, "the joined line holds that name with another key"
+    assert authenticity.expected([fork], theirs).registers == {"instance-1"}, "alone, a self-registration"

@@ -66,6 +66,12 @@ def run(
         raise
     if again is not None and again.made is not None and synced is not None and synced.after == again.made.commit:
         applied = again.made  # what was shared is the step made again on the remote's new tip
+    left_out = [d for d in synced.dropped if d.commit == applied.commit] if synced is not None else []
+    if left_out:  # the sync shared the clone's other commits, without this one
+        raise sync_engine.Undone(
+            f"the step was left out when it was shared: {left_out[0].why}\nNothing of it was shared; "
+            f"its commit is kept as {left_out[0].kept}."
+        )
     report(ws, applied, synced, out, creates=creates, notes=notes)
     maintenance.after_commit(ws.repo, ws.config)
     return 0
