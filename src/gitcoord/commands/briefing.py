@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from typing import Any
 from typing import NamedTuple
 
@@ -76,9 +77,10 @@ def check_in(
         data |= {"shared": False, "record": entry, "committed": False}
         head = _still(me, entry, since)
     else:
-        applied = step.commit_now(lambda s, c: _checkin(s, c, session), ws)
+        build = functools.partial(_checkin, session=session)
+        applied = step.commit_now(build, ws)
         try:
-            synced = step.publish(ws, sync)
+            applied, synced = step.share(ws, build, applied, sync)
         except NotShared as e:  # an agent whose remote is out of reach is briefed all the same
             synced, unshared = None, e
         state, shown, entry = applied.state, applied.commit, applied.state[model.REGISTRY]["instances"][me]
@@ -103,7 +105,7 @@ def read(ws: workspace.Workspace, out: Output, *, full: bool = False) -> Briefed
     return _brief(ws, snap, me, data, head, entry=entry, since=since, shown=None, fresh=fresh, full=full)
 
 
-def _checkin(state: State, ctx: Context, session: str | None) -> Change:
+def _checkin(state: State, ctx: Context, *, session: str | None) -> Change:
     return instances.checkin(state, ctx, session=session)
 
 
@@ -181,6 +183,6 @@ def beat(ws: workspace.Workspace, out: Output, *, session: str) -> bool:
             return False
     if step.wants_sync(ws, None):
         step.catch_up(ws, out)
-    step.commit_now(lambda s, c: _checkin(s, c, session), ws)
+    step.commit_now(functools.partial(_checkin, session=session), ws)
     step.publish(ws, None)
     return True

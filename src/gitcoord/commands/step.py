@@ -58,20 +58,11 @@ def run(
     if not no_commit and wants_sync(ws, sync):
         catch_up(ws, out)
     applied = commit_now(build, ws, no_commit=no_commit)
-    again = Again(build, ws, applied.commit) if applied.commit else None
     try:
-        synced = publish(ws, sync, redo=again) if applied.commit else None
+        applied, synced = share(ws, build, applied, sync)
     except NotShared:  # committed all the same: the reader gets the step (its new id too), then why
         report(ws, applied, None, out, creates=creates, notes=notes)
         raise
-    if again is not None and again.made is not None and synced is not None and synced.after == again.made.commit:
-        applied = again.made  # what was shared is the step made again on the remote's new tip
-    left_out = [d for d in synced.dropped if d.commit == applied.commit] if synced is not None else []
-    if left_out:  # the sync shared the clone's other commits, without this one
-        raise sync_engine.Undone(
-            f"the step was left out when it was shared: {left_out[0].why}\nNothing of it was shared; "
-            f"its commit is kept as {left_out[0].kept}."
-        )
     report(ws, applied, synced, out, creates=creates, notes=notes)
     maintenance.after_commit(ws.repo, ws.config)
     return 0
@@ -149,6 +140,28 @@ def catch_up(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
     for note in refresh.describe(fresh):
         out.note(note)
     return fresh
+
+
+def share(
+    ws: workspace.Workspace, build: Build, applied: commit.Applied, wanted: bool | None
+) -> tuple[commit.Applied, sync_engine.Synced | None]:
+    """Sync the step just committed, if wanted: what was shared (the step made again on the
+    remote's new tip, should its push have lost the race), and the sync."""
+    if applied.commit is None:
+        return applied, None
+    again = Again(build, ws, applied.commit)
+    synced = publish(ws, wanted, redo=again)
+    if synced is None:
+        return applied, None
+    if again.made is not None and synced.after == again.made.commit:
+        applied = again.made
+    left_out = [d for d in synced.dropped if d.commit == applied.commit]
+    if left_out:  # the sync shared the clone's other commits, without this one
+        raise sync_engine.Undone(
+            f"the step was left out when it was shared: {left_out[0].why}\nNothing of it was shared; "
+            f"its commit is kept as {left_out[0].kept}."
+        )
+    return applied, synced
 
 
 class Again:
