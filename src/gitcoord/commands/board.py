@@ -8,6 +8,8 @@ import sys
 import webbrowser
 from pathlib import Path
 
+from gitcoord import clone
+from gitcoord import git
 from gitcoord import workspace
 from gitcoord.board import page
 from gitcoord.board import server
@@ -26,7 +28,7 @@ def board(*, cwd: Path, html_file: Path | None, serve: bool, port: int, open_bro
 
 
 def write_static(ws: workspace.Workspace, path: Path, *, out: Output) -> None:
-    data = server.read(ws, read_fresh(ws, out).commit)  # the shared branch, fetched first
+    data = server.read(ws, _fetched(ws, out))
     text = page.static_html(data)
     if str(path) == "-":
         sys.stdout.write(text)
@@ -36,6 +38,15 @@ def write_static(ws: workspace.Workspace, path: Path, *, out: Output) -> None:
     except OSError as e:
         raise FatalError(f"cannot write {path}: {e.strerror or e}") from None
     out.tell(f"wrote {path}: the board of {ws.branch} at {str(data['commit'])[:12]}")
+
+
+def _fetched(ws: workspace.Workspace, out: Output) -> git.Sha | None:
+    """The shared branch as the remote has it now, in a clone set up to coordinate (`coord install`
+    or `init` registered the merge driver there). A checkout CI made for the page reads the commit
+    it was given: judging the remote's whole history on every run is not the page's job."""
+    if f"merge.{clone.DRIVER}.driver" not in git.config(ws.root, f"merge.{clone.DRIVER}."):
+        return None
+    return read_fresh(ws, out).commit
 
 
 def _write(path: Path, text: str) -> None:
