@@ -115,6 +115,13 @@ def _by_hand(ws: Workspace, void: dict[str, str], why: str) -> str:
     listed = "".join(f"\n  {sha[:12]}: {message}" for sha, message in void.items())
     return (
         f"commits of this clone are void under {ws.remote}/{ws.branch}, which the shared line would refuse:{listed}\n"
-        f"and they cannot be left out here ({why}). Nothing was changed or pushed. Leave them out by hand: "
-        f"`git rebase -i {ws.remote}/{ws.branch} {ws.branch}` (dropping them), then `coord sync`."
+        f"and they cannot be left out here ({why}). Nothing was changed or pushed. Leave them out by hand, "
+        f"{_where(ws)} `git rebase -i --rebase-merges {ws.remote}/{ws.branch}` (dropping them), then `coord sync`."
     )
+
+
+def _where(ws: Workspace) -> str:
+    worktree = git.worktree_of(ws.root, ws.branch)
+    if worktree is not None:
+        return f"in {worktree}:"
+    return f"in `coord edit`'s worktree of {ws.branch} (`coord edit`, then `coord edit --done` after):"
