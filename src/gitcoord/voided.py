@@ -24,6 +24,7 @@ from gitcoord import model
 from gitcoord import replay
 from gitcoord import store
 from gitcoord.errors import FatalError
+from gitcoord.findings import Finding
 from gitcoord.workspace import Workspace
 
 KEPT = "refs/coord/dropped/"
@@ -44,12 +45,22 @@ def set_aside(ws: Workspace, local: git.Sha, remote: git.Sha) -> tuple[git.Sha, 
     dropped: list[Dropped] = []
     for _ in range(64):  # each round leaves out at least one commit; a long line is repaired by hand
         found = replay.void(ws.root, local, remote, now=clock.now())
-        if not found:
+        if not found or _wrong_from_the_start(ws, local, remote, found):
             return local, dropped
         why: dict[str, str] = {c.sha: f.message for c, f in reversed(found)}  # the first finding of each
         local, more = _rebuild(ws, local, remote, why)
         dropped += more
     raise FatalError(f"too many of this clone's commits are void under {ws.remote}/{ws.branch} to set aside")
+
+
+def _wrong_from_the_start(
+    ws: Workspace, local: git.Sha, remote: git.Sha, found: list[tuple[git.Change, Finding]]
+) -> bool:
+    """Whether a commit found void breaks the rules against its own parent too: then it was never
+    good (a forgery, a hand edit past the hooks), not made void since. It is not set aside as an
+    honest step would be: the merge that brings it is refused, and the sync says so."""
+    own = {f.commit for f in replay.check_range(ws.root, [local, "--not", remote], now=clock.now()).findings}
+    return any(c.sha in own for c, _ in found)
 
 
 def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str]) -> tuple[git.Sha, list[Dropped]]:
