@@ -21,6 +21,7 @@ from gitcoord import voided
 from gitcoord import workspace
 from gitcoord.checkout import advance
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotFound
 from gitcoord.events import Event
 from gitcoord.workspace import Workspace
 
@@ -89,7 +90,7 @@ def _made_again(ws: Workspace, redo: Redo, local: git.Sha, remote: git.Sha) -> g
 
     try:
         return redo(remote)
-    except (Refused, InvalidChange) as e:
+    except (Refused, InvalidChange, NotFound) as e:  # NotFound: what it acts on is gone there (archived)
         if not advance(ws, local, remote):  # taken back: the clone goes on from what the others did
             raise FatalError(f"{ws.branch} moved while this sync ran; run `coord sync` again") from None
         raise Undone(
