@@ -90,6 +90,10 @@ def test_a_clone_behind_the_remote_is_not_told_it_is_unregistered(team: Team, co
     team("instance-2", "register", "instance-7", "--role", "qa", "--expertise", "testing")
     briefing = team.ok(late, "checkin")
     assert briefing.startswith("Checked in as instance-7 (qa)")
+    again = team.coord(late, "checkin", "--session", "other")  # a new session: committed and shared
+    assert again.code == 0, again
+    assert "instance-7 checks in (coord " in again.err, "the step's own line, as every step has"
+    assert "synced coord in step with origin" in again.err
 
 
 def test_an_unreachable_remote_is_said_plainly_with_how_old_the_view_is(team: Team, coord: Coord) -> None:

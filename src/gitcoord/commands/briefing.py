@@ -43,6 +43,7 @@ class Briefed(NamedTuple):
     data: dict[str, Any]
     lines: list[str]
     unshared: NotShared | None = None  # the check-in is committed here, and this is why it is not shared
+    said: tuple[str, ...] = ()  # the check-in's own step line and what its sync did, when it committed
 
 
 def heartbeat(ws: workspace.Workspace) -> dt.timedelta:
@@ -72,6 +73,7 @@ def check_in(
     data: dict[str, Any]
     shown = fresh.commit
     unshared: NotShared | None = None
+    said: tuple[str, ...] = ()
     if current:
         data = {"event": "instance.checkin", "instance": me, "subject": me, "commit": None, "staged": False}
         data |= {"shared": False, "record": entry, "committed": False}
@@ -83,13 +85,14 @@ def check_in(
             applied, synced = step.share(ws, build, applied, sync)
         except NotShared as e:  # an agent whose remote is out of reach is briefed all the same
             synced, unshared = None, e
+        said = tuple(step.lines_of(ws, applied, synced))
         state, shown, entry = applied.state, applied.commit, applied.state[model.REGISTRY]["instances"][me]
         data = {**step.data(applied, synced), "committed": True}
         head = _checked_in(me, entry, since)
         for note in applied.change.notes:
             out.note(note)
     briefed = _brief(ws, state, me, data, head, entry=entry, since=since, shown=shown, fresh=fresh, full=full)
-    return briefed._replace(unshared=unshared)
+    return briefed._replace(unshared=unshared, said=said)
 
 
 def read(ws: workspace.Workspace, out: Output, *, full: bool = False) -> Briefed:

@@ -85,6 +85,8 @@ def checkin(
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     briefed = briefing.check_in(ws, out, sync=sync, session=session, full=full)
     out.emit(briefed.data, briefed.lines)
+    for line in briefed.said:  # on stderr, as every step's: the briefing is the answer
+        out.tell(line)
     if briefed.unshared is not None:  # briefed first: then why the check-in stays here (exit 5)
         raise briefed.unshared
     return 0

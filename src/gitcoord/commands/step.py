@@ -97,6 +97,12 @@ def tell(ws: workspace.Workspace, applied: commit.Applied, synced: sync_engine.S
     _aftermath(ws, applied, synced, out, ())
 
 
+def lines_of(ws: workspace.Workspace, applied: commit.Applied, synced: sync_engine.Synced | None) -> list[str]:
+    """A step's summary line and what its sync did, for a command that reports the step beside
+    an answer of its own (`coord checkin`, whose answer is the briefing)."""
+    return [_summary(ws, applied), *(sync_command.lines(ws, synced) if synced else ())]
+
+
 def _summary(ws: workspace.Workspace, applied: commit.Applied) -> str:
     return f"{safe(applied.change.event.summary)} ({_where(applied.commit, ws.branch, applied.change)})"
 
