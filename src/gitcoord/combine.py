@@ -9,7 +9,6 @@ that the remote's line made void are left out first (`voided`).
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import NamedTuple
 from typing import Protocol
 
@@ -110,7 +109,10 @@ def _merge(ws: Workspace, local: git.Sha, remote: git.Sha, bases: list[git.Sha])
         # in this process, instead of by one driver process per file: that keeps short the
         # window in which another push can overtake this one.
         tree = _merge_tree(ws, local, remote, {f"merge.{clone.DRIVER}.driver": "true"})  # true: keep ours
-        tree = _merge_records(ws, (bases[0], local, remote), tree, sorted(both))
+        from gitcoord import driver  # here: a sync that merges nothing never needs the merge code
+
+        three = (bases[0], local, remote)
+        tree = driver.merge_into(ws.root, three, tree, sorted(both), lambda why: _needs_person(ws, why))
     else:  # other files too, or criss-cross history: the driver merges each file, in git
         tree = _merge_tree(ws, local, remote, {})
     merged = workspace.snapshot(ws, commit=tree)
@@ -137,32 +139,6 @@ def _merge_tree(ws: Workspace, local: git.Sha, remote: git.Sha, config: dict[str
         return git.merge_tree(ws.root, local, remote, config=config)
     except git.MergeTreeConflict as e:
         raise _needs_person(ws, e.messages) from None
-
-
-def _merge_records(
-    ws: Workspace, commits: tuple[git.Sha, git.Sha, git.Sha], tree: git.Sha, paths: list[str]
-) -> git.Sha:
-    """`tree` with `paths`, coordination files that both sides changed, merged record by record.
-
-    `commits` are the merge base, ours and theirs."""
-    from gitcoord import driver  # here: a sync that merges nothing never needs the merge code
-    from gitcoord import jsonio
-
-    texts = iter(git.read_blobs(ws.root, [f"{c}:{p}" for p in paths for c in commits]))
-    merged: dict[str, git.Sha] = {}
-    for path in paths:
-        old, ours, theirs = next(texts), next(texts), next(texts)
-        if ours is None or theirs is None or ours == theirs:
-            continue  # deleted on a side (git has reported that conflict already), or the same on both
-        try:
-            text, outcome = driver.merge_texts(PurePosixPath(path).name, old, ours, theirs)
-        except jsonio.ParseError as e:
-            why = f"{path}: cannot merge as JSON: a side does not parse ({e.message}, line {e.line})"
-            raise _needs_person(ws, why) from None
-        if outcome.conflicts:
-            raise _needs_person(ws, "\n".join(driver.merge_notes(path, outcome)))
-        merged[path] = git.hash_object(ws.root, text)
-    return git.write_tree(ws.root, tree, merged) if merged else tree
 
 
 def _needs_person(ws: Workspace, said: str) -> NeedsPerson:

@@ -41,10 +41,21 @@ Step = Callable[[State], Change]
 ATTEMPTS = 5
 
 
-class Applied(NamedTuple):
+class Made(NamedTuple):
     change: Change
-    commit: git.Sha | None  # None when the change was only staged (--no-commit)
+    commit: git.Sha
     state: State  # the store as the step left it
+
+
+class Staged(NamedTuple):
+    """A step only staged (--no-commit), for a person to commit."""
+
+    change: Change
+    commit: None
+    state: State
+
+
+Applied = Made | Staged
 
 
 def problems(old: State, new: State, change: Change) -> list[Finding]:
@@ -81,15 +92,14 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
             if no_commit:
                 change, new, _ = _apply(snap, step)
                 _stage(ws, snap.commit, change)
-                return Applied(change, None, new)
-            applied = _made(ws, snap, step, when)
-            assert applied.commit is not None
-            if advance(ws, snap.commit, applied.commit):
-                return applied
+                return Staged(change, None, new)
+            made = _made(ws, snap, step, when)
+            if advance(ws, snap.commit, made.commit):
+                return made
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
 
 
-def make_on(ws: Workspace, base: git.Sha, step: Step, *, when: dt.datetime) -> Applied:
+def make_on(ws: Workspace, base: git.Sha, step: Step, *, when: dt.datetime) -> Made:
     """`step` made as a commit on `base`, checked as `commit_step` checks it; no ref moves.
 
     A sync whose push lost the race makes the clone's one new step again on the remote's tip
@@ -125,7 +135,7 @@ def _finish(written: Written | None) -> None:
             written()
 
 
-def _made(ws: Workspace, snap: Snapshot, step: Step, when: dt.datetime) -> Applied:
+def _made(ws: Workspace, snap: Snapshot, step: Step, when: dt.datetime) -> Made:
     """The commit of `step` on the snapshot's commit, its objects written while it is checked."""
     change, new, written = _apply(snap, step, lambda change: _write_meanwhile(ws, snap, change))
     try:
@@ -144,7 +154,7 @@ def _made(ws: Workspace, snap: Snapshot, step: Step, when: dt.datetime) -> Appli
     tree = git.write_tree(ws.root, snap.commit, blobs)
     parents = [snap.commit] if snap.commit else []
     commit = git.commit_tree(ws.root, tree, parents, change.event.message(), date=int(when.timestamp()))
-    return Applied(change, commit, new)
+    return Made(change, commit, new)
 
 
 def _write_meanwhile(ws: Workspace, snap: Snapshot, change: Change) -> Written | None:

@@ -10,6 +10,7 @@ it is printed, never run.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from pathlib import PurePosixPath
@@ -28,6 +29,38 @@ def merge_texts(name: str, base: bytes | None, ours: bytes, theirs: bytes) -> tu
     outcome = merge.merge_file(name, *parsed)
     # Records the merge kept as ours had them are copied from our text, not written again.
     return store.dump(name, outcome.doc, store.reusable(name, ours, parsed[1])), outcome
+
+
+def merge_into(
+    root: Path,
+    commits: tuple[git.Sha, git.Sha, git.Sha],
+    tree: git.Sha,
+    paths: Sequence[str],
+    fail: Callable[[str], Exception],
+) -> git.Sha:
+    """`tree` with each of `paths`, coordination files, merged record by record from `commits`
+    (the base, ours and theirs), in this process; `fail(why)` is raised when one needs a person.
+
+    Where only one side changed a file, that side's bytes are taken as they are."""
+    texts = iter(git.read_blobs(root, [f"{c}:{p}" for p in paths for c in commits]))
+    merged: dict[str, git.Sha] = {}
+    for path in paths:
+        base, ours, theirs = next(texts), next(texts), next(texts)
+        if theirs in (ours, base):
+            continue  # `tree` has ours
+        if ours == base and theirs is not None:
+            merged[path] = git.hash_object(root, theirs)
+            continue
+        if ours is None or theirs is None or path not in store.PATHS:
+            raise fail(f"{path} was changed on one side and deleted on the other, or is not the store's")
+        try:
+            text, outcome = merge_texts(PurePosixPath(path).name, base, ours, theirs)
+        except jsonio.ParseError as e:
+            raise fail(f"{path}: cannot merge as JSON: a side does not parse ({e.message}, line {e.line})") from None
+        if outcome.conflicts:
+            raise fail("\n".join(merge_notes(path, outcome)))
+        merged[path] = git.hash_object(root, text)
+    return git.write_tree(root, tree, merged) if merged else tree
 
 
 def merge_notes(label: str, outcome: merge.Outcome) -> list[str]:

@@ -22,7 +22,6 @@ from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
 from gitcoord import replay
-from gitcoord import store
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.workspace import Workspace
@@ -67,7 +66,6 @@ def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str
     line = git.commits(ws.root, [local, "--not", remote])
     if any(len(c.parents) != 1 for c in line):
         raise FatalError(_by_hand(ws, void, "a merge is among them"))
-    about = {c.sha: c for c in git.changes(ws.root, [local, "--not", remote])}
     tip = line[0].parents[0]  # where this clone's line leaves the shared one
     dropped: list[Dropped] = []
     for c in line:
@@ -76,7 +74,7 @@ def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str
             tip = c.sha  # nothing below it was left out: it stays as it is
             continue
         if why is None:
-            again = _onto(ws, c, tip, about[c.sha].committed, void)
+            again = _onto(ws, c, tip, void)
             findings = replay.check_range(ws.root, [again, "--not", tip], now=clock.now()).findings
             if not findings:
                 tip = again
@@ -88,38 +86,23 @@ def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str
             why = f"without the commits left out before it: {findings[0].message}"
         kept = git.Ref(KEPT + c.sha)
         git.update_ref(ws.root, kept, c.sha, None, "coord: void under the shared line, set aside")
-        dropped.append(Dropped(c.sha, about[c.sha].subject, why, kept))
+        dropped.append(Dropped(c.sha, c.subject, why, kept))
     return tip, dropped
 
 
-def _onto(ws: Workspace, c: git.Commit, tip: git.Sha, date: int, void: dict[str, str]) -> git.Sha:
+def _onto(ws: Workspace, c: git.Commit, tip: git.Sha, void: dict[str, str]) -> git.Sha:
     """Commit `c`'s change again on `tip`: each file it changed merged record by record."""
     from gitcoord import driver  # here: only a sync that sets something aside merges this way
-    from gitcoord import jsonio
 
-    old = c.parents[0]
-    paths = sorted(git.changed_paths(ws.root, old, c.sha))
+    def fail(why: str) -> FatalError:
+        return FatalError(_by_hand(ws, void, f"{c.sha[:12]}: {why}"))
+
+    paths = sorted(git.changed_paths(ws.root, c.parents[0], c.sha))
     beside = [p for p in paths if not p.startswith(f"{model.COORD_DIR}/")]
     if beside:  # code, with its modes, links and authors: only git, or a person, replays that
-        raise FatalError(_by_hand(ws, void, f"{c.sha[:12]} changes {beside[0]}, beside the store"))
-    texts = iter(git.read_blobs(ws.root, [f"{r}:{p}" for p in paths for r in (old, tip, c.sha)]))
-    files: dict[str, git.Sha] = {}
-    for path in paths:
-        base, ours, theirs = next(texts), next(texts), next(texts)
-        if ours == base and theirs is not None:  # the line without them left this file as it was
-            files[path] = git.hash_object(ws.root, theirs)
-            continue
-        if theirs is None or ours is None or path not in store.PATHS:
-            raise FatalError(_by_hand(ws, void, f"{c.sha[:12]}'s change to {path} needs git's merge, or a person"))
-        try:
-            text, outcome = driver.merge_texts(path.rsplit("/", 1)[-1], base, ours, theirs)
-        except jsonio.ParseError as e:
-            raise FatalError(_by_hand(ws, void, f"{path} does not parse ({e.message}, line {e.line})")) from None
-        if outcome.conflicts:
-            raise FatalError(_by_hand(ws, void, f"{c.sha[:12]}'s change to {path} conflicts without them"))
-        files[path] = git.hash_object(ws.root, text)
-    tree = git.write_tree(ws.root, tip, files)
-    return git.commit_tree(ws.root, tree, [tip], c.message, date=date)
+        raise fail(f"it changes {beside[0]}, beside the store")
+    tree = driver.merge_into(ws.root, (c.parents[0], tip, c.sha), tip, paths, fail)
+    return git.commit_tree(ws.root, tree, [tip], c.message, date=c.committed)
 
 
 def _by_hand(ws: Workspace, void: dict[str, str], why: str) -> str:

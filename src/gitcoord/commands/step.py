@@ -176,13 +176,12 @@ class Again:
 
     def __init__(self, build: Build, ws: workspace.Workspace, mine: git.Sha) -> None:
         self.build, self.ws, self.mine = build, ws, mine
-        self.made: commit.Applied | None = None
+        self.made: commit.Made | None = None
 
     def __call__(self, base: git.Sha) -> git.Sha:
         now = clock.now()
         ctx = Context(self.ws.identity, now, ids.maker(now))
         self.made = commit.make_on(self.ws, base, lambda state: self.build(state, ctx), when=now)
-        assert self.made.commit is not None
         return self.made.commit
 
 

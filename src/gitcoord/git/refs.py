@@ -168,18 +168,20 @@ def log(
 class Commit(NamedTuple):
     sha: Sha
     parents: tuple[Sha, ...]
+    committed: int  # committer date, seconds since the epoch
+    subject: str
     message: str
 
 
 def commits(cwd: Path, revisions: Sequence[str]) -> list[Commit]:
     """The commits of `revisions` (e.g. ["A..B"]), oldest first, parents before children."""
-    text = out(["log", "-z", "--reverse", "--topo-order", "--format=%H %P%x1f%B", *revisions, "--"], cwd)
+    text = out(["log", "-z", "--reverse", "--topo-order", "--format=%H %P%x1f%ct%x1f%s%x1f%B", *revisions, "--"], cwd)
     found = []
     for item in text.split("\0"):
         if item.strip():
-            head, _, message = item.lstrip("\n").partition("\x1f")
+            head, committed, subject, message = item.lstrip("\n").split("\x1f", 3)
             sha, *parents = head.split()
-            found.append(Commit(Sha(sha), tuple(Sha(p) for p in parents), message))
+            found.append(Commit(Sha(sha), tuple(Sha(p) for p in parents), int(committed), subject, message))
     return found
 
 
