@@ -8,7 +8,7 @@ check of what it receives) refuse it there, as they must: from the outside, it l
 like a forged commit grown from an old parent.
 
 So before merging, a sync asks which of its own commits the shared line would refuse
-(`replay.void`). It leaves those out, with every later local commit rebuilt on the line without
+(`crossing.void`). It leaves those out, with every later local commit rebuilt on the line without
 them (each change merged record by record onto its new parent, with its message and date, signed
 again, and judged again: one that needed a commit left out is left out too). What is left out
 stays reachable under refs/coord/dropped/, and the sync says what and why; nothing is lost.
@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from gitcoord import clock
+from gitcoord import crossing
 from gitcoord import git
 from gitcoord import model
 from gitcoord import replay
@@ -43,7 +44,7 @@ def set_aside(ws: Workspace, local: git.Sha, remote: git.Sha) -> tuple[git.Sha, 
     """`local`, or the line rebuilt without the commits that `remote`'s line makes void, and those."""
     dropped: list[Dropped] = []
     for _ in range(64):  # each round leaves out at least one commit; a long line is repaired by hand
-        found = replay.void(ws.root, local, remote, now=clock.now())
+        found = crossing.void(ws.root, local, remote, now=clock.now())
         if not found or _wrong_from_the_start(ws, local, remote, found):
             return local, dropped
         why: dict[str, str] = {c.sha: f.message for c, f in reversed(found)}  # the first finding of each

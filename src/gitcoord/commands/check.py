@@ -2,7 +2,7 @@
 
 Client-side hooks can be skipped (`--no-verify`, rebase, cherry-pick, a merge button), so
 CI and the server's gate replay every commit of a push or a pull request through the same
-checks (`replay.py`): schema, invariants, transitions and authorization, every commit
+checks (`replay.py`, commit by commit in `judge.py`): schema, invariants, transitions and authorization, every commit
 against its parent's state.
 """
 
@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from gitcoord import clock
+from gitcoord import expected
 from gitcoord import git
+from gitcoord import judge
 from gitcoord import model
 from gitcoord import range_loader
 from gitcoord import replay
@@ -41,7 +43,7 @@ def check_staged(ws: workspace.Workspace) -> replay.Verdict:
     head = git.rev_parse(root, "HEAD")
     others = _merge_heads(ws.repo)
     if head is not None and len(others) == 1:
-        old, problem = replay._expected(loader, [head, others[0]], staged)
+        old, problem = expected.of_parents(loader, [head, others[0]], staged)
         if problem is not None:
             return replay.Verdict(0, [problem], {})
     else:
@@ -49,7 +51,7 @@ def check_staged(ws: workspace.Workspace) -> replay.Verdict:
     now = clock.now()
     standing = loader.standing(head, old)
     # The invariants of the staged files are coord-validate's to report; this hook adds history.
-    found = replay.review(
+    found = judge.review(
         old, staged, ws.identity, when=now, now=now, invariant=False, fresh=standing.fresh, authority=standing.authority
     )
     return replay.Verdict(0, found, {})
