@@ -19,10 +19,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from gitcoord import clock
-from gitcoord import crossing
 from gitcoord import git
 from gitcoord import model
-from gitcoord import replay
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.workspace import Workspace
@@ -42,6 +40,8 @@ class Dropped(NamedTuple):
 
 def set_aside(ws: Workspace, local: git.Sha, remote: git.Sha) -> tuple[git.Sha, list[Dropped]]:
     """`local`, or the line rebuilt without the commits that `remote`'s line makes void, and those."""
+    from gitcoord import crossing  # here: a sync that has nothing to merge judges nothing
+
     dropped: list[Dropped] = []
     for _ in range(64):  # each round leaves out at least one commit; a long line is repaired by hand
         found = crossing.void(ws.root, local, remote, now=clock.now())
@@ -59,6 +59,8 @@ def _wrong_from_the_start(
     """Whether a commit found void breaks the rules against its own parent too: then it was never
     good (a forgery, a hand edit past the hooks), not made void since. It is not set aside as an
     honest step would be: the merge that brings it is refused, and the sync says so."""
+    from gitcoord import replay
+
     own = {f.commit for f in replay.check_range(ws.root, [local, "--not", remote], now=clock.now()).findings}
     return any(c.sha in own for c, _ in found)
 
@@ -75,6 +77,8 @@ def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str
             tip = c.sha  # nothing below it was left out: it stays as it is
             continue
         if why is None:
+            from gitcoord import replay
+
             again = _onto(ws, c, tip, void)
             findings = replay.check_range(ws.root, [again, "--not", tip], now=clock.now()).findings
             if not findings:

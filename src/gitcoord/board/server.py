@@ -38,6 +38,7 @@ from gitcoord import workspace
 from gitcoord.board import actions
 from gitcoord.board import page
 from gitcoord.board.data import page_data
+from gitcoord.combine import Undone
 from gitcoord.commands import step
 from gitcoord.errors import FatalError
 
@@ -123,8 +124,10 @@ class Board:
             ws = self.ws._replace(identity=human)
             applied = step.commit_now(action.build, ws)
             warning = None
-            try:
-                synced = step.publish(ws, None)
+            try:  # a push that lost the race makes the step again on what the others did, no merge
+                applied, synced = step.share(ws, action.build, applied, None)
+            except Undone:
+                raise  # it no longer applies there: taken back, and the page says why (409)
             except FatalError as e:
                 synced, warning = None, str(e)
         change = applied.change

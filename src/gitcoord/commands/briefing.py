@@ -186,6 +186,6 @@ def beat(ws: workspace.Workspace, out: Output, *, session: str) -> bool:
             return False
     if step.wants_sync(ws, None):
         step.catch_up(ws, out)
-    step.commit_now(functools.partial(_checkin, session=session), ws)
-    step.publish(ws, None)
+    build = functools.partial(_checkin, session=session)
+    step.share(ws, build, step.commit_now(build, ws), None)
     return True

@@ -76,9 +76,12 @@ def show(
     state: State = snap
     acked: dict[str, Any] = {}
     if ack:
-        applied = step.commit_now(lambda s, c: messages.ack(s, c, records.resolve(s, "message", message_id)), ws)
+
+        def build(s: State, c: Context) -> Change:
+            return messages.ack(s, c, records.resolve(s, "message", message_id))
+
+        applied, synced = step.share(ws, build, step.commit_now(build, ws), sync)
         state = applied.state
-        synced = step.publish(ws, sync)
         acked["ack"] = step.data(applied, synced)
         step.tell(ws, applied, synced, out)
     with validation.reading(snap):
