@@ -29,7 +29,7 @@ def verify(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> None
     """Refuse (FatalError) a remote tip that breaks the rules, saying what and how to repair it.
 
     `known`: where `verified_ref` pointed, as the caller read it (with the other refs it needed)."""
-    verdict = _judge(ws, remote, known)
+    verdict = judge_since(ws, remote, known)
     if verdict is not None and remote is not None:
         raise FatalError(refusal(ws, verdict, remote))
 
@@ -41,10 +41,11 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     once: what `git clone` put in a checkout was never judged either. After, only what is new."""
     if remote is None:
         return None
-    return _judge(ws, remote, git.rev_parse(ws.root, verified_ref(ws)))
+    return judge_since(ws, remote, git.rev_parse(ws.root, verified_ref(ws)))
 
 
-def _judge(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> replay.Verdict | None:
+def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> replay.Verdict | None:
+    """`judge`, with `known` where `verified_ref` pointed, as the caller read it with its other refs."""
     if remote is None or known == remote:
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
@@ -119,6 +120,12 @@ def _human_key(registry: Doc | None) -> str | None:
         return sshkeys.parse(key) if key else None
     except sshkeys.NotAKey:
         return None
+
+
+def refused_ref(ws: Workspace) -> git.Ref:
+    """The local tip the remote last refused (its gate), until a sync shares this clone's line: so
+    that a read does not promise that `coord sync` will share what the remote has refused."""
+    return git.Ref(f"refs/coord/refused/{ws.remote}/{ws.branch}")
 
 
 def verified_ref(ws: Workspace) -> git.Ref:

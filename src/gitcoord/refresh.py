@@ -38,6 +38,7 @@ class Freshness(NamedTuple):
     tracking: git.Sha | None  # the remote-tracking tip, after the fetch
     unshared: int  # commits the local branch has that the remote lacks
     missing: int  # commits of the remote this view lacks (the two have diverged)
+    refused: bool = False  # the remote refused the unshared commits when a sync pushed them
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class Freshness(NamedTuple):
             "committed": self.committed,
             "unshared": self.unshared,
             "missing": self.missing,
+            "refused": self.refused,
         }
 
 
@@ -74,9 +76,10 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
         local = git.rev_parse(ws.root, ws.ref)
         return _seen(ws, remote=None, fetched=False, problem=None, commit=local, local=local, tracking=None)
     problem = _fetch(ws, timeout)
-    local = git.rev_parse(ws.root, ws.ref)
-    tracking = git.rev_parse(ws.root, tracking_ref(ws))
-    bad = incoming.judge(ws, tracking)
+    tips = git.tips(ws.root, [ws.ref, tracking_ref(ws), incoming.verified_ref(ws), incoming.refused_ref(ws)])
+    local, tracking = tips[ws.ref], tips[tracking_ref(ws)]
+    refused = tips[incoming.refused_ref(ws)]
+    bad = incoming.judge_since(ws, tracking, tips[incoming.verified_ref(ws)])
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
         fetched, problem = problem is None, problem or incoming.summary(ws, bad)
         good = incoming.believed(ws, local, bad)
@@ -94,13 +97,25 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
             commit=local or tracking,
             local=local,
             tracking=tracking,
+            refused=refused,
         )
     if local is None or git.is_ancestor(ws.root, local, tracking):
         if local is not None and git.worktree_of(ws.root, ws.branch) is None:
             local = _fast_forward(ws, local, tracking)
-        return _seen(ws, remote=ws.remote, fetched=True, problem=None, commit=tracking, local=local, tracking=tracking)
+        return _seen(
+            ws,
+            remote=ws.remote,
+            fetched=True,
+            problem=None,
+            commit=tracking,
+            local=local,
+            tracking=tracking,
+            refused=refused,
+        )
     # unshared commits: the view is this clone's own
-    return _seen(ws, remote=ws.remote, fetched=True, problem=None, commit=local, local=local, tracking=tracking)
+    return _seen(
+        ws, remote=ws.remote, fetched=True, problem=None, commit=local, local=local, tracking=tracking, refused=refused
+    )
 
 
 def _fast_forward(ws: Workspace, local: git.Sha, tracking: git.Sha) -> git.Sha | None:
@@ -135,6 +150,7 @@ def _seen(
     commit: git.Sha | None,
     local: git.Sha | None,
     tracking: git.Sha | None,
+    refused: git.Sha | None = None,
 ) -> Freshness:
     unshared = missing = 0
     if local is not None and tracking is not None and local != tracking:
@@ -142,7 +158,18 @@ def _seen(
         missing = git.rev_list_count(ws.root, tracking, since=commit) if commit != tracking else 0
     # How old the view is matters where there is a remote to be behind; without one, nothing is fetched.
     committed = git.commit_date(ws.root, commit) if commit and remote is not None else None
-    return Freshness(remote, fetched, problem, commit, committed, local, tracking, unshared, missing)
+    held = bool(unshared) and _held_back(ws, refused, local, tracking)
+    return Freshness(remote, fetched, problem, commit, committed, local, tracking, unshared, missing, held)
+
+
+def _held_back(ws: Workspace, refused: git.Sha | None, local: git.Sha | None, tracking: git.Sha | None) -> bool:
+    """Whether the local line holds what the remote refused (and has not taken since)."""
+    if refused is None or local is None or tracking is None:
+        return False
+    if refused == local:
+        return True
+    # steps made since, on top of what was refused, are held back with it
+    return git.is_ancestor(ws.root, refused, local) and not git.is_ancestor(ws.root, refused, tracking)
 
 
 def describe(fresh: Freshness) -> list[str]:
@@ -155,6 +182,11 @@ def describe(fresh: Freshness) -> list[str]:
         notes.append(
             f"{fresh.remote} has {fresh.missing} commit(s) this view lacks and this clone has "
             f"{fresh.unshared} it lacks; `coord sync` merges them"
+        )
+    elif fresh.refused:
+        notes.append(
+            f"{fresh.unshared} commit(s) of this clone are not shared: {fresh.remote} refused them when they were "
+            "pushed; `coord sync` says why, and how to go on without them"
         )
     elif fresh.unshared and fresh.fetched:
         notes.append(f"{fresh.unshared} commit(s) of this clone are not shared yet; `coord sync` shares them")

@@ -87,8 +87,9 @@ def sync(
             # The local tip, and the remote's as this clone last saw it. The local one is read
             # before the fetch: whatever moves it later, the branch moves only from it (advance).
             # What was judged good is read with them: only a sync, under the lock, moves it on.
-            tips = git.tips(ws.root, [ws.ref, _tracking(ws), incoming.verified_ref(ws)])
+            tips = git.tips(ws.root, [ws.ref, _tracking(ws), incoming.verified_ref(ws), incoming.refused_ref(ws)])
             local, known, judged = tips[ws.ref], tips[_tracking(ws)], tips[incoming.verified_ref(ws)]
+            refused = tips[incoming.refused_ref(ws)]
             start = local if attempt == 1 else start
             remote = _fetch(ws)
             if accept_rewind and _rewound(ws, known, remote):
@@ -106,6 +107,8 @@ def sync(
                 pushed = False
             # Only what the remote took moves the local branch: a lost race leaves no merge here.
             if pushed and (target == local or advance(ws, local, target)):
+                if refused is not None:  # what the remote refused is shared now, or left behind
+                    git.delete_refs(ws.root, incoming.refused_ref(ws))
                 merged = merged or joined
                 counted = counts if start == local else None
                 return _result(
@@ -215,6 +218,8 @@ def _push(ws: Workspace, commit: git.Sha) -> bool:
         return False
     except git.PushFailed as e:
         if e.kind == "refused":
+            ref = incoming.refused_ref(ws)  # remembered, for the reads: `coord sync` will not share it
+            git.update_ref(ws.root, ref, commit, git.rev_parse(ws.root, ref), "coord: refused by the remote")
             raise Declined(_declined(ws, commit, e)) from None
         raise FatalError(f"cannot push {ws.branch} to {ws.remote}:\n{e.output}\nYour commits are kept.") from None
     return True

@@ -147,6 +147,17 @@ def test_a_refused_push_says_why(team: Team) -> None:
     assert envelope["data"]["task_id"].startswith("task_")
     assert envelope["error"]["kind"] == "refused"
     assert "the step is committed here, but the remote refuses it" in envelope["error"]["message"]
+    # A read then says so, instead of promising that the next sync shares them.
+    status = json.loads(team("instance-2", "status", "--json"))
+    assert status["data"]["freshness"]["refused"] is True, status
+    said = team.run("instance-2", "status")
+    assert "2 commit(s) of this clone are not shared: origin refused them" in said.err, said
+    assert "`coord sync` shares them" not in said.err
+    hook.unlink()  # the remote takes them now: a sync shares them, and the reads forget the refusal
+    team("instance-2", "sync")
+    status = json.loads(team("instance-2", "status", "--json"))
+    assert status["data"]["freshness"]["refused"] is False
+    assert git(team.clones["instance-2"], "for-each-ref", "refs/coord/refused/") == ""
 
 
 def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(
