@@ -303,6 +303,18 @@ def test_a_replace_ref_is_refused_and_one_already_there_blinds_nothing(team: Tea
     refused(team, "instance-1", "signature")
 
 
+@pytest.mark.parametrize("ref", ["refs/merge-requests/1/head", "refs/pull/1/head", "refs/keep-around/x"])
+def test_a_commit_a_forge_wrote_past_the_hook_is_judged_when_pushed_to_a_branch(team: Team, ref: str) -> None:
+    """A forge copies a fork's branch into the repository (a merge request, a pull request) and
+    runs no hook: the gate judges it all the same once it is pushed where the gate guards."""
+    team.fresh("instance-2")
+    team.edit("instance-2", model.REGISTRY, _own_expertise("instance-1", ["forged"]))
+    forged = team.commit("instance-2", "instance-1's own edit, says the trailer", "-c", "coord.instance=instance-1")
+    git(team.remote, "fetch", "-q", str(team.clones["instance-2"]), f"+{forged}:{ref}")  # as the forge does
+    said = refused(team, "instance-2", "signature")
+    assert "signed with instance-2's key, but acts as instance-1" in said
+
+
 def _twice_listed(clone: Path, forged: str) -> str:
     """A commit whose coordination/ tree lists the task queue twice: a forged blob first, the real one after."""
     entries = git(clone, "ls-tree", "HEAD:coordination").splitlines()

@@ -113,10 +113,12 @@ def _kept(root: Path, u: Update) -> list[Refusal]:
 
 def _commits(root: Path, u: Update, now: float, *, joins: Doc | None) -> list[Refusal]:
     """Every commit the push brings, whatever the ref (a tag, a branch with no store at its tip,
-    refs/anything): each is judged against its parents. A commit some ref here already holds
-    was judged when that ref took it (git moves no ref while the hook runs)."""
+    refs/anything): each is judged against its parents. A commit a branch or a tag here already
+    holds was judged when that ref took it, through this gate (git moves no ref while the hook
+    runs). Not so for other refs: a forge writes refs/pull/*, refs/merge-requests/*, refs/keep-around/*
+    from a fork's push, and a mirror fetches, with no hook at all."""
     assert u.new is not None
-    revisions = [u.new, "--not", "--all"]
+    revisions = [u.new, "--not", "--branches", "--tags"]
     verdict = check.check_range(root, revisions, joins=joins)
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
     held = _stores_held(root) if verdict.roots else []
