@@ -17,7 +17,6 @@ from gitcoord import git
 from gitcoord import history
 from gitcoord import model
 from gitcoord import records
-from gitcoord import rulebook
 from gitcoord.expected import of_parents
 from gitcoord.findings import Finding
 from gitcoord.judge import acting
@@ -92,21 +91,26 @@ def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) ->
 
 
 def _recreated(old: State, new: State, joined: State) -> list[Finding]:
-    """Records a commit creates whose id the line it joins already holds: ids are unique, so a
-    side line grown from before a record existed may not make that id again (a merge would then
-    settle each of its fields either way, and mix a record nobody made)."""
+    """Records a commit creates whose id the line it joins already holds, live or archived: ids are
+    unique (random, for tasks, messages and decisions), so a side line grown from before a record
+    existed may not make that id again, whoever made it first: a merge would then settle each of
+    its fields either way (a question rewritten under its answer), or keep a live copy of an
+    archived one. An instance's entry is its name: only one with another key is refused."""
     found: list[Finding] = []
     for file, coll in model.COLLECTIONS.items():
         if old.blobs.get(file) == new.blobs.get(file) or not (new.usable(file) and joined.usable(file)):
             continue
         before = records.by_id(old[file], coll) if old.usable(file) else {}
         held = records.by_id(joined[file], coll)
-        made = records.by_id(new[file], coll)
-        # Who made it: its actor fields (an instance's own key, for the registry's entries).
-        fields = ("signing_key",) if not coll.id_key else sorted(rulebook.KINDS[coll.kind].actors)
-        for rid in sorted(made.keys() - before.keys()):
-            if rid in held and any(held[rid].get(f) != made[rid].get(f) for f in fields):
-                message = f"{rid} exists, made by another, on the line this merge joins; a side line may not make it"
+        for rid, record in sorted(records.by_id(new[file], coll).items()):
+            if rid in before:
+                continue
+            if not coll.id_key:  # a name registered on both lines, with one key: the same instance
+                again = rid in held and held[rid].get("signing_key") != record.get("signing_key")
+            else:
+                again = (rid in held and held[rid] != record) or (rid not in held and joined.archives(coll.kind, rid))
+            if again:
+                message = f"{rid} exists, made before, on the line this merge joins; a side line may not make it again"
                 found.append(Finding(file, (), "history", message))
     return found
 

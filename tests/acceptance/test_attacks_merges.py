@@ -258,16 +258,19 @@ def test_a_leaked_key_s_side_commit_merged_by_an_honest_signer_is_refused(
 # A record made again on a side line grown from before it existed -------------------------------------------
 
 
-def test_a_side_line_that_makes_a_record_the_other_line_holds_is_refused(example_team: Team) -> None:
-    """The human's task, re-created by instance-3 on a side line with its own text: merged with each
-    conflicting field settled the attacker's way, it would read as the human's, rewritten."""
+@pytest.mark.parametrize("maker", [HUMAN, ME])
+def test_a_side_line_that_makes_a_record_the_other_line_holds_is_refused(example_team: Team, maker: str) -> None:
+    """The human's task (or the attacker's own, which others have read and acted on since),
+    re-created by instance-3 on a side line with other text: merged with each conflicting field
+    settled the attacker's way, it would read as the record they saw, rewritten."""
     attacker = Forger(example_team, ME).fresh()
     before = git(attacker.clone, "rev-parse", "HEAD")
-    task = example_team.ok(HUMAN, "task", "add", "deploy to staging", "--sync").split()[0]
+    task = example_team.ok(maker, "task", "add", "deploy to staging", "--sync").split()[0]
     git(attacker.clone, "fetch", "-q", "origin")
     made = record_of(json.loads(git(attacker.clone, "show", f"origin/main:coordination/{TQ}")), task)
     git(attacker.clone, "reset", "-q", "--hard", before)
     side = {**made, "created_by": ME, "title": "deploy to prod", "description": "skip the review"}
+    assert made["created_by"] == maker
     attacker.edit(TQ, lambda d: d["pending_tasks"].append(side))
     attacker.commit(f"coord(task): {ME} adds {task}", date=made["created"])
     attacker.merge("origin/main")
