@@ -15,10 +15,13 @@ from pathlib import Path
 from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import history
+from gitcoord import merge
 from gitcoord import model
 from gitcoord import records
+from gitcoord import rulebook
 from gitcoord.expected import of_parents
 from gitcoord.findings import Finding
+from gitcoord.history import times
 from gitcoord.judge import acting
 from gitcoord.judge import dated_only
 from gitcoord.judge import floor
@@ -32,24 +35,57 @@ from gitcoord.range_loader import instant
 
 def crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Finding]:
     """What each side of `merge` brings that the line it joins refuses: judged again with that
-    line's settings, keys and latest presence (`history.overlay`)."""
-    mine, other = merge.parents[1], merge.parents[0]
-    crossings = _brought_into(loader, mine, other, now=now) + _brought_into(loader, other, mine, now=now)
+    line's settings, keys and latest presence (`history.overlay`), and, where both lines changed
+    one record, each line's change of it as a change of the other's version (`_changed_since`)."""
+    one, other = merge.parents[1], merge.parents[0]
+    (found, stale), (back, stale_back) = (_brought_into(loader, a, b, now=now) for a, b in ((one, other), (other, one)))
+    crossings = found + back + _wrong(stale) + _wrong(stale_back)
     return [_brought(f, c) for c, f in crossings]
 
 
 def void(root: Path, mine: str, other: str, *, now: dt.datetime) -> list[tuple[git.Change, Finding]]:
     """What a merge of `mine` into `other` would bring that the line of `other` refuses (see
-    `crossed`): each commit of `mine` made void since, with why. A sync asks before it merges."""
-    return _brought_into(Loader(root), mine, other, now=now)
+    `crossed`): each commit of `mine` made void since, with why. A sync asks before it merges.
+
+    Where `other`'s change of a record, judged on `mine`'s version, is what the merge refuses (the
+    human released a task this clone's holder has completed since), it is `mine`'s commits that
+    changed that record that are void: the shared line's are shared already."""
+    loader = Loader(root)
+    found, stale = _brought_into(loader, mine, other, now=now)
+    if not stale:
+        return found
+    _, back = _brought_into(loader, other, mine, now=now, only_stale=True)
+    for key, each in back.items():
+        said = next((f for _, f in each if f is not None), None)
+        if said is not None:
+            found += [
+                (c, said._replace(message=f"the line it joins changed it since: {said.message}"))
+                for c, _ in stale.get(key, [])
+            ]
+    found += [(c, f) for each in stale.values() for c, f in each if f is not None]
+    return found
 
 
-def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) -> list[tuple[git.Change, Finding]]:
-    """The commits of `mine` (not in `other`) that break the rules under the authority of `other`'s line."""
+Key = tuple[str, str]  # a record: its file and id
+# Each record a line changed that the other line changed too since: the commits that changed it,
+# with what is wrong with each change judged on the other line's version (None: nothing).
+Stale = dict[Key, list[tuple[git.Change, Finding | None]]]
+
+
+def _wrong(stale: Stale) -> list[tuple[git.Change, Finding]]:
+    return [(c, f) for each in stale.values() for c, f in each if f is not None]
+
+
+def _brought_into(
+    loader: Loader, mine: str, other: str, *, now: dt.datetime, only_stale: bool = False
+) -> tuple[list[tuple[git.Change, Finding]], Stale]:
+    """The commits of `mine` (not in `other`) that break the rules under the authority of `other`'s line,
+    and apart, what they did to records `other`'s line changed since (`_changed_since`)."""
     tip = loader.state(loader.at([other])[other])
     joined = tip.get(model.REGISTRY)
+    stale: Stale = {}
     if joined is None or not tip.exists:
-        return []
+        return [], stale
     brought = git.changes(loader.root, [mine, "--not", other])
     loader.dates.update({c.sha: c.committed for c in brought})
     at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
@@ -73,6 +109,11 @@ def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) ->
         authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
         actor = c.instances[0] if len(c.instances) == 1 else None
         since = floor(loader, c, old)
+        if len(c.parents) == 1:  # a merge on the side is judged by the commits it brings
+            for key, said in _changed_since(old, new, tip, actor, when=when, now=now, authority=authority):
+                stale.setdefault(key, []).extend([(c, f) for f in said] or [(c, None)])
+        if only_stale:
+            continue
         found += [(c, f) for f in _recreated(old, new, tip)]
         found += [
             (c, f)
@@ -81,13 +122,13 @@ def _brought_into(loader: Loader, mine: str, other: str, *, now: dt.datetime) ->
             )
         ]
     judged = dated_only(judged)
-    if not judged:
-        return found
+    if not judged or only_stale:
+        return found, stale
     line = authenticity.Line(joined, _fork_registry(loader, mine, other))
     also: dict[str, authenticity.Line] = {c.sha: line for c in judged}
     signed = authenticity.review(loader.root, judged, acting(judged), registry_at(loader, at), also=also, merged=merged)
     by_sha: dict[str, git.Change] = {c.sha: c for c in judged}
-    return found + [(by_sha[f.commit], f) for f in signed]
+    return found + [(by_sha[f.commit], f) for f in signed], stale
 
 
 def _recreated(old: State, new: State, joined: State) -> list[Finding]:
@@ -95,7 +136,9 @@ def _recreated(old: State, new: State, joined: State) -> list[Finding]:
     unique (random, for tasks, messages and decisions), so a side line grown from before a record
     existed may not make that id again, whoever made it first: a merge would then settle each of
     its fields either way (a question rewritten under its answer), or keep a live copy of an
-    archived one. An instance's entry is its name: only one with another key is refused."""
+    archived one. An instance's entry is its name: only one with another key is refused. Two
+    records one maker wrote by hand under one id (the specification's sequential ids) are a
+    collision for a person to settle, while nobody has acted on the first (`_collided`)."""
     found: list[Finding] = []
     for file, coll in model.COLLECTIONS.items():
         if old.blobs.get(file) == new.blobs.get(file) or not (new.usable(file) and joined.usable(file)):
@@ -107,12 +150,80 @@ def _recreated(old: State, new: State, joined: State) -> list[Finding]:
                 continue
             if not coll.id_key:  # a name registered on both lines, with one key: the same instance
                 again = rid in held and held[rid].get("signing_key") != record.get("signing_key")
+            elif rid in held:
+                again = held[rid] != record and not _collided(coll.kind, held[rid], record)
             else:
-                again = (rid in held and held[rid] != record) or (rid not in held and joined.archives(coll.kind, rid))
+                again = joined.archives(coll.kind, rid)
             if again:
                 message = f"{rid} exists, made before, on the line this merge joins; a side line may not make it again"
                 found.append(Finding(file, (), "history", message))
     return found
+
+
+def _collided(kind: str, held: Doc, made: Doc) -> bool:
+    """Whether `made` and `held`, one id, are two records of one maker, and `held` stands as it was
+    made: in the status a record starts in, with no entries (inputs, notes, positions) yet."""
+    rules = rulebook.KINDS[kind]
+    if any(held.get(f) != made.get(f) for f in rules.actors):
+        return False
+    fresh = model.status_of(kind, held) in rulebook.onward(rules, None)
+    return fresh and not any(times.value_of(held, field) for field in rules.entries)
+
+
+def _changed_since(
+    old: State, new: State, joined: State, actor: str | None, *, when: dt.datetime, now: dt.datetime, authority: Doc
+) -> list[tuple[Key, list[Finding]]]:
+    """A commit's change of records the joined line has changed since the commit's parent, judged
+    again as a change of the joined line's version: what the merge makes of the record (the
+    driver's own merge of the three), by the commit's actor. Lawful against an old parent is not
+    enough: a former holder completing a task the human has released since, a proposer deciding
+    a decision escalated since, would otherwise win through the driver's policy ("further along
+    wins"). A record the joined line archived may not be changed, nor one it changed be archived.
+    Two claims of one open task are the driver's to settle: it keeps the loser in `contested`,
+    its own field, and so tells it."""
+    found: list[tuple[Key, list[Finding]]] = []
+    for file, coll in model.COLLECTIONS.items():
+        mine, theirs = old.blobs.get(file), joined.blobs.get(file)
+        if not coll.id_key or new.blobs.get(file) == mine or theirs == mine:
+            continue  # the commit, or the joined line, left the file as the commit found it
+        if not (old.usable(file) and new.usable(file) and joined.usable(file)):
+            continue
+        before, after, held = (records.by_id(s[file], coll) for s in (old, new, joined))
+        for rid in sorted(before.keys() - after.keys()):
+            if rid in held and held[rid] != before[rid]:
+                message = f"{rid} was changed since on the line this merge joins; archive it again from there"
+                found.append(((file, rid), [Finding(file, (), "history", message)]))
+        stale = [r for r in sorted(after) if r in before and after[r] != before[r] and held.get(r) != before[r]]
+        for rid in [r for r in stale if r not in held and joined.archives(coll.kind, r)]:
+            message = f"{rid} was archived on the line this merge joins; an archived record never changes"
+            found.append(((file, rid), [Finding(file, (), "history", message)]))
+        stale = [r for r in stale if r in held and not _claims_race(before[r], after[r], held[r], actor)]
+        if not stale:
+            continue
+        merged = records.by_id(merge.merge_file(model.base(file), old[file], joined[file], new[file]).doc, coll)
+        driver_only = rulebook.KINDS[coll.kind].merge_only
+        registry = joined[model.REGISTRY]
+        for rid in (r for r in stale if r in merged):
+            record = {k: v for k, v in merged[rid].items() if k not in driver_only}
+            record.update({k: held[rid][k] for k in driver_only if k in held[rid]})
+            judged = history.check(
+                {model.REGISTRY: registry, file: joined[file]},
+                {model.REGISTRY: registry, file: records.put(joined[file], coll, record)},
+                actor,
+                when=when,
+                now=now,
+                files=[file],
+                fresh=False,
+                authority=authority,
+            )
+            found.append(((file, rid), judged))
+    return found
+
+
+def _claims_race(before: Doc, after: Doc, held: Doc, actor: str | None) -> bool:
+    """A claim of an open task that another instance claimed too, on the joined line."""
+    claims = before.get("status") == "pending_assignment" and after.get("status") == "assigned"
+    return claims and after.get("assigned_to") == actor and held.get("assigned_to") not in (None, actor)
 
 
 def _fork_registry(loader: Loader, mine: str, other: str) -> Doc | None:

@@ -110,3 +110,34 @@ def test_a_reclaim_judged_on_a_parent_where_the_holder_looked_silent_is_refused(
     found(attacker, "authorization")
     tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
     assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]
+
+
+def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refused(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """instance-2 held a task; the human released it and instance-1 claimed it. instance-2 completes it
+    on the commit from before the release, where it still holds it, and merges the shared line with the
+    real driver, whose "further along wins" would hand it back completed: the gate refuses the merge."""
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    task = team.ok(HUMAN, "task", "add", "Ship the release", "--sync").split()[0]
+    team.ok("instance-2", "sync")
+    team.ok("instance-2", "task", "claim", task, "--sync")
+    team.ok("instance-2", "task", "start", task, "--sync")
+    old = team.remote_tip()
+    team.ok(HUMAN, "sync")
+    team.ok(HUMAN, "task", "release", task, "--reason", "instance-2 is needed elsewhere", "--sync")
+    team.ok("instance-1", "sync")
+    team.ok("instance-1", "task", "claim", task, "--sync")
+
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", old)
+    attacker.edit(model.TASKS, lambda d: move(d, task, "completed_tasks", status="completed", status_reason="done"))
+    attacker.commit(f"instance-2 completes {task}")
+    assert team.ok("instance-2", "check", "--range", f"{old}..HEAD").startswith("ok: "), "lawful on its own parent"
+    git(attacker.clone, "fetch", "-q", "origin")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
+    said = refused(attacker, "transition")
+    assert "which this merge brings in" in said
+    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
+    assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]

@@ -79,3 +79,25 @@ def test_a_step_whose_own_commit_is_left_out_says_so_and_fails(example_team: Tea
     assert "the step was left out when it was shared" in envelope["error"]["message"]
     assert "refs/coord/dropped/" in envelope["error"]["message"]
     assert any("instance-1 tells human: first" in s for s in _origin_subjects(clone)), "the rest was shared"
+
+
+def test_a_completion_the_shared_line_took_away_is_left_out_and_the_release_stands(example_team: Team) -> None:
+    """instance-2 completes its task offline while the human releases it: shared, the completion would
+    undo the release through the driver's "further along wins", so the sync leaves it out and says so."""
+    team = example_team
+    clone = team.clones["instance-2"]
+    team.fresh("instance-2")
+    team.ok("instance-2", "task", "complete", "task_001", "--no-sync")
+    team.ok("instance-2", "msg", "send", "--to", "human", "--subject", "done", "--body", "b", "--no-sync")
+    team.fresh(HUMAN)
+    team.ok(HUMAN, "task", "release", "task_001", "--reason", "instance-2 is needed elsewhere", "--sync")
+    synced: Any = json.loads(team.ok("instance-2", "sync", "--json"))["data"]
+    [dropped] = synced["dropped"]
+    assert "completes task_001" in dropped["subject"]
+    assert "task_001" in dropped["why"]
+    assert git(clone, "rev-parse", dropped["kept"]) == dropped["commit"], "nothing is lost"
+    shown = json.loads(team.ok("instance-2", "task", "show", "task_001", "--json"))["data"]
+    assert (shown["status"], shown["assigned_to"]) == ("pending_assignment", None)
+    assert any("instance-2 tells human: done" in s for s in _origin_subjects(clone)), "the step after it was shared"
+    root = git(clone, "rev-list", "--max-parents=0", "main")
+    assert team.ok("instance-2", "check", "--range", f"{root}..main").startswith("ok: ")
