@@ -43,8 +43,9 @@ def parse_findings(file: str, data: bytes | None, *, strict: bool = True) -> tup
     return doc, []
 
 
-def check(snap: Snapshot, files: Sequence[str] = model.FILES) -> list[Finding]:
-    """Every problem in the snapshot's files: parse, schema, then the invariants, located by line."""
+def check(snap: Snapshot, files: Sequence[str] = model.FILES, *, whole_archive: bool = False) -> list[Finding]:
+    """Every problem in the snapshot's files: parse, schema, then the invariants, located by line
+    (`whole_archive`: with every archive shard read, see `invariants.check`)."""
     docs: dict[str, Doc] = {}
     findings: list[Finding] = []
     for file in files:
@@ -53,7 +54,7 @@ def check(snap: Snapshot, files: Sequence[str] = model.FILES) -> list[Finding]:
         if doc is not None:
             docs[file] = doc
     by_file: dict[str, list[Finding]] = {}
-    for f in invariants.check(docs, files=files, archived=snap.archived):
+    for f in invariants.check(docs, files=files, archived=snap.archived, whole_archive=whole_archive):
         by_file.setdefault(f.file, []).append(f)
     for file, problems in by_file.items():
         findings.extend(locate_findings(file, snap.raw(file) or b"", problems))

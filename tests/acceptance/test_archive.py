@@ -143,3 +143,18 @@ def test_a_cut_off_later_than_the_policy_allows_is_moved_back_and_said(
     assert any("later than the policy allows" in n for n in done["notes"])
     plain = json.loads(coord(worked, "--as", "human", "archive", "--dry-run", "--json").out)
     assert plain["notes"] == [], "the policy's own cut-off needs no note"
+
+
+def test_a_record_both_live_and_in_a_dated_shard_is_invalid(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COORD_NOW", LATER)
+    assert coord(worked, "--as", "human", "archive").code == 0
+    archived = _doc(worked, f"{SHARD}/decisions.json")["decisions"][0]
+    live = _doc(worked, model.DECISIONS)
+    live["decisions"] = [*live["decisions"], archived]
+    (worked / "coordination" / model.DECISIONS).write_text(json.dumps(live, indent=2) + "\n")
+    result = coord(worked, "validate")
+    assert result.code == 1, result
+    assert f"{archived['decision_id']} is both live and archived" in result.out
+    assert "decisions.json:" in result.out and "[duplicate-id]" in result.out

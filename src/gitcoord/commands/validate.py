@@ -45,14 +45,14 @@ def validate(*, paths: Sequence[Path], cwd: Path, since: str | None, out: Output
         branch = _own_branch(cwd)
         if branch is not None:
             files = [*model.FILES, *branch.shards()]
-            return _report(branch, out, len(files), validation.check(branch, files))
+            return _report(branch, out, len(files), validation.check(branch, files, whole_archive=True))
     results: list[tuple[Path, Finding]] = []
     checked = 0
     for directory, files in targets(paths, cwd).items():
         snap = snapshot.Snapshot(snapshot.directory_reader(directory), shards=snapshot.directory_shards(directory))
         changed = _changed_since(directory, since, files) if since else None
         if changed is None:
-            results.extend((directory, f) for f in validation.check(snap, files))
+            results.extend((directory, f) for f in validation.check(snap, files, whole_archive=True))
         else:
             old, names = changed
             results.extend((directory, f) for f in validation.check_since(old, snap, names))

@@ -27,7 +27,12 @@ from gitcoord.records import iter_records
 
 
 def check(
-    state: State, *, files: Iterable[str] = model.FILES, archived: Archived | None = None, since: State | None = None
+    state: State,
+    *,
+    files: Iterable[str] = model.FILES,
+    archived: Archived | None = None,
+    since: State | None = None,
+    whole_archive: bool = False,
 ) -> list[Finding]:
     """What breaks the invariants in `files` (the rules of other files are not checked).
 
@@ -35,6 +40,8 @@ def check(
     only the records the step made are looked at, with the tasks that depend on them: a
     rule that holds of a record holds as long as the records it refers to stay. Unless the
     step took records away (an archive), which anything may have referred to: then all.
+    `whole_archive`: also that no live record is archived as well, in any shard (which reads
+    them all: `coord validate` asks it; a step cannot make it so, the rulebook refuses that).
     """
     known = references.Known(state, archived)
     findings: list[Finding] = []
@@ -47,7 +54,21 @@ def check(
     for file in model.ARCHIVE_FILES:
         if file in wanted and file in state:
             findings.extend(_archive(file, state[file], state))
+    if whole_archive and archived is not None:
+        findings.extend(_live_and_archived(state, [f for f in model.COLLECTIONS if f in wanted], archived))
     return findings
+
+
+def _live_and_archived(state: State, files: Iterable[str], archived: Archived) -> Iterator[Finding]:
+    for file in files:
+        coll = model.COLLECTIONS[file]
+        if not coll.id_key or file not in state:
+            continue
+        gone = archived(coll.kind)
+        for rid, path, _ in iter_records(state[file], coll):
+            if rid in gone:
+                message = f"{rid} is both live and archived: an archived record never changes; delete the live copy"
+                yield Finding(file, path, "duplicate-id", message)
 
 
 def _archive(file: str, doc: Doc, state: State) -> Iterator[Finding]:
