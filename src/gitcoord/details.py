@@ -48,6 +48,8 @@ def _entry(entry: Any) -> str:
     if not isinstance(entry, dict):
         return str(entry)
     who = entry.get("from") or entry.get("instance") or entry.get("assigned_to") or "-"
+    if entry.get("by"):  # another's position, as the raiser of the escalation wrote it down
+        who = f"{who} (per {entry['by']})"
     when = entry.get("at") or entry.get("assigned_at")
     said = " ".join(str(entry[k]) for k in ("option", "status", "reason", "text", "position") if entry.get(k))
     comment = f" ({entry['comment']})" if entry.get("comment") else ""

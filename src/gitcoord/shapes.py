@@ -238,11 +238,15 @@ class Input(_InputRequired, total=False):
     comment: str
 
 
-class Position(TypedDict):
-    """One side's position in an escalation."""
-
+class _PositionRequired(TypedDict):
     instance: str
     position: str
+
+
+class Position(_PositionRequired, total=False):
+    """One side's position in an escalation; `by`: the raiser who wrote down another's."""
+
+    by: str
 
 
 class Escalation(TypedDict):

@@ -140,7 +140,7 @@ def test_the_served_board_shows_text_as_text_and_the_human_decides(
     hostile_text_stays_text(driver)
     escalation = one(driver, ".escalation")
     assert "REST or GraphQL: instance-1 and I disagree" in escalation.text
-    assert "instance-1: GraphQL federation scales better" in escalation.text
+    assert "instance-1 (per instance-3): GraphQL federation scales better" in escalation.text, "who wrote it down"
     late = one(driver, "tr[data-message='msg_001']")
     assert "2.7 h of 40 min\nlate" in late.text
     assert "held by instance-2" in one(driver, ".card[data-task='task_001']").text

@@ -189,7 +189,8 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     shown = team("human", "decision", "show", "dec_002")
     assert "escalated to human, who decides it" in shown
     assert re.search(r"escalated:\s+by instance-1 at \S+: REST will not scale", shown), shown
-    assert re.search(r"\s{2}instance-2: wants REST to ship now$", shown, re.MULTILINE), shown
+    # Another's position says who wrote it down: the human never reads instance-1's words as instance-2's.
+    assert re.search(r"\s{2}instance-2 \(per instance-1\): wants REST to ship now$", shown, re.MULTILINE), shown
     assert "Escalations for you to resolve:\n  dec_002" in team("human", "inbox")
     refused = team.refused("instance-2", "decision", "decide", "dec_002", "--option", "REST API", "--rationale", "mine")
     assert "may not resolve it (escalated -> active) on dec_002; the human coordinator (human) may" in refused.err

@@ -132,7 +132,7 @@ def test_an_escalation_waits_for_the_human(seed: State) -> None:
     )
     assert escalation["positions"] == [
         {"instance": "instance-3", "position": "we disagree"},
-        {"instance": "instance-1", "position": "GQL"},
+        {"instance": "instance-1", "position": "GQL", "by": "instance-3"},
     ]
 
 

@@ -305,12 +305,27 @@ def test_escalation_positions_are_each_ones_own(old: dict[str, Any]) -> None:
         "raised_at": "2024-01-15T11:30:00Z",
         "reason": "we disagree",
         "escalated_to": "human",
-        "positions": [{"instance": "instance-1", "position": "REST"}, {"instance": "instance-3", "position": "GQL"}],
+        "positions": [
+            {"instance": "instance-1", "position": "REST"},
+            {"instance": "instance-3", "position": "GQL", "by": "instance-1"},
+        ],
     }
     raised = edit(
         old, model.DECISIONS, lambda d: d["pending_decisions"][0].update(status="escalated", escalation=escalation)
     )
     assert rules(old, raised, "instance-1") == []
+    # Another's position, written by the raiser, says so: else it reads as that instance's own words.
+    unmarked = {**escalation, "positions": [escalation["positions"][0], {"instance": "instance-3", "position": "GQL"}]}
+    passed_off = edit(
+        old, model.DECISIONS, lambda d: d["pending_decisions"][0].update(status="escalated", escalation=unmarked)
+    )
+    assert rules(old, passed_off, "instance-1") == [
+        (
+            "authorization",
+            "dec_002: the position of instance-3 is written by instance-1, who raises the escalation, "
+            "and must say so (by: instance-1)",
+        )
+    ]
     forged = edit(
         raised,
         model.DECISIONS,

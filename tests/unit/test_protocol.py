@@ -334,7 +334,7 @@ def test_escalating_a_decision_records_each_side(state: dict[str, Any]) -> None:
     assert escalated["status"] == "escalated"
     assert escalated["escalation"]["positions"] == [
         {"instance": "instance-1", "position": "REST will not scale to many agents"},
-        {"instance": "instance-3", "position": "REST API: simpler for the UI"},
+        {"instance": "instance-3", "position": "REST API: simpler for the UI", "by": "instance-1"},
     ]
     notice = [m for m in state[model.MESSAGES]["messages"] if m["to"] == "human"]
     assert notice

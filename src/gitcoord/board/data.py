@@ -264,7 +264,10 @@ def escalation(d: Record, now: dt.datetime) -> dict[str, Any]:
         "raised_at": e.get("raised_at"),
         "reason": e.get("reason", ""),
         "escalated_to": e.get("escalated_to"),
-        "positions": [{"instance": p["instance"], "position": p["position"]} for p in e.get("positions", ())],
+        "positions": [
+            {"instance": p["instance"], "position": p["position"], **({"by": p["by"]} if "by" in p else {})}
+            for p in e.get("positions", ())
+        ],
         "waited_hours": _hours(e.get("raised_at"), now),
     }
 

@@ -267,3 +267,13 @@ def _escalated_to(at: At, record: Record, who: Judge) -> Iterator[Finding]:
             f"{at.rid} is escalated to {escalation['escalated_to']!r}, who is not the human coordinator ({who.human})"
         )
         yield at.finding("authorization", message, "escalation", "escalated_to")
+    # The raiser writes down each side's position; another's is marked as written by the raiser,
+    # so that the human, who decides on them, never reads the raiser's words as that instance's.
+    raiser = escalation.get("raised_by")
+    for i, p in enumerate(escalation.get("positions") or ()):
+        if p.get("instance") != raiser and p.get("by") != raiser:
+            message = (
+                f"{at.rid}: the position of {p.get('instance')} is written by {raiser}, who raises the escalation, "
+                f"and must say so (by: {raiser})"
+            )
+            yield at.finding("authorization", message, "escalation", "positions", i, "by")

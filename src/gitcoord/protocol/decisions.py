@@ -197,7 +197,9 @@ def escalate(
         "raised_at": ctx.stamp,
         "reason": reason,
         "escalated_to": human,
-        "positions": [{"instance": who, "position": text} for who, text in sides.items()],
+        "positions": [
+            {"instance": who, "position": text, **({"by": me} if who != me else {})} for who, text in sides.items()
+        ],
     }
     if kind == "decision":
         _pending(edit, subject)

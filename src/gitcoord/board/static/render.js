@@ -45,7 +45,8 @@ function escalationCard(e, human) {
       e.escalated_to && e.escalated_to !== human ? ', for ' + clean(e.escalated_to) : null),
     e.reason ? body(e.reason) : null,
     e.positions.length
-      ? h('ul', {}, e.positions.map((p) => h('li', {}, h('b', {}, p.instance), ': ', h('span', { class: 't' }, p.position))))
+      ? h('ul', {}, e.positions.map((p) => h('li', {}, h('b', {}, p.instance),
+          p.by ? ' (per ' + clean(p.by) + ')' : null, ': ', h('span', { class: 't' }, p.position))))
       : null,
     decideForm(e, human));
 }
