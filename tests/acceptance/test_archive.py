@@ -157,4 +157,5 @@ def test_a_record_both_live_and_in_a_dated_shard_is_invalid(
     result = coord(worked, "validate")
     assert result.code == 1, result
     assert f"{archived['decision_id']} is both live and archived" in result.out
-    assert "decisions.json:" in result.out and "[duplicate-id]" in result.out
+    assert "decisions.json:" in result.out
+    assert "[duplicate-id]" in result.out

@@ -258,19 +258,19 @@ def test_an_action_whose_push_loses_the_race_is_made_again_with_no_merge(tmp_pat
     assert git(human, "rev-list", "--merges", "--count", "origin/coord") == "0"
     mine, theirs = git(human, "log", "-2", "--format=%s", "origin/coord").splitlines()
     assert mine == "coord(task): human releases task_001: needed elsewhere"
-    assert theirs.startswith("coord(task): instance-2 adds task_") and theirs.endswith(": Other work")
+    assert theirs.startswith("coord(task): instance-2 adds task_")
+    assert theirs.endswith(": Other work")
 
 
-def test_an_action_that_no_longer_applies_on_what_the_others_pushed_is_taken_back(
-    tmp_path: Path, coord: Coord
-) -> None:
+def test_an_action_that_no_longer_applies_on_what_the_others_pushed_is_taken_back(tmp_path: Path, coord: Coord) -> None:
     team = UnsignedTeam(tmp_path, coord, ["human", "instance-2"])
     human = team.clones["human"]
     with running_board(human) as b:
         team.ok(team.clones["instance-2"], "task", "complete", "task_001", "--sync")
         status, answer = act(b, {"action": "release", "task_id": "task_001", "reason": "needed elsewhere"})
     assert status == 409, answer
-    assert "no longer applies" in str(answer["error"]) and "Nothing was committed" in str(answer["error"])
+    assert "no longer applies" in str(answer["error"])
+    assert "Nothing was committed" in str(answer["error"])
     assert git(human, "rev-parse", "coord") == git(human, "rev-parse", "origin/coord"), "taken back"
     assert git(human, "log", "-1", "--format=%s", "coord") == "coord(task): instance-2 completes task_001"
 

@@ -123,6 +123,10 @@ def test_the_allowed_signers_file_is_private_and_gone_after_the_check() -> None:
     assert not path.exists()
     with pytest.raises(ValueError, match="cannot name a signer"):
         signing.allowed_signers({"* ": [key]})
+    # A key that is no key (written before the rulebook refused it) signs nothing and stops nothing.
+    assert signing.allowed_signers({"instance-1": [key], "instance-2": ["ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB"]}) == (
+        f'instance-1 namespaces="git" {key}\n'
+    )
 
 
 def test_ensure_makes_one_private_key_per_instance_and_signs_plumbing_commits(tmp_path: Path) -> None:

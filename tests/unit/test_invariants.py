@@ -254,13 +254,29 @@ def test_a_step_that_takes_records_away_is_checked_in_full(seed: dict[str, Any])
     assert sorted(map(str, found)) == sorted(map(str, invariants.check(after)))
 
 
-@pytest.mark.parametrize("name", ["Human", "HUMAN", "instance-1.", "Instance-1", "instance_1", "instance1"])
+@pytest.mark.parametrize(
+    "name", ["Human", "HUMAN", "instance-1.", "Instance-1", "instance_1", "instance1", "instance-l", "lnstance-I"]
+)
 def test_a_name_that_reads_like_another_is_refused(seed: dict[str, Any], name: str) -> None:
     registry = seed[model.REGISTRY]
     registry["instances"][name] = {**registry["instances"]["instance-2"], "signing_key": None}
     found = [f for f in invariants.check(seed) if f.rule == "duplicate-id" and "reads like" in f.message]
     assert found, f"{name!r} passed"
     assert found[0].path == ("instances", name)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAAAgQC",  # the pattern's shape, an RSA blob inside
+        "ssh-ed25519 AAAA%%%%",
+    ],
+)
+def test_a_signing_key_that_holds_no_key_is_refused(seed: dict[str, Any], key: str) -> None:
+    seed[model.REGISTRY]["instances"]["instance-2"]["signing_key"] = key
+    found = [f for f in invariants.check(seed) if f.path == ("instances", "instance-2", "signing_key")]
+    assert [f.rule for f in found] == ["schema"]
+    assert "copy the whole line of the .pub file" in found[0].message
 
 
 def test_what_a_step_touched_is_found_without_reading_the_files_it_left(seed: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from gitcoord import model
 from gitcoord import records
+from gitcoord import sshkeys
 from gitcoord.findings import Finding
 from gitcoord.invariants import references
 from gitcoord.jsonio import JsonPath
@@ -22,14 +23,16 @@ def check(state: State, known: references.Known, only: set[int] | None) -> Itera
     holders: dict[str, str] = {}
     if settings.human_key:
         holders[_key_material(settings.human_key)] = settings.human_coordinator
+        yield from _a_key(settings.human_key, ("settings", "human_key"))
     looks: dict[str, str] = {_look(settings.human_coordinator): settings.human_coordinator}
     for name, record in doc["instances"].items():
         path: JsonPath = ("instances", name)
         twin = looks.setdefault(_look(name), name)
         if twin != name:
             message = (
-                f"{name!r} reads like {twin!r} (names differing only in case or in '.', '_', '-' are one name "
-                "to a reader): choose a name no one can take for another's"
+                f"{name!r} reads like {twin!r} (names differing only in case, in '.', '_', '-' or in letters "
+                "a terminal shows alike, such as l, I and 1, O and 0, rn and m, are one name to a reader): "
+                "choose a name no one can take for another's"
             )
             yield Finding(f, path, "duplicate-id", message)
         if name == model.BROADCAST:
@@ -42,6 +45,7 @@ def check(state: State, known: references.Known, only: set[int] | None) -> Itera
             yield Finding(f, path, "reference", message)
         key = record.get("signing_key")
         if key:
+            yield from _a_key(key, (*path, "signing_key"))
             material = _key_material(key)
             if material in holders:
                 message = f"{name}'s signing_key is also {holders[material]}'s; every signer needs a key of its own"
@@ -52,9 +56,26 @@ def check(state: State, known: references.Known, only: set[int] | None) -> Itera
             yield from references.ref(f, (*path, "current_task"), current, known.tasks, model.TASKS)
 
 
+def _a_key(key: str, path: JsonPath) -> Iterator[Finding]:
+    """A key that matches the schema's pattern but holds no key would fail every signature check
+    against it, the human's repair of it included: refused when it is written."""
+    try:
+        sshkeys.parse(key)
+    except sshkeys.NotAKey as e:
+        yield Finding(model.REGISTRY, path, "schema", str(e))
+
+
+# Letters a terminal shows alike, folded to one (ASCII's share of Unicode TR39's confusables).
+_ALIKE = (("rn", "m"), ("vv", "w"), ("l", "1"), ("i", "1"), ("o", "0"))
+
+
 def _look(name: str) -> str:
-    """A name as a reader takes it in: case and the punctuation ids may hold do not tell two apart."""
-    return "".join(c for c in name.casefold() if c not in "._-")
+    """A name as a reader takes it in: case, the punctuation ids may hold and look-alike letters
+    do not tell two apart."""
+    folded = "".join(c for c in name.casefold() if c not in "._-")
+    for alike, one in _ALIKE:
+        folded = folded.replace(alike, one)
+    return folded
 
 
 def _key_material(key: str) -> str:
