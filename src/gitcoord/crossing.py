@@ -10,6 +10,7 @@ first which of its own commits the shared line would refuse (`void`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 from gitcoord import authenticity
@@ -33,12 +34,15 @@ from gitcoord.range_loader import State
 from gitcoord.range_loader import instant
 
 
-def crossed(loader: Loader, merge: git.Change, *, now: dt.datetime) -> list[Finding]:
+def crossed(loader: Loader, merge: git.Change, *, now: dt.datetime, judging: frozenset[str]) -> list[Finding]:
     """What each side of `merge` brings that the line it joins refuses: judged again with that
     line's settings, keys and latest presence (`history.overlay`), and, where both lines changed
-    one record, each line's change of it as a change of the other's version (`_changed_since`)."""
+    one record, each line's change of it as a change of the other's version (`_changed_since`).
+    `judging`: the commits being judged; the others were shared, and judged, before."""
     one, other = merge.parents[1], merge.parents[0]
-    (found, stale), (back, stale_back) = (_brought_into(loader, a, b, now=now) for a, b in ((one, other), (other, one)))
+    (found, stale), (back, stale_back) = (
+        _brought_into(loader, a, b, now=now, judging=judging) for a, b in ((one, other), (other, one))
+    )
     crossings = found + back + _wrong(stale) + _wrong(stale_back)
     return [_brought(f, c) for c, f in crossings]
 
@@ -51,10 +55,11 @@ def void(root: Path, mine: str, other: str, *, now: dt.datetime) -> list[tuple[g
     human released a task this clone's holder has completed since), it is `mine`'s commits that
     changed that record that are void: the shared line's are shared already."""
     loader = Loader(root)
-    found, stale = _brought_into(loader, mine, other, now=now)
+    unshared = frozenset(c.sha for c in git.changes(root, [mine, "--not", other]))
+    found, stale = _brought_into(loader, mine, other, now=now, judging=unshared)
     if not stale:
         return found
-    _, back = _brought_into(loader, other, mine, now=now, only_stale=True)
+    _, back = _brought_into(loader, other, mine, now=now, judging=unshared, only_stale=True)
     for key, each in back.items():
         said = next((f for _, f in each if f is not None), None)
         if said is not None:
@@ -77,7 +82,7 @@ def _wrong(stale: Stale) -> list[tuple[git.Change, Finding]]:
 
 
 def _brought_into(
-    loader: Loader, mine: str, other: str, *, now: dt.datetime, only_stale: bool = False
+    loader: Loader, mine: str, other: str, *, now: dt.datetime, judging: frozenset[str], only_stale: bool = False
 ) -> tuple[list[tuple[git.Change, Finding]], Stale]:
     """The commits of `mine` (not in `other`) that break the rules under the authority of `other`'s line,
     and apart, what they did to records `other`'s line changed since (`_changed_since`)."""
@@ -87,6 +92,11 @@ def _brought_into(
     if joined is None or not tip.exists:
         return [], stale
     brought = git.changes(loader.root, [mine, "--not", other])
+    # Whether `other`'s line was all shared before (only `mine` brings what is judged now): then
+    # it keeps what it has against a new commit of `mine` (a claim, however early it says it is).
+    settled = functools.cache(
+        lambda: not any(c.sha in judging for c in git.changes(loader.root, [other, "--not", mine]))
+    )
     loader.dates.update({c.sha: c.committed for c in brought})
     at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
     # Merges on the side too: a merge nested there is judged against what the driver makes of
@@ -110,7 +120,10 @@ def _brought_into(
         actor = c.instances[0] if len(c.instances) == 1 else None
         since = floor(loader, c, old)
         if len(c.parents) == 1:  # a merge on the side is judged by the commits it brings
-            for key, said in _changed_since(old, new, tip, actor, when=when, now=now, authority=authority):
+            overtakes = c.sha in judging and settled()
+            for key, said in _changed_since(
+                old, new, tip, actor, when=when, now=now, authority=authority, overtakes=overtakes
+            ):
                 stale.setdefault(key, []).extend([(c, f) for f in said] or [(c, None)])
         if only_stale:
             continue
@@ -171,7 +184,15 @@ def _collided(kind: str, held: Doc, made: Doc) -> bool:
 
 
 def _changed_since(
-    old: State, new: State, joined: State, actor: str | None, *, when: dt.datetime, now: dt.datetime, authority: Doc
+    old: State,
+    new: State,
+    joined: State,
+    actor: str | None,
+    *,
+    when: dt.datetime,
+    now: dt.datetime,
+    authority: Doc,
+    overtakes: bool,
 ) -> list[tuple[Key, list[Finding]]]:
     """A commit's change of records the joined line has changed since the commit's parent, judged
     again as a change of the joined line's version: what the merge makes of the record (the
@@ -179,8 +200,8 @@ def _changed_since(
     enough: a former holder completing a task the human has released since, a proposer deciding
     a decision escalated since, would otherwise win through the driver's policy ("further along
     wins"). A record the joined line archived may not be changed, nor one it changed be archived.
-    Two claims of one open task are the driver's to settle: it keeps the loser in `contested`,
-    its own field, and so tells it."""
+    Two claims of one open task are the driver's to settle: it keeps the loser in `contested`, its
+    own field, and so tells it; but a new claim does not take a task from one shared before (`_raced`)."""
     found: list[tuple[Key, list[Finding]]] = []
     for file, coll in model.COLLECTIONS.items():
         mine, theirs = old.blobs.get(file), joined.blobs.get(file)
@@ -197,10 +218,13 @@ def _changed_since(
         for rid in [r for r in stale if r not in held and joined.archives(coll.kind, r)]:
             message = f"{rid} was archived on the line this merge joins; an archived record never changes"
             found.append(((file, rid), [Finding(file, (), "history", message)]))
-        stale = [r for r in stale if r in held and not _claims_race(before[r], after[r], held[r], actor)]
+        stale = [r for r in stale if r in held]
         if not stale:
             continue
         merged = records.by_id(merge.merge_file(model.base(file), old[file], joined[file], new[file]).doc, coll)
+        stale = [
+            r for r in stale if not _raced(before[r], after[r], held[r], merged.get(r), actor, overtakes=overtakes)
+        ]
         driver_only = rulebook.KINDS[coll.kind].merge_only
         registry = joined[model.REGISTRY]
         for rid in (r for r in stale if r in merged):
@@ -220,10 +244,17 @@ def _changed_since(
     return found
 
 
-def _claims_race(before: Doc, after: Doc, held: Doc, actor: str | None) -> bool:
-    """A claim of an open task that another instance claimed too, on the joined line."""
+def _raced(versions: tuple[Doc, Doc, Doc, Doc | None], actor: str | None, overtakes: bool) -> bool:
+    """A claim of an open task that another instance claimed on the other line: the driver's to
+    settle (it keeps the loser in `contested`). Unless the claim is new and would take the task
+    from a claim shared before (`overtakes`): then it is judged as taking the task from its
+    holder, whatever time it says, for an old parent lends an early one to anybody. `versions`:
+    the task before and after the claim, on the other line, and as the merge makes it."""
+    before, after, held, merged = versions
     claims = before.get("status") == "pending_assignment" and after.get("status") == "assigned"
-    return claims and after.get("assigned_to") == actor and held.get("assigned_to") not in (None, actor)
+    if not claims or after.get("assigned_to") != actor or held.get("assigned_to") in (None, actor):
+        return False
+    return not overtakes or (merged is not None and merged.get("assigned_to") == held.get("assigned_to"))
 
 
 def _fork_registry(loader: Loader, mine: str, other: str) -> Doc | None:

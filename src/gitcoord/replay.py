@@ -54,6 +54,7 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
     beside = _beside_store(loader, commits, at)
+    judging = frozenset(c.sha for c in commits)
     touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents) or c.sha in beside]
     findings: list[Finding] = []
     # For each merge, the registry the driver makes of its parents, which its signature answers to.
@@ -64,7 +65,7 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
         findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now, base=base)]
         if base is not None:
             merged[c.sha] = base[0].get(model.REGISTRY)
-            findings += [f._replace(commit=c.sha) for f in crossed(loader, c, now=now)]
+            findings += [f._replace(commit=c.sha) for f in crossed(loader, c, now=now, judging=judging)]
         if c.sha in beside:
             old = base[0] if base is not None else loader.state(at[c.parents[0]])
             actor = c.instances[0] if len(c.instances) == 1 else None

@@ -141,3 +141,35 @@ def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refus
     assert "which this merge brings in" in said
     tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
     assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]
+
+
+def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_line(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """instance-1 claimed a task and shared it. instance-2 claims it on the commit from just after it was
+    added, dated then (lawful there), and merges: the driver's "the earlier claim wins" would hand it over.
+    The line already shared keeps its claim; the merge is refused."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    _at(monkeypatch, now - dt.timedelta(minutes=31))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    _at(monkeypatch, now - dt.timedelta(minutes=30))
+    task = team.ok(HUMAN, "task", "add", "Agent dashboard", "--sync").split()[0]
+    added = team.remote_tip()
+    _at(monkeypatch, None)
+    team.ok("instance-1", "sync")
+    team.ok("instance-1", "task", "claim", task, "--sync")
+
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", added)
+    early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
+    fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
+    attacker.edit(model.TASKS, lambda d: move(d, task, "active_tasks", **fields))
+    attacker.commit(f"instance-2 claims {task}", date=stamp(early))
+    assert team.ok("instance-2", "check", "--range", f"{added}..HEAD").startswith("ok: "), "lawful on its own parent"
+    git(attacker.clone, "fetch", "-q", "origin")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
+    said = refused(attacker, "immutable")
+    assert "which this merge brings in" in said
+    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
+    assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]
