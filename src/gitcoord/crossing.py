@@ -222,9 +222,7 @@ def _changed_since(
         if not stale:
             continue
         merged = records.by_id(merge.merge_file(model.base(file), old[file], joined[file], new[file]).doc, coll)
-        stale = [
-            r for r in stale if not _raced(before[r], after[r], held[r], merged.get(r), actor, overtakes=overtakes)
-        ]
+        stale = [r for r in stale if not _raced((before[r], after[r], held[r], merged.get(r)), actor, overtakes)]
         driver_only = rulebook.KINDS[coll.kind].merge_only
         registry = joined[model.REGISTRY]
         for rid in (r for r in stale if r in merged):
