@@ -87,15 +87,18 @@ def expected(
     its keys are that state's: a merge whose first parent is an old commit cannot borrow a key
     the other parent has since rotated out (without `merged`, the first parent's). `also` is the
     line a commit joins through a merge: a key that line has retired since the fork (a rotation,
-    a new human key) no longer counts, and what it requires, it requires. A key the commit's own
-    line added since (its own rotation, made with a key both lines held) still signs.
+    a new human key, a key taken away) no longer counts, and what it requires, it requires. A key
+    the commit's own line added since (its own rotation, made with a key both lines held) still signs.
     """
     first = merged if merged is not None and len(parents) > 1 else parents[0] if parents else None
     keys: dict[str, set[str]] = {name: set(held) for name, held in keys_of(first).items()}
     if also is not None:
         current, before = keys_of(also.tip), keys_of(also.fork) if also.fork is not None else None
+        known = set((also.tip or {}).get("instances", {}))
         for name in list(keys):
-            if name in current:
+            if name not in current and name in known:
+                keys[name] = set()  # the joined line holds the name with no key: revoked there, it signs nothing
+            elif name in current:
                 if before is None or name not in before:
                     # The fork did not know the name: no key of its own line's making can count here.
                     keys[name] &= current[name]

@@ -147,6 +147,18 @@ def test_a_joined_line_drops_the_keys_it_retired_since_the_fork_and_no_other() -
     assert keys(rotated_here, authenticity.Line(fork)) == frozenset(), "no fork known: what the tip lacks is out"
 
 
+def test_a_key_the_joined_line_took_away_signs_nothing_through_a_merge() -> None:
+    """The human revoked a leaked key by taking it out of the entry: a side line from before still holds it."""
+    fork = registry(instance_1=K1)
+    revoked = registry(instance_1=None)
+    for line in (authenticity.Line(revoked, fork), authenticity.Line(revoked)):
+        assert authenticity.expected([fork], fork, also=line).keys["instance-1"] == frozenset()
+    unknown_there = registry(instance_3=K9)  # a name the joined line never held: registered on the side
+    assert authenticity.expected([unknown_there], unknown_there, also=authenticity.Line(fork, fork)).keys[
+        "instance-3"
+    ] == {K9}
+
+
 def test_a_line_grown_from_before_an_instance_existed_lends_no_key_for_it() -> None:
     fork = registry()  # instance-1 not registered yet
     theirs = registry(instance_1=K9)  # the side line registered "instance-1" with a key of its own
