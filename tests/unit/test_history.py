@@ -236,6 +236,21 @@ def test_a_new_record_starts_where_the_protocol_starts_it(old: dict[str, Any]) -
     ]
 
 
+def test_an_id_that_says_it_was_made_later_than_its_change_is_refused(old: dict[str, Any]) -> None:
+    """The archive is searched for an id from the day it says it was made: a later day would hide it there."""
+    from gitcoord import ids
+
+    pending = old[model.TASKS]["pending_tasks"][0]
+    now_made = ids.maker(WHEN)("task", set())
+    later = "task_zzzzzzab12"
+    said = ids.created(later)
+    assert said is not None
+    assert said > WHEN
+    for rid, expected in ((now_made, []), (later, ["time"])):
+        new = edit(old, model.TASKS, lambda d, rid=rid: d["pending_tasks"].append({**pending, "task_id": rid}))
+        assert [rule for rule, _ in rules(old, new, "instance-1")] == expected
+
+
 def test_a_new_store_has_no_history_to_break(old: dict[str, Any]) -> None:
     assert history.check({}, old, None, when=WHEN) == []
 

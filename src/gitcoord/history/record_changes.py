@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
+from gitcoord import ids
 from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
+from gitcoord import timestamps
 from gitcoord.findings import Finding
 from gitcoord.history import times
 from gitcoord.history.roles import At
@@ -125,6 +127,11 @@ def created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record]) 
     for field in sorted(kind.entries):
         if field != "escalation.positions":  # an escalation records each side's position as its raiser saw it
             yield from _entries(at, field, [], times.value_of(record, field), who)
+    made = ids.created(at.rid) if kind is not rulebook.INSTANCE else None
+    if made is not None and made > who.when + rulebook.SKEW:
+        # The archive is searched from the day an id says it was made: a later day would hide it.
+        message = f"{at.rid} says it was made at {timestamps.format(made)}, after this change; make a new id"
+        yield at.finding("time", message)
     if who.archives is not None and kind is not rulebook.INSTANCE and who.archives(kind.name, at.rid):
         yield at.finding("duplicate-id", f"{at.rid} was archived: an id is never used again; make a new record")
     if kind is rulebook.INSTANCE and at.rid == who.human:
