@@ -118,7 +118,7 @@ def _brought_into(
             merged[c.sha] = old.get(model.REGISTRY)
         authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
         actor = c.instances[0] if len(c.instances) == 1 else None
-        since = floor(loader, c, old)
+        since = floor(loader, c, old, now)
         if len(c.parents) == 1:  # a merge on the side is judged by the commits it brings
             overtakes = c.sha in judging and settled()
             for key, said in _changed_since(

@@ -10,6 +10,7 @@ from tests.conftest import SEED
 
 from gitcoord import history
 from gitcoord import model
+from gitcoord import timestamps
 
 
 @pytest.fixture
@@ -249,6 +250,20 @@ def test_an_id_that_says_it_was_made_later_than_its_change_is_refused(old: dict[
     for rid, expected in ((now_made, []), (later, ["time"])):
         new = edit(old, model.TASKS, lambda d, rid=rid: d["pending_tasks"].append({**pending, "task_id": rid}))
         assert [rule for rule, _ in rules(old, new, "instance-1")] == expected
+
+
+def test_a_time_written_ahead_of_the_checkers_clock_is_refused_though_the_commit_is_dated_ahead(
+    old: dict[str, Any],
+) -> None:
+    """The gate lets a commit be dated a little ahead of its clock; the times it writes may not add
+    their own skew on top, or the floor they raise would refuse everyone's commits until then."""
+    from gitcoord import rulebook
+
+    dated, ahead = WHEN + rulebook.SKEW * 0.9, timestamps.format(WHEN + rulebook.SKEW * 1.8)
+    new = edit(old, model.REGISTRY, lambda d: d["instances"]["instance-1"].update(last_update=ahead))
+    assert rules(old, new, "instance-1", when=dated) == [], "the commit's own date allows it"
+    found = [(f.rule, f.path) for f in history.check(old, new, "instance-1", when=dated, now=WHEN)]
+    assert found == [("time", ("instances", "instance-1", "last_update"))]
 
 
 def test_a_new_store_has_no_history_to_break(old: dict[str, Any]) -> None:

@@ -4,8 +4,8 @@ A bare repository stands for the shared remote (GitHub, in real use), with gitco
 installed; each instance works in its own clone, and the human coordinator in a seventh.
 Every clone signs its commits with its own key (kept in the demo's directory, not the
 user's), and the store requires it. Every step is a `coord` command followed by a sync, and
-some run at the same moment, as agents would: six check-ins race to push, two instances
-claim one task, two give input on one decision.
+some run at the same moment, as agents would: six check-ins race to push, two give input on
+one decision; two instances claim one task before either shares it.
 """
 
 from __future__ import annotations
@@ -186,13 +186,16 @@ def _new_feature(s: Stage) -> str:
         "--sync",
         show=2,
     ).splitlines()[0]
-    s.say(f"-- A race: instance-3 and instance-4 both claim {dashboard} at the same moment")
+    s.say(f"-- A race: instance-3 and instance-4 both claim {dashboard} before either shares it")
     s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=1)
     # --no-sync: both claims are made before either is shared, so that the merge decides the race.
-    claims = [(name, ["task", "claim", dashboard, "--no-sync"]) for name in ("instance-3", "instance-4")]
-    s.together(claims, show=1)
-    s.together([("instance-3", ["sync"]), ("instance-4", ["sync"])], show=3)
-    s.say("-- The merge decided: the earlier claim wins (in the same second, the lower instance id); the loser is told")
+    # instance-3 claims first and shares first: a claim shared first is never taken away by a
+    # later one, and between the two the earlier wins; so instance-4's merge keeps instance-3's.
+    for name in ("instance-3", "instance-4"):
+        s.run(name, "task", "claim", dashboard, "--no-sync", show=1)
+    for name in ("instance-3", "instance-4"):
+        s.run(name, "sync", show=3)
+    s.say("-- The merge decided: the claim shared first, and the earlier, wins; the loser is told")
     for name in ("instance-3", "instance-4"):
         s.run(name, "sync", show=3)
     s.run(_claim_loser(s, dashboard), "checkin", show=6)

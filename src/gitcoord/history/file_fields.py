@@ -29,7 +29,7 @@ def check(file: str, before: Doc, after: Doc, who: Judge) -> Iterator[Finding]:
             if times.earlier(after.get(key), before.get(key)):
                 yield Finding(file, (key,), "time", f"{key} went back from {before.get(key)} to {after.get(key)}")
             value = after.get(key)
-            if isinstance(value, str) and timestamps.parse(value) > who.when + rulebook.SKEW:
+            if isinstance(value, str) and timestamps.parse(value) > min(who.when, who.now) + rulebook.SKEW:
                 yield Finding(file, (key,), "time", f"{key} = {value} lies after the change itself")
         elif rule == "merge":
             yield from _settled(file, before.get(key) or [], after.get(key) or [])

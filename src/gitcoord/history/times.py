@@ -22,12 +22,15 @@ def stamps(at: At, old: Record | None, new: Record, who: Judge) -> Iterator[Find
 
 
 def future(at: At, field: str, value: Any, who: Judge, *path: str | int) -> Iterator[Finding]:
-    """A time the actor writes may not lie after the moment of the change (beyond a little skew)."""
+    """A time the actor writes may not lie after the moment of the change (beyond a little skew),
+    nor after the checker's clock: a commit dated ahead (within the gate's slack) would otherwise
+    add its own skew, and the floor its times raise would refuse every writer until then."""
     if not isinstance(value, str):
         return
     moment = timestamps.parse(value)
-    if moment > who.when + rulebook.SKEW:
-        message = f"{at.rid}.{field} = {value} lies after the change itself ({timestamps.format(who.when)})"
+    latest = min(who.when, who.now)
+    if moment > latest + rulebook.SKEW:
+        message = f"{at.rid}.{field} = {value} lies after the change itself ({timestamps.format(latest)})"
         yield at.finding("time", message, *path)
     elif who.since is not None and moment < who.since - rulebook.SKEW:
         message = f"{at.rid}.{field} = {value} lies before the state it changes ({timestamps.format(who.since)})"
