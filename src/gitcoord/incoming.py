@@ -79,15 +79,19 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
     registries = _registries(ws, [*roots, tip])
     named = {c: _human_key(registries[c]) for c in roots}
-    if all(key == trusted for key in named.values()) or _vouched(ws, tip, registries[tip], trusted):
+    # Naming the key proves nothing (a public key is public): its holder must have signed.
+    if _vouched(ws, tip, registries[tip], trusted, roots):
         return []
     found = []
     for commit, key in named.items():
-        said = f"names the human key {sshkeys.fingerprint(key)}" if key else "names no human key"
+        mine = f"the key this clone trusts ({sshkeys.fingerprint(trusted)}, `git config {TRUST}`)"
+        if key == trusted:
+            said = f"its registry names {mine}, as anyone can (a public key is public), but that key signs"
+        else:
+            other = f"the human key {sshkeys.fingerprint(key)}" if key else "no human key"
+            said = f"its registry names {other}, not {mine}, which signs"
         message = (
-            f"the store starts here, and its registry {said}, not the key this clone trusts "
-            f"({sshkeys.fingerprint(trusted)}, `git config {TRUST}`), which signs none of its history "
-            "as the human coordinator: a store someone else made"
+            f"the store starts here, and {said} no commit above it as the human coordinator: a store someone else made"
         )
         found.append(Finding(model.REGISTRY, (), "trust", message, commit=commit))
     return found
@@ -103,15 +107,18 @@ def _registries(ws: Workspace, commits: list[git.Sha]) -> dict[str, Doc | None]:
     return {c: loader.state(at[c]).get(model.REGISTRY) for c in commits}
 
 
-def _vouched(ws: Workspace, tip: git.Sha, registry: Doc | None, key: str) -> bool:
-    """Whether `key` signed a commit of `tip`'s history that acts as the human coordinator."""
+def _vouched(ws: Workspace, tip: git.Sha, registry: Doc | None, key: str, roots: list[git.Sha]) -> bool:
+    """Whether `key` signed, as the human coordinator, a commit of `tip`'s history that holds every
+    root in its own: a signature vouches for the history below it, not for a side grown beside it."""
     if registry is None:
         return False
     from gitcoord import signing
 
     human = model.settings_of(registry).human_coordinator
     acting = [c.sha for c in git.changes(ws.root, [tip]) if c.instances == (human,)]
-    return any(v.status == "G" for v in signing.verify(ws.root, acting, {human: [key]}).values())
+    verdicts = signing.verify(ws.root, acting, {human: [key]})
+    good = [sha for sha in reversed(acting) if verdicts.get(sha) is not None and verdicts[sha].status == "G"]
+    return any(all(r == g or git.is_ancestor(ws.root, r, g) for r in roots) for g in good)
 
 
 def _human_key(registry: Doc | None) -> str | None:
