@@ -315,6 +315,15 @@ def test_a_commit_a_forge_wrote_past_the_hook_is_judged_when_pushed_to_a_branch(
     assert "signed with instance-2's key, but acts as instance-1" in said
 
 
+@pytest.mark.parametrize("ref", ["refs/tags/main", "refs/main"])
+def test_a_ref_that_would_shadow_the_store_branch_is_refused(team: Team, ref: str) -> None:
+    """git reads `main` as refs/main or refs/tags/main before refs/heads/main: `git log main` would show it."""
+    team.fresh("instance-2")
+    root = git(team.clones["instance-2"], "rev-list", "--max-parents=0", "HEAD").split()[0]
+    said = refused(team, "instance-2", "shadow", f"{root}:{ref}")
+    assert f"{ref} would shadow the branch main" in said
+
+
 def _twice_listed(clone: Path, forged: str) -> str:
     """A commit whose coordination/ tree lists the task queue twice: a forged blob first, the real one after."""
     entries = git(clone, "ls-tree", "HEAD:coordination").splitlines()

@@ -59,17 +59,35 @@ def updates(text: str) -> list[Update]:
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     pushed = list(pushed)
     line, registry = _store_line(root, pushed)
+    branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
     refusals: list[Refusal] = []
     for u in pushed:
         if u.ref.startswith(REPLACE):
             message = "a replace ref would have git show every reader, this gate too, another commit in its place"
             refusals.append(Refusal(u.ref, "", "", "replace", message))
             continue
+        shadowed = _shadows(u.ref, branches) if u.new is not None else None
+        if shadowed is not None:
+            message = (
+                f"{u.ref} would shadow the branch {shadowed}: git reads the short name `{shadowed}` as it "
+                "(`git log`, `git show`, `git fetch origin` of that name), not as the branch; name it otherwise"
+            )
+            refusals.append(Refusal(u.ref, "", "", "shadow", message))
+            continue
         if u.ref.startswith(HEADS) and u.old is not None and _holds_store(root, [u.old]):
             refusals += _kept(root, u)
         if u.new is not None:
             refusals += _commits(root, u, now, joins=registry if u.ref != line else None)
     return refusals
+
+
+def _shadows(ref: str, branches: set[str]) -> str | None:
+    """The branch a ref outside refs/heads/ would hide from a short name: git tries refs/NAME and
+    refs/tags/NAME before refs/heads/NAME."""
+    if ref.startswith(HEADS):
+        return None
+    name = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ref.removeprefix("refs/")
+    return name if name in branches else None
 
 
 def _store_line(root: Path, pushed: list[Update]) -> tuple[str | None, Doc | None]:
