@@ -120,7 +120,7 @@ def _tasks(state: State, now: dt.datetime, settings: Settings) -> Iterator[Conce
                     f"{rid} depends on {dep}, which was cancelled, so it can never start",
                 )
         entry = registry.get(holder) if holder else None
-        if entry is not None and records.silent(entry, now, settings.lease_hours):
+        if entry is not None and records.holder_silent(entry, t, now, settings.lease_hours):
             what = "offered to" if status == "offered" else "held by"
             since = f"since {entry['last_update']}" if entry["last_update"] else "ever"
             fix = "" if status == "offered" else "; `coord reclaim` returns it to the queue"

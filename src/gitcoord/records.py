@@ -188,6 +188,19 @@ def silent(entry: Fields, moment: dt.datetime, hours: float) -> bool:
     return last is None or timestamps.older(last, moment, dt.timedelta(hours=hours))
 
 
+def holder_silent(entry: Fields, task: Fields, moment: dt.datetime, hours: float) -> bool:
+    """Whether the holder of `task` has given no sign of life for `hours` before `moment`: taking
+    the task is one (a holder who never checked in is not stale the moment it starts work)."""
+    taken = task.get("assigned_at")
+    if (
+        isinstance(taken, str)
+        and timestamps.is_valid(taken)
+        and not timestamps.older(taken, moment, dt.timedelta(hours=hours))
+    ):
+        return False
+    return silent(entry, moment, hours)
+
+
 def resolve(state: State, kind: str, given: str) -> str:
     """The id `given` stands for: itself, or the one live id of `kind` it is the start of.
 

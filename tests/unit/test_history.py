@@ -104,6 +104,13 @@ def test_a_reclaim_needs_a_stale_holder_judged_by_the_moment_of_the_change(old: 
     assert rule == "authorization"
     # Writing a late `updated` does not make the holder stale: the change is dated when it was made.
     assert rules(old, reclaim("2024-01-16T12:00:00Z"), "instance-5")[0][0] == "authorization"
+    # A holder that never checked in is not stale while the task it took is younger than the lease.
+    never = edit(old, model.REGISTRY, lambda d: d["instances"]["instance-2"].update(last_update=None))
+    taken = edit(
+        never, model.TASKS, lambda d: move_task(d, "task_001", "active_tasks", assigned_at="2024-01-16T11:00:00Z")
+    )
+    gone = {**reclaim("2024-01-16T12:00:00Z"), model.REGISTRY: never[model.REGISTRY]}
+    assert rules(taken, gone, "instance-5", when=late)[0][0] == "authorization"
 
 
 def test_only_declared_transitions(old: dict[str, Any]) -> None:

@@ -92,7 +92,8 @@ def _stale(who: Judge, old: Record | None) -> bool:
     holder = (old or {}).get("assigned_to")
     if holder is None:
         return False
-    return records.silent(who.registry.get(holder, {}), min(who.when, who.now), who.settings.lease_hours)
+    moment = min(who.when, who.now)
+    return records.holder_silent(who.registry.get(holder, {}), old or {}, moment, who.settings.lease_hours)
 
 
 def refuse(at: At, who: Judge, what: str) -> Finding:

@@ -288,7 +288,7 @@ def reclaim(state: State, ctx: Context) -> Change:
         if (
             task["status"] not in rulebook.HELD
             or entry is None
-            or not records.silent(entry, ctx.now, settings.lease_hours)
+            or not records.holder_silent(entry, task, ctx.now, settings.lease_hours)
         ):
             continue
         since = f"since {entry['last_update']}" if entry["last_update"] else "at all"
