@@ -21,6 +21,7 @@ from gitcoord import model
 from gitcoord import records
 from gitcoord import rulebook
 from gitcoord.expected import of_parents
+from gitcoord.expected import virtual_base
 from gitcoord.findings import Finding
 from gitcoord.history import times
 from gitcoord.judge import acting
@@ -29,6 +30,7 @@ from gitcoord.judge import floor
 from gitcoord.judge import registry_at
 from gitcoord.judge import review
 from gitcoord.model import Doc
+from gitcoord.range_loader import EMPTY
 from gitcoord.range_loader import Loader
 from gitcoord.range_loader import State
 from gitcoord.range_loader import instant
@@ -97,6 +99,7 @@ def _brought_into(
     settled = functools.cache(
         lambda: not any(c.sha in judging for c in git.changes(loader.root, [other, "--not", mine]))
     )
+    fork = functools.cache(lambda: _fork(loader, mine, other))
     loader.dates.update({c.sha: c.committed for c in brought})
     at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
     # Merges on the side too: a merge nested there is judged against what the driver makes of
@@ -118,11 +121,11 @@ def _brought_into(
             merged[c.sha] = old.get(model.REGISTRY)
         authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
         actor = c.instances[0] if len(c.instances) == 1 else None
-        since = floor(loader, c, old, now)
+        since = floor(loader, c, old)
         if len(c.parents) == 1:  # a merge on the side is judged by the commits it brings
             overtakes = c.sha in judging and settled()
             for key, said in _changed_since(
-                old, new, tip, actor, when=when, now=now, authority=authority, overtakes=overtakes
+                old, new, (tip, fork()), actor, when=when, now=now, authority=authority, overtakes=overtakes
             ):
                 stale.setdefault(key, []).extend([(c, f) for f in said] or [(c, None)])
         if only_stale:
@@ -186,7 +189,7 @@ def _collided(kind: str, held: Doc, made: Doc) -> bool:
 def _changed_since(
     old: State,
     new: State,
-    joined: State,
+    lines: tuple[State, State],
     actor: str | None,
     *,
     when: dt.datetime,
@@ -194,43 +197,51 @@ def _changed_since(
     authority: Doc,
     overtakes: bool,
 ) -> list[tuple[Key, list[Finding]]]:
-    """A commit's change of records the joined line has changed since the commit's parent, judged
-    again as a change of the joined line's version: what the merge makes of the record (the
-    driver's own merge of the three), by the commit's actor. Lawful against an old parent is not
-    enough: a former holder completing a task the human has released since, a proposer deciding
-    a decision escalated since, would otherwise win through the driver's policy ("further along
-    wins"). A record the joined line archived may not be changed, nor one it changed be archived.
-    Two claims of one open task are the driver's to settle: it keeps the loser in `contested`, its
-    own field, and so tells it; but a new claim does not take a task from one shared before (`_raced`)."""
+    """A commit's change of records the joined line has changed since the fork, judged again as a
+    change of the joined line's version: the commit's parent and the commit itself, each merged
+    with the joined line by the driver's own merge (from the fork), by the commit's actor. Lawful
+    against an old parent is not enough: a former holder completing a task the human has released
+    since, a proposer deciding a decision escalated since, would otherwise win through the
+    driver's policy ("further along wins"). A record the joined line archived may not be changed,
+    nor one it changed be archived. Two claims of one open task are the driver's to settle: it
+    keeps the loser in `contested`, its own field, and so tells it; but a new claim does not take a
+    task from one shared before (`_raced`). `lines`: the joined line's tip, and the fork."""
+    joined, fork = lines
     found: list[tuple[Key, list[Finding]]] = []
     for file, coll in model.COLLECTIONS.items():
-        mine, theirs = old.blobs.get(file), joined.blobs.get(file)
-        if not coll.id_key or new.blobs.get(file) == mine or theirs == mine:
-            continue  # the commit, or the joined line, left the file as the commit found it
-        if not (old.usable(file) and new.usable(file) and joined.usable(file)):
+        if not coll.id_key or new.blobs.get(file) == old.blobs.get(file):
+            continue
+        if joined.blobs.get(file) == fork.blobs.get(file):
+            continue  # the joined line left the file as it was at the fork
+        if not all(s.usable(file) for s in (old, new, joined)) or (file in fork.blobs and not fork.usable(file)):
             continue
         before, after, held = (records.by_id(s[file], coll) for s in (old, new, joined))
-        for rid in sorted(before.keys() - after.keys()):
-            if rid in held and held[rid] != before[rid]:
+        base = records.by_id(fork[file], coll) if file in fork.blobs else {}
+        moved = {r for r in held.keys() | base.keys() if held.get(r) != base.get(r)}  # by the joined line
+        for rid in sorted((before.keys() - after.keys()) & moved):
+            if rid in held:
                 message = f"{rid} was changed since on the line this merge joins; archive it again from there"
                 found.append(((file, rid), [Finding(file, (), "history", message)]))
-        stale = [r for r in sorted(after) if r in before and after[r] != before[r] and held.get(r) != before[r]]
+        stale = [r for r in sorted(after) if r in before and after[r] != before[r] and r in moved]
         for rid in [r for r in stale if r not in held and joined.archives(coll.kind, r)]:
             message = f"{rid} was archived on the line this merge joins; an archived record never changes"
             found.append(((file, rid), [Finding(file, (), "history", message)]))
         stale = [r for r in stale if r in held]
         if not stale:
             continue
-        merged = records.by_id(merge.merge_file(model.base(file), old[file], joined[file], new[file]).doc, coll)
+        start = fork[file] if file in fork.blobs else None
+        parent = merge.merge_file(model.base(file), start, joined[file], old[file]).doc
+        merged = records.by_id(merge.merge_file(model.base(file), start, joined[file], new[file]).doc, coll)
+        was = records.by_id(parent, coll)
         stale = [r for r in stale if not _raced((before[r], after[r], held[r], merged.get(r)), actor, overtakes)]
         driver_only = rulebook.KINDS[coll.kind].merge_only
         registry = joined[model.REGISTRY]
-        for rid in (r for r in stale if r in merged):
+        for rid in (r for r in stale if r in merged and r in was):
             record = {k: v for k, v in merged[rid].items() if k not in driver_only}
-            record.update({k: held[rid][k] for k in driver_only if k in held[rid]})
+            record.update({k: was[rid][k] for k in driver_only if k in was[rid]})
             judged = history.check(
-                {model.REGISTRY: registry, file: joined[file]},
-                {model.REGISTRY: registry, file: records.put(joined[file], coll, record)},
+                {model.REGISTRY: registry, file: parent},
+                {model.REGISTRY: registry, file: records.put(parent, coll, record)},
                 actor,
                 when=when,
                 now=now,
@@ -253,6 +264,12 @@ def _raced(versions: tuple[Doc, Doc, Doc, Doc | None], actor: str | None, overta
     if not claims or after.get("assigned_to") != actor or held.get("assigned_to") in (None, actor):
         return False
     return not overtakes or (merged is not None and merged.get("assigned_to") == held.get("assigned_to"))
+
+
+def _fork(loader: Loader, mine: str, other: str) -> State:
+    """The state where the two lines forked (for criss-cross history, their bases merged, as git does)."""
+    bases = git.merge_bases(loader.root, git.Sha(mine), git.Sha(other))
+    return virtual_base(loader, bases) if bases else loader.state(EMPTY)
 
 
 def _fork_registry(loader: Loader, mine: str, other: str) -> Doc | None:

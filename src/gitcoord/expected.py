@@ -35,20 +35,20 @@ def of_parents(loader: Loader, parents: Sequence[str], actual: State) -> tuple[S
                 model.REGISTRY, (), "merge", "this merges two unrelated histories that each hold a store; refused"
             )
         return (ours if ours.exists else theirs), None
-    base = _virtual_base(loader, bases)
+    base = virtual_base(loader, bases)
     if not base.exists and ours.exists and theirs.exists:
         return ours, Finding(model.REGISTRY, (), "merge", "this merges two stores created apart; refused")
     merged = _merge_states(base, ours, theirs, actual)
     return merged, None
 
 
-def _virtual_base(loader: Loader, bases: Sequence[str]) -> State:
+def virtual_base(loader: Loader, bases: Sequence[str]) -> State:
     """The merge base, or for criss-cross history the bases merged with each other, as git does."""
     states = [loader.state(b) for b in loader.at(list(bases)).values()]
     merged = states[0]
     for other in states[1:]:
         inner = git.merge_bases(loader.root, git.Sha(bases[0]), git.Sha(bases[1]))
-        merged = _merge_states(_virtual_base(loader, inner) if inner else loader.state(EMPTY), merged, other, None)
+        merged = _merge_states(virtual_base(loader, inner) if inner else loader.state(EMPTY), merged, other, None)
     return merged
 
 

@@ -66,7 +66,7 @@ def judge_commit(
             "would govern itself from its first commit on; coordinate on the branch it moved to"
         )
         findings.append(Finding(model.REGISTRY, (), "recreated", message))
-    since = floor(loader, c, old, now)
+    since = floor(loader, c, old)
     if since is not None and when < since - rulebook.SKEW:
         message = (
             f"the commit is dated {timestamps.format(when)}, before the state it changes ({timestamps.format(since)})"
@@ -94,19 +94,19 @@ def _standing(loader: Loader, c: git.Change, at: dict[str, Blobs], old: State) -
     return next((s for s in held if not s.fresh), held[0])
 
 
-def floor(loader: Loader, c: git.Change, old: State, now: dt.datetime) -> dt.datetime | None:
+def floor(loader: Loader, c: git.Change, old: State) -> dt.datetime | None:
     """The earliest moment a commit may write: never before the latest time the state it changes
     records, which no unjudged commit can move (an empty commit dated in the past, put in as the
     parent, lowers only the parent's date), nor before its parent's date where that is not ahead of
     its own. An empty commit dated in the future is not judged, so it must not raise the floor
-    for every commit after it: past it, the state's own latest time holds. Nor is it ever after the
-    checker's clock: a state whose times lie ahead must not refuse the commits made now."""
+    for every commit after it: past it, the state's own latest time holds. (The times a state holds
+    lie at most a skew past the checker's clock when they were written: `times.future`.)"""
     dated = loader.committed(c.parents[0]) if len(c.parents) == 1 else None
     own = instant(c.committed)
     if dated is not None and own is not None and dated > own + rulebook.SKEW:
         dated = None
     moments = [m for m in (dated, old.latest()) if m is not None]
-    return min(max(moments), now) if moments else None
+    return max(moments, default=None)
 
 
 def _dated(c: git.Change, when: dt.datetime, now: dt.datetime) -> Iterator[Finding]:
