@@ -366,16 +366,15 @@ def exist(cwd: Path, specs: Sequence[str]) -> list[bool]:
 
 
 def blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
-    """Every file below `tree`: path (relative to it) -> object id. A symbolic link is no file (its
-    blob is the link's target text): a store file turned into one is gone, not unchanged."""
+    """Every blob below `tree`: path (relative to it) -> object id."""
     found = {}
     for item in (
         run(["ls-tree", "-r", "-z", "--full-tree", tree], cwd).stdout.decode("utf-8", "surrogateescape").split("\0")
     ):
         if item:
             meta, _, path = item.partition("\t")
-            mode, kind, sha = meta.split()
-            if kind == "blob" and mode in ("100644", "100755"):
+            _mode, kind, sha = meta.split()
+            if kind == "blob":
                 found[path] = Sha(sha)
     return found
 
