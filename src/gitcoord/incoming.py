@@ -54,8 +54,9 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
 
     revisions = [remote, "--not", *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
-    if known is None:
-        verdict = verdict._replace(findings=_untrusted(ws, verdict, remote) + verdict.findings)
+    # Every root judged, not only on first contact: a store made from nothing later (planted on the
+    # code branch beside the shared one, say) must start from the trusted key as much as the first.
+    verdict = verdict._replace(findings=_untrusted(ws, verdict, remote) + verdict.findings)
     # Remembered: the tip, or the last good commit before the first bad one, whose history was
     # all judged good; the next look judges only what came after it.
     good = last_good(ws, verdict, remote) if verdict.findings else remote

@@ -65,12 +65,21 @@ OWN_BRANCH = "coord"  # the name a store's own branch has unless `coord init --b
 
 def store_branch(root: Path, remote: str) -> str:
     """Where the store lives, for a clone that was not told, as the code branch says: there, when it
-    holds the store (the older layout: then no other branch's store counts, whatever its name);
-    where its MOVED.md says the store went; else the store's own branch, or the code's own."""
+    holds the store (the older layout); where its MOVED.md says the store went; else the store's own
+    branch, or the code's own. Never chosen by layout when both hold a store: anyone who pushes code
+    can plant a copy on the code branch, so a newcomer asks which is the shared one."""
     code = default_branch(root, remote)
     found = follow(root, remote, code)
-    if found != code or _holds_store(root, remote, code):
+    if found != code:
         return found
+    if _holds_store(root, remote, code):
+        if code != OWN_BRANCH and _holds_store(root, remote, OWN_BRANCH):
+            raise FatalError(
+                f"both {code!r} and {OWN_BRANCH!r} hold a coordination store, and either could be a copy "
+                f"made by anyone who can push to it: ask the human coordinator which one the team shares, "
+                f"then `coord install --branch NAME` (it is kept in `git config coord.branch`)"
+            )
+        return code
     if _tip(root, remote, OWN_BRANCH):
         return OWN_BRANCH
     return code

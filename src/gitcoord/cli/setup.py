@@ -81,8 +81,15 @@ def init(
     help="The human coordinator's public key, as they gave it to you: the store must start from it, "
     "or this clone believes none of it.",
 )
+@click.option(
+    "--branch",
+    metavar="NAME",
+    help="The branch that holds the shared store, when the code branch and coord both hold one.",
+)
 @reading_options
-def install(*, server: bool, no_hooks: bool, trust: str | None, as_instance: str | None, as_json: bool) -> int:
+def install(
+    *, server: bool, no_hooks: bool, trust: str | None, branch: str | None, as_instance: str | None, as_json: bool
+) -> int:
     """Set up this clone: the merge driver, its attributes, the shared branch. Idempotent.
 
     With --as INSTANCE it also makes this clone act as INSTANCE and sign its commits, with
@@ -95,7 +102,9 @@ def install(*, server: bool, no_hooks: bool, trust: str | None, as_instance: str
     """
     from gitcoord.commands import install
 
-    return install.install(**where(as_instance, as_json), server=server, hooks=not no_hooks, trust=trust)
+    return install.install(
+        **where(as_instance, as_json), server=server, hooks=not no_hooks, trust=trust, branch=branch
+    )
 
 
 @cli.command()

@@ -26,13 +26,20 @@ from gitcoord.sshkeys import fingerprint
 
 
 def install(
-    *, cwd: Path, as_instance: str | None, server: bool, out: Output, hooks: bool = True, trust: str | None = None
+    *,
+    cwd: Path,
+    as_instance: str | None,
+    server: bool,
+    out: Output,
+    hooks: bool = True,
+    trust: str | None = None,
+    branch: str | None = None,
 ) -> int:
     if server:
         return install_server(cwd=cwd, out=out)
     repo = git.discover(cwd)
     changed = _trust(repo.root, trust) if trust is not None else []
-    changed += clone.set_up(repo, with_hooks=hooks)
+    changed += clone.set_up(repo, branch=branch, with_hooks=hooks)
     data: dict[str, Any] = {"changed": changed}
     key = None
     if as_instance:
