@@ -8,11 +8,9 @@ clone up; `coord doctor`, the hooks and `coord sync` check it, all through this 
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 from collections.abc import Iterator
 from collections.abc import Mapping
-from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,7 +28,9 @@ DRIVER = "coord"  # the name .gitattributes gives the driver: `merge=coord`
 DRIVER_NAME = "gitcoord: merge coordination records"
 ATTRIBUTES = (f"coordination/*.json merge={DRIVER}", f"coordination/archive/**/*.json merge={DRIVER}")
 MARK = "# gitcoord hook"
-GIT_HOOKS = ("prepare-commit-msg",)
+# The coordination checks run from hooks/checks, by this clone's gitcoord, rather than through
+# pre-commit, which runs the hooks config of whatever is checked out (see `install_git_hooks`).
+GIT_HOOKS = ("prepare-commit-msg", *hooks.HOOK_TYPES)
 SERVER_HOOKS = ("pre-receive",)  # the gate, in the bare repository clones push to
 
 
@@ -57,7 +57,6 @@ def set_up(repo: git.Repo, *, branch: str | None = None, with_hooks: bool = True
         *checked_transfers(repo.root),
         *_choose_branch(repo.root, branch),
         *_attributes(repo),
-        *(_pre_commit_hooks(repo) if with_hooks else []),
         *(install_git_hooks(repo) if with_hooks else []),
     ]
 
@@ -130,37 +129,30 @@ def _attributes(repo: git.Repo) -> list[str]:
     return [str(info)] if fileio.ensure_lines(info, ATTRIBUTES) else []
 
 
-def _pre_commit_hooks(repo: git.Repo) -> list[str]:
-    if not (repo.root / ".pre-commit-config.yaml").exists() or pre_commit_hooks_installed(repo):
-        return []
-    _pre_commit(repo.root, ["install", *(a for t in hooks.HOOK_TYPES for a in ("--hook-type", t))])
-    return ["pre-commit hooks: " + ", ".join(hooks.HOOK_TYPES)]
+def hooks_installed(repo: git.Repo) -> bool:
+    """Whether git runs gitcoord's checks here: its hooks, or (after `pre-commit install` put
+    pre-commit's hook in front) the same kept as NAME.legacy, which pre-commit runs first."""
+    directory = repo.common_dir / "hooks"
+    return all(_ours(directory / t) or _ours(directory / f"{t}.legacy") for t in hooks.HOOK_TYPES)
 
 
-def _pre_commit(root: Path, args: Sequence[str]) -> None:
-    """Run pre-commit (not git: it has a command line of its own) with this interpreter."""
-    done = subprocess.run([sys.executable, "-I", "-m", "pre_commit", *args], cwd=root, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise FatalError(f"`pre-commit {args[0]}` failed: {done.stderr.decode(errors='replace').strip()}")
+TREE_HOOKS_WARNING = (
+    "runs pre-commit, and so the .pre-commit-config.yaml of whatever is checked out: code that anyone who "
+    "pushes to the branch wrote, run as whoever commits here. Where this clone signs as the human "
+    "coordinator, remove it (gitcoord's own hooks check the coordination files without it)"
+)
 
 
-def hooks_advice(repo: git.Repo) -> str:
-    """What to do in a clone whose pre-commit hooks are not installed."""
-    if (repo.root / ".pre-commit-config.yaml").exists():
-        return "not installed: run `coord install`"
-    return (
-        "not installed, and this checkout has no .pre-commit-config.yaml, which `coord init` commits on the code "
-        "branch: check that branch out (`git checkout main`, once whoever ran `coord init` pushed it), then "
-        "`coord install`"
-    )
+def tree_hooks(repo: git.Repo) -> list[str]:
+    """The hooks here that run pre-commit, which runs the hooks config of whatever is checked out:
+    code that anyone who pushes to the branch wrote, run as whoever commits in this clone."""
+    directory = repo.common_dir / "hooks"
+    found = (directory / n for t in hooks.HOOK_TYPES for n in (t, f"{t}.legacy"))
+    return [p.name for p in found if p.exists() and "pre_commit" in p.read_text("utf-8", "replace")]
 
 
-def pre_commit_hooks_installed(repo: git.Repo) -> bool:
-    return all(is_pre_commit_hook(repo.common_dir / "hooks" / t) for t in hooks.HOOK_TYPES)
-
-
-def is_pre_commit_hook(path: Path) -> bool:
-    return path.exists() and "pre-commit" in path.read_text("utf-8", "replace")
+def _ours(path: Path) -> bool:
+    return path.exists() and MARK in path.read_text("utf-8", "replace")
 
 
 def hook_templates() -> Path:
@@ -172,7 +164,11 @@ def hook_templates() -> Path:
 
 
 def install_git_hooks(repo: git.Repo) -> list[str]:
-    """Install hooks/ into .git/hooks, keeping a hook that was there as <name>.legacy, which ours runs."""
+    """Install hooks/ into .git/hooks, keeping a hook that was there as <name>.legacy, which ours runs.
+
+    Fixed scripts that run this clone's gitcoord: not pre-commit's hook, which would run the
+    `.pre-commit-config.yaml` of the checkout, a file any instance that pushes code can rewrite
+    (an entry that copies `git config user.signingkey` would then run in the human's clone)."""
     return write_hooks(repo.common_dir / "hooks", GIT_HOOKS)
 
 
@@ -183,8 +179,11 @@ def write_hooks(directory: Path, names: tuple[str, ...]) -> list[str]:
 
 
 def _install_git_hook(directory: Path, name: str) -> bool:
-    script = (hook_templates() / name).read_text("utf-8").replace("@PYTHON@", sys.executable)
+    template = hook_templates() / (name if name not in hooks.HOOK_TYPES else "checks")
+    script = template.read_text("utf-8").replace("@PYTHON@", sys.executable).replace("@HOOK@", name)
     target = directory / name
+    if not _ours(target) and _ours(directory / f"{name}.legacy"):
+        target = directory / f"{name}.legacy"  # another hook (`pre-commit install`'s) runs ours: keep the order
     current = target.read_text("utf-8", "replace") if target.exists() else None
     if current == script:
         return False

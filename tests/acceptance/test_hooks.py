@@ -1,4 +1,5 @@
-"""The hooks through the real pre-commit framework, and the same rules over history for CI."""
+"""The hooks `coord install` puts in .git/hooks, the same hooks through the real pre-commit framework
+(for `repo:` users), and the same rules over history for CI."""
 
 from __future__ import annotations
 
@@ -159,6 +160,51 @@ def test_a_legitimate_hand_edit_commits_with_its_trailer(seed_repo: Path, coord:
     assert done.returncode == 0, done.stdout
     assert git(seed_repo, "log", "-1", "--format=%(trailers:key=Coord-Instance,valueonly)") == "instance-2"
     assert coord(seed_repo, "check", "--range", f"{head}..HEAD").code == 0
+
+
+def test_a_committed_hooks_config_runs_as_no_one_who_commits(seed_repo: Path, tmp_path: Path) -> None:
+    """The hooks are fixed scripts that run this clone's gitcoord: a `.pre-commit-config.yaml` that
+    anyone who pushes code can rewrite (an entry copying `git config user.signingkey`, say) runs nowhere."""
+    loot = tmp_path / "loot"
+    config = seed_repo / ".pre-commit-config.yaml"
+    steal = f"  - repo: local\n    hooks:\n      - id: steal\n        name: steal\n        entry: touch {loot}\n"
+    config.write_text(config.read_text() + steal + "        language: system\n        always_run: true\n")
+    git(seed_repo, "commit", "-qam", "more hooks", "--no-verify")
+    edit(seed_repo, model.TASKS, _complete)
+    assert commit(seed_repo, "instance-2").returncode == 0
+    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
+    refused = commit(seed_repo, "instance-2")
+    assert refused.returncode != 0, "the checks ran all the same"
+    assert "[immutable]" in refused.stdout, "the checks ran all the same"
+    assert "gitcoord pre-commit hook: coord check (transitions, history, authorization): failed" in refused.stdout
+    assert not loot.exists(), "the committed config's hook never ran"
+
+
+def test_pre_commit_in_front_of_the_hooks_still_runs_them_and_is_named(seed_repo: Path, coord: Coord) -> None:
+    """`pre-commit install` keeps gitcoord's hook as .legacy and runs it; `coord install` and
+    `coord doctor` say what pre-commit's own hook runs, and doctor fails it in the human's clone."""
+    pre_commit = [str(Path(sys.executable).parent / "pre-commit"), "install"]
+    subprocess.run(pre_commit, cwd=seed_repo, check=True, capture_output=True)
+    assert (seed_repo / ".git" / "hooks" / "pre-commit.legacy").read_text().startswith("#!/bin/sh\n# gitcoord hook")
+    installed = coord(seed_repo, "install")
+    assert installed.code == 0, "gitcoord's hook stays behind pre-commit's"
+    assert "set git hook" not in installed.out, "gitcoord's hook stays behind pre-commit's"
+    assert ".git/hooks/pre-commit runs pre-commit, and so the .pre-commit-config.yaml" in installed.out, installed
+    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
+    refused = commit(seed_repo, "instance-2")
+    assert refused.returncode != 0, refused.stdout
+    assert "[immutable]" in refused.stdout, refused.stdout
+    git(seed_repo, "checkout", "--", "coordination")
+    checks = {
+        c["name"]: c for c in json.loads(coord(seed_repo, "--as", "human", "doctor", "--json").out)["data"]["checks"]
+    }
+    assert not checks["hooks"]["ok"], checks["hooks"]
+    assert "remove it" in checks["hooks"]["detail"], checks["hooks"]
+    checks = {
+        c["name"]: c
+        for c in json.loads(coord(seed_repo, "--as", "instance-2", "doctor", "--json").out)["data"]["checks"]
+    }
+    assert checks["hooks"]["ok"], "a warning, not a failure, where the human key is not"
 
 
 def test_a_hand_edit_without_an_identity_is_refused(seed_repo: Path) -> None:

@@ -14,6 +14,7 @@ from gitcoord.cli.base import identity
 from gitcoord.cli.base import output
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import where
+from gitcoord.hooks import HOOK_TYPES
 
 
 @cli.command()
@@ -102,9 +103,7 @@ def install(
     """
     from gitcoord.commands import install
 
-    return install.install(
-        **where(as_instance, as_json), server=server, hooks=not no_hooks, trust=trust, branch=branch
-    )
+    return install.install(**where(as_instance, as_json), server=server, hooks=not no_hooks, trust=trust, branch=branch)
 
 
 @cli.command()
@@ -132,6 +131,18 @@ def hook_pre_receive() -> int:
     from gitcoord.commands import hook
 
     return hook.pre_receive(cwd=cwd(), text=sys.stdin.read())
+
+
+@hook.command("run", context_settings={"ignore_unknown_options": True})
+@click.argument("stage", type=click.Choice(HOOK_TYPES))
+@click.argument("rest", nargs=-1)
+def hook_run(*, stage: str, rest: tuple[str, ...]) -> int:
+    """The coordination checks git runs before a commit, a merge commit or a push (STAGE)."""
+    import sys
+
+    from gitcoord.commands import hook
+
+    return hook.run_checks(cwd=cwd(), stage=stage, args=rest, text=sys.stdin.read() if stage == "pre-push" else "")
 
 
 @hook.command("prepare-commit-msg")

@@ -84,7 +84,7 @@ def check(
             raise BadUsage(f"--range takes BASE..HEAD, not {revisions!r}")
         rewritten = _rewritten(ws.root, revisions)
         line = _registry_of(ws.root, joins) if joins is not None else None
-        verdict = check_range(ws.root, _range(ws.root, revisions), joins=line)
+        verdict = check_range(ws.root, revisions_of(revisions), joins=line)
         if rewritten:
             verdict = verdict._replace(findings=[rewritten, *verdict.findings])
     else:
@@ -123,7 +123,8 @@ def _rewritten(root: Path, revisions: str) -> Finding | None:
     return Finding(model.REGISTRY, (), "rewritten", message)
 
 
-def _range(root: Path, revisions: str) -> list[str]:
+def revisions_of(revisions: str) -> list[str]:
+    """`git log` arguments for BASE..HEAD, where BASE may be zeros (a branch git is creating)."""
     base, _, head = revisions.partition("..")
     if not base or set(base) == {"0"}:  # a new branch: everything not already on another branch
         return [head or "HEAD", "--not", "--remotes", "--exclude=HEAD"] if head else ["HEAD"]

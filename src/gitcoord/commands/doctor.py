@@ -40,9 +40,18 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     if store_check.ok:
         yield from _guarded(ws, registry)
     yield signing_check(ws, registry)
-    installed = clone.is_pre_commit_hook(ws.repo.common_dir / "hooks" / "pre-commit")
-    yield clone.Check("hooks", installed, "pre-commit hooks installed" if installed else clone.hooks_advice(ws.repo))
+    yield _hooks(ws, registry)
     yield _remote(ws, fetched)
+
+
+def _hooks(ws: workspace.Workspace, registry: Record) -> clone.Check:
+    if not clone.hooks_installed(ws.repo):
+        return clone.Check("hooks", False, "gitcoord's git hooks are not installed: run `coord install`")
+    tree = clone.tree_hooks(ws.repo)
+    if not tree:
+        return clone.Check("hooks", True, "gitcoord's git hooks installed: " + ", ".join(clone.GIT_HOOKS))
+    human = ws.identity is not None and ws.identity == model.settings_of(registry).human_coordinator
+    return clone.Check("hooks", not human, f".git/hooks/{', '.join(tree)} {clone.TREE_HOOKS_WARNING}")
 
 
 def _fetch(ws: workspace.Workspace) -> tuple[refresh.Freshness | None, str | None]:

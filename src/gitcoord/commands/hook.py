@@ -1,11 +1,20 @@
-"""`coord hook NAME`: what git's own hooks call (installed by `coord install` and pre-commit)."""
+"""`coord hook NAME`: what git's own hooks call (installed by `coord install`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
+
+import click
 
 from gitcoord import events
 from gitcoord import git
+from gitcoord import hooks
 from gitcoord import model
 from gitcoord import workspace
 
@@ -41,3 +50,53 @@ def pre_receive(*, cwd: Path, text: str) -> int:
     for line in lines:
         click.echo(line, err=True)
     return code
+
+
+ZEROS = "0" * 40  # git's name for no commit, on a pre-push line: a branch created or deleted
+
+
+def run_checks(*, cwd: Path, stage: str, args: Sequence[str], text: str) -> int:
+    """The coordination hooks of `stage` (`hooks.HOOKS`), each where its files changed, run as
+    pre-commit runs them (their entries, a pushed range as PRE_COMMIT_FROM_REF/TO_REF), but by
+    this gitcoord: nothing of the checkout decides what runs. Non-zero when one fails."""
+    from gitcoord.cli import main
+    from gitcoord.commands import check  # here: the trailer hook runs at every commit and needs none of it
+
+    root = git.discover(cwd).root
+    runs: list[tuple[set[str], dict[str, str]]] = []
+    if stage == "pre-push":
+        for line in text.splitlines():
+            _, local, _, remote = line.split()
+            if local == ZEROS:
+                continue  # a deletion: nothing is pushed to check
+            base = remote if remote != ZEROS and git.rev_parse(root, remote) else ZEROS
+            pushed = {"PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": local}
+            runs.append((git.paths_changed_by(root, check.revisions_of(f"{base}..{local}")), pushed))
+    else:
+        runs.append((set(git.staged_names(root, [])), {}))
+    failed = []
+    for changed, env in runs:
+        for hook in (h for h in hooks.HOOKS if stage in h.stages):
+            if not any(re.search(hook.files, path) for path in changed):
+                continue
+            with _environment(env):
+                code = main(["-C", str(root), *shlex.split(hook.entry)[1:]])
+            if code != 0:
+                failed.append(hook.name)
+    for name in failed:
+        click.echo(f"gitcoord {stage} hook: {name}: failed", err=True)
+    return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

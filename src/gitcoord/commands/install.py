@@ -47,8 +47,8 @@ def install(
         changed += more
         data.update(instance=as_instance, signing_key=key.public, fingerprint=key.fingerprint, key_path=_path(key))
     lines = [f"set {c}" for c in changed]
-    if hooks and not clone.pre_commit_hooks_installed(repo):
-        lines.append(f"the pre-commit hooks are {clone.hooks_advice(repo)}")
+    if hooks:
+        lines += [f".git/hooks/{name} {clone.TREE_HOOKS_WARNING}" for name in clone.tree_hooks(repo)]
     lines = lines or ["already installed; nothing to do"]
     lines += _first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
     if key is not None:
