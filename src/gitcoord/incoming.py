@@ -78,7 +78,7 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     if not trusted or not verdict.roots:
         return []
     roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
-    registries = _registries(ws, [*roots, tip])
+    registries = registries_at(ws, [*roots, tip])
     named = {c: _human_key(registries[c]) for c in roots}
     # Naming the key proves nothing (a public key is public): its holder must have signed.
     if _vouched(ws, tip, registries[tip], trusted, roots):
@@ -98,7 +98,7 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     return found
 
 
-def _registries(ws: Workspace, commits: list[git.Sha]) -> dict[str, Doc | None]:
+def registries_at(ws: Workspace, commits: list[git.Sha]) -> dict[str, Doc | None]:
     """Each commit's registry as the range check reads it: strictly parsed and bounded (None where
     it does not parse), so that a hostile one cannot crash the look that judges it."""
     from gitcoord.range_loader import Loader

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testing.forgery import new_key
 from testing.repos import bare_remote
 from testing.repos import git
 from testing.repos import make_repo
@@ -15,6 +16,7 @@ from testing.signed import Team
 from tests.conftest import Coord
 
 from gitcoord import model
+from gitcoord import sshkeys
 
 
 def registry(clone: Path) -> Any:
@@ -218,21 +220,68 @@ def test_key_require_for_an_existing_store(tmp_path: Path, coord: Coord) -> None
         "instance-1, instance-2, instance-3, instance-4, instance-5, instance-6 are active without a signing key"
         in refused.err
     )
-    clones = {}
-    for name in ("instance-1", "instance-2", "instance-3", "instance-4", "instance-5", "instance-6"):
-        clones[name] = tmp_path / name
-        git(tmp_path, "clone", "-q", str(remote), str(clones[name]))
-        assert coord(human, "sync").code == 0
-        assert coord(clones[name], "install", "--as", name).code == 0
-        assert coord(clones[name], "sync").code == 0
-        assert coord(clones[name], "key", "publish", "--sync").code == 0
+    clones = _published(tmp_path, coord, remote, ("instance-1", "instance-2", "instance-3", "instance-4"))
+    clones |= _published(tmp_path, coord, remote, ("instance-5", "instance-6"))
     assert coord(human, "sync").code == 0
     done = coord(human, "--as", HUMAN, "key", "require", "--sync")
     assert done.code == 0, done
+    assert "confirm each fingerprint with its holder out of band: human SHA256:" in done.err, done
+    assert f"instance-6 {_fingerprint(clones['instance-6'])}" in done.err, done
     assert registry(human)["settings"]["require_signatures"] is True
     unsigned = coord(human, "--as", "instance-1", "checkin")
     assert (unsigned.code, "a key the registry does not hold for instance-1" in unsigned.err) == (1, True)
     assert coord(clones["instance-1"], "checkin", "--sync").code == 0
+
+
+def _published(
+    tmp_path: Path, coord: Coord, remote: Path, names: tuple[str, ...], *, register: bool = False
+) -> dict[str, Path]:
+    """A clone for each of `names`, which installs as it and publishes its key (registering with it)."""
+    clones = {}
+    for name in names:
+        clones[name] = tmp_path / name
+        git(tmp_path, "clone", "-q", str(remote), str(clones[name]))
+        assert coord(clones[name], "install", "--as", name).code == 0
+        assert coord(clones[name], "sync").code == 0
+        publish = ["register", name, "--role", "developer"] if register else ["key", "publish"]
+        assert coord(clones[name], *publish, "--sync").code == 0
+    return clones
+
+
+def _fingerprint(clone: Path) -> str:
+    return sshkeys.fingerprint(sshkeys.parse(public_key(clone)))
+
+
+def test_key_require_does_not_bless_a_key_planted_before_signatures_counted(tmp_path: Path, coord: Coord) -> None:
+    """Unverified, a commit naming instance-1 could write any key into its entry; signed by the key
+    it plants, it still proves nothing: a key that replaced another is proven by the one it replaced."""
+    remote = bare_remote(tmp_path / "remote.git")
+    human = make_repo(tmp_path / "human")
+    git(human, "remote", "add", "origin", str(remote))
+    for step in (["init", "--branch", "main"], ["sync"], ["install", "--as", HUMAN], ["key", "publish", "--sync"]):
+        assert coord(human, *step).code == 0
+    clones = _published(tmp_path, coord, remote, ("instance-1", "instance-2"), register=True)
+    attacker = clones["instance-2"]
+    planted, public = new_key(tmp_path, "planted")
+    doc = json.loads((attacker / "coordination" / model.REGISTRY).read_text())
+    doc["instances"]["instance-1"]["signing_key"] = public
+    (attacker / "coordination" / model.REGISTRY).write_text(json.dumps(doc, indent=2) + "\n")
+    as_one = ["-c", "coord.instance=instance-1", "-c", f"user.signingkey={planted}"]
+    git(attacker, *as_one, "commit", "-qam", "coord(key): instance-1 publishes its key")
+    assert coord(attacker, "sync").code == 0, "nothing verified yet: the rules let instance-1 set its own key"
+    assert coord(human, "sync").code == 0
+    refused = coord(human, "key", "require")
+    assert refused.code == 1, refused
+    said = refused.err.replace("\n", " ")
+    assert "instance-1: " in said, said
+    assert "signed neither by the key it replaced as instance-1 nor by the human coordinator's" in said, said
+    assert "instance-2:" not in said, "its own key, signed by itself when it published it"
+    assert registry(human)["settings"].get("require_signatures") is not True
+    # The human asks instance-1 for its key and enrolls it: now its entry is proven.
+    assert coord(human, "key", "set", "instance-1", public_key(clones["instance-1"])).code == 0
+    done = coord(human, "key", "require")
+    assert done.code == 0, done
+    assert f"instance-1 {_fingerprint(clones['instance-1'])}" in done.err, done
 
 
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from gitcoord import git
+from gitcoord import incoming
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import sshkeys
@@ -18,7 +20,10 @@ from gitcoord.commands import step
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.output import safe
+from gitcoord.protocol import Change
+from gitcoord.protocol import Context
 from gitcoord.protocol import keys
+from gitcoord.records import State
 
 
 def read_key(text: str) -> str:
@@ -134,7 +139,71 @@ def rotate(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output
 
 
 def require(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:
-    return step.run(keys.require, cwd=cwd, as_instance=as_instance, out=out, sync=sync)
+    """Turn signatures on once every key in the registry is proven (see `_proven`); the
+    fingerprints are printed for the human to confirm with each holder out of band."""
+    ws = workspace.open_workspace(cwd, as_instance=as_instance)
+    shown: list[str] = []  # filled by the build, which runs again on the new tip when the tip moved
+
+    def build(state: State, ctx: Context) -> Change:
+        change = keys.require(state, ctx)
+        shown[:] = _proven(ws, state[model.REGISTRY])
+        return change
+
+    return step.run(build, cwd=cwd, as_instance=as_instance, out=out, sync=sync, notes=shown)
+
+
+def _proven(ws: workspace.Workspace, registry: model.Doc) -> list[str]:
+    """Each key the registry holds, with its fingerprint, once proven; else FatalError naming the rest.
+
+    While signatures were not required, anyone could write any key into any entry (a commit naming
+    another instance was not verified), and from the moment they are, keys are identities. So the
+    commit that wrote each key must be signed, as its holder, by the key the holder had before (a
+    rotation) or by the key itself (a first key: its holder has it), or by the human coordinator's
+    key, which is the one this clone signs with."""
+    human = model.settings_of(registry).human_coordinator
+    held = {name: key for name in [human, *sorted(registry["instances"])] if (key := _held(registry, name))}
+    mine = signing.current(ws.root)
+    if held.get(human) is not None and (mine is None or sshkeys.parse(mine.public) != sshkeys.parse(held[human])):
+        raise FatalError(
+            f"the registry's key for {human} ({sshkeys.fingerprint(sshkeys.parse(held[human]))}) is not the key this "
+            "clone signs with: publish yours (`coord key publish`) from the clone that holds it, then require"
+        )
+    tip = git.rev_parse(ws.root, ws.ref)
+    problems = [f"{name}: {why}" for name, key in held.items() if tip and (why := _unproven(ws, tip, name, key, human))]
+    if problems:
+        raise FatalError(
+            "signatures would make these keys identities, and no signature proves them:\n  "
+            + "\n  ".join(problems)
+            + f"\nAsk each holder for its key out of band and enroll it (`coord key set NAME KEY`, as {human}), "
+            "then require again."
+        )
+    return [
+        "confirm each fingerprint with its holder out of band: "
+        + ", ".join(f"{name} {sshkeys.fingerprint(sshkeys.parse(key))}" for name, key in held.items())
+    ]
+
+
+def _unproven(ws: workspace.Workspace, tip: git.Sha, name: str, key: str, human: str) -> str | None:
+    """Why the commit that wrote `name`'s `key` does not prove it (None: it does)."""
+    path = f"{model.COORD_DIR}/{model.REGISTRY}"
+    for commit in git.writing(ws.root, tip, key, path):
+        [change] = git.changes(ws.root, [commit, "-n1"])
+        before = change.parents[0] if change.parents else None
+        registries = incoming.registries_at(ws, [commit, *([before] if before else [])])
+        wrote, had = registries[commit], registries.get(before) if before else None
+        if wrote is None or _held(wrote, name) != key or (had is not None and _held(had, name) == key):
+            continue  # the key written or taken out elsewhere in the file
+        previous = _held(had, name) if had is not None else None
+        allowed = {name: [previous or key], **({human: [h]} if name != human and (h := _held(wrote, human)) else {})}
+        verdict = signing.verify(ws.root, [commit], allowed).get(commit)
+        if verdict is not None and verdict.status == "G" and change.instances == (verdict.principal,):
+            return None
+        by = "the key it replaced" if previous else "that key"
+        return (
+            f"{commit[:12]} ({', '.join(change.instances) or 'naming no one'}) wrote it, signed neither by {by} "
+            f"as {name} nor by the human coordinator's"
+        )
+    return "no commit here wrote it (a shallow clone: `git fetch --unshallow`)"
 
 
 def registered_hint(ws: workspace.Workspace, public: str) -> str | None:

@@ -78,6 +78,7 @@ from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import tips
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
+from gitcoord.git.refs import writing
 from gitcoord.git.remote import fetch
 from gitcoord.git.remote import fetch_within
 from gitcoord.git.remote import ls_remote
@@ -230,4 +231,5 @@ __all__ = [
     "worktree_remove",
     "write_commit_graph",
     "write_tree",
+    "writing",
 ]

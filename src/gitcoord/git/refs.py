@@ -237,6 +237,12 @@ def introduced(cwd: Path, commit: Sha, path: str) -> Sha | None:
     return Sha(found) if found else None
 
 
+def writing(cwd: Path, commit: Sha, text: str, path: str) -> list[Sha]:
+    """The commits of `commit`'s history, newest first, that change how often `text` occurs in
+    `path` (`git log -S`): where it was written, or taken out. Merges show no diff, so none is listed."""
+    return [Sha(c) for c in out(["log", "--format=%H", f"-S{text}", commit, "--", path], cwd).split()]
+
+
 def last_deleted(cwd: Path, commit: Sha, path: str) -> Sha | None:
     """The last commit of `commit`'s history that deleted `path`, if any."""
     found = out(["log", "-n1", "--format=%H", "--diff-filter=D", commit, "--", path], cwd)
