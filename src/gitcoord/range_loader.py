@@ -69,6 +69,11 @@ class _Recent(OrderedDict[K, V]):
         return value
 
 
+def _object(blob: str | None) -> str | None:
+    """The object id a path names, as `git rev-parse COMMIT:PATH` gives it (a link's too)."""
+    return blob.removeprefix(git.LINK) if blob else blob
+
+
 class Loader:
     """Store states by commit, each file version parsed once while it is in use, so that a long
     range stays cheap in time and bounded in memory."""
@@ -103,7 +108,7 @@ class Loader:
         wanted = [(c, f) for c, blobs in found.items() for f in sorted({*model.FILES, *blobs})]
         looked = git.blob_ids(self.root, [f"{c}:{model.COORD_DIR}/{f}" for c, f in wanted])
         for (commit, file), by_path in zip(wanted, looked, strict=True):
-            if by_path != found[commit].get(file):
+            if by_path != _object(found[commit].get(file)):
                 raise MalformedTree(
                     f"commit {commit[:12]}'s tree is malformed: {model.COORD_DIR}/{file} reads differently by "
                     "its path than in the tree's listing (a duplicate or misplaced entry, as `git fsck` reports); "
@@ -141,7 +146,7 @@ class Loader:
         return instant(self.dates.get(commit, 0))
 
     def raw(self, blob: str | None) -> bytes | None:
-        if blob is None:
+        if blob is None or blob.startswith(git.LINK):
             return None
         found = self._raw.get_recent(blob)
         if found is None:
@@ -151,6 +156,12 @@ class Loader:
     def parse(self, file: str, blob: str) -> tuple[Doc | None, list[Finding]]:
         key = (file, blob)
         found = self._parsed.get_recent(key)
+        if found is None and blob.startswith(git.LINK):
+            message = (
+                f"{model.COORD_DIR}/{file} is a symbolic link, not a file: every checkout would hold a link "
+                "where the JSON belongs; commit the file itself"
+            )
+            found = self._parsed.keep(key, (None, [Finding(file, (), "parse", message)]))
         if found is None:
             found = self._parsed.keep(key, validation.parse_findings(file, self.raw(blob)))
         return found

@@ -362,6 +362,30 @@ def test_a_tree_that_lists_a_store_file_twice_is_refused_by_the_server_and_the_c
     assert "reads differently by its path than in the tree's listing" in checked.err
 
 
+def test_a_store_file_turned_into_a_symbolic_link_of_the_same_blob_is_refused(team: Team, coord: Coord) -> None:
+    """The link's target text is the file's JSON, so the blob id is the same: it is a change all the same
+    (every checkout would hold a link where the task queue was), and judged as one."""
+    team.fresh("instance-2")
+    clone = team.clones["instance-2"]
+    entries = git(clone, "ls-tree", "HEAD:coordination").splitlines()
+    linked = [e.replace("100644 blob", "120000 blob") if e.endswith("\ttask-queue.json") else e for e in entries]
+    store = subprocess.run(
+        ["git", "mktree"], cwd=clone, input="\n".join(linked) + "\n", capture_output=True, text=True, check=True
+    )
+    root = [e for e in git(clone, "ls-tree", "HEAD").splitlines() if not e.endswith("\tcoordination")]
+    top = "\n".join([*root, f"040000 tree {store.stdout.strip()}\tcoordination"]) + "\n"
+    tree = subprocess.run(["git", "mktree"], cwd=clone, input=top, capture_output=True, text=True, check=True)
+    commit = git(clone, "commit-tree", tree.stdout.strip(), "-p", "HEAD", "-m", "nothing changed, says the blob")
+    before = team.remote_tip()
+    pushed = team.push("instance-2", f"{commit}:refs/heads/main")
+    assert pushed.returncode != 0, pushed.stderr
+    assert team.remote_tip() == before
+    checked = coord(clone, "check", "--range", f"origin/main..{commit}")
+    assert checked.code == 1, checked
+    assert "[parse]" in checked.out + checked.err, checked
+    assert "coordination/task-queue.json is a symbolic link, not a file" in checked.out + checked.err, checked
+
+
 def test_a_separator_in_a_subject_is_only_text(team: Team, coord: Coord) -> None:
     team.fresh("instance-1")
     clone = team.clones["instance-1"]

@@ -35,6 +35,7 @@ from gitcoord.git.maintenance import repack_loose
 from gitcoord.git.maintenance import write_commit_graph
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blob_ids
+from gitcoord.git.objects import LINK
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
@@ -123,6 +124,7 @@ from gitcoord.git.worktree import worktree_add
 from gitcoord.git.worktree import worktree_remove
 
 __all__ = [
+    "LINK",
     "Change",
     "Commit",
     "FetchFailed",

@@ -365,17 +365,21 @@ def exist(cwd: Path, specs: Sequence[str]) -> list[bool]:
     return [not line.endswith(" missing") for line in done.stdout.decode().splitlines()]
 
 
+LINK = "link:"  # how `blobs_under` lists a symbolic link: its blob is the target's name, not a file's content
+
+
 def blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
-    """Every blob below `tree`: path (relative to it) -> object id."""
+    """Every blob below `tree`: path (relative to it) -> object id, a symbolic link's as LINK + id,
+    so that a file turned into a link whose target text is the file's own bytes is still a change."""
     found = {}
     for item in (
         run(["ls-tree", "-r", "-z", "--full-tree", tree], cwd).stdout.decode("utf-8", "surrogateescape").split("\0")
     ):
         if item:
             meta, _, path = item.partition("\t")
-            _mode, kind, sha = meta.split()
+            mode, kind, sha = meta.split()
             if kind == "blob":
-                found[path] = Sha(sha)
+                found[path] = Sha(LINK + sha if mode == "120000" else sha)
     return found
 
 
