@@ -33,9 +33,9 @@ from gitcoord.git.maintenance import fetch_tip
 from gitcoord.git.maintenance import loose_objects
 from gitcoord.git.maintenance import repack_loose
 from gitcoord.git.maintenance import write_commit_graph
+from gitcoord.git.objects import LINK
 from gitcoord.git.objects import TreeEntry
 from gitcoord.git.objects import blob_ids
-from gitcoord.git.objects import LINK
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
