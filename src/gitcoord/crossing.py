@@ -57,8 +57,9 @@ def void(root: Path, mine: str, other: str, *, now: dt.datetime) -> list[tuple[g
     human released a task this clone's holder has completed since), it is `mine`'s commits that
     changed that record that are void: the shared line's are shared already."""
     loader = Loader(root)
-    unshared = frozenset(c.sha for c in git.changes(root, [mine, "--not", other]))
-    found, stale = _brought_into(loader, mine, other, now=now, judging=unshared)
+    ahead = git.changes(root, [mine, "--not", other])
+    unshared = frozenset(c.sha for c in ahead)
+    found, stale = _brought_into(loader, mine, other, now=now, judging=unshared, brought=ahead)
     if not stale:
         return found
     _, back = _brought_into(loader, other, mine, now=now, judging=unshared, only_stale=True)
@@ -84,22 +85,30 @@ def _wrong(stale: Stale) -> list[tuple[git.Change, Finding]]:
 
 
 def _brought_into(
-    loader: Loader, mine: str, other: str, *, now: dt.datetime, judging: frozenset[str], only_stale: bool = False
+    loader: Loader,
+    mine: str,
+    other: str,
+    *,
+    now: dt.datetime,
+    judging: frozenset[str],
+    only_stale: bool = False,
+    brought: list[git.Change] | None = None,
 ) -> tuple[list[tuple[git.Change, Finding]], Stale]:
     """The commits of `mine` (not in `other`) that break the rules under the authority of `other`'s line,
-    and apart, what they did to records `other`'s line changed since (`_changed_since`)."""
+    and apart, what they did to records `other`'s line changed since (`_changed_since`).
+    `brought`: those commits, when the caller has them already."""
     tip = loader.state(loader.at([other])[other])
     joined = tip.get(model.REGISTRY)
     stale: Stale = {}
     if joined is None or not tip.exists:
         return [], stale
-    brought = git.changes(loader.root, [mine, "--not", other])
+    brought = git.changes(loader.root, [mine, "--not", other]) if brought is None else brought
     # Whether `other`'s line was all shared before (only `mine` brings what is judged now): then
     # it keeps what it has against a new commit of `mine` (a claim, however early it says it is).
     settled = functools.cache(
         lambda: not any(c.sha in judging for c in git.changes(loader.root, [other, "--not", mine]))
     )
-    fork = functools.cache(lambda: _fork(loader, mine, other))
+    lines = functools.cache(lambda: _Lines(tip, _fork(loader, mine, other)))
     loader.dates.update({c.sha: c.committed for c in brought})
     at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
     # Merges on the side too: a merge nested there is judged against what the driver makes of
@@ -125,7 +134,7 @@ def _brought_into(
         if len(c.parents) == 1:  # a merge on the side is judged by the commits it brings
             overtakes = c.sha in judging and settled()
             for key, said in _changed_since(
-                old, new, (tip, fork()), actor, when=when, now=now, authority=authority, overtakes=overtakes
+                old, new, lines(), actor, when=when, now=now, authority=authority, overtakes=overtakes
             ):
                 stale.setdefault(key, []).extend([(c, f) for f in said] or [(c, None)])
         if only_stale:
@@ -186,10 +195,27 @@ def _collided(kind: str, held: Doc, made: Doc) -> bool:
     return fresh and not any(times.value_of(held, field) for field in rules.entries)
 
 
+class _Lines:
+    """The joined line's tip and the fork, with each file's records by id read once for all the
+    commits a merge brings (a busy file changes on both lines, so nearly every commit asks)."""
+
+    def __init__(self, joined: State, fork: State) -> None:
+        self.joined, self.fork = joined, fork
+        self._records: dict[str, tuple[dict[str, Doc], dict[str, Doc]]] = {}
+
+    def records(self, file: str, coll: model.Collection) -> tuple[dict[str, Doc], dict[str, Doc]]:
+        """The file's records on the joined line and at the fork (none there when it had no such file)."""
+        if file not in self._records:
+            held = records.by_id(self.joined[file], coll)
+            base = records.by_id(self.fork[file], coll) if file in self.fork.blobs else {}
+            self._records[file] = held, base
+        return self._records[file]
+
+
 def _changed_since(
     old: State,
     new: State,
-    lines: tuple[State, State],
+    lines: _Lines,
     actor: str | None,
     *,
     when: dt.datetime,
@@ -205,8 +231,8 @@ def _changed_since(
     driver's policy ("further along wins"). A record the joined line archived may not be changed,
     nor one it changed be archived. Two claims of one open task are the driver's to settle: it
     keeps the loser in `contested`, its own field, and so tells it; but a new claim does not take a
-    task from one shared before (`_raced`). `lines`: the joined line's tip, and the fork."""
-    joined, fork = lines
+    task from one shared before (`_raced`)."""
+    joined, fork = lines.joined, lines.fork
     found: list[tuple[Key, list[Finding]]] = []
     for file, coll in model.COLLECTIONS.items():
         if not coll.id_key or new.blobs.get(file) == old.blobs.get(file):
@@ -215,8 +241,8 @@ def _changed_since(
             continue  # the joined line left the file as it was at the fork
         if not all(s.usable(file) for s in (old, new, joined)) or (file in fork.blobs and not fork.usable(file)):
             continue
-        before, after, held = (records.by_id(s[file], coll) for s in (old, new, joined))
-        base = records.by_id(fork[file], coll) if file in fork.blobs else {}
+        before, after = (records.by_id(s[file], coll) for s in (old, new))
+        held, base = lines.records(file, coll)
         moved = {r for r in held.keys() | base.keys() if held.get(r) != base.get(r)}  # by the joined line
         for rid in sorted((before.keys() - after.keys()) & moved):
             if rid in held:

@@ -23,6 +23,7 @@ from testing.repos import bare_remote
 from testing.repos import git
 from testing.repos import make_repo
 from testing.signed import HUMAN
+from testing.signed import Edit
 from testing.signed import Team
 from tests.conftest import Coord
 
@@ -77,6 +78,24 @@ def _at(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime | None) -> None:
             monkeypatch.setenv(name, stamp(moment) if name == "COORD_NOW" else f"@{int(moment.timestamp())} +0000")
 
 
+def _merged_from(team: Team, old: str, change: Edit, subject: str, *, date: str | None = None) -> Forger:
+    """instance-2's change of the task queue, made on the old commit `old` (lawful there), then the
+    shared line merged into it with the real driver: the merge is what the gate judges."""
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", old)
+    attacker.edit(model.TASKS, change)
+    attacker.commit(subject, date=date)
+    assert team.ok("instance-2", "check", "--range", f"{old}..HEAD").startswith("ok: "), "lawful on its own parent"
+    git(attacker.clone, "fetch", "-q", "origin")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
+    return attacker
+
+
+def _holders(team: Team, task: str) -> list[str]:
+    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
+    return [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task]
+
+
 def test_a_reclaim_judged_on_a_parent_where_the_holder_looked_silent_is_refused(
     tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,18 +117,13 @@ def test_a_reclaim_judged_on_a_parent_where_the_holder_looked_silent_is_refused(
     _at(monkeypatch, None)
     team.ok("instance-1", "checkin", "--sync")
 
-    attacker = Forger(team, "instance-2").fresh()
-    git(attacker.clone, "reset", "-q", "--hard", old)
     fields = {"status": "pending_assignment", "assigned_to": None, "assigned_at": None, "status_reason": "silent"}
-    attacker.edit(model.TASKS, lambda d: move(d, task, "pending_tasks", **fields, updated=stamp(now)))
-    attacker.commit(f"instance-2 reclaims {task}")
-    assert team.ok("instance-2", "check", "--range", f"{old}..HEAD").startswith("ok: "), "lawful on its own parent"
-    git(attacker.clone, "fetch", "-q", "origin")
-    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
-    refused(attacker, "authorization")
-    found(attacker, "authorization")
-    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
-    assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]
+    reclaim = _merged_from(
+        team, old, lambda d: move(d, task, "pending_tasks", **fields, updated=stamp(now)), f"instance-2 reclaims {task}"
+    )
+    refused(reclaim, "authorization")
+    found(reclaim, "authorization")
+    assert _holders(team, task) == ["instance-1"]
 
 
 def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refused(
@@ -130,17 +144,14 @@ def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refus
     team.ok("instance-1", "sync")
     team.ok("instance-1", "task", "claim", task, "--sync")
 
-    attacker = Forger(team, "instance-2").fresh()
-    git(attacker.clone, "reset", "-q", "--hard", old)
-    attacker.edit(model.TASKS, lambda d: move(d, task, "completed_tasks", status="completed", status_reason="done"))
-    attacker.commit(f"instance-2 completes {task}")
-    assert team.ok("instance-2", "check", "--range", f"{old}..HEAD").startswith("ok: "), "lawful on its own parent"
-    git(attacker.clone, "fetch", "-q", "origin")
-    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
-    said = refused(attacker, "transition")
-    assert "which this merge brings in" in said
-    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
-    assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]
+    completion = _merged_from(
+        team,
+        old,
+        lambda d: move(d, task, "completed_tasks", status="completed", status_reason="done"),
+        f"instance-2 completes {task}",
+    )
+    assert "which this merge brings in" in refused(completion, "transition")
+    assert _holders(team, task) == ["instance-1"]
 
 
 def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_line(
@@ -160,16 +171,10 @@ def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_
     team.ok("instance-1", "sync")
     team.ok("instance-1", "task", "claim", task, "--sync")
 
-    attacker = Forger(team, "instance-2").fresh()
-    git(attacker.clone, "reset", "-q", "--hard", added)
     early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
     fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
-    attacker.edit(model.TASKS, lambda d: move(d, task, "active_tasks", **fields))
-    attacker.commit(f"instance-2 claims {task}", date=stamp(early))
-    assert team.ok("instance-2", "check", "--range", f"{added}..HEAD").startswith("ok: "), "lawful on its own parent"
-    git(attacker.clone, "fetch", "-q", "origin")
-    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
-    said = refused(attacker, "immutable")
-    assert "which this merge brings in" in said
-    tasks = json.loads(git(team.remote, "show", f"main:coordination/{model.TASKS}"))
-    assert [t["assigned_to"] for t in tasks["active_tasks"] if t["task_id"] == task] == ["instance-1"]
+    claim = _merged_from(
+        team, added, lambda d: move(d, task, "active_tasks", **fields), f"instance-2 claims {task}", date=stamp(early)
+    )
+    assert "which this merge brings in" in refused(claim, "immutable")
+    assert _holders(team, task) == ["instance-1"]
