@@ -252,6 +252,9 @@ def clones(built: Built, work: Path, repeat: int) -> list[Row]:
         ("git clone --single-branch + coord install (the store's tip)", ["--single-branch"], repeat, "<= 5"),
         ("git clone + coord install (every branch, the whole history)", [], 1, "info"),
     ):
+        if not options and built.commits > WHOLE:
+            rows.append(_whole_history_projected(built, work, name, base))
+            continue
         took, size = join(built.remote, options, runs)
         note = f"{fmt_bytes(size)} of objects against {fmt_bytes(base_size)}"
         ratio = took / base
@@ -269,6 +272,41 @@ def clones(built: Built, work: Path, repeat: int) -> list[Row]:
             )
         )
     return rows
+
+
+WHOLE = 20_000  # commits: beyond, a full clone's first look (every commit judged) is projected, not run
+SAMPLE = 2_000  # the commits judged to project it
+
+
+def _whole_history_projected(built: Built, work: Path, name: str, base: float) -> Row:
+    """A full clone's first look judges every commit from the root, which for a year of events
+    takes hours: the clone is timed, and the judging of the last SAMPLE commits, scaled to all."""
+    where = work / "whole-clone"
+    shutil.rmtree(where, ignore_errors=True)
+    started = time.perf_counter()
+    git(work, "clone", "-q", built.remote.as_uri(), str(where))
+    cloned = time.perf_counter() - started
+    tip = f"refs/remotes/origin/{STORE}"
+    start = git(where, "rev-list", "--first-parent", "-n1", "--skip", str(SAMPLE), tip)
+    judged = int(git(where, "rev-list", "--count", f"{start}..{tip}"))
+    check = measure(coord(where, "check", "--range", f"{start}..{tip}"), where, repeat=1).median
+    took = cloned + check / judged * built.commits
+    shutil.rmtree(where, ignore_errors=True)
+    note = (
+        f"projected: the clone ({cloned:.0f} s) and {check / judged * 1000:.1f} ms a commit judging the last "
+        f"{judged:,} (`coord check --range`), times {built.commits:,} commits"
+    )
+    return Row(
+        f"history: {name}",
+        "Y",
+        took,
+        base,
+        "git clone + coord install of the same state with no history",
+        "info",
+        True,
+        "-",
+        note,
+    )
 
 
 def joined_clone_coordinates(built: Built, work: Path) -> str:
