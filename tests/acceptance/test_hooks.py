@@ -207,6 +207,16 @@ def test_pre_commit_in_front_of_the_hooks_still_runs_them_and_is_named(seed_repo
     assert checks["hooks"]["ok"], "a warning, not a failure, where the human key is not"
 
 
+def test_doctor_says_when_git_runs_hooks_from_elsewhere(seed_repo: Path, coord: Coord, tmp_path: Path) -> None:
+    git(seed_repo, "config", "core.hooksPath", str(tmp_path / "husky"))
+    checks = {c["name"]: c for c in json.loads(coord(seed_repo, "doctor", "--json").out)["data"]["checks"]}
+    assert not checks["hooks"]["ok"], checks["hooks"]
+    assert "so git runs the hooks there and not gitcoord's" in checks["hooks"]["detail"]
+    git(seed_repo, "config", "--unset", "core.hooksPath")
+    checks = {c["name"]: c for c in json.loads(coord(seed_repo, "doctor", "--json").out)["data"]["checks"]}
+    assert checks["hooks"]["ok"], checks["hooks"]
+
+
 def test_a_hand_edit_without_an_identity_is_refused(seed_repo: Path) -> None:
     edit(seed_repo, model.TASKS, _complete)
     done = commit(seed_repo, None)

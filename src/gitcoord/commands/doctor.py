@@ -45,6 +45,14 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
 
 
 def _hooks(ws: workspace.Workspace, registry: Record) -> clone.Check:
+    elsewhere = git.config(ws.root, "core.hookspath").get("core.hookspath")
+    if elsewhere and Path(elsewhere).resolve() != (ws.repo.common_dir / "hooks").resolve():
+        return clone.Check(
+            "hooks",
+            False,
+            f"core.hooksPath is {elsewhere}, so git runs the hooks there and not gitcoord's in .git/hooks: "
+            "unset it (`git config --unset core.hooksPath`), or have those hooks run .git/hooks/NAME",
+        )
     if not clone.hooks_installed(ws.repo):
         return clone.Check("hooks", False, "gitcoord's git hooks are not installed: run `coord install`")
     tree = clone.tree_hooks(ws.repo)
