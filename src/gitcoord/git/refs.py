@@ -243,6 +243,11 @@ def writing(cwd: Path, commit: Sha, text: str, path: str) -> list[Sha]:
     return [Sha(c) for c in out(["log", "--format=%H", f"-S{text}", commit, "--", path], cwd).split()]
 
 
+def additions(cwd: Path, commit: Sha, path: str) -> list[Sha]:
+    """The commits of `commit`'s history that added `path`, newest first."""
+    return [Sha(c) for c in out(["log", "--format=%H", "--diff-filter=A", commit, "--", path], cwd).split()]
+
+
 def last_deleted(cwd: Path, commit: Sha, path: str) -> Sha | None:
     """The last commit of `commit`'s history that deleted `path`, if any."""
     found = out(["log", "-n1", "--format=%H", "--diff-filter=D", commit, "--", path], cwd)
