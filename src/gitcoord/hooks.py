@@ -1,8 +1,9 @@
-"""The pre-commit hooks gitcoord offers, declared once.
+"""The hooks gitcoord runs before a commit, a merge commit and a push, declared once.
 
-`.pre-commit-hooks.yaml` (for `repo:` users, pinned to a gitcoord release) and the local
-block `coord init` writes (which runs the `coord` already on PATH) are both rendered from
-this table; a test keeps the committed manifest equal to it.
+`coord hook run STAGE` (what the git hooks `coord install` writes call) runs them from this
+table; `.pre-commit-hooks.yaml` (for `repo:` users, pinned to a gitcoord release) and the local
+block `coord init` writes (which runs the `coord` already on PATH) are both rendered from it;
+a test keeps the committed manifest equal to it.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("key", "set"): ("gitcoord.commands.key:set_key", ["I", "ssh-ed25519 AAAA"]),
     ("key", "show"): ("gitcoord.commands.key:show", []),
     ("hook", "prepare-commit-msg"): ("gitcoord.commands.hook:prepare_commit_msg", ["MSG_FILE"]),
+    ("hook", "run"): ("gitcoord.commands.hook:run_checks", ["pre-push", "origin", "URL"]),
     ("inbox",): ("gitcoord.commands.messages:inbox", []),
     ("init",): ("gitcoord.commands.init:init", []),
     ("install",): ("gitcoord.commands.install:install", []),
@@ -132,6 +133,7 @@ def test_help_loads_neither_the_store_nor_git_nor_the_schema_library() -> None:
         "gitcoord.errors",
         "gitcoord.output",
         "gitcoord.escape",
+        "gitcoord.hooks",  # the hook table: the stages `coord hook run` takes
         "gitcoord.model",
         "gitcoord.rulebook",
         "gitcoord.timestamps",

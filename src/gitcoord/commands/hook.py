@@ -73,7 +73,8 @@ def run_checks(*, cwd: Path, stage: str, args: Sequence[str], text: str) -> int:
             pushed = {"PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": local}
             runs.append((git.paths_changed_by(root, check.revisions_of(f"{base}..{local}")), pushed))
     else:
-        runs.append((set(git.staged_names(root, [])), {}))
+        # As pre-commit chooses files: a deletion alone (a code branch leaving the store) runs no hook.
+        runs.append((set(git.staged_names(root, [], deleted=False)), {}))
     failed = []
     for changed, env in runs:
         for hook in (h for h in hooks.HOOKS if stage in h.stages):
