@@ -177,6 +177,30 @@ def test_key_rotate_signs_the_change_with_the_old_key_then_uses_the_new(team: Te
     assert team.ok("instance-1", "check", "--range", f"{root}..main").startswith("ok: ")
 
 
+def test_a_rotation_that_loses_the_race_is_made_again_with_no_merge(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made again on the remote's new tip, signed with the old key that tip's registry holds, then adopted."""
+    from gitcoord.commands import step
+
+    team.fresh("instance-1")
+    team.ok("instance-2", "checkin", "--sync")  # instance-1 has not seen it
+    old = public_key(team.clones["instance-1"])
+    monkeypatch.setattr(step, "catch_up", lambda ws, out: None)  # its push then meets what it had not seen
+    rotated = team.run("instance-1", "key", "rotate", "--sync", "--json")
+    assert rotated.code == 0, rotated
+    assert json.loads(rotated.out)["data"]["sync"]["merged"] is False
+    clone = team.clones["instance-1"]
+    assert git(clone, "rev-list", "--merges", "--count", "origin/main") == "0"
+    assert git(clone, "rev-parse", "main") == git(clone, "rev-parse", "origin/main")
+    assert "\ngpgsig " in git(clone, "cat-file", "commit", "origin/main"), "signed: the gate took it by the old key"
+    new = public_key(clone)
+    assert new != old
+    assert registry(clone)["instances"]["instance-1"]["signing_key"] == new
+    monkeypatch.undo()
+    assert team.run("instance-1", "checkin", "--sync").code == 0, "the new key signs from here on"
+
+
 def test_a_rotation_kept_local_merges_with_the_others_work_through_the_gate(team: Team) -> None:
     """The key the rotation added is the brought line's own: the line it joins never retired it."""
     team.fresh("instance-1")

@@ -18,6 +18,7 @@ from gitcoord import sshkeys
 from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.errors import FatalError
+from gitcoord.errors import NotShared
 from gitcoord.output import Output
 from gitcoord.output import safe
 from gitcoord.protocol import Change
@@ -115,27 +116,31 @@ def set_key(*, cwd: Path, as_instance: str | None, instance: str, key: str, sync
 
 
 def rotate(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:
-    """A new key for me: published in a commit signed with my old key, then this clone signs with the new one."""
+    """A new key for me: published in a commit signed with my old key, then this clone signs with the new one.
+
+    Shared like any step before the clone switches keys: a push that lost the race makes the
+    step again on the remote's tip, signed with the old key that tip's registry still holds."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     me = ws.require_identity()
     if signing.current(ws.root) is None:
         raise FatalError(f"this clone has no signing key to rotate: `coord install --as {me}` makes one")
     path, public = signing.new_key(ws.root, me)
     try:
-        code = step.run(lambda s, c: keys.set_key(s, c, me, public), cwd=cwd, as_instance=me, out=out, sync=False)
+        code = step.run(lambda s, c: keys.set_key(s, c, me, public), cwd=cwd, as_instance=me, out=out, sync=sync)
+    except NotShared:
+        _adopt(ws, me, path, out)  # committed here all the same: this clone's next commit needs the new key
+        raise
     except BaseException:
         for made in (path, Path(f"{path}.pub")):
             made.unlink(missing_ok=True)
         raise
+    _adopt(ws, me, path, out)
+    return code
+
+
+def _adopt(ws: workspace.Workspace, me: str, path: Path, out: Output) -> None:
     mine = signing.adopt(ws.root, me, path)
     out.note(f"this clone now signs with {mine} (the old key is kept beside it, renamed .retired-N)")
-    synced = step.publish(ws, sync)
-    if synced:
-        from gitcoord.commands import sync as sync_command
-
-        for line in sync_command.lines(ws, synced):
-            out.tell(line)
-    return code
 
 
 def require(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output) -> int:
