@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from gitcoord import authenticity
@@ -103,11 +104,9 @@ def _brought_into(
     if joined is None or not tip.exists:
         return [], stale
     brought = git.changes(loader.root, [mine, "--not", other]) if brought is None else brought
-    # Whether `other`'s line was all shared before (only `mine` brings what is judged now): then
-    # it keeps what it has against a new commit of `mine` (a claim, however early it says it is).
-    settled = functools.cache(
-        lambda: not any(c.sha in judging for c in git.changes(loader.root, [other, "--not", mine]))
-    )
+    # The claims `other`'s line made in commits judged now, not shared before. A claim shared
+    # before keeps its task against a new commit of `mine`, however early that claim says it is.
+    claimed = functools.cache(lambda: _claims_made(loader, other, mine, judging))
     lines = functools.cache(lambda: _Lines(tip, _fork(loader, mine, other)))
     loader.dates.update({c.sha: c.committed for c in brought})
     at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
@@ -131,12 +130,13 @@ def _brought_into(
         authority = history.overlay(old.get(model.REGISTRY) or {}, joined)
         actor = c.instances[0] if len(c.instances) == 1 else None
         since = floor(loader, c, old)
-        if len(c.parents) == 1:  # a merge on the side is judged by the commits it brings
-            overtakes = c.sha in judging and settled()
-            for key, said in _changed_since(
-                old, new, lines(), actor, when=when, now=now, authority=authority, overtakes=overtakes
-            ):
-                stale.setdefault(key, []).extend([(c, f) for f in said] or [(c, None)])
+        # A merge on the side too: what it adds beyond the driver's merge of its parents is
+        # brought by no other commit.
+        overtakes = functools.partial(_overtakes, c.sha in judging, claimed)
+        for key, said in _changed_since(
+            old, new, lines(), actor, when=when, now=now, authority=authority, overtakes=overtakes
+        ):
+            stale.setdefault(key, []).extend([(c, f) for f in said] or [(c, None)])
         if only_stale:
             continue
         found += [(c, f) for f in _recreated(old, new, tip)]
@@ -221,7 +221,7 @@ def _changed_since(
     when: dt.datetime,
     now: dt.datetime,
     authority: Doc,
-    overtakes: bool,
+    overtakes: Callable[[Key], bool],
 ) -> list[tuple[Key, list[Finding]]]:
     """A commit's change of records the joined line has changed since the fork, judged again as a
     change of the joined line's version: the commit's parent and the commit itself, each merged
@@ -259,7 +259,9 @@ def _changed_since(
         parent = merge.merge_file(model.base(file), start, joined[file], old[file]).doc
         merged = records.by_id(merge.merge_file(model.base(file), start, joined[file], new[file]).doc, coll)
         was = records.by_id(parent, coll)
-        stale = [r for r in stale if not _raced((before[r], after[r], held[r], merged.get(r)), actor, overtakes)]
+        stale = [
+            r for r in stale if not _raced((before[r], after[r], held[r], merged.get(r)), actor, overtakes((file, r)))
+        ]
         driver_only = rulebook.KINDS[coll.kind].merge_only
         registry = joined[model.REGISTRY]
         for rid in (r for r in stale if r in merged and r in was):
@@ -290,6 +292,35 @@ def _raced(versions: tuple[Doc, Doc, Doc, Doc | None], actor: str | None, overta
     if not claims or after.get("assigned_to") != actor or held.get("assigned_to") in (None, actor):
         return False
     return not overtakes or (merged is not None and merged.get("assigned_to") == held.get("assigned_to"))
+
+
+def _overtakes(new: bool, claimed: Callable[[], frozenset[Key]], key: Key) -> bool:
+    """Whether a claim of the task `key` in a commit judged now (`new`) would take it from a
+    claim the joined line shared before: one not among those its judged commits made."""
+    return new and key not in claimed()
+
+
+def _claims_made(loader: Loader, other: str, mine: str, judging: frozenset[str]) -> frozenset[Key]:
+    """The tasks whose holder a commit of `other`'s line (not in `mine`) that is judged now set
+    itself: set to a value none of its parents had. A claim a merge only carried from a parent
+    is that parent's, shared before or judged in its own turn."""
+    made = [c for c in git.changes(loader.root, [other, "--not", mine]) if c.sha in judging]
+    if not made:
+        return frozenset()
+    at = loader.at(sorted({c.sha for c in made} | {p for c in made for p in c.parents}))
+    coll = model.COLLECTIONS[model.TASKS]
+    found = set()
+    for c in made:
+        holders = [_holders(loader.state(at[s]), coll) for s in (c.sha, *c.parents)]
+        mine_now, parents = holders[0], holders[1:]
+        found |= {(model.TASKS, r) for r, h in mine_now.items() if all(p.get(r) != h for p in parents)}
+    return frozenset(found)
+
+
+def _holders(state: State, coll: model.Collection) -> dict[str, object]:
+    if not state.usable(model.TASKS):
+        return {}
+    return {r: t.get("assigned_to") for r, t in records.by_id(state[model.TASKS], coll).items()}
 
 
 def _fork(loader: Loader, mine: str, other: str) -> State:

@@ -178,3 +178,67 @@ def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_
     )
     assert "which this merge brings in" in refused(claim, "immutable")
     assert _holders(team, task) == ["instance-1"]
+
+
+def test_a_completion_hidden_in_a_merge_on_the_side_line_is_refused(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the completion is what a merge on the side line adds beyond its parents (an
+    empty commit on the old parent, merged with that parent): brought by no other commit, it is
+    judged as a change of the joined line's version all the same."""
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    task = team.ok(HUMAN, "task", "add", "Ship the release", "--sync").split()[0]
+    team.ok("instance-2", "sync")
+    team.ok("instance-2", "task", "claim", task, "--sync")
+    team.ok("instance-2", "task", "start", task, "--sync")
+    old = team.remote_tip()
+    team.ok(HUMAN, "sync")
+    team.ok(HUMAN, "task", "release", task, "--reason", "instance-2 is needed elsewhere", "--sync")
+    team.ok("instance-1", "sync")
+    team.ok("instance-1", "task", "claim", task, "--sync")
+
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", old)
+    empty = attacker.commit("instance-2 notes")
+    git(attacker.clone, "reset", "-q", "--hard", old)
+    attacker.edit(model.TASKS, lambda d: move(d, task, "completed_tasks", status="completed", status_reason="done"))
+    git(attacker.clone, "add", "-A")
+    side = attacker.commit_tree(
+        git(attacker.clone, "write-tree"), [empty, old], "merge\n\nCoord-Instance: instance-2\n"
+    )
+    git(attacker.clone, "reset", "-q", "--hard", side)
+    git(attacker.clone, "fetch", "-q", "origin")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
+    assert "which this merge brings in" in refused(attacker, "transition")
+    assert _holders(team, task) == ["instance-1"]
+
+
+def test_a_backdated_claim_does_not_win_because_the_joined_side_has_a_new_commit_too(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim from the old parent's era, merged into a check-in of the attacker's own on the shared
+    tip: that new commit does not make instance-1's claim, shared before, the driver's to settle."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    _at(monkeypatch, now - dt.timedelta(minutes=31))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    _at(monkeypatch, now - dt.timedelta(minutes=30))
+    task = team.ok(HUMAN, "task", "add", "Agent dashboard", "--sync").split()[0]
+    added = team.remote_tip()
+    _at(monkeypatch, None)
+    team.ok("instance-1", "sync")
+    team.ok("instance-1", "task", "claim", task, "--sync")
+
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", added)
+    early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
+    fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
+    attacker.edit(model.TASKS, lambda d: move(d, task, "active_tasks", **fields))
+    claim = attacker.commit(f"instance-2 claims {task}", date=stamp(early))
+    attacker.fresh()
+    attacker.edit(model.REGISTRY, lambda d: d["instances"]["instance-2"].update(last_update=stamp(now)))
+    attacker.commit("instance-2 checks in")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", claim)
+    assert "which this merge brings in" in refused(attacker, "immutable")
+    assert _holders(team, task) == ["instance-1"]
