@@ -24,7 +24,6 @@ from gitcoord import rulebook
 from gitcoord.expected import of_parents
 from gitcoord.expected import virtual_base
 from gitcoord.findings import Finding
-from gitcoord.history import times
 from gitcoord.judge import acting
 from gitcoord.judge import dated_only
 from gitcoord.judge import floor
@@ -162,8 +161,9 @@ def _recreated(old: State, new: State, joined: State) -> list[Finding]:
     existed may not make that id again, whoever made it first: a merge would then settle each of
     its fields either way (a question rewritten under its answer), or keep a live copy of an
     archived one. An instance's entry is its name: only one with another key is refused. Two
-    records one maker wrote by hand under one id (the specification's sequential ids) are a
-    collision for a person to settle, while nobody has acted on the first (`_collided`)."""
+    records one maker wrote by hand under one id (the specification's sequential ids) are two
+    records too: settling their fields either way would rewrite the first (a decision in force, a
+    message sent), so the second takes a new id on its own line before the merge."""
     found: list[Finding] = []
     for file, coll in model.COLLECTIONS.items():
         if old.blobs.get(file) == new.blobs.get(file) or not (new.usable(file) and joined.usable(file)):
@@ -176,23 +176,16 @@ def _recreated(old: State, new: State, joined: State) -> list[Finding]:
             if not coll.id_key:  # a name registered on both lines, with one key: the same instance
                 again = rid in held and held[rid].get("signing_key") != record.get("signing_key")
             elif rid in held:
-                again = held[rid] != record and not _collided(coll.kind, held[rid], record)
+                again = held[rid] != record
             else:
                 again = joined.archives(coll.kind, rid)
             if again:
-                message = f"{rid} exists, made before, on the line this merge joins; a side line may not make it again"
+                message = (
+                    f"{rid} exists, made before, on the line this merge joins; a side line may not make it "
+                    "again: give the side line's record a new id there, then merge"
+                )
                 found.append(Finding(file, (), "history", message))
     return found
-
-
-def _collided(kind: str, held: Doc, made: Doc) -> bool:
-    """Whether `made` and `held`, one id, are two records of one maker, and `held` stands as it was
-    made: in the status a record starts in, with no entries (inputs, notes, positions) yet."""
-    rules = rulebook.KINDS[kind]
-    if any(held.get(f) != made.get(f) for f in rules.actors):
-        return False
-    fresh = model.status_of(kind, held) in rulebook.onward(rules, None)
-    return fresh and not any(times.value_of(held, field) for field in rules.entries)
 
 
 class _Lines:

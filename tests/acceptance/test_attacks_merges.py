@@ -258,15 +258,19 @@ def test_a_leaked_key_s_side_commit_merged_by_an_honest_signer_is_refused(
 # A record made again on a side line grown from before it existed -------------------------------------------
 
 
-@pytest.mark.parametrize("maker", [HUMAN, ME])
-def test_a_side_line_that_makes_a_record_the_other_line_holds_is_refused(example_team: Team, maker: str) -> None:
-    """The human's task (or the attacker's own, which another has claimed since),
-    re-created by instance-3 on a side line with other text: merged with each conflicting field
-    settled the attacker's way, it would read as the record they saw, rewritten."""
+@pytest.mark.parametrize(
+    ("maker", "claimed"), [(HUMAN, False), (ME, True), (ME, False)], ids=["human's", "claimed since", "untouched"]
+)
+def test_a_side_line_that_makes_a_record_the_other_line_holds_is_refused(
+    example_team: Team, maker: str, claimed: bool
+) -> None:
+    """The human's task, or the attacker's own (claimed by another since, or not: others read it
+    as it was made), re-created by instance-3 on a side line with other text: merged with each
+    conflicting field settled the attacker's way, it would read as the record they saw, rewritten."""
     attacker = Forger(example_team, ME).fresh()
     before = git(attacker.clone, "rev-parse", "HEAD")
     task = example_team.ok(maker, "task", "add", "deploy to staging", "--sync").split()[0]
-    if maker == ME:  # others act on it: it no longer stands as it was made (else: a collision, for a person)
+    if claimed:
         example_team.ok("instance-1", "task", "claim", task, "--sync")
     git(attacker.clone, "fetch", "-q", "origin")
     made = record_of(json.loads(git(attacker.clone, "show", f"origin/main:coordination/{TQ}")), task)
