@@ -289,6 +289,33 @@ def test_pre_push_checks_every_pushed_commit(seed_repo: Path, tmp_path: Path) ->
     assert git(remote, "rev-parse", "main") != git(seed_repo, "rev-parse", "HEAD")
 
 
+def test_pre_push_checks_a_change_made_in_a_merge(seed_repo: Path, tmp_path: Path) -> None:
+    """A merge whose own tree rewrites a message (made by a tool, so no pre-merge-commit ran):
+    the only store change of the push is in the merge, and pre-push checks it all the same."""
+    remote = bare_remote(tmp_path / "remote.git")
+    git(seed_repo, "remote", "add", "origin", str(remote))
+    git(seed_repo, "push", "-q", "origin", "main")
+    base = git(seed_repo, "rev-parse", "HEAD")
+    git(seed_repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", "nothing")
+    side = git(seed_repo, "rev-parse", "HEAD")
+    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
+    git(seed_repo, "add", "-A")
+    tree = git(seed_repo, "write-tree")
+    merge = git(seed_repo, "commit-tree", tree, "-p", base, "-p", side, "-m", "merge\n\nCoord-Instance: instance-2")
+    git(seed_repo, "reset", "-q", "--hard", merge)
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"],
+        cwd=seed_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert pushed.returncode != 0, pushed.stdout
+    assert "[immutable]" in pushed.stdout
+    assert git(remote, "rev-parse", "main") == base
+
+
 def test_the_merge_driver_hook_refuses_a_clone_without_it(seed_repo: Path) -> None:
     git(seed_repo, "config", "--unset", "merge.coord.driver")
     edit(seed_repo, model.TASKS, _complete)

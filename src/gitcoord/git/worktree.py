@@ -19,8 +19,9 @@ def changed_paths(cwd: Path, a: Sha, b: Sha) -> set[str]:
 
 
 def paths_changed_by(cwd: Path, revisions: Sequence[str]) -> set[str]:
-    """The paths each commit of `revisions` changes against its parent (merges show none), all together."""
-    found = names(["log", "-z", "--name-only", "--no-renames", "--format=", *revisions, "--"], cwd)
+    """The paths each commit of `revisions` changes against its parents (a merge: against each,
+    for what it takes from one side or adds itself is a change too), all together."""
+    found = names(["log", "-z", "-m", "--name-only", "--no-renames", "--format=", *revisions, "--"], cwd)
     return {p.strip("\n") for p in found if p.strip("\n")}
 
 
