@@ -56,6 +56,7 @@ class Expected(NamedTuple):
     keys: Keys
     human: str
     registers: frozenset[str]  # instances this commit creates with a key (the bootstrap case)
+    rekeys: tuple[str, ...] = ()  # whose keys a commit turning signatures on changes too (it may not)
 
 
 def requires(registry: Doc | None) -> bool:
@@ -91,6 +92,12 @@ def expected(
     the commit's own line added since (its own rotation, made with a key both lines held) still signs.
     """
     first = merged if merged is not None and len(parents) > 1 else parents[0] if parents else None
+    unsigned = not any(requires(r) for r in [first, *parents]) and (also is None or not requires(also.tip))
+    if parents and new is not None and unsigned:
+        if requires(new):
+            return _turning_on(first, new)
+        if _rehumaned(first, new):
+            return _by_the_human_key(first)
     keys: dict[str, set[str]] = {name: set(held) for name, held in keys_of(first).items()}
     if also is not None:
         current, before = keys_of(also.tip), keys_of(also.fork) if also.fork is not None else None
@@ -124,6 +131,30 @@ def expected(
     )
 
 
+def _turning_on(before: Doc | None, new: Doc) -> Expected:
+    """The commit that turns signatures on: nothing was verified before it, so anyone could
+    claim to be the human there. It must be signed by the human key it leaves in force, acting as
+    the human coordinator, and change no key itself: a key and the rule that makes it count come
+    in commits of their own (which `coord key require` checks were proven before it turns them on)."""
+    human = model.settings_of(new).human_coordinator
+    old, now = keys_of(before), keys_of(new)
+    rekeys = tuple(sorted(n for n in {*old, *now} if old.get(n, frozenset()) != now.get(n, frozenset())))
+    return Expected(True, {human: now.get(human, frozenset())}, human, frozenset(), rekeys)
+
+
+def _rehumaned(before: Doc | None, new: Doc) -> bool:
+    """Whether a commit replaces or drops a published human key, or names another human
+    coordinator where one has a key: proven by that key even before signatures are required,
+    or anyone could take the human's place in the window before `coord key require`."""
+    was, now = model.settings_of(before or {}), model.settings_of(new)
+    return bool(was.human_key) and (now.human_key, now.human_coordinator) != (was.human_key, was.human_coordinator)
+
+
+def _by_the_human_key(before: Doc | None) -> Expected:
+    human = model.settings_of(before or {}).human_coordinator
+    return Expected(True, {human: keys_of(before).get(human, frozenset())}, human, frozenset())
+
+
 def _taken(also: Line | None, name: str, entry: Doc) -> bool:
     """Whether the line a commit joins holds `name` already with another key: a side line may not register it again."""
     if also is None:
@@ -142,6 +173,12 @@ def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[
         )
     if not want.required:
         return problems
+    if want.rekeys:
+        message = (
+            f"the commit turns signatures on and changes the keys of {', '.join(want.rekeys)} too: publish keys "
+            "first, then turn signatures on in a commit of its own (`coord key require`), signed by the human key"
+        )
+        problems.append((RULE, message))
     actor = who.instance
     # A new entry's key is given by the new instance itself (the bootstrap) or by the human coordinator.
     chosen_by_another = set() if actor == want.human else want.registers - {actor}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -276,21 +278,39 @@ def _fingerprint(clone: Path) -> str:
     return sshkeys.fingerprint(sshkeys.parse(public_key(clone)))
 
 
-def test_key_require_does_not_bless_a_key_planted_before_signatures_counted(tmp_path: Path, coord: Coord) -> None:
-    """Unverified, a commit naming instance-1 could write any key into its entry; signed by the key
-    it plants, it still proves nothing: a key that replaced another is proven by the one it replaced."""
+def _unsigned_store(tmp_path: Path, coord: Coord, *, gate: bool = False) -> tuple[Path, dict[str, Path]]:
+    """A store started without signatures, the human's key published, instance-1 and -2 registered with theirs."""
     remote = bare_remote(tmp_path / "remote.git")
+    if gate:
+        assert coord(remote, "install", "--server").code == 0
     human = make_repo(tmp_path / "human")
     git(human, "remote", "add", "origin", str(remote))
     for step in (["init", "--branch", "main"], ["sync"], ["install", "--as", HUMAN], ["key", "publish", "--sync"]):
         assert coord(human, *step).code == 0
-    clones = _published(tmp_path, coord, remote, ("instance-1", "instance-2"), register=True)
+    return human, _published(tmp_path, coord, remote, ("instance-1", "instance-2"), register=True)
+
+
+def _edit_registry(clone: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    doc = json.loads((clone / "coordination" / model.REGISTRY).read_text())
+    change(doc)
+    (clone / "coordination" / model.REGISTRY).write_text(json.dumps(doc, indent=2) + "\n")
+
+
+@pytest.mark.parametrize("taken_out_first", [False, True], ids=["replaced", "taken out, then a first key"])
+def test_key_require_does_not_bless_a_key_planted_before_signatures_counted(
+    tmp_path: Path, coord: Coord, taken_out_first: bool
+) -> None:
+    """Unverified, a commit naming instance-1 could write any key into its entry; signed by the key
+    it plants, it still proves nothing: a key that replaced another is proven by the one it replaced,
+    however many commits earlier that one was taken out."""
+    human, clones = _unsigned_store(tmp_path, coord)
     attacker = clones["instance-2"]
     planted, public = new_key(tmp_path, "planted")
-    doc = json.loads((attacker / "coordination" / model.REGISTRY).read_text())
-    doc["instances"]["instance-1"]["signing_key"] = public
-    (attacker / "coordination" / model.REGISTRY).write_text(json.dumps(doc, indent=2) + "\n")
     as_one = ["-c", "coord.instance=instance-1", "-c", f"user.signingkey={planted}"]
+    if taken_out_first:
+        _edit_registry(attacker, lambda d: d["instances"]["instance-1"].pop("signing_key"))
+        git(attacker, *as_one, "commit", "-qam", "coord(key): instance-1 takes its key out")
+    _edit_registry(attacker, lambda d: d["instances"]["instance-1"].update(signing_key=public))
     git(attacker, *as_one, "commit", "-qam", "coord(key): instance-1 publishes its key")
     assert coord(attacker, "sync").code == 0, "nothing verified yet: the rules let instance-1 set its own key"
     assert coord(human, "sync").code == 0
@@ -306,6 +326,36 @@ def test_key_require_does_not_bless_a_key_planted_before_signatures_counted(tmp_
     done = coord(human, "key", "require")
     assert done.code == 0, done
     assert f"instance-1 {_fingerprint(clones['instance-1'])}" in done.err, done
+
+
+def test_the_gate_lets_no_one_but_the_human_key_turn_signatures_on_or_replace_it(tmp_path: Path, coord: Coord) -> None:
+    """Before signatures are required nothing is verified, but the published human key is: taking
+    its place, or turning signatures on with a key of one's own, would lock the human out for good."""
+    human, clones = _unsigned_store(tmp_path, coord, gate=True)
+    attacker = clones["instance-2"]
+    planted, public = new_key(tmp_path, "planted")
+    as_human = ["-c", f"coord.instance={HUMAN}", "-c", f"user.signingkey={planted}"]
+    before = git(attacker, "rev-parse", "origin/main")
+    for change in (
+        lambda d: d["settings"].update(human_key=public, require_signatures=True),
+        lambda d: d["settings"].update(human_key=public),
+        lambda d: d["settings"].update(human_coordinator="instance-2"),
+    ):
+        git(attacker, "reset", "-q", "--hard", before)
+        _edit_registry(attacker, change)
+        git(attacker, *as_human, "commit", "-qam", "coord(key): the human's key", "--no-verify")
+        pushed = subprocess.run(
+            ["git", "push", "--no-verify", "origin", "HEAD:main"],
+            cwd=attacker,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert pushed.returncode != 0, pushed.stderr
+        assert "[signature]" in pushed.stderr, pushed.stderr
+    # The human turns them on, in a commit of its own signed with the key it leaves in force.
+    assert coord(human, "key", "require", "--sync").code == 0
+    assert registry(human)["settings"]["require_signatures"] is True
 
 
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:

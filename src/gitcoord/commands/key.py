@@ -174,7 +174,9 @@ def _proven(ws: workspace.Workspace, registry: model.Doc) -> list[str]:
             "clone signs with: publish yours (`coord key publish`) from the clone that holds it, then require"
         )
     tip = git.rev_parse(ws.root, ws.ref)
-    problems = [f"{name}: {why}" for name, key in held.items() if tip and (why := _unproven(ws, tip, name, key, human))]
+    problems = [
+        f"{name}: {why}" for name, key in held.items() if tip and (why := _unproven(ws, tip, name, key, (human, mine)))
+    ]
     if problems:
         raise FatalError(
             "signatures would make these keys identities, and no signature proves them:\n  "
@@ -188,18 +190,21 @@ def _proven(ws: workspace.Workspace, registry: model.Doc) -> list[str]:
     ]
 
 
-def _unproven(ws: workspace.Workspace, tip: git.Sha, name: str, key: str, human: str) -> str | None:
-    """Why the commit that wrote `name`'s `key` does not prove it (None: it does)."""
+def _unproven(
+    ws: workspace.Workspace, tip: git.Sha, name: str, key: str, human: tuple[str, signing.Key | None]
+) -> str | None:
+    """Why the commit that wrote `name`'s `key` does not prove it (None: it does). `human`: the
+    human coordinator, and the key this clone signs with, which the registry's human key is."""
     path = f"{model.COORD_DIR}/{model.REGISTRY}"
+    coordinator, mine = human
     for commit in git.writing(ws.root, tip, key, path):
         [change] = git.changes(ws.root, [commit, "-n1"])
-        before = change.parents[0] if change.parents else None
-        registries = incoming.registries_at(ws, [commit, *([before] if before else [])])
-        wrote, had = registries[commit], registries.get(before) if before else None
-        if wrote is None or _held(wrote, name) != key or (had is not None and _held(had, name) == key):
-            continue  # the key written or taken out elsewhere in the file
-        previous = _held(had, name) if had is not None else None
-        allowed = {name: [previous or key], **({human: [h]} if name != human and (h := _held(wrote, human)) else {})}
+        registries = incoming.registries_at(ws, [commit, *change.parents])
+        wrote, had = registries[commit], [registries[p] for p in change.parents]
+        if wrote is None or _held(wrote, name) != key or any(r is not None and _held(r, name) == key for r in had):
+            continue  # the key written or taken out elsewhere in the file, or a merge that took it from a parent
+        previous = _last_held(ws, change, name, path)
+        allowed = {name: [previous or key], **({coordinator: [mine.public]} if name != coordinator and mine else {})}
         verdict = signing.verify(ws.root, [commit], allowed).get(commit)
         if verdict is not None and verdict.status == "G" and change.instances == (verdict.principal,):
             return None
@@ -209,6 +214,19 @@ def _unproven(ws: workspace.Workspace, tip: git.Sha, name: str, key: str, human:
             f"as {name} nor by the human coordinator's"
         )
     return "no commit here wrote it (a shallow clone: `git fetch --unshallow`)"
+
+
+def _last_held(ws: workspace.Workspace, change: git.Change, name: str, path: str) -> str | None:
+    """The key `name` held last before `change`, anywhere in its history: not only in its parent,
+    where one commit earlier could have taken the key out to make the next look like a first key."""
+    for commit in git.touching_lines(ws.root, list(change.parents), '"(signing_key|human_key)"', path):
+        [at] = git.changes(ws.root, [commit, "-n1"])
+        registries = incoming.registries_at(ws, [commit, *at.parents])
+        for registry in (registries[commit], *(registries[p] for p in at.parents)):
+            held = _held(registry, name) if registry is not None else None
+            if held:
+                return held
+    return None
 
 
 def registered_hint(ws: workspace.Workspace, public: str) -> str | None:

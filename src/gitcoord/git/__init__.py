@@ -78,6 +78,7 @@ from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
 from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import tips
+from gitcoord.git.refs import touching_lines
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
 from gitcoord.git.refs import writing
@@ -226,6 +227,7 @@ __all__ = [
     "text_merge",
     "tips",
     "top_entries",
+    "touching_lines",
     "trailer_values",
     "tree_ids",
     "update_ref",
