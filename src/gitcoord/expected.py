@@ -43,11 +43,12 @@ def of_parents(loader: Loader, parents: Sequence[str], actual: State) -> tuple[S
 
 
 def virtual_base(loader: Loader, bases: Sequence[str]) -> State:
-    """The merge base, or for criss-cross history the bases merged with each other, as git does."""
+    """The merge base, or for criss-cross history the bases merged with each other, as git does:
+    each next base with the merge of those before it, from their own merge bases."""
     states = [loader.state(b) for b in loader.at(list(bases)).values()]
     merged = states[0]
-    for other in states[1:]:
-        inner = git.merge_bases(loader.root, git.Sha(bases[0]), git.Sha(bases[1]))
+    for n, other in enumerate(states[1:], start=1):
+        inner = git.merge_bases(loader.root, git.Sha(bases[n]), *(git.Sha(b) for b in bases[:n]))
         merged = _merge_states(virtual_base(loader, inner) if inner else loader.state(EMPTY), merged, other, None)
     return merged
 

@@ -86,9 +86,10 @@ def branch_tips(cwd: Path) -> dict[str, Sha]:
     return {name: Sha(sha) for name, sha in (line.rsplit(" ", 1) for line in found if line)}
 
 
-def merge_bases(cwd: Path, a: Sha, b: Sha) -> list[Sha]:
-    """All best common ancestors: more than one after criss-cross merges."""
-    return [Sha(s) for s in run(["merge-base", "--all", a, b], cwd, check=False).stdout.decode().split()]
+def merge_bases(cwd: Path, a: Sha, b: Sha, *more: Sha) -> list[Sha]:
+    """All best common ancestors of `a` and `b` (with `more`: of `a` and a merge of `b` and them),
+    more than one after criss-cross merges."""
+    return [Sha(s) for s in run(["merge-base", "--all", a, b, *more], cwd, check=False).stdout.decode().split()]
 
 
 def merge_base(cwd: Path, a: Sha, b: Sha) -> Sha | None:
