@@ -93,7 +93,8 @@ def expected(
     """
     first = merged if merged is not None and len(parents) > 1 else parents[0] if parents else None
     unsigned = not any(requires(r) for r in [first, *parents]) and (also is None or not requires(also.tip))
-    if parents and new is not None and unsigned:
+    # (A store made from nothing, its parent a code commit, is a root of trust: judged as one.)
+    if first is not None and new is not None and unsigned:
         if requires(new):
             return _turning_on(first, new)
         if _rehumaned(first, new):

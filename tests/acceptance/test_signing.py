@@ -9,9 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from testing.repos import bare_remote
 from testing.repos import commit_all
 from testing.repos import git
 from testing.repos import make_repo
+from tests.conftest import Coord
 
 from gitcoord import git as gitcmd
 from gitcoord import signing
@@ -201,3 +203,19 @@ def test_git_that_cannot_sign_is_a_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(FatalError, match="git cannot sign with"):
         signing.ensure(repo, "instance-1")  # a public key and no agent that holds its private half
+
+
+def test_a_signed_store_started_on_a_code_branch_passes_its_own_pre_push_hook(
+    repo: Path, coord: Coord, tmp_path: Path
+) -> None:
+    """The store made from nothing on top of code commits, signatures required from its first
+    commit: a root of trust, not a commit that turns signatures on in a store that had none."""
+    (repo / "app.py").write_text("print('code')\n")
+    git(repo, "add", "app.py")
+    git(repo, "commit", "-qm", "code", "--no-verify")
+    assert coord(repo, "init", "--as", "human", "--branch", "main").code == 0
+    remote = bare_remote(tmp_path / "remote.git")
+    git(repo, "remote", "add", "origin", str(remote))
+    pushed = subprocess.run(["git", "push", "origin", "main"], cwd=repo, capture_output=True, text=True, check=False)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
