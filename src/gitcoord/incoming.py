@@ -16,7 +16,6 @@ from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
 from gitcoord import sshkeys
-from gitcoord import store
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.model import Doc
@@ -53,8 +52,7 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     # made); what it made itself and shared is judged once more, a few commits.
     from gitcoord import replay  # here: a sync that received nothing judges nothing
 
-    since = known or anchor(ws, remote)
-    revisions = [remote, "--not", *([since] if since else [])]
+    revisions = [remote, "--not", *([known] if known else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
     # Every root judged, not only on first contact: a store made from nothing later (planted on the
     # code branch beside the shared one, say) must start from the trusted key as much as the first.
@@ -68,56 +66,6 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
 
 
 TRUST = "coord.trust"  # the human coordinator's public key, as this clone was told it (`coord install --trust`)
-BATCH = 64  # the human's commits whose signatures one git process verifies, newest first
-LOOKED = 512  # the most of them a first look verifies before it judges from the root instead
-
-
-def anchor(ws: Workspace, tip: git.Sha) -> git.Sha | None:
-    """Where a first look may start: the newest commit of `tip`'s line that the human coordinator
-    signed with the key this clone trusts (`coord install --trust`) or, told none, with the key the
-    store's root names, the root a first look trusts anyway. The human's clone judged all of that
-    commit's history before building on it (every sync judges what it receives), and a signature
-    covers the history below it; so a year of events is not judged again, commit by commit, by
-    every clone that joins. None: judge from the root (no such commit, or several roots)."""
-    trusted = ws.config.get(TRUST)
-    cached = (str(ws.root), tip, trusted)
-    if cached in _ANCHORS:
-        return _ANCHORS[cached]
-    path = store.repo_path(model.REGISTRY)
-    made = git.additions(ws.root, tip, path)
-    if len(made) != 1:
-        return None  # no store, or one made more than once: every root is judged
-    first = registries_at(ws, [made[0], tip])
-    humans = {model.settings_of(r).human_coordinator for r in first.values() if r is not None}
-    key = trusted or _human_key(first[made[0]])
-    found = None
-    if key is not None:
-        line = reversed(git.changes(ws.root, [tip, "--first-parent"]))  # newest first
-        acting: dict[str, str] = {
-            c.sha: c.instances[0] for c in line if len(c.instances) == 1 and c.instances[0] in humans
-        }
-        found = _newest_signed(ws, list(acting)[:LOOKED], {h: [key] for h in humans}, acting)
-    _ANCHORS[cached] = found
-    return found
-
-
-# By clone, tip and trusted key: for the look that judges and the words that say what it judged.
-_ANCHORS: dict[tuple[str, str, str | None], git.Sha | None] = {}
-
-
-def _newest_signed(
-    ws: Workspace, candidates: list[str], keys: dict[str, list[str]], acting: dict[str, str]
-) -> git.Sha | None:
-    from gitcoord import signing
-
-    for start in range(0, len(candidates), BATCH):
-        batch = candidates[start : start + BATCH]
-        verdicts = signing.verify(ws.root, batch, keys)
-        for sha in batch:
-            verdict = verdicts.get(sha)
-            if verdict is not None and verdict.status == "G" and verdict.principal == acting[sha]:
-                return git.Sha(sha)
-    return None
 
 
 def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Finding]:

@@ -93,13 +93,7 @@ def _first_look(ws: workspace.Workspace) -> list[str]:
                 f"(the server's gate and CI judge that): it keeps the rules{anchor}; to judge the history here, "
                 f"`git fetch --unshallow {ws.remote} {ws.branch}` then `coord install --trust KEY`"
             ]
-        since = incoming.anchor(ws, tracking)
-        if since is None:
-            return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"]
-        return [
-            f"judged {ws.remote}/{ws.branch} since {since[:12]}, the human coordinator's last signed commit, which "
-            f"vouches for the history below it: every commit since keeps the rules{anchor}"
-        ]
+        return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"]
     return [incoming.summary(ws, verdict)]
 
 

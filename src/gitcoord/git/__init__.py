@@ -56,7 +56,6 @@ from gitcoord.git.refs import Commit
 from gitcoord.git.refs import LogEntry
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
-from gitcoord.git.refs import additions
 from gitcoord.git.refs import ahead_behind
 from gitcoord.git.refs import author
 from gitcoord.git.refs import branch_tips
@@ -153,7 +152,6 @@ __all__ = [
     "WouldOverwrite",
     "add",
     "add_remote",
-    "additions",
     "ahead_behind",
     "author",
     "blob_ids",

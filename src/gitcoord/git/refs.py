@@ -255,11 +255,6 @@ def _once(shas: list[str]) -> list[Sha]:
     return [Sha(s) for s in dict.fromkeys(shas)]
 
 
-def additions(cwd: Path, commit: Sha, path: str) -> list[Sha]:
-    """The commits of `commit`'s history that added `path`, newest first."""
-    return [Sha(c) for c in out(["log", "--format=%H", "--diff-filter=A", commit, "--", path], cwd).split()]
-
-
 def last_deleted(cwd: Path, commit: Sha, path: str) -> Sha | None:
     """The last commit of `commit`'s history that deleted `path`, if any."""
     found = out(["log", "-n1", "--format=%H", "--diff-filter=D", commit, "--", path], cwd)
