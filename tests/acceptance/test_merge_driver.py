@@ -191,8 +191,11 @@ def test_a_conflict_leaves_valid_json_for_a_person_to_resolve(clones: Clones) ->
     assert git(clones.b, "ls-files", "-u") == ""
     git(clones.b, "-c", "coord.instance=instance-2", "commit", "-q", "--no-edit")
     assert clones.record(clones.b, model.MESSAGES, "msg_002")["message"] == "Ship on Friday"
-    # CI accepts the settled merge: it is what the driver makes of both sides, with a candidate chosen.
-    assert clones.coord(clones.b, "check", "--range", "HEAD~2..HEAD").code == 0
+    # Settled either way, one of the two sent messages would be gone: CI refuses the merge, and
+    # this clone's msg_002 takes a new id on its own line first.
+    checked = clones.coord(clones.b, "check", "--range", "HEAD~2..HEAD")
+    assert checked.code == 1, checked
+    assert "msg_002 exists, made before, on the line this merge joins" in checked.out
 
 
 def test_a_change_slipped_into_a_merge_is_caught(clones: Clones) -> None:

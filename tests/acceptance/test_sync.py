@@ -14,6 +14,7 @@ from testing.unsigned import UnsignedTeam
 from tests.conftest import Coord
 from tests.conftest import Result
 
+from gitcoord import model
 from gitcoord import sync as engine
 from gitcoord import workspace
 from gitcoord.errors import FatalError
@@ -189,14 +190,20 @@ def test_a_remote_that_keeps_moving_gives_up_when_patience_runs_out(
     assert git(team.clones["instance-2"], "merge-base", "--is-ancestor", head, "main") == ""  # local commits kept
 
 
-def test_a_conflict_for_a_person_changes_nothing(team: Team) -> None:
+def test_a_record_made_again_under_a_shared_id_is_left_out_and_kept(team: Team) -> None:
+    """Two clones write msg_002 by hand, the specification's sequential ids: settled either way, one
+    sent message would be gone. The shared line's stands; this clone's commit is set aside, kept."""
     for name, text in (("instance-2", "Ship it"), ("instance-4", "Hold it")):
         commit_msg_002_by_hand(team.clones[name], text)
     team("instance-2", "sync")
-    result = team.refused_sync("instance-4")
-    assert "needs a person" in result.err
-    assert "CONFLICT in msg_002.message" in result.err
-    assert "git merge origin/main" in result.err
+    clone = team.clones["instance-4"]
+    mine = git(clone, "rev-parse", "HEAD")
+    said = team("instance-4", "sync")
+    assert f"left out {mine[:12]}" in said
+    assert "give the side line's record a new id there, then merge" in said
+    assert git(clone, "rev-parse", f"refs/coord/dropped/{mine}") == mine, "kept"
+    shared = json.loads(git(clone, "show", f"origin/main:coordination/{model.MESSAGES}"))
+    assert [m["message"] for m in shared["messages"] if m["message_id"] == "msg_002"] == ["Ship it"]
 
 
 def test_sync_from_a_feature_branch_leaves_the_checkout_alone(team: Team) -> None:
