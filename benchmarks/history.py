@@ -342,7 +342,9 @@ def growth(built: Built, work: Path, steps: int, say: Say) -> tuple[list[Row], l
         )
     ]
     agent = work / "agent-year"
-    git(work, "clone", "-q", str(built.remote), str(agent))
+    # Joined as the README says, on the store's tip: a full clone's first look judges every commit
+    # of the year from the root (the row "every branch, the whole history" projects its cost).
+    git(work, "clone", "-q", "--single-branch", str(built.remote), str(agent))
     _run(coord(agent, "install"), agent)
     git(agent, "config", "coord.sync", "false")  # the steps alone: shared once, at the end
     common = gitcoord_git.discover(agent).common_dir
