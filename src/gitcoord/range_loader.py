@@ -51,10 +51,15 @@ class MalformedTree(FatalError):
 # spare. A range is judged oldest first, so what one commit needs the next mostly needs too;
 # keeping every version of a year of history would hold gigabytes of parsed JSON.
 KEPT = 64
+TREES = 8_192  # trees whose listing is kept: a few parts of a range (replay.PART) at once
 
 
 class _Recent(OrderedDict[K, V]):
-    """A mapping that forgets what was used least recently beyond KEPT entries."""
+    """A mapping that forgets what was used least recently beyond `limit` entries."""
+
+    def __init__(self, limit: int = KEPT) -> None:
+        super().__init__()
+        self.limit = limit
 
     def get_recent(self, key: K) -> V | None:
         found = self.get(key)
@@ -64,7 +69,7 @@ class _Recent(OrderedDict[K, V]):
 
     def keep(self, key: K, value: V) -> V:
         self[key] = value
-        if len(self) > KEPT:
+        if len(self) > self.limit:
             self.popitem(last=False)
         return value
 
@@ -82,7 +87,8 @@ class Loader:
         self.root = root
         self._raw: _Recent[str, tuple[bytes | None]] = _Recent()
         self._parsed: _Recent[tuple[str, str], tuple[Doc | None, list[Finding]]] = _Recent()
-        self._trees: dict[str, Blobs] = {}
+        # The store files of each tree read: the parts of a range a check holds at once, and more.
+        self._trees: _Recent[str, Blobs] = _Recent(TREES)
         self._latest: dict[tuple[str, str], dt.datetime | None] = {}
         self.dates: dict[str, int] = {}  # commit -> its committer date, as git.changes gives them
         self._standing: dict[str, Standing] = {}
@@ -116,9 +122,11 @@ class Loader:
                 )
 
     def tree(self, tree: str) -> Blobs:
-        if tree not in self._trees:
-            self._trees[tree] = {p: b for p, b in git.blobs_under(self.root, tree).items() if model.is_store_file(p)}
-        return self._trees[tree]
+        found = self._trees.get_recent(tree)
+        if found is None:
+            found = {p: b for p, b in git.blobs_under(self.root, tree).items() if model.is_store_file(p)}
+            self._trees.keep(tree, found)
+        return found
 
     def standing(self, commit: str | None, state: State) -> Standing:
         """The authority over a change of `state`, the store at `commit`: its own registry's while

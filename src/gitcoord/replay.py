@@ -51,10 +51,37 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     commits = git.changes(root, revisions)
     loader = Loader(root)
     loader.dates.update({c.sha: c.committed for c in commits})
+    judging = frozenset(c.sha for c in commits)
+    findings: list[Finding] = []
+    touched: list[git.Change] = []
+    roots: set[str] = set()
+    # A part at a time, oldest first: what is held is a part's trees, not a year's.
+    for start in range(0, len(commits), PART):
+        part = commits[start : start + PART]
+        found, changed, made = _check_part(loader, part, now=now, joins=joins, judging=judging)
+        findings += found
+        touched += changed
+        roots |= made
+    # Oldest commit first, and within one who acted before what they did: a forged record is
+    # first of all a commit its signer had no right to make.
+    order: dict[str, int] = {c.sha: n for n, c in enumerate(commits)}
+    findings.sort(key=lambda f: (order.get(f.commit, len(order)), f.rule not in ("signature", "trailer")))
+    subjects: dict[str, str] = {c.sha: c.subject for c in commits}
+    return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched), frozenset(roots))
+
+
+PART = 2_000  # commits judged together: their trees are read in a few git calls, and then let go
+
+
+def _check_part(
+    loader: Loader, commits: Sequence[git.Change], *, now: dt.datetime, joins: Doc | None, judging: frozenset[str]
+) -> tuple[list[Finding], list[git.Change], frozenset[str]]:
+    """`check_range` over consecutive commits of the range: the findings, the commits that
+    changed the store, the roots of trust."""
+    root = loader.root
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
     beside = _beside_store(loader, commits, at)
-    judging = frozenset(c.sha for c in commits)
     touched = [c for c in commits if not c.parents or any(at[p] != at[c.sha] for p in c.parents) or c.sha in beside]
     findings: list[Finding] = []
     # For each merge, the registry the driver makes of its parents, which its signature answers to.
@@ -81,12 +108,7 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     findings += authenticity.review(
         root, dated, acting(dated), registry_at(loader, at), merged=merged, also=beside_line
     )
-    # Oldest commit first, and within one who acted before what they did: a forged record is
-    # first of all a commit its signer had no right to make.
-    order: dict[str, int] = {c.sha: n for n, c in enumerate(commits)}
-    findings.sort(key=lambda f: (order.get(f.commit, len(order)), f.rule not in ("signature", "trailer")))
-    subjects: dict[str, str] = {c.sha: c.subject for c in commits}
-    return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched), _roots(loader, touched, at))
+    return findings, touched, _roots(loader, touched, at)
 
 
 def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> frozenset[str]:

@@ -175,3 +175,22 @@ def test_archiving_by_hand_an_open_task_is_refused(seed_repo: Path, coord: Coord
     (shard / model.TASKS).write_text(json.dumps({"active_tasks": [], "pending_tasks": [task], "completed_tasks": []}))
     hand_commit(seed_repo, f"archive\n\nCoord-Instance: {who}")
     assert "archive" in rules(verdict(coord, seed_repo, base))
+
+
+def test_a_range_judged_a_part_at_a_time_says_what_it_says_judged_whole(
+    seed_repo: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year of history is judged in parts (`replay.PART` commits), so its trees are not all
+    held at once; parts of one commit find the same findings, in the same order."""
+    from gitcoord import replay
+
+    base = git(seed_repo, "rev-parse", "HEAD")
+    assert coord(seed_repo, "--as", "instance-2", "task", "complete", "task_001").code == 0
+    rewrite(seed_repo, model.MESSAGES, forge_message)
+    hand_commit(seed_repo, "a rewritten message\n\nCoord-Instance: instance-3")
+    assert coord(seed_repo, "--as", "instance-1", "checkin").code == 0
+    whole = verdict(coord, seed_repo, base)
+    assert not whole["valid"]
+    assert "immutable" in rules(whole)
+    monkeypatch.setattr(replay, "PART", 1)
+    assert verdict(coord, seed_repo, base) == whole
