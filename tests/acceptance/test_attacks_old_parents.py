@@ -126,12 +126,9 @@ def test_a_reclaim_judged_on_a_parent_where_the_holder_looked_silent_is_refused(
     assert _holders(team, task) == ["instance-1"]
 
 
-def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refused(
-    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """instance-2 held a task; the human released it and instance-1 claimed it. instance-2 completes it
-    on the commit from before the release, where it still holds it, and merges the shared line with the
-    real driver, whose "further along wins" would hand it back completed: the gate refuses the merge."""
+def _released_and_claimed_again(tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch) -> tuple[Team, str, str]:
+    """instance-2 started a task; the human released it since and instance-1 claimed it. The team,
+    the task, and the shared tip from before the release."""
     monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
     team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
     task = team.ok(HUMAN, "task", "add", "Ship the release", "--sync").split()[0]
@@ -143,6 +140,16 @@ def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refus
     team.ok(HUMAN, "task", "release", task, "--reason", "instance-2 is needed elsewhere", "--sync")
     team.ok("instance-1", "sync")
     team.ok("instance-1", "task", "claim", task, "--sync")
+    return team, task, old
+
+
+def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refused(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """instance-2 held a task; the human released it and instance-1 claimed it. instance-2 completes it
+    on the commit from before the release, where it still holds it, and merges the shared line with the
+    real driver, whose "further along wins" would hand it back completed: the gate refuses the merge."""
+    team, task, old = _released_and_claimed_again(tmp_path, coord, monkeypatch)
 
     completion = _merged_from(
         team,
@@ -186,17 +193,7 @@ def test_a_completion_hidden_in_a_merge_on_the_side_line_is_refused(
     """As above, but the completion is what a merge on the side line adds beyond its parents (an
     empty commit on the old parent, merged with that parent): brought by no other commit, it is
     judged as a change of the joined line's version all the same."""
-    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
-    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
-    task = team.ok(HUMAN, "task", "add", "Ship the release", "--sync").split()[0]
-    team.ok("instance-2", "sync")
-    team.ok("instance-2", "task", "claim", task, "--sync")
-    team.ok("instance-2", "task", "start", task, "--sync")
-    old = team.remote_tip()
-    team.ok(HUMAN, "sync")
-    team.ok(HUMAN, "task", "release", task, "--reason", "instance-2 is needed elsewhere", "--sync")
-    team.ok("instance-1", "sync")
-    team.ok("instance-1", "task", "claim", task, "--sync")
+    team, task, old = _released_and_claimed_again(tmp_path, coord, monkeypatch)
 
     attacker = Forger(team, "instance-2").fresh()
     git(attacker.clone, "reset", "-q", "--hard", old)

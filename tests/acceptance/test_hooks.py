@@ -270,20 +270,31 @@ def test_the_range_check_speaks_github(seed_repo: Path, coord: Coord) -> None:
     assert "%0A" not in line.split("::", 2)[2].replace("%250A", "")
 
 
-def test_pre_push_checks_every_pushed_commit(seed_repo: Path, tmp_path: Path) -> None:
+def _pushed_once(repo: Path, tmp_path: Path) -> Path:
+    """A bare remote for `repo`, holding its main."""
     remote = bare_remote(tmp_path / "remote.git")
-    git(seed_repo, "remote", "add", "origin", str(remote))
-    git(seed_repo, "push", "-q", "origin", "main")
-    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
-    commit(seed_repo, "instance-2", "--no-verify")
-    pushed = subprocess.run(
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    return remote
+
+
+def _push(repo: Path) -> subprocess.CompletedProcess[str]:
+    """`git push origin main` with the hooks, their report (both streams) in stdout."""
+    return subprocess.run(
         ["git", "push", "origin", "main"],
-        cwd=seed_repo,
+        cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         check=False,
     )
+
+
+def test_pre_push_checks_every_pushed_commit(seed_repo: Path, tmp_path: Path) -> None:
+    remote = _pushed_once(seed_repo, tmp_path)
+    edit(seed_repo, model.MESSAGES, lambda d: d["messages"][0].update(message="rewritten"))
+    commit(seed_repo, "instance-2", "--no-verify")
+    pushed = _push(seed_repo)
     assert pushed.returncode != 0
     assert "[immutable]" in pushed.stdout
     assert git(remote, "rev-parse", "main") != git(seed_repo, "rev-parse", "HEAD")
@@ -292,9 +303,7 @@ def test_pre_push_checks_every_pushed_commit(seed_repo: Path, tmp_path: Path) ->
 def test_pre_push_checks_a_change_made_in_a_merge(seed_repo: Path, tmp_path: Path) -> None:
     """A merge whose own tree rewrites a message (made by a tool, so no pre-merge-commit ran):
     the only store change of the push is in the merge, and pre-push checks it all the same."""
-    remote = bare_remote(tmp_path / "remote.git")
-    git(seed_repo, "remote", "add", "origin", str(remote))
-    git(seed_repo, "push", "-q", "origin", "main")
+    remote = _pushed_once(seed_repo, tmp_path)
     base = git(seed_repo, "rev-parse", "HEAD")
     git(seed_repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", "nothing")
     side = git(seed_repo, "rev-parse", "HEAD")
@@ -303,14 +312,7 @@ def test_pre_push_checks_a_change_made_in_a_merge(seed_repo: Path, tmp_path: Pat
     tree = git(seed_repo, "write-tree")
     merge = git(seed_repo, "commit-tree", tree, "-p", base, "-p", side, "-m", "merge\n\nCoord-Instance: instance-2")
     git(seed_repo, "reset", "-q", "--hard", merge)
-    pushed = subprocess.run(
-        ["git", "push", "origin", "main"],
-        cwd=seed_repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
+    pushed = _push(seed_repo)
     assert pushed.returncode != 0, pushed.stdout
     assert "[immutable]" in pushed.stdout
     assert git(remote, "rev-parse", "main") == base
