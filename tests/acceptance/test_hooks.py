@@ -372,3 +372,8 @@ def test_the_hooks_work_from_this_repository_with_repo_urls(
     )
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert yaml.safe_load((user / ".pre-commit-config.yaml").read_text())["repos"][0]["rev"] == "v0.1.1"
+
+
+def test_pre_push_with_nothing_to_push_passes(seed_repo: Path, coord: Coord) -> None:
+    """The hook script passes git's refs on with a newline of its own: no refs is one blank line."""
+    assert coord(seed_repo, "hook", "run", "pre-push", "origin", "URL", stdin="\n").code == 0

@@ -65,7 +65,9 @@ def run_checks(*, cwd: Path, stage: str, args: Sequence[str], text: str) -> int:
     root = git.discover(cwd).root
     runs: list[tuple[set[str], dict[str, str]]] = []
     if stage == "pre-push":
-        for line in text.splitlines():
+        # git's lines: "<local ref> <local sha> <remote ref> <remote sha>"; the hook script adds a
+        # newline, so a push that updates nothing gives a blank one.
+        for line in (line for line in text.splitlines() if line.strip()):
             _, local, _, remote = line.split()
             if local == ZEROS:
                 continue  # a deletion: nothing is pushed to check
