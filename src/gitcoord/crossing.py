@@ -253,7 +253,9 @@ def _changed_since(
         merged = records.by_id(merge.merge_file(model.base(file), start, joined[file], new[file]).doc, coll)
         was = records.by_id(parent, coll)
         stale = [
-            r for r in stale if not _raced((before[r], after[r], held[r], merged.get(r)), actor, overtakes((file, r)))
+            r
+            for r in stale
+            if not _raced((before[r], after[r], held[r], merged.get(r)), actor, functools.partial(overtakes, (file, r)))
         ]
         driver_only = rulebook.KINDS[coll.kind].merge_only
         registry = joined[model.REGISTRY]
@@ -274,17 +276,17 @@ def _changed_since(
     return found
 
 
-def _raced(versions: tuple[Doc, Doc, Doc, Doc | None], actor: str | None, overtakes: bool) -> bool:
+def _raced(versions: tuple[Doc, Doc, Doc, Doc | None], actor: str | None, overtakes: Callable[[], bool]) -> bool:
     """A claim of an open task that another instance claimed on the other line: the driver's to
     settle (it keeps the loser in `contested`). Unless the claim is new and would take the task
-    from a claim shared before (`overtakes`): then it is judged as taking the task from its
+    from a claim shared before (`overtakes`, asked only of such a claim): then it is judged as taking the task from its
     holder, whatever time it says, for an old parent lends an early one to anybody. `versions`:
     the task before and after the claim, on the other line, and as the merge makes it."""
     before, after, held, merged = versions
     claims = before.get("status") == "pending_assignment" and after.get("status") == "assigned"
     if not claims or after.get("assigned_to") != actor or held.get("assigned_to") in (None, actor):
         return False
-    return not overtakes or (merged is not None and merged.get("assigned_to") == held.get("assigned_to"))
+    return not overtakes() or (merged is not None and merged.get("assigned_to") == held.get("assigned_to"))
 
 
 def _overtakes(new: bool, claimed: Callable[[], frozenset[Key]], key: Key) -> bool:

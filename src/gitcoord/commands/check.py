@@ -127,7 +127,7 @@ def revisions_of(revisions: str) -> list[str]:
     """`git log` arguments for BASE..HEAD, where BASE may be zeros (a branch git is creating)."""
     base, _, head = revisions.partition("..")
     if not base or set(base) == {"0"}:  # a new branch: everything not already on another branch
-        return [head or "HEAD", "--not", "--remotes", "--exclude=HEAD"] if head else ["HEAD"]
+        return [head or "HEAD", "--not", "--remotes"] if head else ["HEAD"]
     return [revisions]
 
 
