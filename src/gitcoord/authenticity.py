@@ -99,6 +99,10 @@ def expected(
             return _turning_on(first, new)
         if _rehumaned(first, new):
             return _by_the_human_key(first)
+        if also is not None and _rehumaned(also.tip, new) and _human(first) != _human(new):
+            # A side line grown from before the human published a key, publishing one of its own:
+            # it replaces the key of the line it joins, so that key must sign it.
+            return _by_the_human_key(also.tip)
     keys: dict[str, set[str]] = {name: set(held) for name, held in keys_of(first).items()}
     if also is not None:
         current, before = keys_of(also.tip), keys_of(also.fork) if also.fork is not None else None
@@ -147,8 +151,13 @@ def _rehumaned(before: Doc | None, new: Doc) -> bool:
     """Whether a commit replaces or drops a published human key, or names another human
     coordinator where one has a key: proven by that key even before signatures are required,
     or anyone could take the human's place in the window before `coord key require`."""
-    was, now = model.settings_of(before or {}), model.settings_of(new)
-    return bool(was.human_key) and (now.human_key, now.human_coordinator) != (was.human_key, was.human_coordinator)
+    return bool(model.settings_of(before or {}).human_key) and _human(new) != _human(before)
+
+
+def _human(registry: Doc | None) -> tuple[str | None, str]:
+    """Who the human coordinator is in a state, and the key they sign with."""
+    settings = model.settings_of(registry or {})
+    return settings.human_key, settings.human_coordinator
 
 
 def _by_the_human_key(before: Doc | None) -> Expected:

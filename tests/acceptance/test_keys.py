@@ -358,6 +358,54 @@ def test_the_gate_lets_no_one_but_the_human_key_turn_signatures_on_or_replace_it
     assert registry(human)["settings"]["require_signatures"] is True
 
 
+@pytest.mark.parametrize("joined", ["pushed beside", "merged in"])
+def test_a_side_line_from_before_the_human_key_cannot_publish_another(
+    tmp_path: Path, coord: Coord, joined: str
+) -> None:
+    """A line grown from before the human published a key, publishing one of its own, replaces the
+    published key of the line it joins: that key must sign it, on a branch beside or merged in."""
+    _, clones = _unsigned_store(tmp_path, coord, gate=True)
+    attacker = clones["instance-2"]
+    published = git(attacker, "log", "--format=%H", "-1", "-Shuman_key", "origin/main", "--", "coordination")
+    side = tmp_path / "side"
+    git(attacker, "worktree", "add", "-q", "--detach", str(side), f"{published}~1")
+    planted, public = new_key(tmp_path, "planted")
+    signed = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={planted}", "-c", "commit.gpgsign=true"]
+    _edit_registry(side, lambda d: d.setdefault("settings", {}).update(human_key=public))
+    message = f"coord(key): {HUMAN} publishes its key\n\nCoord-Instance: {HUMAN}"
+    git(side, *signed, "-c", "core.hooksPath=/dev/null", "commit", "-qam", message)
+    target = "HEAD:refs/heads/side"
+    if joined == "merged in":
+        merged = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", "merge", "-q", "--no-ff", "--no-commit", "origin/main"],
+            cwd=side,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert merged.returncode in (0, 1), merged.stderr
+        [conflict] = json.loads(coord(side, "resolve", "--json").out)["data"]
+        mine = next(n for n, v in enumerate(conflict["values"], 1) if v.get("human_key") == public)
+        assert coord(side, "resolve", "$", "settings", "--pick", str(mine)).code == 0
+        assert public in (side / "coordination" / model.REGISTRY).read_text()
+        git(side, "add", "-A")
+        git(
+            side,
+            *signed,
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "-qm",
+            f"coord(merge): join\n\nCoord-Instance: {HUMAN}",
+        )
+        target = "HEAD:main"
+    pushed = subprocess.run(
+        ["git", "push", "--no-verify", "origin", target], cwd=side, capture_output=True, text=True, check=False
+    )
+    assert pushed.returncode != 0, pushed.stderr
+    assert "[signature]" in pushed.stderr, pushed.stderr
+
+
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:
     report = team.run("instance-1", "doctor", "--json")
     [signing] = [c for c in json.loads(report.out)["data"]["checks"] if c["name"] == "signing"]
