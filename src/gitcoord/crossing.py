@@ -36,14 +36,18 @@ from gitcoord.range_loader import State
 from gitcoord.range_loader import instant
 
 
-def crossed(loader: Loader, merge: git.Change, *, now: dt.datetime, judging: frozenset[str]) -> list[Finding]:
+def crossed(
+    loader: Loader, merge: git.Change, *, now: dt.datetime, judging: frozenset[str], line: str | None = None
+) -> list[Finding]:
     """What each side of `merge` brings that the line it joins refuses: judged again with that
     line's settings, keys and latest presence (`history.overlay`), and, where both lines changed
     one record, each line's change of it as a change of the other's version (`_changed_since`).
-    `judging`: the commits being judged; the others were shared, and judged, before."""
+    `judging`: the commits being judged; the others were shared, and judged, before. `line`: the
+    store line's tip before them, where known (the gate's): a commit it does not hold was not shared
+    on it, whatever branch or tag holds it (anyone who pushes can put a commit on one first)."""
     one, other = merge.parents[1], merge.parents[0]
     (found, stale), (back, stale_back) = (
-        _brought_into(loader, a, b, now=now, judging=judging) for a, b in ((one, other), (other, one))
+        _brought_into(loader, a, b, now=now, judging=judging, line=line) for a, b in ((one, other), (other, one))
     )
     crossings = found + back + _wrong(stale) + _wrong(stale_back)
     return [_brought(f, c) for c, f in crossings]
@@ -91,6 +95,7 @@ def _brought_into(
     *,
     now: dt.datetime,
     judging: frozenset[str],
+    line: str | None = None,
     only_stale: bool = False,
     brought: list[git.Change] | None = None,
 ) -> tuple[list[tuple[git.Change, Finding]], Stale]:
@@ -105,7 +110,7 @@ def _brought_into(
     brought = git.changes(loader.root, [mine, "--not", other]) if brought is None else brought
     # The claims `other`'s line made in commits judged now, not shared before. A claim shared
     # before keeps its task against a new commit of `mine`, however early that claim says it is.
-    claimed = functools.cache(lambda: _claims_made(loader, other, mine, judging))
+    claimed = functools.cache(lambda: _claims_made(loader, other, mine, judging, line))
     lines = functools.cache(lambda: _Lines(tip, _fork(loader, mine, other)))
     loader.dates.update({c.sha: c.committed for c in brought})
     at = loader.at(sorted({c.sha for c in brought} | {p for c in brought for p in c.parents}))
@@ -131,7 +136,7 @@ def _brought_into(
         since = floor(loader, c, old)
         # A merge on the side too: what it adds beyond the driver's merge of its parents is
         # brought by no other commit.
-        overtakes = functools.partial(_overtakes, c.sha in judging, claimed)
+        overtakes = functools.partial(_overtakes, functools.partial(_new, loader.root, c.sha, judging, line), claimed)
         for key, said in _changed_since(
             old, new, lines(), actor, when=when, now=now, authority=authority, overtakes=overtakes
         ):
@@ -148,8 +153,8 @@ def _brought_into(
     judged = dated_only(judged)
     if not judged or only_stale:
         return found, stale
-    line = authenticity.Line(joined, _fork_registry(loader, mine, other))
-    also: dict[str, authenticity.Line] = {c.sha: line for c in judged}
+    joins = authenticity.Line(joined, _fork_registry(loader, mine, other))
+    also: dict[str, authenticity.Line] = {c.sha: joins for c in judged}
     signed = authenticity.review(loader.root, judged, acting(judged), registry_at(loader, at), also=also, merged=merged)
     by_sha: dict[str, git.Change] = {c.sha: c for c in judged}
     return found + [(by_sha[f.commit], f) for f in signed], stale
@@ -289,17 +294,25 @@ def _raced(versions: tuple[Doc, Doc, Doc, Doc | None], actor: str | None, overta
     return not overtakes() or (merged is not None and merged.get("assigned_to") == held.get("assigned_to"))
 
 
-def _overtakes(new: bool, claimed: Callable[[], frozenset[Key]], key: Key) -> bool:
-    """Whether a claim of the task `key` in a commit judged now (`new`) would take it from a
-    claim the joined line shared before: one not among those its judged commits made."""
-    return new and key not in claimed()
+def _new(root: Path, sha: str, judging: frozenset[str], line: str | None) -> bool:
+    """Whether a commit was not shared before: judged now, or not on the store line (see `crossed`)."""
+    return sha in judging or (line is not None and not git.is_ancestor(root, git.Sha(sha), git.Sha(line)))
 
 
-def _claims_made(loader: Loader, other: str, mine: str, judging: frozenset[str]) -> frozenset[Key]:
-    """The tasks whose holder a commit of `other`'s line (not in `mine`) that is judged now set
-    itself: set to a value none of its parents had. A claim a merge only carried from a parent
-    is that parent's, shared before or judged in its own turn."""
-    made = [c for c in git.changes(loader.root, [other, "--not", mine]) if c.sha in judging]
+def _overtakes(new: Callable[[], bool], claimed: Callable[[], frozenset[Key]], key: Key) -> bool:
+    """Whether a claim of the task `key` in a commit not shared before (`new`) would take it from a
+    claim the joined line shared before: one not among those its new commits made."""
+    return new() and key not in claimed()
+
+
+def _claims_made(
+    loader: Loader, other: str, mine: str, judging: frozenset[str], line: str | None = None
+) -> frozenset[Key]:
+    """The tasks whose holder a commit of `other`'s line (not in `mine`) not shared before (see
+    `crossed`) set itself: set to a value none of its parents had. A claim a merge only carried
+    from a parent is that parent's, shared before or judged in its own turn."""
+    off_line = {c.sha for c in git.changes(loader.root, [other, "--not", mine, line])} if line else set()
+    made = [c for c in git.changes(loader.root, [other, "--not", mine]) if c.sha in judging or c.sha in off_line]
     if not made:
         return frozenset()
     at = loader.at(sorted({c.sha for c in made} | {p for c in made for p in c.parents}))

@@ -43,11 +43,15 @@ class Verdict(NamedTuple):
     roots: frozenset[str] = frozenset()  # the commits that made a store from nothing: roots of trust
 
 
-def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins: Doc | None = None) -> Verdict:
+def check_range(
+    root: Path, revisions: Sequence[str], *, now: dt.datetime, joins: Doc | None = None, line: str | None = None
+) -> Verdict:
     """Judge every commit of `revisions` (oldest first) against its parents' states, and its signature.
 
     `joins`: the registry of the store's own line, which commits kept beside it (another branch, a
-    tag) answer to as well: a key that line has rotated out no longer signs there, from an old parent."""
+    tag) answer to as well: a key that line has rotated out no longer signs there, from an old parent.
+    `line`: that line's tip before these commits, where known: a commit it does not hold was not
+    shared there, whatever other ref holds it (`crossing.crossed`)."""
     commits = git.changes(root, revisions)
     loader = Loader(root)
     loader.dates.update({c.sha: c.committed for c in commits})
@@ -58,7 +62,7 @@ def check_range(root: Path, revisions: Sequence[str], *, now: dt.datetime, joins
     # A part at a time, oldest first: what is held is a part's trees, not a year's.
     for start in range(0, len(commits), PART):
         part = commits[start : start + PART]
-        found, changed, made = _check_part(loader, part, now=now, joins=joins, judging=judging)
+        found, changed, made = _check_part(loader, part, now=now, joins=joins, judging=judging, line=line)
         findings += found
         touched += changed
         roots |= made
@@ -74,7 +78,13 @@ PART = 2_000  # commits judged together: their trees are read in a few git calls
 
 
 def _check_part(
-    loader: Loader, commits: Sequence[git.Change], *, now: dt.datetime, joins: Doc | None, judging: frozenset[str]
+    loader: Loader,
+    commits: Sequence[git.Change],
+    *,
+    now: dt.datetime,
+    joins: Doc | None,
+    judging: frozenset[str],
+    line: str | None,
 ) -> tuple[list[Finding], list[git.Change], frozenset[str]]:
     """`check_range` over consecutive commits of the range: the findings, the commits that
     changed the store, the roots of trust."""
@@ -92,7 +102,7 @@ def _check_part(
         findings += [f._replace(commit=c.sha) for f in judge_commit(loader, c, at, now=now, base=base)]
         if base is not None:
             merged[c.sha] = base[0].get(model.REGISTRY)
-            findings += [f._replace(commit=c.sha) for f in crossed(loader, c, now=now, judging=judging)]
+            findings += [f._replace(commit=c.sha) for f in crossed(loader, c, now=now, judging=judging, line=line)]
         if c.sha in beside:
             old = base[0] if base is not None else loader.state(at[c.parents[0]])
             actor = c.instances[0] if len(c.instances) == 1 else None

@@ -78,14 +78,19 @@ def _at(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime | None) -> None:
             monkeypatch.setenv(name, stamp(moment) if name == "COORD_NOW" else f"@{int(moment.timestamp())} +0000")
 
 
-def _merged_from(team: Team, old: str, change: Edit, subject: str, *, date: str | None = None) -> Forger:
+def _merged_from(
+    team: Team, old: str, change: Edit, subject: str, *, date: str | None = None, beside: str | None = None
+) -> Forger:
     """instance-2's change of the task queue, made on the old commit `old` (lawful there), then the
-    shared line merged into it with the real driver: the merge is what the gate judges."""
+    shared line merged into it with the real driver: the merge is what the gate judges. `beside`: a
+    branch the change is pushed to first, on its own (the gate takes it there)."""
     attacker = Forger(team, "instance-2").fresh()
     git(attacker.clone, "reset", "-q", "--hard", old)
     attacker.edit(model.TASKS, change)
     attacker.commit(subject, date=date)
     assert team.ok("instance-2", "check", "--range", f"{old}..HEAD").startswith("ok: "), "lawful on its own parent"
+    if beside is not None:
+        git(attacker.clone, "push", "-q", "--no-verify", "origin", f"HEAD:refs/heads/{beside}")
     git(attacker.clone, "fetch", "-q", "origin")
     git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
     return attacker
@@ -161,12 +166,14 @@ def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refus
     assert _holders(team, task) == ["instance-1"]
 
 
+@pytest.mark.parametrize("beside", [None, "wip-instance-2"], ids=["merged at once", "pushed beside first"])
 def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_line(
-    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, beside: str | None
 ) -> None:
     """instance-1 claimed a task and shared it. instance-2 claims it on the commit from just after it was
     added, dated then (lawful there), and merges: the driver's "the earlier claim wins" would hand it over.
-    The line already shared keeps its claim; the merge is refused."""
+    The line already shared keeps its claim; the merge is refused. So it is when the claim went to a
+    branch of its own first: a branch holds it, but the store's line never did."""
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
     _at(monkeypatch, now - dt.timedelta(minutes=31))
@@ -181,7 +188,12 @@ def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_
     early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
     fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
     claim = _merged_from(
-        team, added, lambda d: move(d, task, "active_tasks", **fields), f"instance-2 claims {task}", date=stamp(early)
+        team,
+        added,
+        lambda d: move(d, task, "active_tasks", **fields),
+        f"instance-2 claims {task}",
+        date=stamp(early),
+        beside=beside,
     )
     assert "which this merge brings in" in refused(claim, "immutable")
     assert _holders(team, task) == ["instance-1"]

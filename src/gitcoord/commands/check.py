@@ -31,8 +31,10 @@ from gitcoord.output import Output
 from gitcoord.output import workflow_escape
 
 
-def check_range(root: Path, revisions: Sequence[str], *, joins: Doc | None = None) -> replay.Verdict:
-    return replay.check_range(root, revisions, now=clock.now(), joins=joins)
+def check_range(
+    root: Path, revisions: Sequence[str], *, joins: Doc | None = None, line: str | None = None
+) -> replay.Verdict:
+    return replay.check_range(root, revisions, now=clock.now(), joins=joins, line=line)
 
 
 def check_staged(ws: workspace.Workspace) -> replay.Verdict:

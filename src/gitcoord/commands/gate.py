@@ -59,6 +59,8 @@ def updates(text: str) -> list[Update]:
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     pushed = list(pushed)
     line, registry = _store_line(root, pushed)
+    # What the store line held before this push was shared there; a commit another ref holds was not.
+    tip = git.rev_parse(root, line) if line else None
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
     refusals: list[Refusal] = []
     for u in pushed:
@@ -77,7 +79,7 @@ def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]
         if u.ref.startswith(HEADS) and u.old is not None and _holds_store(root, [u.old]):
             refusals += _kept(root, u)
         if u.new is not None:
-            refusals += _commits(root, u, now, joins=registry if u.ref != line else None)
+            refusals += _commits(root, u, now, joins=registry if u.ref != line else None, line=tip)
     return refusals
 
 
@@ -129,7 +131,7 @@ def _kept(root: Path, u: Update) -> list[Refusal]:
     return []
 
 
-def _commits(root: Path, u: Update, now: float, *, joins: Doc | None) -> list[Refusal]:
+def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.Sha | None) -> list[Refusal]:
     """Every commit the push brings, whatever the ref (a tag, a branch with no store at its tip,
     refs/anything): each is judged against its parents. A commit a branch or a tag here already
     holds was judged when that ref took it, through this gate (git moves no ref while the hook
@@ -137,7 +139,7 @@ def _commits(root: Path, u: Update, now: float, *, joins: Doc | None) -> list[Re
     from a fork's push, and a mirror fetches, with no hook at all."""
     assert u.new is not None
     revisions = [u.new, "--not", "--branches", "--tags"]
-    verdict = check.check_range(root, revisions, joins=joins)
+    verdict = check.check_range(root, revisions, joins=joins, line=line)
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
     held = _stores_held(root) if verdict.roots else []
     for sha in sorted(verdict.roots) if held else []:
