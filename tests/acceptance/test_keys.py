@@ -328,6 +328,47 @@ def test_key_require_does_not_bless_a_key_planted_before_signatures_counted(
     assert f"instance-1 {_fingerprint(clones['instance-1'])}" in done.err, done
 
 
+def test_key_require_does_not_bless_a_key_a_merge_settled_over_the_published_one(tmp_path: Path, coord: Coord) -> None:
+    """instance-1 was enrolled with no key and published its own since. A side line from before
+    that writes another key into its entry, and a merge settles the conflict the side's way: the
+    merge replaced instance-1's key, and nothing that key signed proves it."""
+    remote = bare_remote(tmp_path / "remote.git")
+    assert coord(remote, "install", "--server").code == 0
+    human = make_repo(tmp_path / "human")
+    git(human, "remote", "add", "origin", str(remote))
+    for step in (["init", "--branch", "main"], ["sync"], ["--as", HUMAN, "register", "instance-1", "--role", "dev"]):
+        assert coord(human, *step).code == 0
+    assert coord(human, "sync").code == 0
+    before = git(human, "rev-parse", "HEAD")
+    clones = _published(tmp_path, coord, remote, ("instance-1",))
+    clones |= _published(tmp_path, coord, remote, ("instance-2",), register=True)
+    attacker, side = clones["instance-2"], tmp_path / "side"
+    git(attacker, "fetch", "-q", "origin")
+    git(attacker, "worktree", "add", "-q", "--detach", str(side), before)
+    planted, public = new_key(tmp_path, "planted")
+    _edit_registry(side, lambda d: d["instances"]["instance-1"].update(signing_key=public))
+    signed = ["-c", "core.hooksPath=/dev/null", "-c", "gpg.format=ssh", "-c", "commit.gpgsign=true"]
+    message = "coord(key): instance-1 publishes its key\n\nCoord-Instance: instance-1"
+    git(side, *signed, "-c", f"user.signingkey={planted}", "commit", "-qam", message)
+    subprocess.run(["git", *signed, "merge", "-q", "--no-ff", "--no-commit", "origin/main"], cwd=side, check=False)
+    [conflict] = json.loads(coord(side, "resolve", "--json").out)["data"]
+    mine = conflict["values"].index(public) + 1
+    assert coord(side, "resolve", "instance-1", "signing_key", "--pick", str(mine)).code == 0
+    git(side, "add", "-A")
+    own = git(attacker, "config", "user.signingkey")
+    git(side, *signed, "-c", f"user.signingkey={own}", "commit", "-qm", "coord: merge\n\nCoord-Instance: instance-2")
+    git(side, "push", "-q", "--no-verify", "origin", "HEAD:main")  # unsigned yet: the gate has no say
+    assert coord(human, "sync").code == 0
+    assert coord(human, "install", "--as", HUMAN).code == 0
+    assert coord(human, "key", "publish", "--sync").code == 0
+    refused = coord(human, "key", "require")
+    assert refused.code == 1, refused
+    said = refused.err.replace("\n", " ")
+    assert "instance-1: " in said, said
+    assert "signed neither by the key it replaced as instance-1" in said, said
+    assert registry(human)["settings"].get("require_signatures") is not True
+
+
 def test_the_gate_lets_no_one_but_the_human_key_turn_signatures_on_or_replace_it(tmp_path: Path, coord: Coord) -> None:
     """Before signatures are required nothing is verified, but the published human key is: taking
     its place, or turning signatures on with a key of one's own, would lock the human out for good."""

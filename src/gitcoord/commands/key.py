@@ -201,9 +201,14 @@ def _unproven(
         [change] = git.changes(ws.root, [commit, "-n1"])
         registries = incoming.registries_at(ws, [commit, *change.parents])
         wrote, had = registries[commit], [registries[p] for p in change.parents]
-        if wrote is None or _held(wrote, name) != key or any(r is not None and _held(r, name) == key for r in had):
-            continue  # the key written or taken out elsewhere in the file, or a merge that took it from a parent
-        previous = _last_held(ws, change, name, path)
+        if wrote is None or _held(wrote, name) != key:
+            continue  # the key written or taken out elsewhere in the file
+        if any(r is not None and _held(r, name) == key for r in had):
+            previous = _overridden(ws, change, name, key, had)
+            if previous is None:
+                continue  # a merge that took it from a parent, as the driver would
+        else:
+            previous = _last_held(ws, change, name, path)
         allowed = {name: [previous or key], **({coordinator: [mine.public]} if name != coordinator and mine else {})}
         verdict = signing.verify(ws.root, [commit], allowed).get(commit)
         if verdict is not None and verdict.status == "G" and change.instances == (verdict.principal,):
@@ -214,6 +219,23 @@ def _unproven(
             f"as {name} nor by the human coordinator's"
         )
     return "no commit here wrote it (a shallow clone: `git fetch --unshallow`)"
+
+
+def _overridden(
+    ws: workspace.Workspace, change: git.Change, name: str, key: str, had: list[model.Doc | None]
+) -> str | None:
+    """The key a merge that kept one parent's `key` for `name` set aside: another parent's, where
+    that line had set it since they forked (so the driver would not have kept `key`). Settling
+    that conflict one's own way replaces a key, as much as a commit that writes one over it."""
+    for registry in had:
+        other = _held(registry, name) if registry is not None else None
+        if other is None or other == key:
+            continue
+        bases = git.merge_bases(ws.root, *(git.Sha(p) for p in change.parents))
+        at_fork = incoming.registries_at(ws, bases)
+        if not bases or any(r is None or _held(r, name) != other for r in at_fork.values()):
+            return other
+    return None
 
 
 def _last_held(ws: workspace.Workspace, change: git.Change, name: str, path: str) -> str | None:
