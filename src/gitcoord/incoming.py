@@ -16,9 +16,9 @@ from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
 from gitcoord import sshkeys
+from gitcoord import trust
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
-from gitcoord.model import Doc
 
 if TYPE_CHECKING:  # workspace reads through this module: `adopt`
     from gitcoord import replay
@@ -65,69 +65,25 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     return verdict if verdict.findings else None
 
 
-TRUST = "coord.trust"  # the human coordinator's public key, as this clone was told it (`coord install --trust`)
-
-
 def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Finding]:
-    """Each root of trust (a commit that made the store from nothing; for a shallow join, the tip)
-    whose human key is not the one this clone was told to trust, unless that key's holder signed,
-    as the human coordinator, a commit of the history since (a signature covers its parents: they
-    vouched for all of it). Without a key told, the first history a clone sees is trusted from its
-    root; with one, a store someone made up is not."""
-    trusted = ws.config.get(TRUST)
-    if not trusted or not verdict.roots:
-        return []
-    roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
-    registries = registries_at(ws, [*roots, tip])
-    named = {c: _human_key(registries[c]) for c in roots}
-    # Naming the key proves nothing (a public key is public): its holder must have signed.
-    if _vouched(ws, tip, registries[tip], trusted, roots):
-        return []
-    found = []
-    for commit, key in named.items():
-        mine = f"the key this clone trusts ({sshkeys.fingerprint(trusted)}, `git config {TRUST}`)"
-        if key == trusted:
-            said = f"its registry names {mine}, as anyone can (a public key is public), but that key signs"
-        else:
-            other = f"the human key {sshkeys.fingerprint(key)}" if key else "no human key"
-            said = f"its registry names {other}, not {mine}, which signs"
-        message = (
-            f"the store starts here, and {said} no commit above it as the human coordinator: a store someone else made"
-        )
-        found.append(Finding(model.REGISTRY, (), "trust", message, commit=commit))
-    return found
+    """What of the judged range does not start from the key this clone was told (`trust.untrusted`),
+    or, in the human coordinator's own clone, told none: a first human key that is not its own."""
+    told = ws.config.get(trust.TRUST)
+    if told:
+        return trust.untrusted(ws.root, told, verdict, tip)
+    mine = _own_human_key(ws, tip) if verdict.published else None
+    return trust.untrusted(ws.root, mine, verdict, tip, told=False) if mine else []
 
 
-def registries_at(ws: Workspace, commits: list[git.Sha]) -> dict[str, Doc | None]:
-    """Each commit's registry as the range check reads it: strictly parsed and bounded (None where
-    it does not parse), so that a hostile one cannot crash the look that judges it."""
-    from gitcoord.range_loader import Loader
-
-    loader = Loader(ws.root)
-    at = loader.at(commits)
-    return {c: loader.state(at[c]).get(model.REGISTRY) for c in commits}
-
-
-def _vouched(ws: Workspace, tip: git.Sha, registry: Doc | None, key: str, roots: list[git.Sha]) -> bool:
-    """Whether `key` signed, as the human coordinator, a commit of `tip`'s history that holds every
-    root in its own: a signature vouches for the history below it, not for a side grown beside it."""
-    if registry is None:
-        return False
+def _own_human_key(ws: Workspace, tip: git.Sha) -> str | None:
+    """The key this clone signs with, when it acts as the human coordinator `tip` names."""
     from gitcoord import signing
 
-    human = model.settings_of(registry).human_coordinator
-    acting = [c.sha for c in git.changes(ws.root, [tip]) if c.instances == (human,)]
-    verdicts = signing.verify(ws.root, acting, {human: [key]})
-    good = [sha for sha in reversed(acting) if verdicts.get(sha) is not None and verdicts[sha].status == "G"]
-    return any(all(r == g or git.is_ancestor(ws.root, r, g) for r in roots) for g in good)
-
-
-def _human_key(registry: Doc | None) -> str | None:
-    key = model.settings_of(registry).human_key if registry is not None else None
-    try:
-        return sshkeys.parse(key) if key else None
-    except sshkeys.NotAKey:
+    registry = trust.registries_at(ws.root, [tip])[tip]
+    if registry is None or ws.identity != model.settings_of(registry).human_coordinator:
         return None
+    key = signing.current(ws.root)
+    return sshkeys.parse(key.public) if key is not None else None
 
 
 def refused_ref(ws: Workspace) -> git.Ref:

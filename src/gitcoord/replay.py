@@ -13,6 +13,7 @@ future of the checker's clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +42,7 @@ class Verdict(NamedTuple):
     subjects: dict[str, str]  # commit -> its subject line
     touched: frozenset[str] = frozenset()  # the commits that changed the store
     roots: frozenset[str] = frozenset()  # the commits that made a store from nothing: roots of trust
+    published: tuple[tuple[str, str], ...] = ()  # (commit, key): a human key published where the store held none
 
 
 def check_range(
@@ -59,19 +61,22 @@ def check_range(
     findings: list[Finding] = []
     touched: list[git.Change] = []
     roots: set[str] = set()
+    published: list[tuple[str, str]] = []
     # A part at a time, oldest first: what is held is a part's trees, not a year's.
     for start in range(0, len(commits), PART):
         part = commits[start : start + PART]
-        found, changed, made = _check_part(loader, part, now=now, joins=joins, judging=judging, line=line)
+        found, changed, made, firsts = _check_part(loader, part, now=now, joins=joins, judging=judging, line=line)
         findings += found
         touched += changed
         roots |= made
+        published += firsts
     # Oldest commit first, and within one who acted before what they did: a forged record is
     # first of all a commit its signer had no right to make.
     order: dict[str, int] = {c.sha: n for n, c in enumerate(commits)}
     findings.sort(key=lambda f: (order.get(f.commit, len(order)), f.rule not in ("signature", "trailer")))
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
-    return Verdict(len(commits), findings, subjects, frozenset(c.sha for c in touched), frozenset(roots))
+    touched_shas = frozenset(c.sha for c in touched)
+    return Verdict(len(commits), findings, subjects, touched_shas, frozenset(roots), tuple(published))
 
 
 PART = 2_000  # commits judged together: their trees are read in a few git calls, and then let go
@@ -85,9 +90,9 @@ def _check_part(
     joins: Doc | None,
     judging: frozenset[str],
     line: str | None,
-) -> tuple[list[Finding], list[git.Change], frozenset[str]]:
+) -> tuple[list[Finding], list[git.Change], frozenset[str], list[tuple[str, str]]]:
     """`check_range` over consecutive commits of the range: the findings, the commits that
-    changed the store, the roots of trust."""
+    changed the store, the roots of trust, the first human keys published."""
     root = loader.root
     wanted = sorted({c.sha for c in commits} | {p for c in commits for p in c.parents})
     at = loader.at(wanted)
@@ -115,10 +120,21 @@ def _check_part(
     if joins is not None:
         on_store = [c for c in dated if any(loader.registry(p, at[p]) is not None for p in c.parents)]
         beside_line = {c.sha: authenticity.Line(joins) for c in on_store}
-    findings += authenticity.review(
-        root, dated, acting(dated), registry_at(loader, at), merged=merged, also=beside_line
-    )
-    return findings, touched, _roots(loader, touched, at)
+    registries = registry_at(loader, at)
+    findings += authenticity.review(root, dated, acting(dated), registries, merged=merged, also=beside_line)
+    firsts: list[tuple[str, str]] = [(c.sha, key) for c in touched if (key := _first_human_key(c, registries))]
+    return findings, touched, _roots(loader, touched, at), firsts
+
+
+def _first_human_key(c: git.Change, registry_at: Callable[[str], Doc | None]) -> str | None:
+    """The human key `c` publishes where none of its parents' stores held one (not a root: a store
+    made from nothing is judged as a root of trust)."""
+    parents = [r for r in map(registry_at, c.parents) if r is not None]
+    new = registry_at(c.sha)
+    key = model.settings_of(new).human_key if new is not None else None
+    if not parents or not key or any(model.settings_of(r).human_key for r in parents):
+        return None
+    return key
 
 
 def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> frozenset[str]:

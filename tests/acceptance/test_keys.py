@@ -447,6 +447,59 @@ def test_a_side_line_from_before_the_human_key_cannot_publish_another(
     assert "[signature]" in pushed.stderr, pushed.stderr
 
 
+def _before_the_human_key(tmp_path: Path, coord: Coord, *, trust: bool) -> tuple[Path, Path, Path]:
+    """A store started without signatures or a human key, the human's clone set up to sign as the
+    human (its key not published yet), instance-2 registered; with `trust`, the gate told the human's key."""
+    remote = bare_remote(tmp_path / "remote.git")
+    human = make_repo(tmp_path / "human")
+    git(human, "remote", "add", "origin", str(remote))
+    for step in (["init", "--branch", "main"], ["sync"], ["install", "--as", HUMAN]):
+        assert coord(human, *step).code == 0
+    gate = ["install", "--server", *(["--trust", public_key(human)] if trust else [])]
+    assert coord(remote, *gate).code == 0
+    attacker = _published(tmp_path, coord, remote, ("instance-2",), register=True)["instance-2"]
+    return remote, human, attacker
+
+
+def _publish_as_human(tmp_path: Path, clone: Path) -> subprocess.CompletedProcess[str]:
+    """instance-2 publishes a human key of its own, naming the human and signing with that key."""
+    planted, public = new_key(tmp_path, "planted")
+    _edit_registry(clone, lambda d: d.setdefault("settings", {}).update(human_key=public))
+    signed = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={planted}", "-c", "commit.gpgsign=true"]
+    message = f"coord(key): {HUMAN} publishes its key\n\nCoord-Instance: {HUMAN}"
+    git(clone, *signed, "commit", "-q", "--no-verify", "-am", message)
+    return subprocess.run(
+        ["git", "push", "--no-verify", "origin", "HEAD:main"], cwd=clone, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_humans_clone_believes_no_first_human_key_but_its_own(tmp_path: Path, coord: Coord) -> None:
+    """Before signatures are required anyone can act as the human, and whoever publishes the first
+    human key could turn signatures on with it. The human's clone holds the human's key: it refuses
+    another, naming the commit, and keeps its last good state."""
+    _, human, attacker = _before_the_human_key(tmp_path, coord, trust=False)
+    assert _publish_as_human(tmp_path, attacker).returncode == 0, "a gate told no key cannot tell"
+    bad = git(attacker, "rev-parse", "HEAD")
+    refused = coord(human, "sync")
+    assert refused.code == 1, refused
+    assert bad[:12] in refused.err, refused.err
+    assert "this clone's own key" in refused.err, refused.err
+    assert "human_key" not in registry(human).get("settings", {})
+    assert coord(attacker, "sync").code == 0, "a clone told no key believes the first history it sees"
+
+
+def test_a_gate_told_the_human_key_takes_no_other_first_human_key(tmp_path: Path, coord: Coord) -> None:
+    _, human, attacker = _before_the_human_key(tmp_path, coord, trust=True)
+    pushed = _publish_as_human(tmp_path, attacker)
+    assert pushed.returncode != 0, pushed.stderr
+    assert "[trust]" in pushed.stderr, pushed.stderr
+    assert "coord install --server --trust KEY" in pushed.stderr, pushed.stderr
+    # The human's own key it takes, and then signatures on.
+    assert coord(human, "key", "publish", "--sync").code == 0
+    assert coord(human, "key", "require", "--sync").code == 0
+    assert registry(human)["settings"]["require_signatures"] is True
+
+
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:
     report = team.run("instance-1", "doctor", "--json")
     [signing] = [c for c in json.loads(report.out)["data"]["checks"] if c["name"] == "signing"]

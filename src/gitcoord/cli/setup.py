@@ -80,7 +80,7 @@ def init(
     "--trust",
     metavar="KEY|@FILE",
     help="The human coordinator's public key, as they gave it to you: the store must start from it, "
-    "or this clone believes none of it.",
+    "or this clone believes none of it (with --server, the gate takes none of it).",
 )
 @click.option(
     "--branch",

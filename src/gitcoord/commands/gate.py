@@ -21,6 +21,7 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import range_loader
 from gitcoord import store
+from gitcoord import trust
 from gitcoord import workspace
 from gitcoord.commands import check
 from gitcoord.errors import FatalError
@@ -140,7 +141,9 @@ def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.
     assert u.new is not None
     revisions = [u.new, "--not", "--branches", "--tags"]
     verdict = check.check_range(root, revisions, joins=joins, line=line)
-    refusals = [_refusal(u.ref, f, verdict.subjects) for f in verdict.findings]
+    told = git.config(root, trust.TRUST).get(trust.TRUST)
+    untrusted = trust.untrusted(root, told, verdict, git.Sha(u.new)) if told else []
+    refusals = [_refusal(u.ref, f, verdict.subjects) for f in [*untrusted, *verdict.findings]]
     held = _stores_held(root) if verdict.roots else []
     for sha in sorted(verdict.roots) if held else []:
         message = (
@@ -188,6 +191,9 @@ _TODO = {
     "its own repository",
     "recreated": "leave the store where `coord migrate` moved it (the code branch's coordination/MOVED.md "
     "names it); `coord install` in a clone finds it",
+    "trust": "the store, and its first human key, start from the human coordinator's key this server was told "
+    "(`coord install --server --trust KEY`): the human publishes it (`coord key publish`, in a clone set up with "
+    "`coord install --as HUMAN`)",
 }
 _DEFAULT_TODO = (
     "make the change as a protocol step, with the coord command for it, as the instance entitled to it "

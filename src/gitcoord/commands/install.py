@@ -19,6 +19,7 @@ from gitcoord import incoming
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import sshkeys
+from gitcoord import trust
 from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
@@ -36,7 +37,7 @@ def install(
     branch: str | None = None,
 ) -> int:
     if server:
-        return install_server(cwd=cwd, out=out)
+        return install_server(cwd=cwd, out=out, trust=trust)
     repo = git.discover(cwd)
     changed = _trust(repo.root, trust) if trust is not None else []
     changed += clone.set_up(repo, branch=branch, with_hooks=hooks)
@@ -71,10 +72,10 @@ def _trust(root: Path, given: str) -> list[str]:
 
     key = read_key(given)
     git.delete_refs(root, "refs/coord/verified/")
-    if git.config(root, incoming.TRUST).get(incoming.TRUST) == key:
+    if git.config(root, trust.TRUST).get(trust.TRUST) == key:
         return []
-    git.set_config(root, incoming.TRUST, key)
-    return [incoming.TRUST]
+    git.set_config(root, trust.TRUST, key)
+    return [trust.TRUST]
 
 
 def _first_look(ws: workspace.Workspace) -> list[str]:
@@ -85,7 +86,7 @@ def _first_look(ws: workspace.Workspace) -> list[str]:
         return []
     verdict = incoming.judge(ws, tracking)
     if verdict is None:
-        trusted = ws.config.get(incoming.TRUST)
+        trusted = ws.config.get(trust.TRUST)
         anchor = f", and it starts from the human key this clone trusts ({fingerprint(trusted)})" if trusted else ""
         if _shallow(ws, tracking):
             return [
@@ -139,8 +140,9 @@ def _keys_of_others(root: Path, instance: str) -> set[str]:
     return found
 
 
-def install_server(*, cwd: Path, out: Output) -> int:
-    """The gate in the repository clones push to: a pre-receive hook running `coord hook pre-receive`."""
+def install_server(*, cwd: Path, out: Output, trust: str | None = None) -> int:
+    """The gate in the repository clones push to: a pre-receive hook running `coord hook pre-receive`.
+    With `trust`, the human's key: the gate takes no store, and no first human key, that does not start from it."""
     if not git.is_bare(cwd):
         raise FatalError(
             f"{cwd} is not a bare repository: `coord install --server` sets up the repository that clones push "
@@ -149,8 +151,9 @@ def install_server(*, cwd: Path, out: Output) -> int:
     signing.ssh_keygen(cwd)  # the gate verifies signatures: better to say now that it cannot
     directory = git.hooks_dir(cwd)
     hooks, settings = clone.write_hooks(directory, clone.SERVER_HOOKS), clone.checked_transfers(cwd)
-    changed = [*hooks, *settings]
-    lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in settings]
+    told = _trust(cwd, trust) if trust is not None else []
+    changed = [*hooks, *settings, *told]
+    lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in [*settings, *told]]
     lines = lines or ["the gate is installed; nothing to do"]
     out.emit({"changed": changed, "hooks": str(directory)}, lines)
     return 0

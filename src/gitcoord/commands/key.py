@@ -11,10 +11,10 @@ import contextlib
 from pathlib import Path
 
 from gitcoord import git
-from gitcoord import incoming
 from gitcoord import model
 from gitcoord import signing
 from gitcoord import sshkeys
+from gitcoord import trust
 from gitcoord import workspace
 from gitcoord.commands import step
 from gitcoord.errors import FatalError
@@ -199,7 +199,7 @@ def _unproven(
     coordinator, mine = human
     for commit in git.writing(ws.root, tip, key, path):
         [change] = git.changes(ws.root, [commit, "-n1"])
-        registries = incoming.registries_at(ws, [commit, *change.parents])
+        registries = trust.registries_at(ws.root, [commit, *change.parents])
         wrote, had = registries[commit], [registries[p] for p in change.parents]
         if wrote is None or _held(wrote, name) != key:
             continue  # the key written or taken out elsewhere in the file
@@ -232,7 +232,7 @@ def _overridden(
         if other is None or other == key:
             continue
         bases = git.merge_bases(ws.root, *(git.Sha(p) for p in change.parents))
-        at_fork = incoming.registries_at(ws, bases)
+        at_fork = trust.registries_at(ws.root, bases)
         if not bases or any(r is None or _held(r, name) != other for r in at_fork.values()):
             return other
     return None
@@ -243,7 +243,7 @@ def _last_held(ws: workspace.Workspace, change: git.Change, name: str, path: str
     where one commit earlier could have taken the key out to make the next look like a first key."""
     for commit in git.touching_lines(ws.root, list(change.parents), '"(signing_key|human_key)"', path):
         [at] = git.changes(ws.root, [commit, "-n1"])
-        registries = incoming.registries_at(ws, [commit, *at.parents])
+        registries = trust.registries_at(ws.root, [commit, *at.parents])
         for registry in (registries[commit], *(registries[p] for p in at.parents)):
             held = _held(registry, name) if registry is not None else None
             if held:

@@ -1,0 +1,111 @@
+"""Where trust starts: the store's roots and the first human key, against a key told out of band.
+
+The rules judge each commit against its parent, so whatever a history starts from it takes on
+trust: a store made from nothing (whoever makes it holds every key in it), and, in a store
+started without signatures, the first human key published (before signatures are required
+anyone can act as the human, so whoever publishes first could turn them on and lock the human
+out). A clone or a gate that was told the human's public key (`coord install --trust`) believes
+neither unless it is that key; the human's own clone holds that key and believes no other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitcoord import git
+from gitcoord import model
+from gitcoord import sshkeys
+from gitcoord.findings import Finding
+from gitcoord.model import Doc
+
+if TYPE_CHECKING:
+    from gitcoord import replay
+
+TRUST = "coord.trust"  # the human coordinator's public key, as this clone was told it (`coord install --trust`)
+
+
+def untrusted(root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, *, told: bool = True) -> list[Finding]:
+    """What in the judged range does not start from `trusted`: each first human key published that
+    is another; and, for a key `told` out of band, each root of trust (a commit that made the store
+    from nothing; for a shallow join, the tip) that names another, or names it without its holder
+    having signed, as the human coordinator, a commit of the history since (a signature covers its
+    parents: they vouched for all of it). Without a key told, the first history a clone sees is
+    trusted from its root; with one, a store someone made up is not."""
+    whose = f"the key this clone trusts ({sshkeys.fingerprint(trusted)}, `git config {TRUST}`)"
+    if not told:
+        whose = f"this clone's own key ({sshkeys.fingerprint(trusted)}), which signs as the human coordinator"
+    found = [
+        Finding(model.REGISTRY, ("settings", "human_key"), "trust", _published(key, whose), commit=commit)
+        for commit, key in verdict.published
+        if _parsed(key) != trusted
+    ]
+    if told and verdict.roots:
+        found = _unvouched(root, trusted, verdict, tip, whose) + found
+    return found
+
+
+def _published(key: str, whose: str) -> str:
+    shown = sshkeys.fingerprint(k) if (k := _parsed(key)) else "a key that does not parse"
+    return (
+        f"the commit publishes {shown} as the human coordinator's key, where the store held none, and it is not "
+        f"{whose}: before signatures are required anyone can act as the human, so a first human key is believed "
+        "only where it is the one the human gave out of band (the human coordinator repairs the shared branch)"
+    )
+
+
+def _unvouched(root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, whose: str) -> list[Finding]:
+    roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
+    registries = registries_at(root, [*roots, tip])
+    # Naming the key proves nothing (a public key is public): its holder must have signed.
+    if _vouched(root, tip, registries[tip], trusted, roots):
+        return []
+    found = []
+    for commit in roots:
+        key = human_key(registries[commit])
+        if key == trusted:
+            said = f"its registry names {whose}, as anyone can (a public key is public), but that key signs"
+        else:
+            other = f"the human key {sshkeys.fingerprint(key)}" if key else "no human key"
+            said = f"its registry names {other}, not {whose}, which signs"
+        message = (
+            f"the store starts here, and {said} no commit above it as the human coordinator: a store someone else made"
+        )
+        found.append(Finding(model.REGISTRY, (), "trust", message, commit=commit))
+    return found
+
+
+def registries_at(root: Path, commits: list[git.Sha]) -> dict[str, Doc | None]:
+    """Each commit's registry as the range check reads it: strictly parsed and bounded (None where
+    it does not parse), so that a hostile one cannot crash the look that judges it."""
+    from gitcoord.range_loader import Loader
+
+    loader = Loader(root)
+    at = loader.at(commits)
+    return {c: loader.state(at[c]).get(model.REGISTRY) for c in commits}
+
+
+def _vouched(root: Path, tip: git.Sha, registry: Doc | None, key: str, roots: list[git.Sha]) -> bool:
+    """Whether `key` signed, as the human coordinator, a commit of `tip`'s history that holds every
+    root in its own: a signature vouches for the history below it, not for a side grown beside it."""
+    if registry is None:
+        return False
+    from gitcoord import signing
+
+    human = model.settings_of(registry).human_coordinator
+    acting = [c.sha for c in git.changes(root, [tip]) if c.instances == (human,)]
+    verdicts = signing.verify(root, acting, {human: [key]})
+    good = [sha for sha in reversed(acting) if verdicts.get(sha) is not None and verdicts[sha].status == "G"]
+    return any(all(r == g or git.is_ancestor(root, r, g) for r in roots) for g in good)
+
+
+def human_key(registry: Doc | None) -> str | None:
+    """The registry's human key, parsed (None: none, or one that does not parse)."""
+    return _parsed(model.settings_of(registry).human_key) if registry is not None else None
+
+
+def _parsed(key: str | None) -> str | None:
+    try:
+        return sshkeys.parse(key) if key else None
+    except sshkeys.NotAKey:
+        return None
