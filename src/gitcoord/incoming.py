@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from gitcoord import clock
 from gitcoord import git
-from gitcoord import model
 from gitcoord import sshkeys
 from gitcoord import trust
 from gitcoord.errors import FatalError
@@ -67,21 +66,19 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
 
 def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Finding]:
     """What of the judged range does not start from the key this clone was told (`trust.untrusted`),
-    or, in the human coordinator's own clone, told none: a first human key that is not its own."""
+    or, in the human coordinator's own clone, told none: who the human is, changed by another key.
+    That clone is the human's by the name the store gave the human before the change, not after it."""
     told = ws.config.get(trust.TRUST)
     if told:
         return trust.untrusted(ws.root, told, verdict, tip)
-    mine = _own_human_key(ws, tip) if verdict.published else None
-    return trust.untrusted(ws.root, mine, verdict, tip, told=False) if mine else []
+    me = ws.identity
+    mine = _own_key(ws) if me is not None and any(me in p.was for p in verdict.published) else None
+    return trust.untrusted(ws.root, mine, verdict, tip, told=False, human=me) if mine else []
 
 
-def _own_human_key(ws: Workspace, tip: git.Sha) -> str | None:
-    """The key this clone signs with, when it acts as the human coordinator `tip` names."""
+def _own_key(ws: Workspace) -> str | None:
     from gitcoord import signing
 
-    registry = trust.registries_at(ws.root, [tip])[tip]
-    if registry is None or ws.identity != model.settings_of(registry).human_coordinator:
-        return None
     key = signing.current(ws.root)
     return sshkeys.parse(key.public) if key is not None else None
 

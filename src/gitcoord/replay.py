@@ -36,13 +36,22 @@ from gitcoord.range_loader import State
 from gitcoord.range_loader import instant
 
 
+class Published(NamedTuple):
+    """A commit that sets who the human coordinator is (a key, a name) where its parents' stores held no
+    human key: before signatures count, anyone can. Only a key told out of band can tell (`trust`)."""
+
+    commit: str
+    key: str | None  # the human key it leaves (None: none, a rename alone)
+    was: tuple[str, ...]  # the human coordinator its parents named
+
+
 class Verdict(NamedTuple):
     commits: int
     findings: list[Finding]
     subjects: dict[str, str]  # commit -> its subject line
     touched: frozenset[str] = frozenset()  # the commits that changed the store
     roots: frozenset[str] = frozenset()  # the commits that made a store from nothing: roots of trust
-    published: tuple[tuple[str, str], ...] = ()  # (commit, key): a human key published where the store held none
+    published: tuple[Published, ...] = ()  # who the human is, changed where the store held no human key
 
 
 def check_range(
@@ -61,7 +70,7 @@ def check_range(
     findings: list[Finding] = []
     touched: list[git.Change] = []
     roots: set[str] = set()
-    published: list[tuple[str, str]] = []
+    published: list[Published] = []
     # A part at a time, oldest first: what is held is a part's trees, not a year's.
     for start in range(0, len(commits), PART):
         part = commits[start : start + PART]
@@ -90,7 +99,7 @@ def _check_part(
     joins: Doc | None,
     judging: frozenset[str],
     line: str | None,
-) -> tuple[list[Finding], list[git.Change], frozenset[str], list[tuple[str, str]]]:
+) -> tuple[list[Finding], list[git.Change], frozenset[str], list[Published]]:
     """`check_range` over consecutive commits of the range: the findings, the commits that
     changed the store, the roots of trust, the first human keys published."""
     root = loader.root
@@ -122,19 +131,21 @@ def _check_part(
         beside_line = {c.sha: authenticity.Line(joins) for c in on_store}
     registries = registry_at(loader, at)
     findings += authenticity.review(root, dated, acting(dated), registries, merged=merged, also=beside_line)
-    firsts: list[tuple[str, str]] = [(c.sha, key) for c in touched if (key := _first_human_key(c, registries))]
+    firsts = [event for c in touched if (event := _first_human(c, registries))]
     return findings, touched, _roots(loader, touched, at), firsts
 
 
-def _first_human_key(c: git.Change, registry_at: Callable[[str], Doc | None]) -> str | None:
-    """The human key `c` publishes where none of its parents' stores held one (not a root: a store
-    made from nothing is judged as a root of trust)."""
-    parents = [r for r in map(registry_at, c.parents) if r is not None]
+def _first_human(c: git.Change, registry_at: Callable[[str], Doc | None]) -> Published | None:
+    """What `c` makes of who the human is, where none of its parents' stores held a human key and it
+    changes the key or the name (not a root: a store made from nothing is judged as a root of trust)."""
+    parents = [model.settings_of(r) for r in map(registry_at, c.parents) if r is not None]
     new = registry_at(c.sha)
-    key = model.settings_of(new).human_key if new is not None else None
-    if not parents or not key or any(model.settings_of(r).human_key for r in parents):
+    if not parents or new is None or any(p.human_key for p in parents):
         return None
-    return key
+    now = model.settings_of(new)
+    if all((p.human_key, p.human_coordinator) == (now.human_key, now.human_coordinator) for p in parents):
+        return None
+    return Published(c.sha, now.human_key, tuple(p.human_coordinator for p in parents))
 
 
 def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> frozenset[str]:

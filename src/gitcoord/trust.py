@@ -25,9 +25,12 @@ if TYPE_CHECKING:
 TRUST = "coord.trust"  # the human coordinator's public key, as this clone was told it (`coord install --trust`)
 
 
-def untrusted(root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, *, told: bool = True) -> list[Finding]:
+def untrusted(
+    root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, *, told: bool = True, human: str | None = None
+) -> list[Finding]:
     """What in the judged range does not start from `trusted`: each first human key published that
-    is another; and, for a key `told` out of band, each root of trust (a commit that made the store
+    is another, or a human coordinator renamed before a key was (`human`: only where the parents named
+    that one); and, for a key `told` out of band, each root of trust (a commit that made the store
     from nothing; for a shallow join, the tip) that names another, or names it without its holder
     having signed, as the human coordinator, a commit of the history since (a signature covers its
     parents: they vouched for all of it). Without a key told, the first history a clone sees is
@@ -36,21 +39,24 @@ def untrusted(root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, *
     if not told:
         whose = f"this clone's own key ({sshkeys.fingerprint(trusted)}), which signs as the human coordinator"
     found = [
-        Finding(model.REGISTRY, ("settings", "human_key"), "trust", _published(key, whose), commit=commit)
-        for commit, key in verdict.published
-        if _parsed(key) != trusted
+        Finding(model.REGISTRY, ("settings",), "trust", _published(p, whose), commit=p.commit)
+        for p in verdict.published
+        if (human is None or human in p.was) and _parsed(p.key) != trusted
     ]
     if told and verdict.roots:
         found = _unvouched(root, trusted, verdict, tip, whose) + found
     return found
 
 
-def _published(key: str, whose: str) -> str:
-    shown = sshkeys.fingerprint(k) if (k := _parsed(key)) else "a key that does not parse"
+def _published(p: replay.Published, whose: str) -> str:
+    if p.key is None:
+        did = "names another human coordinator before a human key was published"
+    else:
+        shown = sshkeys.fingerprint(k) if (k := _parsed(p.key)) else "a key that does not parse"
+        did = f"publishes {shown} as the human coordinator's key, where the store held none, and it is not {whose}"
     return (
-        f"the commit publishes {shown} as the human coordinator's key, where the store held none, and it is not "
-        f"{whose}: before signatures are required anyone can act as the human, so a first human key is believed "
-        "only where it is the one the human gave out of band (the human coordinator repairs the shared branch)"
+        f"the commit {did}: before signatures are required anyone can act as the human, so who the human is "
+        "is believed only from the key the human gave out of band (the human coordinator repairs the shared branch)"
     )
 
 

@@ -461,10 +461,11 @@ def _before_the_human_key(tmp_path: Path, coord: Coord, *, trust: bool) -> tuple
     return remote, human, attacker
 
 
-def _publish_as_human(tmp_path: Path, clone: Path) -> subprocess.CompletedProcess[str]:
-    """instance-2 publishes a human key of its own, naming the human and signing with that key."""
+def _publish_as_human(tmp_path: Path, clone: Path, **renamed: str) -> subprocess.CompletedProcess[str]:
+    """instance-2 publishes a human key of its own, naming the human and signing with that key
+    (`renamed`: with other settings in the same commit, e.g. another human coordinator)."""
     planted, public = new_key(tmp_path, "planted")
-    _edit_registry(clone, lambda d: d.setdefault("settings", {}).update(human_key=public))
+    _edit_registry(clone, lambda d: d.setdefault("settings", {}).update(human_key=public, **renamed))
     signed = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={planted}", "-c", "commit.gpgsign=true"]
     message = f"coord(key): {HUMAN} publishes its key\n\nCoord-Instance: {HUMAN}"
     git(clone, *signed, "commit", "-q", "--no-verify", "-am", message)
@@ -473,12 +474,16 @@ def _publish_as_human(tmp_path: Path, clone: Path) -> subprocess.CompletedProces
     )
 
 
-def test_the_humans_clone_believes_no_first_human_key_but_its_own(tmp_path: Path, coord: Coord) -> None:
+@pytest.mark.parametrize("renamed", [{}, {"human_coordinator": "chief"}], ids=["as the human", "renaming the human"])
+def test_the_humans_clone_believes_no_first_human_key_but_its_own(
+    tmp_path: Path, coord: Coord, renamed: dict[str, str]
+) -> None:
     """Before signatures are required anyone can act as the human, and whoever publishes the first
     human key could turn signatures on with it. The human's clone holds the human's key: it refuses
-    another, naming the commit, and keeps its last good state."""
+    another, naming the commit, and keeps its last good state; so it does when the same commit names
+    another human coordinator (the clone is the human's by the name the store gave before)."""
     _, human, attacker = _before_the_human_key(tmp_path, coord, trust=False)
-    assert _publish_as_human(tmp_path, attacker).returncode == 0, "a gate told no key cannot tell"
+    assert _publish_as_human(tmp_path, attacker, **renamed).returncode == 0, "a gate told no key cannot tell"
     bad = git(attacker, "rev-parse", "HEAD")
     refused = coord(human, "sync")
     assert refused.code == 1, refused
@@ -493,6 +498,15 @@ def test_a_gate_told_the_human_key_takes_no_other_first_human_key(tmp_path: Path
     pushed = _publish_as_human(tmp_path, attacker)
     assert pushed.returncode != 0, pushed.stderr
     assert "[trust]" in pushed.stderr, pushed.stderr
+    # Nor another human coordinator named before the key is published.
+    git(attacker, "reset", "-q", "--hard", "origin/main")
+    _edit_registry(attacker, lambda d: d.setdefault("settings", {}).update(human_coordinator="chief"))
+    git(attacker, "commit", "-q", "--no-verify", "-am", f"coord(key): renamed\n\nCoord-Instance: {HUMAN}")
+    renamed = subprocess.run(
+        ["git", "push", "--no-verify", "origin", "HEAD:main"], cwd=attacker, capture_output=True, text=True, check=False
+    )
+    assert renamed.returncode != 0, renamed.stderr
+    assert "names another human coordinator before a human key was published" in renamed.stderr, renamed.stderr
     assert "coord install --server --trust KEY" in pushed.stderr, pushed.stderr
     # The human's own key it takes, and then signatures on.
     assert coord(human, "key", "publish", "--sync").code == 0
