@@ -514,6 +514,18 @@ def test_a_gate_told_the_human_key_takes_no_other_first_human_key(tmp_path: Path
     assert registry(human)["settings"]["require_signatures"] is True
 
 
+def test_a_gate_is_not_told_a_key_when_the_store_it_guards_names_another(tmp_path: Path, coord: Coord) -> None:
+    """A gate judges what is pushed from the moment it is told the key; a human key published
+    before then is refused at once, so that the branch is repaired before the gate takes it on trust."""
+    remote, human, attacker = _before_the_human_key(tmp_path, coord, trust=False)
+    assert _publish_as_human(tmp_path, attacker).returncode == 0
+    told = coord(remote, "install", "--server", "--trust", public_key(human))
+    assert told.code == 1, told
+    assert "names the human key" in told.err, told.err
+    assert "nothing was changed" in told.err, told.err
+    assert subprocess.run(["git", "config", "coord.trust"], cwd=remote, check=False).returncode == 1
+
+
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:
     report = team.run("instance-1", "doctor", "--json")
     [signing] = [c for c in json.loads(report.out)["data"]["checks"] if c["name"] == "signing"]

@@ -78,6 +78,26 @@ def _trust(root: Path, given: str) -> list[str]:
     return [trust.TRUST]
 
 
+def _told_server(root: Path, given: str) -> str:
+    """The key a gate is told, refused where a branch's store already names another human key: the
+    gate judges what is pushed from now on, and that key was published before it could tell."""
+    from gitcoord.commands.key import read_key
+
+    key = read_key(given)
+    tips = git.branch_tips(root)
+    registries = trust.registries_at(root, list(tips.values()))
+    for name, sha in tips.items():
+        held = trust.human_key(registries[sha])
+        if held is not None and held != key:
+            raise FatalError(
+                f"the store on {name} names the human key {fingerprint(held)}, not the key given "
+                f"({fingerprint(key)}): if that is the human's key now (rotated), give it; if not, someone published "
+                "it first, and the human coordinator repairs the branch (its last commit before that publish) "
+                "before the gate is told; nothing was changed"
+            )
+    return key
+
+
 def _first_look(ws: workspace.Workspace) -> list[str]:
     """The shared branch judged on first contact, from its root (a shallow join: its tip), here
     where setting up is expected to take a while rather than at the first read."""
@@ -151,7 +171,7 @@ def install_server(*, cwd: Path, out: Output, trust: str | None = None) -> int:
     signing.ssh_keygen(cwd)  # the gate verifies signatures: better to say now that it cannot
     directory = git.hooks_dir(cwd)
     hooks, settings = clone.write_hooks(directory, clone.SERVER_HOOKS), clone.checked_transfers(cwd)
-    told = _trust(cwd, trust) if trust is not None else []
+    told = _trust(cwd, _told_server(cwd, trust)) if trust is not None else []
     changed = [*hooks, *settings, *told]
     lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in [*settings, *told]]
     lines = lines or ["the gate is installed; nothing to do"]
