@@ -106,7 +106,7 @@ def twin(built: Built) -> None:
 def _agent(remote: Path, where: Path) -> Path:
     """A clone that coordinates (local: git links the packs instead of copying them)."""
     if not where.exists():
-        git(where.parent, "clone", "-q", str(remote), str(where))
+        git(where.parent, "clone", "-q", "--single-branch", str(remote), str(where))
         _run(coord(where, "install"), where)
         git(where, "update-ref", STORE_REF, f"refs/remotes/origin/{STORE}")
     git(where, "config", "coord.maintenance", "false")  # latencies of the commands alone
@@ -170,8 +170,8 @@ _VERIFIED = f"refs/coord/verified/origin/{STORE}"  # what a sync judged good, re
 def _sync(agent: Path, remote: Path, other: Path, repeat: int, *, incoming: bool) -> float:
     """`coord sync` of one step of this clone's: fetch, and push. With `incoming`, the remote has
     one other step this clone lacks, which the sync also judges and merges in-process."""
-    if not other.exists():
-        git(other.parent, "clone", "-q", str(remote), str(other))
+    if not other.exists():  # joined as the README says: a full clone's first look judges the whole year
+        git(other.parent, "clone", "-q", "--single-branch", str(remote), str(other))
         _run(coord(other, "install"), other)
     base = git(agent, "rev-parse", STORE_REF)
     _run(
