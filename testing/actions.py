@@ -121,7 +121,7 @@ def _resolve(value: str, contexts: dict[str, str]) -> str:
     found = EXPRESSION.match(value)
     if found is None:
         return value
-    if found[1].startswith("steps."):
+    if found[1].startswith(("steps.", "vars.")):  # an output no step wrote, a variable not set: empty, as on GitHub
         return contexts.get(found[1], "")
     if found[1] not in contexts:
         raise KeyError(f"the test must give the context {found[1]!r}")

@@ -514,6 +514,21 @@ def test_a_gate_told_the_human_key_takes_no_other_first_human_key(tmp_path: Path
     assert registry(human)["settings"]["require_signatures"] is True
 
 
+def test_a_range_check_told_the_human_key_refuses_another_first_human_key(tmp_path: Path, coord: Coord) -> None:
+    """CI's check (`coord check --range`, with the repository variable COORD_HUMAN_KEY) and any
+    clone told the key judge a first human key as the gate told it does."""
+    _, human, attacker = _before_the_human_key(tmp_path, coord, trust=False)
+    before = git(attacker, "rev-parse", "HEAD")
+    assert _publish_as_human(tmp_path, attacker).returncode == 0
+    judged = ["check", "--range", f"{before}..HEAD"]
+    assert coord(attacker, *judged).code == 0, "told no key, the range keeps the rules"
+    refused = coord(attacker, *judged, "--trust", public_key(human))
+    assert refused.code == 1, refused
+    assert "[trust]" in refused.out + refused.err, refused
+    git(attacker, "config", "coord.trust", public_key(human))
+    assert coord(attacker, *judged).code == 1, "a clone told the key judges by it"
+
+
 def test_a_gate_is_not_told_a_key_when_the_store_it_guards_names_another(tmp_path: Path, coord: Coord) -> None:
     """A gate judges what is pushed from the moment it is told the key; a human key published
     before then is refused at once, so that the branch is repaired before the gate takes it on trust."""

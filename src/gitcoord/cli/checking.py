@@ -47,9 +47,21 @@ def validate(*, paths: tuple[Path, ...], since: str | None, as_json: bool) -> in
     metavar="REV",
     help="The range is to join REV's line (a pull request's base): a key REV's registry rotated out signs none of it.",
 )
+@click.option(
+    "--trust",
+    metavar="KEY|@FILE",
+    help="The human coordinator's public key (default: `git config coord.trust`): the range may make no store, "
+    "and publish no first human key, that does not start from it.",
+)
 @reading_options
 def check(
-    *, revisions: str | None, output_format: str, joins: str | None, as_instance: str | None, as_json: bool
+    *,
+    revisions: str | None,
+    output_format: str,
+    joins: str | None,
+    trust: str | None,
+    as_instance: str | None,
+    as_json: bool,
 ) -> int:
     """Check transitions, history and authorization: of the staged change, or of each commit in a range.
 
@@ -60,7 +72,9 @@ def check(
     from gitcoord.commands import check
 
     fmt = "json" if as_json else output_format
-    return check.check(**where(as_instance, fmt == "json"), revisions=revisions, output_format=fmt, joins=joins)
+    return check.check(
+        **where(as_instance, fmt == "json"), revisions=revisions, output_format=fmt, joins=joins, trust=trust
+    )
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from gitcoord import judge
 from gitcoord import model
 from gitcoord import range_loader
 from gitcoord import replay
+from gitcoord import trust
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import BadUsage
@@ -76,22 +77,35 @@ def check(
     output_format: str,
     out: Output,
     joins: str | None = None,
+    trust: str | None = None,
 ) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     revisions = revisions or _pre_push_range()
-    if joins is not None and not revisions:
-        raise BadUsage("--joins goes with --range: it names the line the range is to join")
+    if (joins is not None or trust is not None) and not revisions:
+        raise BadUsage("--joins and --trust go with --range: they say what the range is judged against")
     if revisions:
         if ".." not in revisions:
             raise BadUsage(f"--range takes BASE..HEAD, not {revisions!r}")
         rewritten = _rewritten(ws.root, revisions)
         line = _registry_of(ws.root, joins) if joins is not None else None
         verdict = check_range(ws.root, revisions_of(revisions), joins=line)
+        verdict = _trusted(ws, verdict, revisions, trust)
         if rewritten:
             verdict = verdict._replace(findings=[rewritten, *verdict.findings])
     else:
         verdict = check_staged(ws)
     return show_verdict(verdict, output_format=output_format, out=out)
+
+
+def _trusted(ws: workspace.Workspace, verdict: replay.Verdict, revisions: str, given: str | None) -> replay.Verdict:
+    """The range's verdict, with what does not start from the human key told (`trust.untrusted`)."""
+    from gitcoord.commands.key import read_key
+
+    told = read_key(given) if given is not None else ws.config.get(trust.TRUST)
+    tip = git.rev_parse(ws.root, revisions.partition("..")[2] or "HEAD")
+    if not told or tip is None:
+        return verdict
+    return verdict._replace(findings=trust.untrusted(ws.root, told, verdict, tip) + verdict.findings)
 
 
 def _registry_of(root: Path, rev: str) -> Doc | None:
