@@ -33,7 +33,7 @@ from gitcoord.protocol import Change
 from gitcoord.protocol import Refused
 from gitcoord.records import State
 from gitcoord.snapshot import Snapshot
-from gitcoord.snapshot import archived_in
+from gitcoord.snapshot import archives_in
 from gitcoord.workspace import Workspace
 from gitcoord.workspace import snapshot
 
@@ -73,9 +73,9 @@ def problems(old: State, new: State, change: Change) -> list[Finding]:
     ]
     if found:
         return found
-    now = invariants.check(new, files=files, archived=archived_in(new), since=old)
+    now = invariants.check(new, files=files, archives=archives_in(new), since=old)
     if now:
-        before = invariants.check(old, files=files, archived=archived_in(old))
+        before = invariants.check(old, files=files, archives=archives_in(old))
         known = {(f.file, f.rule, f.message) for f in before}
         now = [f for f in now if (f.file, f.rule, f.message) not in known]
     return now

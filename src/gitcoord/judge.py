@@ -139,7 +139,7 @@ def review(
         message = f"{file} does not parse in the parent, so this change cannot be judged; repair the parent first"
         found.append(Finding(file, (), "history", message))
     live = [f for f in usable if not model.is_shard(f)]
-    problems = invariants.check(new, files=live, archived=new.archived) if invariant else []
+    problems = invariants.check(new, files=live, archives=new.archives) if invariant else []
     judged = [f for f in usable if f not in unjudged]
     problems += history.check(
         old, new, actor, when=when, now=now, files=judged, fresh=fresh, event=event, authority=authority, since=since

@@ -7,6 +7,7 @@ missing reads as empty and a tree git would call broken is refused before anythi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -87,6 +88,7 @@ class Loader:
         self.root = root
         self._raw: _Recent[str, tuple[bytes | None]] = _Recent()
         self._parsed: _Recent[tuple[str, str], tuple[Doc | None, list[Finding]]] = _Recent()
+        self._shard_ids: dict[tuple[str, str], frozenset[str]] = {}
         # The store files of each tree read: the parts of a range a check holds at once, and more.
         self._trees: _Recent[str, Blobs] = _Recent(TREES)
         self._latest: dict[tuple[str, str], dt.datetime | None] = {}
@@ -174,6 +176,17 @@ class Loader:
             found = self._parsed.keep(key, validation.parse_findings(file, self.raw(blob)))
         return found
 
+    def shard_ids(self, shard: str, blob: str) -> frozenset[str]:
+        """The ids a usable shard holds. A shard whose day is over never changes, so one blob
+        stands in every commit after it: its ids are kept for the whole range, while the
+        parsed documents are kept only for the latest few."""
+        key = (shard, blob)
+        if key not in self._shard_ids:
+            self._shard_ids[key] = frozenset(
+                records.by_id(self.parse(shard, blob)[0] or {}, model.COLLECTIONS[model.base(shard)])
+            )
+        return self._shard_ids[key]
+
     def latest(self, file: str, blob: str, doc: Doc) -> dt.datetime | None:
         if (file, blob) not in self._latest:
             self._latest[(file, blob)] = history.latest(file, doc)
@@ -234,20 +247,15 @@ class State(Mapping[str, Doc]):
     def archives(self, kind: str, rid: str) -> bool:
         """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""
         coll = model.BY_KIND[kind]
-        shards = [f for f in self.blobs if model.is_shard(f)]
-        for shard in model.shards_from(shards, coll.file, ids.created(rid)):
-            if self.usable(shard) and any(r == rid for r, _, _ in records.iter_records(self[shard], coll)):
-                return True
-        return False
+        shards = model.shards_from(self._shards, coll.file, ids.created(rid))
+        return any(rid in self._ids_in(s) for s in shards)
 
-    def archived(self, kind: str) -> frozenset[str]:
-        """The ids of `kind` in this state's archive shards (read only when a reference needs them)."""
-        coll = model.BY_KIND[kind]
-        ids: set[str] = set()
-        for file in self.blobs:
-            if model.is_shard(file) and model.base(file) == coll.file and self.usable(file):
-                ids.update(records.by_id(self[file], coll))
-        return frozenset(ids)
+    @functools.cached_property
+    def _shards(self) -> list[str]:
+        return [f for f in self.blobs if model.is_shard(f)]
+
+    def _ids_in(self, shard: str) -> frozenset[str]:
+        return self.loader.shard_ids(shard, self.blobs[shard]) if self.usable(shard) else frozenset()
 
 
 def instant(seconds: int) -> dt.datetime | None:

@@ -21,6 +21,7 @@ from gitcoord.validation import parse_findings
 
 Reader = Callable[[list[str]], list["bytes | None"]]
 Lister = Callable[[], list[str]]  # the archive shards a store has
+Archives = Callable[[str, str], bool]  # (kind, id): whether it was archived (`invariants.references`)
 
 
 class Snapshot(Mapping[str, Doc]):
@@ -36,7 +37,7 @@ class Snapshot(Mapping[str, Doc]):
         self._strict = strict
         self._raw: dict[str, bytes | None] = {}
         self._docs: dict[str, Doc] = {}
-        self._archived: Callable[[str], frozenset[str]] | None = None
+        self._archives: Archives | None = None
 
     def prefetch(self, files: list[str]) -> None:
         wanted = [f for f in files if f not in self._raw]
@@ -69,18 +70,10 @@ class Snapshot(Mapping[str, Doc]):
         return self._shard_list
 
     def archives(self, kind: str, rid: str) -> bool:
-        """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""
-        coll = model.BY_KIND[kind]
-        for shard in model.shards_from(self.shards(), coll.file, ids.created(rid)):
-            if self.raw(shard) is not None and any(r == rid for r, _, _ in records.iter_records(self[shard], coll)):
-                return True
-        return False
-
-    def archived(self, kind: str) -> frozenset[str]:
-        """The ids of the records of `kind` moved to the archive (read on first use)."""
-        if self._archived is None:
-            self._archived = archived_in(self)
-        return self._archived(kind)
+        """Whether `rid` of `kind` was archived (see `archives_in`)."""
+        if self._archives is None:
+            self._archives = archives_in(self)
+        return self._archives(kind, rid)
 
     def reuse(self, file: str) -> Mapping[int, str]:
         """The text of this snapshot's unchanged records, for writing `file` again."""
@@ -126,22 +119,24 @@ def directory_shards(directory: Path) -> Lister:
     return shards
 
 
-def archived_in(state: Mapping[str, Doc]) -> Callable[[str], frozenset[str]]:
-    """The archived ids of each kind in `state`, each read on first use (an unreadable shard: none)."""
-    cache: dict[str, frozenset[str]] = {}
+def archives_in(state: Mapping[str, Doc]) -> Archives:
+    """Whether an id of a kind was archived in `state`: looked up only in the shards dated from
+    the day the id was made (ids made here say when), each shard's ids read once (an unreadable
+    shard holds none: validation reports it). A year of daily shards is never read whole
+    for one reference."""
     shards = state.shards() if isinstance(state, Snapshot) else [f for f in state if model.is_shard(f)]
+    held: dict[str, frozenset[str]] = {}
 
-    def ids(kind: str) -> frozenset[str]:
-        if kind not in cache:
-            coll = model.BY_KIND[kind]
-            found: set[str] = set()
-            for name in shards:
-                if model.base(name) == coll.file and name in state:
-                    try:
-                        found.update(records.by_id(state[name], coll))
-                    except InvalidStore:
-                        continue
-            cache[kind] = frozenset(found)
-        return cache[kind]
+    def ids_in(shard: str, coll: model.Collection) -> frozenset[str]:
+        if shard not in held:
+            try:
+                held[shard] = frozenset(records.by_id(state[shard], coll)) if shard in state else frozenset()
+            except InvalidStore:
+                held[shard] = frozenset()
+        return held[shard]
 
-    return ids
+    def archives(kind: str, rid: str) -> bool:
+        coll = model.BY_KIND[kind]
+        return any(rid in ids_in(s, coll) for s in model.shards_from(shards, coll.file, ids.created(rid)))
+
+    return archives

@@ -54,7 +54,7 @@ def check(snap: Snapshot, files: Sequence[str] = model.FILES, *, whole_archive: 
         if doc is not None:
             docs[file] = doc
     by_file: dict[str, list[Finding]] = {}
-    for f in invariants.check(docs, files=files, archived=snap.archived, whole_archive=whole_archive):
+    for f in invariants.check(docs, files=files, archives=snap.archives, whole_archive=whole_archive):
         by_file.setdefault(f.file, []).append(f)
     for file, problems in by_file.items():
         findings.extend(locate_findings(file, snap.raw(file) or b"", problems))
@@ -93,7 +93,7 @@ def check_since(old: Snapshot, new: Snapshot, files: Sequence[str]) -> list[Find
             docs[file] = doc
     state = records.with_changes(new, docs)
     by_file: dict[str, list[Finding]] = {}
-    for f in invariants.check(state, files=list(docs), archived=new.archived):
+    for f in invariants.check(state, files=list(docs), archives=new.archives):
         by_file.setdefault(f.file, []).append(f)
     for file, problems in by_file.items():
         findings.extend(locate_findings(file, new.raw(file) or b"", problems))

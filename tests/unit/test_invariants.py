@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 from tests.conftest import SEED
 
+from gitcoord import ids
 from gitcoord import invariants
 from gitcoord import model
 from gitcoord.findings import Finding
+from gitcoord.snapshot import archives_in
 
 
 @pytest.fixture
@@ -347,3 +350,38 @@ def test_a_step_that_makes_a_duplicate_is_checked_in_full(seed: dict[str, Any]) 
     after = {**seed, model.TASKS: {**tasks, "pending_tasks": [*tasks["pending_tasks"], twin]}}
     found = [(f.where, f.rule) for f in invariants.check(after, since=seed)]
     assert found == [(f"$.pending_tasks[{len(tasks['pending_tasks'])}]", "duplicate-id")]
+
+
+class _Shelves(dict[str, Any]):
+    """A store whose shards dated before `unread` fail the test when read."""
+
+    def __init__(self, docs: dict[str, Any], unread: str) -> None:
+        super().__init__(docs)
+        self.unread = unread
+
+    def __getitem__(self, file: str) -> Any:
+        assert not (model.is_shard(file) and file < self.unread), f"{file} was read"
+        return super().__getitem__(file)
+
+
+def test_a_reference_to_an_archived_record_reads_only_the_shards_from_its_day_on(seed: dict[str, Any]) -> None:
+    made = dt.datetime(2025, 3, 10, 12, tzinfo=dt.timezone.utc)
+    asked = seed[model.MESSAGES]["messages"][0]
+    old = {**copy.deepcopy(asked), "message_id": ids.maker(made)("msg", ())}
+    shelf = model.shard_for(file=model.MESSAGES, closed="2025-03-11T08:00:00Z")
+    earlier = model.shard_for(file=model.MESSAGES, closed="2025-03-09T08:00:00Z")
+    later = model.shard_for(file=model.MESSAGES, closed="2025-03-12T08:00:00Z")
+    empty: dict[str, list[Any]] = {"messages": [], "response_queue": []}
+    state = _Shelves({**seed, earlier: empty, shelf: {**empty, "messages": [old]}, later: empty}, shelf)
+    reply = {**copy.deepcopy(asked), "message_id": ids.maker(made)("msg", {old["message_id"]})}
+    reply["in_reply_to"] = old["message_id"]
+    state[model.MESSAGES] = {**seed[model.MESSAGES], "messages": [*seed[model.MESSAGES]["messages"], reply]}
+    archives = archives_in(state)
+    assert archives("message", old["message_id"])
+    assert not archives("message", ids.maker(made)("msg", ()))
+    found = invariants.check(state, files=[model.MESSAGES], archives=archives)
+    assert [f for f in found if f.rule == "reference"] == []
+    gone = invariants.check(state, files=[model.MESSAGES])
+    assert [f.message for f in gone if f.rule == "reference"] == [
+        f"{old['message_id']!r} is not a record in {model.MESSAGES}"
+    ]

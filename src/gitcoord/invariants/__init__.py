@@ -20,7 +20,7 @@ from gitcoord.invariants import placement
 from gitcoord.invariants import references
 from gitcoord.invariants import registry
 from gitcoord.invariants import tasks
-from gitcoord.invariants.references import Archived
+from gitcoord.invariants.references import Archives
 from gitcoord.model import Doc
 from gitcoord.records import State
 from gitcoord.records import iter_records
@@ -30,7 +30,7 @@ def check(
     state: State,
     *,
     files: Iterable[str] = model.FILES,
-    archived: Archived | None = None,
+    archives: Archives | None = None,
     since: State | None = None,
     whole_archive: bool = False,
 ) -> list[Finding]:
@@ -40,10 +40,12 @@ def check(
     only the records the step made are looked at, with the tasks that depend on them: a
     rule that holds of a record holds as long as the records it refers to stay. Unless the
     step took records away (an archive), which anything may have referred to: then all.
+    `archives`: whether an id of a kind was archived (a reference may name an archived record).
     `whole_archive`: also that no live record is archived as well, in any shard (which reads
-    them all: `coord validate` asks it; a step cannot make it so, the rulebook refuses that).
+    the shards from each live record's day on: `coord validate` asks it; a step cannot make it
+    so, the rulebook refuses that).
     """
-    known = references.Known(state, archived)
+    known = references.Known(state, archives)
     findings: list[Finding] = []
     wanted = set(files)
     touched = records.touched(since, state) if since is not None else None
@@ -54,19 +56,18 @@ def check(
     for file in model.ARCHIVE_FILES:
         if file in wanted and file in state:
             findings.extend(_archive(file, state[file], state))
-    if whole_archive and archived is not None:
-        findings.extend(_live_and_archived(state, [f for f in model.COLLECTIONS if f in wanted], archived))
+    if whole_archive and archives is not None:
+        findings.extend(_live_and_archived(state, [f for f in model.COLLECTIONS if f in wanted], archives))
     return findings
 
 
-def _live_and_archived(state: State, files: Iterable[str], archived: Archived) -> Iterator[Finding]:
+def _live_and_archived(state: State, files: Iterable[str], archives: Archives) -> Iterator[Finding]:
     for file in files:
         coll = model.COLLECTIONS[file]
         if not coll.id_key or file not in state:
             continue
-        gone = archived(coll.kind)
         for rid, path, _ in iter_records(state[file], coll):
-            if rid in gone:
+            if archives(coll.kind, rid):
                 message = f"{rid} is both live and archived: an archived record never changes; delete the live copy"
                 yield Finding(file, path, "duplicate-id", message)
 

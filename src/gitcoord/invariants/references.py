@@ -17,19 +17,21 @@ from gitcoord.findings import Finding
 from gitcoord.jsonio import JsonPath
 from gitcoord.records import State
 
-# The ids of records of a kind moved to coordination/archive/: still valid targets of a reference.
-Archived = Callable[[str], frozenset[str]]
+# (kind, id): whether the record was moved to coordination/archive/, where it is still a valid
+# target of a reference.
+Archives = Callable[[str, str], bool]
 
 
 class _Ids:
     """The ids of one kind: the live ones, then (only on a miss) the archived ones."""
 
-    def __init__(self, live: frozenset[str], archived: Callable[[], frozenset[str]]) -> None:
+    def __init__(self, live: frozenset[str], kind: str, archives: Archives) -> None:
         self.live = live
-        self._archived = archived
+        self._kind = kind
+        self._archives = archives
 
     def __contains__(self, rid: object) -> bool:
-        return rid in self.live or rid in self._archived()
+        return rid in self.live or (isinstance(rid, str) and self._archives(self._kind, rid))
 
 
 def human_coordinator(state: State) -> str:
@@ -42,9 +44,9 @@ class Known:
     Each set is built on first use, so checking one file reads only the files it refers to.
     """
 
-    def __init__(self, state: State, archived: Archived | None) -> None:
+    def __init__(self, state: State, archives: Archives | None) -> None:
         self._state = state
-        self._archived = archived or (lambda kind: frozenset())
+        self._archives = archives or (lambda kind, rid: False)
         self.human = human_coordinator(state)
 
     def _ids(self, file: str) -> _Ids | None:
@@ -52,7 +54,7 @@ class Known:
             return None
         coll = model.COLLECTIONS[file]
         live = frozenset(records.by_id(self._state[file], coll))
-        return _Ids(live, functools.cache(lambda: self._archived(coll.kind)))
+        return _Ids(live, coll.kind, functools.cache(self._archives))
 
     @functools.cached_property
     def instances(self) -> frozenset[str] | None:
