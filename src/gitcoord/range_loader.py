@@ -75,11 +75,6 @@ class _Recent(OrderedDict[K, V]):
         return value
 
 
-def _object(blob: str | None) -> str | None:
-    """The object id a path names, as `git rev-parse COMMIT:PATH` gives it (a link's too)."""
-    return blob.removeprefix(git.LINK) if blob else blob
-
-
 class Loader:
     """Store states by commit, each file version parsed once while it is in use, so that a long
     range stays cheap in time and bounded in memory."""
@@ -89,6 +84,8 @@ class Loader:
         self._raw: _Recent[str, tuple[bytes | None]] = _Recent()
         self._parsed: _Recent[tuple[str, str], tuple[Doc | None, list[Finding]]] = _Recent()
         self._shard_ids: dict[tuple[str, str], frozenset[str]] = {}
+        self._sound: set[str] = set()  # trees of a store found well formed, with every tree below
+        self._sound_roots: set[str] = set()  # commits whose top tree was
         # The store files of each tree read: the parts of a range a check holds at once, and more.
         self._trees: _Recent[str, Blobs] = _Recent(TREES)
         self._latest: dict[tuple[str, str], dt.datetime | None] = {}
@@ -98,30 +95,48 @@ class Loader:
     def at(self, commits: Sequence[str]) -> dict[str, Blobs]:
         """The store files of each commit, in two git calls for the trees and one per distinct tree."""
         specs = [f"{c}:{model.COORD_DIR}" for c in commits]
-        found = {}
-        for commit, tree in zip(commits, git.tree_ids(self.root, specs), strict=True):
-            found[commit] = self.tree(tree) if tree else EMPTY
-        self._unambiguous(found)
-        return found
+        stores = dict(zip(commits, git.tree_ids(self.root, specs), strict=True))
+        self._unambiguous(stores)
+        return {commit: self.tree(tree) if tree else EMPTY for commit, tree in stores.items()}
 
-    def _unambiguous(self, found: dict[str, Blobs]) -> None:
+    def _unambiguous(self, stores: Mapping[str, str | None]) -> None:
         """Refuse a tree that reads one way listed and another way by path.
 
         The checker lists a commit's store; every reader (`COMMIT:coordination/FILE`, `git show`,
-        the steps) looks a file up by its path. A tree that lists a name twice, or holds an entry
-        named `coordination/task-queue.json` beside the real directory (what `git fsck` calls
-        duplicateEntries, fullPathname, treeNotSorted), would have the checker judge one file
-        while everyone reads another. So both ways must agree, for every store file.
+        the steps) looks a file up by its path, which git finds by a sorted search of each tree on
+        the way. A tree that lists a name twice, holds an entry named `coordination/task-queue.json`
+        beside the real directory, or lists its entries out of order (what `git fsck` calls
+        duplicateEntries, fullPathname, treeNotSorted) would have the checker judge one file while
+        everyone reads another. Where every tree on the way has unique names without a slash in
+        git's order, the two ways agree: so each commit's top tree and every tree of its store must
+        be so. Each tree is looked at once: a shard's day, once over, keeps its tree, and a year of
+        shards is not read again for every commit.
         """
-        wanted = [(c, f) for c, blobs in found.items() for f in sorted({*model.FILES, *blobs})]
-        looked = git.blob_ids(self.root, [f"{c}:{model.COORD_DIR}/{f}" for c, f in wanted])
-        for (commit, file), by_path in zip(wanted, looked, strict=True):
-            if by_path != _object(found[commit].get(file)):
-                raise MalformedTree(
-                    f"commit {commit[:12]}'s tree is malformed: {model.COORD_DIR}/{file} reads differently by "
-                    "its path than in the tree's listing (a duplicate or misplaced entry, as `git fsck` reports); "
-                    "such a commit is refused whoever made it"
-                )
+        roots = [c for c in stores if c not in self._sound_roots]
+        for commit, entries in zip(roots, git.tree_listings(self.root, [f"{c}^{{tree}}" for c in roots]), strict=True):
+            self._sound_tree(entries or [], commit, "its top tree")
+            self._sound_roots.add(commit)
+        pending = {t: (c, model.COORD_DIR) for c, t in stores.items() if t is not None and t not in self._sound}
+        while pending:
+            below: dict[str, tuple[str, str]] = {}
+            for tree, entries in zip(pending, git.tree_listings(self.root, list(pending)), strict=True):
+                commit, path = pending[tree]
+                self._sound_tree(entries or [], commit, path)
+                self._sound.add(tree)
+                for mode, name, sha in entries or []:
+                    if mode == _TREE and sha not in self._sound:
+                        below.setdefault(sha, (commit, f"{path}/{name.decode('utf-8', 'replace')}"))
+            pending = below
+
+    @staticmethod
+    def _sound_tree(entries: list[tuple[str, bytes, git.Sha]], commit: str, path: str) -> None:
+        fault = _tree_fault(entries)
+        if fault:
+            raise MalformedTree(
+                f"commit {commit[:12]}'s tree is malformed: {path} lists {fault}, so a file there reads differently "
+                "by its path than in the tree's listing (`git fsck` reports it); such a commit is refused whoever "
+                "made it"
+            )
 
     def tree(self, tree: str) -> Blobs:
         found = self._trees.get_recent(tree)
@@ -256,6 +271,28 @@ class State(Mapping[str, Doc]):
 
     def _ids_in(self, shard: str) -> frozenset[str]:
         return self.loader.shard_ids(shard, self.blobs[shard]) if self.usable(shard) else frozenset()
+
+
+_TREE = "40000"  # a directory's mode in a tree object
+
+
+def _tree_fault(entries: list[tuple[str, bytes, git.Sha]]) -> str | None:
+    """What makes git's search by path miss an entry a listing shows: a name twice, a name with
+    a slash, entries out of git's order (names compared as bytes, a directory's as if it ended
+    in a slash)."""
+    names: set[bytes] = set()
+    last = b""
+    for mode, name, _ in entries:
+        if not name or b"/" in name:
+            return f"an entry named {name.decode('utf-8', 'replace')!r}"
+        if name in names:
+            return f"{name.decode('utf-8', 'replace')!r} twice"
+        key = name + b"/" if mode == _TREE else name
+        if key <= last:
+            return f"its entries out of git's order (at {name.decode('utf-8', 'replace')!r})"
+        names.add(name)
+        last = key
+    return None
 
 
 def instant(seconds: int) -> dt.datetime | None:

@@ -362,6 +362,68 @@ def test_a_tree_that_lists_a_store_file_twice_is_refused_by_the_server_and_the_c
     assert "reads differently by its path than in the tree's listing" in checked.err
 
 
+def _raw_tree(clone: Path, entries: list[tuple[str, str, str]]) -> str:
+    """A tree object with `entries` (mode, name, id) exactly as given: in this order, any name."""
+    data = b"".join(f"{mode} {name}".encode() + b"\0" + bytes.fromhex(sha) for mode, name, sha in entries)
+    made = subprocess.run(
+        ["git", "hash-object", "-t", "tree", "-w", "--literally", "--stdin"],
+        cwd=clone,
+        input=data,
+        capture_output=True,
+        check=True,
+    )
+    return made.stdout.decode().strip()
+
+
+def _with_store(clone: Path, store: str) -> str:
+    """A commit on HEAD whose coordination/ is the tree `store`."""
+    root = [e for e in git(clone, "ls-tree", "HEAD").splitlines() if not e.endswith("\tcoordination")]
+    top = "\n".join([*root, f"040000 tree {store}\tcoordination"]) + "\n"
+    tree = subprocess.run(["git", "mktree"], cwd=clone, input=top, capture_output=True, text=True, check=True)
+    return git(clone, "commit-tree", tree.stdout.strip(), "-p", "HEAD", "-m", "nothing to see")
+
+
+def _files(clone: Path) -> list[tuple[str, str, str]]:
+    found = []
+    for line in git(clone, "ls-tree", "HEAD:coordination").splitlines():
+        meta, name = line.split("\t")
+        mode, kind, sha = meta.split()
+        if kind == "blob":
+            found.append((mode, name, sha))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("out of order", "coordination lists its entries out of git's order"),
+        ("a slash in a name", "coordination lists an entry named 'archive/task-queue.json'"),
+        ("out of order below", "coordination/archive lists its entries out of git's order"),
+    ],
+)
+def test_a_store_tree_git_reads_otherwise_by_path_is_refused_by_the_checker(
+    team: Team, coord: Coord, fault: str, said: str
+) -> None:
+    """Reversed, `decisions.json` is listed but not found by its path (git's search stops at
+    `task-queue.json`); a name with a slash is found by its path before the directory it shadows."""
+    team.fresh("instance-2")
+    clone = team.clones["instance-2"]
+    files = _files(clone)
+    if fault == "out of order":
+        store = _raw_tree(clone, files[::-1])
+    elif fault == "a slash in a name":
+        queue = next(f for f in files if f[1] == model.TASKS)
+        store = _raw_tree(clone, [*files, ("100644", f"archive/{model.TASKS}", queue[2])])
+    else:
+        shelf = _raw_tree(clone, [f for f in files if f[1] in (model.TASKS, model.DECISIONS)][::-1])
+        store = _raw_tree(clone, [("40000", "archive", shelf), *files])
+    commit = _with_store(clone, store)
+    checked = coord(clone, "check", "--range", f"origin/main..{commit}")
+    assert checked.code == 1, checked
+    assert said in checked.err
+    assert "reads differently by its path than in the tree's listing" in checked.err
+
+
 def test_a_store_file_turned_into_a_symbolic_link_of_the_same_blob_is_refused(team: Team, coord: Coord) -> None:
     """The link's target text is the file's JSON, so the blob id is the same: it is a change all the same
     (every checkout would hold a link where the task queue was), and judged as one."""

@@ -35,7 +35,6 @@ from gitcoord.git.maintenance import repack_loose
 from gitcoord.git.maintenance import write_commit_graph
 from gitcoord.git.objects import LINK
 from gitcoord.git.objects import TreeEntry
-from gitcoord.git.objects import blob_ids
 from gitcoord.git.objects import blobs_under
 from gitcoord.git.objects import commit_tree
 from gitcoord.git.objects import drop_paths
@@ -50,6 +49,7 @@ from gitcoord.git.objects import paths_under
 from gitcoord.git.objects import read_blobs
 from gitcoord.git.objects import top_entries
 from gitcoord.git.objects import tree_ids
+from gitcoord.git.objects import tree_listings
 from gitcoord.git.objects import write_tree
 from gitcoord.git.refs import Change
 from gitcoord.git.refs import Commit
@@ -154,7 +154,6 @@ __all__ = [
     "add_remote",
     "ahead_behind",
     "author",
-    "blob_ids",
     "blobs_under",
     "branch_tips",
     "can_sign",
@@ -228,6 +227,7 @@ __all__ = [
     "touching_lines",
     "trailer_values",
     "tree_ids",
+    "tree_listings",
     "update_ref",
     "version",
     "worktree_add",

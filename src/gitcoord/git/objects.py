@@ -8,6 +8,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,26 @@ def _tree_entries(data: bytes, width: int) -> dict[str, Sha]:
         found[name] = Sha(data[end + 1 : end + 1 + width].hex())
         pos = end + 1 + width
     return found
+
+
+def tree_listings(cwd: Path, trees: Sequence[str]) -> list[list[tuple[str, bytes, Sha]] | None]:
+    """Each tree's entries as its object stores them, in their order, duplicates and all: (mode,
+    name, object id); None where there is no such tree. `trees` are object ids, or `COMMIT^{tree}`
+    of full commit ids. In one git call."""
+    if not trees:
+        return []
+    with _READER_LOCK:
+        raw = _read_kept(cwd, list(trees), kind=b"tree")
+    width = len(trees[0].partition("^")[0]) // 2  # bytes of an object id: 20 (SHA-1) or 32 (SHA-256)
+    return [None if data is None else list(_entries(data, width)) for data in raw]
+
+
+def _entries(data: bytes, width: int) -> Iterator[tuple[str, bytes, Sha]]:
+    pos = 0
+    while pos < len(data):
+        space, end = data.index(b" ", pos), data.index(b"\0", pos)
+        yield data[pos:space].decode(), data[space + 1 : end], Sha(data[end + 1 : end + 1 + width].hex())
+        pos = end + 1 + width
 
 
 def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
@@ -336,11 +357,6 @@ def merge_tree(cwd: Path, ours: Sha, theirs: Sha, *, config: Mapping[str, str] |
 def tree_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
     """The tree each `rev:path` spec names (None where there is none), in one git call."""
     return _ids_of(cwd, specs, "tree")
-
-
-def blob_ids(cwd: Path, specs: Sequence[str]) -> list[Sha | None]:
-    """The blob each `rev:path` spec names, as git's path lookup finds it (None where none), in one call."""
-    return _ids_of(cwd, specs, "blob")
 
 
 def _ids_of(cwd: Path, specs: Sequence[str], kind: str) -> list[Sha | None]:
