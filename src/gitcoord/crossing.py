@@ -45,12 +45,24 @@ def crossed(
     `judging`: the commits being judged; the others were shared, and judged, before. `line`: the
     store line's tip before them, where known (the gate's): a commit it does not hold was not shared
     on it, whatever branch or tag holds it (anyone who pushes can put a commit on one first)."""
-    one, other = merge.parents[1], merge.parents[0]
+    side, joined = _sides(loader.root, merge, line)
     (found, stale), (back, stale_back) = (
-        _brought_into(loader, a, b, now=now, judging=judging, line=line) for a, b in ((one, other), (other, one))
+        _brought_into(loader, a, b, now=now, judging=judging, line=line) for a, b in ((side, joined), (joined, side))
     )
-    crossings = found + back + _wrong(stale) + _wrong(stale_back)
+    blamed, theirs = _blamed(stale, stale_back)
+    crossings = found + back + _wrong(stale) + blamed + theirs
     return [_brought(f, c) for c, f in crossings]
+
+
+def _sides(root: Path, merge: git.Change, line: str | None) -> tuple[str, str]:
+    """(the side, the line it joins) of a two-parent merge. Both are judged each way alike; which
+    is which says only whose commits are named where a record both changed is refused. The line
+    is the parent the store's line held, where that is known; else the second parent, as a sync
+    merges the shared line into its own (`git pull` does the same)."""
+    first, second = merge.parents[0], merge.parents[1]
+    if line is not None and git.is_ancestor(root, git.Sha(first), git.Sha(line)):
+        return second, first
+    return first, second
 
 
 def void(root: Path, mine: str, other: str, *, now: dt.datetime) -> list[tuple[git.Change, Finding]]:
@@ -67,15 +79,7 @@ def void(root: Path, mine: str, other: str, *, now: dt.datetime) -> list[tuple[g
     if not stale:
         return found
     _, back = _brought_into(loader, other, mine, now=now, judging=unshared, only_stale=True)
-    for key, each in back.items():
-        said = next((f for _, f in each if f is not None), None)
-        if said is not None:
-            found += [
-                (c, said._replace(message=f"the line it joins changed it since: {said.message}"))
-                for c, _ in stale.get(key, [])
-            ]
-    found += [(c, f) for each in stale.values() for c, f in each if f is not None]
-    return found
+    return found + _blamed(stale, back)[0] + _wrong(stale)
 
 
 Key = tuple[str, str]  # a record: its file and id
@@ -86,6 +90,24 @@ Stale = dict[Key, list[tuple[git.Change, Finding | None]]]
 
 def _wrong(stale: Stale) -> list[tuple[git.Change, Finding]]:
     return [(c, f) for each in stale.values() for c, f in each if f is not None]
+
+
+def _blamed(stale: Stale, back: Stale) -> tuple[list[tuple[git.Change, Finding]], list[tuple[git.Change, Finding]]]:
+    """What the joined line's change of a record is refused for, judged on the side's version of
+    it: told of the side's commits that changed that record (the joined line is the one that
+    stands), and apart, what is refused of a record the side did not change."""
+    blamed: list[tuple[git.Change, Finding]] = []
+    theirs: list[tuple[git.Change, Finding]] = []
+    for key, each in back.items():
+        said = next((f for _, f in each if f is not None), None)
+        if said is None:
+            continue
+        if key in stale:
+            message = f"the line it joins changed it since: {said.message}"
+            blamed += [(c, said._replace(message=message)) for c, _ in stale[key]]
+        else:
+            theirs += [(c, f) for c, f in each if f is not None]
+    return blamed, theirs
 
 
 def _brought_into(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testing.forgery import Forger
@@ -162,7 +163,11 @@ def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refus
         lambda d: move(d, task, "completed_tasks", status="completed", status_reason="done"),
         f"instance-2 completes {task}",
     )
-    assert "which this merge brings in" in refused(completion, "transition")
+    said = refused(completion, "transition")
+    assert "which this merge brings in" in said
+    # The commit named is the one that broke the rule, not the release the shared line made.
+    assert f"instance-2 completes {task}" in said
+    assert "releases" not in said, said
     assert _holders(team, task) == ["instance-1"]
 
 
@@ -251,3 +256,37 @@ def test_a_backdated_claim_does_not_win_because_the_joined_side_has_a_new_commit
     git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", claim)
     assert "which this merge brings in" in refused(attacker, "immutable")
     assert _holders(team, task) == ["instance-1"]
+
+
+def test_a_decision_made_again_on_a_side_line_is_refused_and_named_as_the_sides(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """instance-2 proposed a decision and the human decided it, on the shared line. instance-2 decides
+    it its own way on the commit from before, where it is still pending (lawful there), and merges the
+    shared line, settling the conflict its way: the gate refuses the merge, and names instance-2's
+    commit, not the human's decision that the line keeps."""
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    asked = ["decision", "propose", "Which database", "--option", "Postgres", "--option", "Mongo", "--sync"]
+    decision = team.ok("instance-2", *asked).split()[0]
+    old = team.remote_tip()
+    team.ok(HUMAN, "sync")
+    team.ok(HUMAN, "decision", "decide", decision, "--option", "Postgres", "--rationale", "the human's call", "--sync")
+    shared = json.loads(git(team.remote, "show", f"main:coordination/{model.DECISIONS}"))
+    made = next(d for d in shared["decisions"] if d["decision_id"] == decision)
+
+    def decide_again(doc: dict[str, Any]) -> None:
+        doc["pending_decisions"] = [d for d in doc["pending_decisions"] if d["decision_id"] != decision]
+        doc["decisions"].append({**made, "decision": "Mongo", "decided_by": ["instance-2"], "rationale": "mine"})
+
+    attacker = Forger(team, "instance-2").fresh()
+    git(attacker.clone, "reset", "-q", "--hard", old)
+    attacker.edit(model.DECISIONS, decide_again)
+    attacker.commit(f"instance-2 decides {decision}")
+    side = git(attacker.clone, "rev-parse", "HEAD")
+    git(attacker.clone, "fetch", "-q", "origin")
+    attacker.merge("origin/main", strategy=("-s", "ours"))  # the side's version of the decision kept
+    attacker.commit("merge origin/main")
+    said = refused(attacker, "transition")
+    assert f"{side[:12]} (instance-2 decides {decision})" in said, said
+    assert "human" not in said, said
