@@ -144,7 +144,41 @@ def write_path(repo: Path, size: str, repeat: int) -> list[Row]:
         "task claim": ["task", "claim", task],  # the task queue and the registry
         "msg send": ["msg", "send", "--to", other, "--subject", "a question", "--body", "what do you think?"],
     }
-    return [_write(repo, size, repeat, name, coord(repo, "--as", who, *args)) for name, args in steps.items()]
+    rows = [_write(repo, size, repeat, name, coord(repo, "--as", who, *args)) for name, args in steps.items()]
+    own, files = _own_branch(repo, state), _files_size(repo)
+    for row, args in zip(list(rows), steps.values(), strict=True):
+        rows.append(_write_own(own, repeat, coord(own, "--as", who, *args), row, files))
+    shutil.rmtree(own)
+    return rows
+
+
+def _own_branch(repo: Path, state: dict[str, Any]) -> Path:
+    """A copy of `repo` whose store is moved to a branch of its own (`coord migrate`), as `coord
+    init` makes a store now: a step writes that branch and no checkout follows it."""
+    own = repo.with_name(repo.name + "-own")
+    shutil.rmtree(own, ignore_errors=True)
+    shutil.copytree(repo, own, symlinks=True)
+    human = model.settings_of(state[model.REGISTRY]).human_coordinator
+    subprocess.run(coord(own, "--as", human, "migrate", "--branch", OWN), env=env(), check=True, capture_output=True)
+    return own
+
+
+OWN = "coord"
+
+
+def _write_own(own: Path, repeat: int, step: list[str], beside: Row, files: int) -> Row:
+    """The same step on the store's own branch, against the same `git commit -a` (`beside`'s)."""
+    start = git(own, "rev-parse", f"refs/heads/{OWN}")
+
+    def reset() -> None:
+        git(own, "update-ref", f"refs/heads/{OWN}", start)
+
+    ours = measure(step, own, repeat=repeat, before=reset)
+    reset()
+    memory, _ = _memory(ours, files)
+    passed = ours.median <= 3 * beside.baseline
+    row_name = f"{beside.name}, the store on its own branch"
+    return Row(row_name, beside.store, ours.median, beside.baseline, _COMMIT_A, "<= 3", passed, memory)
 
 
 def _write(repo: Path, size: str, repeat: int, name: str, step: list[str]) -> Row:
