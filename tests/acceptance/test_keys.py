@@ -461,16 +461,18 @@ def _before_the_human_key(tmp_path: Path, coord: Coord, *, trust: bool) -> tuple
     return remote, human, attacker
 
 
-def _publish_as_human(tmp_path: Path, clone: Path, **renamed: str) -> subprocess.CompletedProcess[str]:
-    """instance-2 publishes a human key of its own, naming the human and signing with that key
-    (`renamed`: with other settings in the same commit, e.g. another human coordinator)."""
+def _publish_as_human(
+    tmp_path: Path, clone: Path, *, to: str = "HEAD:main", **renamed: str
+) -> subprocess.CompletedProcess[str]:
+    """instance-2 publishes a human key of its own, naming the human and signing with that key, and
+    pushes it `to` a ref (`renamed`: with other settings in the same commit, e.g. another human coordinator)."""
     planted, public = new_key(tmp_path, "planted")
     _edit_registry(clone, lambda d: d.setdefault("settings", {}).update(human_key=public, **renamed))
     signed = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={planted}", "-c", "commit.gpgsign=true"]
     message = f"coord(key): {HUMAN} publishes its key\n\nCoord-Instance: {HUMAN}"
     git(clone, *signed, "commit", "-q", "--no-verify", "-am", message)
     return subprocess.run(
-        ["git", "push", "--no-verify", "origin", "HEAD:main"], cwd=clone, capture_output=True, text=True, check=False
+        ["git", "push", "--no-verify", "origin", to], cwd=clone, capture_output=True, text=True, check=False
     )
 
 
@@ -539,6 +541,26 @@ def test_a_gate_is_not_told_a_key_when_the_store_it_guards_names_another(tmp_pat
     assert "names the human key" in told.err, told.err
     assert "nothing was changed" in told.err, told.err
     assert subprocess.run(["git", "config", "coord.trust"], cwd=remote, check=False).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("ref", "said"),
+    [("refs/tags/v0.1", "which refs/tags/v0.1 holds"), ("refs/heads/wip", "the store on wip names the human key")],
+)
+def test_a_gate_is_not_told_a_key_when_a_ref_beside_the_store_holds_another(
+    tmp_path: Path, coord: Coord, ref: str, said: str
+) -> None:
+    """The gate takes a commit a branch or a tag holds as judged; one that took a human key of its
+    own before the gate was told could later move the store's line onto it. So telling is refused
+    while any ref holds such a commit, and the ref is named."""
+    remote, human, attacker = _before_the_human_key(tmp_path, coord, trust=False)
+    assert _publish_as_human(tmp_path, attacker, to=f"HEAD:{ref}").returncode == 0
+    told = coord(remote, "install", "--server", "--trust", public_key(human))
+    assert told.code == 1, told
+    assert said in told.err, told.err
+    assert subprocess.run(["git", "config", "coord.trust"], cwd=remote, check=False).returncode == 1
+    git(remote, "update-ref", "-d", ref)
+    assert coord(remote, "install", "--server", "--trust", public_key(human)).code == 0
 
 
 def test_doctor_says_whether_this_clone_signs_as_the_registry_wants(team: Team) -> None:

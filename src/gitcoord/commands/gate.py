@@ -59,7 +59,7 @@ def updates(text: str) -> list[Update]:
 
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     pushed = list(pushed)
-    line, registry = _store_line(root, pushed)
+    line, registry = store_line(root, pushed)
     # What the store line held before this push was shared there; a commit another ref holds was not.
     tip = git.rev_parse(root, line) if line else None
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
@@ -93,7 +93,7 @@ def _shadows(ref: str, branches: set[str]) -> str | None:
     return name if name in branches else None
 
 
-def _store_line(root: Path, pushed: list[Update]) -> tuple[str | None, Doc | None]:
+def store_line(root: Path, pushed: list[Update]) -> tuple[str | None, Doc | None]:
     """The branch the store lives on (the one its settings name, else the default branch when it
     holds the store) and its registry as this push leaves it. A commit pushed anywhere else answers
     to that registry's keys too: a key rotated out there must not sign on a branch made from an old
@@ -160,6 +160,23 @@ def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.
             message = f"the commit is dated {ahead:.0f} minutes ahead of this server's clock"
             refusals.append(Refusal(u.ref, sha, verdict.subjects.get(sha, ""), "time", message))
     return refusals
+
+
+def untold(root: Path, key: str) -> list[Refusal]:
+    """What a gate told `key` from now on would refuse of what the refs here hold beside the store
+    line: the gate takes a commit that a branch or a tag holds as judged, and these were judged
+    before it was told (a first human key published on a tag, then the store line moved onto it).
+    The line's own history stands as its tip says (`install` compares the key it names)."""
+    line, _ = store_line(root, [])
+    tip = git.rev_parse(root, line) if line else None
+    verdict = check.check_range(root, ["--all", "--not", tip] if tip else ["--all"], line=tip)
+    if tip is not None:
+        found = trust.untrusted(root, key, verdict, tip)
+    else:  # no store line yet: nothing here was vouched for by the key, a store made from nothing least
+        found = trust.untrusted(root, key, verdict._replace(roots=frozenset()), git.Sha(""))
+        root_said = "the commit makes a store from nothing where no branch holds the store yet"
+        found += [Finding(model.REGISTRY, (), "trust", root_said, commit=c) for c in sorted(verdict.roots)]
+    return [_refusal("", f, verdict.subjects) for f in found]
 
 
 def _stores_held(root: Path) -> list[str]:

@@ -95,6 +95,19 @@ def _told_server(root: Path, given: str) -> str:
                 "it first, and the human coordinator repairs the branch (its last commit before that publish) "
                 "before the gate is told; nothing was changed"
             )
+    from gitcoord.commands import gate
+
+    refused = gate.untold(root, key)
+    if refused:
+        said = "; ".join(
+            f"{r.commit[:12]} ({r.subject}), which {', '.join(git.refs_containing(root, git.Sha(r.commit), 'refs/'))} "
+            f"holds: {r.message}"
+            for r in refused
+        )
+        raise FatalError(
+            f"a ref here holds what a gate told this key would refuse, which it took before it was told: {said}. "
+            "Delete that ref (or the human coordinator repairs it) before the gate is told; nothing was changed"
+        )
     return key
 
 
