@@ -21,6 +21,7 @@ from testing.repos import git
 from testing.repos import make_repo
 from tests.conftest import Coord
 
+from gitcoord import model
 from gitcoord import workflows
 
 ROOT = Path(__file__).parents[2]
@@ -468,6 +469,28 @@ def test_a_decision_pull_request_is_reviewed_then_merged_with_the_driver(
     assert git(remote, "log", "-1", "--format=%s", "coord") == "Merge decision pull request #5"
 
 
+@pytest.mark.parametrize("file", [None, model.REGISTRY, model.TASKS])
+def test_a_decision_pull_request_that_changes_the_registry_or_the_tasks_is_not_mergeable(
+    tmp_path: Path, coord: Coord, file: str | None
+) -> None:
+    """The merge workflow is a writer that any pull request can set going: it lands what decision
+    steps write and nothing else, not a human key or a task slipped in beside a decision."""
+    work, _ = _own_branch_project(tmp_path, coord)
+    _pull_request(work, coord, "decide-api", decide=True)
+    if file is not None:
+        edit = tmp_path / "pr-edit"
+        git(work, "worktree", "add", "-q", str(edit), "decide-api")
+        path = edit / model.COORD_DIR / file
+        path.write_text(path.read_text() + " ")  # any change at all
+        git(edit, "commit", "-qam", "and one more thing", "--no-verify")
+    verdict = coord(work, "decision", "pr", "--range", "coord..decide-api", "--json")
+    assert verdict.code == 0, verdict
+    data = json.loads(verdict.out)["data"]
+    assert data["decided"] is True
+    assert data["mergeable"] is (file is None), data
+    assert data["beyond_decisions"] == ([] if file is None else [f"{model.COORD_DIR}/{file}"])
+
+
 @pytest.mark.slow  # a fresh Python environment per test, as on a runner
 def test_a_pull_request_that_brings_more_than_coordination_is_not_merged(
     tmp_path: Path, coord: Coord, runner: dict[str, str]
@@ -484,7 +507,7 @@ def test_a_pull_request_that_brings_more_than_coordination_is_not_merged(
     [install, review] = _review(tmp_path, remote, runner, head)
     assert install.code == 0, "the review installs what the base branch names, never the pull request's"
     assert review.outputs["mergeable"] == "false"
-    assert "it also changes files outside the store (.github/coord-install)" in review.summary
+    assert "it also changes files beyond the decisions (.github/coord-install)" in review.summary
     before = git(remote, "rev-parse", "coord")
     runs = _merge(tmp_path, remote, runner, head)
     assert [r.code for r in runs] == [0, 0, 0]

@@ -103,3 +103,19 @@ def test_code_ci_skips_pushes_of_coordination_alone(text: str, wanted: dict[str,
 )
 def test_code_ci_left_alone(text: str) -> None:
     assert workflows.skip_coordination_pushes(text) is None
+
+
+def test_every_workflow_that_judges_a_range_judges_it_from_the_human_key_when_given() -> None:
+    """The validation of every push and the merge of decision pull requests both replay commits:
+    each passes the repository variable COORD_HUMAN_KEY, when set, as `--trust`."""
+    templates = Path(workflows.__file__).parent / "templates"
+    judged = []
+    for path in sorted(templates.glob("*.yml")):
+        text = workflows.render(path.name, "coord", same_branch=False)
+        for job in yaml.safe_load(text)["jobs"].values():
+            for step in job["steps"]:
+                if "coord check --range" in step.get("run", ""):
+                    judged.append(path.name)
+                    assert step["env"]["TRUST"] == "${{ vars.COORD_HUMAN_KEY }}", path.name
+                    assert '${TRUST:+--trust "$TRUST"}' in step["run"], path.name
+    assert judged == ["coord-decisions-merge.yml", "coord-validate.yml"]

@@ -36,7 +36,7 @@ def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: s
     changed = [d for rid, d in sorted(after.items()) if before.get(rid) != d]
     decided = bool(changed) and all(model.decision_status(d) in ("active", "superseded") for d in changed)
     complete = all(not views.missing_inputs(d) for d in changed)
-    outside = _outside_the_store(ws.root, base, head)
+    outside = _beyond_decisions(ws.root, base, head)
     mergeable = decided and complete and not outside
     rows = [
         {
@@ -49,23 +49,24 @@ def decision_pr(*, cwd: Path, as_instance: str | None, out: Output, revisions: s
     if output_file is not None:
         with output_file.open("a", encoding="utf-8") as f:
             f.write(f"decided={str(decided).lower()}\nchanged={len(changed)}\nmergeable={str(mergeable).lower()}\n")
-    data = {"decided": decided, "inputs_complete": complete, "outside_the_store": outside, "mergeable": mergeable}
+    data = {"decided": decided, "inputs_complete": complete, "beyond_decisions": outside, "mergeable": mergeable}
     out.emit({**data, "decisions": rows}, _markdown(rows, decided, complete=complete, outside=outside))
     return 0
 
 
-def _outside_the_store(root: Path, base: str, head: str) -> list[str]:
-    """The files the pull request changes (from where it left its base) that are not the store's."""
+# What a decision's steps write: the decision log, and the consultations an escalation sends.
+_DECISION_FILES = frozenset(f"{model.COORD_DIR}/{f}" for f in (model.DECISIONS, model.MESSAGES))
+
+
+def _beyond_decisions(root: Path, base: str, head: str) -> list[str]:
+    """The files the pull request changes (from where it left its base) that no decision step
+    writes: code, and the store's registry (its keys and settings) and task queue, which the
+    merge workflow, a writer every pull request can set going, must never land."""
     start, end = git.rev_parse(root, base), git.rev_parse(root, head)
     if start is None or end is None:
         raise FatalError(f"--range {base}..{head}: no such commit here; fetch it first")
     fork = git.merge_base(root, start, end) or start
-    prefix = model.COORD_DIR + "/"
-    return sorted(
-        p
-        for p in git.changed_paths(root, fork, end)
-        if not (p.startswith(prefix) and model.is_store_file(p.removeprefix(prefix)))
-    )
+    return sorted(p for p in git.changed_paths(root, fork, end) if p not in _DECISION_FILES)
 
 
 def _markdown(rows: list[dict[str, Any]], decided: bool, *, complete: bool, outside: list[str]) -> list[str]:
@@ -73,7 +74,7 @@ def _markdown(rows: list[dict[str, Any]], decided: bool, *, complete: bool, outs
         return ["## Decisions", "", "This pull request changes no decision."]
     if outside:
         shown = ", ".join(markdown_cell(p) for p in outside[:10]) + (" …" if len(outside) > 10 else "")
-        verdict = f"it also changes files outside the store ({shown}): the workflow does not merge it"
+        verdict = f"it also changes files beyond the decisions ({shown}): the workflow does not merge it"
     elif not decided or not complete:
         verdict = "waiting for inputs or a decision"
     else:
