@@ -328,6 +328,53 @@ def test_key_require_does_not_bless_a_key_planted_before_signatures_counted(
     assert f"instance-1 {_fingerprint(clones['instance-1'])}" in done.err, done
 
 
+@pytest.mark.parametrize("how", ["planted, taken out, put back", "moved from another entry"])
+def test_key_require_proves_every_write_of_a_key_not_only_the_newest(tmp_path: Path, coord: Coord, how: str) -> None:
+    """Every commit after which instance-1 holds the key must be proven, each found by comparing the
+    registry's versions: a plant laundered by taking the key out and putting it back signed by itself,
+    or a rotated-out (leaked) key moved back from a decoy entry (the count of its text unchanged,
+    which a text search would pass by for the registration the key once really signed)."""
+    human, clones = _unsigned_store(tmp_path, coord)
+    attacker = clones["instance-2"]
+    as_one = ["-c", "coord.instance=instance-1"]
+    if how == "planted, taken out, put back":
+        planted, public = new_key(tmp_path, "planted")
+        signed = [*as_one, "-c", f"user.signingkey={planted}"]
+        for change, subject in (
+            (lambda d: d["instances"]["instance-1"].update(signing_key=public), "instance-1 sets its key"),
+            (lambda d: d["instances"]["instance-1"].pop("signing_key"), "instance-1 takes its key out"),
+            (lambda d: d["instances"]["instance-1"].update(signing_key=public), "instance-1 publishes its key"),
+        ):
+            _edit_registry(attacker, change)
+            git(attacker, *signed, "commit", "-qam", f"coord(key): {subject}")
+    else:
+        leaked = public_key(clones["instance-1"])
+        assert coord(clones["instance-1"], "key", "rotate", "--sync").code == 0
+        assert coord(attacker, "sync").code == 0
+        _edit_registry(
+            attacker,
+            lambda d: d["instances"].update({"instance-9": {**d["instances"]["instance-2"], "signing_key": leaked}}),
+        )
+        git(attacker, "-c", "coord.instance=instance-9", "commit", "-qam", "coord(registry): instance-9 registers")
+        public = leaked
+
+        def moved(d: dict[str, Any]) -> None:
+            d["instances"]["instance-9"].pop("signing_key")
+            d["instances"]["instance-1"]["signing_key"] = leaked
+
+        _edit_registry(attacker, moved)
+        git(attacker, "-c", f"coord.instance={HUMAN}", "commit", "-qam", "coord(key): the human moves a key")
+    assert coord(attacker, "sync").code == 0, "nothing verified yet"
+    assert coord(human, "sync").code == 0
+    assert registry(human)["instances"]["instance-1"]["signing_key"] == public
+    refused = coord(human, "key", "require")
+    assert refused.code == 1, refused
+    said = refused.err.replace("\n", " ")
+    assert "instance-1: " in said, said
+    assert "signed neither by the key it replaced as instance-1 nor by the human coordinator's" in said, said
+    assert registry(human)["settings"].get("require_signatures") is not True
+
+
 def test_key_require_does_not_bless_a_key_a_merge_settled_over_the_published_one(tmp_path: Path, coord: Coord) -> None:
     """instance-1 was enrolled with no key and published its own since. A side line from before
     that writes another key into its entry, and a merge settles the conflict the side's way: the

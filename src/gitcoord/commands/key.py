@@ -8,6 +8,7 @@ own), rotate mine, require signatures.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from gitcoord import git
@@ -193,11 +194,14 @@ def _proven(ws: workspace.Workspace, registry: model.Doc) -> list[str]:
 def _unproven(
     ws: workspace.Workspace, tip: git.Sha, name: str, key: str, human: tuple[str, signing.Key | None]
 ) -> str | None:
-    """Why the commit that wrote `name`'s `key` does not prove it (None: it does). `human`: the
-    human coordinator, and the key this clone signs with, which the registry's human key is."""
+    """Why a commit that wrote `name`'s `key` does not prove it (None: they all do). Every write
+    counts, not only the newest: a key planted over another, taken out, then put back signed by
+    itself would otherwise be proven by its own return. `human`: the human coordinator, and the
+    key this clone signs with, which the registry's human key is."""
     path = f"{model.COORD_DIR}/{model.REGISTRY}"
     coordinator, mine = human
-    for commit in git.writing(ws.root, tip, key, path):
+    judged = 0
+    for commit in _writers(ws.root, tip, name, key, path):
         [change] = git.changes(ws.root, [commit, "-n1"])
         registries = trust.registries_at(ws.root, [commit, *change.parents])
         wrote, had = registries[commit], [registries[p] for p in change.parents]
@@ -208,17 +212,49 @@ def _unproven(
             if previous is None:
                 continue  # a merge that took it from a parent, as the driver would
         else:
-            previous = _last_held(ws, change, name, path)
+            previous = _last_held(ws.root, change, name, path)
+        judged += 1
         allowed = {name: [previous or key], **({coordinator: [mine.public]} if name != coordinator and mine else {})}
         verdict = signing.verify(ws.root, [commit], allowed).get(commit)
         if verdict is not None and verdict.status == "G" and change.instances == (verdict.principal,):
-            return None
+            continue
         by = "the key it replaced" if previous else "that key"
         return (
             f"{commit[:12]} ({', '.join(change.instances) or 'naming no one'}) wrote it, signed neither by {by} "
             f"as {name} nor by the human coordinator's"
         )
-    return "no commit here wrote it (a shallow clone: `git fetch --unshallow`)"
+    return None if judged else "no commit here wrote it (a shallow clone: `git fetch --unshallow`)"
+
+
+_PART = 500  # registry versions read at a time, newest first: the search usually stops in the first part
+
+
+def _writers(root: Path, tip: git.Sha, name: str, key: str, path: str) -> Iterator[git.Sha]:
+    """The commits of `tip`'s history, newest first, after which `name` holds `key` where a parent's
+    registry had it hold another (or none): each place the key came to `name`, compared record by
+    record. A key moved from another entry, or from any field, leaves the count of its text as it
+    was, so a search of the text (`git log -S`) would pass that commit by for an older one."""
+    history = git.path_history(root, tip, path)
+    for start in range(0, len(history), _PART):
+        part = history[start : start + _PART]
+        held = _held_at(root, name, path, [c for c, _ in part] + [p for _, ps in part for p in ps])
+        for commit, parents in part:
+            if held[commit] == key and (not parents or any(held[p] != key for p in parents)):
+                yield commit
+
+
+def _held_at(root: Path, name: str, path: str, commits: list[git.Sha]) -> dict[str, str | None]:
+    """The key `name` holds in each commit's registry (None: none, or a registry that does not
+    parse), each version of the file read and parsed once."""
+    from gitcoord import validation
+
+    blobs = dict(zip(commits, git.object_ids(root, [f"{c}:{path}" for c in commits]), strict=True))
+    distinct = sorted({b for b in blobs.values() if b is not None})
+    keys: dict[str | None, str | None] = {None: None}
+    for blob, data in zip(distinct, git.read_blobs(root, distinct), strict=True):
+        doc, _ = validation.parse_findings(model.REGISTRY, data)
+        keys[blob] = _held(doc, name) if doc is not None else None
+    return {c: keys[b] for c, b in blobs.items()}
 
 
 def _overridden(
@@ -238,16 +274,18 @@ def _overridden(
     return None
 
 
-def _last_held(ws: workspace.Workspace, change: git.Change, name: str, path: str) -> str | None:
+def _last_held(root: Path, change: git.Change, name: str, path: str) -> str | None:
     """The key `name` held last before `change`, anywhere in its history: not only in its parent,
-    where one commit earlier could have taken the key out to make the next look like a first key."""
-    for commit in git.touching_lines(ws.root, list(change.parents), '"(signing_key|human_key)"', path):
-        [at] = git.changes(ws.root, [commit, "-n1"])
-        registries = trust.registries_at(ws.root, [commit, *at.parents])
-        for registry in (registries[commit], *(registries[p] for p in at.parents)):
-            held = _held(registry, name) if registry is not None else None
-            if held:
-                return held
+    where one commit earlier could have taken the key out to make the next look like a first key.
+    Each version of the registry is compared, not its text searched: a key can sit on any line."""
+    for parent in change.parents:
+        history = [parent, *(c for c, _ in git.path_history(root, parent, path))]
+        for start in range(0, len(history), _PART):
+            part = history[start : start + _PART]
+            held = _held_at(root, name, path, part)
+            found = next((held[c] for c in part if held[c]), None)
+            if found:
+                return found
     return None
 
 

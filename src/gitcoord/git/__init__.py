@@ -59,16 +59,15 @@ from gitcoord.git.refs import last_touched
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
+from gitcoord.git.refs import path_history
 from gitcoord.git.refs import refs_containing
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
 from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import tips
-from gitcoord.git.refs import touching_lines
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
-from gitcoord.git.refs import writing
 from gitcoord.git.remote import fetch
 from gitcoord.git.remote import fetch_within
 from gitcoord.git.remote import ls_remote
@@ -204,6 +203,7 @@ __all__ = [
     "message_trailers",
     "mktree",
     "object_ids",
+    "path_history",
     "paths_changed_by",
     "paths_under",
     "pull_ff",
@@ -224,7 +224,6 @@ __all__ = [
     "text_merge",
     "tips",
     "top_entries",
-    "touching_lines",
     "trailer_values",
     "tree_ids",
     "tree_listings",
@@ -235,5 +234,4 @@ __all__ = [
     "worktree_remove",
     "write_commit_graph",
     "write_tree",
-    "writing",
 ]

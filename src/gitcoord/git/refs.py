@@ -238,21 +238,14 @@ def introduced(cwd: Path, commit: Sha, path: str) -> Sha | None:
     return Sha(found) if found else None
 
 
-def writing(cwd: Path, commit: Sha, text: str, path: str) -> list[Sha]:
-    """The commits of `commit`'s history, newest first, that change how often `text` occurs in
-    `path` (`git log -S`): where it was written, or taken out; a merge, against any of its parents."""
-    return _once(out(["log", "-m", "--format=%H", f"-S{text}", commit, "--", path], cwd).split())
-
-
-def touching_lines(cwd: Path, revisions: Sequence[str], pattern: str, path: str) -> list[Sha]:
-    """The commits of `revisions`, newest first, that add or remove a line of `path` matching the
-    regular expression `pattern` (`git log -G`); a merge, against any of its parents."""
-    return _once(out(["log", "-m", "--format=%H", f"-G{pattern}", *revisions, "--", path], cwd).split())
-
-
-def _once(shas: list[str]) -> list[Sha]:
-    """`shas` in order, each once (`git log -m` names a merge once for each parent)."""
-    return [Sha(s) for s in dict.fromkeys(shas)]
+def path_history(cwd: Path, commit: Sha, path: str) -> list[tuple[Sha, tuple[Sha, ...]]]:
+    """The commits of `commit`'s history, newest first, that change `path` against any of their
+    parents (a merge too, whichever parent it took the file from), each with its parents."""
+    found: dict[Sha, tuple[Sha, ...]] = {}
+    for line in out(["log", "-m", "--full-history", "--format=%H %P", commit, "--", path], cwd).splitlines():
+        sha, *parents = line.split()
+        found.setdefault(Sha(sha), tuple(Sha(p) for p in parents))
+    return list(found.items())
 
 
 def last_deleted(cwd: Path, commit: Sha, path: str) -> Sha | None:
