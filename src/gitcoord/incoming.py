@@ -48,7 +48,7 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     if remote is None or known == remote:
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
-    # made); what it made itself and shared is judged once more, a few commits.
+    # made); what it made itself and shared is remembered as judged when it was shared (`shared`).
     from gitcoord import replay  # here: a sync that received nothing judges nothing
 
     revisions = [remote, "--not", *([known] if known else [])]
@@ -62,6 +62,15 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     if good is not None and good != known:
         git.update_ref(ws.root, verified_ref(ws), good, known, "coord: judged good")
     return verdict if verdict.findings else None
+
+
+def shared(ws: Workspace, tip: git.Sha) -> None:
+    """Remember `tip`, which this clone pushed and the remote took, as judged: it is the remote's
+    tip this sync judged, with this clone's own commits on it. Judged again at the next look, its
+    claims would count as new there, and a claim backdated on a side line merged in meanwhile
+    would win the driver's race against the one this clone shared first."""
+    ref = verified_ref(ws)
+    git.update_ref(ws.root, ref, tip, git.rev_parse(ws.root, ref), "coord: shared from this clone")
 
 
 def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Finding]:

@@ -107,6 +107,8 @@ def sync(
                 pushed = False
             # Only what the remote took moves the local branch: a lost race leaves no merge here.
             if pushed and (target == local or advance(ws, local, target)):
+                if target != remote:
+                    incoming.shared(ws, target)
                 if refused is not None:  # what the remote refused is shared now, or left behind
                     git.delete_refs(ws.root, incoming.refused_ref(ws))
                 merged = merged or joined

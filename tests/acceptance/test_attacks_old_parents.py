@@ -204,6 +204,37 @@ def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_
     assert _holders(team, task) == ["instance-1"]
 
 
+def test_without_a_gate_the_clone_that_shared_a_claim_first_refuses_a_backdated_one_merged_in(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, on a remote with no gate (CI is the check there): the push goes through, but
+    instance-1's sync judges it before moving, and its own claim, shared before, still counts as
+    shared: the merge is refused, and the clone keeps its claim."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    _at(monkeypatch, now - dt.timedelta(minutes=31))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    (team.remote / "hooks" / "pre-receive").unlink()
+    _at(monkeypatch, now - dt.timedelta(minutes=30))
+    task = team.ok(HUMAN, "task", "add", "Agent dashboard", "--sync").split()[0]
+    added = team.remote_tip()
+    _at(monkeypatch, None)
+    team.ok("instance-1", "sync")
+    team.ok("instance-1", "task", "claim", task, "--sync")
+
+    early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
+    fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
+    change = lambda d: move(d, task, "active_tasks", **fields)  # noqa: E731
+    claim = _merged_from(team, added, change, f"instance-2 claims {task}", date=stamp(early), beside="wip")
+    assert claim.push().returncode == 0, "no gate here"
+    assert _holders(team, task) == ["instance-2"]
+    mine = git(team.clones["instance-1"], "rev-parse", "main")
+    said = team.run("instance-1", "sync")
+    assert said.code == 1, said
+    assert "which this merge brings in" in said.err, said.err
+    assert git(team.clones["instance-1"], "rev-parse", "main") == mine, "it keeps its last good state"
+
+
 def test_a_completion_hidden_in_a_merge_on_the_side_line_is_refused(
     tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
