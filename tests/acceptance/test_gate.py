@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testing.forgery import Forger
 from testing.forgery import new_key
 from testing.forgery import register
 from testing.repos import git
@@ -21,6 +22,7 @@ from testing.signed import Team
 from tests.conftest import Coord
 
 from gitcoord import model
+from gitcoord.commands import gate
 
 
 @pytest.fixture
@@ -458,3 +460,13 @@ def test_a_separator_in_a_subject_is_only_text(team: Team, coord: Coord) -> None
     assert checked.code == 0, checked
     assert team.push("instance-1").returncode == 0
     assert coord(clone, "log", "-n", "3").code == 0
+
+
+def test_a_branch_beside_the_store_naming_itself_the_stores_does_not_become_its_line(team: Team) -> None:
+    """With the store on the default branch, a branch whose store names itself the store's branch
+    is a branch like any other: who could push one would otherwise choose which line counts as shared."""
+    forger = Forger(team, HUMAN).fresh()
+    forger.edit(model.REGISTRY, lambda d: d["settings"].update(store_branch="x"))
+    forger.commit("coord(settings): the store is on x")
+    assert forger.push("HEAD:refs/heads/x").returncode == 0, "a side branch: its commits are judged, and lawful"
+    assert gate.store_line(team.remote, []).ref == "refs/heads/main"

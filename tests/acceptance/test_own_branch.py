@@ -293,3 +293,29 @@ def test_doctor_reports_a_clone_without_the_branch(team: dict[str, Path], coord:
     result = coord(three, "doctor")
     assert result.code == 1
     assert "coord is neither here nor fetched from origin" in result.out
+
+
+def test_the_gate_refuses_a_second_branch_naming_itself_the_stores(team: dict[str, Path], coord: Coord) -> None:
+    """Which line is the store's decides what counts as shared there (a claim, a key rotated out):
+    a branch beside it whose store names itself the store's branch would leave the gate to guess."""
+    remote, clone = team["remote"], team["instance-2"]
+    _ok(coord, remote, "install", "--server")
+    side = clone.parent / "side"
+    git(clone, "fetch", "-q", "origin", "coord")
+    git(clone, "worktree", "add", "-q", "--detach", str(side), "origin/coord")
+    path = side / model.COORD_DIR / model.REGISTRY
+    doc = json.loads(path.read_text())
+    doc["settings"]["store_branch"] = "x"
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    git(side, "commit", "-qam", "coord(settings): the store is on x\n\nCoord-Instance: human", "--no-verify")
+    pushed = subprocess.run(
+        ["git", "push", "--no-verify", "origin", "HEAD:refs/heads/x"],
+        cwd=side,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pushed.returncode != 0, pushed.stderr
+    assert "[store-line]" in pushed.stderr, pushed.stderr
+    assert "coord and x would each hold a store that names itself the store's branch" in pushed.stderr
+    assert "x" not in git(remote, "branch", "--format=%(refname:short)").split()

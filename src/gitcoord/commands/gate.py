@@ -59,7 +59,13 @@ def updates(text: str) -> list[Update]:
 
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     pushed = list(pushed)
-    line, registry = store_line(root, pushed)
+    line, registry, claiming = store_line(root, pushed)
+    if line is None and len(claiming) > 1:  # the line decides what counts as shared: never guess
+        message = (
+            f"{' and '.join(b[len(HEADS) :] for b in claiming)} would each hold a store that names itself the store's "
+            "branch (settings.store_branch): a store has one line"
+        )
+        return [Refusal(u.ref, "", "", "store-line", message) for u in pushed if u.ref in claiming]
     # What the store line held before this push was shared there; a commit another ref holds was not.
     tip = git.rev_parse(root, line) if line else None
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
@@ -93,22 +99,42 @@ def _shadows(ref: str, branches: set[str]) -> str | None:
     return name if name in branches else None
 
 
-def store_line(root: Path, pushed: list[Update]) -> tuple[str | None, Doc | None]:
-    """The branch the store lives on (the one its settings name, else the default branch when it
-    holds the store) and its registry as this push leaves it. A commit pushed anywhere else answers
-    to that registry's keys too: a key rotated out there must not sign on a branch made from an old
+class StoreLine(NamedTuple):
+    ref: str | None  # the branch the store lives on, where one is
+    registry: Doc | None  # its registry, as the push leaves it
+    claiming: list[str]  # the branches whose store names the branch itself as the store's
+
+
+def store_line(root: Path, pushed: list[Update]) -> StoreLine:
+    """The branch the store lives on and its registry, as this push leaves them: the default
+    branch where it holds the store (unless its settings name another branch that holds it),
+    else the one branch whose store names the branch itself as the store's. A branch beside the
+    line that names itself so is a branch like any other: who could push one would otherwise
+    choose which line counts as shared. A commit pushed anywhere else answers to the line's
+    registry's keys too: a key rotated out there must not sign on a branch made from an old
     commit, where its parent state still holds it."""
     tips = {HEADS + name: sha for name, sha in git.branch_tips(root).items()}
     tips.update({u.ref: git.Sha(u.new) for u in pushed if u.ref.startswith(HEADS) and u.new is not None})
+    for u in pushed:
+        if u.new is None:
+            tips.pop(u.ref, None)
     loader = range_loader.Loader(root)
     at = loader.at(sorted(set(tips.values())))
-    registries = {ref: loader.state(at[sha]).get(model.REGISTRY) for ref, sha in tips.items()}
+    states = {ref: loader.state(at[sha]) for ref, sha in tips.items()}
+    # A branch with no store files reads as an empty store: it holds none.
+    registries = {ref: state.get(model.REGISTRY) if state.exists else None for ref, state in states.items()}
     named = [
         ref for ref, r in registries.items() if r is not None and model.settings_of(r).store_branch == ref[len(HEADS) :]
     ]
     default = HEADS + (git.head_branch(root) or "")  # a bare repository's HEAD names its default branch
-    line = named[0] if len(named) == 1 else default if registries.get(default) else None
-    return line, registries.get(line) if line else None
+    held = registries.get(default)
+    line: str | None
+    if held is not None:
+        moved = model.settings_of(held).store_branch
+        line = HEADS + moved if moved and HEADS + moved in named else default
+    else:
+        line = named[0] if len(named) == 1 else None
+    return StoreLine(line, registries.get(line) if line else None, named)
 
 
 def _holds_store(root: Path, tips: list[str]) -> bool:
@@ -167,7 +193,7 @@ def untold(root: Path, key: str) -> list[Refusal]:
     line: the gate takes a commit that a branch or a tag holds as judged, and these were judged
     before it was told (a first human key published on a tag, then the store line moved onto it).
     The line's own history stands as its tip says (`install` compares the key it names)."""
-    line, _ = store_line(root, [])
+    line = store_line(root, []).ref
     tip = git.rev_parse(root, line) if line else None
     verdict = check.check_range(root, ["--all", "--not", tip] if tip else ["--all"], line=tip)
     if tip is not None:
@@ -206,6 +232,8 @@ _TODO = {
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
     "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "
     "its own repository",
+    "store-line": "keep one branch whose store names itself the store's (settings.store_branch): push the other "
+    "under another name, or, where such a branch is here already, the server's administrator deletes it",
     "recreated": "leave the store where `coord migrate` moved it (the code branch's coordination/MOVED.md "
     "names it); `coord install` in a clone finds it",
     "trust": "the store, and its first human key, start from the human coordinator's key this server was told "
