@@ -494,13 +494,16 @@ def test_a_side_line_from_before_the_human_key_cannot_publish_another(
     assert "[signature]" in pushed.stderr, pushed.stderr
 
 
-def _before_the_human_key(tmp_path: Path, coord: Coord, *, trust: bool) -> tuple[Path, Path, Path]:
+def _before_the_human_key(
+    tmp_path: Path, coord: Coord, *, trust: bool, as_human: bool = True
+) -> tuple[Path, Path, Path]:
     """A store started without signatures or a human key, the human's clone set up to sign as the
-    human (its key not published yet), instance-2 registered; with `trust`, the gate told the human's key."""
+    human (its key not published yet; not `as_human`: not yet), instance-2 registered; with `trust`,
+    the gate told the human's key."""
     remote = bare_remote(tmp_path / "remote.git")
     human = make_repo(tmp_path / "human")
     git(human, "remote", "add", "origin", str(remote))
-    for step in (["init", "--branch", "main"], ["sync"], ["install", "--as", HUMAN]):
+    for step in (["init", "--branch", "main"], ["sync"], *([["install", "--as", HUMAN]] if as_human else [])):
         assert coord(human, *step).code == 0
     gate = ["install", "--server", *(["--trust", public_key(human)] if trust else [])]
     assert coord(remote, *gate).code == 0
@@ -540,6 +543,21 @@ def test_the_humans_clone_believes_no_first_human_key_but_its_own(
     assert "this clone's own key" in refused.err, refused.err
     assert "human_key" not in registry(human).get("settings", {})
     assert coord(attacker, "sync").code == 0, "a clone told no key believes the first history it sees"
+
+
+def test_the_humans_clone_set_up_after_another_key_was_published_judges_it_again(tmp_path: Path, coord: Coord) -> None:
+    """The human's clone synced the store before it held the human's key, and took a first human key
+    someone else published then; set up to sign as the human, it judges the branch again with its
+    key, and its sync refuses that commit, naming it."""
+    _, human, attacker = _before_the_human_key(tmp_path, coord, trust=False, as_human=False)
+    assert _publish_as_human(tmp_path, attacker).returncode == 0
+    bad = git(attacker, "rev-parse", "HEAD")
+    assert coord(human, "sync").code == 0, "no human key here yet: nothing to compare it with"
+    assert coord(human, "install", "--as", HUMAN).code == 0
+    refused = coord(human, "sync")
+    assert refused.code == 1, refused
+    assert bad[:12] in refused.err, refused.err
+    assert "this clone's own key" in refused.err, refused.err
 
 
 def test_a_gate_told_the_human_key_takes_no_other_first_human_key(tmp_path: Path, coord: Coord) -> None:
