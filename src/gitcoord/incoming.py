@@ -81,8 +81,14 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     if told:
         return trust.untrusted(ws.root, told, verdict, tip)
     me = ws.identity
-    mine = _own_key(ws) if me is not None and any(me in p.was for p in verdict.published) else None
-    return trust.untrusted(ws.root, mine, verdict, tip, told=False, human=me) if mine else []
+    if me is None or not (verdict.roots or any(me in p.was for p in verdict.published)):
+        return []
+    mine = _own_key(ws)
+    if mine is None:
+        return []
+    return trust.foreign_roots(ws.root, mine, verdict, me) + trust.untrusted(
+        ws.root, mine, verdict, tip, told=False, human=me
+    )
 
 
 def _own_key(ws: Workspace) -> str | None:

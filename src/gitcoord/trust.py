@@ -48,6 +48,28 @@ def untrusted(
     return found
 
 
+def foreign_roots(root: Path, mine: str, verdict: replay.Verdict, human: str) -> list[Finding]:
+    """For the human coordinator's own clone, which signs with `mine`: each root of trust in the
+    judged range that makes `human` the human coordinator with another human key. Whoever made
+    that store holds the human's power in it; a root naming no human key (a store started
+    unsigned) or this clone's own is the human's to take."""
+    roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
+    registries = registries_at(root, roots) if roots else {}
+    found = []
+    for commit in roots:
+        registry = registries[commit]
+        key = human_key(registry)
+        if registry is None or model.settings_of(registry).human_coordinator != human or key in (None, mine):
+            continue
+        message = (
+            f"the store starts here, and its registry names the human key {sshkeys.fingerprint(key)} for {human}, "
+            f"not this clone's own key ({sshkeys.fingerprint(mine)}), which signs as the human coordinator: a store "
+            "someone else made, who holds the human's power in it"
+        )
+        found.append(Finding(model.REGISTRY, ("settings",), "trust", message, commit=commit))
+    return found
+
+
 def _published(p: replay.Published, whose: str) -> str:
     if p.key is None:
         did = "names another human coordinator before a human key was published"

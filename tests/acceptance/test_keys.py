@@ -651,3 +651,25 @@ def test_sync_refuses_a_merge_this_clone_could_not_sign(team: Team) -> None:
     assert git(clone, "rev-parse", "main") == head, "nothing changed here"
     git(clone, "config", "commit.gpgsign", "true")
     assert "merged with origin" in team.ok("instance-2", "sync")
+
+
+def test_the_humans_clone_believes_no_store_made_with_another_human_key(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever first starts a store `--as human` holds the human's power in it: the human's own
+    clone, which signs with the human's key, refuses a store whose root names another."""
+    remote = bare_remote(tmp_path / "remote.git")
+    other = make_repo(tmp_path / "other")
+    git(other, "remote", "add", "origin", str(remote))
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "other-keys"))
+    for step in (["init", "--as", HUMAN, "--branch", "main"], ["sync"]):
+        assert coord(other, *step).code == 0
+    root = git(other, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "human-keys"))
+    human = tmp_path / "human"
+    git(tmp_path, "clone", "-q", str(remote), str(human))
+    coord(human, "install", "--as", HUMAN)
+    refused = coord(human, "sync")
+    assert refused.code == 1, refused
+    assert root[:12] in refused.err, refused.err
+    assert "a store someone else made" in refused.err, refused.err
