@@ -86,7 +86,7 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     mine = _own_key(ws)
     if mine is None:
         return []
-    return trust.foreign_roots(ws.root, mine, verdict, me) + trust.untrusted(
+    return trust.foreign_roots(ws.root, mine, verdict, me, tip) + trust.untrusted(
         ws.root, mine, verdict, tip, told=False, human=me
     )
 

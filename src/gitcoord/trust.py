@@ -48,13 +48,18 @@ def untrusted(
     return found
 
 
-def foreign_roots(root: Path, mine: str, verdict: replay.Verdict, human: str) -> list[Finding]:
+def foreign_roots(root: Path, mine: str, verdict: replay.Verdict, human: str, tip: git.Sha) -> list[Finding]:
     """For the human coordinator's own clone, which signs with `mine`: each root of trust in the
-    judged range that makes `human` the human coordinator with another human key. Whoever made
-    that store holds the human's power in it; a root naming no human key (a store started
-    unsigned) or this clone's own is the human's to take."""
+    judged range that makes `human` the human coordinator with another human key, while the tip
+    does not hold this clone's key. Whoever made that store holds the human's power in it; a root
+    naming no human key (a store started unsigned) or this clone's own is the human's to take, and
+    so is one whose key was since replaced by this clone's (a rotation, which the old key signs)."""
     roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
-    registries = registries_at(root, roots) if roots else {}
+    if not roots:
+        return []
+    registries = registries_at(root, [*roots, tip])
+    if human_key(registries[tip]) == mine:
+        return []
     found = []
     for commit in roots:
         registry = registries[commit]

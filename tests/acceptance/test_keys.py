@@ -673,3 +673,21 @@ def test_the_humans_clone_believes_no_store_made_with_another_human_key(
     assert refused.code == 1, refused
     assert root[:12] in refused.err, refused.err
     assert "a store someone else made" in refused.err, refused.err
+
+
+def test_a_new_clone_of_the_human_after_a_rotation_believes_the_store_the_human_made(
+    tmp_path: Path, coord: Coord
+) -> None:
+    """The root names the human key the human had then; rotated since (signed by the old key), the
+    store's tip holds the key the human's new clone signs with: that store is the human's."""
+    remote = bare_remote(tmp_path / "remote.git")
+    first = make_repo(tmp_path / "first")
+    git(first, "remote", "add", "origin", str(remote))
+    for step in (["init", "--as", HUMAN, "--branch", "main"], ["sync"], ["key", "rotate", "--sync"]):
+        assert coord(first, *step).code == 0, step
+    again = tmp_path / "again"
+    git(tmp_path, "clone", "-q", str(remote), str(again))
+    assert coord(again, "install", "--as", HUMAN).code == 0
+    assert public_key(again) == public_key(first), "the rotated key, in the keys folder"
+    synced = coord(again, "sync")
+    assert synced.code == 0, synced
