@@ -62,8 +62,10 @@ def shard_for(*, file: str, closed: str) -> str:
 
 
 def shards_from(shards: list[str], file: str, day: dt.datetime | None) -> list[str]:
-    """The shards of `file` that may hold a record created on `day` (None: any day), plus the unsharded one."""
-    start = f"{ARCHIVE}/{day:%Y/%m/%d}/" if day is not None else ""
+    """The shards of `file` that may hold a record created on `day` (None: any day), plus the unsharded one.
+    From the day before: an id may be dated a little ahead of the step that made it (a clock's
+    skew), so a record made just before midnight can close, and be archived, on the day before its id's."""
+    start = f"{ARCHIVE}/{day - dt.timedelta(days=1):%Y/%m/%d}/" if day is not None else ""
     return [s for s in shards if base(s) == file and (s in ARCHIVE_FILES or s[: len(start)] >= start)]
 
 

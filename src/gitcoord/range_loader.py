@@ -274,15 +274,19 @@ class State(Mapping[str, Doc]):
 
 
 _TREE = "40000"  # a directory's mode in a tree object
+_MODES = frozenset({"100644", "100755", "120000", _TREE, "160000"})  # the modes git writes
 
 
 def _tree_fault(entries: list[tuple[str, bytes, git.Sha]]) -> str | None:
-    """What makes git's search by path miss an entry a listing shows: a name twice, a name with
-    a slash, entries out of git's order (names compared as bytes, a directory's as if it ended
-    in a slash)."""
+    """What makes git's search by path miss an entry a listing shows, or read a directory the
+    listing does not descend into: a mode git does not write (40755 is a directory to git), a
+    name twice, a name with a slash, entries out of git's order (names compared as bytes, a
+    directory's as if it ended in a slash)."""
     names: set[bytes] = set()
     last = b""
     for mode, name, _ in entries:
+        if mode not in _MODES:  # git reads 40755 as a directory too: only its own modes are sound
+            return f"an entry with mode {mode} ({name.decode('utf-8', 'replace')!r})"
         if not name or b"/" in name:
             return f"an entry named {name.decode('utf-8', 'replace')!r}"
         if name in names:

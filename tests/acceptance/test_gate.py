@@ -401,6 +401,7 @@ def _files(clone: Path) -> list[tuple[str, str, str]]:
         ("out of order", "coordination lists its entries out of git's order"),
         ("a slash in a name", "coordination lists an entry named 'archive/task-queue.json'"),
         ("out of order below", "coordination/archive lists its entries out of git's order"),
+        ("a directory of another mode", "coordination lists an entry with mode 40755 ('archive')"),
     ],
 )
 def test_a_store_tree_git_reads_otherwise_by_path_is_refused_by_the_checker(
@@ -416,9 +417,10 @@ def test_a_store_tree_git_reads_otherwise_by_path_is_refused_by_the_checker(
     elif fault == "a slash in a name":
         queue = next(f for f in files if f[1] == model.TASKS)
         store = _raw_tree(clone, [*files, ("100644", f"archive/{model.TASKS}", queue[2])])
-    else:
+    else:  # below a directory git reads as one whichever of its modes it has
         shelf = _raw_tree(clone, [f for f in files if f[1] in (model.TASKS, model.DECISIONS)][::-1])
-        store = _raw_tree(clone, [("40000", "archive", shelf), *files])
+        mode = "40755" if fault == "a directory of another mode" else "40000"
+        store = _raw_tree(clone, [(mode, "archive", shelf), *files])
     commit = _with_store(clone, store)
     checked = coord(clone, "check", "--range", f"origin/main..{commit}")
     assert checked.code == 1, checked

@@ -365,11 +365,13 @@ class _Shelves(dict[str, Any]):
 
 
 def test_a_reference_to_an_archived_record_reads_only_the_shards_from_its_day_on(seed: dict[str, Any]) -> None:
-    made = dt.datetime(2025, 3, 10, 12, tzinfo=dt.timezone.utc)
+    """From the day before its id's day: an id may be dated a little ahead of the step that made
+    it, so a record made just before midnight can be archived on the day before its id's."""
+    made = dt.datetime(2025, 3, 10, 0, 4, tzinfo=dt.timezone.utc)
     asked = seed[model.MESSAGES]["messages"][0]
     old = {**copy.deepcopy(asked), "message_id": ids.maker(made)("msg", ())}
-    shelf = model.shard_for(file=model.MESSAGES, closed="2025-03-11T08:00:00Z")
-    earlier = model.shard_for(file=model.MESSAGES, closed="2025-03-09T08:00:00Z")
+    shelf = model.shard_for(file=model.MESSAGES, closed="2025-03-09T23:58:00Z")
+    earlier = model.shard_for(file=model.MESSAGES, closed="2025-03-08T08:00:00Z")
     later = model.shard_for(file=model.MESSAGES, closed="2025-03-12T08:00:00Z")
     empty: dict[str, list[Any]] = {"messages": [], "response_queue": []}
     state = _Shelves({**seed, earlier: empty, shelf: {**empty, "messages": [old]}, later: empty}, shelf)
