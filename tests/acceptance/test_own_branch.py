@@ -300,6 +300,8 @@ def test_the_gate_refuses_a_second_branch_naming_itself_the_stores(team: dict[st
     a branch beside it whose store names itself the store's branch would leave the gate to guess."""
     remote, clone = team["remote"], team["instance-2"]
     _ok(coord, remote, "install", "--server")
+    assert git(remote, "config", "coord.line") == "refs/heads/coord", "the gate takes the line there is"
+    git(remote, "config", "--unset", "coord.line")  # as a gate that never saw the line would be
     side = clone.parent / "side"
     git(clone, "fetch", "-q", "origin", "coord")
     git(clone, "worktree", "add", "-q", "--detach", str(side), "origin/coord")

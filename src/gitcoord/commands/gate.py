@@ -59,6 +59,21 @@ def updates(text: str) -> list[Update]:
 
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     pushed = list(pushed)
+    refusals = _review(root, pushed, now=now)
+    if not refusals:
+        remember(root, store_line(root, pushed).ref)
+    return refusals
+
+
+LINE = "coord.line"  # the store's branch, as this gate took it: only the store's moving away changes it
+
+
+def remember(root: Path, line: str | None) -> None:
+    if line is not None and git.config(root, LINE).get(LINE) != line:
+        git.set_config(root, LINE, line)
+
+
+def _review(root: Path, pushed: list[Update], *, now: float) -> list[Refusal]:
     line, registry, claiming = store_line(root, pushed)
     if line is None and len(claiming) > 1:  # the line decides what counts as shared: never guess
         message = (
@@ -126,14 +141,22 @@ def store_line(root: Path, pushed: list[Update]) -> StoreLine:
     named = [
         ref for ref, r in registries.items() if r is not None and model.settings_of(r).store_branch == ref[len(HEADS) :]
     ]
+    recorded = git.config(root, LINE).get(LINE)
+    if recorded is not None and registries.get(recorded) is not None:
+        # The line this gate took stays the line while it holds the store: a branch made or rewound
+        # beside it (the default branch back to before a migration, say) does not take its place.
+        return StoreLine(recorded, registries[recorded], [r for r in named if r != recorded])
     default = HEADS + (git.head_branch(root) or "")  # a bare repository's HEAD names its default branch
     held = registries.get(default)
+    holding = [ref for ref, r in registries.items() if r is not None]
     line: str | None
     if held is not None:
         moved = model.settings_of(held).store_branch
         line = HEADS + moved if moved and HEADS + moved in named else default
-    else:
+    elif named:
         line = named[0] if len(named) == 1 else None
+    else:  # HEAD names a branch that is not here: the one branch that holds a store, if one does
+        line = holding[0] if len(holding) == 1 else None
     return StoreLine(line, registries.get(line) if line else None, named)
 
 
