@@ -50,22 +50,23 @@ def untrusted(
 
 def foreign_roots(root: Path, mine: str, verdict: replay.Verdict, human: str, tip: git.Sha) -> list[Finding]:
     """For the human coordinator's own clone, which signs with `mine`: each root of trust in the
-    judged range that makes `human` the human coordinator with another human key, while the tip
-    does not hold this clone's key. Whoever made that store holds the human's power in it; a root
-    naming no human key (a store started unsigned) or this clone's own is the human's to take, and
-    so is one whose key was since replaced by this clone's (a rotation, which the old key signs)."""
+    judged range that makes `human` the human coordinator with another human key. Whoever made that
+    store holds the human's power in it, even after handing the human key over (a public key is
+    public), through the instances it registered; a root naming no human key (a store started
+    unsigned) or this clone's own is the human's to take, and so is one this clone's key vouched
+    for, signing a commit above it as the human (after a rotation, the human's next step)."""
     roots = [git.Sha(c) for c in verdict.subjects if c in verdict.roots]
     if not roots:
         return []
     registries = registries_at(root, [*roots, tip])
-    if human_key(registries[tip]) == mine:
-        return []
     found = []
     for commit in roots:
         registry = registries[commit]
         key = human_key(registry)
         if registry is None or model.settings_of(registry).human_coordinator != human or key in (None, mine):
             continue
+        if _vouched(root, tip, registries[tip], mine, [commit]):
+            continue  # this clone's key signed, as the human, a commit above it: the store is the human's
         message = (
             f"the store starts here, and its registry names the human key {sshkeys.fingerprint(key)} for {human}, "
             f"not this clone's own key ({sshkeys.fingerprint(mine)}), which signs as the human coordinator: a store "

@@ -678,12 +678,13 @@ def test_the_humans_clone_believes_no_store_made_with_another_human_key(
 def test_a_new_clone_of_the_human_after_a_rotation_believes_the_store_the_human_made(
     tmp_path: Path, coord: Coord
 ) -> None:
-    """The root names the human key the human had then; rotated since (signed by the old key), the
-    store's tip holds the key the human's new clone signs with: that store is the human's."""
+    """The root names the human key the human had then; rotated since, and a step signed with the
+    new key above it: that store is the human's, for a new clone of the human's too."""
     remote = bare_remote(tmp_path / "remote.git")
     first = make_repo(tmp_path / "first")
     git(first, "remote", "add", "origin", str(remote))
-    for step in (["init", "--as", HUMAN, "--branch", "main"], ["sync"], ["key", "rotate", "--sync"]):
+    rotated = (["key", "rotate", "--sync"], ["task", "add", "A step signed with the new key", "--sync"])
+    for step in (["init", "--as", HUMAN, "--branch", "main"], ["sync"], *rotated):
         assert coord(first, *step).code == 0, step
     again = tmp_path / "again"
     git(tmp_path, "clone", "-q", str(remote), str(again))
