@@ -692,3 +692,32 @@ def test_a_new_clone_of_the_human_after_a_rotation_believes_the_store_the_human_
     assert public_key(again) == public_key(first), "the rotated key, in the keys folder"
     synced = coord(again, "sync")
     assert synced.code == 0, synced
+
+
+def test_the_humans_clone_believes_no_store_handed_over_to_its_public_key(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public key is public: whoever started the store as the human can set the human key to the
+    human's and keep what it registered meanwhile. The human's clone judges the store again once it
+    is the human's, and refuses a root its key never vouched for."""
+    keys = tmp_path / "human-keys"
+    keys.mkdir(mode=0o700)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / HUMAN)], check=True)
+    real = (keys / f"{HUMAN}.pub").read_text().split()[:2]
+    remote = bare_remote(tmp_path / "remote.git")
+    other = make_repo(tmp_path / "other")
+    git(other, "remote", "add", "origin", str(remote))
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "other-keys"))
+    for step in (
+        ["init", "--as", HUMAN],
+        ["sync"],
+        ["key", "set", HUMAN, " ".join(real), "--sync"],
+    ):
+        assert coord(other, *step).code == 0, step
+    monkeypatch.setenv("COORD_KEYS_DIR", str(keys))
+    human = tmp_path / "human"
+    git(tmp_path, "clone", "-q", str(remote), str(human))
+    coord(human, "install", "--as", HUMAN)
+    refused = coord(human, "sync")
+    assert refused.code == 1, refused
+    assert "a store someone else made" in refused.err, refused.err

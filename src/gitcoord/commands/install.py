@@ -46,7 +46,7 @@ def install(
     if as_instance:
         key, more = sign_as(repo.root, as_instance)
         changed += more
-        _rejudge_as_human(repo.root, as_instance, key)
+        _rejudge_as_human(repo.root, as_instance, key, became="coord.instance" in more)
         data.update(instance=as_instance, signing_key=key.public, fingerprint=key.fingerprint, key_path=_path(key))
     lines = [f"set {c}" for c in changed]
     if hooks:
@@ -160,17 +160,20 @@ def sign_as(root: Path, instance: str) -> tuple[signing.Key, list[str]]:
     return key, changed + more
 
 
-def _rejudge_as_human(root: Path, instance: str, key: signing.Key) -> None:
-    """Where this clone becomes the human coordinator's and the store already names another human
-    key, judge the shared branch from its root again, now with this clone's key: what was judged
-    good before was judged by a clone that held no human key, and the first human key published
-    is believed here only where it is this one (`incoming._untrusted`)."""
+def _rejudge_as_human(root: Path, instance: str, key: signing.Key, *, became: bool) -> None:
+    """Where this clone becomes the human coordinator's (`became`), or the store names another
+    human key, judge the shared branch from its root again, now as the human with this clone's
+    key: what was judged good before was judged by a clone that was not the human's, and the
+    human's clone believes no store someone else made, nor a first human key but its own
+    (`incoming._untrusted`)."""
     try:
         registry = workspace.snapshot(workspace.open_workspace(root), strict=False)[model.REGISTRY]
     except FatalError:
         return
     held = trust.human_key(registry)
-    if model.settings_of(registry).human_coordinator == instance and held and held != sshkeys.parse(key.public):
+    if model.settings_of(registry).human_coordinator == instance and (
+        became or (held and held != sshkeys.parse(key.public))
+    ):
         git.delete_refs(root, "refs/coord/verified/")
 
 
