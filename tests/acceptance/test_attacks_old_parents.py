@@ -171,6 +171,26 @@ def test_a_former_holder_completing_on_a_parent_from_before_the_release_is_refus
     assert _holders(team, task) == ["instance-1"]
 
 
+def _claimed_on_the_line(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, *, gate: bool
+) -> tuple[Team, str, str, dt.datetime]:
+    """A task added thirty minutes ago, and claimed by instance-1 now and shared (`gate`: the remote
+    has one): the team, the task, the commit that added it, and a moment just after that."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
+    _at(monkeypatch, now - dt.timedelta(minutes=31))
+    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
+    if not gate:
+        (team.remote / "hooks" / "pre-receive").unlink()
+    _at(monkeypatch, now - dt.timedelta(minutes=30))
+    task = team.ok(HUMAN, "task", "add", "Agent dashboard", "--sync").split()[0]
+    added = team.remote_tip()
+    _at(monkeypatch, None)
+    team.ok("instance-1", "sync")
+    team.ok("instance-1", "task", "claim", task, "--sync")
+    return team, task, added, now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
+
+
 @pytest.mark.parametrize("beside", [None, "wip-instance-2"], ids=["merged at once", "pushed beside first"])
 def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_line(
     tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, beside: str | None
@@ -179,18 +199,7 @@ def test_a_claim_dated_in_an_old_parents_era_does_not_win_a_task_claimed_on_the_
     added, dated then (lawful there), and merges: the driver's "the earlier claim wins" would hand it over.
     The line already shared keeps its claim; the merge is refused. So it is when the claim went to a
     branch of its own first: a branch holds it, but the store's line never did."""
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
-    _at(monkeypatch, now - dt.timedelta(minutes=31))
-    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
-    _at(monkeypatch, now - dt.timedelta(minutes=30))
-    task = team.ok(HUMAN, "task", "add", "Agent dashboard", "--sync").split()[0]
-    added = team.remote_tip()
-    _at(monkeypatch, None)
-    team.ok("instance-1", "sync")
-    team.ok("instance-1", "task", "claim", task, "--sync")
-
-    early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
+    team, task, added, early = _claimed_on_the_line(tmp_path, coord, monkeypatch, gate=True)
     fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
     claim = _merged_from(
         team,
@@ -210,19 +219,7 @@ def test_without_a_gate_the_clone_that_shared_a_claim_first_refuses_a_backdated_
     """As above, on a remote with no gate (CI is the check there): the push goes through, but
     instance-1's sync judges it before moving, and its own claim, shared before, still counts as
     shared: the merge is refused, and the clone keeps its claim."""
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "team" / "keys"))
-    _at(monkeypatch, now - dt.timedelta(minutes=31))
-    team = Team.build(tmp_path / "team", coord, ("instance-1", "instance-2"))
-    (team.remote / "hooks" / "pre-receive").unlink()
-    _at(monkeypatch, now - dt.timedelta(minutes=30))
-    task = team.ok(HUMAN, "task", "add", "Agent dashboard", "--sync").split()[0]
-    added = team.remote_tip()
-    _at(monkeypatch, None)
-    team.ok("instance-1", "sync")
-    team.ok("instance-1", "task", "claim", task, "--sync")
-
-    early = now - dt.timedelta(minutes=30) + dt.timedelta(seconds=5)
+    team, task, added, early = _claimed_on_the_line(tmp_path, coord, monkeypatch, gate=False)
     fields = {"status": "assigned", "assigned_to": "instance-2", "assigned_at": stamp(early), "updated": stamp(early)}
     change = lambda d: move(d, task, "active_tasks", **fields)  # noqa: E731
     claim = _merged_from(team, added, change, f"instance-2 claims {task}", date=stamp(early), beside="wip")

@@ -59,9 +59,10 @@ def updates(text: str) -> list[Update]:
 
 def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
     pushed = list(pushed)
-    refusals = _review(root, pushed, now=now)
+    line = store_line(root, pushed)
+    refusals = _review(root, pushed, line, now=now)
     if not refusals:
-        remember(root, store_line(root, pushed).ref)
+        remember(root, line.ref)
     return refusals
 
 
@@ -73,8 +74,8 @@ def remember(root: Path, line: str | None) -> None:
         git.set_config(root, LINE, line)
 
 
-def _review(root: Path, pushed: list[Update], *, now: float) -> list[Refusal]:
-    line, registry, claiming = store_line(root, pushed)
+def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -> list[Refusal]:
+    line, registry, claiming = store
     if line is None and len(claiming) > 1:  # the line decides what counts as shared: never guess
         message = (
             f"{' and '.join(b[len(HEADS) :] for b in claiming)} would each hold a store that names itself the store's "
