@@ -483,3 +483,22 @@ def test_the_gate_keeps_the_store_line_it_took_whatever_branch_comes_beside_it(t
     first = git(team.remote, "rev-list", "--max-parents=0", "main").split()[0]
     git(team.remote, "update-ref", "refs/heads/master", first)
     assert gate.store_line(team.remote, []).ref == "refs/heads/main"
+
+
+def test_a_lawful_push_is_taken_when_the_gate_cannot_record_its_line(team: Team) -> None:
+    """Another push writing the server's config at the same moment (its lock held) must not turn
+    away a push that keeps the rules: the gate takes it, says what it could not record, and records
+    the line at the next push."""
+    team.fresh("instance-1")
+    git(team.remote, "config", "--unset", "coord.line")
+    lock = team.remote / "config.lock"
+    lock.write_text("")
+    team.ok("instance-1", "checkin", "--no-sync")
+    done = team.push("instance-1")
+    assert done.returncode == 0, done.stderr
+    assert "remote: gitcoord: warning: the gate could not record its store line" in done.stderr, done.stderr
+    assert team.remote_tip("main") == git(team.clones["instance-1"], "rev-parse", "main")
+    lock.unlink()
+    team.ok("instance-1", "task", "add", "Write the API", "--no-sync")
+    assert team.push("instance-1").returncode == 0
+    assert git(team.remote, "config", "coord.line") == "refs/heads/main"

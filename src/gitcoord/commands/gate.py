@@ -57,13 +57,19 @@ def updates(text: str) -> list[Update]:
     return found
 
 
-def review(root: Path, pushed: Iterable[Update], *, now: float) -> list[Refusal]:
+def review(root: Path, pushed: Iterable[Update], *, now: float) -> tuple[list[Refusal], list[str]]:
+    """What to refuse, and what to tell the pusher about a push it takes."""
     pushed = list(pushed)
     line = store_line(root, pushed)
     refusals = _review(root, pushed, line, now=now)
-    if not refusals:
+    if refusals:
+        return refusals, []
+    try:
         remember(root, line.ref)
-    return refusals
+    except git.GitError as e:  # a push that keeps the rules is not refused for the gate's own bookkeeping
+        note = f"gitcoord: warning: the gate could not record its store line ({LINE} = {line.ref})"
+        return [], [f"{note}: {e.stderr.strip()}"]
+    return [], []
 
 
 LINE = "coord.line"  # the store's branch, as this gate took it: only the store's moving away changes it
@@ -287,7 +293,7 @@ def lines(refusals: list[Refusal]) -> list[str]:
 def pre_receive(*, cwd: Path, text: str, now: float) -> tuple[int, list[str]]:
     """The exit code and what to tell the pusher."""
     try:
-        refusals = review(cwd, updates(text), now=now)
+        refusals, notes = review(cwd, updates(text), now=now)
     except FatalError as e:
         return 1, [f"gitcoord: the push cannot be checked, so it is refused: {e}"]
-    return (1, lines(refusals)) if refusals else (0, [])
+    return (1, lines(refusals)) if refusals else (0, notes)
