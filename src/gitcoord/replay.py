@@ -43,6 +43,7 @@ class Published(NamedTuple):
     commit: str
     key: str | None  # the human key it leaves (None: none, a rename alone)
     was: tuple[str, ...]  # the human coordinator its parents named
+    name: str  # the human coordinator it leaves
 
 
 class Verdict(NamedTuple):
@@ -145,7 +146,7 @@ def _first_human(c: git.Change, registry_at: Callable[[str], Doc | None]) -> Pub
     now = model.settings_of(new)
     if all((p.human_key, p.human_coordinator) == (now.human_key, now.human_coordinator) for p in parents):
         return None
-    return Published(c.sha, now.human_key, tuple(p.human_coordinator for p in parents))
+    return Published(c.sha, now.human_key, tuple(p.human_coordinator for p in parents), now.human_coordinator)
 
 
 def _roots(loader: Loader, commits: Sequence[git.Change], at: dict[str, Blobs]) -> frozenset[str]:

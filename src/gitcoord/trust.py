@@ -43,6 +43,7 @@ def untrusted(
         for p in verdict.published
         if (human is None or human in p.was) and _parsed(p.key) != trusted
     ]
+    found += _renamed(root, trusted, [p for p in verdict.published if _parsed(p.key) == trusted], whose)
     if told and verdict.roots:
         found = _unvouched(root, trusted, verdict, tip, whose) + found
     return found
@@ -86,6 +87,32 @@ def _published(p: replay.Published, whose: str) -> str:
         f"the commit {did}: before signatures are required anyone can act as the human, so who the human is "
         "is believed only from the key the human gave out of band (the human coordinator repairs the shared branch)"
     )
+
+
+def _renamed(root: Path, trusted: str, published: list[replay.Published], whose: str) -> list[Finding]:
+    """Each commit that publishes the trusted key and, in the same commit, names another human
+    coordinator, unless the key's holder signed it: a public key is public, so anyone can publish it,
+    but whoever renames the human beside it leaves the human's own clone acting as someone else."""
+    from gitcoord import signing
+
+    renamed = [p for p in published if p.name not in p.was]
+    verdicts = {p.commit: signing.verify(root, [p.commit], {p.name: [trusted]}).get(p.commit) for p in renamed}
+    message = (
+        "the commit publishes {whose} and names {name} the human coordinator in place of {was}, and that key did "
+        "not sign it: anyone can publish a public key, but only its holder renames the human (the human "
+        "coordinator repairs the shared branch)"
+    )
+    return [
+        Finding(
+            model.REGISTRY,
+            ("settings", "human_coordinator"),
+            "trust",
+            message.format(whose=whose, name=p.name, was=" or ".join(p.was)),
+            commit=p.commit,
+        )
+        for p in renamed
+        if (v := verdicts[p.commit]) is None or v.status != "G"
+    ]
 
 
 def _unvouched(root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, whose: str) -> list[Finding]:

@@ -581,6 +581,37 @@ def test_a_gate_told_the_human_key_takes_no_other_first_human_key(tmp_path: Path
     assert registry(human)["settings"]["require_signatures"] is True
 
 
+def test_a_gate_told_the_human_key_lets_only_its_holder_rename_the_human_as_it_is_published(
+    tmp_path: Path, coord: Coord
+) -> None:
+    """A public key is public: anyone may publish the human's, but whoever names another human
+    coordinator in that commit leaves the human's clone acting as someone who is not the coordinator."""
+    _, human, attacker = _before_the_human_key(tmp_path, coord, trust=True)
+
+    def publish(clone: Path, *signing: str) -> subprocess.CompletedProcess[str]:
+        _edit_registry(
+            clone, lambda d: d.setdefault("settings", {}).update(human_key=public_key(human), human_coordinator="chief")
+        )
+        message = f"coord(key): {HUMAN} publishes its key\n\nCoord-Instance: {HUMAN}"
+        git(clone, *signing, "commit", "-q", "--no-verify", "-am", message)
+        return subprocess.run(
+            ["git", "push", "--no-verify", "origin", "HEAD:main"],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    forged = publish(attacker)  # signed with instance-2's own key
+    assert forged.returncode != 0, forged.stderr
+    assert "[trust]" in forged.stderr, forged.stderr
+    assert "only its holder renames the human" in forged.stderr, forged.stderr
+    assert coord(human, "sync").code == 0
+    git(human, "checkout", "-q", "main")
+    git(human, "merge", "-q", "--ff-only", "origin/main")
+    assert publish(human).returncode == 0, "the key's holder signed it"
+
+
 def test_a_range_check_told_the_human_key_refuses_another_first_human_key(tmp_path: Path, coord: Coord) -> None:
     """CI's check (`coord check --range`, with the repository variable COORD_HUMAN_KEY) and any
     clone told the key judge a first human key as the gate told it does."""
