@@ -21,6 +21,7 @@ from gitcoord.git.errors import GitMissing
 from gitcoord.git.errors import MergeTreeConflict
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import is_object_id
 from gitcoord.git.repo import config_bool
 
 
@@ -42,11 +43,7 @@ def read_blobs(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
 
 
 def _by_id(spec: str) -> bool:
-    rev = spec.split(":", 1)[0]
-    return len(rev) == 40 and _HEX.issuperset(rev)
-
-
-_HEX = frozenset("0123456789abcdef")
+    return is_object_id(spec.split(":", 1)[0])
 
 
 class _Reader:

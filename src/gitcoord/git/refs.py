@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,12 @@ from gitcoord.git.errors import RefLocked
 
 Sha = NewType("Sha", str)  # a full object name
 Ref = NewType("Ref", str)  # a full ref name, e.g. refs/heads/main
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_object_id(name: str) -> bool:
+    """Whether `name` is a full object id (SHA-1 or SHA-256), which names one object for ever."""
+    return len(name) in (40, 64) and _HEX.issuperset(name)
 
 
 def symbolic_ref(cwd: Path, name: str) -> str | None:
@@ -89,7 +96,21 @@ def branch_tips(cwd: Path) -> dict[str, Sha]:
 def merge_bases(cwd: Path, a: Sha, b: Sha, *more: Sha) -> list[Sha]:
     """All best common ancestors of `a` and `b` (with `more`: of `a` and a merge of `b` and them),
     more than one after criss-cross merges."""
-    return [Sha(s) for s in run(["merge-base", "--all", a, b, *more], cwd, check=False).stdout.decode().split()]
+    commits = (a, b, *more)
+    if all(map(is_object_id, commits)):
+        return list(_merge_bases_of(cwd, commits))
+    return list(_merge_bases(cwd, commits))
+
+
+@functools.lru_cache(maxsize=64)
+def _merge_bases_of(cwd: Path, commits: tuple[Sha, ...]) -> tuple[Sha, ...]:
+    # Commits named by id never change, nor do their ancestors: a sync asks the same question
+    # while it judges, while it checks what its side made void, and when it merges.
+    return _merge_bases(cwd, commits)
+
+
+def _merge_bases(cwd: Path, commits: tuple[Sha, ...]) -> tuple[Sha, ...]:
+    return tuple(Sha(s) for s in run(["merge-base", "--all", *commits], cwd, check=False).stdout.decode().split())
 
 
 def merge_base(cwd: Path, a: Sha, b: Sha) -> Sha | None:

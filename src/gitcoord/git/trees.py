@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 from gitcoord.git._process import clean_env
@@ -15,6 +17,7 @@ from gitcoord.git._process import run
 from gitcoord.git.errors import GitError
 from gitcoord.git.objects import read_trees
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import is_object_id
 
 
 def top_entries(cwd: Path, commits: Sequence[Sha]) -> list[dict[str, Sha] | None]:
@@ -132,9 +135,22 @@ def exist(cwd: Path, specs: Sequence[str]) -> list[bool]:
 LINK = "link:"  # how `blobs_under` lists a symbolic link: its blob is the target's name, not a file's content
 
 
-def blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
+def blobs_under(cwd: Path, tree: str) -> Mapping[str, Sha]:
     """Every blob below `tree`: path (relative to it) -> object id, a symbolic link's as LINK + id,
-    so that a file turned into a link whose target text is the file's own bytes is still a change."""
+    so that a file turned into a link whose target text is the file's own bytes is still a change.
+    A tree named by its id never changes: one process (a sync judges, checks what its side made
+    void, then merges, each reading the same trees) lists it once."""
+    if not is_object_id(tree):
+        return _blobs_under(cwd, tree)
+    return _listed(cwd, tree)
+
+
+@functools.lru_cache(maxsize=64)
+def _listed(cwd: Path, tree: str) -> Mapping[str, Sha]:
+    return MappingProxyType(_blobs_under(cwd, tree))
+
+
+def _blobs_under(cwd: Path, tree: str) -> dict[str, Sha]:
     found = {}
     for item in (
         run(["ls-tree", "-r", "-z", "--full-tree", tree], cwd).stdout.decode("utf-8", "surrogateescape").split("\0")
