@@ -10,10 +10,12 @@ the commits that are new since.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from gitcoord import clock
 from gitcoord import git
+from gitcoord import model
 from gitcoord import sshkeys
 from gitcoord import trust
 from gitcoord.errors import FatalError
@@ -45,7 +47,10 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
 
 def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> replay.Verdict | None:
     """`judge`, with `known` where `verified_ref` pointed, as the caller read it with its other refs."""
-    if remote is None or known == remote:
+    if remote is None:
+        return None
+    known = anchored(ws, known, remote)
+    if known == remote:
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
     # made); what it made itself and shared is remembered as judged when it was shared (`shared`).
@@ -62,6 +67,53 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     if good is not None and good != known:
         git.update_ref(ws.root, verified_ref(ws), good, known, "coord: judged good")
     return verdict if verdict.findings else None
+
+
+JUDGED = "coord.judged"  # the trust this clone's judged refs rest on, then each lighter one seen since, `;` between
+
+
+def anchored(ws: Workspace, known: git.Sha | None, tip: git.Sha) -> git.Sha | None:
+    """`known`, the last commit judged good, unless it was judged under lighter trust than this
+    clone's now; then None, and the branch is judged again from its root. A key told out of band
+    (`coord.trust`), or this clone acting as the store's human coordinator with its own key, judges
+    the roots and the first human key (`_untrusted`), which a clone told nothing, or acting as an
+    instance, takes as they come: a clone that became the human's after its first look (`coord init
+    --as human` on a store that was there, `git config coord.instance`, `--as`) would otherwise keep
+    believing a store someone else made. A lighter trust than the recorded one needs nothing judged again."""
+    basis = _basis(ws)
+    recorded = ws.config.get(JUDGED, "").split(";")
+    if not basis or basis in recorded:
+        return known
+    if not _weighs(ws, basis, [c for c in (tip, known) if c is not None]):
+        _record(ws, ";".join([*recorded, basis]))  # looked at once, not at every read
+        return known
+    git.delete_refs(ws.root, "refs/coord/verified/")  # before the record: a look killed between judges again
+    _record(ws, basis)
+    return None
+
+
+def _record(ws: Workspace, value: str) -> None:
+    ws.config[JUDGED] = value  # a second look in this process (a sync retrying) reads it
+    with contextlib.suppress(git.GitError):  # another command writing the config now: the next look records it
+        git.set_config(ws.root, JUDGED, value)
+
+
+def _basis(ws: Workspace) -> str:
+    """The trust a look here judges with, from the config the workspace read (no git call more)."""
+    told = ws.config.get(trust.TRUST)
+    if told:
+        return f"told {told}"
+    key = ws.config.get("user.signingkey")
+    return f"{ws.identity} {key}" if ws.identity and key and ws.config.get("gpg.format") == "ssh" else ""
+
+
+def _weighs(ws: Workspace, basis: str, commits: list[git.Sha]) -> bool:
+    """Whether `basis` judges more than the clone's lighter looks: a key told, or the identity the
+    store names its human coordinator (at the tip, or at the last commit judged good)."""
+    if basis.startswith("told "):
+        return True
+    registries = trust.registries_at(ws.root, commits)
+    return any(r is not None and model.settings_of(r).human_coordinator == ws.identity for r in registries.values())
 
 
 def shared(ws: Workspace, tip: git.Sha) -> None:

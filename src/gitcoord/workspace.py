@@ -33,7 +33,7 @@ class Workspace(NamedTuple):
     branch: str  # the shared coordination branch, e.g. "main"
     remote: str
     identity: str | None
-    config: dict[str, str]  # this clone's coord.* settings, and its merge driver's (merge.coord.*)
+    config: dict[str, str]  # this clone's coord.* settings, its merge driver's (merge.coord.*), its signing key
 
     @property
     def root(self) -> Path:
@@ -51,7 +51,7 @@ class Workspace(NamedTuple):
 
 def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
     repo = git.discover(cwd)
-    config = git.config(repo.root, "coord.", DRIVER_CONFIG)
+    config = git.config(repo.root, "coord.", DRIVER_CONFIG, *SIGNING_CONFIG)
     identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
     remote = config.get("coord.remote", "origin")
     branch = config.get("coord.branch") or store_branch(repo.root, remote)
@@ -59,6 +59,7 @@ def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
 
 
 DRIVER_CONFIG = "merge.coord."  # the merge driver's settings (clone.DRIVER), read in the same git process
+SIGNING_CONFIG = ("user.signingkey", "gpg.format")  # which key the clone signs with: what its looks were judged as
 
 OWN_BRANCH = "coord"  # the name a store's own branch has unless `coord init --branch` chose another
 

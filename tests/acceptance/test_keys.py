@@ -725,12 +725,21 @@ def test_a_new_clone_of_the_human_after_a_rotation_believes_the_store_the_human_
     assert synced.code == 0, synced
 
 
+@pytest.mark.parametrize(
+    "becomes",
+    [
+        [["install", "--as", HUMAN]],
+        [["init", "--as", HUMAN]],  # "safe to run again": the store is there, and read before the clone was the human's
+        [["install"], ["status"]],  # a first look as no one; then git config makes the clone the human's
+    ],
+    ids=["install --as", "init --as", "a look first, then git config"],
+)
 def test_the_humans_clone_believes_no_store_handed_over_to_its_public_key(
-    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, becomes: list[list[str]]
 ) -> None:
     """A public key is public: whoever started the store as the human can set the human key to the
     human's and keep what it registered meanwhile. The human's clone judges the store again once it
-    is the human's, and refuses a root its key never vouched for."""
+    is the human's, however it became so, and refuses a root its key never vouched for."""
     keys = tmp_path / "human-keys"
     keys.mkdir(mode=0o700)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / HUMAN)], check=True)
@@ -748,7 +757,11 @@ def test_the_humans_clone_believes_no_store_handed_over_to_its_public_key(
     monkeypatch.setenv("COORD_KEYS_DIR", str(keys))
     human = tmp_path / "human"
     git(tmp_path, "clone", "-q", str(remote), str(human))
-    coord(human, "install", "--as", HUMAN)
+    for step in becomes:
+        coord(human, *step)
+    if "--as" not in becomes[0]:
+        for key, value in (("gpg.format", "ssh"), ("user.signingkey", str(keys / HUMAN)), ("coord.instance", HUMAN)):
+            git(human, "config", key, value)
     refused = coord(human, "sync")
     assert refused.code == 1, refused
     assert "a store someone else made" in refused.err, refused.err

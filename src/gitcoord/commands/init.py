@@ -112,6 +112,8 @@ def init(
         lines.append(f"added on {name} at {workflows_commit[:12]}: {', '.join(sorted(on_store))}")
     if key is not None:
         lines.append(f"this clone acts as {as_instance} and signs its commits with {key.path or key.origin}")
+        if not creating:  # the store was read before this clone was who it is now: judged again as it
+            lines += install.first_look(workspace.open_workspace(root, as_instance=as_instance))
     if creating:
         data["require_signatures"] = bool(human)
         if human:

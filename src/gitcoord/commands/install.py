@@ -46,13 +46,12 @@ def install(
     if as_instance:
         key, more = sign_as(repo.root, as_instance)
         changed += more
-        _rejudge_as_human(repo.root, as_instance, key, became="coord.instance" in more)
         data.update(instance=as_instance, signing_key=key.public, fingerprint=key.fingerprint, key_path=_path(key))
     lines = [f"set {c}" for c in changed]
     if hooks:
         lines += [f".git/hooks/{name} {clone.TREE_HOOKS_WARNING}" for name in clone.tree_hooks(repo)]
     lines = lines or ["already installed; nothing to do"]
-    lines += _first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
+    lines += first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
     if key is not None:
         where = _path(key) or "a literal key"
         lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
@@ -112,11 +111,12 @@ def _told_server(root: Path, given: str) -> str:
     return key
 
 
-def _first_look(ws: workspace.Workspace) -> list[str]:
+def first_look(ws: workspace.Workspace) -> list[str]:
     """The shared branch judged on first contact, from its root (a shallow join: its tip), here
     where setting up is expected to take a while rather than at the first read."""
     tracking = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
-    if tracking is None or git.rev_parse(ws.root, incoming.verified_ref(ws)) is not None:
+    # Judged already, and under the trust this clone has now (a clone that just became the human's has more).
+    if tracking is None or incoming.anchored(ws, git.rev_parse(ws.root, incoming.verified_ref(ws)), tracking):
         return []
     verdict = incoming.judge(ws, tracking)
     if verdict is None:
@@ -158,23 +158,6 @@ def sign_as(root: Path, instance: str) -> tuple[signing.Key, list[str]]:
         changed.append("coord.instance")
     key, more = signing.ensure(root, instance, taken=_keys_of_others(root, instance))
     return key, changed + more
-
-
-def _rejudge_as_human(root: Path, instance: str, key: signing.Key, *, became: bool) -> None:
-    """Where this clone becomes the human coordinator's (`became`), or the store names another
-    human key, judge the shared branch from its root again, now as the human with this clone's
-    key: what was judged good before was judged by a clone that was not the human's, and the
-    human's clone believes no store someone else made, nor a first human key but its own
-    (`incoming._untrusted`)."""
-    try:
-        registry = workspace.snapshot(workspace.open_workspace(root), strict=False)[model.REGISTRY]
-    except FatalError:
-        return
-    held = trust.human_key(registry)
-    if model.settings_of(registry).human_coordinator == instance and (
-        became or (held and held != sshkeys.parse(key.public))
-    ):
-        git.delete_refs(root, "refs/coord/verified/")
 
 
 def _keys_of_others(root: Path, instance: str) -> set[str]:
