@@ -162,6 +162,21 @@ def test_a_legitimate_hand_edit_commits_with_its_trailer(seed_repo: Path, coord:
     assert coord(seed_repo, "check", "--range", f"{head}..HEAD").code == 0
 
 
+def test_a_merge_resolved_to_this_sides_records_still_names_its_instance(seed_repo: Path, coord: Coord) -> None:
+    """A merge whose store is this side's unchanged changes nothing against HEAD, but it does change
+    the store of the side merged in: the merge commit is a coordination commit, and names its instance."""
+    base = git(seed_repo, "rev-parse", "HEAD")
+    git(seed_repo, "checkout", "-q", "-b", "side")
+    edit(seed_repo, model.TASKS, _complete)
+    assert commit(seed_repo, "instance-2").returncode == 0
+    git(seed_repo, "checkout", "-q", "-")
+    git(seed_repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    git(seed_repo, "checkout", base, "--", "coordination")  # resolved to this side's records
+    assert git(seed_repo, "diff", "--cached", "--name-only", "HEAD") == ""
+    git(seed_repo, "-c", "coord.instance=instance-2", "commit", "-q", "--no-edit")
+    assert git(seed_repo, "log", "-1", "--format=%(trailers:key=Coord-Instance,valueonly)") == "instance-2"
+
+
 def test_a_committed_hooks_config_runs_as_no_one_who_commits(seed_repo: Path, tmp_path: Path) -> None:
     """The hooks are fixed scripts that run this clone's gitcoord: a `.pre-commit-config.yaml` that
     anyone who pushes code can rewrite (an entry copying `git config user.signingkey`, say) runs nowhere."""

@@ -20,10 +20,13 @@ from gitcoord import workspace
 
 
 def prepare_commit_msg(*, cwd: Path, as_instance: str | None, message_file: Path) -> int:
-    """Name the acting instance in a commit that changes coordination files, for `coord check`."""
+    """Name the acting instance in a commit that changes coordination files, for `coord check`:
+    against HEAD, or in a merge against the side merged in (a conflict resolved to this side's
+    records changes nothing against HEAD, yet the merge commit changes the other side's store)."""
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    staged = git.staged_names(ws.root, [model.COORD_DIR])
-    if not staged or ws.identity is None:
+    merging = git.rev_parse(ws.root, "MERGE_HEAD")
+    sides = [None, *([merging] if merging else [])]
+    if ws.identity is None or not any(git.staged_names(ws.root, [model.COORD_DIR], against=s) for s in sides):
         return 0
     path = message_file if message_file.is_absolute() else ws.root / message_file
     text = path.read_text("utf-8", "replace")

@@ -30,12 +30,11 @@ def diff_names(cwd: Path, commit: Sha, paths: Sequence[str]) -> list[str]:
     return names(["diff", "--name-only", "-z", commit, "--", *paths], cwd)
 
 
-def staged_names(cwd: Path, paths: Sequence[str], *, deleted: bool = True) -> list[str]:
-    """The files under `paths` whose staged version differs from HEAD's (unless `deleted`, not
-    those the index no longer has)."""
-    return names(
-        ["diff", "--cached", "--name-only", "-z", *([] if deleted else ["--diff-filter=d"]), "--", *paths], cwd
-    )
+def staged_names(cwd: Path, paths: Sequence[str], *, deleted: bool = True, against: str | None = None) -> list[str]:
+    """The files under `paths` whose staged version differs from HEAD's, or `against`'s (unless
+    `deleted`, not those the index no longer has)."""
+    options = ([] if deleted else ["--diff-filter=d"]) + ([against] if against else [])
+    return names(["diff", "--cached", "--name-only", "-z", *options, "--", *paths], cwd)
 
 
 def has_changes(cwd: Path, rev: str, paths: Sequence[str]) -> bool:
