@@ -82,7 +82,7 @@ def _fetch_store_branch(root: Path, branch: str | None) -> list[str]:
     after it, and what arrives later is judged from there; the gate and CI, which hold the
     whole history, judge the rest. `git fetch --unshallow` fetches the history when wanted."""
     remote = git.config(root, "coord.remote").get("coord.remote") or "origin"
-    name = branch or git.config(root, "coord.branch").get("coord.branch") or OWN_BRANCH
+    name = branch or _kept(root, remote) or OWN_BRANCH
     tracking = git.Ref(f"refs/remotes/{remote}/{name}")
     if (
         git.remote_url(root, remote) is None
@@ -111,11 +111,24 @@ def checked_transfers(root: Path) -> list[str]:
     return ["transfer.fsckObjects"]
 
 
+def _kept(root: Path, remote: str) -> str | None:
+    """The store's branch this clone was set up with, unless it holds no store: a clone set up
+    before the store was made or shared (`coord install` before `coord init`, or before the
+    human's first push) looks for it again rather than keep a branch that never had one."""
+    current = git.config(root, "coord.branch").get("coord.branch")
+    if current is None or workspace.holds_store(root, remote, current):
+        return current
+    # A clone set up before `coord migrate` follows the store to its own branch.
+    moved = workspace.follow(root, remote, current)
+    return moved if moved != current else None
+
+
 def _choose_branch(root: Path, branch: str | None) -> list[str]:
     current = git.config(root, "coord.branch").get("coord.branch")
     remote = git.config(root, "coord.remote").get("coord.remote") or "origin"
-    # A clone set up before `coord migrate` follows the store to its own branch.
-    wanted = branch or (workspace.follow(root, remote, current) if current else store_branch(root, remote))
+    wanted = branch or _kept(root, remote) or store_branch(root, remote)
+    if not branch and not workspace.holds_store(root, remote, wanted):
+        return []  # no store anywhere yet: nothing to keep (`coord init` makes one on a branch of its own)
     if current == wanted:
         return []
     git.set_config(root, "coord.branch", wanted)

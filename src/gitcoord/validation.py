@@ -32,7 +32,8 @@ def parse_findings(file: str, data: bytes | None, *, strict: bool = True) -> tup
     `reading()` checks it after all if a reader trips over it.
     """
     if data is None:
-        return None, [Finding(file, (), "missing-file", f"{repo_path(file)} does not exist; `coord init` creates it")]
+        said = "`coord init` starts a store; in a clone of a repository that has one, `coord install` finds it"
+        return None, [Finding(file, (), "missing-file", f"{repo_path(file)} does not exist: {said}")]
     try:
         doc = jsonio.parse(data, strict=strict)
     except jsonio.ParseError as e:

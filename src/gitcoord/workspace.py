@@ -73,8 +73,8 @@ def store_branch(root: Path, remote: str) -> str:
     found = follow(root, remote, code)
     if found != code:
         return found
-    if _holds_store(root, remote, code):
-        if code != OWN_BRANCH and _holds_store(root, remote, OWN_BRANCH):
+    if holds_store(root, remote, code):
+        if code != OWN_BRANCH and holds_store(root, remote, OWN_BRANCH):
             raise FatalError(
                 f"both {code!r} and {OWN_BRANCH!r} hold a coordination store, and either could be a copy "
                 f"made by anyone who can push to it: ask the human coordinator which one the team shares, "
@@ -92,7 +92,7 @@ def follow(root: Path, remote: str, branch: str) -> str:
     Not the MOVED.md at the tip, which any committer to the code branch can rewrite: it must not
     steer a newcomer to a store of the writer's making."""
     tip = _tip(root, remote, branch)
-    if tip is None or _holds_store(root, remote, branch):
+    if tip is None or holds_store(root, remote, branch):
         return branch
     moved = git.introduced(root, tip, store.repo_path(model.REGISTRY))  # the commit that took it away
     [note] = git.read_blobs(root, [f"{moved}:{model.COORD_DIR}/{MOVED}"]) if moved else [None]
@@ -137,7 +137,8 @@ def _tip(root: Path, remote: str, branch: str) -> git.Sha | None:
     return git.rev_parse(root, f"refs/remotes/{remote}/{branch}") or git.rev_parse(root, f"refs/heads/{branch}")
 
 
-def _holds_store(root: Path, remote: str, branch: str) -> bool:
+def holds_store(root: Path, remote: str, branch: str) -> bool:
+    """Whether `branch` (as last fetched from the remote, else here) holds a coordination file."""
     tip = _tip(root, remote, branch)
     return tip is not None and any(git.object_ids(root, [f"{tip}:{store.repo_path(f)}" for f in model.FILES]))
 
@@ -182,7 +183,7 @@ def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = Non
         listed = git.paths_under(ws.root, f"{at}:{model.COORD_DIR}/{model.ARCHIVE}")
         return [f for f in (f"{model.ARCHIVE}/{p}" for p in listed) if model.is_store_file(f)]
 
-    # A branch without coordination files says so when a file is read ("`coord init` creates it").
+    # A branch without coordination files says so when a file is read (`validation.parse_findings`).
     return Snapshot(read, commit=at, strict=strict, shards=shards)
 
 

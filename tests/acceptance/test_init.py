@@ -249,3 +249,60 @@ def test_a_broken_mcp_config_is_not_clobbered(seed_repo: Path, coord: Coord, tex
     assert result.code == 1
     assert said in result.err
     assert files_in(seed_repo) == before, "a refused init writes nothing at all"
+
+
+def _shared_store(tmp_path: Path, coord: Coord) -> Path:
+    """A bare remote holding a store on its own branch, `coord`, pushed by the first clone."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    first = tmp_path / "first"
+    git(tmp_path, "init", "-q", "-b", "main", str(first))
+    git(first, "remote", "add", "origin", str(remote))
+    assert coord(first, "init").code == 0
+    assert coord(first, "sync").code == 0
+    git(first, "push", "-q", "--no-verify", "origin", "main")
+    return remote
+
+
+def test_a_single_branch_clone_is_told_to_join_the_shared_store_not_to_start_another(
+    tmp_path: Path, coord: Coord
+) -> None:
+    """`git clone --single-branch` leaves the store's own branch behind: before `coord install` the
+    clone reads no store, and `coord init` would make a second one, from nothing, that can never
+    merge with the team's. It is told to install, and init refuses."""
+    remote = _shared_store(tmp_path, coord)
+    newcomer = tmp_path / "newcomer"
+    git(tmp_path, "clone", "-q", "--single-branch", str(remote), str(newcomer))
+    read = coord(newcomer, "status")
+    assert read.code == 1, read
+    assert "`coord install` finds it" in read.err, read.err
+    before = files_in(newcomer)
+    refused = coord(newcomer, "init")
+    assert refused.code == 1, refused
+    assert "origin already shares the store's branch 'coord'" in refused.err, refused.err
+    assert "`coord install`" in refused.err, refused.err
+    assert git(newcomer, "branch", "--list", "coord") == ""
+    assert files_in(newcomer) == before, "nothing was changed"
+    assert coord(newcomer, "install").code == 0
+    assert coord(newcomer, "status").code == 0
+
+
+def test_a_clone_set_up_before_any_store_keeps_no_store_branch(tmp_path: Path, coord: Coord) -> None:
+    """`coord install` before the store exists (the human getting a key to tell the gate, an agent
+    set up before the human's first push) records no branch: init then starts the store on its own
+    branch, and the agent's next install finds the store where it went."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    early = tmp_path / "early"
+    git(tmp_path, "clone", "-q", str(remote), str(early))
+    human = tmp_path / "human"
+    git(tmp_path, "clone", "-q", str(remote), str(human))
+    for clone in (early, human):
+        assert coord(clone, "install").code == 0
+        assert git(clone, "config", "--get", "coord.branch", check=False) == ""
+    assert coord(human, "init").code == 0
+    assert json.loads(coord(human, "init", "--json").out)["data"]["layout"] == "own branch"
+    assert coord(human, "sync").code == 0
+    assert coord(early, "install").code == 0
+    assert git(early, "config", "coord.branch") == "coord"
+    assert coord(early, "status").code == 0

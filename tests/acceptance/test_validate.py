@@ -149,7 +149,7 @@ def test_single_files_and_other_directories(tmp_path: Path, coord: Coord) -> Non
     assert coord(tmp_path, "validate", str(SEED)).code == 0
     missing = coord(tmp_path, "validate", str(tmp_path))
     assert missing.code == 1
-    assert "does not exist; `coord init` creates it" in missing.out
+    assert "does not exist: `coord init` starts a store" in missing.out
     other = tmp_path / "notes.json"
     other.write_text("{}")
     assert "not a coordination file" in coord(tmp_path, "validate", str(other)).err

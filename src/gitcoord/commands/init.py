@@ -12,6 +12,7 @@ from gitcoord import fileio
 from gitcoord import git
 from gitcoord import hooks
 from gitcoord import model
+from gitcoord import refresh
 from gitcoord import signing
 from gitcoord import snapshot
 from gitcoord import sshkeys
@@ -51,6 +52,8 @@ def init(
         name = git.head_branch(root) or name
     stored = _stored(repo, name, example=example, same_branch=same_branch)
     creating = not stored
+    if creating and not same_branch:
+        _not_shared_yet(root, name)
     if human_key is not None and not creating:
         raise FatalError(
             "--human-key gives the human coordinator's key to a new store, and this one exists: "
@@ -197,6 +200,25 @@ def _human_key(given: str | None, mine: signing.Key | None) -> str | None:
             f"{model.DEFAULT_HUMAN}: its commits would be refused; leave out --human-key to use this clone's key"
         )
     return public
+
+
+def _not_shared_yet(root: Path, branch: str) -> None:
+    """Refuse to make a store from nothing where the remote already shares the store's branch (a
+    clone made with `git clone --single-branch` has not fetched it): it would be a second root,
+    whose history cannot merge with the team's."""
+    remote = git.config(root, "coord.remote").get("coord.remote") or "origin"
+    if git.remote_url(root, remote) is None:
+        return
+    try:
+        there = git.ls_remote(root, remote, git.Ref(f"refs/heads/{branch}"), timeout=refresh.TIMEOUT)
+    except git.FetchFailed:
+        return  # out of reach: a store started here is shared when it is reachable, or refused then
+    if there is not None:
+        raise FatalError(
+            f"{remote} already shares the store's branch {branch!r} (at {there[:12]}): this clone joins it with "
+            "`coord install` (add `--as INSTANCE` to act as one), which fetches it; `coord init` would start a "
+            "second store from nothing, which cannot merge with it. Nothing was changed"
+        )
 
 
 def _stored(repo: git.Repo, branch: str, *, example: bool, same_branch: bool) -> list[str]:
