@@ -143,6 +143,11 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     )
 
 
+def _shown(key: str) -> str:
+    found = trust.parsed(key)
+    return sshkeys.fingerprint(found) if found else "a key that does not parse"
+
+
 def _own_key(ws: Workspace) -> str | None:
     from gitcoord import signing
 
@@ -210,6 +215,13 @@ def refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
     first = verdict.findings[0].commit
     bad = [f for f in verdict.findings if f.commit == first]
     shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in bad[:10])
+    told = ws.config.get(trust.TRUST)
+    if told and all(f.rule == "trust" for f in bad):  # the fault may be the key this clone was told
+        shown += (
+            f"\nThis clone judges by the human key it was told ({_shown(told)}, `git config {trust.TRUST}`): if that "
+            "is not the human coordinator's key now, tell it theirs (`coord install --trust KEY|@FILE`) before "
+            "anyone repairs the branch."
+        )
     return (
         f"{ws.remote}/{ws.branch} is at {remote[:12]}, and a commit on it breaks the rules, so this clone does not "
         f"take it: {first[:12]} {verdict.subjects.get(first, '')!r} by {git.author(ws.root, git.Sha(first))}:\n"

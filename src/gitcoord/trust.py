@@ -41,9 +41,9 @@ def untrusted(
     found = [
         Finding(model.REGISTRY, ("settings",), "trust", _published(p, whose), commit=p.commit)
         for p in verdict.published
-        if (human is None or human in p.was) and _parsed(p.key) != trusted
+        if (human is None or human in p.was) and parsed(p.key) != trusted
     ]
-    found += _renamed(root, trusted, [p for p in verdict.published if _parsed(p.key) == trusted], whose)
+    found += _renamed(root, trusted, [p for p in verdict.published if parsed(p.key) == trusted], whose)
     if told and verdict.roots:
         found = _unvouched(root, trusted, verdict, tip, whose) + found
     return found
@@ -81,7 +81,7 @@ def _published(p: replay.Published, whose: str) -> str:
     if p.key is None:
         did = "names another human coordinator before a human key was published"
     else:
-        shown = sshkeys.fingerprint(k) if (k := _parsed(p.key)) else "a key that does not parse"
+        shown = sshkeys.fingerprint(k) if (k := parsed(p.key)) else "a key that does not parse"
         did = f"publishes {shown} as the human coordinator's key, where the store held none, and it is not {whose}"
     return (
         f"the commit {did}: before signatures are required anyone can act as the human, so who the human is "
@@ -162,10 +162,11 @@ def _vouched(root: Path, tip: git.Sha, registry: Doc | None, key: str, roots: li
 
 def human_key(registry: Doc | None) -> str | None:
     """The registry's human key, parsed (None: none, or one that does not parse)."""
-    return _parsed(model.settings_of(registry).human_key) if registry is not None else None
+    return parsed(model.settings_of(registry).human_key) if registry is not None else None
 
 
-def _parsed(key: str | None) -> str | None:
+def parsed(key: str | None) -> str | None:
+    """`key` in the form the registry compares (type and base64), or None where it is no key."""
     try:
         return sshkeys.parse(key) if key else None
     except sshkeys.NotAKey:

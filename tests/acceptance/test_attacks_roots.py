@@ -343,6 +343,23 @@ def test_a_newcomer_told_the_human_key_trusts_the_store_that_starts_from_it(
     assert coord(newcomer, "status").code == 0
 
 
+def test_a_shallow_join_told_the_human_key_fetches_back_to_a_commit_the_key_signed(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """The tip alone is an instance's commit, which the human key never signed: the join fetches
+    more of the history until it holds one the key signed as the human, and trusts the store then."""
+    for who in ("instance-1", "instance-2"):
+        example_team.ok(who, "checkin", "--sync")
+    newcomer = tmp_path / "newcomer"
+    url = f"file://{example_team.remote}"  # git ignores --depth on a path
+    git(example_team.base, "clone", "-q", "--depth=1", "--single-branch", url, str(newcomer))
+    git(newcomer, "remote", "set-url", "origin", str(example_team.remote))
+    joined = coord(newcomer, "install", "--as", "instance-4", "--trust", f"@{example_team.key_of(HUMAN)}.pub")
+    assert joined.code == 0, joined
+    assert "it starts from the human key this clone trusts" in joined.out, joined
+    assert coord(newcomer, "status").code == 0
+
+
 def test_a_newcomer_told_another_human_key_believes_none_of_the_store(
     example_team: Team, coord: Coord, tmp_path: Path
 ) -> None:
@@ -356,6 +373,7 @@ def test_a_newcomer_told_another_human_key_believes_none_of_the_store(
     refused_sync = coord(newcomer, "sync")
     assert refused_sync.code != 0
     assert "the store starts here, and its registry names the human key SHA256:" in refused_sync.err
+    assert "if that is not the human coordinator's key now, tell it theirs" in refused_sync.err.replace("\n", " ")
     assert "not the key this clone trusts" in refused_sync.err.replace("\n", " ")
     read = coord(newcomer, "status")
     assert read.code != 0, "nothing of the store keeps the rules: there is nothing to read"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gitcoord import authenticity
@@ -24,6 +25,9 @@ from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.sshkeys import fingerprint
+
+if TYPE_CHECKING:
+    from gitcoord import replay
 
 
 def install(
@@ -119,6 +123,8 @@ def first_look(ws: workspace.Workspace) -> list[str]:
     if tracking is None or incoming.anchored(ws, git.rev_parse(ws.root, incoming.verified_ref(ws)), tracking):
         return []
     verdict = incoming.judge(ws, tracking)
+    if verdict is not None and ws.config.get(trust.TRUST) and _shallow(ws, tracking):
+        verdict, tracking = _deepened(ws, verdict, tracking)
     if verdict is None:
         trusted = ws.config.get(trust.TRUST)
         anchor = f", and it starts from the human key this clone trusts ({fingerprint(trusted)})" if trusted else ""
@@ -130,6 +136,36 @@ def first_look(ws: workspace.Workspace) -> list[str]:
             ]
         return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"]
     return [incoming.summary(ws, verdict)]
+
+
+DEEPER = (100, 1_000, 10_000)  # commits a shallow join told the human key fetches, in turn, to find its signature
+
+
+def _deepened(ws: workspace.Workspace, verdict: replay.Verdict, tip: git.Sha) -> tuple[replay.Verdict | None, git.Sha]:
+    """A shallow join told the human key holds only the tip, which the key vouches for only through
+    a commit it signed as the human coordinator at or above the commits this clone has. So it fetches
+    more of the history, in steps, until such a commit is in it (the human signs its registrations,
+    decisions and answers), it has all of it, or the store names another human key (more history
+    would not change who made it)."""
+    tracking = git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
+    registry = trust.registries_at(ws.root, [tip])[tip]
+    told = ws.config.get(trust.TRUST, "")
+    if not all(f.rule == "trust" for f in verdict.findings) or trust.human_key(registry) != trust.parsed(told):
+        return verdict, tip
+    for depth in DEEPER:
+        if not _shallow(ws, tip):
+            break
+        try:
+            git.fetch_tip(ws.root, ws.remote, ws.ref, tracking, depth=depth)
+        except git.FetchFailed:
+            break
+        tip = git.rev_parse(ws.root, tracking) or tip
+        git.delete_refs(ws.root, "refs/coord/verified/")
+        found = incoming.judge(ws, tip)
+        if found is None or not all(f.rule == "trust" for f in found.findings):
+            return found, tip
+        verdict = found
+    return verdict, tip
 
 
 def _shallow(ws: workspace.Workspace, tip: git.Sha) -> bool:
