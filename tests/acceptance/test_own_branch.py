@@ -295,6 +295,38 @@ def test_doctor_reports_a_clone_without_the_branch(team: dict[str, Path], coord:
     assert "coord is neither here nor fetched from origin" in result.out
 
 
+def test_doctor_does_not_blame_the_identity_for_a_store_file_that_does_not_read(
+    team: dict[str, Path], coord: Coord
+) -> None:
+    """A hand edit committed past the hooks leaves task-queue.json broken: doctor says so, and says
+    that the registry still reads (the instance is registered), and where the edit is open."""
+    one = team["instance-1"]
+    _ok(coord, one, "edit")
+    worktree = one / ".coord-edit"
+    path = worktree / "coordination" / model.TASKS
+    path.write_text(path.read_text().replace("{", "{,", 1))
+    git(worktree, "commit", "-qam", "broken by hand", "--no-verify")
+    said = coord(one, "doctor")
+    assert said.code == 1, said
+    assert "not registered" not in said.out, said.out
+    assert "open for a hand edit in" in said.out, said.out
+    assert "(the store on a code branch)" not in said.out, said.out
+    lines = {
+        line.split()[1].rstrip(":"): line.strip()
+        for line in said.out.splitlines()
+        if line.split()[:1] in (["ok"], ["FAIL"])
+    }
+    assert lines["identity"].startswith("ok"), said.out
+    assert lines["store"].startswith("FAIL"), said.out
+    git(worktree, "reset", "-q", "--hard", "HEAD~")
+    path = worktree / "coordination" / model.REGISTRY
+    path.write_text("{,")
+    git(worktree, "commit", "-qam", "registry broken by hand", "--no-verify")
+    said = coord(one, "doctor")
+    assert "cannot tell: the registry does not read" in said.out, said.out
+    assert "not registered" not in said.out, said.out
+
+
 def test_the_gate_refuses_a_second_branch_naming_itself_the_stores(team: dict[str, Path], coord: Coord) -> None:
     """Which line is the store's decides what counts as shared there (a claim, a key rotated out):
     a branch beside it whose store names itself the store's branch would leave the gate to guess."""

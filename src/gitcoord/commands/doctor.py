@@ -19,6 +19,7 @@ from gitcoord import store
 from gitcoord import tables
 from gitcoord import validation
 from gitcoord import workspace
+from gitcoord.commands.branch import EDIT_DIR
 from gitcoord.errors import FatalError
 from gitcoord.model import Record
 from gitcoord.output import Output
@@ -37,10 +38,10 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield store_check
     yield _conflict_markers(ws.root)
     yield _identity(ws, registry)
-    if store_check.ok:
+    if store_check.ok and registry is not None:
         yield from _guarded(ws, registry)
     yield signing_check(ws, registry)
-    yield _hooks(ws, registry)
+    yield _hooks(ws, registry or {})
     yield _remote(ws, fetched)
 
 
@@ -84,6 +85,8 @@ def _branch(ws: workspace.Workspace) -> clone.Check:
     remote = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
     checked_out = git.worktree_of(ws.root, ws.branch)
     layout = f"checked out in {checked_out} (the store on a code branch)" if checked_out else "a branch of its own"
+    if checked_out is not None and Path(checked_out) == ws.root / EDIT_DIR:
+        layout = f"a branch of its own, open for a hand edit in {checked_out} (`coord edit --done` closes it)"
     if local is None and remote is None:
         fix = f"`git fetch {ws.remote} {ws.branch}` then `coord install`, or `coord init` to start one"
         return clone.Check("branch", False, f"{ws.branch} is neither here nor fetched from {ws.remote}: {fix}")
@@ -104,17 +107,20 @@ def _locks(ws: workspace.Workspace) -> clone.Check:
     return clone.Check("locks", False, f"{aged}: {fix}")
 
 
-def _store(ws: workspace.Workspace, fresh: refresh.Freshness | None) -> tuple[clone.Check, Record]:
-    """Whether the shared branch's store is valid, and its registry (empty when it is not)."""
-    nobody: Record = {"instances": {}}
+def _store(ws: workspace.Workspace, fresh: refresh.Freshness | None) -> tuple[clone.Check, Record | None]:
+    """Whether the shared branch's store is valid, and its registry (None when that does not read:
+    the checks that ask it then say they cannot tell, rather than that the instance is unregistered)."""
     try:
         snap = workspace.snapshot(ws, commit=fresh.commit if fresh is not None else None)
         found = validation.check(snap)
         said = f"{len(found)} problem(s): run `coord validate`" if found else "valid"
         check = clone.Check("store", not found, f"{ws.branch} at {str(snap.commit)[:12]}: {said}")
-        return check, snap[model.REGISTRY] if not found else nobody
+        return check, snap[model.REGISTRY] if not any(f.file == model.REGISTRY for f in found) else None
     except FatalError as e:
-        return clone.Check("store", False, str(e).splitlines()[0]), nobody
+        return clone.Check("store", False, str(e).splitlines()[0]), None
+
+
+UNREAD = "cannot tell: the registry does not read (the store check above says why)"
 
 
 def _guarded(ws: workspace.Workspace, registry: Record) -> Iterator[clone.Check]:
@@ -142,20 +148,24 @@ def _conflict_markers(root: Path) -> clone.Check:
     )
 
 
-def _identity(ws: workspace.Workspace, registry: Record) -> clone.Check:
+def _identity(ws: workspace.Workspace, registry: Record | None) -> clone.Check:
     if ws.identity is None:
         return clone.Check("identity", False, events.IDENTITY_HELP)
+    if registry is None:
+        return clone.Check("identity", False, f"{ws.identity}: {UNREAD}")
     known = ws.identity in registry["instances"] or ws.identity == model.settings_of(registry).human_coordinator
     fix = "" if known else f": not registered; `coord register {ws.identity} --role ROLE`"
     return clone.Check("identity", known, ws.identity + fix)
 
 
-def signing_check(ws: workspace.Workspace, registry: Record) -> clone.Check:
-    required = model.settings_of(registry).require_signatures
+def signing_check(ws: workspace.Workspace, registry: Record | None) -> clone.Check:
     try:
         key = signing.current(ws.root)
     except FatalError as e:
         return clone.Check("signing", False, str(e))
+    if registry is None:
+        return clone.Check("signing", False, f"{'signs with ' + key.fingerprint if key else 'does not sign'}; {UNREAD}")
+    required = model.settings_of(registry).require_signatures
     if key is None or not git.config_bool(ws.root, "commit.gpgsign"):
         if not required:
             return clone.Check("signing", True, "this clone does not sign its commits; the store does not require it")
