@@ -102,6 +102,13 @@ def test_outside_a_repository_it_says_what_to_do(tmp_path: Path, coord: Coord) -
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_directory_that_is_not_there_is_a_usage_error_not_a_missing_git(tmp_path: Path, coord: Coord) -> None:
+    result = coord(tmp_path, "-C", "nowhere", "status")
+    assert result.code == 2, result
+    assert f"{tmp_path / 'nowhere'} is not a directory" in result.err, result.err
+    assert "git is not installed" not in result.err
+
+
 def test_a_bare_repository_is_refused(tmp_path: Path, coord: Coord) -> None:
     git(tmp_path, "init", "-q", "--bare", "shared.git")
     result = coord(tmp_path / "shared.git", "init")

@@ -109,7 +109,10 @@ def cli(ctx: click.Context, as_instance: str | None, directories: tuple[Path, ..
     ctx.color = colour(color)
     out = ctx.obj if isinstance(ctx.obj, Output) else Output(as_json=False)
     out.color = ctx.color  # for what is printed once the command is done (its error)
-    ctx.obj = Globals(Path.cwd().joinpath(*directories).resolve(), as_instance, out)
+    where = Path.cwd().joinpath(*directories).resolve()
+    if directories and not where.is_dir():  # else every command would fail as if git were missing
+        raise click.BadParameter(f"{where} is not a directory", param_hint="-C")
+    ctx.obj = Globals(where, as_instance, out)
 
 
 def colour(choice: str) -> bool | None:
