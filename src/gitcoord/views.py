@@ -43,8 +43,11 @@ def by_urgency(records: list[Record]) -> list[Record]:
 
 
 def missing_inputs(decision: Fields) -> list[str]:
+    """Who was asked for an input and has not given it; not whoever the decision is escalated to,
+    whose answer is the decision itself (`coord decision decide`), not an input to it."""
     given = {i["from"] for i in decision.get("inputs", ())}
-    return [n for n in decision.get("input_needed_from", ()) if n not in given]
+    deciding = (decision.get("escalation") or {}).get("escalated_to")
+    return [n for n in decision.get("input_needed_from", ()) if n not in given and n != deciding]
 
 
 def ready(state: State, instance: str | None = None) -> list[Record]:

@@ -211,6 +211,15 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     assert dispute.startswith("dec_")
     assert dispute != "dec_002"
     assert team.json("human", "decision", "show", dispute)["escalation"]["subject"] == "task_003"
+    # The human decides it: asked to, not for an input to it, and not told that its own input is missing.
+    kinds = {item["kind"] for item in team.json("human", "next")["items"] if item["id"] == dispute}
+    assert kinds == {"escalation"}, kinds
+    assert dispute not in {d["decision_id"] for d in team.json("human", "inbox")["decisions_needing_my_input"]}
+    decided = team.coord(
+        team.repo, "--as", "human", "decision", "decide", dispute, "--option", "instance-3", "--rationale", "r"
+    )
+    assert decided.code == 0, decided
+    assert "decided without input" not in decided.err, decided.err
 
 
 @pytest.mark.parametrize(
