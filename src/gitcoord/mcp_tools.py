@@ -44,6 +44,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("msg", "send"),
     ("msg", "reply"),
     ("msg", "ack"),
+    ("msg", "list"),
     ("msg", "show"),
     ("decision", "propose"),
     ("decision", "input"),

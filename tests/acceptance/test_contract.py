@@ -191,6 +191,7 @@ CASES: dict[str, tuple[Case, Failure | None]] = {
     "defer": ((_offered, [*I1, "defer", "{}", "--reason", "after the review"]), (None, [*I1, "defer", "task_999", "--reason", "r"], "not_found")),
     "migrate": ((_same_branch_store, ["-C", "../older", *H, "migrate", "--branch", "coord"]), (None, [*H, "migrate", "--branch", "coord"], "refused")),
     "msg ack": ((_answered, [*I1, "msg", "ack", "{}"]), (_question, [*I2, "msg", "ack", "{}"], "refused")),
+    "msg list": ((None, [*I1, "msg", "list", "--all"]), None),
     "msg reply": ((_question, [*I2, "msg", "reply", "{}", "--body", "b"]), (_question, [*I1, "msg", "reply", "{}", "--body", "b"], "refused")),
     "msg send": ((None, [*I1, "msg", "send", "--to", "instance-2", "--subject", "s", "--body", "b"]), (None, [*I1, "msg", "send", "--to", "nobody", "--subject", "s", "--body", "b"], "refused")),
     "msg show": ((_answered, [*I1, "msg", "show", "{}", "--ack"]), (None, ["msg", "show", "msg_999"], "not_found")),

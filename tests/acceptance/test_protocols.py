@@ -173,6 +173,28 @@ def test_example_2_cross_instance_problem_solving(team: Team) -> None:
     assert "Decisions that affect you:\n" in team("instance-3", "checkin")
 
 
+def test_msg_list_shows_ones_own_messages_and_with_all_every_one(team: Team) -> None:
+    between = team("instance-2", "msg", "send", "--to", "instance-3", "--subject", "between us", "--body", "b")
+    to_all = team("instance-3", "msg", "send", "--to", "all", "--subject", "for everyone", "--body", "b")
+    mine = [m["message_id"] for m in team.json("instance-1", "msg", "list")]
+    assert "msg_001" in mine, mine
+    assert to_all in mine, mine
+    assert between not in mine, "another pair's thread is not mine"
+    every = [m["message_id"] for m in team.json("instance-1", "msg", "list", "--all")]
+    assert between in every
+    assert set(mine) <= set(every)
+    listed = team.json("instance-1", "msg", "list", "--all")
+    assert [(m["timestamp"], m["message_id"]) for m in listed] == sorted(
+        (m["timestamp"], m["message_id"]) for m in listed
+    )
+    open_ones = team.json("instance-1", "msg", "list", "--all", "--open")
+    assert open_ones
+    assert all(m["status"] in ("pending_response", "sent") for m in open_ones)
+    assert "between us" in team("instance-1", "msg", "list", "--all")
+    refused = team.refused("instance-1", "msg", "reply", "msg_nope", "--body", "x")
+    assert "`coord msg list --all` shows them" in refused.err, refused.err
+
+
 def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     team("instance-1", "decision", "input", "dec_002", "--option", "GraphQL Federation")
     team("instance-3", "decision", "input", "dec_002", "--option", "REST API", "--comment", "simpler")

@@ -77,6 +77,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("task", "block"): ("gitcoord.commands.tasks:block", ["T", "--reason", "r"]),
     ("task", "cancel"): ("gitcoord.commands.tasks:cancel", ["T", "--reason", "r"]),
     ("task", "claim"): ("gitcoord.commands.tasks:claim", ["T"]),
+    ("msg", "list"): ("gitcoord.commands.messages:list_messages", []),
     ("task", "complete"): ("gitcoord.commands.tasks:complete", ["T"]),
     ("task", "decline"): ("gitcoord.commands.tasks:decline", ["T", "--reason", "r"]),
     ("task", "edit"): ("gitcoord.commands.tasks:edit", ["T", "--title", "t"]),

@@ -94,6 +94,17 @@ def msg_ack(*, message_id: str, no_commit: bool, sync: bool | None, as_instance:
     return messages.ack(**step_where(as_instance, as_json, no_commit=no_commit, sync=sync), message_id=message_id)
 
 
+@msg.command("list")
+@click.option("--all", "everyone", is_flag=True, help="Every message, not only those from me, to me or to all.")
+@click.option("--open", "open_only", is_flag=True, help="Only those still open: an answer owed, or not yet read.")
+@reading_options
+def msg_list(*, everyone: bool, open_only: bool, as_instance: str | None, as_json: bool) -> int:
+    """List messages from me, to me or to all (--all: every one), oldest first."""
+    from gitcoord.commands import messages
+
+    return messages.list_messages(**where(as_instance, as_json), everyone=everyone, open_only=open_only)
+
+
 @msg.command("show")
 @message_argument
 @click.option("--ack", is_flag=True, help="And mark it read, as `coord msg ack MSG` does (one commit).")

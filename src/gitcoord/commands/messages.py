@@ -68,6 +68,25 @@ def ack(*, message_id: str, **options: Unpack[step.Options]) -> int:
     return step.run(lambda s, c: messages.ack(s, c, records.resolve(s, "message", message_id)), **options)
 
 
+OPEN = ("pending_response", "sent")  # an answer owed, or not yet read: the thread is not over
+
+
+def list_messages(*, cwd: Path, as_instance: str | None, out: Output, everyone: bool, open_only: bool) -> int:
+    ws, state, _ = open_fresh(cwd, as_instance, out, model.MESSAGES)
+    me = ws.identity
+    with validation.reading(state):
+        chosen = [
+            m
+            for m in views.messages(state)
+            if (everyone or me is None or me in (m["from"], m["to"]) or m["to"] == model.BROADCAST)
+            and (not open_only or m["status"] in OPEN)
+        ]
+        chosen.sort(key=lambda m: (m["timestamp"], m["message_id"]))
+        summaries = [views.message_summary(m) for m in chosen]
+        out.emit(summaries, render.messages(summaries) or ["(no messages)"])
+        return 0
+
+
 def show(
     *, cwd: Path, as_instance: str | None, out: Output, message_id: str, ack: bool = False, sync: bool | None = None
 ) -> int:

@@ -144,7 +144,7 @@ class _Taken(Container[str]):
         return any(r[key] == rid for name in self._coll.lists for r in self._doc.get(name, ()))
 
 
-_LIST = {"instance": "status", "task": "task list", "message": "inbox --all", "decision": "decision list"}
+_LIST = {"instance": "status", "task": "task list", "message": "msg list --all", "decision": "decision list"}
 
 
 def settings(state: State) -> model.Settings:
