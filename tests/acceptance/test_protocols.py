@@ -237,11 +237,11 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     kinds = {item["kind"] for item in team.json("human", "next")["items"] if item["id"] == dispute}
     assert kinds == {"escalation"}, kinds
     assert dispute not in {d["decision_id"] for d in team.json("human", "inbox")["decisions_needing_my_input"]}
-    decided = team.coord(
+    resolved = team.coord(
         team.repo, "--as", "human", "decision", "decide", dispute, "--option", "instance-3", "--rationale", "r"
     )
-    assert decided.code == 0, decided
-    assert "decided without input" not in decided.err, decided.err
+    assert resolved.code == 0, resolved
+    assert "resolved without input" not in resolved.err, resolved.err
 
 
 @pytest.mark.parametrize(
