@@ -241,7 +241,7 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
         team.repo, "--as", "human", "decision", "decide", dispute, "--option", "instance-3", "--rationale", "r"
     )
     assert resolved.code == 0, resolved
-    assert "resolved without input" not in resolved.err, resolved.err
+    assert "decided without input" not in resolved.err, resolved.err
 
 
 @pytest.mark.parametrize(
