@@ -1,8 +1,8 @@
 """What `coord wait` waits for, judged on two states: where the wait began and now. Pure.
 
 A wait ends on the first of the things it was asked about that holds: an answer to a
-message, an input on a decision (or its decision), a task of mine that can start, a task
-offered to me; asked about nothing in particular, on anything new for me (`views.news`).
+message, an input on a decision (or its decision), a task of mine that can start or one that
+fits me ready to take, a task offered to me; asked about nothing in particular, on anything new for me (`views.news`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from gitcoord.records import State
 class Wanted(NamedTuple):
     reply: str | None = None  # an answer to this message
     input_on: str | None = None  # an input on (or the decision of) this decision
-    ready: bool = False  # a task of mine that can start
+    ready: bool = False  # a task of mine that can start, or an unassigned one that fits me
     offer: bool = False  # a task offered to me
 
     @property
@@ -38,10 +38,14 @@ def happened(start: State, now: State, me: str, wanted: Wanted) -> dict[str, Any
         change = _decision_moved(start, now, wanted.input_on)
         if change:
             found["decision"] = change
-    if wanted.ready:
-        startable = [t for t in views.ready(now, me) if t["status"] == "assigned"]
+    if wanted.ready:  # as `coord task ready --mine`: mine to start, and the unassigned that fit me to take
+        ready = views.ready(now, me)
+        startable = [t for t in ready if t["status"] == "assigned"]
+        takeable = [t for t in ready if t["status"] == "pending_assignment"]
         if startable:
             found["can_start"] = [views.task_summary(t) for t in startable]
+        if takeable:
+            found["ready_for_me"] = [views.task_summary(t) for t in takeable]
     if wanted.offer:
         offered = [t for t in views.tasks(now) if t["assigned_to"] == me and t["status"] == "offered"]
         if offered:

@@ -394,6 +394,11 @@ def test_wait_returns_at_once_for_what_already_holds_and_refuses_what_does_not_e
     team("instance-1", "task", "accept", "task_002")
     ready = team("instance-1", "wait", "--ready", "--timeout", "5")
     assert ready.startswith("Your tasks that can start now (coord task start TASK):\n  task_002")
+    # An unassigned task that fits, as `task ready --mine` lists it, is one to take.
+    fits = team("instance-2", "task", "add", "Anyone's work").splitlines()[0]
+    taken = team("instance-2", "wait", "--ready", "--timeout", "5")
+    assert "Ready for you to take (coord task claim TASK):" in taken, taken
+    assert fits in taken, taken
     team("instance-1", "decision", "input", "dec_002", "--option", "REST API", "--comment", "simple")
     team("instance-2", "decision", "input", "dec_002", "--option", "REST API")
     git(team.clones["instance-1"], "config", "coord.instance", "human")

@@ -47,7 +47,11 @@ def news(*, peek: bool, full: bool, as_instance: str | None, as_json: bool) -> i
 @cli.command()
 @click.option("--reply", "reply", metavar="MSG", help="Until MSG has an answer.")
 @click.option("--input", "input_on", metavar="DEC", help="Until DEC gets an input, or is decided.")
-@click.option("--ready", is_flag=True, help="Until a task of mine can start (its dependencies completed).")
+@click.option(
+    "--ready",
+    is_flag=True,
+    help="Until a task can start (its dependencies completed): mine, or an unassigned one that fits me.",
+)
 @click.option("--offer", is_flag=True, help="Until a task is offered to me.")
 @click.option(
     "--timeout",

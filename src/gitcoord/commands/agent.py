@@ -228,6 +228,8 @@ def _found_lines(found: dict[str, Any]) -> list[str]:
             lines.append(render.decision_line(d))
     if found.get("can_start"):
         lines += ["Your tasks that can start now (coord task start TASK):", *map(render.task_line, found["can_start"])]
+    if found.get("ready_for_me"):
+        lines += ["Ready for you to take (coord task claim TASK):", *map(render.task_line, found["ready_for_me"])]
     if found.get("offered_to_me"):
         lines += ["Offered to you:", *map(render.task_line, found["offered_to_me"])]
     if "news" in found:
