@@ -135,6 +135,9 @@ def test_task_lifecycle_moves_between_the_seed_lists(state: dict[str, Any]) -> N
         tasks.claim(state, ctx("instance-4"), tid)
     with pytest.raises(Refused, match="task_001 is in_progress; start needs it assigned or blocked"):
         tasks.start(state, ctx("instance-2"), "task_001")
+    held = tasks.assign(state, ctx("instance-2"), tid, "instance-4")
+    done = tasks.complete(apply(state, held), ctx("instance-2", 1), "task_001")
+    assert done.notes == (f"now ready: task_002, {tid} (offered to instance-4)",), "one offered too"
     done = tasks.complete(state, ctx("instance-2", 1), "task_001")
     assert done.notes == (f"now ready: task_002, {tid}",)
     state = apply(state, done)

@@ -250,10 +250,14 @@ def _edited_list(task: Record, name: str, added: Sequence[str], dropped: Sequenc
 
 
 def _unblocked(edit: Edit, done: str) -> list[str]:
+    """The tasks that waited for `done` and wait for nothing now: to take, or (held) to start."""
+    queue = records.task_queue(edit.state)
+    waiting = ("pending_assignment", "offered", "assigned")
+    whose = {"offered": "offered to {}", "assigned": "{} holds it"}
     return [
-        t["task_id"]
-        for t in records.task_queue(edit.state)["pending_tasks"]
-        if done in t["dependencies"] and not _waiting_for(edit, t)
+        t["task_id"] + (f" ({whose[t['status']].format(t['assigned_to'])})" if t["status"] in whose else "")
+        for t in [*queue["pending_tasks"], *queue["active_tasks"]]
+        if t["status"] in waiting and done in t["dependencies"] and not _waiting_for(edit, t)
     ]
 
 
