@@ -7,6 +7,8 @@ from typing import NamedTuple
 from gitcoord.jsonio import JsonPath
 from gitcoord.jsonio import format_path
 
+ABOUT_THE_COMMIT = frozenset({"signature", "trailer"})  # rules about who made a commit, not a place in a file
+
 
 class Finding(NamedTuple):
     file: str  # the file name inside coordination/, e.g. "task-queue.json"
@@ -20,6 +22,10 @@ class Finding(NamedTuple):
     @property
     def where(self) -> str:
         return format_path(self.path)
+
+    @property
+    def about_the_commit(self) -> bool:
+        return self.rule in ABOUT_THE_COMMIT
 
     def as_dict(self) -> dict[str, object]:
         return {

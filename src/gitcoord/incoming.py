@@ -11,6 +11,7 @@ the commits that are new since.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import TYPE_CHECKING
 
 from gitcoord import clock
@@ -104,7 +105,8 @@ def _basis(ws: Workspace) -> str:
     if told:
         return f"told {told}"
     key = ws.config.get("user.signingkey")
-    return f"{ws.identity} {key}" if ws.identity and key and ws.config.get("gpg.format") == "ssh" else ""
+    me = _judging_as(ws)
+    return f"{me} {key}" if me and key and ws.config.get("gpg.format") == "ssh" else ""
 
 
 def _weighs(ws: Workspace, basis: str, commits: list[git.Sha]) -> bool:
@@ -113,7 +115,8 @@ def _weighs(ws: Workspace, basis: str, commits: list[git.Sha]) -> bool:
     if basis.startswith("told "):
         return True
     registries = trust.registries_at(ws.root, commits)
-    return any(r is not None and model.settings_of(r).human_coordinator == ws.identity for r in registries.values())
+    me = _judging_as(ws)
+    return any(r is not None and model.settings_of(r).human_coordinator == me for r in registries.values())
 
 
 def shared(ws: Workspace, tip: git.Sha) -> None:
@@ -132,7 +135,7 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
     told = ws.config.get(trust.TRUST)
     if told:
         return trust.untrusted(ws.root, told, verdict, tip)
-    me = ws.identity
+    me = _judging_as(ws)
     if me is None or not (verdict.roots or any(me in p.was for p in verdict.published)):
         return []
     mine = _own_key(ws)
@@ -146,6 +149,14 @@ def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Fin
 def _shown(key: str) -> str:
     found = trust.parsed(key)
     return sshkeys.fingerprint(found) if found else "a key that does not parse"
+
+
+def _judging_as(ws: Workspace) -> str | None:
+    """Who this clone is, as it judges what it receives: the instance it was set up as (or the
+    session's, COORD_INSTANCE), not one a single command names with --as; a command acting as the
+    human from an instance's clone (refused before it commits) must not judge the shared history
+    as the human's own clone would, by a key that is not the human's."""
+    return os.environ.get("COORD_INSTANCE") or ws.config.get("coord.instance") or None
 
 
 def _own_key(ws: Workspace) -> str | None:

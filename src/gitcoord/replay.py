@@ -83,7 +83,7 @@ def check_range(
     # Oldest commit first, and within one who acted before what they did: a forged record is
     # first of all a commit its signer had no right to make.
     order: dict[str, int] = {c.sha: n for n, c in enumerate(commits)}
-    findings.sort(key=lambda f: (order.get(f.commit, len(order)), f.rule not in ("signature", "trailer")))
+    findings.sort(key=lambda f: (order.get(f.commit, len(order)), not f.about_the_commit))
     subjects: dict[str, str] = {c.sha: c.subject for c in commits}
     touched_shas = frozenset(c.sha for c in touched)
     return Verdict(len(commits), findings, subjects, touched_shas, frozenset(roots), tuple(published))

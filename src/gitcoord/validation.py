@@ -138,9 +138,11 @@ class InvalidChange(InvalidStore):
 
 
 def format_finding(f: Finding) -> str:
+    commit = f" (commit {f.commit[:12]})" if f.commit else ""
+    if f.about_the_commit:  # who made the commit: no file of it is at fault
+        return f"{f.message} [{f.rule}]{commit}"
     where = f"{model.COORD_DIR}/{f.file}" + (f":{f.line}:{f.column}" if f.line else "")
     path = f" {f.where}:" if f.path else ""
-    commit = f" (commit {f.commit[:12]})" if f.commit else ""
     return f"{where}:{path} {f.message} [{f.rule}]{commit}"
 
 

@@ -84,7 +84,7 @@ def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str
             if not findings:
                 tip = again
                 continue
-            if any(f.rule in ("signature", "trailer") for f in findings):
+            if any(f.about_the_commit for f in findings):
                 # Signed again here, with this clone's key of today: what it signed then (a key
                 # rotation, another identity's step) cannot be told apart from a forgery.
                 raise FatalError(_by_hand(ws, void, f"{c.sha[:12]} cannot be signed again as it was"))

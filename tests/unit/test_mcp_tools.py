@@ -197,5 +197,5 @@ def test_the_tools_that_commit_nothing_are_the_reads() -> None:
     reads = {name for name, tool in TOOLS.items() if not tool.commits}
     assert reads == {
         *("next", "news", "wait", "inbox", "defer", "status", "health", "log", "whoami"),
-        *("task_ready", "task_list", "task_show", "decision_list", "decision_show"),
+        *("task_ready", "task_list", "task_show", "msg_list", "decision_list", "decision_show"),
     }

@@ -243,7 +243,7 @@ def _stores_held(root: Path) -> list[str]:
 
 
 def _refusal(ref: str, f: Finding, subjects: dict[str, str]) -> Refusal:
-    if f.rule in ("signature", "trailer"):  # about the commit, not a place in a file
+    if f.about_the_commit:
         message = f.message
     else:
         where = f"{store.repo_path(f.file)}" + (f":{f.line}:{f.column}" if f.line else "")
