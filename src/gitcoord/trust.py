@@ -64,12 +64,16 @@ def foreign_roots(root: Path, mine: str, verdict: replay.Verdict, human: str, ti
     for commit in roots:
         registry = registries[commit]
         key = human_key(registry)
-        if registry is None or model.settings_of(registry).human_coordinator != human or key in (None, mine):
+        # This clone is the human's by the root's name for the human, or the tip's: a root naming
+        # another, renamed to this clone's later, is as foreign as one naming it from the start.
+        named = {model.settings_of(r).human_coordinator for r in (registry, registries[tip]) if r is not None}
+        if registry is None or human not in named or key in (None, mine):
             continue
         if _vouched(root, tip, registries[tip], mine, [commit]):
             continue  # this clone's key signed, as the human, a commit above it: the store is the human's
         message = (
-            f"the store starts here, and its registry names the human key {sshkeys.fingerprint(key)} for {human}, "
+            f"the store starts here, and its registry names the human key {sshkeys.fingerprint(key)} for "
+            f"{model.settings_of(registry).human_coordinator}, "
             f"not this clone's own key ({sshkeys.fingerprint(mine)}), which signs as the human coordinator: a store "
             "someone else made, who holds the human's power in it"
         )
