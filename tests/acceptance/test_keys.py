@@ -765,3 +765,48 @@ def test_the_humans_clone_believes_no_store_handed_over_to_its_public_key(
     refused = coord(human, "sync")
     assert refused.code == 1, refused
     assert "a store someone else made" in refused.err, refused.err
+
+
+def test_the_humans_clone_believes_no_store_whose_root_named_the_human_otherwise(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root names the coordinator "boss", with the maker's key; a later commit, signed by that
+    key, renames the coordinator to the human and hands the human key over. The human's clone is
+    the human's by the tip's name: the root is as foreign as one naming the human from the start."""
+    keys = tmp_path / "human-keys"
+    keys.mkdir(mode=0o700)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / HUMAN)], check=True)
+    real = " ".join((keys / f"{HUMAN}.pub").read_text().split()[:2])
+    remote = bare_remote(tmp_path / "remote.git")
+    other = make_repo(tmp_path / "other")
+    git(other, "remote", "add", "origin", str(remote))
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "other-keys"))
+    assert coord(other, "init", "--as", HUMAN).code == 0
+    made = git(other, "config", "user.signingkey")
+    signed = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={made}"]
+    work = tmp_path / "work"
+    git(other, "worktree", "add", "-q", "--detach", str(work), "coord")
+
+    def commit(change: Callable[[dict[str, Any]], object], message: str, parents: list[str]) -> str:
+        _edit_registry(work, change)
+        git(work, "add", "-A")
+        tree = git(work, "write-tree")
+        return git(work, *signed, "commit-tree", "-S", tree, *(a for p in parents for a in ("-p", p)), "-m", message)
+
+    root = commit(
+        lambda d: d["settings"].update(human_coordinator="boss"), "coord(init): start\n\nCoord-Instance: boss", []
+    )
+    renamed = commit(
+        lambda d: d["settings"].update(human_coordinator=HUMAN, human_key=real),
+        "coord(settings): the human coordinator is human\n\nCoord-Instance: boss",
+        [root],
+    )
+    git(other, "push", "-q", "--no-verify", "origin", f"{renamed}:refs/heads/coord")
+    monkeypatch.setenv("COORD_KEYS_DIR", str(keys))
+    human = tmp_path / "human"
+    git(tmp_path, "clone", "-q", str(remote), str(human))
+    coord(human, "install", "--as", HUMAN)
+    refused = coord(human, "sync")
+    assert refused.code == 1, refused
+    assert "a store someone else made" in refused.err, refused.err
+    assert "for boss" in refused.err, refused.err
