@@ -256,6 +256,22 @@ def test_a_forged_escalation_position_before_the_real_one_is_refused(example_tea
     found(attacker, "authorization")
 
 
+def test_a_position_may_not_say_another_wrote_it(example_team: Team) -> None:
+    """The raiser rewords its own position as written down by the human: the human, who decides on
+    the positions, would read the raiser's words as its own."""
+    example_team.ok(VICTIM, "escalate", "dec_002", "--reason", "we cannot agree", "--sync")
+    raiser = Forger(example_team, VICTIM).fresh()
+
+    def reword(d: dict[str, Any]) -> None:
+        positions = record(d, "dec_002")["escalation"]["positions"]
+        positions.append({"instance": VICTIM, "position": "the human agreed already", "by": HUMAN})
+
+    raiser.edit(DC, reword)
+    raiser.commit("instance-1 states its position, as the human's")
+    refused(raiser, "authorization")
+    found(raiser, "authorization")
+
+
 def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:
     holder = Forger(example_team, HOLDER).fresh()
     holder.edit(TQ, put("task_001", status_reason="halfway", title="Design the agent architecture"))

@@ -207,6 +207,7 @@ def _edited(
         if rest != {k: v for k, v in (new.get("escalation") or {}).items() if k != "positions"}:
             yield at.finding("immutable", f"{at.rid}: an escalation, once raised, stays as it was raised", "escalation")
         fields.add("escalation.positions")
+        yield from _attributed(at, new)  # whose words each position says it holds
     for field in sorted(fields):
         edit = kind.edits.get(field)
         if edit is None:
@@ -282,5 +283,20 @@ def _escalated_to(at: At, record: Record, who: Judge) -> Iterator[Finding]:
             message = (
                 f"{at.rid}: the position of {p.get('instance')} is written by {raiser}, who raises the escalation, "
                 f"and must say so (by: {raiser})"
+            )
+            yield at.finding("authorization", message, "escalation", "positions", i, "by")
+    yield from _attributed(at, record)
+
+
+def _attributed(at: At, record: Record) -> Iterator[Finding]:
+    """A position is its instance's own, or written down by the raiser and saying so: never said to
+    be written by anyone else (the human, who decides on them, would read them as that one's)."""
+    escalation = record.get("escalation") or {}
+    raiser = escalation.get("raised_by")
+    for i, p in enumerate(escalation.get("positions") or ()):
+        if p.get("by") not in (None, raiser):
+            message = (
+                f"{at.rid}: the position of {p.get('instance')} says it was written by {p['by']!r}; a position is "
+                f"its instance's own, or written down by {raiser}, who raises the escalation"
             )
             yield at.finding("authorization", message, "escalation", "positions", i, "by")
