@@ -272,6 +272,20 @@ def test_a_position_may_not_say_another_wrote_it(example_team: Team) -> None:
     found(raiser, "authorization")
 
 
+def test_a_consultation_marked_responded_with_no_answer_is_refused(example_team: Team) -> None:
+    """msg_001 asks instance-1: its recipient may mark it responded only by writing the answer."""
+    recipient = Forger(example_team, VICTIM).fresh()
+
+    def answered_by_no_one(d: dict[str, Any]) -> None:
+        put("msg_001", status="responded")(d)
+        d["response_queue"] = [q for q in d["response_queue"] if q.get("responding_to") != "msg_001"]
+
+    recipient.edit(ML, answered_by_no_one)
+    recipient.commit("instance-1 marks msg_001 answered")
+    refused(recipient, "transition")
+    found(recipient, "transition")
+
+
 def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:
     holder = Forger(example_team, HOLDER).fresh()
     holder.edit(TQ, put("task_001", status_reason="halfway", title="Design the agent architecture"))

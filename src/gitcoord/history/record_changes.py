@@ -47,7 +47,7 @@ def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[s
         kept = {id(r) for name in coll.lists for r in after.get(name, ())}
         gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
         old = dict(gone)  # a changed record's old version is one of these
-        new = _Lazy(lambda: records.by_id(after, coll))
+        new = Lazy(lambda: records.by_id(after, coll))
     changes = [(rid, path, record, old.get(rid)) for rid, path, record in written if old.get(rid) != record]
     bounded = _bounded(file, kind, changes, who)
     if bounded is not None:
@@ -58,7 +58,7 @@ def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[s
         if previous is None:
             yield from created(at, record, who, new)
         else:
-            yield from changed(at, previous, record, who)
+            yield from changed(at, previous, record, who, new)
     arrived = {rid for rid, _, _ in written}
     for rid, record in gone:
         if rid not in arrived:
@@ -88,7 +88,7 @@ def _size(record: Record) -> int:
     return len(json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
-class _Lazy(Mapping[str, Record]):
+class Lazy(Mapping[str, Record]):
     """A mapping built on first use: the siblings a new message is checked against, rarely needed."""
 
     def __init__(self, build: Callable[[], dict[str, Record]]) -> None:
@@ -152,8 +152,12 @@ def created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record]) 
 _FIRST_SET_BY = {"instance": {"signing_key": (rulebook.SELF, rulebook.HUMAN)}}
 
 
-def changed(at: At, old: Record, new: Record, who: Judge) -> Iterator[Finding]:
+def changed(
+    at: At, old: Record, new: Record, who: Judge, siblings: Mapping[str, Record] | None = None
+) -> Iterator[Finding]:
     kind = at.kind
+    if kind is rulebook.MESSAGE and (old.get("status"), new.get("status")) == ("pending_response", "responded"):
+        yield from _answered(at, siblings or {})
     fields = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
     for field in sorted(fields & kind.immutable):
         yield at.finding("immutable", f"{at.rid}.{field} never changes once written; write a new record instead", field)
@@ -266,6 +270,14 @@ def _names_actor(at: At, record: Record, who: Judge, fields: Iterable[str]) -> I
         if value is None or value in (who.actor, [who.actor]):
             continue
         yield refuse(at, who, f"write {field} = {value!r}; it must name the acting instance")
+
+
+def _answered(at: At, siblings: Mapping[str, Record]) -> Iterator[Finding]:
+    """A consultation is responded only where its answer is written (`coord msg reply` writes both
+    at once): else an answer owed would leave the queue with none given."""
+    if not any(m.get("in_reply_to") == at.rid for m in siblings.values()):
+        message = f"{at.rid} is marked responded, but no answer to it is written; `coord msg reply {at.rid}` answers it"
+        yield at.finding("transition", message, "status")
 
 
 def _escalated_to(at: At, record: Record, who: Judge) -> Iterator[Finding]:
