@@ -230,10 +230,15 @@ TAKEOVERS = [
 
 @pytest.mark.parametrize(("file", "change", "rule"), [c[1:] for c in TAKEOVERS], ids=[c[0] for c in TAKEOVERS])
 def test_a_record_takeover_is_refused(attacker: Forger, file: str, change: Change, rule: str) -> None:
-    attacker.edit(file, change)
-    attacker.commit("a record changed by hand")
-    refused(attacker, rule)
-    found(attacker, rule)
+    _refused_by_hand(attacker, file, change, rule, "a record changed by hand")
+
+
+def _refused_by_hand(forger: Forger, file: str, change: Change, rule: str, subject: str) -> None:
+    """A hand edit committed past the hooks: the gate refuses it for `rule`, and so does the range check."""
+    forger.edit(file, change)
+    forger.commit(subject)
+    refused(forger, rule)
+    found(forger, rule)
 
 
 def test_a_forged_escalation_position_before_the_real_one_is_refused(example_team: Team) -> None:
@@ -266,10 +271,7 @@ def test_a_position_may_not_say_another_wrote_it(example_team: Team) -> None:
         positions = record(d, "dec_002")["escalation"]["positions"]
         positions.append({"instance": VICTIM, "position": "the human agreed already", "by": HUMAN})
 
-    raiser.edit(DC, reword)
-    raiser.commit("instance-1 states its position, as the human's")
-    refused(raiser, "authorization")
-    found(raiser, "authorization")
+    _refused_by_hand(raiser, DC, reword, "authorization", "instance-1 states its position, as the human's")
 
 
 def test_a_consultation_marked_responded_with_no_answer_is_refused(example_team: Team) -> None:
@@ -280,10 +282,7 @@ def test_a_consultation_marked_responded_with_no_answer_is_refused(example_team:
         put("msg_001", status="responded")(d)
         d["response_queue"] = [q for q in d["response_queue"] if q.get("responding_to") != "msg_001"]
 
-    recipient.edit(ML, answered_by_no_one)
-    recipient.commit("instance-1 marks msg_001 answered")
-    refused(recipient, "transition")
-    found(recipient, "transition")
+    _refused_by_hand(recipient, ML, answered_by_no_one, "transition", "instance-1 marks msg_001 answered")
 
 
 def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:
