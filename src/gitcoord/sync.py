@@ -218,6 +218,13 @@ def _push(ws: Workspace, commit: git.Sha) -> bool:
         raise  # retried too, but a lock that stays is named
     except git.PushRejected:
         return False
+    except git.RefAmbiguous:
+        raise FatalError(
+            f"cannot push {ws.branch} to {ws.remote}: it holds another ref named like the branch, such as a tag "
+            f"called {ws.ref} (refs/tags/{ws.ref}), which stands in for the branch wherever git reads the name. "
+            f"The human coordinator deletes it (`git push {ws.remote} :refs/tags/{ws.ref}`); a gate "
+            "(`coord install --server`) refuses such refs. Your commits are kept; then `coord sync`."
+        ) from None
     except git.PushFailed as e:
         if e.kind == "refused":
             ref = incoming.refused_ref(ws)  # remembered, for the reads: `coord sync` will not share it

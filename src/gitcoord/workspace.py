@@ -81,26 +81,41 @@ def store_branch(root: Path, remote: str) -> str:
                 f"then `coord install --branch NAME` (it is kept in `git config coord.branch`)"
             )
         return code
-    if _tip(root, remote, OWN_BRANCH):
-        return OWN_BRANCH
+    if _tip(root, remote, OWN_BRANCH):  # which may have moved on in turn (`coord migrate` from it)
+        return follow(root, remote, OWN_BRANCH)
     return code
 
 
 def follow(root: Path, remote: str, branch: str) -> str:
-    """`branch`, or where the store went from it: the branch named in the MOVED.md of the commit
-    that took the store away, when that commit is the human coordinator's judged `coord migrate`.
-    Not the MOVED.md at the tip, which any committer to the code branch can rewrite: it must not
-    steer a newcomer to a store of the writer's making."""
+    """`branch`, or where the store went from it (and on from there, where it moved again): the
+    branch named in the MOVED.md of the commit that took the store away, when that commit is the
+    human coordinator's judged `coord migrate`. Not the MOVED.md at the tip, which any committer
+    to the code branch can rewrite: it must not steer a newcomer to a store of the writer's making."""
+    seen = {branch}
+    while (went := _went(root, remote, branch)) is not None and went not in seen:
+        seen.add(went)
+        branch = went
+    return branch
+
+
+def _went(root: Path, remote: str, branch: str) -> str | None:
     tip = _tip(root, remote, branch)
     if tip is None or holds_store(root, remote, branch):
-        return branch
-    moved = git.introduced(root, tip, store.repo_path(model.REGISTRY))  # the commit that took it away
+        return None
+    found = moved_by(root, tip)
+    if found is None:
+        return None
+    moved, target = found
+    return target if _migrated(root, moved, _tip(root, remote, target)) else None
+
+
+def moved_by(root: Path, tip: git.Sha) -> tuple[git.Sha, str] | None:
+    """The commit of `tip`'s history that took the store away, and the branch its MOVED.md names,
+    where it left one. That commit says where the store went; a MOVED.md edited since says nothing."""
+    moved = git.introduced(root, tip, store.repo_path(model.REGISTRY))
     [note] = git.read_blobs(root, [f"{moved}:{model.COORD_DIR}/{MOVED}"]) if moved else [None]
     found = _MOVED_TO.search(note.decode("utf-8", "replace")) if note else None
-    if moved is None or found is None:
-        return branch
-    target = found.group(1)
-    return target if _migrated(root, moved, _tip(root, remote, target)) else branch
+    return (moved, found.group(1)) if moved is not None and found is not None else None
 
 
 def _migrated(root: Path, commit: git.Sha, target: git.Sha | None) -> bool:

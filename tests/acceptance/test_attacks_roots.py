@@ -27,6 +27,7 @@ from tests.conftest import Coord
 
 from gitcoord import model
 from gitcoord import workspace
+from gitcoord.commands import gate
 
 TQ, REG = model.TASKS, model.REGISTRY
 
@@ -172,6 +173,81 @@ def test_a_clone_set_up_before_the_move_follows_the_store(example_team: Team) ->
     example_team.ok("instance-1", "install", "--as", "instance-1")
     assert git(one, "config", "coord.branch") == "coord", "MOVED.md says where the store went"
     assert "task_001" in example_team.ok("instance-1", "status")
+
+
+def _line(team: Team) -> str | None:
+    return gate.store_line(team.remote, []).ref
+
+
+def test_the_line_moves_with_the_migration_not_to_a_copy_beside_it(example_team: Team) -> None:
+    """The human pushes main, the store gone from it, before the branch it moved to: the line is
+    that branch, not the one copy of the store that another branch still holds (anyone's)."""
+    copy = Forger(example_team, "instance-3").fresh()
+    assert copy.push("HEAD:refs/heads/x").returncode == 0, "a code branch: its copy of the store is lawful"
+    example_team.ok(HUMAN, "migrate", "--branch", "coord")
+    done = example_team.push(HUMAN, "main")
+    assert done.returncode == 0, done.stderr
+    assert _line(example_team) == "refs/heads/coord", "where main's MOVED.md says, though not there yet"
+    assert git(example_team.remote, "config", "coord.line") == "refs/heads/main", "only a line that holds it is kept"
+    example_team.ok(HUMAN, "sync")
+    assert git(example_team.remote, "config", "coord.line") == "refs/heads/coord"
+    assert _line(example_team) == "refs/heads/coord"
+
+
+def test_a_branch_made_where_the_store_moves_before_it_arrives_does_not_become_its_line(example_team: Team) -> None:
+    """Between the human's two pushes, the branch the store moves to is anyone's to make: made from
+    an older commit, it would become the line, and the human's branch a rewrite of it."""
+    example_team.ok(HUMAN, "migrate", "--branch", "coord")
+    assert example_team.push(HUMAN, "main").returncode == 0
+    attacker = Forger(example_team, "instance-3").fresh()
+    said = refused(attacker, "store-line", "origin/main~1:refs/heads/coord")
+    assert "does not continue the store that commit took away" in said, said
+    example_team.ok(HUMAN, "sync")
+    assert _line(example_team) == "refs/heads/coord"
+
+
+def test_a_branch_the_store_moved_away_from_is_not_rewound_to_hold_it(example_team: Team, tmp_path: Path) -> None:
+    """After a second move (coord to store2), coord rewound to before it would hold the store again:
+    every newcomer would coordinate there, and the human's repair would be a rewind refused."""
+    _migrated(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    said = refused(attacker, "recreated", "+origin/main~1:refs/heads/main")
+    assert "the store lives on where it moved" in said, said
+    example_team.ok(HUMAN, "migrate", "--branch", "store2")
+    done = example_team.push(HUMAN, "store2", "coord")
+    assert done.returncode == 0, done.stderr
+    git(attacker.clone, "fetch", "-q", "origin")
+    refused(attacker, "recreated", "+origin/coord~1:refs/heads/coord")
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    example_team.ok(None, "install", "--as", "instance-4", where=newcomer)
+    assert git(newcomer, "config", "coord.branch") == "store2", "coord's MOVED.md says where it went on to"
+
+
+def test_a_tag_named_like_the_stores_branch_is_refused_and_read_as_no_branch(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """git reads refs/heads/coord, where the branch is not there (a newcomer's clone, before its
+    first look), as the tag refs/tags/refs/heads/coord: a forged registry no look ever judged."""
+    _migrated(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    git(attacker.clone, "checkout", "-q", "--detach", "origin/coord")
+    attacker.edit(REG, lambda r: r["instances"]["instance-2"].update(role="FORGED"))
+    attacker.commit("coord(instance): instance-2's role", actor=HUMAN, key=None)
+    refused(attacker, "shadow", "HEAD:refs/tags/refs/heads/coord")
+    _no_gate(example_team)
+    assert attacker.push("HEAD:refs/tags/refs/heads/coord").returncode == 0, "no gate: the push goes through"
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    assert coord(newcomer, "install", "--as", "instance-9").code == 0
+    shown = coord(newcomer, "show", REG)
+    assert shown.code == 0, shown
+    assert "FORGED" not in shown.out, "the branch, judged, not the tag"
+    assert git(newcomer, "rev-parse", "refs/heads/coord") == example_team.remote_tip("coord")
+    pushed = coord(newcomer, "register", "instance-9", "--role", "developer", "--sync")
+    assert pushed.code != 0, pushed
+    said = " ".join(pushed.err.split())
+    assert "The human coordinator deletes it (`git push origin :refs/tags/refs/heads/coord`)" in said, said
 
 
 def _shadow_store(attacker: Forger, branch: str, source: str) -> str:

@@ -15,6 +15,7 @@ from tests.conftest import SEED
 from tests.conftest import Coord
 
 from gitcoord import model
+from gitcoord.commands import gate
 
 
 def _ok(coord: Coord, where: Path, *args: str) -> str:
@@ -327,29 +328,52 @@ def test_doctor_does_not_blame_the_identity_for_a_store_file_that_does_not_read(
     assert "not registered" not in said.out, said.out
 
 
-def test_the_gate_refuses_a_second_branch_naming_itself_the_stores(team: dict[str, Path], coord: Coord) -> None:
-    """Which line is the store's decides what counts as shared there (a claim, a key rotated out):
-    a branch beside it whose store names itself the store's branch would leave the gate to guess."""
-    remote, clone = team["remote"], team["instance-2"]
-    _ok(coord, remote, "install", "--server")
-    assert git(remote, "config", "coord.line") == "refs/heads/coord", "the gate takes the line there is"
-    git(remote, "config", "--unset", "coord.line")  # as a gate that never saw the line would be
-    side = clone.parent / "side"
+def _naming_itself(clone: Path, branch: str) -> Path:
+    """A worktree of the store whose last commit makes its registry name `branch` as the store's."""
+    side = clone.parent / f"side-{branch}"
     git(clone, "fetch", "-q", "origin", "coord")
     git(clone, "worktree", "add", "-q", "--detach", str(side), "origin/coord")
     path = side / model.COORD_DIR / model.REGISTRY
     doc = json.loads(path.read_text())
-    doc["settings"]["store_branch"] = "x"
+    doc["settings"]["store_branch"] = branch
     path.write_text(json.dumps(doc, indent=2) + "\n")
-    git(side, "commit", "-qam", "coord(settings): the store is on x\n\nCoord-Instance: human", "--no-verify")
-    pushed = subprocess.run(
-        ["git", "push", "--no-verify", "origin", "HEAD:refs/heads/x"],
-        cwd=side,
-        capture_output=True,
-        text=True,
-        check=False,
+    git(side, "commit", "-qam", f"coord(settings): the store is on {branch}\n\nCoord-Instance: human", "--no-verify")
+    return side
+
+
+def _push(where: Path, *refspecs: str, to: str = "origin") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "push", "--no-verify", to, *refspecs], cwd=where, capture_output=True, text=True, check=False
     )
+
+
+def test_a_gate_that_never_recorded_its_line_takes_the_one_before_the_push(team: dict[str, Path], coord: Coord) -> None:
+    """Which line is the store's decides what counts as shared there (a claim, a key rotated out).
+    A gate set up by an older gitcoord has none recorded: the line is the one the refs held before
+    the push, never one the push chooses, and a branch beside it whose store names itself the
+    store's is a branch like any other."""
+    remote, clone = team["remote"], team["instance-2"]
+    _ok(coord, remote, "install", "--server")
+    assert git(remote, "config", "coord.line") == "refs/heads/coord", "the gate takes the line there is"
+    git(remote, "config", "--unset", "coord.line")  # as a gate that never saw the line would be
+    pushed = _push(_naming_itself(clone, "x"), "HEAD:refs/heads/x")
+    assert pushed.returncode == 0, pushed.stderr
+    assert git(remote, "config", "coord.line") == "refs/heads/coord"
+    assert gate.store_line(remote, []).claiming == ["refs/heads/x"]
+
+
+def test_the_gate_refuses_a_first_push_of_two_branches_naming_themselves_the_stores(
+    team: dict[str, Path], coord: Coord, tmp_path: Path
+) -> None:
+    """Where there is no line yet, the push that brings the store makes it: with two branches that
+    each name themselves the store's, it would leave the gate to guess."""
+    fresh = bare_remote(tmp_path / "fresh.git")
+    _ok(coord, fresh, "install", "--server")
+    side = _naming_itself(team["instance-2"], "x")
+    pushed = _push(side, "origin/coord:refs/heads/coord", "HEAD:refs/heads/x", to=str(fresh))
     assert pushed.returncode != 0, pushed.stderr
     assert "[store-line]" in pushed.stderr, pushed.stderr
     assert "coord and x would each hold a store that names itself the store's branch" in pushed.stderr
-    assert "x" not in git(remote, "branch", "--format=%(refname:short)").split()
+    assert git(fresh, "branch", "--format=%(refname:short)") == ""
+    assert _push(side, "origin/coord:refs/heads/coord", to=str(fresh)).returncode == 0
+    assert git(fresh, "config", "coord.line") == "refs/heads/coord"

@@ -65,7 +65,7 @@ def review(root: Path, pushed: Iterable[Update], *, now: float) -> tuple[list[Re
     if refusals:
         return refusals, []
     try:
-        remember(root, line.ref)
+        remember(root, line)
     except git.GitError as e:  # a push that keeps the rules is not refused for the gate's own bookkeeping
         note = f"gitcoord: warning: the gate could not record its store line ({LINE} = {line.ref})"
         return [], [f"{note}: {e.stderr.strip()}"]
@@ -75,13 +75,15 @@ def review(root: Path, pushed: Iterable[Update], *, now: float) -> tuple[list[Re
 LINE = "coord.line"  # the store's branch, as this gate took it: only the store's moving away changes it
 
 
-def remember(root: Path, line: str | None) -> None:
-    if line is not None and git.config(root, LINE).get(LINE) != line:
-        git.set_config(root, LINE, line)
+def remember(root: Path, line: StoreLine) -> None:
+    """Record the line where it holds the store: a line the store is moving to, not pushed yet, is
+    found again from the one it left."""
+    if line.ref is not None and line.registry is not None and git.config(root, LINE).get(LINE) != line.ref:
+        git.set_config(root, LINE, line.ref)
 
 
 def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -> list[Refusal]:
-    line, registry, claiming = store
+    line, registry, claiming, kept, via = store
     if line is None and len(claiming) > 1:  # the line decides what counts as shared: never guess
         message = (
             f"{' and '.join(b[len(HEADS) :] for b in claiming)} would each hold a store that names itself the store's "
@@ -89,9 +91,9 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
         )
         return [Refusal(u.ref, "", "", "store-line", message) for u in pushed if u.ref in claiming]
     # What the store line held before this push was shared there; a commit another ref holds was not.
-    tip = git.rev_parse(root, line) if line else None
+    tip = git.rev_parse(root, line) if line else None  # git moves no ref before this hook says yes
+    refusals = _unmoved(root, pushed, line, registry, via) if line is not None and via is not None else []
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
-    refusals: list[Refusal] = []
     for u in pushed:
         if u.ref.startswith(REPLACE):
             message = "a replace ref would have git show every reader, this gate too, another commit in its place"
@@ -100,71 +102,117 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
         shadowed = _shadows(u.ref, branches) if u.new is not None else None
         if shadowed is not None:
             message = (
-                f"{u.ref} would shadow the branch {shadowed}: git reads the short name `{shadowed}` as it "
+                f"{u.ref} would shadow the branch {shadowed}: git reads the name `{shadowed}` as it "
                 "(`git log`, `git show`, `git fetch origin` of that name), not as the branch; name it otherwise"
             )
             refusals.append(Refusal(u.ref, "", "", "shadow", message))
             continue
-        if u.ref.startswith(HEADS) and u.old is not None and _holds_store(root, [u.old]):
-            refusals += _kept(root, u)
+        if u.ref.startswith(HEADS) and u.old is not None:
+            if u.ref == kept or _holds_store(root, [u.old]):
+                refusals += _kept(root, u)
+            elif u.new is not None:
+                refusals += _revived(root, u)
         if u.new is not None:
             refusals += _commits(root, u, now, joins=registry if u.ref != line else None, line=tip)
     return refusals
 
 
+_BESIDE_BRANCHES = ("refs/", "heads/", "tags/", "remotes/")  # what git's short names are read against
+
+
 def _shadows(ref: str, branches: set[str]) -> str | None:
-    """The branch a ref outside refs/heads/ would hide from a short name: git tries refs/NAME and
-    refs/tags/NAME before refs/heads/NAME."""
+    """The branch a ref outside refs/heads/ would hide from a name: git tries refs/NAME and
+    refs/tags/NAME before refs/heads/NAME, and a tag named `refs/heads/coord` stands in for the
+    branch wherever it is not there (a newcomer's clone, before its first look)."""
     if ref.startswith(HEADS):
         return None
     name = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ref.removeprefix("refs/")
-    return name if name in branches else None
+    return name if name in branches or name.startswith(_BESIDE_BRANCHES) else None
 
 
 class StoreLine(NamedTuple):
     ref: str | None  # the branch the store lives on, where one is
     registry: Doc | None  # its registry, as the push leaves it
     claiming: list[str]  # the branches whose store names the branch itself as the store's
+    kept: str | None = None  # the line before this push, which no push deletes or rewinds
+    via: git.Sha | None = None  # the `coord migrate` commit this push moves the line with, if it does
 
 
 def store_line(root: Path, pushed: list[Update]) -> StoreLine:
-    """The branch the store lives on and its registry, as this push leaves them: the default
-    branch where it holds the store (unless its settings name another branch that holds it),
-    else the one branch whose store names the branch itself as the store's. A branch beside the
-    line that names itself so is a branch like any other: who could push one would otherwise
-    choose which line counts as shared. A commit pushed anywhere else answers to the line's
-    registry's keys too: a key rotated out there must not sign on a branch made from an old
-    commit, where its parent state still holds it."""
-    tips = {HEADS + name: sha for name, sha in git.branch_tips(root).items()}
-    tips.update({u.ref: git.Sha(u.new) for u in pushed if u.ref.startswith(HEADS) and u.new is not None})
+    """The branch the store lives on and its registry, as this push leaves them. The line is the
+    one the refs held before the push (as this gate recorded it, else as they say): a push changes
+    it only by taking the store away from it with a `coord migrate`, to the branch its MOVED.md
+    names. A push chooses the line only where there is none yet: the first store. A commit pushed
+    anywhere else answers to the line's registry's keys too: a key rotated out there must not sign
+    on a branch made from an old commit, where its parent state still holds it."""
+    before = {HEADS + name: sha for name, sha in git.branch_tips(root).items()}
+    after = dict(before)
+    after.update({u.ref: git.Sha(u.new) for u in pushed if u.ref.startswith(HEADS) and u.new is not None})
     for u in pushed:
         if u.new is None:
-            tips.pop(u.ref, None)
+            after.pop(u.ref, None)
     loader = range_loader.Loader(root)
-    at = loader.at(sorted(set(tips.values())))
-    states = {ref: loader.state(at[sha]) for ref, sha in tips.items()}
+    shas = sorted({*before.values(), *after.values()})
+    at = loader.at(shas)
     # A branch with no store files reads as an empty store: it holds none.
-    registries = {ref: state.get(model.REGISTRY) if state.exists else None for ref, state in states.items()}
-    named = [
-        ref for ref, r in registries.items() if r is not None and model.settings_of(r).store_branch == ref[len(HEADS) :]
-    ]
-    recorded = git.config(root, LINE).get(LINE)
-    if recorded is not None and registries.get(recorded) is not None:
-        # The line this gate took stays the line while it holds the store: a branch made or rewound
-        # beside it (the default branch back to before a migration, say) does not take its place.
-        return StoreLine(recorded, registries[recorded], [r for r in named if r != recorded])
+    states = {sha: loader.state(at[sha]) for sha in shas}
+    registry_at = {sha: state.get(model.REGISTRY) if state.exists else None for sha, state in states.items()}
+    held_before = {ref: registry_at[sha] for ref, sha in before.items()}
+    held = {ref: registry_at[sha] for ref, sha in after.items()}
+    named = _naming_themselves(held)
+    kept = git.config(root, LINE).get(LINE) or _chosen(root, held_before)
+    if kept is None:
+        line = _chosen(root, held)
+        return StoreLine(line, held.get(line) if line else None, named)
+    line, via, left = kept, None, set()
+    while line in after and held[line] is None and line not in left:  # moved, perhaps on again, by this push
+        found = workspace.moved_by(root, after[line])
+        if found is None:
+            break
+        left.add(line)
+        via, line = found[0], HEADS + found[1]
+    return StoreLine(line, held.get(line), [r for r in named if r != line], kept, via)
+
+
+def _naming_themselves(held: dict[str, Doc | None]) -> list[str]:
+    return [ref for ref, r in held.items() if r is not None and model.settings_of(r).store_branch == ref[len(HEADS) :]]
+
+
+def _chosen(root: Path, held: dict[str, Doc | None]) -> str | None:
+    """The line as the branches say: the default branch where it holds the store (unless its
+    settings name another branch that holds it), else the one branch whose store names the branch
+    itself as the store's. A branch beside the line that names itself so is a branch like any
+    other: who could push one would otherwise choose which line counts as shared."""
+    named = _naming_themselves(held)
     default = HEADS + (git.head_branch(root) or "")  # a bare repository's HEAD names its default branch
-    held = registries.get(default)
-    holding = [ref for ref, r in registries.items() if r is not None]
-    line: str | None
-    if held is not None:
-        moved = model.settings_of(held).store_branch
-        line = HEADS + moved if moved and HEADS + moved in named else default
-    elif named:
-        line = named[0] if len(named) == 1 else None
-    else:  # HEAD names a branch that is not here: the one branch that holds a store, if one does
-        line = holding[0] if len(holding) == 1 else None
-    return StoreLine(line, registries.get(line) if line else None, named)
+    there = held.get(default)
+    if there is not None:
+        moved = model.settings_of(there).store_branch
+        return HEADS + moved if moved and HEADS + moved in named else default
+    if named:
+        return named[0] if len(named) == 1 else None
+    if default in held:  # the default branch is here and holds no store: a copy elsewhere is no line
+        return None
+    holding = [ref for ref, r in held.items() if r is not None]  # HEAD names a branch not here
+    return holding[0] if len(holding) == 1 else None
+
+
+def _unmoved(root: Path, pushed: list[Update], line: str, registry: Doc | None, via: git.Sha) -> list[Refusal]:
+    """Where a push moves the store, the branch it moves to continues that store, named so, or is
+    not there yet: a branch made beforehand from an older commit must not become the line."""
+    tip = next((u.new for u in pushed if u.ref == line), None) or git.rev_parse(root, line)
+    if tip is None:
+        return []
+    parent = git.rev_parse(root, f"{via}^")
+    branch = line[len(HEADS) :]
+    named = registry is not None and model.settings_of(registry).store_branch == branch
+    if named and parent is not None and git.is_ancestor(root, parent, git.Sha(tip)):
+        return []
+    message = (
+        f"the store moves to {branch} (the MOVED.md of {via[:12]}), and {branch} does not continue the store that "
+        f"commit took away, naming itself its branch: push the branch `coord migrate` made there"
+    )
+    return [Refusal(line, "", "", "store-line", message)]
 
 
 def _holds_store(root: Path, tips: list[str]) -> bool:
@@ -186,6 +234,22 @@ def _kept(root: Path, u: Update) -> list[Refusal]:
         )
         return [Refusal(u.ref, "", "", "history", message)]
     return []
+
+
+def _revived(root: Path, u: Update) -> list[Refusal]:
+    """A branch the store moved away from is not moved back to a commit that holds it: the store
+    would live on in two places, the abandoned one read by every clone that looks there first."""
+    assert u.old is not None
+    assert u.new is not None
+    [left] = git.object_ids(root, [f"{u.old}:{model.COORD_DIR}/{workspace.MOVED}"])
+    if left is None or not _holds_store(root, [u.new]) or git.is_ancestor(root, git.Sha(u.old), git.Sha(u.new)):
+        return []
+    branch = u.ref[len(HEADS) :]
+    message = (
+        f"{branch} would move from {u.old[:12]}, where the store had moved away ({model.COORD_DIR}/{workspace.MOVED}), "
+        f"back to {u.new[:12]}, which holds it: the store lives on where it moved"
+    )
+    return [Refusal(u.ref, "", "", "recreated", message)]
 
 
 def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.Sha | None) -> list[Refusal]:
@@ -260,6 +324,8 @@ _TODO = {
     "without --force",
     "time": "set the committer's clock right, then make the commit again",
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
+    "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name, nor one starting with refs/, heads/, "
+    "tags/ or remotes/",
     "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "
     "its own repository",
     "store-line": "keep one branch whose store names itself the store's (settings.store_branch): push the other "

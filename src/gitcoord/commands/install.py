@@ -224,7 +224,7 @@ def install_server(*, cwd: Path, out: Output, trust: str | None = None) -> int:
     told = _trust(cwd, _told_server(cwd, trust)) if trust is not None else []
     from gitcoord.commands import gate
 
-    gate.remember(cwd, gate.store_line(cwd, []).ref)  # the line from now on, whatever branch comes beside it
+    gate.remember(cwd, gate.store_line(cwd, []))  # the line from now on, whatever branch comes beside it
     changed = [*hooks, *settings, *told]
     lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in [*settings, *told]]
     lines = lines or ["the gate is installed; nothing to do"]

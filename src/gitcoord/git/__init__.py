@@ -22,6 +22,7 @@ from gitcoord.git.errors import MergeTreeConflict
 from gitcoord.git.errors import NotARepository
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
+from gitcoord.git.errors import RefAmbiguous
 from gitcoord.git.errors import RefLocked
 from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
@@ -139,6 +140,7 @@ __all__ = [
     "PushFailed",
     "PushRejected",
     "Ref",
+    "RefAmbiguous",
     "RefLocked",
     "RemoteLocked",
     "RemoteRefMissing",

@@ -97,6 +97,13 @@ class PushRejected(PushFailed):
     kind = "conflict"
 
 
+class RefAmbiguous(PushFailed):
+    """The remote holds another ref that the pushed ref's full name matches too (a tag called
+    refs/heads/coord is refs/tags/refs/heads/coord), and git will not guess which one is meant."""
+
+    kind = "refused"
+
+
 class Locked(GitError):
     """Another git process holds a lock file (or one was killed and left it behind)."""
 

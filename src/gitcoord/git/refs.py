@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -35,7 +36,15 @@ def head_branch(cwd: Path) -> str | None:
     return symbolic_ref(cwd, "HEAD")
 
 
+_WHOLE_REF = re.compile(r"refs/[^\s~^:?*\[\\]+")  # a ref's full name, with no revision syntax after it
+
+
 def rev_parse(cwd: Path, rev: str) -> Sha | None:
+    """The commit `rev` names. A full ref name names that ref or nothing: git's own lookup tries,
+    where the ref is not there, refs/tags/<name> next, which any pusher can make (a tag called
+    refs/heads/coord would stand in for a branch that a newcomer's clone does not have yet)."""
+    if _WHOLE_REF.fullmatch(rev) and "@{" not in rev:
+        return tips(cwd, [Ref(rev)])[Ref(rev)]
     done = run(["rev-parse", "-q", "--verify", rev + "^{commit}"], cwd, check=False)
     return Sha(done.stdout.decode().strip()) if done.returncode == 0 else None
 
@@ -48,7 +57,7 @@ def tips(cwd: Path, refs: Sequence[Ref]) -> dict[Ref, Sha | None]:
     for line in listed.splitlines():
         sha, kind, name = line.split(" ", 2)
         if name in wanted:  # a pattern also lists the refs below it (refs/heads/a/b for refs/heads/a)
-            found[Ref(name)] = Sha(sha) if kind == "commit" else rev_parse(cwd, name)
+            found[Ref(name)] = Sha(sha) if kind == "commit" else rev_parse(cwd, sha)  # a tag: what it tags
     return found
 
 

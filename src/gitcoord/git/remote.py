@@ -10,6 +10,7 @@ from gitcoord.git.errors import LOCK
 from gitcoord.git.errors import FetchFailed
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
+from gitcoord.git.errors import RefAmbiguous
 from gitcoord.git.errors import RefLocked
 from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
@@ -55,8 +56,11 @@ def push(cwd: Path, remote: str, commit: Sha, ref: Ref) -> None:
     done = run(cmd, cwd, check=False)
     if done.returncode != 0:
         kind: type[PushFailed] = PushFailed
-        if LOCK.search(done.stderr.decode("utf-8", "replace")):
+        said = done.stderr.decode("utf-8", "replace")
+        if LOCK.search(said):
             kind = RemoteLocked
+        elif "matches more than one" in said:
+            kind = RefAmbiguous
         elif _overtaken(done.stdout.decode("utf-8", "replace"), done.stderr):
             kind = PushRejected
         raise kind(["git", *cmd], done.returncode, done.stdout, done.stderr)
