@@ -214,9 +214,23 @@ def adopt(ws: Workspace, remote: git.Sha, verdict: replay.Verdict | None) -> git
 
 def summary(ws: Workspace, verdict: replay.Verdict) -> str:
     """One line for a reader: the shared branch has a bad commit, and where to learn more."""
+    first = verdict.findings[0].commit
+    told = told_key_hint(ws, [f for f in verdict.findings if f.commit == first])
     return (
-        f"{ws.remote}/{ws.branch} has a commit that breaks the rules ({verdict.findings[0].commit[:12]}), "
-        "so this clone does not take it (`coord sync` says what is wrong)"
+        f"{ws.remote}/{ws.branch} has a commit that breaks the rules ({first[:12]}), "
+        "so this clone does not take it (`coord sync` says what is wrong)" + (f". {told}" if told else "")
+    )
+
+
+def told_key_hint(ws: Workspace, bad: list[Finding]) -> str | None:
+    """Where the trust this clone was told is all a commit fails, the fault may be the key told."""
+    told = ws.config.get(trust.TRUST)
+    if not told or not all(f.rule == "trust" for f in bad):
+        return None
+    return (
+        f"This clone judges by the human key it was told ({_shown(told)}, `git config {trust.TRUST}`): if that "
+        "is not the human coordinator's key now, tell it theirs (`coord install --trust KEY|@FILE`) before "
+        "anyone repairs the branch."
     )
 
 
@@ -226,13 +240,9 @@ def refusal(ws: Workspace, verdict: replay.Verdict, remote: git.Sha) -> str:
     first = verdict.findings[0].commit
     bad = [f for f in verdict.findings if f.commit == first]
     shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in bad[:10])
-    told = ws.config.get(trust.TRUST)
-    if told and all(f.rule == "trust" for f in bad):  # the fault may be the key this clone was told
-        shown += (
-            f"\nThis clone judges by the human key it was told ({_shown(told)}, `git config {trust.TRUST}`): if that "
-            "is not the human coordinator's key now, tell it theirs (`coord install --trust KEY|@FILE`) before "
-            "anyone repairs the branch."
-        )
+    told = told_key_hint(ws, bad)
+    if told:
+        shown += f"\n{told}"
     return (
         f"{ws.remote}/{ws.branch} is at {remote[:12]}, and a commit on it breaks the rules, so this clone does not "
         f"take it: {first[:12]} {verdict.subjects.get(first, '')!r} by {git.author(ws.root, git.Sha(first))}:\n"

@@ -300,6 +300,28 @@ def test_a_time_no_one_can_read_is_a_usage_error_naming_the_option(
     assert error["message"].startswith(f"{option[-1]} 'next tuesday': not a time")
 
 
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        (["task", "add", ""], "'TITLE': must not be empty"),
+        (["task", "add", "   "], "'TITLE': must not be empty"),
+        (["task", "add", "x" * 201], "'TITLE': is 201 characters long; a title has at most 200"),
+        (["task", "edit", "task_002", "--title", ""], "'--title': must not be empty"),
+        (["decision", "propose", "", "--option", "a", "--option", "b"], "'TITLE': must not be empty"),
+    ],
+)
+def test_a_title_the_schema_would_refuse_is_a_usage_error(
+    seed_repo: Path, coord: Coord, words: list[str], said: str
+) -> None:
+    before = git(seed_repo, "rev-parse", "HEAD")
+    result = coord(seed_repo, "--as", "instance-1", *words, "--json")
+    assert result.code == 2, result
+    error = _json(result)["error"]
+    assert error["kind"] == "usage"
+    assert said in error["message"], error
+    assert git(seed_repo, "rev-parse", "HEAD") == before, "nothing committed"
+
+
 # Ids given in part ----------------------------------------------------------------------------
 
 

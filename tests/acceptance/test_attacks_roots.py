@@ -445,7 +445,10 @@ def test_a_newcomer_told_another_human_key_believes_none_of_the_store(
     _, told = new_key(tmp_path, "the-real-human")
     assert coord(newcomer, "install", "--as", "instance-4").code == 0, "judged, and trusted from its root"
     joined = coord(newcomer, "install", "--trust", told)
+    assert joined.code == 1, "the set-up is not done: the clone believes nothing of the store"
     assert "has a commit that breaks the rules" in joined.out, joined
+    told_hint = "if that is not the human coordinator's key now, tell it theirs"
+    assert told_hint in joined.out.replace("\n", " "), "the fault may be the key just told"
     refused_sync = coord(newcomer, "sync")
     assert refused_sync.code != 0
     assert "the store starts here, and its registry names the human key SHA256:" in refused_sync.err
@@ -476,6 +479,7 @@ def test_a_made_up_store_that_copies_the_human_key_is_not_believed(
     newcomer = tmp_path / "newcomer"
     git(tmp_path, "clone", "-q", str(remote), str(newcomer))
     joined = coord(newcomer, "install", "--as", "instance-4", "--trust", f"@{example_team.key_of(HUMAN)}.pub")
+    assert joined.code == 1, joined
     assert "has a commit that breaks the rules" in joined.out, joined
     read = coord(newcomer, "status")
     assert read.code != 0, read
@@ -511,5 +515,5 @@ def test_a_root_whose_registry_is_hostile_json_is_refused_not_a_crash(tmp_path: 
     _, told = new_key(tmp_path, "the-human")
     joined = coord(newcomer, "install", "--trust", told)
     assert "Traceback" not in joined.err, joined
-    assert joined.code != 3, joined
+    assert joined.code == 1, joined
     assert "has a commit that breaks the rules" in joined.out, joined

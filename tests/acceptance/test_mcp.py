@@ -220,6 +220,33 @@ def test_the_server_itself_cannot_be_started_as_another_instance(team: Team) -> 
     assert done.stdout == ""
 
 
+def test_a_client_that_closes_its_side_after_writing_gets_every_answer(team: Team) -> None:
+    """A script pipes its requests in and closes stdin: the end of the input closes the connection
+    only once each request read is answered, a step that takes a while too."""
+    opening = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "a script", "version": "1"}}
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": opening},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "checkin", "arguments": {}}},
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "gitcoord", "mcp"],
+        cwd=team.clones["instance-1"],
+        input="".join(json.dumps(r) + "\n" for r in requests),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = {a["id"]: a for a in map(json.loads, done.stdout.splitlines())}
+    assert sorted(answers) == [1, 2, 3], done.stdout
+    assert {t["name"] for t in answers[2]["result"]["tools"]} >= {"checkin", "status"}
+    assert answers[3]["result"]["isError"] is False, answers[3]
+    assert team.remote_subject().endswith("instance-1 checks in"), "the step ran to the end, and was shared"
+
+
 def test_two_servers_in_two_clones_commit_at_once_and_see_each_others_steps(team: Team) -> None:
     seen: dict[str, Any] = {}
 

@@ -198,7 +198,9 @@ def test_a_record_made_again_under_a_shared_id_is_left_out_and_kept(team: Team) 
     team("instance-2", "sync")
     clone = team.clones["instance-4"]
     mine = git(clone, "rev-parse", "HEAD")
-    said = team("instance-4", "sync")
+    left = team.run("instance-4", "sync")
+    assert left.code == 1, left
+    said = left.out
     assert f"left out {mine[:12]}" in said
     assert "give the side line's record a new id there, then merge" in said
     assert git(clone, "rev-parse", f"refs/coord/dropped/{mine}") == mine, "kept"

@@ -33,6 +33,16 @@ def _origin_subjects(clone: Path) -> list[str]:
     return git(clone, "log", "--format=%s", "origin/main").splitlines()
 
 
+def _left_out(team: Team, who: str) -> Any:
+    """What `coord sync` did, which says it failed: a step of this clone will never be shared."""
+    said = team.run(who, "sync", "--json")
+    assert said.code == 1, said
+    envelope = json.loads(said.out)
+    assert envelope["error"]["kind"] == "check_failed"
+    assert "left out, void under the shared line" in envelope["error"]["message"]
+    return envelope["data"]
+
+
 def test_a_step_made_void_since_is_left_out_kept_and_the_rest_shared(example_team: Team) -> None:
     team = example_team
     clone = team.clones["instance-1"]
@@ -40,7 +50,7 @@ def test_a_step_made_void_since_is_left_out_kept_and_the_rest_shared(example_tea
     team.ok("instance-1", "archive", "--no-sync")  # lawful now: dec_001 closed in 2024, the policy keeps 2 days
     team.ok("instance-1", "msg", "send", "--to", "human", "--subject", "later", "--body", "b", "--no-sync")
     _keep_closed_records_for_good(team)
-    synced: Any = json.loads(team.ok("instance-1", "sync", "--json"))["data"]
+    synced: Any = _left_out(team, "instance-1")
     [dropped] = synced["dropped"]
     assert "archives" in dropped["subject"]
     assert "3650 days" in dropped["why"], "why: under the policy the shared line has now"
@@ -61,8 +71,9 @@ def test_the_sync_says_what_it_left_out(example_team: Team) -> None:
     team.ok("instance-1", "archive", "--no-sync")
     _keep_closed_records_for_good(team)
     said = team.run("instance-1", "sync")
-    assert said.code == 0, said
+    assert said.code == 1, said
     assert "left out" in said.err + said.out
+    assert team.run("instance-1", "sync").code == 0, "once said, it is nothing to share"
     assert "refs/coord/dropped/" in said.err + said.out
 
 
@@ -91,7 +102,7 @@ def test_a_completion_the_shared_line_took_away_is_left_out_and_the_release_stan
     team.ok("instance-2", "msg", "send", "--to", "human", "--subject", "done", "--body", "b", "--no-sync")
     team.fresh(HUMAN)
     team.ok(HUMAN, "task", "release", "task_001", "--reason", "instance-2 is needed elsewhere", "--sync")
-    synced: Any = json.loads(team.ok("instance-2", "sync", "--json"))["data"]
+    synced: Any = _left_out(team, "instance-2")
     [dropped] = synced["dropped"]
     assert "completes task_001" in dropped["subject"]
     assert "task_001" in dropped["why"]

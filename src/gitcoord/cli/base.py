@@ -189,3 +189,24 @@ def read_text(path: str, *, option: str) -> str:
         return sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise click.BadParameter(f"cannot read {path}: {e}", param_hint=option) from None
+
+
+class Title(click.ParamType[str]):
+    """A record's title, within the bounds the store's schema sets (common.json's `title`): a
+    command line that could only make a step the schema refuses is a usage error, said so."""
+
+    name = "title"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from gitcoord import schemas  # here: only a command that takes a title reads the schema
+
+        text = str(value)
+        longest = schemas.document(schemas.COMMON)["$defs"]["title"]["maxLength"]
+        if not text.strip():
+            self.fail("must not be empty", param, ctx)
+        if len(text) > longest:
+            self.fail(f"is {len(text)} characters long; a title has at most {longest}", param, ctx)
+        return text
+
+
+TITLE = Title()

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gitcoord.cli.base import TITLE
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import read_text
 from gitcoord.cli.base import reading_options
@@ -25,7 +26,7 @@ def decision() -> None:
 
 
 @decision.command("propose")
-@click.argument("title")
+@click.argument("title", type=TITLE)
 @click.option("--option", "option_names", multiple=True, metavar="NAME", help="An option to choose between (repeat).")
 @click.option(
     "--options-file",

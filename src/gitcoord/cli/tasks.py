@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gitcoord import rulebook
+from gitcoord.cli.base import TITLE
 from gitcoord.cli.base import cli
 from gitcoord.cli.base import reading_options
 from gitcoord.cli.base import step_options
@@ -23,7 +24,7 @@ def task() -> None:
 
 
 @task.command("add")
-@click.argument("title")
+@click.argument("title", type=TITLE)
 @text_option("description", says="What the task is about.", default="")
 @click.option("--priority", type=click.Choice(rulebook.PRIORITIES), default="medium", show_default=True)
 @click.option("--due", metavar="WHEN", help="When it is due: +3d, +2h, 2024-01-16T18:00 (local) or ...T18:00:00Z.")
@@ -163,7 +164,7 @@ def task_complete(
 
 @task.command("edit")
 @task_argument
-@click.option("--title", help="A new title.")
+@click.option("--title", type=TITLE, help="A new title.")
 @text_option("description", says="A new description.")
 @click.option("--priority", type=click.Choice(rulebook.PRIORITIES))
 @click.option("--due", metavar="WHEN", help="A new due time: +3d, 2024-01-16T18:00 (local) or ...T18:00:00Z.")

@@ -24,6 +24,7 @@ from gitcoord import workspace
 from gitcoord.commands import agents as agent_files
 from gitcoord.commands import install
 from gitcoord.commands.key import read_key
+from gitcoord.errors import ExitCode
 from gitcoord.errors import FatalError
 from gitcoord.events import Event
 from gitcoord.output import Output
@@ -113,10 +114,12 @@ def init(
     if workflows_commit is not None:
         data["store_branch_changed"] = sorted(on_store)
         lines.append(f"added on {name} at {workflows_commit[:12]}: {', '.join(sorted(on_store))}")
+    refused = None
     if key is not None:
         lines.append(f"this clone acts as {as_instance} and signs its commits with {key.path or key.origin}")
         if not creating:  # the store was read before this clone was who it is now: judged again as it
-            lines += install.first_look(workspace.open_workspace(root, as_instance=as_instance))
+            look = install.first_look(workspace.open_workspace(root, as_instance=as_instance))
+            lines, refused = lines + look.said, look.refused
     if creating:
         data["require_signatures"] = bool(human)
         if human:
@@ -128,8 +131,8 @@ def init(
     lines += github_said
     if warning:
         out.note(f"a runner may not be able to install that: {warning}")
-    out.emit(data, lines)
-    return 0
+    out.emit(data, lines, problem=refused)
+    return ExitCode.FAILED if refused else ExitCode.OK
 
 
 DEFAULT_BRANCH = "coord"  # a store's own branch, for stores `coord init` creates

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import NamedTuple
 
 from gitcoord import authenticity
 from gitcoord import clone
@@ -22,6 +23,7 @@ from gitcoord import signing
 from gitcoord import sshkeys
 from gitcoord import trust
 from gitcoord import workspace
+from gitcoord.errors import ExitCode
 from gitcoord.errors import FatalError
 from gitcoord.output import Output
 from gitcoord.sshkeys import fingerprint
@@ -55,7 +57,8 @@ def install(
     if hooks:
         lines += [f".git/hooks/{name} {clone.TREE_HOOKS_WARNING}" for name in clone.tree_hooks(repo)]
     lines = lines or ["already installed; nothing to do"]
-    lines += first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
+    look = first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
+    lines += look.said
     if key is not None:
         where = _path(key) or "a literal key"
         lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
@@ -64,8 +67,8 @@ def install(
         hint = registered_hint(workspace.open_workspace(repo.root, as_instance=as_instance), key.public)
         if hint:
             lines.append(hint)
-    out.emit(data, lines)
-    return 0
+    out.emit(data, lines, problem=look.refused)
+    return ExitCode.FAILED if look.refused else ExitCode.OK
 
 
 def _trust(root: Path, given: str) -> list[str]:
@@ -115,13 +118,18 @@ def _told_server(root: Path, given: str) -> str:
     return key
 
 
-def first_look(ws: workspace.Workspace) -> list[str]:
+class Look(NamedTuple):
+    said: list[str]
+    refused: str | None = None  # why the set-up is not done: the shared branch breaks the rules as judged here
+
+
+def first_look(ws: workspace.Workspace) -> Look:
     """The shared branch judged on first contact, from its root (a shallow join: its tip), here
     where setting up is expected to take a while rather than at the first read."""
     tracking = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
     # Judged already, and under the trust this clone has now (a clone that just became the human's has more).
     if tracking is None or incoming.anchored(ws, git.rev_parse(ws.root, incoming.verified_ref(ws)), tracking):
-        return []
+        return Look([])
     verdict = incoming.judge(ws, tracking)
     if verdict is not None and ws.config.get(trust.TRUST) and _shallow(ws, tracking):
         verdict, tracking = _deepened(ws, verdict, tracking)
@@ -129,13 +137,16 @@ def first_look(ws: workspace.Workspace) -> list[str]:
         trusted = ws.config.get(trust.TRUST)
         anchor = f", and it starts from the human key this clone trusts ({fingerprint(trusted)})" if trusted else ""
         if _shallow(ws, tracking):
-            return [
-                f"judged the tip of {ws.remote}/{ws.branch}, which this shallow join fetched without its history "
-                f"(the server's gate and CI judge that): it keeps the rules{anchor}; to judge the history here, "
-                f"`git fetch --unshallow {ws.remote} {ws.branch}` then `coord install --trust KEY`"
-            ]
-        return [f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"]
-    return [incoming.summary(ws, verdict)]
+            return Look(
+                [
+                    f"judged the tip of {ws.remote}/{ws.branch}, which this shallow join fetched without its history "
+                    f"(the server's gate and CI judge that): it keeps the rules{anchor}; to judge the history here, "
+                    f"`git fetch --unshallow {ws.remote} {ws.branch}` then `coord install --trust KEY`"
+                ]
+            )
+        return Look([f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"])
+    said = incoming.summary(ws, verdict)
+    return Look([said], refused=f"{ws.remote}/{ws.branch} breaks the rules as this clone judges it")
 
 
 DEEPER = (100, 1_000, 10_000)  # commits a shallow join told the human key fetches, in turn, to find its signature

@@ -28,11 +28,14 @@ from typing import TextIO
 
 import anyio
 import anyio.to_thread
+from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectSendStream
 from mcp import types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 
 from gitcoord import mcp_tools
 from gitcoord import workspace
@@ -284,7 +287,48 @@ def serve(*, cwd: Path, as_instance: str | None) -> int:
 
     async def run() -> None:
         async with stdio_server() as (read, write):
-            await server.run(read, write, server.create_initialization_options())
+            await answering_all(server, read, write)
 
     anyio.run(run)
     return ExitCode.OK
+
+
+async def answering_all(
+    server: Server[Any],
+    read: MemoryObjectReceiveStream[SessionMessage | Exception],
+    write: MemoryObjectSendStream[SessionMessage],
+) -> None:
+    """`server.run`, with the end of its input closing the connection only once every request read
+    is answered: a client that writes its requests and closes its side (a script, a pipe) gets all
+    its answers, where the session alone would cancel those still running."""
+    to_server, from_client = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    to_client, from_server = anyio.create_memory_object_stream[SessionMessage]()
+    pending: set[types.RequestId] = set()
+    answered, flushed = anyio.Event(), anyio.Event()
+
+    async def relay_in() -> None:
+        nonlocal answered
+        async with to_server:
+            async for message in read:
+                if isinstance(message, SessionMessage) and isinstance(message.message, types.JSONRPCRequest):
+                    pending.add(message.message.id)
+                await to_server.send(message)
+            while pending:
+                answered = anyio.Event()
+                await answered.wait()
+
+    async def relay_out() -> None:
+        async with write:
+            async for message in from_server:
+                await write.send(message)
+                if isinstance(message.message, types.JSONRPCResponse | types.JSONRPCError):
+                    pending.discard(message.message.id)
+                    answered.set()
+        flushed.set()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(relay_in)
+        tasks.start_soon(relay_out)
+        await server.run(from_client, to_client, server.create_initialization_options())
+        await flushed.wait()  # the loop closed its side: what it wrote has reached the client
+        tasks.cancel_scope.cancel()  # stdin may still be open, where the loop ended of itself

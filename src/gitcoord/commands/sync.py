@@ -8,6 +8,7 @@ from typing import Any
 
 from gitcoord import sync as engine
 from gitcoord import workspace
+from gitcoord.errors import ExitCode
 from gitcoord.escape import safe
 from gitcoord.output import Output
 
@@ -60,5 +61,9 @@ def lines(ws: workspace.Workspace, s: engine.Synced, *, with_losses: bool = True
 def sync(*, cwd: Path, as_instance: str | None, out: Output, accept_rewind: bool = False) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     synced = engine.sync(ws, accept_rewind=accept_rewind)
-    out.emit(as_data(synced), lines(ws, synced))
-    return 0
+    # A commit left out was a step this clone took that will never be shared: a script must see it.
+    left = None
+    if synced.dropped:
+        left = f"{len(synced.dropped)} commit(s) of this clone left out, void under the shared line"
+    out.emit(as_data(synced), lines(ws, synced), problem=left)
+    return ExitCode.FAILED if left else ExitCode.OK
