@@ -257,6 +257,18 @@ def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
     )
 
 
+def _still_here(ws: Workspace, after: git.Sha) -> None:
+    """A sync that brought the commit taking the store away (`coord migrate`) says where it went."""
+    if any(workspace.blobs_at(ws.root, [after])[after].values()):
+        return
+    moved = workspace.moved_by(ws.root, after)  # unchecked here: install follows only the human's own move
+    where = f" the commit that took it away ({moved[0][:12]}) says it went to the branch {moved[1]}." if moved else ""
+    raise FatalError(
+        f"synced {ws.branch} with {ws.remote} at {after[:12]}, which no longer holds the store:{where} "
+        "`coord install` follows a move the human coordinator made (`coord migrate`); then `coord sync`"
+    )
+
+
 def _result(
     ws: Workspace,
     start: git.Sha | None,
@@ -282,6 +294,7 @@ def _result(
     if start is not None and start != after:
         from gitcoord import views  # here: a sync that brought nothing has no news to tell
 
+        _still_here(ws, after)
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
         news = views.news(before, now, ws.identity)
     return Synced(start or "", after, fetched, pushed, merged, attempts, news, dropped or [])

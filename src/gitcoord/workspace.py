@@ -92,15 +92,16 @@ def follow(root: Path, remote: str, branch: str) -> str:
     human coordinator's judged `coord migrate`. Not the MOVED.md at the tip, which any committer
     to the code branch can rewrite: it must not steer a newcomer to a store of the writer's making."""
     seen = {branch}
-    while (went := _went(root, remote, branch)) is not None and went not in seen:
+    while (went := _went_from(root, remote, _tip(root, remote, branch))) is not None and went not in seen:
         seen.add(went)
         branch = went
     return branch
 
 
-def _went(root: Path, remote: str, branch: str) -> str | None:
-    tip = _tip(root, remote, branch)
-    if tip is None or holds_store(root, remote, branch):
+def _went_from(root: Path, remote: str, tip: git.Sha | None) -> str | None:
+    """Where the store went from commit `tip` of a branch, by a judged `coord migrate`; None where
+    it is still there, or never was."""
+    if tip is None or _holds(root, tip):
         return None
     found = moved_by(root, tip)
     if found is None:
@@ -155,7 +156,11 @@ def _tip(root: Path, remote: str, branch: str) -> git.Sha | None:
 def holds_store(root: Path, remote: str, branch: str) -> bool:
     """Whether `branch` (as last fetched from the remote, else here) holds a coordination file."""
     tip = _tip(root, remote, branch)
-    return tip is not None and any(git.object_ids(root, [f"{tip}:{store.repo_path(f)}" for f in model.FILES]))
+    return tip is not None and _holds(root, tip)
+
+
+def _holds(root: Path, commit: git.Sha) -> bool:
+    return any(git.object_ids(root, [f"{commit}:{store.repo_path(f)}" for f in model.FILES]))
 
 
 def default_branch(root: Path, remote: str) -> str:

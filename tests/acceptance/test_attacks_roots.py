@@ -175,6 +175,18 @@ def test_a_clone_set_up_before_the_move_follows_the_store(example_team: Team) ->
     assert "task_001" in example_team.ok("instance-1", "status")
 
 
+def test_a_clone_that_syncs_after_the_move_is_told_where_the_store_went(example_team: Team) -> None:
+    _migrated(example_team)
+    synced = example_team.run("instance-1", "sync")
+    assert synced.code == 1, synced
+    said = " ".join(synced.err.split())
+    assert "no longer holds the store: the commit that took it away" in said, said
+    assert "says it went to the branch coord. `coord install` follows a move the human coordinator made" in said
+    example_team.ok("instance-1", "install", "--as", "instance-1")
+    assert git(example_team.clones["instance-1"], "config", "coord.branch") == "coord"
+    assert "task_001" in example_team.ok("instance-1", "status")
+
+
 def _line(team: Team) -> str | None:
     return gate.store_line(team.remote, []).ref
 
