@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,27 @@ def test_the_line_moves_with_the_migration_not_to_a_copy_beside_it(example_team:
     example_team.ok(HUMAN, "sync")
     assert git(example_team.remote, "config", "coord.line") == "refs/heads/coord"
     assert _line(example_team) == "refs/heads/coord"
+
+
+def test_while_the_store_moves_a_side_branch_answers_to_the_keys_it_had_when_it_left(
+    example_team: Team, tmp_path: Path
+) -> None:
+    """Between the human's two pushes the line is not there yet: a commit pushed beside it answers
+    to the keys the store held when it left, not to none (a key rotated out, signing on an old commit)."""
+    team = example_team
+    team.fresh(HUMAN)
+    before = team.remote_tip()
+    leaked = tmp_path / "leaked-human"
+    shutil.copy(team.key_of(HUMAN), leaked)
+    team.ok(HUMAN, "key", "rotate", "--sync")
+    team.ok(HUMAN, "migrate", "--branch", "coord")
+    assert team.push(HUMAN, "main").returncode == 0
+    thief = Forger(team, "instance-3").fresh()
+    git(thief.clone, "checkout", "-q", "--detach", before)
+    thief.edit(TQ, lambda q: q["pending_tasks"][0].update(title="Retitled by the human"))
+    thief.commit("coord(task): human edits a task", actor=HUMAN, key=leaked)
+    said = refused(thief, "signature", "HEAD:refs/heads/y")
+    assert "signed with a key the registry held for no one before it" in said, said
 
 
 def test_a_branch_made_where_the_store_moves_before_it_arrives_does_not_become_its_line(example_team: Team) -> None:

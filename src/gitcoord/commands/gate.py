@@ -91,8 +91,11 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
         )
         return [Refusal(u.ref, "", "", "store-line", message) for u in pushed if u.ref in claiming]
     # What the store line held before this push was shared there; a commit another ref holds was not.
-    tip = git.rev_parse(root, line) if line else None  # git moves no ref before this hook says yes
     refusals = _unmoved(root, pushed, line, registry, via) if line is not None and via is not None else []
+    tip = git.rev_parse(root, line) if line else None  # git moves no ref before this hook says yes
+    if tip is None and via is not None:  # the store is on its way to the line: judged as it was when it left
+        tip = git.rev_parse(root, f"{via}^")
+        registry = registry or (trust.registries_at(root, [tip])[tip] if tip else None)
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
     for u in pushed:
         if u.ref.startswith(REPLACE):
