@@ -120,7 +120,7 @@ def _told_server(root: Path, given: str) -> str:
 
 class Look(NamedTuple):
     said: list[str]
-    refused: str | None = None  # why the set-up is not done: the shared branch breaks the rules as judged here
+    refused: str | None = None  # why the set-up is not done: nothing of the shared branch is good as judged here
 
 
 def first_look(ws: workspace.Workspace) -> Look:
@@ -146,7 +146,9 @@ def first_look(ws: workspace.Workspace) -> Look:
             )
         return Look([f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"])
     said = incoming.summary(ws, verdict)
-    return Look([said], refused=f"{ws.remote}/{ws.branch} breaks the rules as this clone judges it")
+    if git.rev_parse(ws.root, incoming.verified_ref(ws)) is not None:
+        return Look([said])  # the clone works from the last good commit, as every other clone does
+    return Look([said], refused=f"no commit of {ws.remote}/{ws.branch} keeps the rules as this clone judges it")
 
 
 DEEPER = (100, 1_000, 10_000)  # commits a shallow join told the human key fetches, in turn, to find its signature
