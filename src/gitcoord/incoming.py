@@ -51,13 +51,19 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     if remote is None:
         return None
     known = anchored(ws, known, remote)
-    if known == remote:
+    told = ws.config.get(trust.TRUST)
+    # First contact, told the human's key: the history below the newest commit it signed as the
+    # human is vouched for by that signature; only what came since is judged.
+    since = known or (trust.checkpoint(ws.root, remote, told) if told else None)
+    if since == remote:
+        if known != remote:
+            git.update_ref(ws.root, verified_ref(ws), remote, known, "coord: signed by the human key told")
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
     # made); what it made itself and shared is remembered as judged when it was shared (`shared`).
     from gitcoord import replay  # here: a sync that received nothing judges nothing
 
-    revisions = [remote, "--not", *([known] if known else [])]
+    revisions = [remote, "--not", *([since] if since else [])]
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
     # Every root judged, not only on first contact: a store made from nothing later (planted on the
     # code branch beside the shared one, say) must start from the trusted key as much as the first.

@@ -10,6 +10,7 @@ neither unless it is that key; the human's own clone holds that key and believes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,13 +156,43 @@ def _vouched(root: Path, tip: git.Sha, registry: Doc | None, key: str, roots: li
     root in its own: a signature vouches for the history below it, not for a side grown beside it."""
     if registry is None:
         return False
+    human = model.settings_of(registry).human_coordinator
+    acting = [c.sha for c in reversed(git.changes(root, [tip])) if c.instances == (human,)]
+    return any(all(r == g or git.is_ancestor(root, r, g) for r in roots) for g in _signed(root, acting, human, key))
+
+
+CHECKPOINT_SEARCH = 1000  # first-parent commits looked through for the human's signature before all of them
+
+
+def checkpoint(root: Path, tip: git.Sha, key: str) -> git.Sha | None:
+    """The newest commit of `tip`'s first-parent line that `key` signed as the human coordinator.
+    Its signature vouches for the history below it, which the human's clone judged before signing:
+    a clone told that key judges, on its first look, only what came since (a year of history would
+    otherwise take hours)."""
+    registry = registries_at(root, [tip])[tip]
+    if registry is None:
+        return None
+    human = model.settings_of(registry).human_coordinator
+    for limit in (f"-n{CHECKPOINT_SEARCH}", f"--skip={CHECKPOINT_SEARCH}"):
+        listed = git.changes(root, [tip, "--first-parent", limit])
+        acting = [c.sha for c in reversed(listed) if c.instances == (human,)]
+        found = next(_signed(root, acting, human, key), None)
+        if found is not None or len(listed) < CHECKPOINT_SEARCH:
+            return found
+    return None
+
+
+def _signed(root: Path, commits: list[git.Sha], human: str, key: str) -> Iterator[git.Sha]:
+    """Those of `commits` (newest first) that `key` signed as `human`, checked a few at a time:
+    git runs ssh-keygen once for each, and the caller mostly wants the newest."""
     from gitcoord import signing
 
-    human = model.settings_of(registry).human_coordinator
-    acting = [c.sha for c in git.changes(root, [tip]) if c.instances == (human,)]
-    verdicts = signing.verify(root, acting, {human: [key]})
-    good = [sha for sha in reversed(acting) if verdicts.get(sha) is not None and verdicts[sha].status == "G"]
-    return any(all(r == g or git.is_ancestor(root, r, g) for r in roots) for g in good)
+    start, size = 0, 16
+    while start < len(commits):
+        batch = commits[start : start + size]
+        verdicts = signing.verify(root, batch, {human: [key]})
+        yield from (sha for sha in batch if verdicts.get(sha) is not None and verdicts[sha].status == "G")
+        start, size = start + size, size * 4
 
 
 def human_key(registry: Doc | None) -> str | None:

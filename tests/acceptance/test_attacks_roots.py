@@ -409,6 +409,33 @@ def test_a_newcomer_does_not_believe_a_forged_tip(example_team: Team, coord: Coo
     assert "the commit is not signed" in refused_sync.err
 
 
+def test_a_newcomer_told_the_human_key_judges_what_came_since_the_key_signed(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """The human's signature vouches for the history below it, which the human's clone judged
+    before signing: a first look told that key judges only what came since (a year of history
+    would otherwise take hours). So even a bad commit the human signed over stands, as it stands
+    in the human's own store; told nothing, the newcomer judges from the root and refuses it."""
+    attacker = _ungated(example_team)
+    signer = Forger(example_team, HUMAN).fresh()
+    signer.commit("coord: the human goes on from here", actor=HUMAN)
+    assert signer.push().returncode == 0
+    attacker.fresh().edit(REG, lambda r: r["instances"]["instance-2"].update(role="FORGED"))
+    attacker.commit("instance-2 changes its role", actor="instance-2", key=None)
+    assert attacker.push().returncode == 0
+    told, untold = tmp_path / "told", tmp_path / "untold"
+    for newcomer in (told, untold):
+        git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    joined = coord(told, "install", "--trust", f"@{example_team.key_of(HUMAN)}.pub")
+    said = " ".join(joined.out.split())
+    assert joined.code == 0, joined
+    assert "has a commit that breaks the rules" in said, "the unsigned commit since is judged, and refused"
+    good = "refs/coord/verified/origin/main"  # what the reads believe (main is the checkout git clone made)
+    assert git(told, "rev-parse", good) == git(signer.clone, "rev-parse", "HEAD"), "it starts where the key signed"
+    assert coord(untold, "install").code == 0
+    assert git(untold, "rev-parse", good) == git(signer.clone, "rev-parse", "HEAD~2"), "judged from the root"
+
+
 def test_a_newcomer_to_an_own_branch_starts_at_the_last_good_commit(
     example_team: Team, coord: Coord, tmp_path: Path
 ) -> None:
@@ -449,8 +476,16 @@ def test_a_newcomer_told_the_human_key_trusts_the_store_that_starts_from_it(
     human_pub = f"@{example_team.key_of(HUMAN)}.pub"
     joined = coord(newcomer, "install", "--as", "instance-4", "--trust", human_pub)
     assert joined.code == 0, joined
-    assert "it starts from the human key this clone trusts (SHA256:" in joined.out
+    said = " ".join(joined.out.split())
+    signed = _newest_of(example_team, HUMAN)
+    assert f"judged origin/main since {signed[:12]}, the newest commit that the human key this clone trusts" in said
     assert coord(newcomer, "status").code == 0
+
+
+def _newest_of(team: Team, who: str, branch: str = "main") -> str:
+    """The newest commit of the remote's first-parent line that `who` made."""
+    listed = git(team.remote, "log", "--first-parent", "--format=%H %(trailers:key=Coord-Instance,valueonly)", branch)
+    return next(line.split()[0] for line in listed.splitlines() if line.split()[1:] == [who])
 
 
 def test_a_shallow_join_told_the_human_key_fetches_back_to_a_commit_the_key_signed(
@@ -466,7 +501,8 @@ def test_a_shallow_join_told_the_human_key_fetches_back_to_a_commit_the_key_sign
     git(newcomer, "remote", "set-url", "origin", str(example_team.remote))
     joined = coord(newcomer, "install", "--as", "instance-4", "--trust", f"@{example_team.key_of(HUMAN)}.pub")
     assert joined.code == 0, joined
-    assert "it starts from the human key this clone trusts" in joined.out, joined
+    said = " ".join(joined.out.split())
+    assert f"judged origin/main since {_newest_of(example_team, HUMAN)[:12]}, the newest commit" in said, said
     assert coord(newcomer, "status").code == 0
 
 
@@ -533,7 +569,8 @@ def test_a_newcomer_told_the_human_key_the_human_rotated_to_trusts_the_store(
     now = git(example_team.clones[HUMAN], "config", "user.signingkey")
     joined = coord(newcomer, "install", "--trust", f"@{now}.pub")
     assert joined.code == 0, joined
-    assert "every commit keeps the rules, and it starts from the human key" in joined.out, joined
+    said = " ".join(joined.out.split())
+    assert f"judged origin/main since {example_team.remote_tip()[:12]}, the newest commit" in said, said
 
 
 def test_a_root_whose_registry_is_hostile_json_is_refused_not_a_crash(tmp_path: Path, coord: Coord) -> None:

@@ -135,6 +135,15 @@ def first_look(ws: workspace.Workspace) -> Look:
         verdict, tracking = _deepened(ws, verdict, tracking)
     if verdict is None:
         trusted = ws.config.get(trust.TRUST)
+        signed = trust.checkpoint(ws.root, tracking, trusted) if trusted else None
+        if trusted and signed is not None:
+            return Look(
+                [
+                    f"judged {ws.remote}/{ws.branch} since {signed[:12]}, the newest commit that the human key this "
+                    f"clone trusts ({fingerprint(trusted)}) signed as the human coordinator: that signature vouches "
+                    "for the history below it, and every commit since keeps the rules"
+                ]
+            )
         anchor = f", and it starts from the human key this clone trusts ({fingerprint(trusted)})" if trusted else ""
         if _shallow(ws, tracking):
             return Look(
