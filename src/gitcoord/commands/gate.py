@@ -244,12 +244,15 @@ def _revived(root: Path, u: Update) -> list[Refusal]:
     would live on in two places, the abandoned one read by every clone that looks there first."""
     assert u.old is not None
     assert u.new is not None
-    [left] = git.object_ids(root, [f"{u.old}:{model.COORD_DIR}/{workspace.MOVED}"])
-    if left is None or not _holds_store(root, [u.new]) or git.is_ancestor(root, git.Sha(u.old), git.Sha(u.new)):
+    if git.is_ancestor(root, git.Sha(u.old), git.Sha(u.new)) or not _holds_store(root, [u.new]):
+        return []
+    # The commit that took the store away, not the MOVED.md at the tip, which a later commit can drop.
+    moved = workspace.moved_by(root, git.Sha(u.old))
+    if moved is None:
         return []
     branch = u.ref[len(HEADS) :]
     message = (
-        f"{branch} would move from {u.old[:12]}, where the store had moved away ({model.COORD_DIR}/{workspace.MOVED}), "
+        f"{branch} would move from {u.old[:12]}, after the store moved away to {moved[1]} ({moved[0][:12]}), "
         f"back to {u.new[:12]}, which holds it: the store lives on where it moved"
     )
     return [Refusal(u.ref, "", "", "recreated", message)]
