@@ -233,20 +233,21 @@ def _plain_sync(remote: Path, where: Path, repeat: int, *, incoming: bool) -> fl
 def clones(built: Built, work: Path, repeat: int) -> list[Row]:
     """A new agent's first clone, through git's pack protocol (file://), then `coord install`."""
 
-    def join(remote: Path, options: list[str], runs: int) -> tuple[float, int]:
+    def join(remote: Path, options: list[str], runs: int, *install: str) -> tuple[float, int]:
+        """The clone, then `coord install` with `install` (no install at all: None)."""
         where = work / "new-agent"
 
         def fresh() -> None:
             shutil.rmtree(where, ignore_errors=True)
 
         clone = " ".join(["git clone -q", *options, shlex.quote(remote.as_uri()), shlex.quote(str(where))])
-        install = " ".join(map(shlex.quote, coord(where, "install")))
-        took = measure(["sh", "-c", f"{clone} && {install} >/dev/null"], work, repeat=runs, before=fresh)
+        then = " ".join(map(shlex.quote, coord(where, *install))) + " >/dev/null" if install else "true"
+        took = measure(["sh", "-c", f"{clone} && {then}"], work, repeat=runs, before=fresh)
         size = _pack_bytes(where / ".git") + gitcoord_git.loose_objects(where / ".git").size
         fresh()
         return took.median, size
 
-    base, base_size = join(built.fresh, [], repeat)
+    base, base_size = join(built.fresh, [], repeat, "install")
     rows = []
     for name, options, runs, target in (
         ("git clone --single-branch + coord install (the store's tip)", ["--single-branch"], repeat, "<= 5"),
@@ -255,7 +256,7 @@ def clones(built: Built, work: Path, repeat: int) -> list[Row]:
         if not options and built.commits > WHOLE:
             rows.append(_whole_history_projected(built, work, name, base))
             continue
-        took, size = join(built.remote, options, runs)
+        took, size = join(built.remote, options, runs, "install")
         note = f"{fmt_bytes(size)} of objects against {fmt_bytes(base_size)}"
         ratio = took / base
         rows.append(
@@ -271,7 +272,40 @@ def clones(built: Built, work: Path, repeat: int) -> list[Row]:
                 note,
             )
         )
+    # Told the human key, the first look judges what came since the key last signed: what a
+    # clone of the whole year costs is then git's clone, and coord adds little to it.
+    remote, key = _signed_by_the_human(built, work)
+    cloned, size = join(remote, [], repeat)
+    took, _ = join(remote, [], repeat, "install", "--trust", f"@{key}.pub")
+    rows.append(
+        Row(
+            "history: git clone + coord install --trust KEY (the whole history, told the human key)",
+            "Y",
+            took,
+            cloned,
+            "git clone of the same history alone",
+            "<= 1.5",
+            took / cloned <= 1.5,
+            "-",
+            f"{fmt_bytes(size)} of objects; judged from the human's last signed commit",
+        )
+    )
     return rows
+
+
+def _signed_by_the_human(built: Built, work: Path) -> tuple[Path, Path]:
+    """The year's remote with one commit more on the store's branch, signed by a key of the human
+    coordinator's and changing nothing, as the human's next step would be: what a newcomer told
+    that key (`--trust`) judges its first look from. A copy (hard links): the other rows read the year as it is."""
+    remote, key = work / "told.git", work / "human-key"
+    if not remote.exists():
+        git(work, "clone", "-q", "--bare", "--local", str(built.remote), str(remote))
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, env=env())
+        signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"]
+        message = "coord: the human goes on from here\n\nCoord-Instance: human\n"
+        signed = git(remote, *signing, "commit-tree", "-S", f"{STORE_REF}^{{tree}}", "-p", STORE_REF, "-m", message)
+        git(remote, "update-ref", STORE_REF, signed)
+    return remote, key
 
 
 WHOLE = 20_000  # commits: beyond, a full clone's first look (every commit judged) is projected, not run
