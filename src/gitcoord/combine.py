@@ -142,7 +142,7 @@ def _merge_tree(ws: Workspace, local: git.Sha, remote: git.Sha, config: dict[str
 
 
 def _needs_person(ws: Workspace, said: str) -> NeedsPerson:
-    shared = f"{ws.remote}/{ws.branch}"
+    shared = ws.tracking
     worktree = git.worktree_of(ws.root, ws.branch)
     where, after = (
         (f"in {worktree} (where {ws.branch} is checked out) run", "")

@@ -66,18 +66,14 @@ def timeout(ws: Workspace) -> float:
     return value if value > 0 else TIMEOUT
 
 
-def tracking_ref(ws: Workspace) -> git.Ref:
-    return git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
-
-
 def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     """Fetch the coordination branch (at most `timeout` seconds) and choose the commit to read."""
     if not has_remote(ws):
         local = git.rev_parse(ws.root, ws.ref)
         return _seen(ws, remote=None, fetched=False, problem=None, commit=local, local=local, tracking=None)
     problem = _fetch(ws, timeout)
-    tips = git.tips(ws.root, [ws.ref, tracking_ref(ws), incoming.verified_ref(ws), incoming.refused_ref(ws)])
-    local, tracking = tips[ws.ref], tips[tracking_ref(ws)]
+    tips = git.tips(ws.root, [ws.ref, ws.tracking, incoming.verified_ref(ws), incoming.refused_ref(ws)])
+    local, tracking = tips[ws.ref], tips[ws.tracking]
     refused = tips[incoming.refused_ref(ws)]
     bad = incoming.judge_since(ws, tracking, tips[incoming.verified_ref(ws)])
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
@@ -131,7 +127,7 @@ def _fast_forward(ws: Workspace, local: git.Sha, tracking: git.Sha) -> git.Sha |
 def _fetch(ws: Workspace, timeout: float) -> str | None:
     """None when the fetch went through (or the remote has no coordination branch yet); else why not."""
     try:
-        git.fetch_within(ws.root, ws.remote, ws.ref, tracking_ref(ws), timeout=timeout)
+        git.fetch_within(ws.root, ws.remote, ws.ref, ws.tracking, timeout=timeout)
     except git.RemoteRefMissing:
         return None
     except git.TimedOut:

@@ -87,8 +87,8 @@ def sync(
             # The local tip, and the remote's as this clone last saw it. The local one is read
             # before the fetch: whatever moves it later, the branch moves only from it (advance).
             # What was judged good is read with them: only a sync, under the lock, moves it on.
-            tips = git.tips(ws.root, [ws.ref, _tracking(ws), incoming.verified_ref(ws), incoming.refused_ref(ws)])
-            local, known, judged = tips[ws.ref], tips[_tracking(ws)], tips[incoming.verified_ref(ws)]
+            tips = git.tips(ws.root, [ws.ref, ws.tracking, incoming.verified_ref(ws), incoming.refused_ref(ws)])
+            local, known, judged = tips[ws.ref], tips[ws.tracking], tips[incoming.verified_ref(ws)]
             refused = tips[incoming.refused_ref(ws)]
             start = local if attempt == 1 else start
             remote = _fetch(ws)
@@ -143,10 +143,6 @@ def _backoff(attempt: int, took: float, waited: float) -> float:
     return min(MAX_WAIT, slot * random.uniform(0.5, 0.5 + max(1.0, window)))
 
 
-def _tracking(ws: Workspace) -> git.Ref:
-    return git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
-
-
 def _rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> bool:
     if known is None or known == remote:
         return False
@@ -167,7 +163,7 @@ def _refuse_rewind(ws: Workspace, known: git.Sha | None, remote: git.Sha | None)
     if not _rewound(ws, known, remote):
         return
     assert known is not None
-    git.update_ref(ws.root, _tracking(ws), known, remote, "coord: keep what the remote had")  # see it again next time
+    git.update_ref(ws.root, ws.tracking, known, remote, "coord: keep what the remote had")  # see it again next time
     now = f"is now at {remote[:12]}" if remote else "was deleted there"
     raise FatalError(
         f"{ws.remote}/{ws.branch} was rewound: it had {known[:12]}, which it no longer contains, and {now}. "
@@ -188,7 +184,7 @@ def _stale_remote_lock(ws: Workspace, e: git.RemoteLocked) -> str:
 
 
 def _fetch(ws: Workspace) -> git.Sha | None:
-    tracking = _tracking(ws)
+    tracking = ws.tracking
     try:
         git.fetch(ws.root, ws.remote, ws.ref, tracking)
     except git.RemoteRefMissing:
@@ -240,8 +236,8 @@ _PROGRESS = re.compile(r"^(Counting|Compressing|Writing|Resolving|Total|Delta|Do
 def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
     said = [line.removeprefix("remote:").rstrip() for line in e.stderr.splitlines() if line.startswith("remote:")]
     said = [line for line in said if line.strip() and not _PROGRESS.match(line.strip())]
-    shared = f"{ws.remote}/{ws.branch}"
-    mine = git.changes(ws.root, [commit, "--not", _tracking(ws)])
+    shared = ws.tracking
+    mine = git.changes(ws.root, [commit, "--not", ws.tracking])
     listed = "".join(f"\n  {c.sha[:12]} {c.subject}" for c in reversed(mine))
     worktree = git.worktree_of(ws.root, ws.branch)
     drop = (

@@ -115,7 +115,7 @@ def _by_hand(ws: Workspace, void: dict[str, str], why: str) -> str:
     return (
         f"commits of this clone are void under {ws.remote}/{ws.branch}, which the shared line would refuse:{listed}\n"
         f"and they cannot be left out here ({why}). Nothing was changed or pushed. Leave them out by hand, "
-        f"{_where(ws)} `git rebase -i --rebase-merges {ws.remote}/{ws.branch}` (dropping them), then `coord sync`."
+        f"{_where(ws)} `git rebase -i --rebase-merges {ws.tracking}` (dropping them), then `coord sync`."
     )
 
 

@@ -43,6 +43,13 @@ class Workspace(NamedTuple):
     def ref(self) -> git.Ref:
         return git.Ref(f"refs/heads/{self.branch}")
 
+    @property
+    def tracking(self) -> git.Ref:
+        """Where the shared branch was last fetched to. Named in full in what coord tells a person
+        to run too: git reads a short `origin/coord` as a tag `origin/coord` first, which anyone
+        who can push a tag can make."""
+        return git.Ref(f"refs/remotes/{self.remote}/{self.branch}")
+
     def require_identity(self) -> str:
         if not self.identity:
             raise FatalError(IDENTITY_HELP)
@@ -180,7 +187,7 @@ def tip(ws: Workspace) -> git.Sha:
     if commit is None:
         from gitcoord import incoming  # here: only a clone's first look at the branch judges it
 
-        remote_commit = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
+        remote_commit = git.rev_parse(ws.root, ws.tracking)
         if remote_commit is None:
             raise FatalError(
                 f"the coordination branch {ws.branch!r} is not in this clone, nor fetched from {ws.remote}: "

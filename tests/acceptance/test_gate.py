@@ -317,13 +317,18 @@ def test_a_commit_a_forge_wrote_past_the_hook_is_judged_when_pushed_to_a_branch(
     assert "signed with instance-2's key, but acts as instance-1" in said
 
 
-@pytest.mark.parametrize("ref", ["refs/tags/main", "refs/main"])
+@pytest.mark.parametrize(
+    "ref", ["refs/tags/main", "refs/main", "refs/tags/origin/main", "refs/tags/refs/heads/main", "refs/tags/heads/main"]
+)
 def test_a_ref_that_would_shadow_the_store_branch_is_refused(team: Team, ref: str) -> None:
-    """git reads `main` as refs/main or refs/tags/main before refs/heads/main: `git log main` would show it."""
+    """git reads `main` as refs/main or refs/tags/main before refs/heads/main (`git log main` would
+    show it), `origin/main` as the tag origin/main before a clone's copy of the branch (what `git
+    reset --keep origin/main` reads), and `refs/heads/main`, where a clone has no such branch yet,
+    as the tag refs/heads/main."""
     team.fresh("instance-2")
     root = git(team.clones["instance-2"], "rev-list", "--max-parents=0", "HEAD").split()[0]
     said = refused(team, "instance-2", "shadow", f"{root}:{ref}")
-    assert f"{ref} would shadow the branch main" in said
+    assert f"{ref} would shadow the branch " in said
 
 
 def _twice_listed(clone: Path, forged: str) -> str:

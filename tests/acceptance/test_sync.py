@@ -138,9 +138,12 @@ def test_a_refused_push_says_why(team: Team) -> None:
     team("instance-2", "checkin", "--no-sync")
     result = team.refused_sync("instance-2")
     assert "origin refuses main:\n protected branch: changes need review" in result.err
-    assert "So the 1 commit(s) of this clone that origin/main lacks will never be shared as they are" in result.err
+    assert "So the 1 commit(s) of this clone that refs/remotes/origin/main lacks will never be shared as" in result.err
     assert "instance-2 checks in" in result.err
-    assert "`git reset --keep origin/main`" in result.err or "`git branch -f main origin/main`" in result.err
+    said = result.err
+    assert (
+        "`git reset --keep refs/remotes/origin/main`" in said or "`git branch -f main refs/remotes/origin/main`" in said
+    )
     # A step on top is committed all the same: it says so, with its new id, and why it is not shared.
     step = team.run("instance-2", "task", "add", "one more", "--json")
     assert step.code == 5, step

@@ -82,7 +82,7 @@ def _git_version(root: Path) -> clone.Check:
 def _branch(ws: workspace.Workspace) -> clone.Check:
     """Where the store lives, and whether this clone has it."""
     local = git.rev_parse(ws.root, ws.ref)
-    remote = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
+    remote = git.rev_parse(ws.root, ws.tracking)
     checked_out = git.worktree_of(ws.root, ws.branch)
     layout = f"checked out in {checked_out} (the store on a code branch)" if checked_out else "a branch of its own"
     if checked_out is not None and Path(checked_out) == ws.root / EDIT_DIR:

@@ -125,12 +125,15 @@ _BESIDE_BRANCHES = ("refs/", "heads/", "tags/", "remotes/")  # what git's short 
 
 def _shadows(ref: str, branches: set[str]) -> str | None:
     """The branch a ref outside refs/heads/ would hide from a name: git tries refs/NAME and
-    refs/tags/NAME before refs/heads/NAME, and a tag named `refs/heads/coord` stands in for the
-    branch wherever it is not there (a newcomer's clone, before its first look)."""
+    refs/tags/NAME before refs/heads/NAME and refs/remotes/NAME. So a tag `coord` hides the
+    branch, a tag `origin/coord` a clone's copy of it (what `git reset --keep origin/coord`
+    reads), and a tag `refs/heads/coord` stands in for the branch wherever it is not there (a
+    newcomer's clone, before its first look)."""
     if ref.startswith(HEADS):
         return None
     name = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ref.removeprefix("refs/")
-    return name if name in branches or name.startswith(_BESIDE_BRANCHES) else None
+    remote_copy = name.partition("/")[2]  # origin/coord: a remote's name, then the branch's
+    return name if name in branches or remote_copy in branches or name.startswith(_BESIDE_BRANCHES) else None
 
 
 class StoreLine(NamedTuple):
@@ -330,8 +333,8 @@ _TODO = {
     "without --force",
     "time": "set the committer's clock right, then make the commit again",
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
-    "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name, nor one starting with refs/, heads/, "
-    "tags/ or remotes/",
+    "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name nor REMOTE/BRANCH, nor one starting "
+    "with refs/, heads/, tags/ or remotes/",
     "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "
     "its own repository",
     "store-line": "keep one branch whose store names itself the store's (settings.store_branch): push the other "

@@ -126,7 +126,7 @@ class Look(NamedTuple):
 def first_look(ws: workspace.Workspace) -> Look:
     """The shared branch judged on first contact, from its root (a shallow join: its tip), here
     where setting up is expected to take a while rather than at the first read."""
-    tracking = git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{ws.branch}")
+    tracking = git.rev_parse(ws.root, ws.tracking)
     # Judged already, and under the trust this clone has now (a clone that just became the human's has more).
     if tracking is None or incoming.anchored(ws, git.rev_parse(ws.root, incoming.verified_ref(ws)), tracking):
         return Look([])
@@ -169,7 +169,7 @@ def _deepened(ws: workspace.Workspace, verdict: replay.Verdict, tip: git.Sha) ->
     more of the history, in steps, until such a commit is in it (the human signs its registrations,
     decisions and answers), it has all of it, or the store names another human key (more history
     would not change who made it)."""
-    tracking = git.Ref(f"refs/remotes/{ws.remote}/{ws.branch}")
+    tracking = ws.tracking
     registry = trust.registries_at(ws.root, [tip])[tip]
     told = ws.config.get(trust.TRUST, "")
     if not all(f.rule == "trust" for f in verdict.findings) or trust.human_key(registry) != trust.parsed(told):
