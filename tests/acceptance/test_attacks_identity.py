@@ -240,7 +240,9 @@ def test_an_outsider_with_coord_s_own_commands_cannot_become_the_human(
     outsider = tmp_path / "outsider"
     git(tmp_path, "clone", "-q", str(example_team.remote), str(outsider))
     monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "outsider-keys"))  # another machine: its own "human" key
-    assert example_team.coord(outsider, "install", "--as", HUMAN).code == 0
+    installed = example_team.coord(outsider, "install", "--as", HUMAN)
+    assert installed.code == 1, "judged as the human with another key, no commit of the store is good"
+    assert "the registry holds another key for human" in installed.out, installed
     registered = example_team.coord(outsider, "register", HUMAN, "--role", "coordinator", "--sync")
     assert registered.code != 0, registered
     swapped = example_team.coord(outsider, "key", "set", HUMAN, f"@{tmp_path}/outsider-keys/{HUMAN}.pub", "--sync")
