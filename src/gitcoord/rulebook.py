@@ -70,6 +70,7 @@ class Edit(NamedTuple):
     roles: frozenset[str]
     statuses: frozenset[str] | None = None
     only_if_unset: bool = False  # may be set once where it was missing, never changed after
+    until: str | None = None  # fixed once this list of the record holds an entry (what the entries answer)
 
 
 class Entries(NamedTuple):
@@ -105,8 +106,10 @@ def _move(sources: tuple[str | None, ...] | str | None, target: str, roles: set[
     return Move(sources, target, frozenset(roles), frozenset(fields))
 
 
-def _edits(roles: set[str], names: set[str], statuses: set[str] | None = None) -> dict[str, Edit]:
-    return dict.fromkeys(sorted(names), Edit(frozenset(roles), frozenset(statuses) if statuses else None))
+def _edits(
+    roles: set[str], names: set[str], statuses: set[str] | None = None, *, until: str | None = None
+) -> dict[str, Edit]:
+    return dict.fromkeys(sorted(names), Edit(frozenset(roles), frozenset(statuses) if statuses else None, until=until))
 
 
 # Instances: the registry's entries --------------------------------------------------------
@@ -172,7 +175,9 @@ TASK: Final = Kind(
         "cancel": _move(OPEN_TASK, "cancelled", {HOLDER, CREATOR, HUMAN}, {"status_reason"}),
     },
     edits={
-        **_edits({CREATOR, HOLDER, HUMAN}, _DETAILS, set(OPEN_TASK)),
+        **_edits({CREATOR, HOLDER, HUMAN}, _DETAILS - {"dependencies"}, set(OPEN_TASK)),
+        # The order of the work is its creator's (or the human's): a holder does not lift what holds it back.
+        **_edits({CREATOR, HUMAN}, {"dependencies"}, set(OPEN_TASK)),
         # Who should do it is the creator's suggestion (or the human's), not the holder's.
         **_edits({CREATOR, HUMAN}, {"suggested_assignee"}, set(OPEN_TASK)),
         # Why it is blocked (or was given back) is for its holder to keep up to date.
@@ -259,11 +264,9 @@ DECISION: Final = Kind(
         "supersede": _move("active", "superseded", {DECIDER, HUMAN}, {"superseded_by"}),
     },
     edits={
-        **_edits(
-            {PROPOSER, HUMAN},
-            {"title", "description", "options", "input_needed_from", "deadline", "related_tasks"},
-            set(OPEN_DECISION),
-        ),
+        # The question and its options, as the inputs answered them: fixed once one is recorded.
+        **_edits({PROPOSER, HUMAN}, {"title", "description", "options"}, set(OPEN_DECISION), until="inputs"),
+        **_edits({PROPOSER, HUMAN}, {"input_needed_from", "deadline", "related_tasks"}, set(OPEN_DECISION)),
         # The specification's own pending decisions name nobody to decide them: the human names one.
         "proposed_by": Edit(frozenset({HUMAN}), frozenset(OPEN_DECISION), only_if_unset=True),
         "inputs": Edit(frozenset({ANYONE}), frozenset(OPEN_DECISION)),

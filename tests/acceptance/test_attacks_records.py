@@ -9,6 +9,8 @@ the rule, moving no ref) and found by `coord check --range`; each family has an 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import subprocess
 from typing import Any
 
@@ -283,6 +285,48 @@ def test_a_consultation_marked_responded_with_no_answer_is_refused(example_team:
         d["response_queue"] = [q for q in d["response_queue"] if q.get("responding_to") != "msg_001"]
 
     _refused_by_hand(recipient, ML, answered_by_no_one, "transition", "instance-1 marks msg_001 answered")
+
+
+def test_a_holder_may_not_lift_what_its_task_waits_for(example_team: Team) -> None:
+    """The order of the work is its creator's, or the human's: a holder that could drop a
+    dependency could start what the human ordered after another task (any instance may offer a
+    task to itself, and accept it)."""
+
+    def added(*args: str) -> str:
+        return str(
+            json.loads(example_team.ok(HUMAN, "task", "add", *args, "--sync", "--json"))["data"]["record"]["task_id"]
+        )
+
+    first = added("Lay the foundations")
+    then = added("Build on them", "--depends", first)
+    example_team.ok(HOLDER, "sync")
+    example_team.ok(HOLDER, "task", "assign", then, HOLDER, "--sync")
+    example_team.ok(HOLDER, "task", "accept", then, "--sync")
+    dropped = example_team.run(HOLDER, "task", "edit", then, "--no-depends", first)
+    assert dropped.code == 1, dropped
+    assert f"instance-2 may not change its dependencies on {then}" in dropped.err, dropped
+    holder = Forger(example_team, HOLDER).fresh()
+    _refused_by_hand(holder, TQ, put(then, dependencies=[]), "authorization", "instance-2 drops a dependency")
+    example_team.ok(HUMAN, "sync")
+    example_team.ok(HUMAN, "task", "edit", then, "--no-depends", first, "--sync")  # the honest twin
+
+
+def test_a_question_is_fixed_once_an_input_answers_it(example_team: Team) -> None:
+    """instance-2's input answers the decision as it was asked: its proposer rewording the question
+    after it would have the input back another one."""
+    proposed = example_team.ok(
+        VICTIM, "decision", "propose", "Adopt library X for logging?", "--option", "yes", "--option", "no",
+        "--input-from", HOLDER, "--sync", "--json",
+    )  # fmt: skip
+    dec = json.loads(proposed)["data"]["record"]["decision_id"]
+    example_team.ok(HOLDER, "sync")
+    example_team.ok(HOLDER, "decision", "input", dec, "--option", "yes", "--comment", "it logs well", "--sync")
+    proposer = Forger(example_team, VICTIM).fresh()
+    reworded = put(dec, title="Give instance-1 the deploy keys?")
+    _refused_by_hand(proposer, DC, reworded, "immutable", "instance-1 rewords its question")
+    proposer.fresh().edit(DC, put(dec, deadline=stamp(NOW + dt.timedelta(days=3))))
+    proposer.commit("instance-1 gives more time")
+    accepted(proposer)  # the honest twin: what the inputs do not answer still changes
 
 
 def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:

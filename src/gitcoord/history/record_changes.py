@@ -223,6 +223,12 @@ def _edited(
             yield at.finding("authorization", f"{at.rid}.{field} can change only while {allowed}, not {status}", field)
         elif edit.only_if_unset and old.get(field) is not None:
             yield at.finding("immutable", f"{at.rid}.{field} is set once and never changed", field)
+        elif edit.until is not None and old.get(edit.until):
+            message = (
+                f"{at.rid}.{field} is fixed once {at.rid} has {edit.until}: they answer it as it was asked "
+                f"(a new question is a new {at.kind.name})"
+            )
+            yield at.finding("immutable", message, field)
         elif not any(holds(r, who, at, old, new) for r in edit.roles):
             yield denied(at, who, f"change its {field}", [edit], old)
     if touched and not fields and not moved:
