@@ -65,7 +65,8 @@ class Merge:
         self.notes: list[str] = []
 
     def conflict(self, at: Where, sides: Sides, reason: str) -> Any:
-        values = sorted([sides.ours, sides.theirs], key=canon)
+        # A side that does not have the field offers no value: null, for the person who chooses.
+        values = sorted((None if v is MISSING else v for v in (sides.ours, sides.theirs)), key=canon)
         self.conflicts.append(Conflict(at.record, at.field, sides.base, values, reason))
         # Until a person chooses, the record keeps what it was (or the first candidate, if new).
         return sides.base if sides.base is not MISSING else values[0]

@@ -106,6 +106,20 @@ def test_a_change_kept_over_a_removal() -> None:
     assert outcome.notes == ["task_c: kept, changed on one side though the other removed it"]
 
 
+def test_a_field_one_side_dropped_and_the_other_changed_is_a_conflict_not_a_crash() -> None:
+    """A hostile merge (a parent without the store files, say) can give the merge a record whose
+    field one side lacks while the other changed it: a person chooses, between null and the value."""
+    state = {f: json.loads((SEED / f).read_text()) for f in model.FILES}
+    base = state[model.DECISIONS]
+    dropped, changed = copy.deepcopy(base), copy.deepcopy(base)
+    del dropped["decisions"][0]["description"]
+    changed["decisions"][0]["description"] = "another description"
+    outcome = merge.merge_file(model.DECISIONS, base, dropped, changed)
+    [conflict] = outcome.conflicts
+    assert (conflict.field, conflict.values) == ("description", ["another description", None])
+    json.dumps([c.as_entry() for c in outcome.conflicts])  # what the file records of it
+
+
 def test_the_first_escalation_stands_and_the_second_joins_it() -> None:
     _, base, _, theirs, _, _ = _case("decided-while-escalated")
     assert base is not None
