@@ -246,16 +246,20 @@ def test_a_branch_the_store_moved_away_from_is_not_rewound_to_hold_it(example_te
     _migrated(example_team)
     attacker = Forger(example_team, "instance-3").fresh()
     said = refused(attacker, "recreated", "+origin/main~1:refs/heads/main")
-    assert "the store lives on where it moved" in said, said
+    assert "main would hold the store again" in said, said
+    git(example_team.remote, "config", "--unset", "coord.left")  # as a gate that did not see the move would be
     attacker.path("MOVED.md").unlink()  # code commits may drop the note; the move still stands
     attacker.commit("docs: tidy", actor="")
     assert attacker.push().returncode == 0
-    refused(attacker, "recreated", "+origin/main~2:refs/heads/main")
+    said = refused(attacker, "recreated", "+origin/main~2:refs/heads/main")
+    assert "the store lives on where it moved" in said, said
     example_team.ok(HUMAN, "migrate", "--branch", "store2")
     done = example_team.push(HUMAN, "store2", "coord")
     assert done.returncode == 0, done.stderr
     git(attacker.clone, "fetch", "-q", "origin")
     refused(attacker, "recreated", "+origin/coord~1:refs/heads/coord")
+    refused(attacker, "deletion", ":refs/heads/coord")  # to make it again, holding the store, after
+    assert git(example_team.remote, "config", "coord.left").split() == ["refs/heads/coord"]
     newcomer = tmp_path / "newcomer"
     git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
     example_team.ok(None, "install", "--as", "instance-4", where=newcomer)

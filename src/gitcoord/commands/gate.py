@@ -73,17 +73,28 @@ def review(root: Path, pushed: Iterable[Update], *, now: float) -> tuple[list[Re
 
 
 LINE = "coord.line"  # the store's branch, as this gate took it: only the store's moving away changes it
+LEFT = "coord.left"  # the branches the store moved away from, space-separated: none holds it again
 
 
 def remember(root: Path, line: StoreLine) -> None:
-    """Record the line where it holds the store: a line the store is moving to, not pushed yet, is
-    found again from the one it left."""
-    if line.ref is not None and line.registry is not None and git.config(root, LINE).get(LINE) != line.ref:
+    """Record the line where it holds the store, and the branches it left to get there: a line the
+    store is moving to, not pushed yet, is found again from the one it left."""
+    if line.ref is None or line.registry is None:
+        return
+    config = git.config(root, LINE, LEFT)
+    left = _left(config)
+    if not line.left <= left:
+        git.set_config(root, LEFT, " ".join(sorted(left | line.left)))
+    if config.get(LINE) != line.ref:
         git.set_config(root, LINE, line.ref)
 
 
+def _left(config: dict[str, str]) -> set[str]:
+    return set(config.get(LEFT, "").split())
+
+
 def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -> list[Refusal]:
-    line, registry, claiming, kept, via = store
+    line, registry, claiming, kept, via, _ = store
     if line is None and len(claiming) > 1:  # the line decides what counts as shared: never guess
         message = (
             f"{' and '.join(b[len(HEADS) :] for b in claiming)} would each hold a store that names itself the store's "
@@ -97,6 +108,7 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
         tip = git.rev_parse(root, f"{via}^")
         registry = registry or (trust.registries_at(root, [tip])[tip] if tip else None)
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
+    left = (_left(git.config(root, LEFT)) | store.left) - {line}
     for u in pushed:
         if u.ref.startswith(REPLACE):
             message = "a replace ref would have git show every reader, this gate too, another commit in its place"
@@ -110,7 +122,9 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
             )
             refusals.append(Refusal(u.ref, "", "", "shadow", message))
             continue
-        if u.ref.startswith(HEADS) and u.old is not None:
+        if u.ref in left:
+            refusals += _abandoned(root, u)
+        elif u.ref.startswith(HEADS) and u.old is not None:
             if u.ref == kept or _holds_store(root, [u.old]):
                 refusals += _kept(root, u)
             elif u.new is not None:
@@ -142,6 +156,7 @@ class StoreLine(NamedTuple):
     claiming: list[str]  # the branches whose store names the branch itself as the store's
     kept: str | None = None  # the line before this push, which no push deletes or rewinds
     via: git.Sha | None = None  # the `coord migrate` commit this push moves the line with, if it does
+    left: frozenset[str] = frozenset()  # the branches this push moves the line away from
 
 
 def store_line(root: Path, pushed: list[Update]) -> StoreLine:
@@ -177,7 +192,7 @@ def store_line(root: Path, pushed: list[Update]) -> StoreLine:
             break
         left.add(line)
         via, line = found[0], HEADS + found[1]
-    return StoreLine(line, held.get(line), [r for r in named if r != line], kept, via)
+    return StoreLine(line, held.get(line), [r for r in named if r != line], kept, via, frozenset(left))
 
 
 def _naming_themselves(held: dict[str, Doc | None]) -> list[str]:
@@ -239,6 +254,19 @@ def _kept(root: Path, u: Update) -> list[Refusal]:
             "rollback of the coordination history is refused"
         )
         return [Refusal(u.ref, "", "", "history", message)]
+    return []
+
+
+def _abandoned(root: Path, u: Update) -> list[Refusal]:
+    """A branch the store moved away from keeps what it holds: its history says where the store
+    went, and made again holding the store it would split the team (a newcomer would find it)."""
+    branch = u.ref[len(HEADS) :]
+    if u.new is None:
+        message = f"deleting {branch} is refused: the store moved away from it, and its history says where"
+        return [Refusal(u.ref, "", "", "deletion", message)]
+    if _holds_store(root, [u.new]):
+        message = f"{branch} would hold the store again at {u.new[:12]}: the store moved away from it, and lives on"
+        return [Refusal(u.ref, "", "", "recreated", message)]
     return []
 
 
