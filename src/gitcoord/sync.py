@@ -97,6 +97,8 @@ def sync(
                 local, known = _take_rewind(ws, local, remote), remote
             _refuse_rewind(ws, known, remote)
             incoming.verify(ws, remote, judged)
+            if remote is not None and remote != local:
+                _still_there(ws, remote, local)
             target, counts, dropped, joined = combine(ws, local, remote, redo)
             try:
                 pushed = target == remote or _push(ws, target)
@@ -253,15 +255,23 @@ def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
     )
 
 
-def _still_here(ws: Workspace, after: git.Sha) -> None:
-    """A sync that brought the commit taking the store away (`coord migrate`) says where it went."""
-    if any(workspace.blobs_at(ws.root, [after])[after].values()):
+def _still_there(ws: Workspace, remote: git.Sha, local: git.Sha | None) -> None:
+    """Nothing is merged with a remote tip that no longer holds the store (`coord migrate` took it
+    away): the sync says where it went, and this clone's branch stays as it is."""
+    if any(workspace.blobs_at(ws.root, [remote])[remote].values()):
         return
-    moved = workspace.moved_by(ws.root, after)  # unchecked here: install follows only the human's own move
+    moved = workspace.moved_by(ws.root, remote)  # unchecked here: install follows only the human's own move
     where = f" the commit that took it away ({moved[0][:12]}) says it went to the branch {moved[1]}." if moved else ""
+    mine = len(git.changes(ws.root, [local, "--not", remote])) if local else 0
+    kept = (
+        f" This clone's {mine} commit(s) not shared are kept on {ws.branch}: redo on the new branch any step "
+        "among them that you still want."
+        if mine
+        else ""
+    )
     raise FatalError(
-        f"synced {ws.branch} with {ws.remote} at {after[:12]}, which no longer holds the store:{where} "
-        "`coord install` follows a move the human coordinator made (`coord migrate`); then `coord sync`"
+        f"{ws.remote}/{ws.branch} is at {remote[:12]}, which no longer holds the store:{where} `coord install` "
+        f"follows a move the human coordinator made (`coord migrate`); then `coord sync`.{kept}"
     )
 
 
@@ -290,7 +300,6 @@ def _result(
     if start is not None and start != after:
         from gitcoord import views  # here: a sync that brought nothing has no news to tell
 
-        _still_here(ws, after)
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
         news = views.news(before, now, ws.identity)
     return Synced(start or "", after, fetched, pushed, merged, attempts, news, dropped or [])

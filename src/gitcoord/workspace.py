@@ -114,7 +114,18 @@ def _went_from(root: Path, remote: str, tip: git.Sha | None) -> str | None:
     if found is None:
         return None
     moved, target = found
-    return target if _migrated(root, moved, _tip(root, remote, target)) else None
+    return target if _migrated(root, moved, _tip(root, remote, target) or _fetched(root, remote, target)) else None
+
+
+def _fetched(root: Path, remote: str, branch: str) -> git.Sha | None:
+    """`branch` fetched from the remote, where this clone has not seen it yet (a branch the store
+    moved to since the last fetch): only then can the move be judged."""
+    tracking = git.Ref(f"refs/remotes/{remote}/{branch}")
+    try:
+        git.fetch(root, remote, git.Ref(f"refs/heads/{branch}"), tracking)
+    except git.GitError:  # unreachable, or no such branch there: no move to follow
+        return None
+    return git.rev_parse(root, tracking)
 
 
 def moved_by(root: Path, tip: git.Sha) -> tuple[git.Sha, str] | None:

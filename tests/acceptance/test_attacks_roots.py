@@ -188,6 +188,28 @@ def test_a_clone_that_syncs_after_the_move_is_told_where_the_store_went(example_
     assert "task_001" in example_team.ok("instance-1", "status")
 
 
+def test_a_forged_commit_a_tag_held_before_the_gate_is_not_taken_through_it(example_team: Team, coord: Coord) -> None:
+    """The gate takes what a branch or a tag holds as judged, which what came before it never was:
+    installed, it judges the refs beside the line once, says which to delete, and refuses a push
+    that would take one of their bad commits."""
+    _no_gate(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    attacker.edit(REG, lambda r: r["instances"]["instance-2"].update(role="FORGED"))
+    attacker.commit("coord(instance): instance-2's role")
+    assert attacker.push("HEAD:refs/tags/v0.1").returncode == 0, "no gate yet"
+    git(example_team.remote, "config", "--unset", "core.hooksPath")  # the gate, now
+    installed = coord(example_team.remote, "install", "--server")
+    assert installed.code == 1, installed
+    said = " ".join(installed.out.split())
+    assert "refs/tags/v0.1 holds" in said, said
+    assert "refs pushed before the gate hold commits that break the rules" in said, said
+    said = refused(attacker, "unjudged", "HEAD:main")
+    assert "coord(instance): instance-2's role" in said, said
+    git(example_team.remote, "update-ref", "-d", "refs/tags/v0.1")
+    assert coord(example_team.remote, "install", "--server").code == 0, "nothing left that the gate did not judge"
+    assert git(example_team.remote, "config", "coord.unjudged") == ""
+
+
 def _line(team: Team) -> str | None:
     return gate.store_line(team.remote, []).ref
 

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from gitcoord import git
 from gitcoord import model
 from gitcoord import range_loader
+from gitcoord import replay
 from gitcoord import store
 from gitcoord import trust
 from gitcoord import workspace
@@ -74,6 +75,7 @@ def review(root: Path, pushed: Iterable[Update], *, now: float) -> tuple[list[Re
 
 LINE = "coord.line"  # the store's branch, as this gate took it: only the store's moving away changes it
 LEFT = "coord.left"  # the branches the store moved away from, space-separated: none holds it again
+UNJUDGED = "coord.unjudged"  # commits refs held before the gate, which break the rules: no branch takes them
 
 
 def remember(root: Path, line: StoreLine) -> None:
@@ -301,6 +303,7 @@ def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.
     told = git.config(root, trust.TRUST).get(trust.TRUST)
     untrusted = trust.untrusted(root, told, verdict, git.Sha(u.new)) if told else []
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in [*untrusted, *verdict.findings]]
+    refusals += _unjudged(root, u, line)
     held = _stores_held(root) if verdict.roots else []
     for sha in sorted(verdict.roots) if held else []:
         message = (
@@ -324,9 +327,7 @@ def untold(root: Path, key: str) -> list[Refusal]:
     line: the gate takes a commit that a branch or a tag holds as judged, and these were judged
     before it was told (a first human key published on a tag, then the store line moved onto it).
     The line's own history stands as its tip says (`install` compares the key it names)."""
-    line = store_line(root, []).ref
-    tip = git.rev_parse(root, line) if line else None
-    verdict = check.check_range(root, ["--all", "--not", tip] if tip else ["--all"], line=tip)
+    verdict, tip = _beside_the_line(root)
     if tip is not None:
         found = trust.untrusted(root, key, verdict, tip)
     else:  # no store line yet: nothing here was vouched for by the key, a store made from nothing least
@@ -334,6 +335,39 @@ def untold(root: Path, key: str) -> list[Refusal]:
         root_said = "the commit makes a store from nothing where no branch holds the store yet"
         found += [Finding(model.REGISTRY, (), "trust", root_said, commit=c) for c in sorted(verdict.roots)]
     return [_refusal("", f, verdict.subjects) for f in found]
+
+
+def _unjudged(root: Path, u: Update, line: git.Sha | None) -> list[Refusal]:
+    """A push that would take a commit a ref held before the gate was installed, which breaks the
+    rules (`install --server` listed it): what a ref holds is taken as judged, and that one never was."""
+    assert u.new is not None
+    message = "a ref held it before the gate was installed, and it breaks the rules (`coord check --range` says how)"
+    found = []
+    for sha in map(git.Sha, git.config(root, UNJUDGED).get(UNJUDGED, "").split()):
+        taken = git.is_ancestor(root, sha, git.Sha(u.new)) and not (line and git.is_ancestor(root, sha, line))
+        if taken:
+            [made] = git.changes(root, [sha, "-n1"])
+            found.append(Refusal(u.ref, sha, made.subject, "unjudged", message))
+    return found
+
+
+def unjudged(root: Path) -> list[Refusal]:
+    """What the refs here hold beside the store line that breaks the rules: the gate takes a commit
+    a branch or a tag holds as judged, and what was pushed before the gate was installed never was
+    (a tag at a forged commit above the line, for a branch to be moved onto later). The line's own
+    history is where the gate starts, as every clone's first look judges it."""
+    verdict, _ = _beside_the_line(root)
+    found = [_refusal("", f, verdict.subjects) for f in verdict.findings]
+    commits = " ".join(sorted({r.commit for r in found if r.commit}))
+    if commits != git.config(root, UNJUDGED).get(UNJUDGED, ""):
+        git.set_config(root, UNJUDGED, commits)  # the gate refuses a push that takes one of them
+    return found
+
+
+def _beside_the_line(root: Path) -> tuple[replay.Verdict, git.Sha | None]:
+    line = store_line(root, []).ref
+    tip = git.rev_parse(root, line) if line else None
+    return check.check_range(root, ["--all", "--not", tip] if tip else ["--all"], line=tip), tip
 
 
 def _stores_held(root: Path) -> list[str]:
@@ -361,6 +395,7 @@ _TODO = {
     "without --force",
     "time": "set the committer's clock right, then make the commit again",
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
+    "unjudged": "leave that commit out (the server's administrator deletes the ref that holds it)",
     "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name nor REMOTE/BRANCH, nor one starting "
     "with refs/, heads/, tags/ or remotes/",
     "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "

@@ -250,5 +250,17 @@ def install_server(*, cwd: Path, out: Output, trust: str | None = None) -> int:
     changed = [*hooks, *settings, *told]
     lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in [*settings, *told]]
     lines = lines or ["the gate is installed; nothing to do"]
-    out.emit({"changed": changed, "hooks": str(directory)}, lines)
-    return 0
+    # The gate takes what a ref holds as judged: what came before it, it judges once, now.
+    bad = gate.unjudged(cwd)
+    for r in bad:
+        holders = ", ".join(git.refs_containing(cwd, git.Sha(r.commit), "refs/")) if r.commit else r.ref
+        lines.append(f"  {holders} holds {r.commit[:12]} ({r.subject}) [{r.rule}]: {r.message}")
+    problem = None
+    if bad:
+        problem = "refs pushed before the gate hold commits that break the rules"
+        lines.append(
+            f"{problem}: a push could move a branch onto them unjudged. Delete each such ref here "
+            f"(`git -C {cwd} update-ref -d REF`), or the human coordinator repairs it, then run this again"
+        )
+    out.emit({"changed": changed, "hooks": str(directory), "unjudged": [r.commit for r in bad]}, lines, problem=problem)
+    return ExitCode.FAILED if bad else ExitCode.OK
