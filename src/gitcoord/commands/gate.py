@@ -110,7 +110,9 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
         tip = git.rev_parse(root, f"{via}^")
         registry = registry or (trust.registries_at(root, [tip])[tip] if tip else None)
     branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
-    left = (_left(git.config(root, LEFT)) | store.left) - {line}
+    config = git.config(root, LEFT, UNJUDGED)  # one git process for the gate's own records
+    left = (_left(config) | store.left) - {line}
+    unjudged = [git.Sha(c) for c in config.get(UNJUDGED, "").split()]
     for u in pushed:
         if u.ref.startswith(REPLACE):
             message = "a replace ref would have git show every reader, this gate too, another commit in its place"
@@ -133,6 +135,7 @@ def _review(root: Path, pushed: list[Update], store: StoreLine, *, now: float) -
                 refusals += _revived(root, u)
         if u.new is not None:
             refusals += _commits(root, u, now, joins=registry if u.ref != line else None, line=tip)
+            refusals += _unjudged(root, u, unjudged, line=tip)
     return refusals
 
 
@@ -303,7 +306,6 @@ def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.
     told = git.config(root, trust.TRUST).get(trust.TRUST)
     untrusted = trust.untrusted(root, told, verdict, git.Sha(u.new)) if told else []
     refusals = [_refusal(u.ref, f, verdict.subjects) for f in [*untrusted, *verdict.findings]]
-    refusals += _unjudged(root, u, line)
     held = _stores_held(root) if verdict.roots else []
     for sha in sorted(verdict.roots) if held else []:
         message = (
@@ -337,13 +339,13 @@ def untold(root: Path, key: str) -> list[Refusal]:
     return [_refusal("", f, verdict.subjects) for f in found]
 
 
-def _unjudged(root: Path, u: Update, line: git.Sha | None) -> list[Refusal]:
+def _unjudged(root: Path, u: Update, unjudged: list[git.Sha], *, line: git.Sha | None) -> list[Refusal]:
     """A push that would take a commit a ref held before the gate was installed, which breaks the
     rules (`install --server` listed it): what a ref holds is taken as judged, and that one never was."""
     assert u.new is not None
     message = "a ref held it before the gate was installed, and it breaks the rules (`coord check --range` says how)"
     found = []
-    for sha in map(git.Sha, git.config(root, UNJUDGED).get(UNJUDGED, "").split()):
+    for sha in unjudged:
         taken = git.is_ancestor(root, sha, git.Sha(u.new)) and not (line and git.is_ancestor(root, sha, line))
         if taken:
             [made] = git.changes(root, [sha, "-n1"])
