@@ -150,9 +150,11 @@ def _shadows(ref: str, branches: set[str]) -> str | None:
     newcomer's clone, before its first look)."""
     if ref.startswith(HEADS):
         return None
-    name = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ref.removeprefix("refs/")
-    remote_copy = name.partition("/")[2]  # origin/coord: a remote's name, then the branch's
-    return name if name in branches or remote_copy in branches or name.startswith(_BESIDE_BRANCHES) else None
+    tag = ref.startswith("refs/tags/")
+    name = ref.removeprefix("refs/tags/") if tag else ref.removeprefix("refs/")
+    # A tag `origin/coord` (a remote's name, then the branch's): every clone fetches tags.
+    remote_copy = tag and name.partition("/")[2] in branches
+    return name if name in branches or remote_copy or name.startswith(_BESIDE_BRANCHES) else None
 
 
 class StoreLine(NamedTuple):
@@ -398,8 +400,8 @@ _TODO = {
     "time": "set the committer's clock right, then make the commit again",
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
     "unjudged": "leave that commit out (the server's administrator deletes the ref that holds it)",
-    "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name nor REMOTE/BRANCH, nor one starting "
-    "with refs/, heads/, tags/ or remotes/",
+    "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name (nor a tag REMOTE/BRANCH), nor one "
+    "starting with refs/, heads/, tags/ or remotes/",
     "root": "coordinate in the store this repository holds (`coord install` finds it); a second team starts "
     "its own repository",
     "store-line": "keep one branch whose store names itself the store's (settings.store_branch): push the other "
