@@ -289,8 +289,8 @@ def test_a_consultation_marked_responded_with_no_answer_is_refused(example_team:
 
 def test_a_holder_may_not_lift_what_its_task_waits_for(example_team: Team) -> None:
     """The order of the work is its creator's, or the human's: a holder that could drop a
-    dependency could start what the human ordered after another task (any instance may offer a
-    task to itself, and accept it)."""
+    dependency could start what the human ordered after another task. Nor does an offer to
+    oneself take a task that a claim could not."""
 
     def added(*args: str) -> str:
         return str(
@@ -300,7 +300,11 @@ def test_a_holder_may_not_lift_what_its_task_waits_for(example_team: Team) -> No
     first = added("Lay the foundations")
     then = added("Build on them", "--depends", first)
     example_team.ok(HOLDER, "sync")
-    example_team.ok(HOLDER, "task", "assign", then, HOLDER, "--sync")
+    to_itself = example_team.run(HOLDER, "task", "assign", then, HOLDER)
+    assert to_itself.code == 1, "an offer to oneself is a claim: it waits for what a claim waits for"
+    assert f"{then} is not ready: it waits for {first}" in to_itself.err, to_itself
+    example_team.ok(HUMAN, "task", "assign", then, HOLDER, "--sync")  # the human's order: it waits once held
+    example_team.ok(HOLDER, "sync")
     example_team.ok(HOLDER, "task", "accept", then, "--sync")
     dropped = example_team.run(HOLDER, "task", "edit", then, "--no-depends", first)
     assert dropped.code == 1, dropped

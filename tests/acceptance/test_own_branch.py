@@ -99,7 +99,7 @@ def test_clones_find_the_branch_and_code_state_never_blocks_it(team: dict[str, P
     git(two, "commit", "-qam", "two's code", "--no-verify")
     (two / "README.md").write_text("uncommitted\n")
     main_before = git(two, "rev-parse", "main")
-    _ok(coord, two, "task", "assign", "task_003", "instance-2", "--sync")
+    _ok(coord, two, "task", "assign", "task_003", "instance-1", "--sync")
     _ok(coord, one, "checkin", "--sync")
     _ok(coord, two, "sync")
     assert git(two, "rev-parse", "main") == main_before, "the code branch is not touched"
@@ -107,7 +107,7 @@ def test_clones_find_the_branch_and_code_state_never_blocks_it(team: dict[str, P
     assert git(remote, "log", "-1", "--format=%s", "main") == "one's code", "two's code was not dragged along"
     assert git(remote, "rev-parse", "coord") == git(two, "rev-parse", "coord") == git(one, "rev-parse", "coord")
     task = next(t for t in _store_doc(remote, "coord", model.TASKS)["pending_tasks"] if t["task_id"] == "task_003")
-    assert task["assigned_to"] == "instance-2"
+    assert task["assigned_to"] == "instance-1"
     code_only = git(remote, "log", "--format=%s", "main").splitlines()
     assert not any(s.startswith("coord(") and "set up gitcoord" not in s for s in code_only)
 
