@@ -239,7 +239,7 @@ def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
     said = [line.removeprefix("remote:").rstrip() for line in e.stderr.splitlines() if line.startswith("remote:")]
     said = [line for line in said if line.strip() and not _PROGRESS.match(line.strip())]
     shared = ws.tracking
-    mine = git.changes(ws.root, [commit, "--not", ws.tracking])
+    mine = git.changes(ws.root, [commit, "--not", shared])
     listed = "".join(f"\n  {c.sha[:12]} {c.subject}" for c in reversed(mine))
     worktree = git.worktree_of(ws.root, ws.branch)
     drop = (
@@ -258,7 +258,7 @@ def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
 def _still_there(ws: Workspace, remote: git.Sha, local: git.Sha | None) -> None:
     """Nothing is merged with a remote tip that no longer holds the store (`coord migrate` took it
     away): the sync says where it went, and this clone's branch stays as it is."""
-    if any(workspace.blobs_at(ws.root, [remote])[remote].values()):
+    if workspace.holds_store_at(ws.root, remote):
         return
     moved = workspace.moved_by(ws.root, remote)  # unchecked here: install follows only the human's own move
     where = f" the commit that took it away ({moved[0][:12]}) says it went to the branch {moved[1]}." if moved else ""

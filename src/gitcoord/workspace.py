@@ -108,7 +108,7 @@ def follow(root: Path, remote: str, branch: str) -> str:
 def _went_from(root: Path, remote: str, tip: git.Sha | None) -> str | None:
     """Where the store went from commit `tip` of a branch, by a judged `coord migrate`; None where
     it is still there, or never was."""
-    if tip is None or _holds(root, tip):
+    if tip is None or holds_store_at(root, tip):
         return None
     found = moved_by(root, tip)
     if found is None:
@@ -174,10 +174,11 @@ def _tip(root: Path, remote: str, branch: str) -> git.Sha | None:
 def holds_store(root: Path, remote: str, branch: str) -> bool:
     """Whether `branch` (as last fetched from the remote, else here) holds a coordination file."""
     tip = _tip(root, remote, branch)
-    return tip is not None and _holds(root, tip)
+    return tip is not None and holds_store_at(root, tip)
 
 
-def _holds(root: Path, commit: git.Sha) -> bool:
+def holds_store_at(root: Path, commit: git.Sha) -> bool:
+    """Whether `commit` holds a live coordination file."""
     return any(git.object_ids(root, [f"{commit}:{store.repo_path(f)}" for f in model.FILES]))
 
 
