@@ -264,8 +264,8 @@ def _still_there(ws: Workspace, remote: git.Sha, local: git.Sha | None) -> None:
     where = f" the commit that took it away ({moved[0][:12]}) says it went to the branch {moved[1]}." if moved else ""
     mine = len(git.changes(ws.root, [local, "--not", remote])) if local else 0
     kept = (
-        f" This clone's {mine} commit(s) not shared are kept on {ws.branch}: redo on the new branch any step "
-        "among them that you still want."
+        f" This clone's {mine} commit(s) not shared are kept on {ws.branch}; `coord install` makes its steps "
+        "among them again on the new branch."
         if mine
         else ""
     )

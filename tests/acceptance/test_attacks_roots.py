@@ -9,6 +9,7 @@ and a clone that joins judges the history it receives before it believes any of 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -186,6 +187,50 @@ def test_a_clone_that_syncs_after_the_move_is_told_where_the_store_went(example_
     example_team.ok("instance-1", "install", "--as", "instance-1")
     assert git(example_team.clones["instance-1"], "config", "coord.branch") == "coord"
     assert "task_001" in example_team.ok("instance-1", "status")
+
+
+def test_steps_not_shared_when_the_store_moved_are_made_again_where_it_went(example_team: Team) -> None:
+    """A step made offline before the human's `coord migrate` is not stuck on the branch the store
+    left: the install that follows the move makes it again on the new branch, and a sync shares it
+    through the gate, which judges it as any step."""
+    one = example_team.clones["instance-1"]
+    example_team.ok("instance-1", "task", "add", "made offline", "--no-sync")
+    example_team.ok(
+        "instance-1", "msg", "send", "--to", "instance-2", "--subject", "made offline too", "--body", "b", "--no-sync"
+    )
+    _migrated(example_team)
+    assert example_team.run("instance-1", "sync").code == 1, "the store left main: sync says where it went"
+    said = " ".join(example_team.ok("instance-1", "install", "--as", "instance-1").split())
+    assert "carried over to coord 2 step(s) not shared on main: `coord sync` shares them" in said, said
+    example_team.ok("instance-1", "sync")
+    shared = git(example_team.remote, "log", "--format=%s", "coord")
+    message, task, moved = shared.splitlines()[:3]
+    assert message == "coord(msg): instance-1 tells instance-2: made offline too", shared
+    assert re.fullmatch(r"coord\(task\): instance-1 adds task_\w+: made offline", task), shared
+    assert moved.startswith("coord(migrate): "), "made again on top of the move"
+    assert "made offline" in git(example_team.remote, "show", f"coord:coordination/{TQ}")
+    assert git(one, "ls-tree", "--name-only", "coord") == git(one, "ls-tree", "--name-only", "coord~2"), "no code"
+    assert "-----BEGIN SSH SIGNATURE-----" in git(one, "cat-file", "commit", "coord~1"), "signed, as the gate wants"
+
+
+def test_a_step_that_no_longer_applies_where_the_store_went_is_kept_and_told(example_team: Team) -> None:
+    """Claimed offline, claimed by another first: made again on the new branch it breaks the
+    rules, so nothing is carried; the clone is told, and its step stays where it was made."""
+    one = example_team.clones["instance-1"]
+    [task] = re.findall(r"task_\w+", example_team.ok(HUMAN, "task", "add", "contested", "--sync"))
+    example_team.ok("instance-2", "sync")
+    example_team.ok("instance-1", "sync")
+    example_team.ok("instance-1", "task", "claim", task, "--no-sync")
+    mine = git(one, "rev-parse", "main")
+    example_team.ok("instance-2", "task", "claim", task)
+    example_team.ok(HUMAN, "sync")
+    _migrated(example_team)
+    assert example_team.run("instance-1", "sync").code == 1, "the store left main: sync says where it went"
+    said = " ".join(example_team.ok("instance-1", "install", "--as", "instance-1").split())
+    assert "steps not shared on main were not carried over to coord" in said, said
+    assert "redo on coord those you still want" in said, said
+    assert git(one, "rev-parse", "main") == mine, "kept as it was made"
+    assert git(one, "rev-parse", "coord") == git(example_team.remote, "rev-parse", "coord")
 
 
 def test_a_forged_commit_a_tag_held_before_the_gate_is_not_taken_through_it(example_team: Team, coord: Coord) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from typing import NamedTuple
 
 from gitcoord import authenticity
+from gitcoord import carry
 from gitcoord import clone
 from gitcoord import git
 from gitcoord import incoming
@@ -46,6 +47,7 @@ def install(
         return install_server(cwd=cwd, out=out, trust=trust)
     repo = git.discover(cwd)
     changed = _trust(repo.root, trust) if trust is not None else []
+    was = git.config(repo.root, "coord.branch").get("coord.branch")
     changed += clone.set_up(repo, branch=branch, with_hooks=hooks)
     data: dict[str, Any] = {"changed": changed}
     key = None
@@ -57,8 +59,11 @@ def install(
     if hooks:
         lines += [f".git/hooks/{name} {clone.TREE_HOOKS_WARNING}" for name in clone.tree_hooks(repo)]
     lines = lines or ["already installed; nothing to do"]
-    look = first_look(workspace.open_workspace(repo.root, as_instance=as_instance))
+    ws = workspace.open_workspace(repo.root, as_instance=as_instance)
+    look = first_look(ws)
     lines += look.said
+    if was is not None and was != ws.branch and not look.refused:
+        lines += _carried(ws, was)
     if key is not None:
         where = _path(key) or "a literal key"
         lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
@@ -69,6 +74,16 @@ def install(
             lines.append(hint)
     out.emit(data, lines, problem=look.refused)
     return ExitCode.FAILED if look.refused else ExitCode.OK
+
+
+def _carried(ws: workspace.Workspace, old: str) -> list[str]:
+    """The steps this clone had not shared on `old`, where the store was, made again where it went."""
+    steps, left = carry.over(ws, old)
+    if left is not None:
+        return [f"this clone's steps not shared on {old} were not carried over to {ws.branch}: {left}"]
+    return (
+        [f"carried over to {ws.branch} {steps} step(s) not shared on {old}: `coord sync` shares them"] if steps else []
+    )
 
 
 def _trust(root: Path, given: str) -> list[str]:
