@@ -235,7 +235,7 @@ _NEWS: dict[str, tuple[str, Lines]] = {
 
 
 def news(data: dict[str, Any], *, full: bool = False) -> Iterator[str]:
-    """The non-empty parts of `views.news`, most pressing first."""
+    """The non-empty parts of `whatsnew.between`, most pressing first."""
     for key, (title, lines) in _NEWS.items():
         if data.get(key):
             yield from _section(title, lines, data[key], full=full)

@@ -298,8 +298,8 @@ def _result(
 
     news: dict[str, Any] = {}
     if start is not None and start != after:
-        from gitcoord import views  # here: a sync that brought nothing has no news to tell
+        from gitcoord import whatsnew  # here: a sync that brought nothing has no news to tell
 
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
-        news = views.news(before, now, ws.identity)
+        news = whatsnew.between(before, now, ws.identity)
     return Synced(start or "", after, fetched, pushed, merged, attempts, news, dropped or [])

@@ -2,7 +2,8 @@
 
 A wait ends on the first of the things it was asked about that holds: an answer to a
 message, an input on a decision (or its decision), a task of mine that can start or one that
-fits me ready to take, a task offered to me; asked about nothing in particular, on anything new for me (`views.news`).
+fits me ready to take, a task offered to me; asked about nothing in particular, on anything
+new for me (`whatsnew.between`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import NamedTuple
 from gitcoord import model
 from gitcoord import records
 from gitcoord import views
+from gitcoord import whatsnew
 from gitcoord.records import State
 
 
@@ -51,8 +53,8 @@ def happened(start: State, now: State, me: str, wanted: Wanted) -> dict[str, Any
         if offered:
             found["offered_to_me"] = [views.task_summary(t) for t in views.by_urgency(offered)]
     if wanted.anything:
-        news = views.news(start, now, me)
-        if views.is_news(news):
+        news = whatsnew.between(start, now, me)
+        if whatsnew.worth_telling(news):
             found["news"] = news
     return found or None
 

@@ -22,7 +22,7 @@ from testing.signed import Team
 from tests.conftest import Coord
 
 from gitcoord import model
-from gitcoord.commands import gate
+from gitcoord import store_line
 
 
 @pytest.fixture
@@ -476,7 +476,7 @@ def test_a_branch_beside_the_store_naming_itself_the_stores_does_not_become_its_
     forger.edit(model.REGISTRY, lambda d: d["settings"].update(store_branch="x"))
     forger.commit("coord(settings): the store is on x")
     assert forger.push("HEAD:refs/heads/x").returncode == 0, "a side branch: its commits are judged, and lawful"
-    assert gate.store_line(team.remote, []).ref == "refs/heads/main"
+    assert store_line.find(team.remote, []).ref == "refs/heads/main"
 
 
 def test_the_gate_keeps_the_store_line_it_took_whatever_branch_comes_beside_it(team: Team) -> None:
@@ -484,10 +484,10 @@ def test_the_gate_keeps_the_store_line_it_took_whatever_branch_comes_beside_it(t
     not there, or a new default branch made from an old commit, does not move the line."""
     assert git(team.remote, "config", "coord.line") == "refs/heads/main"
     git(team.remote, "symbolic-ref", "HEAD", "refs/heads/master")
-    assert gate.store_line(team.remote, []).ref == "refs/heads/main"
+    assert store_line.find(team.remote, []).ref == "refs/heads/main"
     first = git(team.remote, "rev-list", "--max-parents=0", "main").split()[0]
     git(team.remote, "update-ref", "refs/heads/master", first)
-    assert gate.store_line(team.remote, []).ref == "refs/heads/main"
+    assert store_line.find(team.remote, []).ref == "refs/heads/main"
 
 
 def test_a_lawful_push_is_taken_when_the_gate_cannot_record_its_line(team: Team) -> None:

@@ -15,7 +15,7 @@ from tests.conftest import SEED
 from tests.conftest import Coord
 
 from gitcoord import model
-from gitcoord.commands import gate
+from gitcoord import store_line
 
 
 def _ok(coord: Coord, where: Path, *args: str) -> str:
@@ -359,7 +359,7 @@ def test_a_gate_that_never_recorded_its_line_takes_the_one_before_the_push(team:
     pushed = _push(_naming_itself(clone, "x"), "HEAD:refs/heads/x")
     assert pushed.returncode == 0, pushed.stderr
     assert git(remote, "config", "coord.line") == "refs/heads/coord"
-    assert gate.store_line(remote, []).claiming == ["refs/heads/x"]
+    assert store_line.find(remote, []).claiming == ["refs/heads/x"]
 
 
 def test_the_gate_refuses_a_first_push_of_two_branches_naming_themselves_the_stores(

@@ -1,4 +1,4 @@
-"""The agent's loop in the pure core: what to do next (agenda), what changed (views.news), what a wait is for."""
+"""The agent's loop in the pure core: what to do next (agenda), what changed (whatsnew.between), what a wait is for."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from gitcoord import ids
 from gitcoord import model
 from gitcoord import views
 from gitcoord import waits
+from gitcoord import whatsnew
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import decisions
@@ -212,7 +213,7 @@ def test_news_tells_each_thing_that_concerns_me(seed: State) -> None:
     )
     step(instances.register, "instance-7", "instance-7", role="qa", expertise=["testing"])
     step(decisions.decide, "human", "dec_002", option="REST API", rationale="simple", force=True)
-    found = views.news(before, step.state, "instance-1")
+    found = whatsnew.between(before, step.state, "instance-1")
     assert [m["message"] for m in found["replies_to_me"]] == ["yes, do it"]
     assert [(i["from"], i["option"], i["comment"], i["inputs_missing"]) for i in found["inputs_on_my_proposals"]] == [
         ("instance-5", "NATS", "simpler", [])
@@ -224,11 +225,11 @@ def test_news_tells_each_thing_that_concerns_me(seed: State) -> None:
     assert [d["title"] for d in found["input_requested"]] == ["Auth"]
     assert [i["instance"] for i in found["instances_registered"]] == ["instance-7"]
     assert [d["decision_id"] for d in found["decisions_affecting_me"]] == ["dec_002"]
-    assert views.is_news(found)
-    assert not views.is_news(views.news(step.state, step.state, "instance-1"))
+    assert whatsnew.worth_telling(found)
+    assert not whatsnew.worth_telling(whatsnew.between(step.state, step.state, "instance-1"))
     [data] = [m["message_id"] for m in found["questions_for_me"]]
     step(messages.reply, "instance-1", data, "here")
-    assert views.news(before, step.state, "instance-1")["questions_for_me"] == [], "answered since it arrived"
+    assert whatsnew.between(before, step.state, "instance-1")["questions_for_me"] == [], "answered since it arrived"
 
 
 def test_a_ruling_reaches_whoever_holds_the_escalated_task(seed: State) -> None:
@@ -239,10 +240,10 @@ def test_a_ruling_reaches_whoever_holds_the_escalated_task(seed: State) -> None:
     before = step.state
     step(decisions.decide, "human", ruling["decision_id"], option="instance-3", rationale="it stays")
     for who in ("instance-3", "instance-1"):
-        found = views.news(before, step.state, who)
+        found = whatsnew.between(before, step.state, who)
         assert [d["decision_id"] for d in found["rulings_for_me"]] == [ruling["decision_id"]], who
         assert found["decisions_affecting_me"] == [], "told once"
-    assert views.news(before, step.state, "instance-5")["rulings_for_me"] == []
+    assert whatsnew.between(before, step.state, "instance-5")["rulings_for_me"] == []
 
 
 def test_a_claim_kept_aside_by_a_merge_is_news_to_its_instance_whatever_it_saw_before(seed: State) -> None:
@@ -253,11 +254,11 @@ def test_a_claim_kept_aside_by_a_merge_is_news_to_its_instance_whatever_it_saw_b
     claimed = records_get(step.state, "task_002")
     lost = {**claimed, "contested": [{"status": "assigned", "assigned_to": "instance-5", "at": claimed["updated"]}]}
     after = {**step.state, model.TASKS: _with_task(step.state[model.TASKS], lost)}
-    assert [(t["task_id"], t["lost_to"]) for t in views.news(before, after, "instance-5")["claims_lost"]] == [
+    assert [(t["task_id"], t["lost_to"]) for t in whatsnew.between(before, after, "instance-5")["claims_lost"]] == [
         ("task_002", "instance-4")
     ]
-    assert views.news(after, after, "instance-5")["claims_lost"] == [], "told once"
-    assert views.news(before, after, "instance-4")["claims_lost"] == []
+    assert whatsnew.between(after, after, "instance-5")["claims_lost"] == [], "told once"
+    assert whatsnew.between(before, after, "instance-4")["claims_lost"] == []
 
 
 def records_get(state: State, rid: str) -> dict[str, Any]:
@@ -278,7 +279,9 @@ def test_the_human_hears_of_a_new_escalation(seed: State) -> None:
     step = Steps(seed)
     before = step.state
     step(decisions.escalate, "instance-1", "dec_002", reason="stuck")
-    assert [d["decision_id"] for d in views.news(before, step.state, "human")["escalations_for_me"]] == ["dec_002"]
+    assert [d["decision_id"] for d in whatsnew.between(before, step.state, "human")["escalations_for_me"]] == [
+        "dec_002"
+    ]
     [notice] = [m for m in step.state["communication-log.json"]["messages"] if m["to"] == "human"][-1:]
     assert notice["message"].startswith("instance-1 escalates dec_002: stuck.\nResolve it with"), "two sentences"
 

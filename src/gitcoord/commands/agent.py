@@ -17,8 +17,8 @@ from gitcoord import records
 from gitcoord import refresh
 from gitcoord import render
 from gitcoord import validation
-from gitcoord import views
 from gitcoord import waits
+from gitcoord import whatsnew
 from gitcoord import workspace
 from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import read_fresh
@@ -74,7 +74,7 @@ class Since:
         before = workspace.snapshot(self.ws, strict=False, commit=self.seen)
         after = workspace.snapshot(self.ws, strict=False, commit=self.commit)
         with validation.reading(after):
-            return views.news(before, after, self.me)
+            return whatsnew.between(before, after, self.me)
 
     def advance(self) -> None:
         if self.commit is not None:

@@ -152,7 +152,7 @@ def _news(ws: workspace.Workspace, me: str, out: Captured) -> str:
     """What arrived for me since I last looked, as text for the agent ("" for nothing); the cursor moves on."""
     from gitcoord import refresh
     from gitcoord import render
-    from gitcoord import views
+    from gitcoord import whatsnew
     from gitcoord.commands.agent import Since
 
     fresh = refresh.refresh(ws, timeout=min(HOOK_TIMEOUT, refresh.timeout(ws)))
@@ -160,7 +160,7 @@ def _news(ws: workspace.Workspace, me: str, out: Captured) -> str:
     since = Since(ws, me, fresh.commit)
     found = since.news()
     since.advance()
-    if not found or not views.is_news(found):
+    if not found or not whatsnew.worth_telling(found):
         return ""
     lines = [f"gitcoord: new for {safe(me)} since you last looked:", *render.news(found)]
     lines += [f"note: {safe(text)}" for text in refresh.describe(fresh)]

@@ -259,9 +259,10 @@ def install_server(*, cwd: Path, out: Output, trust: str | None = None) -> int:
     directory = git.hooks_dir(cwd)
     hooks, settings = clone.write_hooks(directory, clone.SERVER_HOOKS), clone.checked_transfers(cwd)
     told = _trust(cwd, _told_server(cwd, trust)) if trust is not None else []
+    from gitcoord import store_line
     from gitcoord.commands import gate
 
-    gate.remember(cwd, gate.store_line(cwd, []))  # the line from now on, whatever branch comes beside it
+    store_line.remember(cwd, store_line.find(cwd, []))  # the line from now on, whatever branch comes beside it
     changed = [*hooks, *settings, *told]
     lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in [*settings, *told]]
     lines = lines or ["the gate is installed; nothing to do"]
