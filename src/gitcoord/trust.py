@@ -135,7 +135,9 @@ def _unvouched(root: Path, trusted: str, verdict: replay.Verdict, tip: git.Sha, 
             other = f"the human key {sshkeys.fingerprint(key)}" if key else "no human key"
             said = f"its registry names {other}, not {whose}, which signs"
         message = (
-            f"the store starts here, and {said} no commit above it as the human coordinator: a store someone else made"
+            f"the store starts here, and {said} no commit above it as the human coordinator: a store someone else "
+            "made, or one whose human rotated to that key and has signed nothing with it since (any coord step of "
+            "theirs now signs with it, and vouches for the store)"
         )
         found.append(Finding(model.REGISTRY, (), "trust", message, commit=commit))
     return found
@@ -175,11 +177,20 @@ def checkpoint(root: Path, tip: git.Sha, key: str) -> git.Sha | None:
     human = model.settings_of(registry).human_coordinator
     for limit in (f"-n{CHECKPOINT_SEARCH}", f"--skip={CHECKPOINT_SEARCH}"):
         listed = git.changes(root, [tip, "--first-parent", limit])
-        acting = [c.sha for c in reversed(listed) if c.instances == (human,)]
-        found = next(_signed(root, acting, human, key), None)
+        acting = {c.sha: c for c in reversed(listed) if c.instances == (human,)}
+        found = next((s for s in _signed(root, list(acting), human, key) if _the_human_key(root, acting[s], key)), None)
         if found is not None or len(listed) < CHECKPOINT_SEARCH:
             return found
     return None
+
+
+def _the_human_key(root: Path, commit: git.Change, key: str) -> bool:
+    """Whether `key` is the human key both of `commit`'s parent (where this clone has it) and of
+    `commit` itself: a key the human rotated out signs nothing as the human since (a leaked one, say),
+    and what it signs is not vouched for, nor is a commit that hands the store to another key."""
+    parents = [p for p in commit.parents[:1] if git.rev_parse(root, p)]
+    registries = registries_at(root, [commit.sha, *parents])
+    return all(human_key(r) == parsed(key) for r in registries.values())
 
 
 def _signed(root: Path, commits: list[git.Sha], human: str, key: str) -> Iterator[git.Sha]:

@@ -28,8 +28,8 @@ from testing.signed import Team
 from tests.conftest import Coord
 
 from gitcoord import model
+from gitcoord import store_line
 from gitcoord import workspace
-from gitcoord.commands import gate
 
 TQ, REG = model.TASKS, model.REGISTRY
 
@@ -256,7 +256,7 @@ def test_a_forged_commit_a_tag_held_before_the_gate_is_not_taken_through_it(exam
 
 
 def _line(team: Team) -> str | None:
-    return gate.store_line(team.remote, []).ref
+    return store_line.find(team.remote, []).ref
 
 
 def test_the_line_moves_with_the_migration_not_to_a_copy_beside_it(example_team: Team) -> None:
@@ -555,6 +555,32 @@ def test_a_newcomer_told_the_human_key_trusts_the_store_that_starts_from_it(
     signed = _newest_of(example_team, HUMAN)
     assert f"judged origin/main since {signed[:12]}, the newest commit that the human key this clone trusts" in said
     assert coord(newcomer, "status").code == 0
+
+
+def test_a_newcomer_told_a_retired_human_key_takes_nothing_it_signed_since(
+    example_team: Team, coord: Coord, tmp_path: Path
+) -> None:
+    """The human rotated its key (the old one leaked, say); a commit signed with the old key as the
+    human on top, handing the store to another key, is no checkpoint for a newcomer told the old
+    key: that key is the human's no more where it signed, so the commit is judged, and refused."""
+    old = example_team.key_of(HUMAN)
+    kept = old.with_name("leaked")
+    for suffix in ("", ".pub"):  # `coord key rotate` puts the new key where the old one was
+        shutil.copy(f"{old}{suffix}", f"{kept}{suffix}")
+    example_team.ok(HUMAN, "key", "rotate", "--sync")
+    _no_gate(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    _own_keys(attacker)
+    forged = attacker.commit("coord(key): human sets the human key", actor=HUMAN, key=kept)
+    assert attacker.push("HEAD:main").returncode == 0, "no gate"
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    coord(newcomer, "install", "--as", "instance-4", "--trust", f"@{kept}.pub")
+    synced = coord(newcomer, "sync")
+    assert synced.code == 1, synced
+    assert forged[:12] in synced.err, synced.err
+    good = git(newcomer, "rev-parse", "refs/coord/verified/origin/main")
+    assert good == git(newcomer, "rev-parse", f"{forged}^"), "it works from where the rules held"
 
 
 def _newest_of(team: Team, who: str, branch: str = "main") -> str:

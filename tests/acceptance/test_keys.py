@@ -725,6 +725,26 @@ def test_a_new_clone_of_the_human_after_a_rotation_believes_the_store_the_human_
     assert synced.code == 0, synced
 
 
+def test_a_newcomer_told_the_humans_new_key_believes_the_store_right_after_the_rotation(
+    tmp_path: Path, coord: Coord
+) -> None:
+    """The rotation is signed with the old key, as the rules want; `coord key rotate` then signs a
+    first commit with the new one, so a newcomer told only the key the human holds now (the one it
+    hands out) believes the store the human made, without waiting for its next step."""
+    remote = bare_remote(tmp_path / "remote.git")
+    first = make_repo(tmp_path / "first")
+    git(first, "remote", "add", "origin", str(remote))
+    for step in (["init", "--as", HUMAN, "--branch", "main"], ["sync"], ["key", "rotate", "--sync"]):
+        assert coord(first, *step).code == 0, step
+    confirmed = git(remote, "log", "-1", "--format=%s", "main")
+    assert confirmed.startswith(f"coord(key): {HUMAN} signs with the human key SHA256:"), confirmed
+    newcomer = tmp_path / "newcomer"
+    git(tmp_path, "clone", "-q", str(remote), str(newcomer))
+    joined = coord(newcomer, "install", "--as", "instance-1", "--trust", public_key(first))
+    assert joined.code == 0, joined
+    assert coord(newcomer, "sync").code == 0
+
+
 @pytest.mark.parametrize(
     "becomes",
     [

@@ -134,7 +134,18 @@ def rotate(*, cwd: Path, as_instance: str | None, sync: bool | None, out: Output
             made.unlink(missing_ok=True)
         raise
     _adopt(ws, me, path, out)
+    registry = _registry(ws)
+    if registry is not None and model.settings_of(registry).human_coordinator == me:
+        _confirm(cwd, me, sync, out)
     return code
+
+
+def _confirm(cwd: Path, me: str, sync: bool | None, out: Output) -> None:
+    """A first commit signed with the human's new key: a newcomer told only that key trusts the
+    store from the moment it has signed one (the rotation itself was signed with the old)."""
+    quiet = Output(as_json=True)  # the rotation's result is what the command shows
+    step.run(keys.confirm, cwd=cwd, as_instance=me, out=quiet, sync=sync)
+    out.note("signed a commit with the new key as the human coordinator: a clone told only that key trusts the store")
 
 
 def _adopt(ws: workspace.Workspace, me: str, path: Path, out: Output) -> None:

@@ -69,6 +69,20 @@ def set_key(state: State, ctx: Context, name: str, key: str) -> Change:
     return edit.done(Event("key.set", me, name, summary), record)
 
 
+def confirm(state: State, ctx: Context) -> Change:
+    """The human coordinator's first commit signed with the key it rotated to. The rotation was
+    signed with the old key, as the rules want; a clone told only the new key out of band believes
+    the store once that key has signed, as the human, a commit above its root (`trust`)."""
+    me = ctx.me()
+    rules = settings(state)
+    if me != rules.human_coordinator or not rules.human_key:
+        raise Refused(f"only the human coordinator ({rules.human_coordinator}) confirms the human key")
+    edit = Edit(state, ctx)
+    edit.touch_registry(ctx.stamp)
+    summary = f"{me} signs with the human key {sshkeys.fingerprint(rules.human_key)}"
+    return edit.done(Event("key.confirm", me, None, summary), None)
+
+
 def require(state: State, ctx: Context) -> Change:
     """Turn on required signatures: from the next commit on, each is signed by its acting instance."""
     me = ctx.me()
