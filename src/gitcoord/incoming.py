@@ -71,7 +71,10 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     # Remembered: the tip, or the last good commit before the first bad one, whose history was
     # all judged good; the next look judges only what came after it.
     good = last_good(ws, verdict, remote) if verdict.findings else remote
-    if good is not None and good != known:
+    # Never back, nor aside: what was judged good is also what this clone saw the remote hold, which a
+    # remote rewound or rewritten no longer contains. A sync says so (`sync`), whatever fetched since
+    # (a read's refresh, a `git fetch`) moved the remote-tracking ref.
+    if good is not None and good != known and (known is None or git.is_ancestor(ws.root, known, good)):
         git.update_ref(ws.root, verified_ref(ws), good, known, "coord: judged good")
     return verdict if verdict.findings else None
 
@@ -123,6 +126,13 @@ def _weighs(ws: Workspace, basis: str, commits: list[git.Sha]) -> bool:
     registries = trust.registries_at(ws.root, commits)
     me = _judging_as(ws)
     return any(r is not None and model.settings_of(r).human_coordinator == me for r in registries.values())
+
+
+def rewound_to(ws: Workspace, remote: git.Sha | None, judged: git.Sha | None) -> git.Sha | None:
+    """The rewound remote `remote`, judged, taken as what this clone saw it hold (`sync --accept-rewind`)."""
+    if remote is not None and remote != judged:
+        git.update_ref(ws.root, verified_ref(ws), remote, judged, "coord: the rewind accepted")
+    return remote
 
 
 def shared(ws: Workspace, tip: git.Sha) -> None:

@@ -92,9 +92,13 @@ def sync(
             refused = tips[incoming.refused_ref(ws)]
             start = local if attempt == 1 else start
             remote = _fetch(ws)
+            # What this clone saw the remote hold: the tracking ref, unless something fetched since
+            # moved it past a rewind; what it judged good of the remote is moved by no fetch.
+            known = known if _rewound(ws, known, remote) else judged
             if accept_rewind and _rewound(ws, known, remote):
                 incoming.verify(ws, remote, judged)  # judged before the branch goes back to it, not after
                 local, known = _take_rewind(ws, local, remote), remote
+                judged = incoming.rewound_to(ws, remote, judged)
             _refuse_rewind(ws, known, remote)
             incoming.verify(ws, remote, judged)
             if remote is not None and remote != local:

@@ -74,6 +74,30 @@ def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
     assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
 
 
+@pytest.mark.parametrize("first", [("status",), ("git", "fetch", "-q", "origin")], ids=["a read", "git fetch"])
+def test_a_rewind_is_reported_after_a_read_or_a_fetch_moved_the_remote_tracking_ref(
+    team: Team, first: tuple[str, ...]
+) -> None:
+    """A read refreshes the remote-tracking ref, as `git fetch` does; the sync after it still knows
+    what the remote held (what it judged good there), and reports the rewind, not undoes it."""
+    one, two = team.clones["instance-1"], team.clones["instance-2"]
+    team("instance-1", "checkin", "--sync")
+    team("instance-2", "sync")
+    dropped = git(two, "rev-parse", "main")
+    git(one, "push", "-q", "--no-verify", "--force", "origin", "main~1:main")
+    if first[0] == "git":
+        git(two, *first[1:])
+    else:
+        assert team.coord(two, *first).code == 0
+    rewound = team.coord(two, "sync")
+    assert rewound.code == 1, rewound
+    assert f"it had {dropped[:12]}, which it no longer contains" in rewound.err
+    assert git(team.remote, "rev-parse", "main") != dropped, "the rewind was not silently undone"
+    taken = team.coord(two, "sync", "--accept-rewind")
+    assert taken.code == 0, taken
+    assert team.coord(two, "sync").code == 0, "taken once, for good"
+
+
 def test_a_rewind_with_a_forged_commit_on_top_is_not_taken_even_when_accepted(team: Team) -> None:
     one, two = team.clones["instance-1"], team.clones["instance-2"]
     team("instance-1", "checkin", "--sync")
