@@ -38,6 +38,23 @@ def remember(root: Path, line: StoreLine) -> None:
         git.set_config(root, LINE, line.ref)
 
 
+def left_behind(root: Path, line: StoreLine) -> StoreLine:
+    """`line` with the branches the store moved away from on its way there, from the default branch
+    on (`coord migrate`, hop by hop): a gate installed after a move records them as it records each
+    move it sees, so no branch the store left holds it again. Only the default branch's way: a code
+    branch forked after the move holds the same MOVED.md, and may be deleted as any other."""
+    default = HEADS + (git.head_branch(root) or "")
+    ref, at, seen = default, git.rev_parse(root, default), set()
+    while line.ref is not None and ref != line.ref and ref not in seen and at is not None:
+        moved = None if holds_store(root, [at]) else workspace.moved_by(root, at)
+        if moved is None:
+            return line
+        seen.add(ref)
+        ref = HEADS + moved[1]
+        at = git.rev_parse(root, ref)
+    return line._replace(left=line.left | seen) if ref == line.ref else line
+
+
 def left_of(config: dict[str, str]) -> set[str]:
     return set(config.get(LEFT, "").split())
 

@@ -333,6 +333,19 @@ def test_a_branch_the_store_moved_away_from_is_not_rewound_to_hold_it(example_te
     assert git(newcomer, "config", "coord.branch") == "store2", "coord's MOVED.md says where it went on to"
 
 
+def test_a_gate_installed_after_the_move_keeps_the_branch_the_store_left(example_team: Team) -> None:
+    """A gate that did not see the move finds it when installed: the default branch the store left
+    is not deleted (to be made again holding a store); a code branch forked since may be."""
+    _migrated(example_team)
+    git(example_team.remote, "config", "--unset", "coord.left")  # as a gate installed after the move
+    example_team.ok(None, "install", "--server", where=example_team.remote)
+    assert git(example_team.remote, "config", "coord.left").split() == ["refs/heads/main"]
+    attacker = Forger(example_team, "instance-3").fresh()
+    refused(attacker, "deletion", ":refs/heads/main")
+    assert attacker.push("origin/main:refs/heads/feature").returncode == 0
+    assert attacker.push(":refs/heads/feature").returncode == 0, "a code branch, deleted as any"
+
+
 def test_a_tag_named_like_the_stores_branch_is_refused_and_read_as_no_branch(
     example_team: Team, coord: Coord, tmp_path: Path
 ) -> None:

@@ -262,7 +262,8 @@ def install_server(*, cwd: Path, out: Output, trust: str | None = None) -> int:
     from gitcoord import store_line
     from gitcoord.commands import gate
 
-    store_line.remember(cwd, store_line.find(cwd, []))  # the line from now on, whatever branch comes beside it
+    # The line from now on, whatever branch comes beside it, and the branches the store left before.
+    store_line.remember(cwd, store_line.left_behind(cwd, store_line.find(cwd, [])))
     changed = [*hooks, *settings, *told]
     lines = [f"installed {h} in {directory}" for h in hooks] + [f"set {c}" for c in [*settings, *told]]
     lines = lines or ["the gate is installed; nothing to do"]
