@@ -184,9 +184,10 @@ def holds_store_at(root: Path, commit: git.Sha) -> bool:
 
 def default_branch(root: Path, remote: str) -> str:
     """The remote's default branch, else main or master, else the branch checked out here."""
-    remote_head = git.symbolic_ref(root, f"refs/remotes/{remote}/HEAD")  # e.g. origin/main
-    if remote_head is not None:
-        return remote_head.split("/", 1)[1]
+    tracking = f"refs/remotes/{remote}/"
+    remote_head = git.symbolic_ref(root, f"{tracking}HEAD")  # e.g. refs/remotes/origin/main
+    if remote_head is not None and remote_head.startswith(tracking):
+        return remote_head.removeprefix(tracking)
     for name in ("main", "master"):
         if git.rev_parse(root, f"refs/heads/{name}"):
             return name
@@ -203,7 +204,7 @@ def tip(ws: Workspace) -> git.Sha:
         if remote_commit is None:
             raise FatalError(
                 f"the coordination branch {ws.branch!r} is not in this clone, nor fetched from {ws.remote}: "
-                f"`git fetch {ws.remote} {ws.branch}` if it lives there, then `coord install`; "
+                f"`git fetch {ws.remote} {ws.ref}` if it lives there, then `coord install`; "
                 "or `coord init` to start coordinating"
             )
         commit = incoming.adopt(ws, remote_commit, incoming.judge(ws, remote_commit))

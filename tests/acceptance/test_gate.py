@@ -331,6 +331,21 @@ def test_a_ref_that_would_shadow_the_store_branch_is_refused(team: Team, ref: st
     assert f"{ref} would shadow the branch " in said
 
 
+# (A tag refs/heads/next there already, git's own push takes the branch's name for it, and refuses.)
+@pytest.mark.parametrize("ref", ["refs/tags/next", "refs/next", "refs/tags/origin/next", "refs/tags/heads/next"])
+def test_a_branch_a_ref_shadows_already_is_not_made(team: Team, ref: str) -> None:
+    """The same refs, there before the branch they would hide (a tag `coord` pushed before the store's
+    branch was shared, or before the gate): the branch is refused until the ref is gone, or every
+    reader of the name would read the ref."""
+    team.fresh("instance-2")
+    root = git(team.clones["instance-2"], "rev-list", "--max-parents=0", "HEAD").split()[0]
+    git(team.remote, "update-ref", ref, root)  # pushed before the gate, or past it by the server's own hand
+    said = refused(team, "instance-2", "shadow", "main:refs/heads/next")
+    assert f"{ref} would shadow the new branch next" in said, said
+    git(team.remote, "update-ref", "-d", ref)
+    assert team.push("instance-2", "main:refs/heads/next").returncode == 0
+
+
 def _twice_listed(clone: Path, forged: str) -> str:
     """A commit whose coordination/ tree lists the task queue twice: a forged blob first, the real one after."""
     entries = git(clone, "ls-tree", "HEAD:coordination").splitlines()

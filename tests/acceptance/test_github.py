@@ -469,6 +469,42 @@ def test_a_decision_pull_request_is_reviewed_then_merged_with_the_driver(
     assert git(remote, "log", "-1", "--format=%s", "coord") == "Merge decision pull request #5"
 
 
+@pytest.mark.slow  # a fresh Python environment per test, as on a runner
+def test_the_merge_that_lost_the_race_merges_again_onto_the_branch_not_a_tag_named_like_it(
+    tmp_path: Path, coord: Coord, runner: dict[str, str]
+) -> None:
+    """actions/checkout fetches every tag, and git reads `origin/coord` as a tag of that name before
+    the remote's branch: a tag anyone can push on GitHub, at a commit the rules refuse, would become
+    the base of the next attempt, never judged. The workflow names the remote's branch in full."""
+    work, remote = _own_branch_project(tmp_path, coord)
+    head = _pull_request(work, coord, "decide-api", decide=True)
+    edit = tmp_path / "forge"
+    git(work, "worktree", "add", "-q", "--detach", str(edit), "coord")
+    queue = edit / model.COORD_DIR / model.TASKS
+    queue.write_text(queue.read_text().replace("Design Agent UI/UX Interface", "Rewritten by another"))
+    git(edit, "commit", "-qam", "retitle\n\nCoord-Instance: instance-3", "--no-verify")
+    git(edit, "push", "-q", "--no-verify", "origin", "HEAD:refs/tags/origin/coord")
+    forged = git(edit, "rev-parse", "HEAD")
+    assert coord(work, "--as", "instance-4", "checkin", "--no-sync").code == 0
+    other = git(work, "rev-parse", "coord")
+    git(work, "push", "-q", "--no-verify", "origin", "coord:refs/keep/other")
+    hook = remote / "hooks" / "pre-receive"  # another step lands just before the bot's first push
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(
+        f"#!/bin/sh\n[ -e raced ] && exit 0\ntouch raced\nenv -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES "
+        f"git update-ref refs/heads/coord {other}\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    runs = _merge(tmp_path, remote, runner, head)
+    assert runs[-1].code == 0, runs[-1].output
+    assert "coord moved meanwhile; merging again onto its new tip" in runs[-1].output
+    tip = git(remote, "rev-parse", "coord")
+    for sha in (head, other):
+        assert git(remote, "merge-base", "--is-ancestor", sha, tip) == ""
+    shared = subprocess.run(["git", "merge-base", "--is-ancestor", forged, tip], cwd=remote, check=False)
+    assert shared.returncode == 1, "the tag's commit is not on the branch"
+
+
 @pytest.mark.parametrize("file", [None, model.REGISTRY, model.TASKS])
 def test_a_decision_pull_request_that_changes_the_registry_or_the_tasks_is_not_mergeable(
     tmp_path: Path, coord: Coord, file: str | None

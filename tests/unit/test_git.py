@@ -119,6 +119,15 @@ def test_a_fast_forward_that_would_overwrite_local_changes_is_refused(clone: Pat
     assert (clone / "a.txt").read_text() == "local edit\n"
 
 
+def test_branch_names_are_read_in_full_where_a_tag_has_the_same_name(clone: Path) -> None:
+    """git shortens refs/heads/main to heads/main where a tag main stands beside it: a name anyone
+    who can push a tag would otherwise change for every reader of the branches."""
+    sh(clone, "tag", "main")
+    assert list(git.branch_tips(clone)) == ["main"]
+    assert git.head_branch(clone) == "main"
+    assert "refs/tags/main" in git.ref_names(clone)
+
+
 def test_merge_tree_conflicts_need_a_person(clone: Path) -> None:
     start = _head(clone)
     (clone / "a.txt").write_text("ours\n")
@@ -135,7 +144,7 @@ def test_small_queries(clone: Path) -> None:
     head = _head(clone)
     assert git.version(clone) >= (2, 38)
     assert git.check_attr(clone, "merge", "a.txt") == "unspecified"
-    assert git.symbolic_ref(clone, "HEAD") == "main"
+    assert git.symbolic_ref(clone, "HEAD") == "refs/heads/main"
     assert git.rev_list_count(clone, head) == 1
     assert git.root_commits(clone, "main") == [head]
     (clone / "a.txt").write_text("changed\n")

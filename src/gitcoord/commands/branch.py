@@ -86,7 +86,7 @@ def _hooks_vouched_for(ws: workspace.Workspace, tip: git.Sha) -> None:
         return
     raise Refused(
         f"{ws.branch}'s {config} is not the one coord writes, and its hooks would run as you in the worktree: read "
-        f"it (`git show {ws.branch}:{config}`); if it is right, `git worktree add {EDIT_DIR} {ws.branch}` opens "
+        f"it (`git show {ws.ref}:{config}`); if it is right, `git worktree add {EDIT_DIR} {ws.branch}` opens "
         "the branch; nothing was opened"
     )
 

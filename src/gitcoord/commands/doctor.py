@@ -88,7 +88,7 @@ def _branch(ws: workspace.Workspace) -> clone.Check:
     if checked_out is not None and Path(checked_out) == ws.root / EDIT_DIR:
         layout = f"a branch of its own, open for a hand edit in {checked_out} (`coord edit --done` closes it)"
     if local is None and remote is None:
-        fix = f"`git fetch {ws.remote} {ws.branch}` then `coord install`, or `coord init` to start one"
+        fix = f"`git fetch {ws.remote} {ws.ref}` then `coord install`, or `coord init` to start one"
         return clone.Check("branch", False, f"{ws.branch} is neither here nor fetched from {ws.remote}: {fix}")
     return clone.Check("branch", True, f"{ws.branch}, {layout}")
 

@@ -88,6 +88,8 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
             )
             refusals.append(Refusal(u.ref, "", "", "shadow", message))
             continue
+        if u.ref.startswith(HEADS) and u.old is None and u.new is not None:
+            refusals += _shadowed(root, u.ref)
         if u.ref in left:
             refusals += store_line.abandoned(root, u)
         elif u.ref.startswith(HEADS) and u.old is not None:
@@ -117,6 +119,29 @@ def _shadows(ref: str, branches: set[str]) -> str | None:
     # A tag `origin/coord` (a remote's name, then the branch's): every clone fetches tags.
     remote_copy = tag and name.partition("/")[2] in branches
     return name if name in branches or remote_copy or name.startswith(_BESIDE_BRANCHES) else None
+
+
+def _shadowed(root: Path, ref: str) -> list[Refusal]:
+    """A new branch whose name a ref here shadows already (a tag `coord` pushed before the store's
+    branch was made): the same refs `_shadows` refuses, found the other way round."""
+    branch = ref[len(HEADS) :]
+    hiding = [r for r in git.ref_names(root) if not r.startswith(HEADS) and _hides(r, branch)]
+    if not hiding:
+        return []
+    message = (
+        f"{', '.join(hiding)} would shadow the new branch {branch}: git reads the name `{branch}` as it, not as "
+        "the branch; the server's administrator deletes it first"
+    )
+    return [Refusal(ref, "", "", "shadow", message)]
+
+
+def _hides(ref: str, branch: str) -> bool:
+    """Whether `ref` (outside refs/heads/) hides `branch` from its name, its short name where
+    git disambiguates it (`heads/NAME`), a clone's copy of it (a tag `REMOTE/NAME`), or its full
+    name where the branch is not there yet (a tag `refs/heads/NAME`)."""
+    tag = ref.startswith("refs/tags/")
+    name = ref.removeprefix("refs/tags/") if tag else ref.removeprefix("refs/")
+    return name in (branch, f"heads/{branch}", f"{HEADS}{branch}") or (tag and name.partition("/")[2] == branch)
 
 
 def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.Sha | None) -> list[Refusal]:

@@ -165,7 +165,7 @@ def first_look(ws: workspace.Workspace) -> Look:
                 [
                     f"judged the tip of {ws.remote}/{ws.branch}, which this shallow join fetched without its history "
                     f"(the server's gate and CI judge that): it keeps the rules{anchor}; to judge the history here, "
-                    f"`git fetch --unshallow {ws.remote} {ws.branch}` then `coord install --trust KEY`"
+                    f"`git fetch --unshallow {ws.remote} {ws.ref}` then `coord install --trust KEY`"
                 ]
             )
         return Look([f"judged {ws.remote}/{ws.branch} from its root: every commit keeps the rules{anchor}"])

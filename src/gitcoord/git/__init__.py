@@ -61,6 +61,7 @@ from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
 from gitcoord.git.refs import path_history
+from gitcoord.git.refs import ref_names
 from gitcoord.git.refs import refs_containing
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
@@ -211,6 +212,7 @@ __all__ = [
     "pull_ff",
     "push",
     "read_blobs",
+    "ref_names",
     "refs_containing",
     "remote_url",
     "repack_loose",

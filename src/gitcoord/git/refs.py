@@ -25,15 +25,20 @@ def is_object_id(name: str) -> bool:
     return len(name) in (40, 64) and _HEX.issuperset(name)
 
 
+HEADS = "refs/heads/"
+
+
 def symbolic_ref(cwd: Path, name: str) -> str | None:
-    """The short name of the ref that symbolic ref `name` points at, if it is one."""
-    done = run(["symbolic-ref", "-q", "--short", name], cwd, check=False)
+    """The full name of the ref that symbolic ref `name` points at, if it is one. Not git's short
+    name, which a tag of the same name turns into `heads/NAME`: anyone who can push makes tags."""
+    done = run(["symbolic-ref", "-q", name], cwd, check=False)
     return done.stdout.decode().strip() or None
 
 
 def head_branch(cwd: Path) -> str | None:
     """The branch checked out in this worktree (None when HEAD is detached)."""
-    return symbolic_ref(cwd, "HEAD")
+    ref = symbolic_ref(cwd, "HEAD")
+    return ref.removeprefix(HEADS) if ref and ref.startswith(HEADS) else None
 
 
 _WHOLE_REF = re.compile(r"refs/[^\s~^:?*\[\\]+")  # a ref's full name, with no revision syntax after it
@@ -96,9 +101,15 @@ def refs_containing(cwd: Path, commit: Sha, prefix: str) -> list[str]:
     return out(["for-each-ref", "--contains", commit, "--format=%(refname)", prefix], cwd).split()
 
 
+def ref_names(cwd: Path) -> list[str]:
+    """The full name of every ref here."""
+    return out(["for-each-ref", "--format=%(refname)"], cwd).split()
+
+
 def branch_tips(cwd: Path) -> dict[str, Sha]:
     """Every local branch, by name, and its commit."""
-    found = out(["for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/"], cwd).splitlines()
+    # lstrip, not short: git shortens refs/heads/coord to heads/coord where a tag coord stands beside it.
+    found = out(["for-each-ref", "--format=%(refname:lstrip=2) %(objectname)", "refs/heads/"], cwd).splitlines()
     return {name: Sha(sha) for name, sha in (line.rsplit(" ", 1) for line in found if line)}
 
 
