@@ -331,6 +331,16 @@ def test_a_ref_that_would_shadow_the_store_branch_is_refused(team: Team, ref: st
     assert f"{ref} would shadow the branch " in said
 
 
+@pytest.mark.parametrize("ref", ["refs/tags/coord", "refs/tags/origin/coord"])
+def test_a_ref_that_would_shadow_the_stores_own_branch_is_refused_before_it_is_made(team: Team, ref: str) -> None:
+    """The store's own branch has a name known beforehand (`coord migrate --branch coord`, `coord
+    init`): a tag planted before it is made would hide it from then on, or block its first push."""
+    team.fresh("instance-2")
+    assert "coord" not in git(team.remote, "branch", "--list"), "the store lives on main here"
+    said = refused(team, "instance-2", "shadow", f"main:{ref}")
+    assert f"{ref} would shadow the branch coord" in said, said
+
+
 # (A tag refs/heads/next there already, git's own push takes the branch's name for it, and refuses.)
 @pytest.mark.parametrize("ref", ["refs/tags/next", "refs/next", "refs/tags/origin/next", "refs/tags/heads/next"])
 def test_a_branch_a_ref_shadows_already_is_not_made(team: Team, ref: str) -> None:

@@ -71,7 +71,10 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
     if tip is None and via is not None:  # the store is on its way to the line: judged as it was when it left
         tip = git.rev_parse(root, f"{via}^")
         registry = registry or (trust.registries_at(root, [tip])[tip] if tip else None)
-    branches = set(git.branch_tips(root)) | {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
+    # The store's own branch by name too, before it is made: a tag `coord` planted beforehand would
+    # hide it from its first push on (and the branch would be refused beside it, `_shadowed`).
+    pushed_branches = {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
+    branches = set(git.branch_tips(root)) | pushed_branches | {workspace.OWN_BRANCH}
     config = git.config(root, store_line.LEFT, UNJUDGED)  # one git process for the gate's own records
     left = (store_line.left_of(config) | store.left) - {line}
     unjudged = [git.Sha(c) for c in config.get(UNJUDGED, "").split()]
@@ -82,8 +85,9 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
             continue
         shadowed = _shadows(u.ref, branches) if u.new is not None else None
         if shadowed is not None:
+            read = u.ref.removeprefix("refs/tags/") if u.ref.startswith("refs/tags/") else u.ref.removeprefix("refs/")
             message = (
-                f"{u.ref} would shadow the branch {shadowed}: git reads the name `{shadowed}` as it "
+                f"{u.ref} would shadow the branch {shadowed}: git reads the name `{read}` as it "
                 "(`git log`, `git show`, `git fetch origin` of that name), not as the branch; name it otherwise"
             )
             refusals.append(Refusal(u.ref, "", "", "shadow", message))
@@ -117,8 +121,9 @@ def _shadows(ref: str, branches: set[str]) -> str | None:
     tag = ref.startswith("refs/tags/")
     name = ref.removeprefix("refs/tags/") if tag else ref.removeprefix("refs/")
     # A tag `origin/coord` (a remote's name, then the branch's): every clone fetches tags.
-    remote_copy = tag and name.partition("/")[2] in branches
-    return name if name in branches or remote_copy or name.startswith(_BESIDE_BRANCHES) else None
+    if tag and name.partition("/")[2] in branches:
+        return name.partition("/")[2]
+    return name if name in branches or name.startswith(_BESIDE_BRANCHES) else None
 
 
 def _shadowed(root: Path, ref: str) -> list[Refusal]:
@@ -136,12 +141,10 @@ def _shadowed(root: Path, ref: str) -> list[Refusal]:
 
 
 def _hides(ref: str, branch: str) -> bool:
-    """Whether `ref` (outside refs/heads/) hides `branch` from its name, its short name where
-    git disambiguates it (`heads/NAME`), a clone's copy of it (a tag `REMOTE/NAME`), or its full
-    name where the branch is not there yet (a tag `refs/heads/NAME`)."""
-    tag = ref.startswith("refs/tags/")
-    name = ref.removeprefix("refs/tags/") if tag else ref.removeprefix("refs/")
-    return name in (branch, f"heads/{branch}", f"{HEADS}{branch}") or (tag and name.partition("/")[2] == branch)
+    """Whether `ref` (outside refs/heads/) hides `branch`, as `_shadows` reads it: from its name,
+    its short name where git disambiguates it (`heads/NAME`), a clone's copy of it (a tag
+    `REMOTE/NAME`), or its full name where the branch is not there yet (a tag `refs/heads/NAME`)."""
+    return _shadows(ref, {branch}) in (branch, f"heads/{branch}", f"{HEADS}{branch}")
 
 
 def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.Sha | None) -> list[Refusal]:
