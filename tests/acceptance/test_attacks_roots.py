@@ -202,6 +202,7 @@ def test_steps_not_shared_when_the_store_moved_are_made_again_where_it_went(exam
     assert example_team.run("instance-1", "sync").code == 1, "the store left main: sync says where it went"
     said = " ".join(example_team.ok("instance-1", "install", "--as", "instance-1").split())
     assert "carried over to coord 2 step(s) not shared on main: `coord sync` shares them" in said, said
+    assert "nothing to do" in example_team.ok("instance-1", "install", "--as", "instance-1"), "carried once"
     example_team.ok("instance-1", "sync")
     shared = git(example_team.remote, "log", "--format=%s", "coord")
     message, task, moved = shared.splitlines()[:3]
@@ -226,9 +227,10 @@ def test_a_step_that_no_longer_applies_where_the_store_went_is_kept_and_told(exa
     example_team.ok(HUMAN, "sync")
     _migrated(example_team)
     assert example_team.run("instance-1", "sync").code == 1, "the store left main: sync says where it went"
-    said = " ".join(example_team.ok("instance-1", "install", "--as", "instance-1").split())
-    assert "steps not shared on main were not carried over to coord" in said, said
-    assert "redo on coord those you still want" in said, said
+    carried = json.loads(example_team.ok("instance-1", "install", "--as", "instance-1", "--json"))["data"]["carried"]
+    assert (carried["from"], carried["steps"]) == ("main", 0), carried
+    assert "breaks the rules there" in carried["left"], carried
+    assert "redo on coord those you still want" in carried["left"], carried
     assert git(one, "rev-parse", "main") == mine, "kept as it was made"
     assert git(one, "rev-parse", "coord") == git(example_team.remote, "rev-parse", "coord")
 

@@ -63,7 +63,9 @@ def install(
     look = first_look(ws)
     lines += look.said
     if was is not None and was != ws.branch and not look.refused:
-        lines += _carried(ws, was)
+        carried = carry.over(ws, was)
+        data["carried"] = {"from": was, "steps": carried.steps, "left": carried.left}
+        lines += _carried(ws, was, carried)
     if key is not None:
         where = _path(key) or "a literal key"
         lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
@@ -76,9 +78,9 @@ def install(
     return ExitCode.FAILED if look.refused else ExitCode.OK
 
 
-def _carried(ws: workspace.Workspace, old: str) -> list[str]:
-    """The steps this clone had not shared on `old`, where the store was, made again where it went."""
-    steps, left = carry.over(ws, old)
+def _carried(ws: workspace.Workspace, old: str, carried: carry.Carried) -> list[str]:
+    """What became of the steps this clone had not shared on `old`, where the store was."""
+    steps, left = carried
     if left is not None:
         return [f"this clone's steps not shared on {old} were not carried over to {ws.branch}: {left}"]
     return (
