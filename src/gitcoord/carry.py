@@ -3,23 +3,36 @@
 A clone that follows a move to the branch the store went to (`coord install`) still holds, on
 the branch it left, the steps it made and had not shared yet. Each is made again on the new
 branch: its change of the store's files, record by record against its own parent (as the
-merge driver merges), committed with its own message by this clone, in the order they were
-made. The new commits are judged by the rules before the branch takes them, as the gate will
-judge them; when one does not apply any more (a conflict, a refusal), none is carried and the
-clone is told which, so nothing lands that the clone did not mean and nothing it meant is lost:
-the old branch keeps them as they were.
+merge driver merges), the times it wrote set to now (made again, it happens now), committed
+with its own message by this clone, in the order they were made. The new commits are judged by
+the rules before the branch takes them, as the gate will judge them; when one does not apply
+any more (a conflict, a refusal), none is carried and the clone is told which, so nothing lands
+that the clone did not mean and nothing it meant is lost: the old branch keeps them as they were.
+
+Only this clone's own steps: commits acting as its instance alone and, where it signs, signed
+with its key. The old branch may be a code branch holding a teammate's commits, merged or
+pulled but not shared, and signing one of those again would make it this clone's.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
+from gitcoord import records
+from gitcoord import rulebook
+from gitcoord import signing
+from gitcoord import store
+from gitcoord import timestamps
 from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.errors import FatalError
+from gitcoord.history.times import value_of
+from gitcoord.model import Doc
+from gitcoord.records import State
 from gitcoord.workspace import Workspace
 
 
@@ -36,37 +49,46 @@ def over(ws: Workspace, old: str) -> Carried:
     start = onto or git.rev_parse(ws.root, ws.tracking)
     if mine is None or shared is None or start is None:
         return Carried(0, None)
-    steps = [
-        (c, paths)
-        for c in git.commits(ws.root, [mine, "--not", shared, start, "--no-merges"])
-        if (paths := _store_paths(ws, c))
-    ]
-    if not steps:
+    listed = git.changes(ws.root, [mine, "--not", shared, start, "--no-merges"])
+    found = [(c, paths) for c in listed if (paths := _store_paths(ws, c))]
+    if not found:
         return Carried(0, None)
+    kept = f"they are kept on {old} as they were: redo on {ws.branch} those you still want"
+    steps = _own(ws, [c for c, _ in found])
+    if len(steps) < len(found):
+        others = [c.subject for c, _ in found if c.sha not in steps]
+        return Carried(0, f"{len(others)} of them this clone did not make ({others[0]!r}); {kept}")
     try:
         tip = start
-        for c, paths in steps:
+        for c, paths in found:
             tip = _again(ws, c, paths, tip)
     except FatalError as e:
-        return Carried(0, f"{e}; they are kept on {old} as they were: redo on {ws.branch} those you still want")
+        return Carried(0, f"{e}; {kept}")
     from gitcoord import replay  # here: only a clone that carries steps over judges them itself
 
     verdict = replay.check_range(ws.root, [tip, "--not", start], now=clock.now())
     if verdict.findings:
         first = verdict.findings[0]
         step = verdict.subjects.get(first.commit, "a step")
-        return Carried(
-            0,
-            f"made again on {ws.branch}, {step!r} breaks the rules there ({first.message}): the others "
-            f"did something else meanwhile; they are kept on {old} as they were: redo on {ws.branch} "
-            "those you still want",
-        )
+        return Carried(0, f"made again on {ws.branch}, {step!r} breaks the rules there ({first.message}); {kept}")
     if not git.update_ref(ws.root, ws.ref, tip, onto, f"coord: steps not shared carried over from {old}"):
         return Carried(0, f"{ws.branch} moved meanwhile; run `coord install` again")
-    return Carried(len(steps), None)
+    return Carried(len(found), None)
 
 
-def _store_paths(ws: Workspace, c: git.Commit) -> list[str]:
+def _own(ws: Workspace, commits: list[git.Change]) -> set[str]:
+    """Those of `commits` that are this clone's: acting as its instance alone, signed with its key
+    where it signs (a clone that does not sign vouches for nothing more than the trailer)."""
+    me = ws.identity
+    acting = [c.sha for c in commits if me is not None and c.instances == (me,)]
+    key = signing.current(ws.root)
+    if key is None or me is None:
+        return set(acting)
+    verdicts = signing.verify(ws.root, acting, {me: [key.public]})
+    return {c for c in acting if verdicts.get(c) is not None and verdicts[c].status == "G"}
+
+
+def _store_paths(ws: Workspace, c: git.Change) -> list[str]:
     if len(c.parents) != 1:
         return []
     prefix = f"{model.COORD_DIR}/"
@@ -77,16 +99,61 @@ def _store_paths(ws: Workspace, c: git.Commit) -> list[str]:
     )
 
 
-def _again(ws: Workspace, c: git.Commit, paths: list[str], tip: git.Sha) -> git.Sha:
+def _again(ws: Workspace, c: git.Change, paths: list[str], tip: git.Sha) -> git.Sha:
     from gitcoord import driver  # here: only a carry merges records
 
     def fail(why: str) -> FatalError:
         return FatalError(f"{c.sha[:12]} ({c.subject}) no longer applies on {ws.branch}: {why}")
 
+    [parent] = c.parents
+    before, made = (workspace.snapshot(ws, strict=False, commit=s) for s in (parent, c.sha))
+    files = [f for f in model.FILES if store.repo_path(f) in paths]
+    now = restamped(before, made, timestamps.format(clock.now()), files)
+    blobs = {store.repo_path(f): git.hash_object(ws.root, store.dump(f, d)) for f, d in now.items()}
+    theirs = git.write_tree(ws.root, git.tree_ids(ws.root, [f"{c.sha}:"])[0], blobs)
     [ours] = git.tree_ids(ws.root, [f"{tip}:"])
     assert ours is not None  # a commit has a tree
-    tree = driver.merge_into(ws.root, (c.parents[0], tip, c.sha), ours, paths, fail)
+    tree = driver.merge_into(ws.root, (parent, tip, theirs), ours, paths, fail)
     problems = validation.check(workspace.snapshot(ws, commit=tree))
     if problems:
         raise fail(problems[0].message)
-    return git.commit_tree(ws.root, tree, [tip], c.message)
+    [made_as] = git.commits(ws.root, [c.sha, "-n1"])
+    return git.commit_tree(ws.root, tree, [tip], made_as.message)
+
+
+def restamped(before: State, after: State, now: str, files: list[str]) -> dict[str, Doc]:
+    """Those of `files` of `after` in which a step wrote times (from `before`), each such time set to
+    `now`: a record's stamps it changed, and the stamps of the entries it added."""
+    docs: dict[str, Doc] = {}
+    for kind in rulebook.KINDS.values():
+        coll = model.BY_KIND[kind.name]
+        if coll.file not in files:
+            continue
+        old = records.by_id(before[coll.file], coll)
+        doc = docs.get(coll.file) or copy.deepcopy(after[coll.file])
+        changed = False
+        for rid, _, record in records.iter_records(doc, coll):
+            was = old.get(rid)
+            if was != record:
+                changed |= _stamp(kind, was, record, now)
+        if changed:
+            docs[coll.file] = doc
+    return docs
+
+
+def _stamp(kind: rulebook.Kind, was: model.Record | None, record: model.Record, now: str) -> bool:
+    changed = False
+    for field in kind.stamps:
+        value = value_of(record, field)
+        if value is not None and (was is None or value_of(was, field) != value):
+            *parents, last = field.split(".")
+            holder = value_of(record, ".".join(parents)) if parents else record
+            holder[last] = now
+            changed = True
+    for field, spec in kind.entries.items():
+        before = (value_of(was, field) if was is not None else None) or []
+        for entry in value_of(record, field) or []:
+            if spec.stamp is not None and spec.stamp in entry and entry not in before:
+                entry[spec.stamp] = now
+                changed = True
+    return changed

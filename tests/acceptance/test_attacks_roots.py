@@ -235,6 +235,22 @@ def test_a_step_that_no_longer_applies_where_the_store_went_is_kept_and_told(exa
     assert git(one, "rev-parse", "coord") == git(example_team.remote, "rev-parse", "coord")
 
 
+def test_a_commit_this_clone_did_not_make_is_not_carried_over_the_move(example_team: Team) -> None:
+    """The branch the store left is a code branch, which holds what a teammate's branch brought in
+    (merged, not shared yet): a commit naming this clone's instance that its key never signed, here
+    one giving instance-1 another key. Carried, it would be signed by instance-1 for the first time."""
+    one = example_team.clones["instance-1"]
+    _, planted = new_key(example_team.base, "planted")
+    example_team.edit("instance-1", REG, lambda r: r["instances"]["instance-1"].update(signing_key=planted))
+    example_team.commit("instance-1", "feature x\n\nCoord-Instance: instance-1", "-c", "commit.gpgsign=false")
+    _migrated(example_team)
+    assert example_team.run("instance-1", "sync").code == 1
+    carried = json.loads(example_team.ok("instance-1", "install", "--as", "instance-1", "--json"))["data"]["carried"]
+    assert carried["steps"] == 0, carried
+    assert "1 of them this clone did not make ('feature x')" in carried["left"], carried
+    assert git(one, "rev-parse", "coord") == git(example_team.remote, "rev-parse", "coord"), "nothing made again"
+
+
 def test_a_forged_commit_a_tag_held_before_the_gate_is_not_taken_through_it(example_team: Team, coord: Coord) -> None:
     """The gate takes what a branch or a tag holds as judged, which what came before it never was:
     installed, it judges the refs beside the line once, says which to delete, and refuses a push

@@ -331,6 +331,16 @@ def test_a_ref_that_would_shadow_the_store_branch_is_refused(team: Team, ref: st
     assert f"{ref} would shadow the branch " in said
 
 
+def test_a_tag_in_a_folder_of_its_own_hides_no_branch_but_the_stores(team: Team) -> None:
+    """A tag `REMOTE/NAME` reads as a clone's copy of a branch only for the store's branches, which
+    coord's own advice names: a tag `backup/main` or `release/1.0` is a tag, and a branch 1.0 a branch."""
+    team.fresh("instance-2")
+    for refspec in ("main:refs/tags/release/1.0", "main:refs/heads/1.0", "main:refs/tags/backup/feature"):
+        done = team.push("instance-2", refspec)
+        assert done.returncode == 0, done.stderr
+    refused(team, "instance-2", "shadow", "main:refs/tags/backup/main")  # main holds the store here
+
+
 @pytest.mark.parametrize("ref", ["refs/tags/coord", "refs/tags/origin/coord"])
 def test_a_ref_that_would_shadow_the_stores_own_branch_is_refused_before_it_is_made(team: Team, ref: str) -> None:
     """The store's own branch has a name known beforehand (`coord migrate --branch coord`, `coord
@@ -342,7 +352,7 @@ def test_a_ref_that_would_shadow_the_stores_own_branch_is_refused_before_it_is_m
 
 
 # (A tag refs/heads/next there already, git's own push takes the branch's name for it, and refuses.)
-@pytest.mark.parametrize("ref", ["refs/tags/next", "refs/next", "refs/tags/origin/next", "refs/tags/heads/next"])
+@pytest.mark.parametrize("ref", ["refs/tags/next", "refs/next", "refs/tags/heads/next"])
 def test_a_branch_a_ref_shadows_already_is_not_made(team: Team, ref: str) -> None:
     """The same refs, there before the branch they would hide (a tag `coord` pushed before the store's
     branch was shared, or before the gate): the branch is refused until the ref is gone, or every

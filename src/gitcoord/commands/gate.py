@@ -75,6 +75,7 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
     # hide it from its first push on (and the branch would be refused beside it, `_shadowed`).
     pushed_branches = {u.ref[len(HEADS) :] for u in pushed if u.ref.startswith(HEADS)}
     branches = set(git.branch_tips(root)) | pushed_branches | {workspace.OWN_BRANCH}
+    stores = {workspace.OWN_BRANCH, *([line[len(HEADS) :]] if line else [])}  # what clones fetch as REMOTE/NAME
     config = git.config(root, store_line.LEFT, UNJUDGED)  # one git process for the gate's own records
     left = (store_line.left_of(config) | store.left) - {line}
     unjudged = [git.Sha(c) for c in config.get(UNJUDGED, "").split()]
@@ -83,7 +84,7 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
             message = "a replace ref would have git show every reader, this gate too, another commit in its place"
             refusals.append(Refusal(u.ref, "", "", "replace", message))
             continue
-        shadowed = _shadows(u.ref, branches) if u.new is not None else None
+        shadowed = _shadows(u.ref, branches, stores) if u.new is not None else None
         if shadowed is not None:
             read = u.ref.removeprefix("refs/tags/") if u.ref.startswith("refs/tags/") else u.ref.removeprefix("refs/")
             message = (
@@ -93,7 +94,7 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
             refusals.append(Refusal(u.ref, "", "", "shadow", message))
             continue
         if u.ref.startswith(HEADS) and u.old is None and u.new is not None:
-            refusals += _shadowed(root, u.ref)
+            refusals += _shadowed(root, u.ref, stores)
         if u.ref in left:
             refusals += store_line.abandoned(root, u)
         elif u.ref.startswith(HEADS) and u.old is not None:
@@ -110,27 +111,28 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
 _BESIDE_BRANCHES = ("refs/", "heads/", "tags/", "remotes/")  # what git's short names are read against
 
 
-def _shadows(ref: str, branches: set[str]) -> str | None:
+def _shadows(ref: str, branches: set[str], stores: set[str]) -> str | None:
     """The branch a ref outside refs/heads/ would hide from a name: git tries refs/NAME and
     refs/tags/NAME before refs/heads/NAME and refs/remotes/NAME. So a tag `coord` hides the
     branch, a tag `origin/coord` a clone's copy of it (what `git reset --keep origin/coord`
     reads), and a tag `refs/heads/coord` stands in for the branch wherever it is not there (a
-    newcomer's clone, before its first look)."""
+    newcomer's clone, before its first look). A clone's copy only of the store's branches
+    (`stores`): a tag `release/1.0` names a release, and hides no branch 1.0 of anyone's."""
     if ref.startswith(HEADS):
         return None
     tag = ref.startswith("refs/tags/")
     name = ref.removeprefix("refs/tags/") if tag else ref.removeprefix("refs/")
     # A tag `origin/coord` (a remote's name, then the branch's): every clone fetches tags.
-    if tag and name.partition("/")[2] in branches:
+    if tag and name.partition("/")[2] in stores:
         return name.partition("/")[2]
     return name if name in branches or name.startswith(_BESIDE_BRANCHES) else None
 
 
-def _shadowed(root: Path, ref: str) -> list[Refusal]:
+def _shadowed(root: Path, ref: str, stores: set[str]) -> list[Refusal]:
     """A new branch whose name a ref here shadows already (a tag `coord` pushed before the store's
     branch was made): the same refs `_shadows` refuses, found the other way round."""
     branch = ref[len(HEADS) :]
-    hiding = [r for r in git.ref_names(root) if not r.startswith(HEADS) and _hides(r, branch)]
+    hiding = [r for r in git.ref_names(root) if not r.startswith(HEADS) and _hides(r, branch, stores)]
     if not hiding:
         return []
     message = (
@@ -140,11 +142,11 @@ def _shadowed(root: Path, ref: str) -> list[Refusal]:
     return [Refusal(ref, "", "", "shadow", message)]
 
 
-def _hides(ref: str, branch: str) -> bool:
+def _hides(ref: str, branch: str, stores: set[str]) -> bool:
     """Whether `ref` (outside refs/heads/) hides `branch`, as `_shadows` reads it: from its name,
     its short name where git disambiguates it (`heads/NAME`), a clone's copy of it (a tag
     `REMOTE/NAME`), or its full name where the branch is not there yet (a tag `refs/heads/NAME`)."""
-    return _shadows(ref, {branch}) in (branch, f"heads/{branch}", f"{HEADS}{branch}")
+    return _shadows(ref, {branch}, stores & {branch}) in (branch, f"heads/{branch}", f"{HEADS}{branch}")
 
 
 def _commits(root: Path, u: Update, now: float, *, joins: Doc | None, line: git.Sha | None) -> list[Refusal]:
