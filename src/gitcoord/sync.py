@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import clock
 from gitcoord import clone
 from gitcoord import git
 from gitcoord import incoming
@@ -104,6 +105,8 @@ def sync(
             if remote is not None and remote != local:
                 _still_there(ws, remote, local)
             target, counts, dropped, joined = combine(ws, local, remote, redo)
+            if target != remote and not (redo is not None and counts is not None and counts[1] == 1 and not joined):
+                _judge_outgoing(ws, target, remote)  # all but the one step just made, and checked, here
             try:
                 pushed = target == remote or _push(ws, target)
             except git.RemoteLocked as e:
@@ -129,6 +132,44 @@ def sync(
                 )
             waited = 1 - (deadline - clock()) / patience if patience > 0 else 1.0
             sleep(max(0.0, min(_backoff(attempt, clock() - began, waited), deadline - clock())))
+
+
+def _judge_outgoing(ws: Workspace, target: git.Sha, remote: git.Sha | None) -> None:
+    """What this sync would share, judged as the gate will (and the pre-push hook, which a sync
+    does not run): a commit that reached the branch by no step of this clone's (a fast-forward to
+    a teammate's branch, `git reset`, `git update-ref`) must not become the shared state, pushed
+    by this clone and remembered as judged, where no gate would refuse it."""
+    revisions: list[str] = [target, "--not", remote] if remote else [target]
+    if _signed_here(ws, revisions):
+        return  # made here, by its steps or a person's commit through the hooks: judged when made
+    from gitcoord import replay  # here: a sync with nothing of its own to share judges nothing
+
+    verdict = replay.check_range(ws.root, revisions, now=clock.now())
+    if not verdict.findings:
+        return
+    from gitcoord import validation
+
+    first = verdict.findings[0].commit
+    shown = "\n".join("  " + validation.format_finding(f._replace(commit="")) for f in verdict.findings[:10])
+    raise FatalError(
+        f"this clone's {ws.branch} holds a commit that breaks the rules, so nothing was pushed: {first[:12]} "
+        f"{verdict.subjects.get(first, '')!r} by {git.author(ws.root, git.Sha(first))}:\n{shown}\n"
+        f"It came by no coord step here. Take it off {ws.branch} (back to {ws.tracking} with `git update-ref "
+        f"{ws.ref} GOOD`, GOOD being the commit before it, then redo with coord any step after it you still want)."
+    )
+
+
+def _signed_here(ws: Workspace, revisions: list[str]) -> bool:
+    """Whether every commit of `revisions` acts as this clone's instance and is signed with its key:
+    nothing a teammate made can be, and what this clone made was judged as it was made."""
+    from gitcoord import signing
+
+    key, me = signing.current(ws.root), ws.identity
+    made = git.changes(ws.root, revisions)
+    if key is None or me is None or any(c.instances != (me,) for c in made):
+        return False
+    verdicts = signing.verify(ws.root, [c.sha for c in made], {me: [key.public]})
+    return all(verdicts.get(c.sha) is not None and verdicts[c.sha].status == "G" for c in made)
 
 
 def _backoff(attempt: int, took: float, waited: float) -> float:

@@ -57,6 +57,20 @@ def test_sync_judges_what_it_receives_and_keeps_its_good_state(team: Team, chang
     assert git(two, "rev-parse", "main") != good
 
 
+def test_sync_shares_no_commit_of_its_own_branch_that_breaks_the_rules(team: Team) -> None:
+    """A commit that reached the branch by no step here (a fast-forward to a teammate's branch, a
+    reset) is judged before it is pushed, as the pre-push hook a sync does not run would judge it:
+    where no gate stands, this clone would otherwise make it the shared state."""
+    one = team.clones["instance-1"]
+    before = git(team.remote, "rev-parse", "main")
+    _hand_commit(one, "delete", "instance-1")
+    refused = team.coord(one, "sync")
+    assert refused.code == 1, refused
+    assert "holds a commit that breaks the rules, so nothing was pushed" in refused.err, refused.err
+    assert "'by hand'" in refused.err
+    assert git(team.remote, "rev-parse", "main") == before
+
+
 def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
     one, two = team.clones["instance-1"], team.clones["instance-2"]
     team("instance-1", "checkin", "--sync")
