@@ -61,7 +61,7 @@ def over(ws: Workspace, old: str) -> Carried:
     try:
         tip = start
         for c, paths in found:
-            tip = _again(ws, c, paths, tip)
+            tip = _again(ws, c, paths, tip, steps[c.sha])
     except FatalError as e:
         return Carried(0, f"{e}; {kept}")
     from gitcoord import replay  # here: only a clone that carries steps over judges them itself
@@ -76,16 +76,22 @@ def over(ws: Workspace, old: str) -> Carried:
     return Carried(len(found), None)
 
 
-def _own(ws: Workspace, commits: list[git.Change]) -> set[str]:
-    """Those of `commits` that are this clone's: acting as its instance alone, signed with its key
-    where it signs (a clone that does not sign vouches for nothing more than the trailer)."""
+def _own(ws: Workspace, commits: list[git.Change]) -> dict[str, str | None]:
+    """Those of `commits` that are this clone's, each with the key file that signed it: acting as
+    its instance alone, signed with a key it signs or signed with (a step before a rotation, with
+    the key it replaced). A clone that does not sign vouches for nothing more than the trailer."""
     me = ws.identity
     acting = [c.sha for c in commits if me is not None and c.instances == (me,)]
-    key = signing.current(ws.root)
-    if key is None or me is None:
-        return set(acting)
-    verdicts = signing.verify(ws.root, acting, {me: [key.public]})
-    return {c for c in acting if verdicts.get(c) is not None and verdicts[c].status == "G"}
+    keys = signing.held(ws.root)
+    if not keys or me is None:
+        return dict.fromkeys(acting)
+    by_print = {k.fingerprint: str(k.path) if k.path else None for k in keys}
+    verdicts = signing.verify(ws.root, acting, {me: [k.public for k in keys]})
+    return {
+        c: by_print.get(v.fingerprint)
+        for c in acting
+        if (v := verdicts.get(c)) is not None and v.status == "G" and v.fingerprint in by_print
+    }
 
 
 def _store_paths(ws: Workspace, c: git.Change) -> list[str]:
@@ -99,7 +105,7 @@ def _store_paths(ws: Workspace, c: git.Change) -> list[str]:
     )
 
 
-def _again(ws: Workspace, c: git.Change, paths: list[str], tip: git.Sha) -> git.Sha:
+def _again(ws: Workspace, c: git.Change, paths: list[str], tip: git.Sha, key: str | None) -> git.Sha:
     from gitcoord import driver  # here: only a carry merges records
 
     def fail(why: str) -> FatalError:
@@ -118,7 +124,7 @@ def _again(ws: Workspace, c: git.Change, paths: list[str], tip: git.Sha) -> git.
     if problems:
         raise fail(problems[0].message)
     [made_as] = git.commits(ws.root, [c.sha, "-n1"])
-    return git.commit_tree(ws.root, tree, [tip], made_as.message)
+    return git.commit_tree(ws.root, tree, [tip], made_as.message, key=key)  # as it was signed: the key it had
 
 
 def restamped(before: State, after: State, now: str, files: list[str]) -> dict[str, Doc]:

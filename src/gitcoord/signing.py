@@ -84,6 +84,16 @@ def current(root: Path) -> Key | None:
     return Key(public, path, f"git config ({scope})") if public else None
 
 
+def held(root: Path) -> list[Key]:
+    """The key this clone signs with, then those it signed with before, which a rotation kept
+    beside it (`adopt`): a step made with one of them is signed again with the same key."""
+    key = current(root)
+    if key is None or key.path is None:
+        return [key] if key is not None else []
+    retired = sorted(p for p in key.path.parent.glob(f"{key.path.name}.retired-*") if p.suffix != ".pub")
+    return [key, *(Key(public, p, "retired") for p in retired if (public := _public_of(root, p)))]
+
+
 def ensure(root: Path, instance: str, *, taken: Iterable[str] = ()) -> tuple[Key, list[str]]:
     """Set this clone up to sign its commits as `instance`; the key, and what changed in its config.
 

@@ -235,6 +235,21 @@ def test_a_step_that_no_longer_applies_where_the_store_went_is_kept_and_told(exa
     assert git(one, "rev-parse", "coord") == git(example_team.remote, "rev-parse", "coord")
 
 
+def test_a_rotation_not_shared_when_the_store_moved_is_carried_signed_with_the_key_it_replaced(
+    example_team: Team,
+) -> None:
+    """The rotation was signed with the old key, as the rules want; made again, it is signed with
+    that key again (the rotation kept it beside the new one), and the clone goes on with the new."""
+    example_team.ok("instance-1", "key", "rotate", "--no-sync")
+    _migrated(example_team)
+    assert example_team.run("instance-1", "sync").code == 1
+    said = " ".join(example_team.ok("instance-1", "install", "--as", "instance-1").split())
+    assert "carried over to coord 1 step(s) not shared on main" in said, said
+    example_team.ok("instance-1", "sync")
+    example_team.ok("instance-1", "task", "add", "signed with the new key", "--sync")
+    assert "signed with the new key" in git(example_team.remote, "show", f"coord:coordination/{TQ}")
+
+
 def test_a_commit_this_clone_did_not_make_is_not_carried_over_the_move(example_team: Team) -> None:
     """The branch the store left is a code branch, which holds what a teammate's branch brought in
     (merged, not shared yet): a commit naming this clone's instance that its key never signed, here

@@ -233,15 +233,18 @@ def _hash_streamed(cwd: Path, data: bytes) -> Sha:
     return Sha(stdout.decode("utf-8", "replace").strip())
 
 
-def commit_tree(cwd: Path, tree: Sha, parents: Sequence[Sha], message: str, *, date: int | None = None) -> Sha:
-    """A commit of `tree`, signed if the clone signs its commits; `date` (seconds since the epoch)
-    dates it as the event it records.
+def commit_tree(
+    cwd: Path, tree: Sha, parents: Sequence[Sha], message: str, *, date: int | None = None, key: str | None = None
+) -> Sha:
+    """A commit of `tree`, signed if the clone signs its commits (with `key`, a key file, where given:
+    else the one it signs with); `date` (seconds since the epoch) dates it as the event it records.
 
     commit-tree is plumbing and ignores commit.gpgSign (checked with git 2.39), so a clone that
     signs its commits gets -S here, as `git commit` would sign them.
     """
     sign = config_bool(cwd, "commit.gpgsign")
-    args = ["commit-tree", *(["-S"] if sign else []), tree, *(a for p in parents for a in ("-p", p))]
+    chosen = ["-c", f"user.signingkey={key}"] if key and sign else []
+    args = [*chosen, "commit-tree", *(["-S"] if sign else []), tree, *(a for p in parents for a in ("-p", p))]
     env = clean_env({"GIT_AUTHOR_DATE": f"@{date} +0000", "GIT_COMMITTER_DATE": f"@{date} +0000"}) if date else None
     done = run(args, cwd, input=message.encode(), env=env, check=False)
     if done.returncode != 0:
