@@ -14,6 +14,8 @@ from typing import NamedTuple
 from gitcoord import git
 from gitcoord import model
 from gitcoord import range_loader
+from gitcoord import rulebook
+from gitcoord import trust
 from gitcoord import workspace
 from gitcoord.model import Doc
 from gitcoord.pushed import HEADS
@@ -39,20 +41,20 @@ def remember(root: Path, line: StoreLine) -> None:
 
 
 def left_behind(root: Path, line: StoreLine) -> StoreLine:
-    """`line` with the branches the store moved away from on its way there, from the default branch
-    on (`coord migrate`, hop by hop): a gate installed after a move records them as it records each
-    move it sees, so no branch the store left holds it again. Only the default branch's way: a code
-    branch forked after the move holds the same MOVED.md, and may be deleted as any other."""
-    default = HEADS + (git.head_branch(root) or "")
-    ref, at, seen = default, git.rev_parse(root, default), set()
-    while line.ref is not None and ref != line.ref and ref not in seen and at is not None:
-        moved = None if holds_store(root, [at]) else workspace.moved_by(root, at)
-        if moved is None:
-            return line
-        seen.add(ref)
-        ref = HEADS + moved[1]
-        at = git.rev_parse(root, ref)
-    return line._replace(left=line.left | seen) if ref == line.ref else line
+    """`line` with the branches the store moved away from on its way there: a gate installed after
+    a move records them as it records each move it sees, so no branch the store left holds it
+    again. Each `coord migrate` of the line's history left the branch its parent's store names
+    (settings.store_branch, else the default branch): not a code branch forked since, which holds
+    the same MOVED.md and may be deleted as any other."""
+    tip = git.rev_parse(root, line.ref) if line.ref else None
+    if tip is None:
+        return line
+    wanted = [tip, "--first-parent", f"--grep=^Coord-Event: {rulebook.MIGRATE}$"]
+    parents = [c.parents[0] for c in git.changes(root, wanted) if c.event == rulebook.MIGRATE and len(c.parents) == 1]
+    default = git.head_branch(root) or ""
+    registries = trust.registries_at(root, parents)
+    left = {HEADS + (model.settings_of(r).store_branch or default) for r in registries.values() if r is not None}
+    return line._replace(left=line.left | (left - {line.ref, HEADS}))
 
 
 def left_of(config: dict[str, str]) -> set[str]:

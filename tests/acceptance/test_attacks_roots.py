@@ -377,6 +377,13 @@ def test_a_gate_installed_after_the_move_keeps_the_branch_the_store_left(example
     refused(attacker, "deletion", ":refs/heads/main")
     assert attacker.push("origin/main:refs/heads/feature").returncode == 0
     assert attacker.push(":refs/heads/feature").returncode == 0, "a code branch, deleted as any"
+    example_team.ok(HUMAN, "migrate", "--branch", "store2")  # the store's own branch, left in turn
+    assert example_team.push(HUMAN, "store2", "coord").returncode == 0
+    git(example_team.remote, "config", "--unset", "coord.left")
+    example_team.ok(None, "install", "--server", where=example_team.remote)
+    assert git(example_team.remote, "config", "coord.left").split() == ["refs/heads/coord", "refs/heads/main"]
+    git(attacker.clone, "fetch", "-q", "origin")
+    refused(attacker, "deletion", ":refs/heads/coord")
 
 
 def test_a_tag_named_like_the_stores_branch_is_refused_and_read_as_no_branch(
