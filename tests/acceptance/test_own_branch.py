@@ -287,6 +287,21 @@ def test_only_the_human_moves_the_store_off_a_branch(seed_repo: Path, coord: Coo
     assert "may not move the store off this branch" in result.out
 
 
+def test_a_gate_installed_after_the_store_left_its_own_branch_keeps_that_branch(
+    team: dict[str, Path], coord: Coord
+) -> None:
+    """The store never lived on the default branch: the branch each move left is what its parent's
+    store named, and a gate installed later records it as it records a move it sees."""
+    first, remote = team["instance-1"], team["remote"]
+    _ok(coord, first, "--as", "human", "migrate", "--branch", "store2")
+    assert _push(first, "store2", "coord").returncode == 0
+    _ok(coord, remote, "install", "--server")
+    assert git(remote, "config", "coord.left").split() == ["refs/heads/coord"]
+    deleted = _push(first, ":refs/heads/coord")
+    assert deleted.returncode == 1, deleted.stderr
+    assert "the store moved away from it" in deleted.stderr
+
+
 def test_doctor_reports_a_clone_without_the_branch(team: dict[str, Path], coord: Coord) -> None:
     three = team["instance-3"]
     git(three, "branch", "-q", "-D", "coord", check=False)
