@@ -147,6 +147,18 @@ def unmoved(root: Path, pushed: list[Update], line: str, registry: Doc | None, v
     return [Refusal(line, "", "", "store-line", message)]
 
 
+def beside(line: str, u: Update) -> Refusal:
+    """A branch that would hold a store naming itself the store's branch while the line still holds
+    the store: the move (`coord migrate`) takes the store away from the line in the same push."""
+    branch, there = u.ref[len(HEADS) :], line[len(HEADS) :]
+    message = (
+        f"{branch} would hold a store that names itself the store's branch while {there} still holds the store: "
+        f"a store has one line. `coord migrate` pushes both at once (`git push --atomic REMOTE {there} {branch}`, "
+        f"{there} with the commit that takes the store away)"
+    )
+    return Refusal(u.ref, "", "", "store-line", message)
+
+
 def holds_store(root: Path, tips: list[str]) -> bool:
     shas = [git.Sha(t) for t in tips]
     return any(blob is not None for blobs in workspace.blobs_at(root, shas).values() for blob in blobs.values())

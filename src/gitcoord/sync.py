@@ -284,7 +284,8 @@ def _declined(ws: Workspace, commit: git.Sha, e: git.PushFailed) -> str:
     said = [line.removeprefix("remote:").rstrip() for line in e.stderr.splitlines() if line.startswith("remote:")]
     said = [line for line in said if line.strip() and not _PROGRESS.match(line.strip())]
     shared = ws.tracking
-    mine = git.changes(ws.root, [commit, "--not", shared])
+    seen = git.rev_parse(ws.root, shared)  # none: the branch's first push was refused
+    mine = git.changes(ws.root, [commit, "--not", seen] if seen else [commit])
     listed = "".join(f"\n  {c.sha[:12]} {c.subject}" for c in reversed(mine))
     worktree = git.worktree_of(ws.root, ws.branch)
     drop = (

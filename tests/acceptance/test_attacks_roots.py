@@ -292,12 +292,21 @@ def _line(team: Team) -> str | None:
     return store_line.find(team.remote, []).ref
 
 
+def _migrated_here(team: Team, branch: str) -> None:
+    """`coord migrate` with the remote out of reach: both branches wait for the person's pushes,
+    which may come one at a time (the window a hand push opens, which the gate must hold)."""
+    human = team.clones[HUMAN]
+    git(human, "remote", "set-url", "origin", str(team.base / "out-of-reach"))
+    team.ok(HUMAN, "migrate", "--branch", branch)
+    git(human, "remote", "set-url", "origin", str(team.remote))
+
+
 def test_the_line_moves_with_the_migration_not_to_a_copy_beside_it(example_team: Team) -> None:
     """The human pushes main, the store gone from it, before the branch it moved to: the line is
     that branch, not the one copy of the store that another branch still holds (anyone's)."""
     copy = Forger(example_team, "instance-3").fresh()
     assert copy.push("HEAD:refs/heads/x").returncode == 0, "a code branch: its copy of the store is lawful"
-    example_team.ok(HUMAN, "migrate", "--branch", "coord")
+    _migrated_here(example_team, "coord")
     done = example_team.push(HUMAN, "main")
     assert done.returncode == 0, done.stderr
     assert _line(example_team) == "refs/heads/coord", "where main's MOVED.md says, though not there yet"
@@ -318,7 +327,7 @@ def test_while_the_store_moves_a_side_branch_answers_to_the_keys_it_had_when_it_
     leaked = tmp_path / "leaked-human"
     shutil.copy(team.key_of(HUMAN), leaked)
     team.ok(HUMAN, "key", "rotate", "--sync")
-    team.ok(HUMAN, "migrate", "--branch", "coord")
+    _migrated_here(team, "coord")
     assert team.push(HUMAN, "main").returncode == 0
     thief = Forger(team, "instance-3").fresh()
     git(thief.clone, "checkout", "-q", "--detach", before)
@@ -331,7 +340,7 @@ def test_while_the_store_moves_a_side_branch_answers_to_the_keys_it_had_when_it_
 def test_a_branch_made_where_the_store_moves_before_it_arrives_does_not_become_its_line(example_team: Team) -> None:
     """Between the human's two pushes, the branch the store moves to is anyone's to make: made from
     an older commit, it would become the line, and the human's branch a rewrite of it."""
-    example_team.ok(HUMAN, "migrate", "--branch", "coord")
+    _migrated_here(example_team, "coord")
     assert example_team.push(HUMAN, "main").returncode == 0
     attacker = Forger(example_team, "instance-3").fresh()
     said = refused(attacker, "store-line", "origin/main~1:refs/heads/coord")
@@ -364,6 +373,36 @@ def test_a_branch_the_store_moved_away_from_is_not_rewound_to_hold_it(example_te
     git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
     example_team.ok(None, "install", "--as", "instance-4", where=newcomer)
     assert git(newcomer, "config", "coord.branch") == "store2", "coord's MOVED.md says where it went on to"
+
+
+def test_the_move_is_shared_at_once_or_not_at_all(example_team: Team) -> None:
+    """`coord migrate` pushes both branches in one atomic push: a step shared on main meanwhile makes
+    it undo the move and say so, rather than leave a live store on each branch and the team split."""
+    human = example_team.clones[HUMAN]
+    before = git(human, "rev-parse", "main")
+    example_team.ok("instance-1", "task", "add", "shared meanwhile", "--sync")
+    raced = example_team.run(HUMAN, "migrate", "--branch", "coord")
+    assert raced.code != 0, raced
+    assert "moved on while the store was being moved" in raced.err, raced.err
+    assert git(human, "rev-parse", "main") == before, "undone here"
+    assert git(human, "branch", "--list", "coord") == ""
+    assert git(example_team.remote, "branch", "--list", "coord") == "", "and nothing there"
+    example_team.ok(HUMAN, "sync")
+    said = " ".join(example_team.ok(HUMAN, "migrate", "--branch", "coord").split())
+    assert "shared both with origin at once" in said, said
+    assert _line(example_team) == "refs/heads/coord"
+
+
+def test_a_second_store_naming_itself_beside_the_line_is_refused(example_team: Team) -> None:
+    """The move's new branch pushed alone, the line still holding the store: refused, as a store has one line."""
+    human = example_team.clones[HUMAN]
+    git(human, "remote", "set-url", "origin", str(example_team.base / "nowhere"))
+    example_team.ok(HUMAN, "migrate", "--branch", "coord")  # offline: both wait for a push
+    git(human, "remote", "set-url", "origin", str(example_team.remote))
+    alone = example_team.push(HUMAN, "coord")
+    assert alone.returncode == 1
+    assert "coord would hold a store that names itself the store's branch while main still holds" in alone.stderr
+    assert example_team.push(HUMAN, "--atomic", "main", "coord").returncode == 0
 
 
 def test_a_gate_installed_after_the_move_keeps_the_branch_the_store_left(example_team: Team) -> None:

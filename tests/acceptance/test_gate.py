@@ -506,11 +506,13 @@ def test_a_separator_in_a_subject_is_only_text(team: Team, coord: Coord) -> None
 
 def test_a_branch_beside_the_store_naming_itself_the_stores_does_not_become_its_line(team: Team) -> None:
     """With the store on the default branch, a branch whose store names itself the store's branch
-    is a branch like any other: who could push one would otherwise choose which line counts as shared."""
+    is refused: who could push one would otherwise choose which line counts as shared."""
     forger = Forger(team, HUMAN).fresh()
     forger.edit(model.REGISTRY, lambda d: d["settings"].update(store_branch="x"))
     forger.commit("coord(settings): the store is on x")
-    assert forger.push("HEAD:refs/heads/x").returncode == 0, "a side branch: its commits are judged, and lawful"
+    pushed = forger.push("HEAD:refs/heads/x")
+    assert pushed.returncode == 1, "a second store naming itself beside the line: a store has one line"
+    assert "x would hold a store that names itself the store's branch while main still holds" in pushed.stderr
     assert store_line.find(team.remote, []).ref == "refs/heads/main"
 
 

@@ -366,15 +366,15 @@ def test_a_gate_that_never_recorded_its_line_takes_the_one_before_the_push(team:
     """Which line is the store's decides what counts as shared there (a claim, a key rotated out).
     A gate set up by an older gitcoord has none recorded: the line is the one the refs held before
     the push, never one the push chooses, and a branch beside it whose store names itself the
-    store's is a branch like any other."""
+    store's is refused (a store has one line)."""
     remote, clone = team["remote"], team["instance-2"]
     _ok(coord, remote, "install", "--server")
     assert git(remote, "config", "coord.line") == "refs/heads/coord", "the gate takes the line there is"
     git(remote, "config", "--unset", "coord.line")  # as a gate that never saw the line would be
     pushed = _push(_naming_itself(clone, "x"), "HEAD:refs/heads/x")
-    assert pushed.returncode == 0, pushed.stderr
-    assert git(remote, "config", "coord.line") == "refs/heads/coord"
-    assert store_line.find(remote, []).claiming == ["refs/heads/x"]
+    assert pushed.returncode == 1, "a second store naming itself beside the line"
+    assert "x would hold a store that names itself the store's branch while coord still holds" in pushed.stderr
+    assert store_line.find(remote, []).ref == "refs/heads/coord"
 
 
 def test_the_gate_refuses_a_first_push_of_two_branches_naming_themselves_the_stores(

@@ -128,14 +128,41 @@ def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> 
     code_commit = git.commit_tree(ws.root, after, [tip], left)
     _advance_code(ws, tip, code_commit)
     git.set_config(ws.root, "coord.branch", branch)
+    shared = _share_both(ws, code, branch, (tip, code_commit, new))
     lines = [
         f"the store now lives on {branch} ({new[:12]}), continuing {code}'s history; this clone uses it",
         f"{code} ({code_commit[:12]}) no longer holds the store: {model.COORD_DIR}/MOVED.md says where it went",
-        f"share both: `coord sync` pushes {branch}; push {code} as you push code, and each other clone runs "
+        f"shared both with {ws.remote} at once; each other clone runs `coord install`"
+        if shared
+        else f"share both at once (`git push --atomic {ws.remote} {code} {branch}`), then each other clone runs "
         "`coord install`",
     ]
     out.emit({"branch": branch, "commit": new, "code_branch": code, "code_commit": code_commit}, lines)
     return 0
+
+
+def _share_both(ws: workspace.Workspace, code: str, branch: str, commits: tuple[git.Sha, git.Sha, git.Sha]) -> bool:
+    """Push the move, both branches in one atomic push: the store leaves `code` and arrives on
+    `branch` together, or not at all. A step shared on `code` meanwhile would otherwise stay there,
+    and the team split between two live stores. Where the remote moved first, the move is undone
+    here and refused; where it cannot be reached, both wait for the person to push them."""
+    tip, code_commit, new = commits
+    if git.remote_url(ws.root, ws.remote) is None:
+        return False
+    updates = [(code_commit, git.Ref(f"refs/heads/{code}")), (new, git.Ref(f"refs/heads/{branch}"))]
+    try:
+        git.push_atomic(ws.root, ws.remote, updates)
+    except git.PushRejected:
+        git.delete_refs(ws.root, f"refs/heads/{branch}")
+        _advance_code(ws, code_commit, tip)
+        git.set_config(ws.root, "coord.branch", code)
+        raise Refused(
+            f"{ws.remote}'s {code} moved on while the store was being moved (a step shared meanwhile): nothing was "
+            f"moved, here or there. `coord sync`, then `coord migrate --branch {branch}` again"
+        ) from None
+    except git.PushFailed:
+        return False
+    return True
 
 
 def _tree(ws: workspace.Workspace, tip: git.Sha, *, keep: set[str], registry: bytes) -> git.Sha:

@@ -67,6 +67,8 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
         return [Refusal(u.ref, "", "", "store-line", message) for u in pushed if u.ref in claiming]
     # What the store line held before this push was shared there; a commit another ref holds was not.
     refusals = store_line.unmoved(root, pushed, line, registry, via) if line is not None and via is not None else []
+    if line is not None and registry is not None:  # a second live store beside the line would split the team
+        refusals += [store_line.beside(line, u) for u in pushed if u.ref in claiming and u.ref != line and u.new]
     tip = git.rev_parse(root, line) if line else None  # git moves no ref before this hook says yes
     if tip is None and via is not None:  # the store is on its way to the line: judged as it was when it left
         tip = git.rev_parse(root, f"{via}^")

@@ -74,6 +74,7 @@ from gitcoord.git.remote import fetch
 from gitcoord.git.remote import fetch_within
 from gitcoord.git.remote import ls_remote
 from gitcoord.git.remote import push
+from gitcoord.git.remote import push_atomic
 from gitcoord.git.remote import remote_url
 from gitcoord.git.repo import Repo
 from gitcoord.git.repo import add_remote
@@ -211,6 +212,7 @@ __all__ = [
     "paths_under",
     "pull_ff",
     "push",
+    "push_atomic",
     "read_blobs",
     "ref_names",
     "refs_containing",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from gitcoord.git._process import run
@@ -52,7 +53,13 @@ def push(cwd: Path, remote: str, commit: Sha, ref: Ref) -> None:
 
     PushRejected when the remote moved first; PushFailed when it refused for good or is unreachable.
     """
-    cmd = ["push", "--porcelain", "--no-verify", remote, f"{commit}:{ref}"]
+    push_atomic(cwd, remote, [(commit, ref)])
+
+
+def push_atomic(cwd: Path, remote: str, updates: Sequence[tuple[Sha, Ref]]) -> None:
+    """Push each commit to its ref on `remote`, all or none (`git push --atomic`), as `push` does one."""
+    atomic = ["--atomic"] if len(updates) > 1 else []
+    cmd = ["push", "--porcelain", "--no-verify", *atomic, remote, *(f"{c}:{r}" for c, r in updates)]
     done = run(cmd, cwd, check=False)
     if done.returncode != 0:
         kind: type[PushFailed] = PushFailed
