@@ -81,17 +81,12 @@ def _own(ws: Workspace, commits: list[git.Change]) -> dict[str, str | None]:
     its instance alone, signed with a key it signs or signed with (a step before a rotation, with
     the key it replaced). A clone that does not sign vouches for nothing more than the trailer."""
     me = ws.identity
-    acting = [c.sha for c in commits if me is not None and c.instances == (me,)]
+    if me is None:
+        return {}
     keys = signing.held(ws.root)
-    if not keys or me is None:
-        return dict.fromkeys(acting)
-    by_print = {k.fingerprint: str(k.path) if k.path else None for k in keys}
-    verdicts = signing.verify(ws.root, acting, {me: [k.public for k in keys]})
-    return {
-        c: by_print.get(v.fingerprint)
-        for c in acting
-        if (v := verdicts.get(c)) is not None and v.status == "G" and v.fingerprint in by_print
-    }
+    if not keys:
+        return {c.sha: None for c in commits if c.instances == (me,)}
+    return {c: str(k.path) if k.path else None for c, k in signing.made_by(ws.root, commits, me, keys).items()}
 
 
 def _store_paths(ws: Workspace, c: git.Change) -> list[str]:
@@ -136,7 +131,7 @@ def restamped(before: State, after: State, now: str, files: list[str]) -> dict[s
         if coll.file not in files:
             continue
         old = records.by_id(before[coll.file], coll)
-        doc = docs.get(coll.file) or copy.deepcopy(after[coll.file])
+        doc = copy.deepcopy(after[coll.file])  # each kind has a file of its own
         changed = False
         for rid, _, record in records.iter_records(doc, coll):
             was = old.get(rid)

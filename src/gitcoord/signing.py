@@ -94,6 +94,19 @@ def held(root: Path) -> list[Key]:
     return [key, *(Key(public, p, "retired") for p in retired if (public := _public_of(root, p)))]
 
 
+def made_by(root: Path, commits: Sequence[git.Change], me: str, keys: Sequence[Key]) -> dict[str, Key]:
+    """Those of `commits` that act as `me` alone and are signed with one of `keys` (this clone's:
+    `held`), each with the key that signed it: what this clone made, as no one else could sign it."""
+    acting = [c.sha for c in commits if c.instances == (me,)]
+    by_print = {k.fingerprint: k for k in keys}
+    verdicts = verify(root, acting, {me: [k.public for k in keys]}) if keys else {}
+    return {
+        c: by_print[v.fingerprint]
+        for c in acting
+        if (v := verdicts.get(c)) is not None and v.status == "G" and v.fingerprint in by_print
+    }
+
+
 def ensure(root: Path, instance: str, *, taken: Iterable[str] = ()) -> tuple[Key, list[str]]:
     """Set this clone up to sign its commits as `instance`; the key, and what changed in its config.
 

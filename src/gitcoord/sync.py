@@ -160,16 +160,17 @@ def _judge_outgoing(ws: Workspace, target: git.Sha, remote: git.Sha | None) -> N
 
 
 def _signed_here(ws: Workspace, revisions: list[str]) -> bool:
-    """Whether every commit of `revisions` acts as this clone's instance and is signed with its key:
-    nothing a teammate made can be, and what this clone made was judged as it was made."""
+    """Whether every commit of `revisions` acts as this clone's instance and is signed with the key it
+    signs with now (not a retired one, which may have leaked): nothing a teammate made can be, and
+    what this clone made was judged as it was made."""
     from gitcoord import signing
 
     key, me = signing.current(ws.root), ws.identity
-    made = git.changes(ws.root, revisions)
-    if key is None or me is None or any(c.instances != (me,) for c in made):
+    if key is None or me is None:
         return False
-    verdicts = signing.verify(ws.root, [c.sha for c in made], {me: [key.public]})
-    return all(verdicts.get(c.sha) is not None and verdicts[c.sha].status == "G" for c in made)
+    keys = [key]
+    made = git.changes(ws.root, revisions)
+    return len(signing.made_by(ws.root, made, me, keys)) == len(made)
 
 
 def _backoff(attempt: int, took: float, waited: float) -> float:
