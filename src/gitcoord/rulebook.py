@@ -15,6 +15,7 @@ the state *before* the change: a change cannot grant the authority it uses.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Final
 from typing import Literal
@@ -56,12 +57,13 @@ SKEW: Final = dt.timedelta(minutes=10)
 
 class Move(NamedTuple):
     """One protocol step: the statuses it starts from (None: it creates the record), where it ends,
-    who may take it, and what else it may change."""
+    who may take it, what else it may change, and for whom the record must be ready first."""
 
     sources: tuple[str | None, ...]
     target: str
     roles: frozenset[str]
     fields: frozenset[str]
+    ready: frozenset[str] = frozenset()  # an actor in one of these roles takes it only once its dependencies are done
 
 
 class Edit(NamedTuple):
@@ -100,10 +102,17 @@ class Kind(NamedTuple):
     touched: frozenset[str]  # change along with any allowed change ("last changed" times)
 
 
-def _move(sources: tuple[str | None, ...] | str | None, target: str, roles: set[str], fields: set[str]) -> Move:
+def _move(
+    sources: tuple[str | None, ...] | str | None,
+    target: str,
+    roles: set[str],
+    fields: set[str],
+    *,
+    ready: Iterable[str] = (),
+) -> Move:
     if sources is None or isinstance(sources, str):
         sources = (sources,)
-    return Move(sources, target, frozenset(roles), frozenset(fields))
+    return Move(sources, target, frozenset(roles), frozenset(fields), frozenset(ready))
 
 
 def _edits(
@@ -160,13 +169,14 @@ TASK: Final = Kind(
     statuses=TASK_STATUSES,
     progress=("completed", "cancelled", "in_progress", "blocked", "assigned", "offered", "pending_assignment"),
     moves={
+        # A task is taken only once what it waits for is done: by a claim, or by an offer to oneself.
         "add": _move(None, "pending_assignment", {ANYONE}, set()),
-        "add-offered": _move(None, "offered", {ANYONE}, set()),
-        "assign": _move("pending_assignment", "offered", {ANYONE}, _ASSIGNMENT),
+        "add-offered": _move(None, "offered", {ANYONE}, set(), ready={CLAIMANT}),
+        "assign": _move("pending_assignment", "offered", {ANYONE}, _ASSIGNMENT, ready={CLAIMANT}),
         "accept": _move("offered", "assigned", {HOLDER}, {"status_reason"}),
         "decline": _move("offered", "pending_assignment", {HOLDER}, {*_ASSIGNMENT, "declines"}),
         "withdraw": _move("offered", "pending_assignment", {CREATOR, HUMAN}, _ASSIGNMENT),
-        "claim": _move("pending_assignment", "assigned", {CLAIMANT}, _ASSIGNMENT),
+        "claim": _move("pending_assignment", "assigned", {CLAIMANT}, _ASSIGNMENT, ready={CLAIMANT}),
         "start": _move(("assigned", "blocked"), "in_progress", {HOLDER}, {"status_reason"}),
         "block": _move(("assigned", "in_progress"), "blocked", {HOLDER}, {"status_reason"}),
         "complete": _move("in_progress", "completed", {HOLDER}, {"status_reason", "notes"}),

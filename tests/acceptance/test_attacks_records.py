@@ -90,6 +90,14 @@ TAKEOVERS = [
         ),
         "authorization",
     ),
+    # task_002 waits for task_001, still in progress: nobody takes it yet, not even for oneself.
+    ("claim-what-waits", TQ, claim("task_002", ME, now), "dependency"),
+    (
+        "offer-to-oneself-what-waits",
+        TQ,
+        lambda d: move(d, "task_002", "pending_tasks", status="offered", assigned_to=ME, assigned_at=now),
+        "dependency",
+    ),
     (
         "decline-by-another",
         TQ,

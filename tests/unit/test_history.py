@@ -61,6 +61,7 @@ def test_each_task_step_is_allowed_to_its_role_only(
     old: dict[str, Any], step: str, rid: str, allowed: str, denied: str | None, fields: dict[str, Any]
 ) -> None:
     target = model.TASK_LIST[fields["status"]]
+    old = edit(old, model.TASKS, lambda d: move_task(d, "task_002", "pending_tasks", dependencies=[]))  # ready
     new = edit(old, model.TASKS, lambda d: move_task(d, rid, target, **fields))
     assert rules(old, new, allowed) == []
     if denied:
@@ -68,6 +69,28 @@ def test_each_task_step_is_allowed_to_its_role_only(
         assert rule == "authorization"
         assert message.startswith(f"{denied} may not ")
         assert rid in message
+
+
+def test_a_task_is_taken_only_once_what_it_waits_for_is_done(old: dict[str, Any]) -> None:
+    """A claim, or an offer to oneself (a claim accepted later), of a task that waits is refused;
+    an offer to another is not (they start it once it is ready); the same once the wait is over."""
+    waits = "task_002 is not ready: it waits for task_001 (in_progress)"
+    claimed = edit(
+        old,
+        model.TASKS,
+        lambda d: move_task(d, "task_002", "active_tasks", status="assigned", assigned_to="instance-1"),
+    )
+    assert rules(old, claimed, "instance-1") == [("dependency", waits)]
+    offered = edit(
+        old,
+        model.TASKS,
+        lambda d: move_task(d, "task_002", "pending_tasks", status="offered", assigned_to="instance-1"),
+    )
+    assert rules(old, offered, "instance-1") == [("dependency", waits)]
+    assert rules(old, offered, "instance-5") == []
+    done = edit(old, model.TASKS, lambda d: move_task(d, "task_001", "completed_tasks", status="completed"))
+    both = edit(claimed, model.TASKS, lambda d: move_task(d, "task_001", "completed_tasks", status="completed"))
+    assert rules(done, both, "instance-1") == []
 
 
 def test_offers_are_accepted_or_declined_by_the_offeree(old: dict[str, Any]) -> None:

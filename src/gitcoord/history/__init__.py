@@ -143,7 +143,7 @@ def check_record(
     rid = rid if rid is not None else new[coll.id_key]
     at = At(coll.file, rulebook.KINDS[kind], rid, ())
     who = judge(state, actor, when)
-    siblings = record_changes.Lazy(lambda: records.by_id(document(state, coll.file), coll) if kind == "message" else {})
+    siblings = record_changes.Lazy(lambda: records.by_id(document(state, coll.file), coll))
     if old is None:
         return list(record_changes.created(at, new, who, siblings))
     return list(record_changes.changed(at, old, new, who, siblings))

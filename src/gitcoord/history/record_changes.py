@@ -117,9 +117,11 @@ def created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record]) 
         starts = " or ".join(rulebook.onward(kind, None))
         yield at.finding("transition", f"{at.rid} is created {status}; a new {kind.name} starts {starts}", "status")
         return
-    if not any(holds(role, who, at, None, record) for _, m in moves for role in m.roles):
+    allowed = [m for _, m in moves if any(holds(role, who, at, None, record) for role in m.roles)]
+    if not allowed:
         yield denied(at, who, "create it", [m for _, m in moves], record)
         return
+    yield from _waits(at, None, record, who, allowed[0], siblings=siblings)
     yield from _names_actor(at, record, who, kind.actors)
     yield from times.stamps(at, None, record, who)
     for field in sorted(kind.merge_only & record.keys()):
@@ -182,6 +184,7 @@ def changed(
             yield denied(at, who, f"{names} it ({old_status} -> {new_status})", [m for _, m in moves], old)
             return
         _name, move = max(allowed, key=lambda nm: len(nm[1].fields & fields))
+        yield from _waits(at, old, new, who, move, siblings=siblings if siblings is not None else {})
         moved = set(move.fields & fields)
         yield from _names_actor(at, new, who, {f for f in kind.actors if f.split(".")[0] in moved})
         if "escalation" in moved:
@@ -196,6 +199,19 @@ def changed(
         before, after = times.value_of(old, field), times.value_of(new, field)
         if before != after and not (field == "escalation.positions" and "escalation" in moved and not before):
             yield from _entries(at, field, before, after, who)
+
+
+def _waits(
+    at: At, old: Record | None, new: Record, who: Judge, move: rulebook.Move, *, siblings: Mapping[str, Record]
+) -> Iterator[Finding]:
+    """A move the rulebook takes only once the record is ready, taken while it still waits for a dependency."""
+    if not any(holds(role, who, at, old, new) for role in move.ready):
+        return
+    waiting = records.unfinished(new, siblings.get)
+    if waiting:
+        said = ", ".join(f"{dep} ({status})" for dep, status in waiting)
+        index = new["dependencies"].index(waiting[0][0])
+        yield at.finding("dependency", f"{at.rid} is not ready: it waits for {said}", "dependencies", index)
 
 
 def _edited(

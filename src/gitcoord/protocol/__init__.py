@@ -77,8 +77,8 @@ class Edit:
     def authorize(self, kind: str, old: Record | None, new: Record, rid: str | None = None, *, hint: str = "") -> None:
         """Refuse now, in the rulebook's words, if the actor may not make this change to one record."""
         found = history.check_record(self.base, kind, old, new, self.ctx.actor, when=self.ctx.now, rid=rid)
-        if found:
-            raise Refused(found[0].message + hint)
+        if found:  # the hint says who holds the record: it answers only a refusal of who may
+            raise Refused(found[0].message + (hint if found[0].rule == "authorization" else ""))
 
     def get(self, kind: str, rid: str) -> Record | None:
         return records.get(self.state, kind, rid)

@@ -1,8 +1,9 @@
 """Protocol 2, task assignment: offer, accept or decline, claim, work, and finish.
 
-Each step is a declared `rulebook.TASK` move; who may take it is the rulebook's to say.
-This module adds what the table cannot (dependencies done before work starts, a claim only
-on a ready task) and keeps the registry's `current_task` in step for the acting instance.
+Each step is a declared `rulebook.TASK` move; who may take it, and when a task is ready to be
+taken, is the rulebook's to say. This module adds what the table cannot (dependencies done
+before work starts, said with what they are) and keeps the registry's `current_task` in step
+for the acting instance.
 """
 
 from __future__ import annotations
@@ -114,8 +115,6 @@ def assign(state: State, ctx: Context, task_id: str, to: str) -> Change:
     edit = Edit(state, ctx)
     me = ctx.me()
     instance(edit, to)
-    if to == me:  # an offer to oneself is a claim, accepted later: it waits for what a claim waits for
-        _require_ready(edit, edit.require("task", task_id))
     _, task = _move(edit, ctx, task_id, "assign", assigned_to=to, assigned_at=ctx.stamp, status_reason=None)
     return edit.done(Event("task.assign", me, task_id, f"{me} offers {task_id} to {to}"), task)
 
@@ -156,18 +155,10 @@ def claim(state: State, ctx: Context, task_id: str) -> Change:
         if old["assigned_to"] == me:
             return accept(state, ctx, task_id)
         raise Refused(f"{task_id} is offered to {old['assigned_to']}; it can be claimed once they decline it")
-    _require_ready(edit, old)
     _, task = _move(edit, ctx, task_id, "claim", assigned_to=me, assigned_at=ctx.stamp, status_reason=None)
     if not _busy(edit, me):
         _focus(edit, me, task_id, when=ctx.stamp)
     return edit.done(Event("task.claim", me, task_id, f"{me} claims {task_id}"), task)
-
-
-def _require_ready(edit: Edit, task: Record) -> None:
-    """A task open to be taken is taken only once what it waits for is done."""
-    waiting = _waiting_for(edit, task)
-    if task["status"] == "pending_assignment" and waiting:
-        raise Refused(f"{task['task_id']} is not ready: it waits for {', '.join(waiting)}")
 
 
 def start(state: State, ctx: Context, task_id: str) -> Change:
