@@ -29,11 +29,11 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("decision", "assign"): ("gitcoord.commands.decisions:assign", ["D", "I"]),
     ("decision", "decide"): ("gitcoord.commands.decisions:decide", ["D", "--option", "a", "--rationale", "r"]),
     ("decision", "input"): ("gitcoord.commands.decisions:give_input", ["D", "--option", "a"]),
-    ("decision", "list"): ("gitcoord.commands.decisions:list_decisions", []),
+    ("decision", "list"): ("gitcoord.commands.reads:decisions", []),
     ("decision", "note"): ("gitcoord.commands.decisions:note", ["D", "--text", "t"]),
     ("decision", "pr"): ("gitcoord.commands.decision_pr:decision_pr", ["--range", "a..b"]),
     ("decision", "propose"): ("gitcoord.commands.decisions:propose", ["T"]),
-    ("decision", "show"): ("gitcoord.commands.decisions:show", ["D"]),
+    ("decision", "show"): ("gitcoord.commands.reads:decision", ["D"]),
     ("defer",): ("gitcoord.commands.agent:defer", ["M", "--reason", "r"]),
     ("demo",): ("gitcoord.commands.demo:demo", []),
     ("edit",): ("gitcoord.commands.branch:edit", []),
@@ -54,7 +54,7 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("key", "show"): ("gitcoord.commands.key:show", []),
     ("hook", "prepare-commit-msg"): ("gitcoord.commands.hook:prepare_commit_msg", ["MSG_FILE"]),
     ("hook", "run"): ("gitcoord.commands.hook:run_checks", ["pre-push", "origin", "URL"]),
-    ("inbox",): ("gitcoord.commands.messages:inbox", []),
+    ("inbox",): ("gitcoord.commands.reads:inbox", []),
     ("init",): ("gitcoord.commands.init:init", []),
     ("install",): ("gitcoord.commands.install:install", []),
     ("log",): ("gitcoord.commands.log:log", []),
@@ -77,18 +77,18 @@ WIRING: dict[tuple[str, ...], tuple[str, list[str]]] = {
     ("task", "block"): ("gitcoord.commands.tasks:block", ["T", "--reason", "r"]),
     ("task", "cancel"): ("gitcoord.commands.tasks:cancel", ["T", "--reason", "r"]),
     ("task", "claim"): ("gitcoord.commands.tasks:claim", ["T"]),
-    ("msg", "list"): ("gitcoord.commands.messages:list_messages", []),
+    ("msg", "list"): ("gitcoord.commands.reads:messages", []),
     ("task", "complete"): ("gitcoord.commands.tasks:complete", ["T"]),
     ("task", "decline"): ("gitcoord.commands.tasks:decline", ["T", "--reason", "r"]),
     ("task", "edit"): ("gitcoord.commands.tasks:edit", ["T", "--title", "t"]),
-    ("task", "list"): ("gitcoord.commands.tasks:list_tasks", []),
-    ("task", "ready"): ("gitcoord.commands.tasks:ready", []),
+    ("task", "list"): ("gitcoord.commands.reads:tasks", []),
+    ("task", "ready"): ("gitcoord.commands.reads:ready", []),
     ("task", "release"): ("gitcoord.commands.tasks:release", ["T", "--reason", "r"]),
-    ("task", "show"): ("gitcoord.commands.tasks:show", ["T"]),
+    ("task", "show"): ("gitcoord.commands.reads:task", ["T"]),
     ("task", "start"): ("gitcoord.commands.tasks:start", ["T"]),
     ("wait",): ("gitcoord.commands.agent:wait", []),
     ("validate",): ("gitcoord.commands.validate:validate", []),
-    ("whoami",): ("gitcoord.commands.registry:whoami", []),
+    ("whoami",): ("gitcoord.commands.reads:whoami", []),
 }
 
 
@@ -149,13 +149,13 @@ def test_help_loads_neither_the_store_nor_git_nor_the_schema_library() -> None:
 def test_a_bug_leaves_a_private_crash_log_of_its_own(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gitcoord.commands import registry
+    from gitcoord.commands import reads
 
     def bug(**options: Any) -> int:
         raise RuntimeError("a bug in a command")
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(registry, "whoami", bug)
+    monkeypatch.setattr(reads, "whoami", bug)
     assert [main(["whoami"]), main(["whoami"])] == [3, 3]
     directory = tmp_path / "state" / "gitcoord"
     logs = sorted(directory.iterdir())
@@ -212,13 +212,13 @@ def test_a_bug_under_json_is_an_envelope_too(
 ) -> None:
     import json
 
-    from gitcoord.commands import registry
+    from gitcoord.commands import reads
 
     def bug(**options: Any) -> int:
         raise RuntimeError("a bug in a command")
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(registry, "whoami", bug)
+    monkeypatch.setattr(reads, "whoami", bug)
     assert main(["whoami", "--json"]) == 3
     out, err = capsys.readouterr()
     envelope = json.loads(out)

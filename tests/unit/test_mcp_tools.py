@@ -153,13 +153,13 @@ def test_a_command_prints_nothing_on_the_real_stdout(seed_repo: Path, capsys: py
 
 
 def test_a_bug_is_a_tool_error_and_the_server_serves_on(seed_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitcoord.commands import registry
+    from gitcoord.commands import reads
 
     def bug(**options: Any) -> int:
         raise RuntimeError("a bug in a command")
 
     monkeypatch.setenv("XDG_STATE_HOME", str(seed_repo.parent / "state"))
-    monkeypatch.setattr(registry, "whoami", bug)
+    monkeypatch.setattr(reads, "whoami", bug)
 
     async def calls() -> tuple[types.CallToolResult, types.CallToolResult, types.CallToolResult]:
         async with Client(mcp_server.build_server(seed_repo)) as client:

@@ -185,9 +185,9 @@ def decision_note(
 @reading_options
 def decision_list(*, which: str, as_instance: str | None, as_json: bool) -> int:
     """List decisions."""
-    from gitcoord.commands import decisions
+    from gitcoord.commands import reads
 
-    return decisions.list_decisions(**where(as_instance, as_json), which=which)
+    return reads.decisions(**where(as_instance, as_json), which=which)
 
 
 @decision.command("show")
@@ -195,9 +195,9 @@ def decision_list(*, which: str, as_instance: str | None, as_json: bool) -> int:
 @reading_options
 def decision_show(*, decision_id: str, as_instance: str | None, as_json: bool) -> int:
     """One decision: options, inputs given and missing, escalation, outcome."""
-    from gitcoord.commands import decisions
+    from gitcoord.commands import reads
 
-    return decisions.show(**where(as_instance, as_json), decision_id=decision_id)
+    return reads.decision(**where(as_instance, as_json), decision_id=decision_id)
 
 
 @decision.command("pr")

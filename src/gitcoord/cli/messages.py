@@ -100,9 +100,9 @@ def msg_ack(*, message_id: str, no_commit: bool, sync: bool | None, as_instance:
 @reading_options
 def msg_list(*, everyone: bool, open_only: bool, as_instance: str | None, as_json: bool) -> int:
     """List messages from me, to me or to all (--all: every one), oldest first."""
-    from gitcoord.commands import messages
+    from gitcoord.commands import reads
 
-    return messages.list_messages(**where(as_instance, as_json), everyone=everyone, open_only=open_only)
+    return reads.messages(**where(as_instance, as_json), everyone=everyone, open_only=open_only)
 
 
 @msg.command("show")
@@ -126,6 +126,6 @@ def inbox(*, everything: bool, full: bool, as_instance: str | None, as_json: boo
 
     A notification to me stays here until I acknowledge it (`coord msg ack MSG`).
     """
-    from gitcoord.commands import messages
+    from gitcoord.commands import reads
 
-    return messages.inbox(**where(as_instance, as_json), everything=everything, full=full)
+    return reads.inbox(**where(as_instance, as_json), everything=everything, full=full)

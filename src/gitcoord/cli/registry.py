@@ -39,9 +39,9 @@ def register(
 @reading_options
 def whoami(*, as_instance: str | None, as_json: bool) -> int:
     """Which instance this shell acts as, and where that comes from."""
-    from gitcoord.commands import registry
+    from gitcoord.commands import reads
 
-    return registry.whoami(**where(as_instance, as_json))
+    return reads.whoami(**where(as_instance, as_json))
 
 
 @cli.command()

@@ -271,9 +271,9 @@ def task_cancel(
 @reading_options
 def task_ready(*, mine: bool, as_instance: str | None, as_json: bool) -> int:
     """Tasks that can be taken or started now: every dependency completed, and unassigned (or, with --mine, mine)."""
-    from gitcoord.commands import tasks
+    from gitcoord.commands import reads
 
-    return tasks.ready(**where(as_instance, as_json), mine=mine)
+    return reads.ready(**where(as_instance, as_json), mine=mine)
 
 
 @task.command("list")
@@ -285,9 +285,9 @@ def task_list(
     *, statuses: tuple[str, ...], holder: str | None, mine: bool, as_instance: str | None, as_json: bool
 ) -> int:
     """List tasks, most urgent first."""
-    from gitcoord.commands import tasks
+    from gitcoord.commands import reads
 
-    return tasks.list_tasks(**where(as_instance, as_json), statuses=statuses, holder=holder, mine=mine)
+    return reads.tasks(**where(as_instance, as_json), statuses=statuses, holder=holder, mine=mine)
 
 
 @task.command("show")
@@ -295,6 +295,6 @@ def task_list(
 @reading_options
 def task_show(*, task_id: str, as_instance: str | None, as_json: bool) -> int:
     """One task, with the status of its dependencies and what depends on it."""
-    from gitcoord.commands import tasks
+    from gitcoord.commands import reads
 
-    return tasks.show(**where(as_instance, as_json), task_id=task_id)
+    return reads.task(**where(as_instance, as_json), task_id=task_id)

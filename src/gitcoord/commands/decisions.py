@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitcoord import details
-from gitcoord import model
 from gitcoord import records
-from gitcoord import render
 from gitcoord import shapes
-from gitcoord import validation
-from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_fresh
-from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
-from gitcoord.output import Output
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import decisions
@@ -98,26 +89,3 @@ def _subject(state: State, given: str) -> str:
     """What an escalation is about, by its id or the start of it (its prefix says which kind)."""
     kind = {"dec": "decision", "task": "task", "msg": "message"}.get(given.split("_", 1)[0])
     return records.resolve(state, kind, given) if kind else given
-
-
-def list_decisions(*, cwd: Path, as_instance: str | None, out: Output, which: str) -> int:
-    _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
-    with validation.reading(state):
-        doc = state[model.DECISIONS]
-        chosen = {
-            "pending": doc["pending_decisions"],
-            "decided": doc["decisions"],
-            "all": [*doc["pending_decisions"], *doc["decisions"]],
-        }[which]
-        summaries = [views.decision_summary(d) for d in chosen]
-        out.emit(summaries, render.decisions(summaries) or ["(no decisions)"])
-        return 0
-
-
-def show(*, cwd: Path, as_instance: str | None, out: Output, decision_id: str) -> int:
-    _, state, _ = open_fresh(cwd, as_instance, out, model.DECISIONS)
-    with validation.reading(state):
-        d = require(state, "decision", decision_id)
-        data = {**d, **views.decision_derived(d)}
-        out.emit(data, details.decision(data))
-        return 0

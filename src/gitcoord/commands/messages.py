@@ -10,9 +10,7 @@ from typing import Any
 from gitcoord import details
 from gitcoord import model
 from gitcoord import records
-from gitcoord import render
 from gitcoord import validation
-from gitcoord import views
 from gitcoord.commands import step
 from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import require
@@ -68,25 +66,6 @@ def ack(*, message_id: str, **options: Unpack[step.Options]) -> int:
     return step.run(lambda s, c: messages.ack(s, c, records.resolve(s, "message", message_id)), **options)
 
 
-OPEN = ("pending_response", "sent")  # an answer owed, or not yet read: the thread is not over
-
-
-def list_messages(*, cwd: Path, as_instance: str | None, out: Output, everyone: bool, open_only: bool) -> int:
-    ws, state, _ = open_fresh(cwd, as_instance, out, model.MESSAGES)
-    me = ws.identity
-    with validation.reading(state):
-        chosen = [
-            m
-            for m in views.messages(state)
-            if (everyone or me is None or me in (m["from"], m["to"]) or m["to"] == model.BROADCAST)
-            and (not open_only or m["status"] in OPEN)
-        ]
-        chosen.sort(key=lambda m: (m["timestamp"], m["message_id"]))
-        summaries = [views.message_summary(m) for m in chosen]
-        out.emit(summaries, render.messages(summaries) or ["(no messages)"])
-        return 0
-
-
 def show(
     *, cwd: Path, as_instance: str | None, out: Output, message_id: str, ack: bool = False, sync: bool | None = None
 ) -> int:
@@ -111,14 +90,4 @@ def show(
         if unread and not ack:
             rid = root["message_id"]
             out.note(f"{len(unread)} unread here: `coord msg ack {rid}` (or `msg show {rid} --ack`) marks them read")
-        return 0
-
-
-def inbox(*, cwd: Path, as_instance: str | None, out: Output, everything: bool, full: bool = False) -> int:
-    ws, state, _ = open_fresh(cwd, as_instance, out)
-    with validation.reading(state):
-        me = ws.require_identity()
-        entry = state[model.REGISTRY]["instances"].get(me, {})
-        data = views.inbox(state, me, since=None if everything else entry.get("last_update"))
-        out.emit(data, render.sections(data, full=full))
         return 0

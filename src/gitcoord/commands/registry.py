@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from gitcoord import events
-from gitcoord import model
-from gitcoord import validation
 from gitcoord import workspace
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_store
-from gitcoord.errors import FatalError
 from gitcoord.output import Output
-from gitcoord.output import safe
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import instances
@@ -35,39 +28,6 @@ def register(
         return instances.register(state, ctx, instance, role=role, expertise=list(expertise))
 
     return step.run(build, cwd=cwd, as_instance=as_instance, out=out, sync=sync)
-
-
-def whoami(*, cwd: Path, as_instance: str | None, out: Output) -> int:
-    ws, state = open_store(cwd, as_instance, model.REGISTRY)
-    with validation.reading(state):
-        source = _identity_source(ws, as_instance)
-        entry = state[model.REGISTRY]["instances"].get(ws.identity)
-        human = model.settings_of(state[model.REGISTRY]).human_coordinator
-        data = {
-            "instance": ws.identity,
-            "source": source,
-            "registered": entry is not None,
-            "human_coordinator": ws.identity == human,
-            "entry": entry,
-            "branch": ws.branch,
-        }
-        role = (
-            f", {safe(entry['role'])}, {entry['status']}"
-            if entry
-            else (" (the human coordinator)" if ws.identity == human else " (not registered)")
-        )
-        out.emit(data, f"{safe(ws.identity)}{role} (from {source}); coordinating on {ws.branch}")
-        return 0
-
-
-def _identity_source(ws: workspace.Workspace, as_instance: str | None) -> str:
-    if as_instance:
-        return "--as"
-    if os.environ.get("COORD_INSTANCE"):
-        return "COORD_INSTANCE"
-    if ws.identity:
-        return "git config coord.instance"
-    raise FatalError(events.IDENTITY_HELP)
 
 
 def checkin(

@@ -8,20 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitcoord import details
 from gitcoord import git
 from gitcoord import model
 from gitcoord import records
-from gitcoord import render
 from gitcoord import validation
-from gitcoord import views
 from gitcoord.commands import step
-from gitcoord.commands.lookup import open_fresh
 from gitcoord.commands.lookup import open_store
-from gitcoord.commands.lookup import require
 from gitcoord.commands.lookup import stamp
 from gitcoord.errors import BadUsage
-from gitcoord.output import Output
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
 from gitcoord.protocol import tasks
@@ -150,40 +144,3 @@ def release(*, task_id: str, reason: str, **options: Unpack[step.Options]) -> in
 
 def cancel(*, task_id: str, reason: str, **options: Unpack[step.Options]) -> int:
     return step.run(_on(tasks.cancel, task_id, reason), **options)
-
-
-def ready(*, cwd: Path, as_instance: str | None, out: Output, mine: bool) -> int:
-    ws, state, _ = open_fresh(cwd, as_instance, out, model.REGISTRY, model.TASKS)
-    with validation.reading(state):
-        found = views.ready(state, ws.require_identity() if mine else None)
-        out.emit([views.task_summary(t) for t in found], render.tasks(found) or ["(nothing is ready)"])
-        return 0
-
-
-def list_tasks(
-    *, cwd: Path, as_instance: str | None, out: Output, statuses: Sequence[str], holder: str | None, mine: bool
-) -> int:
-    ws, state, _ = open_fresh(cwd, as_instance, out, model.TASKS)
-    with validation.reading(state):
-        if mine:
-            holder = ws.require_identity()
-        chosen = [
-            t
-            for t in views.tasks(state)
-            if (not statuses or t["status"] in statuses) and (holder is None or t["assigned_to"] == holder)
-        ]
-        found = views.by_urgency(chosen)
-        out.emit([views.task_summary(t) for t in found], render.tasks(found) or ["(no tasks)"])
-        return 0
-
-
-def show(*, cwd: Path, as_instance: str | None, out: Output, task_id: str) -> int:
-    _, state, _ = open_fresh(cwd, as_instance, out, model.TASKS)
-    with validation.reading(state):
-        task = require(state, "task", task_id)
-        task_id = task["task_id"]
-        by_id = records.by_id(state[model.TASKS], model.TASK_RECORDS)
-        deps = {d: by_id[d]["status"] if d in by_id else "archived or missing" for d in task["dependencies"]}
-        dependents = [t["task_id"] for t in by_id.values() if task_id in t["dependencies"]]
-        out.emit({**task, "dependency_status": deps, "dependents": dependents}, details.task(task, deps, dependents))
-        return 0
