@@ -274,3 +274,21 @@ def test_a_usage_error_is_an_envelope_too(command: str, world: Path, coord: Coor
     envelope = _envelope(result, command)
     assert envelope["error"]["kind"] == "usage"
     assert "--no-such-option" in envelope["error"]["message"]
+
+
+def test_json_before_the_command_asks_for_json_as_after_it(world: Path, coord: Coord) -> None:
+    after = _envelope(coord(world, "task", "show", "task_001", "--json"), "task show")
+    before = _envelope(coord(world, "--json", "task", "show", "task_001"), "task show")
+    assert before == after
+    refused = _envelope(coord(world, "--as", "instance-1", "--json", "task", "claim", "task_999"), "task claim")
+    assert refused["error"]["kind"] == "not_found"
+
+
+def test_json_before_a_command_that_prints_none_is_a_usage_error_not_an_empty_envelope(
+    world: Path, coord: Coord
+) -> None:
+    result = coord(world, "--json", "board", "--html", str(world / "board.html"))
+    envelope = _envelope(result, "board")
+    assert (result.code, envelope["error"]["kind"]) == (2, "usage")
+    assert "prints no JSON" in envelope["error"]["message"]
+    assert not (world / "board.html").exists(), "nothing was done"

@@ -177,6 +177,8 @@ def test_without_xdg_state_home_crash_logs_go_under_the_home_directory(monkeypat
     ("args", "expected"),
     [
         (["-C", "x", "--as", "i", "task", "claim", "T", "--json"], ("task claim", True)),
+        (["--as", "i", "--json", "task", "claim", "T"], ("task claim", True)),
+        (["--as", "--json", "task", "claim", "T"], ("task claim", False)),  # --as's value
         (["--color=never", "status"], ("status", False)),
         (["--color", "never", "health", "--format", "json"], ("health", True)),
         (["check", "--format=json"], ("check", True)),

@@ -80,18 +80,21 @@ def invoked(args: Sequence[str]) -> tuple[str, bool]:
     group: click.Command = cli
     path: list[str] = []
     rest = list(args)
+    before = False  # --json before the command's name: the group's own option
     while rest and isinstance(group, click.Group):
         word = rest.pop(0)
         if word.startswith("-"):
             if "=" not in word and _takes_value(group, word) and rest:
                 rest.pop(0)
+            before = before or word == "--json"
             continue
         found = group.commands.get(word)
         if found is None:
             break
         path.append(word)
         group = found
-    return " ".join(path), "--json" in rest or "--format=json" in rest or _follows(rest, "--format", "json")
+    asks = before or "--json" in rest or "--format=json" in rest or _follows(rest, "--format", "json")
+    return " ".join(path), asks
 
 
 def _takes_value(command: click.Command, flag: str) -> bool:

@@ -98,9 +98,10 @@ def step_where(as_instance: str | None, as_json: bool, *, no_commit: bool, sync:
     default="auto",
     help="Colour the output (NO_COLOR is honoured).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print every result as JSON (as each command's --json).")
 @click.version_option(package_name="gitcoord", prog_name="coord")
 @click.pass_context
-def cli(ctx: click.Context, as_instance: str | None, directories: tuple[Path, ...], color: str) -> None:
+def cli(ctx: click.Context, as_instance: str | None, directories: tuple[Path, ...], color: str, as_json: bool) -> None:
     """Coordinate several coding agents through JSON files kept in git.
 
     Each protocol step is one commit on the shared branch; `coord sync` exchanges them
@@ -125,7 +126,14 @@ def colour(choice: str) -> bool | None:
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, with stable keys.")(f)
+    """`--json` after the command, or before it (`coord --json task claim T`): either asks for JSON."""
+
+    def either(ctx: click.Context, _: click.Parameter, given: bool) -> bool:
+        return given or bool(ctx.find_root().params.get("as_json"))
+
+    return click.option(
+        "--json", "as_json", is_flag=True, callback=either, help="Print the result as JSON, with stable keys."
+    )(f)
 
 
 def as_option(f: F) -> F:

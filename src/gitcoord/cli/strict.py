@@ -67,9 +67,17 @@ def _option(table: dict[str, click.Option], word: str) -> tuple[click.Option, bo
     return None
 
 
+def prints_json(command: click.Command) -> bool:
+    """Whether the command can answer in JSON (its own --json, or --format json)."""
+    return any(isinstance(p, click.Option) and {"--json", "--format"} & {*p.opts} for p in command.params)
+
+
 class Command(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         refuse_repeats(ctx, self, args, group=False)
+        if ctx.find_root().params.get("as_json") and not prints_json(self):
+            # else the flag would turn the command's text into an empty envelope
+            raise click.UsageError(f"{ctx.command_path} prints no JSON: leave out --json", ctx=ctx)
         return super().parse_args(ctx, args)
 
 
