@@ -146,6 +146,24 @@ def test_a_stale_lock_on_the_tracking_ref_is_named(team: Team) -> None:
     assert "if no git command is running in this clone, remove that file" in result.err
 
 
+def test_a_clone_where_git_knows_no_committer_is_told_so_and_nothing_is_committed(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = team.clones["instance-1"]
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(name)
+    git(clone, "config", "user.useConfigOnly", "true")  # no guess from the host's name, here or on CI
+    git(clone, "config", "user.name", "")
+    git(clone, "config", "user.email", "")
+    before = files_in(clone), git(clone, "for-each-ref")
+    result = team.coord(clone, "checkin")
+    assert result.code == 1, result
+    assert "git does not know who commits in this clone (no user.name or user.email)" in result.err
+    assert "git config user.email EMAIL" in result.err
+    assert "sign" not in result.err, "the cause is the identity, not signing"
+    assert (files_in(clone), git(clone, "for-each-ref")) == before, "nothing committed, nothing changed"
+
+
 def test_a_killed_step_leaves_a_checkout_the_next_command_finishes(team: Team) -> None:
     clone = team.clones["instance-1"]
     old = git(clone, "rev-parse", "HEAD")

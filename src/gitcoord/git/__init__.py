@@ -19,6 +19,7 @@ from gitcoord.git.errors import GitMissing
 from gitcoord.git.errors import IndexLocked
 from gitcoord.git.errors import Locked
 from gitcoord.git.errors import MergeTreeConflict
+from gitcoord.git.errors import NoIdentity
 from gitcoord.git.errors import NotARepository
 from gitcoord.git.errors import PushFailed
 from gitcoord.git.errors import PushRejected
@@ -138,6 +139,7 @@ __all__ = [
     "LogEntry",
     "Loose",
     "MergeTreeConflict",
+    "NoIdentity",
     "NotARepository",
     "PushFailed",
     "PushRejected",

@@ -141,6 +141,12 @@ class MergeTreeConflict(GitError):
         return self.stderr.strip() or self.stdout.split("\n\n", 1)[-1].strip()
 
 
+class NoIdentity(FatalError):
+    """git has no name or email to write as the author or committer of a commit."""
+
+    kind = "git"
+
+
 class SigningFailed(FatalError):
     """This clone signs its commits, and git could not sign one."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import re
 import subprocess
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from gitcoord.git._process import run
 from gitcoord.git.errors import GitError
 from gitcoord.git.errors import GitMissing
 from gitcoord.git.errors import MergeTreeConflict
+from gitcoord.git.errors import NoIdentity
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.refs import Sha
 from gitcoord.git.refs import is_object_id
@@ -233,6 +235,10 @@ def _hash_streamed(cwd: Path, data: bytes) -> Sha:
     return Sha(stdout.decode("utf-8", "replace").strip())
 
 
+# What git says, in English (see ENGLISH), when it has no author or committer to write.
+_NO_IDENTITY = re.compile(rb"(Author|Committer) identity unknown|unable to auto-detect email address")
+
+
 def commit_tree(
     cwd: Path, tree: Sha, parents: Sequence[Sha], message: str, *, date: int | None = None, key: str | None = None
 ) -> Sha:
@@ -248,6 +254,11 @@ def commit_tree(
     env = clean_env({"GIT_AUTHOR_DATE": f"@{date} +0000", "GIT_COMMITTER_DATE": f"@{date} +0000"}) if date else None
     done = run(args, cwd, input=message.encode(), env=env, check=False)
     if done.returncode != 0:
+        if _NO_IDENTITY.search(done.stderr):
+            raise NoIdentity(
+                "git does not know who commits in this clone (no user.name or user.email): set them with "
+                "`git config user.name NAME` and `git config user.email EMAIL` (or --global); nothing was committed"
+            )
         if sign:
             raise SigningFailed(
                 f"git could not sign the commit:\n{done.stderr.decode('utf-8', 'replace').strip()}\n"
