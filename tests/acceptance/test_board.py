@@ -17,6 +17,8 @@ from testing.board import page_headers
 from testing.board import request
 from testing.board import running_board
 from testing.repos import git
+from testing.signed import HUMAN
+from testing.signed import Team as SignedTeam
 from testing.unsigned import UnsignedTeam
 from tests.conftest import Coord
 
@@ -59,7 +61,7 @@ def test_the_static_file_holds_the_board_of_the_tip(seed_repo: Path, coord: Coor
     result = coord(seed_repo, "board", "--html", str(target))
     assert result.code == 0, result
     tip = git(seed_repo, "rev-parse", "main")
-    assert f"wrote {target}: the board of main at {tip[:12]}" in result.err
+    assert f"wrote {target}: the board of {seed_repo.name} (branch main) at {tip[:12]}" in result.err
     html = target.read_text()
     data = embedded(html, "board-data")
     assert isinstance(data, dict)
@@ -287,10 +289,11 @@ def test_the_human_is_whoever_the_settings_name(board: server.Board, seed_repo: 
     assert answer["summary"] == "alice decides dec_002: REST API"
 
 
-def test_the_command_serves_until_interrupted(seed_repo: Path) -> None:
+def _serve(repo: Path, branch: str = "main") -> str:
+    """Start `coord board --serve` in `repo`, reach it, stop it with Ctrl-C: what it said on stderr."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gitcoord", "-C", str(seed_repo), "board", "--serve", "--no-open"],
+        [sys.executable, "-m", "gitcoord", "-C", str(repo), "board", "--serve", "--no-open"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -299,7 +302,10 @@ def test_the_command_serves_until_interrupted(seed_repo: Path) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.fullmatch(r"The board of main: (http://127\.0\.0\.1:(\d+)/\?token=[\w-]+)\n", line)
+        pattern = (
+            rf"The board of {re.escape(repo.name)} \(branch {branch}\): (http://127\.0\.0\.1:(\d+)/\?token=[\w-]+)\n"
+        )
+        match = re.fullmatch(pattern, line)
         assert match, line
         with socket.create_connection(("127.0.0.1", int(match[2])), timeout=10) as conn:
             conn.sendall(b"GET /api/tip HTTP/1.0\r\nHost: 127.0.0.1:" + match[2].encode() + b"\r\n\r\n")
@@ -311,6 +317,23 @@ def test_the_command_serves_until_interrupted(seed_repo: Path) -> None:
     assert proc.returncode == 0, err
     assert "The board has stopped." in err
     assert "Traceback" not in err
+    return err
+
+
+def test_the_command_serves_until_interrupted(seed_repo: Path) -> None:
+    _serve(seed_repo)
+
+
+def test_served_where_the_human_cannot_sign_the_board_says_its_buttons_would_be_refused(
+    tmp_path: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COORD_KEYS_DIR", str(tmp_path / "keys"))
+    team = SignedTeam.build(tmp_path / "team", coord, ("instance-1",))
+    told = _serve(team.clones["instance-1"])
+    assert "its buttons would be refused here" in told
+    assert "a key the registry does not hold for human" in told
+    assert "Serve the board from the human coordinator's clone" in told
+    assert "refused" not in _serve(team.clones[HUMAN]), "the human's own clone signs as the human"
 
 
 def test_a_port_in_use_is_a_clear_error(seed_repo: Path, coord: Coord) -> None:

@@ -8,8 +8,10 @@ import sys
 import webbrowser
 from pathlib import Path
 
+from gitcoord import authenticity
 from gitcoord import clone
 from gitcoord import git
+from gitcoord import model
 from gitcoord import workspace
 from gitcoord.board import page
 from gitcoord.board import server
@@ -37,7 +39,7 @@ def write_static(ws: workspace.Workspace, path: Path, *, out: Output) -> None:
         _write(path, text)
     except OSError as e:
         raise FatalError(f"cannot write {path}: {e.strerror or e}") from None
-    out.tell(f"wrote {path}: the board of {ws.branch} at {str(data['commit'])[:12]}")
+    out.tell(f"wrote {path}: the board of {ws.root.name} (branch {ws.branch}) at {str(data['commit'])[:12]}")
 
 
 def _fetched(ws: workspace.Workspace, out: Output) -> git.Sha | None:
@@ -63,15 +65,32 @@ def run_server(ws: workspace.Workspace, *, port: int, open_browser: bool, out: O
     server.read(ws)  # a store that cannot be shown is reported now, not on the page
     httpd = server.make_server(ws, port=port)
     url = httpd.board.url
-    out.emit(None, [f"The board of {ws.branch}: {url}"])
+    out.emit(None, [f"The board of {ws.root.name} (branch {ws.branch}): {url}"])
     out.tell(
         "Only this machine can reach it, and only with the token in that address; it acts as the human "
         "coordinator. Ctrl-C stops it."
     )
+    refused = _refused_as_human(ws)
+    if refused:
+        out.note(f"its buttons would be refused here: {refused}. Serve the board from the human coordinator's clone")
     if open_browser:
         webbrowser.open(url)
     # `kill` stops it as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    server.serve(httpd)
+    try:
+        server.serve(httpd)
+    finally:  # a second signal while it closes (`timeout` sends two) ends it at once, with no trace
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     out.tell("The board has stopped.")
     return 0
+
+
+def _refused_as_human(ws: workspace.Workspace) -> str | None:
+    """Why a step this clone made as the human coordinator would be refused (it does not sign as
+    the human, in a store that requires signatures), if it would: the same test a step makes."""
+    registry = workspace.snapshot(ws, strict=False)[model.REGISTRY]
+    try:
+        authenticity.can_sign(ws.root, [registry], registry, model.settings_of(registry).human_coordinator)
+    except FatalError as e:
+        return str(e).split("; nothing was committed")[0]
+    return None
