@@ -425,6 +425,19 @@ def test_next_says_when_nothing_waits_and_lists_everything_on_request(team: Team
     assert team("instance-1", "next").endswith("(1 more after it: coord next --all)")
 
 
+def test_next_with_nothing_for_me_tells_of_ready_work_that_needs_other_expertise(team: Team) -> None:
+    def notes() -> list[str]:
+        envelope = json.loads(team("instance-2", "--as", "instance-6", "next", "--json"))
+        assert envelope["data"]["next"] is None, envelope
+        return list(envelope["notes"])
+
+    assert notes() == []
+    team("instance-2", "--as", "human", "task", "add", "Tune the cluster", "--expertise", "quantum")
+    assert notes() == ["1 ready task(s) need expertise you have not declared: `coord task ready` lists them"]
+    human = json.loads(team("instance-2", "--as", "human", "next", "--json"))
+    assert human["notes"] == [], "the human assigns the work, and is offered none"
+
+
 def test_the_human_is_briefed_without_a_check_in_and_a_due_heartbeat_is_committed(team: Team, coord: Coord) -> None:
     human = team("instance-2", "--as", "human", "checkin")
     assert human.startswith("human, the human coordinator, needs no check-in")

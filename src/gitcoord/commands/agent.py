@@ -17,6 +17,7 @@ from gitcoord import records
 from gitcoord import refresh
 from gitcoord import render
 from gitcoord import validation
+from gitcoord import views
 from gitcoord import waits
 from gitcoord import whatsnew
 from gitcoord import workspace
@@ -43,10 +44,13 @@ def next_step(*, cwd: Path, as_instance: str | None, out: Output, everything: bo
     me = ws.require_identity()
     with validation.reading(state):
         items = agenda.agenda(state, me, deferred=deferred_reasons(ws, me))
+        others = _fits_others(state, me) if agenda.first(items) is None else 0
     following = agenda.first(items)
     data = {"instance": me, "next": following, "items": items, "freshness": fresh.as_data()}
     if following is None:
         lines = [NOTHING]
+        if others:
+            out.note(f"{others} ready task(s) need expertise you have not declared: `coord task ready` lists them")
     elif everything:
         lines = [f"{len(items)} thing(s) for {safe(me)}, most pressing first:"]
         for item in items:
@@ -57,6 +61,15 @@ def next_step(*, cwd: Path, as_instance: str | None, out: Output, everything: bo
             lines.append(f"({len(items) - 1} more after it: coord next --all)")
     out.emit(data, lines)
     return 0
+
+
+def _fits_others(state: State, me: str) -> int:
+    """How many unassigned tasks are ready that `me` is not offered, for want of their expertise."""
+    if me == model.settings_of(records.registry(state)).human_coordinator:
+        return 0  # the human assigns the work, and is offered none
+    declined = {t["task_id"] for t in views.tasks(state) if any(d["instance"] == me for d in t.get("declines", ()))}
+    ready = [t["task_id"] for t in views.ready(state) if t["status"] == "pending_assignment"]
+    return len(set(ready) - declined)
 
 
 class Since:
