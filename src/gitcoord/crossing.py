@@ -205,7 +205,7 @@ def _recreated(old: State, new: State, joined: State) -> list[Finding]:
             elif rid in held:
                 again = held[rid] != record
             else:
-                again = joined.archives(coll.kind, rid)
+                again = joined.archives(coll.kind, rid) is not None
             if again:
                 message = (
                     f"{rid} exists, made before, on the line this merge joins; a side line may not make it "
@@ -269,7 +269,7 @@ def _changed_since(
                 message = f"{rid} was changed since on the line this merge joins; archive it again from there"
                 found.append(((file, rid), [Finding(file, (), "history", message)]))
         stale = [r for r in sorted(after) if r in before and after[r] != before[r] and r in moved]
-        for rid in [r for r in stale if r not in held and joined.archives(coll.kind, r)]:
+        for rid in [r for r in stale if r not in held and joined.archives(coll.kind, r) is not None]:
             message = f"{rid} was archived on the line this merge joins; an archived record never changes"
             found.append(((file, rid), [Finding(file, (), "history", message)]))
         stale = [r for r in stale if r in held]

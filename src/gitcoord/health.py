@@ -59,7 +59,7 @@ def healthy(found: list[Concern]) -> bool:
 
 
 def _store(state: State) -> Iterator[Concern]:
-    for f in invariants.check(state):
+    for f in invariants.check(state, archives=records.archive_of(state)):
         rule = "merge-conflict" if f.rule == "merge-conflict" else "invalid"
         yield Concern(ERROR, rule, f.file, f"{f.where}: {f.message}")
 

@@ -83,7 +83,7 @@ class Loader:
         self.root = root
         self._raw: _Recent[str, tuple[bytes | None]] = _Recent()
         self._parsed: _Recent[tuple[str, str], tuple[Doc | None, list[Finding]]] = _Recent()
-        self._shard_ids: dict[tuple[str, str], frozenset[str]] = {}
+        self._shard_ids: dict[tuple[str, str], Mapping[str, str]] = {}
         self._sound: set[str] = set()  # trees of a store found well formed, with every tree below
         self._sound_roots: set[str] = set()  # commits whose top tree was
         # The store files of each tree read: the parts of a range a check holds at once, and more.
@@ -191,15 +191,14 @@ class Loader:
             found = self._parsed.keep(key, validation.parse_findings(file, self.raw(blob)))
         return found
 
-    def shard_ids(self, shard: str, blob: str) -> frozenset[str]:
-        """The ids a usable shard holds. A shard whose day is over never changes, so one blob
-        stands in every commit after it: its ids are kept for the whole range, while the
-        parsed documents are kept only for the latest few."""
+    def shard_ids(self, shard: str, blob: str) -> Mapping[str, str]:
+        """The ids a usable shard holds, each with its record's status. A shard whose day is over
+        never changes, so one blob stands in every commit after it: its ids are kept for the whole
+        range, while the parsed documents are kept only for the latest few."""
         key = (shard, blob)
         if key not in self._shard_ids:
-            self._shard_ids[key] = frozenset(
-                records.by_id(self.parse(shard, blob)[0] or {}, model.COLLECTIONS[model.base(shard)])
-            )
+            doc = self.parse(shard, blob)[0] or {}
+            self._shard_ids[key] = records.statuses(doc, model.COLLECTIONS[model.base(shard)])
         return self._shard_ids[key]
 
     def latest(self, file: str, blob: str, doc: Doc) -> dt.datetime | None:
@@ -259,18 +258,22 @@ class State(Mapping[str, Doc]):
     def _latest(self, file: str) -> dt.datetime | None:
         return self.loader.latest(file, self.blobs[file], self[file])
 
-    def archives(self, kind: str, rid: str) -> bool:
-        """Whether `rid` of `kind` was archived: looked up only in the shards dated after it was made."""
+    def archives(self, kind: str, rid: str) -> str | None:
+        """The status `rid` of `kind` has in the archive (None: not archived), looked up only in
+        the shards dated after it was made."""
         coll = model.BY_KIND[kind]
-        shards = model.shards_from(self._shards, coll.file, ids.created(rid))
-        return any(rid in self._ids_in(s) for s in shards)
+        for shard in model.shards_from(self._shards, coll.file, ids.created(rid)):
+            found = self._ids_in(shard).get(rid)
+            if found is not None:
+                return found
+        return None
 
     @functools.cached_property
     def _shards(self) -> list[str]:
         return [f for f in self.blobs if model.is_shard(f)]
 
-    def _ids_in(self, shard: str) -> frozenset[str]:
-        return self.loader.shard_ids(shard, self.blobs[shard]) if self.usable(shard) else frozenset()
+    def _ids_in(self, shard: str) -> Mapping[str, str]:
+        return self.loader.shard_ids(shard, self.blobs[shard]) if self.usable(shard) else {}
 
 
 _TREE = "40000"  # a directory's mode in a tree object

@@ -72,6 +72,15 @@ def with_changes(base: State, changed: Mapping[str, Doc]) -> State:
     return _Changed(base, changed)
 
 
+def archive_of(state: State) -> Callable[[str, str], str | None] | None:
+    """Where `state` looks up archived records ((kind, id) -> its status there), if it can: a
+    snapshot or a replayed commit can; a state being changed looks in the one it changes."""
+    while isinstance(state, _Changed):
+        state = state._base
+    found: Callable[[str, str], str | None] | None = getattr(state, "archives", None)
+    return found
+
+
 def iter_records(doc: Fields, coll: Collection, *, skip: Container[int] = ()) -> Iterator[tuple[str, JsonPath, Record]]:
     """(id, path, record) for every record of the collection, across all its lists, but those
     whose id() is in `skip` (passed over in one comprehension, without a step per record)."""
@@ -166,20 +175,38 @@ def _kept(old: State, new: State, file: str) -> bool:
     return isinstance(new, _Changed) and new._base is old and file not in new._changed
 
 
-def unfinished(task: Fields, lookup: Callable[[str], Record | None]) -> list[tuple[str, str]]:
+def unfinished(
+    task: Fields, lookup: Callable[[str], Record | None], archived: Callable[[str, str], str | None] | None = None
+) -> list[tuple[str, str]]:
     """The dependencies of `task` that are not completed yet, each with its status.
 
     A task may start only once every dependency is completed: the one place that says so.
-    A dependency that is not live counts as unfinished (the archive keeps, live, every task
-    a live task depends on).
+    A dependency that is not live is done only if the archive holds it completed (`archived`,
+    (kind, id) -> its status there); one archived cancelled never will be, and one the archive
+    does not hold (or that no archive was given to look in) counts as unfinished.
     """
     waiting = []
     for dep in task["dependencies"]:
         found = lookup(dep)
-        status = found["status"] if found is not None else "archived or missing"
+        if found is not None:
+            status = found["status"]
+        elif archived is None:
+            status = "archived or missing"
+        else:
+            held = archived("task", dep)
+            status = "missing" if held is None else held if held == "completed" else f"{held}, archived"
         if status != "completed":
             waiting.append((dep, status))
     return waiting
+
+
+def statuses(doc: Doc, coll: Collection) -> dict[str, str]:
+    """Each record's status by id, as `model.status_of` reads it (a record with none readable: "unknown")."""
+    found = {}
+    for rid, record in by_id(doc, coll).items():
+        usable = isinstance(record, dict) and (coll.kind == "decision" or isinstance(record.get("status"), str))
+        found[rid] = model.status_of(coll.kind, record) if usable else "unknown"
+    return found
 
 
 def silent(entry: Fields, moment: dt.datetime, hours: float) -> bool:
@@ -188,9 +215,14 @@ def silent(entry: Fields, moment: dt.datetime, hours: float) -> bool:
     return last is None or timestamps.older(last, moment, dt.timedelta(hours=hours))
 
 
-def holder_silent(entry: Fields, task: Fields, moment: dt.datetime, hours: float) -> bool:
+def holder_silent(entry: Fields | None, task: Fields, moment: dt.datetime, hours: float) -> bool:
     """Whether the holder of `task` has given no sign of life for `hours` before `moment`: taking
-    the task is one (a holder who never checked in is not stale the moment it starts work)."""
+    the task is one (a holder who never checked in is not stale the moment it starts work).
+
+    A holder with no registry entry (`entry` None: the human coordinator, who needs none and never
+    checks in) is never stale: only the human takes back the human's tasks."""
+    if entry is None:
+        return False
     taken = task.get("assigned_at")
     if (
         isinstance(taken, str)

@@ -21,7 +21,7 @@ from gitcoord.validation import parse_findings
 
 Reader = Callable[[list[str]], list["bytes | None"]]
 Lister = Callable[[], list[str]]  # the archive shards a store has
-Archives = Callable[[str, str], bool]  # (kind, id): whether it was archived (`invariants.references`)
+Archives = Callable[[str, str], "str | None"]  # (kind, id): its status in the archive, None if not there
 
 
 class Snapshot(Mapping[str, Doc]):
@@ -69,8 +69,8 @@ class Snapshot(Mapping[str, Doc]):
             self._shard_list = sorted(self._shards()) if self._shards else list(model.ARCHIVE_FILES)
         return self._shard_list
 
-    def archives(self, kind: str, rid: str) -> bool:
-        """Whether `rid` of `kind` was archived (see `archives_in`)."""
+    def archives(self, kind: str, rid: str) -> str | None:
+        """The status `rid` of `kind` has in the archive, None if it was not archived (see `archives_in`)."""
         if self._archives is None:
             self._archives = archives_in(self)
         return self._archives(kind, rid)
@@ -120,23 +120,27 @@ def directory_shards(directory: Path) -> Lister:
 
 
 def archives_in(state: Mapping[str, Doc]) -> Archives:
-    """Whether an id of a kind was archived in `state`: looked up only in the shards dated from
-    the day the id was made (ids made here say when), each shard's ids read once (an unreadable
-    shard holds none: validation reports it). A year of daily shards is never read whole
-    for one reference."""
+    """The status an id of a kind has in the archive of `state` (None: not archived): looked up
+    only in the shards dated from the day the id was made (ids made here say when), each shard's
+    ids read once (an unreadable shard holds none: validation reports it). A year of daily
+    shards is never read whole for one reference."""
     shards = state.shards() if isinstance(state, Snapshot) else [f for f in state if model.is_shard(f)]
-    held: dict[str, frozenset[str]] = {}
+    held: dict[str, Mapping[str, str]] = {}
 
-    def ids_in(shard: str, coll: model.Collection) -> frozenset[str]:
+    def ids_in(shard: str, coll: model.Collection) -> Mapping[str, str]:
         if shard not in held:
             try:
-                held[shard] = frozenset(records.by_id(state[shard], coll)) if shard in state else frozenset()
+                held[shard] = records.statuses(state[shard], coll) if shard in state else {}
             except InvalidStore:
-                held[shard] = frozenset()
+                held[shard] = {}
         return held[shard]
 
-    def archives(kind: str, rid: str) -> bool:
+    def archives(kind: str, rid: str) -> str | None:
         coll = model.BY_KIND[kind]
-        return any(rid in ids_in(s, coll) for s in model.shards_from(shards, coll.file, ids.created(rid)))
+        for shard in model.shards_from(shards, coll.file, ids.created(rid)):
+            found = ids_in(shard, coll).get(rid)
+            if found is not None:
+                return found
+        return None
 
     return archives

@@ -58,6 +58,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
     expertise it has (a task that asks for no expertise fits everyone), and not declined by it.
     """
     all_tasks = by_id(state[model.TASKS], model.TASK_RECORDS)
+    archived = records.archive_of(state)
     expertise: set[str] = set()
     if instance is not None:
         entry = records.registry(state)["instances"].get(instance)
@@ -66,7 +67,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
     for t in all_tasks.values():
         if t["status"] not in ("pending_assignment", "offered", "assigned"):
             continue
-        if records.unfinished(t, all_tasks.get):
+        if records.unfinished(t, all_tasks.get, archived):
             continue
         if t["status"] != "pending_assignment":
             if instance is None or t["assigned_to"] != instance:
@@ -84,7 +85,7 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
 def waiting_for(state: State, task: Record) -> list[str]:
     """The dependencies `task` still waits for, each with its status: `task_001 (in_progress)`."""
     lookup = by_id(state[model.TASKS], model.TASK_RECORDS).get
-    return [f"{dep} ({status})" for dep, status in records.unfinished(task, lookup)]
+    return [f"{dep} ({status})" for dep, status in records.unfinished(task, lookup, records.archive_of(state))]
 
 
 def board(state: State) -> dict[str, Any]:

@@ -159,3 +159,68 @@ def test_a_record_both_live_and_in_a_dated_shard_is_invalid(
     assert f"{archived['decision_id']} is both live and archived" in result.out
     assert "decisions.json:" in result.out
     assert "[duplicate-id]" in result.out
+
+
+def _archived_task(repo: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, *, done: bool) -> tuple[str, str]:
+    """A task of instance-1's, completed or cancelled and archived; then another of its tasks made
+    to depend on it, by hand (a creator's lawful edit; the command takes only live dependencies).
+    Returns (the archived task, the task that waits for it)."""
+
+    def run(who: str, *args: str) -> str:
+        result = coord(repo, "--as", who, *args)
+        assert result.code == 0, result
+        return result.out.strip()
+
+    dep = run("instance-1", "task", "add", "Done long ago")
+    if done:
+        for step in ("claim", "start", "complete"):
+            run("instance-1", "task", step, dep)
+    else:
+        run("instance-1", "task", "cancel", dep, "--reason", "not needed")
+    waiting = run("instance-1", "task", "add", "Builds on it")
+    monkeypatch.setenv("COORD_NOW", LATER)
+    run("human", "archive")
+    path = repo / "coordination" / model.TASKS
+    assert dep not in path.read_text(), "it left the live file"
+    queue = json.loads(path.read_text())
+    next(t for t in queue["pending_tasks"] if t["task_id"] == waiting)["dependencies"] = [dep]
+    path.write_text(json.dumps(queue))
+    git(repo, "commit", "-qam", "it builds on the old one\n\nCoord-Instance: instance-1", "--no-verify")
+    return dep, waiting
+
+
+def test_a_dependency_archived_completed_is_done(worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch) -> None:
+    start = git(worked, "rev-parse", "HEAD")
+    _, waiting = _archived_task(worked, coord, monkeypatch, done=True)
+    ready = json.loads(coord(worked, "task", "ready", "--json").out)["data"]
+    assert waiting in [t["task_id"] for t in ready]
+    assert coord(worked, "--as", "instance-2", "task", "claim", waiting).code == 0
+    assert coord(worked, "--as", "instance-2", "task", "start", waiting).code == 0
+    health = json.loads(coord(worked, "health", "--json").out)["data"]
+    invalid = [f for f in health["findings"] if f["rule"] == "invalid"]
+    assert invalid == [], "the health check reads the archive too"
+    assert coord(worked, "check", "--range", f"{start}..HEAD").code == 0
+
+
+def test_a_dependency_archived_cancelled_is_never_done(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = git(worked, "rev-parse", "HEAD")
+    dep, waiting = _archived_task(worked, coord, monkeypatch, done=False)
+    claimed = coord(worked, "--as", "instance-2", "task", "claim", waiting)
+    assert claimed.code == 1
+    assert f"it waits for {dep} (cancelled, archived)" in claimed.err
+    # By hand, past the hooks: the task taken and started all the same.
+    path = worked / "coordination" / model.TASKS
+    queue = json.loads(path.read_text())
+    task = next(t for t in queue["pending_tasks"] if t["task_id"] == waiting)
+    queue["pending_tasks"].remove(task)
+    queue["active_tasks"].append({**task, "status": "in_progress", "assigned_to": "instance-1", "assigned_at": LATER})
+    path.write_text(json.dumps(queue))
+    validated = coord(worked, "validate")
+    assert validated.code == 1
+    assert f"{waiting} is in_progress but its dependency {dep} is cancelled, archived" in validated.out
+    git(worked, "commit", "-qam", "start it by hand\n\nCoord-Instance: instance-1", "--no-verify")
+    checked = coord(worked, "check", "--range", f"{start}..HEAD")
+    assert checked.code == 1
+    assert f"its dependency {dep} is cancelled, archived" in checked.out

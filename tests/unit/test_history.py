@@ -136,6 +136,20 @@ def test_a_reclaim_needs_a_stale_holder_judged_by_the_moment_of_the_change(old: 
     assert rules(taken, gone, "instance-5", when=late)[0][0] == "authorization"
 
 
+def test_the_human_coordinator_holding_a_task_is_never_stale(old: dict[str, Any]) -> None:
+    """The human needs no registry entry and never checks in: only the human takes back its tasks."""
+    held = edit(old, model.TASKS, lambda d: move_task(d, "task_001", "active_tasks", assigned_to="human"))
+    back = edit(
+        held,
+        model.TASKS,
+        lambda d: move_task(d, "task_001", "pending_tasks", status="pending_assignment", assigned_to=None),
+    )
+    years = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    [(rule, message)] = rules(held, back, "instance-5", when=years)
+    assert (rule, message.split(" (")[0]) == ("authorization", "instance-5 may not release/reclaim it")
+    assert rules(held, back, "human", when=years) == []
+
+
 def test_only_declared_transitions(old: dict[str, Any]) -> None:
     new = edit(
         old,

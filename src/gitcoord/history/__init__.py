@@ -72,7 +72,7 @@ def check(
         return []  # a store created from nothing: its first state is the root of trust
     who = judge({model.REGISTRY: authority} if authority is not None else old, actor, when, now)
     # Only a state that knows its archive can say an id was archived (a snapshot, a replayed commit).
-    who = who._replace(archives=getattr(old, "archives", None), since=since)
+    who = who._replace(archives=records.archive_of(old), since=since)
     findings: list[Finding] = []
     left: dict[str, tuple[str, Record]] = {}  # records that left a live file
     arrived: dict[str, tuple[str, Record]] = {}  # records that arrived in an archive shard
@@ -142,7 +142,7 @@ def check_record(
     coll = model.BY_KIND[kind]
     rid = rid if rid is not None else new[coll.id_key]
     at = At(coll.file, rulebook.KINDS[kind], rid, ())
-    who = judge(state, actor, when)
+    who = judge(state, actor, when)._replace(archives=records.archive_of(state))
     siblings = record_changes.Lazy(lambda: records.by_id(document(state, coll.file), coll))
     if old is None:
         return list(record_changes.created(at, new, who, siblings))

@@ -207,7 +207,7 @@ def _waits(
     """A move the rulebook takes only once the record is ready, taken while it still waits for a dependency."""
     if not any(holds(role, who, at, old, new) for role in move.ready):
         return
-    waiting = records.unfinished(new, siblings.get)
+    waiting = records.unfinished(new, siblings.get, who.archives)
     if waiting:
         said = ", ".join(f"{dep} ({status})" for dep, status in waiting)
         index = new["dependencies"].index(waiting[0][0])

@@ -32,7 +32,7 @@ class Judge(NamedTuple):
     settings: model.Settings  # the old state's settings
     when: dt.datetime  # the moment of the change: the commit's date
     now: dt.datetime  # the checker's clock (a commit dated after it is not believed)
-    archives: Callable[[str, str], bool] | None = None  # (kind, id): whether the old state archived it
+    archives: Callable[[str, str], str | None] | None = None  # (kind, id): its status in the old state's archive
     since: dt.datetime | None = None  # the floor of the state it changes: times written may not lie before it
 
     @property
@@ -93,7 +93,7 @@ def _stale(who: Judge, old: Record | None) -> bool:
     if holder is None:
         return False
     moment = min(who.when, who.now)
-    return records.holder_silent(who.registry.get(holder, {}), old or {}, moment, who.settings.lease_hours)
+    return records.holder_silent(who.registry.get(holder), old or {}, moment, who.settings.lease_hours)
 
 
 def refuse(at: At, who: Judge, what: str) -> Finding:

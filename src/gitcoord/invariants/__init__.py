@@ -40,7 +40,8 @@ def check(
     only the records the step made are looked at, with the tasks that depend on them: a
     rule that holds of a record holds as long as the records it refers to stay. Unless the
     step took records away (an archive), which anything may have referred to: then all.
-    `archives`: whether an id of a kind was archived (a reference may name an archived record).
+    `archives`: the status an id of a kind has in the archive, None if it was not archived (a
+    reference may name an archived record; a dependency archived completed is done).
     `whole_archive`: also that no live record is archived as well, in any shard (which reads
     the shards from each live record's day on: `coord validate` asks it; a step cannot make it
     so, the rulebook refuses that).

@@ -17,9 +17,9 @@ from gitcoord.findings import Finding
 from gitcoord.jsonio import JsonPath
 from gitcoord.records import State
 
-# (kind, id): whether the record was moved to coordination/archive/, where it is still a valid
-# target of a reference.
-Archives = Callable[[str, str], bool]
+# (kind, id): the status of the record in coordination/archive/, where it is still a valid target
+# of a reference; None where it was not moved there.
+Archives = Callable[[str, str], "str | None"]
 
 
 class _Ids:
@@ -31,7 +31,7 @@ class _Ids:
         self._archives = archives
 
     def __contains__(self, rid: object) -> bool:
-        return rid in self.live or (isinstance(rid, str) and self._archives(self._kind, rid))
+        return rid in self.live or (isinstance(rid, str) and self._archives(self._kind, rid) is not None)
 
 
 def human_coordinator(state: State) -> str:
@@ -46,15 +46,19 @@ class Known:
 
     def __init__(self, state: State, archives: Archives | None) -> None:
         self._state = state
-        self._archives = archives or (lambda kind, rid: False)
+        self._archives: Archives = functools.cache(archives or (lambda kind, rid: None))
         self.human = human_coordinator(state)
+
+    def archived(self, kind: str, rid: str) -> str | None:
+        """The status `rid` of `kind` has in the archive; None where it was not archived."""
+        return self._archives(kind, rid)
 
     def _ids(self, file: str) -> _Ids | None:
         if file not in self._state:
             return None
         coll = model.COLLECTIONS[file]
         live = frozenset(records.by_id(self._state[file], coll))
-        return _Ids(live, coll.kind, functools.cache(self._archives))
+        return _Ids(live, coll.kind, self._archives)
 
     @functools.cached_property
     def instances(self) -> frozenset[str] | None:

@@ -54,8 +54,9 @@ def check(state: State, known: references.Known, only: set[int] | None) -> Itera
             elif d not in tasks and d not in known.tasks:  # type: ignore[operator] # this file is present, so tasks is known
                 yield Finding(f, dpath, "reference", f"dependency {d!r} is not a task in {f}")
         if status in _STARTED:
-            for d, dep_status in records.unfinished(task, lambda rid: tasks[rid][1] if rid in tasks else None):
-                if d in tasks and d != rid:
+            live = lambda rid: tasks[rid][1] if rid in tasks else None  # noqa: E731
+            for d, dep_status in records.unfinished(task, live, known.archived):
+                if d != rid and (d in tasks or known.archived("task", d) is not None):  # else: a reference finding
                     dpath = (*path, "dependencies", task["dependencies"].index(d))
                     yield Finding(f, dpath, "dependency", f"{rid} is {status} but its dependency {d} is {dep_status}")
     roots = [rid for rid, (_, t) in tasks.items() if id(t) in only] if only is not None else None

@@ -61,9 +61,9 @@ def _shelved(state: State) -> Callable[[str, str], bool]:
     """Whether a live record is in a shard already. It happens honestly: one clone archives a
     record while another adds a note to it, and the merge keeps the noted copy live (nothing is
     lost). The shard's copy never changes, so the live one, the newer, stays where it is."""
-    found: Callable[[str, str], bool] | None = getattr(state, "archives", None)
+    found: Callable[[str, str], str | None] | None = getattr(state, "archives", None)
     if found is not None:
-        return found
+        return lambda kind, rid: found(kind, rid) is not None
     return lambda kind, rid: any(
         rid in records.by_id(doc, model.BY_KIND[kind])
         for name, doc in state.items()

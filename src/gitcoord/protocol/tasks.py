@@ -98,7 +98,8 @@ def _hint(task: Record) -> str:
 
 
 def _waiting_for(edit: Edit, task: Fields) -> list[str]:
-    return [f"{dep} ({status})" for dep, status in records.unfinished(task, lambda rid: edit.get("task", rid))]
+    lookup = lambda rid: edit.get("task", rid)  # noqa: E731
+    return [f"{dep} ({status})" for dep, status in records.unfinished(task, lookup, records.archive_of(edit.state))]
 
 
 def _focus(edit: Edit, me: str, task_id: str | None, *, only_if: str | None = None, when: str) -> None:
