@@ -77,8 +77,10 @@ def between(before: State, after: State, me: str | None) -> dict[str, Any]:
         "claims_lost": lost,
         "rulings_for_me": [decision_summary(d) for d in rulings],
         "decisions_affecting_me": [
-            decision_summary(d) for d in made if me is not None and d not in rulings and _affects(d, me)
-        ],
+            decision_summary(d)
+            for d in made
+            if me is not None and d not in rulings and _affects(d, me) and me not in d.get("decided_by", ())
+        ],  # a decision I made myself is no news to me
         "notifications": [message_entry(m) for m in for_me if m["type"] == "notification"],
         "instances_registered": [
             {"instance": name, "role": entry["role"], "expertise_areas": entry["expertise_areas"]}

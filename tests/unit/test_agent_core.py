@@ -232,6 +232,22 @@ def test_news_tells_each_thing_that_concerns_me(seed: State) -> None:
     assert whatsnew.between(before, step.state, "instance-1")["questions_for_me"] == [], "answered since it arrived"
 
 
+def test_a_decision_i_made_is_no_news_to_me(seed: State) -> None:
+    step = Steps(seed)
+    made = step(
+        decisions.propose,
+        "instance-6",
+        "Queue",
+        options=[{"option": "NATS"}, {"option": "Kafka"}],
+        input_from=["instance-1"],
+    )
+    before = step.state
+    step(decisions.decide, "instance-6", made["decision_id"], option="NATS", rationale="r", force=True)
+    assert whatsnew.between(before, step.state, "instance-6")["decisions_affecting_me"] == []
+    told = whatsnew.between(before, step.state, "instance-1")["decisions_affecting_me"]
+    assert [d["decision_id"] for d in told] == [made["decision_id"]], "it is news to the others it affects"
+
+
 def test_a_ruling_reaches_whoever_holds_the_escalated_task(seed: State) -> None:
     step = Steps(seed)
     step(tasks.complete, "instance-2", "task_001")
