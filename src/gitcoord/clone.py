@@ -32,6 +32,9 @@ MARK = "# gitcoord hook"
 # pre-commit, which runs the hooks config of whatever is checked out (see `install_git_hooks`).
 GIT_HOOKS = ("prepare-commit-msg", *hooks.HOOK_TYPES)
 SERVER_HOOKS = ("pre-receive",)  # the gate, in the bare repository clones push to
+# git's temporary copies of a merge's sides, which it writes at the checkout's top for a merge
+# driver to read (checked with git 2.39): a merge killed before it removed them leaves them.
+MERGE_FILES = ".merge_file_??????"
 
 
 class Check(NamedTuple):
@@ -57,6 +60,7 @@ def set_up(repo: git.Repo, *, branch: str | None = None, with_hooks: bool = True
         *checked_transfers(repo.root),
         *_choose_branch(repo.root, branch),
         *_attributes(repo),
+        *_excluded(repo),
         *(install_git_hooks(repo) if with_hooks else []),
     ]
 
@@ -140,6 +144,12 @@ def _attributes(repo: git.Repo) -> list[str]:
     # `git merge-tree`, still merge the files with the driver.
     info = repo.common_dir / "info" / "attributes"
     return [str(info)] if fileio.ensure_lines(info, ATTRIBUTES) else []
+
+
+def _excluded(repo: git.Repo) -> list[str]:
+    # So that a `git add -A` after a killed merge never commits copies of the store to the code.
+    info = repo.common_dir / "info" / "exclude"
+    return [str(info)] if fileio.ensure_lines(info, ("/" + MERGE_FILES,)) else []
 
 
 def hooks_installed(repo: git.Repo) -> bool:

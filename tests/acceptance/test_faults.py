@@ -233,3 +233,20 @@ def test_doctor_names_a_lock_left_behind_and_not_coord_s_own(team: Team) -> None
     checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
     assert not checks["locks"]["ok"]
     assert "index.lock" in checks["locks"]["detail"]
+
+
+def test_the_copies_a_killed_merge_leaves_are_never_added_and_doctor_names_them(team: Team) -> None:
+    """git writes the sides of a merge at the checkout's top for the driver to read; a merge (or a
+    sync) killed before it removed them leaves them there. Each clone's info/exclude keeps them
+    out of a `git add -A`, and doctor says what they are."""
+    clone = team.clones["instance-1"]
+    checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+    assert checks["merge leftovers"] == {"name": "merge leftovers", "ok": True, "detail": "none"}
+    left = clone / ".merge_file_Ab3xYz"
+    left.write_text("{}")  # a copy of a store file, as git wrote it for the driver
+    git(clone, "add", "-A")
+    assert ".merge_file_" not in git(clone, "status", "--porcelain", "--ignored=no"), "never added"
+    checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+    assert not checks["merge leftovers"]["ok"]
+    assert ".merge_file_Ab3xYz" in checks["merge leftovers"]["detail"]
+    assert "delete them if no git merge is running" in checks["merge leftovers"]["detail"]

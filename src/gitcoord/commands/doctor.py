@@ -33,6 +33,7 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield from clone.driver_checks(ws.repo)
     yield _branch(ws)
     yield _locks(ws)
+    yield _merge_files(ws.root)
     fresh, fetched = _fetch(ws)
     store_check, registry = _store(ws, fresh)
     yield store_check
@@ -137,6 +138,16 @@ def _guarded(ws: workspace.Workspace, registry: Record) -> Iterator[clone.Check]
         f"only they change the hooks and workflows kept beside the store on {ws.branch}"
     )
     yield clone.Check("beside the store", False, f"the store's settings name {named or 'no branch'}: {fix}")
+
+
+def _merge_files(root: Path) -> clone.Check:
+    """git's temporary copies of the sides of a merge (the files a merge driver reads), which a
+    merge killed before it removed them leaves in the checkout's top directory."""
+    found = sorted(p.name for p in root.glob(clone.MERGE_FILES))
+    if not found:
+        return clone.Check("merge leftovers", True, "none")
+    fix = "a killed merge (or sync) left them: delete them if no git merge is running in this clone"
+    return clone.Check("merge leftovers", False, f"{', '.join(found)} in {root}: {fix}")
 
 
 def _conflict_markers(root: Path) -> clone.Check:
