@@ -37,7 +37,8 @@ def embedded(html: str, element: str) -> object:
 
 
 def cookie(b: server.Board) -> dict[str, str]:
-    return {"Cookie": f"{b.cookie}={b.session}"}
+    """What the page's own reads send: the cookie and the page's token."""
+    return {"Cookie": f"{b.cookie}={b.session}", server.CSRF_HEADER: b.csrf}
 
 
 def act(b: server.Board, body: object, **headers: str) -> tuple[int, dict[str, object]]:
@@ -120,9 +121,12 @@ def test_the_token_once_then_the_cookie(board: server.Board, seed_repo: Path) ->
     html = answer.body.decode()
     assert embedded(html, "board-config") == {"mode": "served", "csrf": board.csrf}
     assert board.session not in html, "the page never carries the access token"
-    again = request(board, "GET", "/", headers=cookie(board))
-    assert again.status == 200
-    assert "Set-Cookie" not in again.headers
+    # Every server on 127.0.0.1 is sent the cookie, whatever its port: alone, it gets neither
+    # the page (nor the token in it) nor the board's data.
+    alone = {"Cookie": f"{board.cookie}={board.session}"}
+    assert request(board, "GET", "/", headers=alone).status == 403
+    assert request(board, "GET", "/api/board", headers=alone).status == 403
+    assert request(board, "GET", "/api/tip", headers=alone).status == 403
     script = request(board, "GET", "/board.js", headers=cookie(board))
     assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
     tip = request(board, "GET", "/api/tip", headers=cookie(board)).json()

@@ -1,10 +1,13 @@
 """The board's local web server: the standard library's, on 127.0.0.1 only, behind a token.
 
-- The URL printed at start carries a random access token once; the answer sets it as an
-  HttpOnly, SameSite=Strict cookie, and every request needs that cookie.
-- Requests that change something also need the page's second token in a header, an Origin
-  that is exactly this server's and a JSON body: another site open in the same browser
-  (SameSite ignores ports, so even another server on 127.0.0.1) cannot act through it.
+- The URL printed at start carries a random access token, and the page is served only to a
+  request that carries it; the answer also sets it as an HttpOnly, SameSite=Strict cookie,
+  which every other request needs.
+- The page holds a second token, which its reads of the board's data and its actions send in
+  a header; an action also needs an Origin that is exactly this server's and a JSON body. A
+  cookie is sent to every server on 127.0.0.1, whatever its port: another local server the
+  human's browser opens receives this one's, and with it alone gets neither the page nor its
+  token, so it can neither read the board nor act through it.
 - A Host header other than this server's is refused, so a DNS-rebound name cannot reach it.
 - Bodies are bounded, clients time out, and only a few are served at once.
 
@@ -210,6 +213,8 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET" and url.path in _ASSETS:
                 kind, text = _ASSETS[url.path]
                 return self._send(200, text().encode("utf-8"), f"{kind}; charset=utf-8")
+            if url.path.startswith("/api/") and not _same(self.headers.get(CSRF_HEADER, ""), board.csrf):
+                return self._error(403, f"the board's data and actions need the page's {CSRF_HEADER} header")
             if method == "GET" and url.path == "/api/tip":
                 return self._json(200, {"commit": board.tip()})
             if method == "GET" and url.path == "/api/board":
@@ -225,13 +230,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _page(self, board: Board, query: str) -> None:
         given = parse_qs(query).get("token", [])
-        if given and not _same(given[0], board.session):
-            return self._error(403, "this token is not (or no longer) this board's: use the address it printed")
-        if not given and not self._has_cookie(board):
+        if not given:  # the cookie alone does not do: every server on 127.0.0.1 is sent it
             return self._error(403, "open the address `coord board --serve` printed, with its token")
+        if not _same(given[0], board.session):
+            return self._error(403, "this token is not (or no longer) this board's: use the address it printed")
         cookie = f"{board.cookie}={board.session}; HttpOnly; SameSite=Strict; Path=/"
         body = page.served_html(read(board.ws, board.tip()), csrf=board.csrf).encode("utf-8")
-        return self._send(200, body, "text/html; charset=utf-8", {"Set-Cookie": cookie} if given else {})
+        return self._send(200, body, "text/html; charset=utf-8", {"Set-Cookie": cookie})
 
     def _has_cookie(self, board: Board) -> bool:
         jar = http.cookies.SimpleCookie()

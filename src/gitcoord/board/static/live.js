@@ -51,7 +51,11 @@ function setLive(text, ok) {
 }
 
 async function getJson(path) {
-  const response = await fetch(path, { cache: 'no-store', credentials: 'same-origin' });
+  const response = await fetch(path, {
+    cache: 'no-store',
+    credentials: 'same-origin',
+    headers: { 'X-Coord-Board-Token': live.csrf },
+  });
   if (response.status === 403) throw new Error('session');
   if (!response.ok) {
     // The server says what is wrong (e.g. a store that does not validate at the tip).
@@ -128,8 +132,8 @@ function start() {
   live.fetched = Date.now();
   redraw();
   if (view.mode === 'served') {
-    // The access token came in the address once; the cookie carries it from here on.
-    if (window.location.search) window.history.replaceState(null, '', '/');
+    // The access token stays in the address: a reload needs it, as the cookie alone (which
+    // every server on 127.0.0.1 is sent) does not serve the page.
     live.timer = setTimeout(poll, POLL_MS);
   }
 }
