@@ -224,3 +224,32 @@ def test_a_dependency_archived_cancelled_is_never_done(
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 1
     assert f"its dependency {dep} is cancelled, archived" in checked.out
+
+
+def test_an_archived_message_is_answered_by_no_one(worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its thread is over, and whom it was sent to is no longer at hand: an answer by hand, in the
+    name of anyone, is refused (that msg_001 went to instance-1 cannot be checked any more)."""
+    monkeypatch.setenv("COORD_NOW", LATER)
+    assert coord(worked, "--as", "human", "archive").code == 0
+    start = git(worked, "rev-parse", "HEAD")
+    path = worked / "coordination" / model.MESSAGES
+    log = json.loads(path.read_text())
+    log["messages"].append(
+        {
+            "message_id": "msg_901",
+            "from": "instance-3",
+            "to": "instance-2",
+            "type": "consultation_response",
+            "timestamp": LATER,
+            "subject": "Re: API Design",
+            "message": "instance-1 says: GraphQL.",
+            "requires_response": False,
+            "status": "sent",
+            "in_reply_to": "msg_001",
+        }
+    )
+    path.write_text(json.dumps(log))
+    git(worked, "commit", "-qam", "answer it by hand\n\nCoord-Instance: instance-3", "--no-verify")
+    checked = coord(worked, "check", "--range", f"{start}..HEAD")
+    assert checked.code == 1, checked
+    assert "instance-3 may not answer msg_001, which is archived: its thread is closed" in checked.out

@@ -143,9 +143,13 @@ def created(at: At, record: Record, who: Judge, siblings: Mapping[str, Record]) 
         if record.get(field) is not None and not any(holds(r, who, at, None, record) for r in roles):
             yield denied(at, who, f"set {field} of a new {kind.name}", [], record)
     if kind is rulebook.MESSAGE and "in_reply_to" in record:
-        answered = siblings.get(record["in_reply_to"])
+        asked = record["in_reply_to"]
+        answered = siblings.get(asked)
         if answered is not None and answered["to"] not in (who.actor, model.BROADCAST):
             yield refuse(at, who, f"answer {answered['message_id']}, which was sent to {answered['to']}")
+        elif answered is None and who.archives is not None and who.archives("message", asked) is not None:
+            # An archived message's thread is over, and whom it was sent to is no longer at hand.
+            yield refuse(at, who, f"answer {asked}, which is archived: its thread is closed; send a new message")
     if kind is rulebook.DECISION and "escalation" in record:
         yield from _escalated_to(at, record, who)
 
