@@ -21,6 +21,7 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import rulebook
 from gitcoord import store
+from gitcoord.errors import BadUsage
 from gitcoord.errors import FatalError
 from gitcoord.events import IDENTITY_HELP
 
@@ -56,10 +57,18 @@ class Workspace(NamedTuple):
         return self.identity
 
 
+INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # common.json's instance_id
+
+
 def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
     repo = git.discover(cwd)
     config = git.config(repo.root, "coord.", DRIVER_CONFIG, *SIGNING_CONFIG)
     identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
+    if identity and not INSTANCE_NAME.fullmatch(identity):  # it names files under .git/ too
+        raise BadUsage(
+            f"{identity!r} is not an instance name (--as, COORD_INSTANCE or coord.instance): letters, digits, "
+            "'.', '_' and '-', at most 64, starting with a letter or a digit"
+        )
     remote = config.get("coord.remote", "origin")
     branch = config.get("coord.branch") or store_branch(repo.root, remote)
     return Workspace(repo, branch, remote, identity or None, config)

@@ -292,3 +292,15 @@ def test_json_before_a_command_that_prints_none_is_a_usage_error_not_an_empty_en
     assert (result.code, envelope["error"]["kind"]) == (2, "usage")
     assert "prints no JSON" in envelope["error"]["message"]
     assert not (world / "board.html").exists(), "nothing was done"
+
+
+@pytest.mark.parametrize("name", ["../../x", "/tmp/x", ".hidden", "a" * 65, "two words"])
+def test_an_acting_name_that_is_no_instance_name_is_a_usage_error_and_writes_nothing(
+    world: Path, coord: Coord, name: str
+) -> None:
+    before = sorted(p for p in (world / ".git").rglob("*") if p.is_file())
+    result = coord(world, "--as", name, "news", "--json")
+    envelope = _envelope(result, "news")
+    assert (result.code, envelope["error"]["kind"]) == (2, "usage")
+    assert "is not an instance name" in envelope["error"]["message"]
+    assert sorted(p for p in (world / ".git").rglob("*") if p.is_file()) == before
