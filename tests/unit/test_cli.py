@@ -227,3 +227,15 @@ def test_a_bug_under_json_is_an_envelope_too(
     assert (envelope["ok"], envelope["command"], envelope["error"]["kind"]) == (False, "whoami", "unexpected")
     assert envelope["error"]["exit_code"] == 3
     assert err == ""
+
+
+@pytest.mark.parametrize(
+    "args", [["--json", "task", "--help"], ["task", "claim", "--help", "--json"], ["--json", "--version"]]
+)
+def test_help_and_the_version_under_json_are_the_text_alone(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(("Usage: coord", "coord, version")), out
+    assert '"version": 1' not in out, "one document, not the text and an envelope"

@@ -44,6 +44,8 @@ COMMAND_MODULES = (
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     command, asks_json = invoked(args)
+    if {"--help", "-h", "--version"} & set(args[: args.index("--")] if "--" in args else args):
+        asks_json = False  # help and the version are text for a person: no envelope after them
     out = Output(as_json=asks_json, command=command)  # the one output of this run; `where` confirms --json
     out.color = colour(_follows_value(args, "--color") or "auto")  # until click has read it
     try:
