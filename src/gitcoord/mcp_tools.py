@@ -229,6 +229,10 @@ def problems(tool: Tool, arguments: dict[str, Any]) -> list[str]:
     for e in check.iter_errors(arguments):
         where = ".".join(str(step) for step in e.instance_path)
         found.append(f"{where}: {e.message}" if where else e.message)
+    for name, value in arguments.items():  # no command line can carry one, nor git take it
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            found.append(f"{name}: contains a NUL character, which no argument may hold")
     return found
 
 

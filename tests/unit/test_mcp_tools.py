@@ -129,6 +129,8 @@ def test_an_answer_is_the_json_as_printed_with_the_notes_beside_it() -> None:
     assert _texts(answer) == ['{"task_id": "task_001"}', "note: shared with origin"]
     assert answer.structured_content == {"task_id": "task_001"}
     assert not mcp_server.result(Ran(4, '{"event": false}', "")).is_error, "a wait that timed out answered"
+    unshared = '{"ok": false, "error": {"kind": "not_shared", "exit_code": 5}}'
+    assert not mcp_server.result(Ran(5, unshared, "")).is_error, "committed: a retry would make it twice"
 
 
 def test_a_refusal_carries_the_reason_and_its_kind() -> None:
@@ -199,3 +201,9 @@ def test_the_tools_that_commit_nothing_are_the_reads() -> None:
         *("next", "news", "wait", "inbox", "defer", "status", "health", "log", "whoami"),
         *("task_ready", "task_list", "task_show", "msg_list", "decision_list", "decision_show"),
     }
+
+
+def test_a_nul_character_in_an_argument_is_a_problem_not_a_crash() -> None:
+    tool = TOOLS["task_complete"]
+    found = mcp_tools.problems(tool, {"task_id": "task_001", "commit": "abc\x00def"})
+    assert found == ["commit: contains a NUL character, which no argument may hold"]

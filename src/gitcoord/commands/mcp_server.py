@@ -44,7 +44,9 @@ from gitcoord.errors import FatalError
 
 BRIEFING = "coord://briefing"
 # Exits that answer the call: the command did what was asked (`coord wait` timing out is an answer too).
-ANSWERS = frozenset({ExitCode.OK, ExitCode.TIMED_OUT})
+# What is an answer, not a tool error: a wait that timed out, and a step committed here but not
+# shared yet (the next sync shares it): a client that retries errors would make it a second time.
+ANSWERS = frozenset({ExitCode.OK, ExitCode.TIMED_OUT, ExitCode.UNSHARED})
 
 INSTRUCTIONS = """\
 The coordination of the agents working in this repository (gitcoord), as this clone's instance.
