@@ -83,6 +83,7 @@ Fields = Mapping[str, Any]
 
 PROTOCOL_VERSION: Final = "1.0"
 BROADCAST: Final = "all"
+INSTANCE_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # common.json's instance_id, for fullmatch
 DEFAULT_HUMAN: Final = "human"
 
 QueueStatus = Literal["pending"]  # an answer owed waits in the response queue until it is given

@@ -76,10 +76,14 @@ def ready(state: State, instance: str | None = None) -> list[Record]:
             needs = set(t.get("required_expertise", ()))
             if needs and not needs & expertise and t.get("suggested_assignee") != instance:
                 continue
-            if any(d["instance"] == instance for d in t.get("declines", ())):
+            if declined_by(t, instance):
                 continue  # it said no, with its reason: the task waits for someone else
         found.append(t)
     return by_urgency(found)
+
+
+def declined_by(task: Record, instance: str) -> bool:
+    return any(d["instance"] == instance for d in task.get("declines", ()))
 
 
 def waiting_for(state: State, task: Record) -> list[str]:

@@ -57,14 +57,11 @@ class Workspace(NamedTuple):
         return self.identity
 
 
-INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # common.json's instance_id
-
-
 def open_workspace(cwd: Path, *, as_instance: str | None = None) -> Workspace:
     repo = git.discover(cwd)
     config = git.config(repo.root, "coord.", DRIVER_CONFIG, *SIGNING_CONFIG)
     identity = as_instance or os.environ.get("COORD_INSTANCE") or config.get("coord.instance")
-    if identity and not INSTANCE_NAME.fullmatch(identity):  # it names files under .git/ too
+    if identity and not model.INSTANCE_ID.fullmatch(identity):  # it names files under .git/ too
         raise BadUsage(
             f"{identity!r} is not an instance name (--as, COORD_INSTANCE or coord.instance): letters, digits, "
             "'.', '_' and '-', at most 64, starting with a letter or a digit"

@@ -67,9 +67,8 @@ def _fits_others(state: State, me: str) -> int:
     """How many unassigned tasks are ready that `me` is not offered, for want of their expertise."""
     if me == model.settings_of(records.registry(state)).human_coordinator:
         return 0  # the human assigns the work, and is offered none
-    declined = {t["task_id"] for t in views.tasks(state) if any(d["instance"] == me for d in t.get("declines", ()))}
-    ready = [t["task_id"] for t in views.ready(state) if t["status"] == "pending_assignment"]
-    return len(set(ready) - declined)
+    ready = views.ready(state)
+    return sum(1 for t in ready if t["status"] == "pending_assignment" and not views.declined_by(t, me))
 
 
 class Since:

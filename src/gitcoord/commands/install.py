@@ -8,7 +8,6 @@ bare repository, it installs the gate instead.
 from __future__ import annotations
 
 import contextlib
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -220,12 +219,9 @@ def _path(key: signing.Key) -> str | None:
     return str(key.path) if key.path else None
 
 
-_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")  # common.json's instance_id
-
-
 def sign_as(root: Path, instance: str) -> tuple[signing.Key, list[str]]:
     """This clone acts as `instance` (coord.instance) and signs its commits; the key, and what changed."""
-    if not _INSTANCE_ID.match(instance):
+    if not model.INSTANCE_ID.fullmatch(instance):
         raise FatalError(f"{instance!r} cannot name an instance: letters, digits, '.', '_' or '-', up to 64")
     changed = []
     if git.config(root, "coord.instance").get("coord.instance") != instance:
