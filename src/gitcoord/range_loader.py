@@ -261,11 +261,15 @@ class State(Mapping[str, Doc]):
     def archives(self, kind: str, rid: str) -> str | None:
         """The status `rid` of `kind` has in the archive (None: not archived), looked up only in
         the shards dated after it was made."""
+        shard = self.shard_of(kind, rid)
+        return None if shard is None else self._ids_in(shard)[rid]
+
+    def shard_of(self, kind: str, rid: str) -> str | None:
+        """The first shard that holds `rid` of `kind` (None: not archived)."""
         coll = model.BY_KIND[kind]
         for shard in model.shards_from(self._shards, coll.file, ids.created(rid)):
-            found = self._ids_in(shard).get(rid)
-            if found is not None:
-                return found
+            if rid in self._ids_in(shard):
+                return shard
         return None
 
     @functools.cached_property

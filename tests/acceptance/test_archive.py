@@ -253,3 +253,49 @@ def test_an_archived_message_is_answered_by_no_one(worked: Path, coord: Coord, m
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 1, checked
     assert "instance-3 may not answer msg_001, which is archived: its thread is closed" in checked.out
+
+
+def test_a_dependency_archived_by_the_commit_that_claims_its_dependent_is_done(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One commit may move a completed task to the archive and claim a task that waits for it:
+    the task it waits for is done either way, as it left the live file (the archive takes it as is)."""
+    start = git(worked, "rev-parse", "HEAD")
+    path = worked / "coordination" / model.TASKS
+    queue = json.loads(path.read_text())
+    done = next(t for t in queue["completed_tasks"] if t["task_id"] == "task_001")
+    queue["completed_tasks"].remove(done)
+    waiting = next(t for t in queue["pending_tasks"] if t["task_id"] == "task_002")
+    queue["pending_tasks"].remove(waiting)
+    queue["active_tasks"].append({**waiting, "status": "assigned", "assigned_to": "instance-1", "updated": LATER})
+    path.write_text(json.dumps(queue))
+    shard = worked / "coordination" / model.archive_of(model.TASKS)
+    shard.parent.mkdir(exist_ok=True)
+    shard.write_text(json.dumps({"pending_tasks": [], "active_tasks": [], "completed_tasks": [done]}))
+    git(worked, "add", "-A", "coordination")
+    monkeypatch.setenv("COORD_NOW", LATER)
+    later = {"GIT_COMMITTER_DATE": LATER, "GIT_AUTHOR_DATE": LATER}
+    git(
+        worked,
+        "commit",
+        "-qm",
+        "archive task_001, claim task_002\n\nCoord-Instance: instance-1",
+        "--no-verify",
+        env=later,
+    )
+    checked = coord(worked, "check", "--range", f"{start}..HEAD")
+    assert checked.code == 0, checked
+    # Deleted rather than archived, it is no dependency done: the deletion is what is refused.
+    shard.unlink()
+    git(
+        worked,
+        "commit",
+        "-qam",
+        "without the archive\n\nCoord-Instance: instance-1",
+        "--amend",
+        "--no-verify",
+        env=later,
+    )
+    checked = coord(worked, "check", "--range", f"{start}..HEAD")
+    assert checked.code == 1
+    assert "task_001 was deleted" in checked.out

@@ -185,6 +185,31 @@ def test_an_archived_record_restored_by_its_own_decider_is_refused(example_team:
     found(attacker, "duplicate-id")
 
 
+@pytest.mark.parametrize("shard", ["archive/decisions.json", SHARD], ids=["another-shard", "the-same-shard"])
+def test_a_record_two_lines_archived_is_merged_only_from_one_shard(example_team: Team, shard: str) -> None:
+    """instance-1 shares dec_001 archived into `shard`; instance-3 had archived it into its day's
+    shard on a line of its own. Merged, two shards would hold it; into the same one, the merge is
+    the driver's and lawful."""
+    attacker = Forger(example_team, ME).fresh()
+    other = Forger(example_team, "instance-1").fresh()
+    archive(other, "dec_001", shard)
+    other.commit("instance-1 archives dec_001")
+    accepted(other)
+    archive(attacker, "dec_001", SHARD)
+    attacker.commit("instance-3 archives dec_001")
+    git(attacker.clone, "fetch", "-q", "origin")
+    git(attacker.clone, "merge", "-q", "--no-edit", "--no-verify", "origin/main")
+    if shard == SHARD:
+        accepted(attacker)
+        return
+    said = refused(attacker, "history")
+    assert "dec_001 would be archived twice, in archive/2024/01/15/decisions.json and in archive/decisions.json" in said
+    found(attacker, "history")
+    # Made some other way (before the history check refused it), coord validate finds it.
+    assert example_team.run(ME, "validate").code == 1
+    assert "dec_001 is archived in archive/2024/01/15/decisions.json too" in example_team.run(ME, "validate").out
+
+
 # The store wiped, restored or replaced ------------------------------------------------------------------
 
 

@@ -47,7 +47,11 @@ def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[s
         kept = {id(r) for name in coll.lists for r in after.get(name, ())}
         gone = [(r[key], r) for name in coll.lists for r in before.get(name, ()) if id(r) not in kept]
         old = dict(gone)  # a changed record's old version is one of these
-        new = Lazy(lambda: records.by_id(after, coll))
+        # A record this change archives is still known as its parent left it (the archive must
+        # take it unchanged): a task may start on a dependency completed and archived in one commit.
+        new = Lazy(lambda: {**leaving, **records.by_id(after, coll)})
+    arrived = {rid for rid, _, _ in written}
+    leaving = {rid: record for rid, record in gone if rid not in arrived}
     changes = [(rid, path, record, old.get(rid)) for rid, path, record in written if old.get(rid) != record]
     bounded = _bounded(file, kind, changes, who)
     if bounded is not None:
@@ -59,10 +63,7 @@ def live(file: str, before: Doc, after: Doc, who: Judge, left: dict[str, tuple[s
             yield from created(at, record, who, new)
         else:
             yield from changed(at, previous, record, who, new)
-    arrived = {rid for rid, _, _ in written}
-    for rid, record in gone:
-        if rid not in arrived:
-            left[rid] = (file, record)
+    left.update((rid, (file, record)) for rid, record in leaving.items())
 
 
 def _bounded(

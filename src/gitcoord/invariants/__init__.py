@@ -59,7 +59,21 @@ def check(
             findings.extend(_archive(file, state[file], state))
     if whole_archive and archives is not None:
         findings.extend(_live_and_archived(state, [f for f in model.COLLECTIONS if f in wanted], archives))
+        findings.extend(_archived_twice(state, [f for f in wanted if model.is_shard(f) and f in state]))
     return findings
+
+
+def _archived_twice(state: State, shards: Iterable[str]) -> Iterator[Finding]:
+    """A record is archived once: in one shard (a merge of two lines that archived it apart could
+    put it in two; the history check refuses that, and this finds what came before it)."""
+    first: dict[tuple[str, str], str] = {}
+    for shard in sorted(shards):
+        coll = model.COLLECTIONS[model.base(shard)]
+        for rid, path, _ in iter_records(state[shard], coll):
+            where = first.setdefault((coll.kind, rid), shard)
+            if where != shard:
+                message = f"{rid} is archived in {where} too: a record is archived once (readers take that copy)"
+                yield Finding(shard, path, "duplicate-id", message)
 
 
 def _live_and_archived(state: State, files: Iterable[str], archives: Archives) -> Iterator[Finding]:
