@@ -223,7 +223,7 @@ def snapshot(ws: Workspace, *, strict: bool = True, commit: git.Sha | None = Non
     at = commit or tip(ws)
 
     def read(files: list[str]) -> list[bytes | None]:
-        return git.read_blobs(ws.root, [f"{at}:{store.repo_path(f)}" for f in files])
+        return git.read_tip_blobs(ws.repo, [f"{at}:{store.repo_path(f)}" for f in files])
 
     def shards() -> list[str]:
         listed = git.paths_under(ws.root, f"{at}:{model.COORD_DIR}/{model.ARCHIVE}")

@@ -205,6 +205,34 @@ def test_objects_written_meanwhile_are_the_objects_hash_object_writes(clone: Pat
     assert git.read_blobs(clone, ids) == blobs
 
 
+def test_a_large_blob_at_the_tip_is_read_from_its_inflated_copy_and_only_its_own(clone: Path) -> None:
+    """Its copy is named by its blob id, so a newer version has a copy of its own and replaces the
+    old one; a copy cut short is passed over (and made again); a small blob has none."""
+    repo = git.discover(clone)
+    big = b"x" * git.inflated.LARGE
+    (clone / "big.json").write_bytes(big)
+    commit_all(clone, "big")
+    first = _head(clone)
+    spec = [f"{first}:big.json", f"{first}:a.txt", f"{first}:absent"]
+    assert git.read_tip_blobs(repo, spec) == [big, b"one\n", None]
+    folder = repo.common_dir / git.inflated.DIRECTORY
+    [copy] = folder.iterdir()
+    assert copy.read_bytes() == big, "the small one has no copy"
+    copy.write_bytes(b"x" * 10)  # cut short: a writer killed before the rename leaves no such thing
+    assert git.read_tip_blobs(repo, spec[:1]) == [big]
+    assert copy.read_bytes() == big, "made again"
+    copy.write_bytes(b"y" * git.inflated.LARGE)
+    assert git.read_tip_blobs(repo, spec[:1]) == [b"y" * git.inflated.LARGE], "the copy it reads"
+    copy.write_bytes(big)
+    versions = [big + b"y" * n for n in range(1, git.inflated.KEPT + 1)]
+    for version in versions:
+        (clone / "big.json").write_bytes(version)
+        commit_all(clone, "bigger")
+        assert git.read_tip_blobs(repo, [f"{_head(clone)}:big.json"]) == [version]
+    assert sorted(p.read_bytes() for p in folder.iterdir()) == versions, "the latest versions of a path are kept"
+    assert git.read_tip_blobs(repo, spec[:1]) == [big], "an older one is read from git"
+
+
 def test_objects_written_meanwhile_raise_what_git_said(tmp_path: Path) -> None:
     written = git.hash_objects_meanwhile(tmp_path, [b"one\n"])  # not a repository
     with pytest.raises(git.GitError) as caught:

@@ -30,6 +30,7 @@ from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.errors import SigningFailed
 from gitcoord.git.errors import TimedOut
 from gitcoord.git.errors import WouldOverwrite
+from gitcoord.git.inflated import read_tip_blobs
 from gitcoord.git.maintenance import Loose
 from gitcoord.git.maintenance import fetch_tip
 from gitcoord.git.maintenance import loose_objects
@@ -216,6 +217,7 @@ __all__ = [
     "push",
     "push_atomic",
     "read_blobs",
+    "read_tip_blobs",
     "ref_names",
     "refs_containing",
     "remote_url",

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
+from typing import TypeVar
 
 from gitcoord.git._process import classify
 from gitcoord.git._process import clean_env
@@ -49,40 +51,54 @@ def _by_id(spec: str) -> bool:
 
 
 class _Reader:
-    """One `git cat-file --batch` in `cwd`, asked again and again."""
+    """One `git cat-file --batch-command` in `cwd`, asked again and again: for objects' contents,
+    or only for what they are (`info`: id, type and size, nothing inflated)."""
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
         pipe = subprocess.PIPE
         self.proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"], cwd=cwd, stdin=pipe, stdout=pipe, stderr=subprocess.DEVNULL, env=english()
+            ["git", "cat-file", "--batch-command"],
+            cwd=cwd,
+            stdin=pipe,
+            stdout=pipe,
+            stderr=subprocess.DEVNULL,
+            env=english(),
         )
 
     def read(self, specs: Sequence[str], kind: bytes = b"blob") -> list[bytes | None]:
-        found: list[bytes | None] = []
+        return [answer if isinstance(answer, bytes) else None for answer in self._ask("contents", specs, kind)]
+
+    def info(self, specs: Sequence[str]) -> list[Info | None]:
+        return [answer if isinstance(answer, Info) else None for answer in self._ask("info", specs, b"")]
+
+    def _ask(self, command: str, specs: Sequence[str], kind: bytes) -> list[bytes | Info | None]:
+        found: list[bytes | Info | None] = []
         # A batch of lines well under a pipe's buffer, written whole, then its answers read in
         # turn: git cannot be left blocked on answers no one reads while the request is written
         # (a first contact asks for the trees of thousands of commits).
         for n in range(0, len(specs), _BATCH):
-            found += self._answers(specs[n : n + _BATCH], kind)
+            found += self._answers(command, specs[n : n + _BATCH], kind)
         return found
 
-    def _answers(self, specs: Sequence[str], kind: bytes) -> list[bytes | None]:
+    def _answers(self, command: str, specs: Sequence[str], kind: bytes) -> list[bytes | Info | None]:
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None
         assert stdout is not None
-        stdin.write("".join(s + "\n" for s in specs).encode())
+        stdin.write("".join(f"{command} {s}\n" for s in specs).encode())
         stdin.flush()
-        found: list[bytes | None] = []
+        found: list[bytes | Info | None] = []
         for _ in specs:
             header = stdout.readline().split()
             if not header:
-                raise BrokenPipeError("git cat-file --batch stopped")
+                raise BrokenPipeError("git cat-file --batch-command stopped")
             if header[-1] == b"missing" or header[-1] == b"ambiguous":
                 found.append(None)
-                continue
-            data = stdout.read(int(header[2]) + 1)[:-1]
-            found.append(data if header[1] == kind else None)
+            elif command == "info":
+                found.append(Info(Sha(header[0].decode()), header[1].decode(), int(header[2])))
+            else:
+                data = stdout.read(int(header[2]) + 1)[:-1]
+                found.append(data if header[1] == kind else None)
         return found
 
     def close(self) -> None:
@@ -92,6 +108,15 @@ class _Reader:
         self.proc.wait()
 
 
+class Info(NamedTuple):
+    """What an object is, without its contents."""
+
+    sha: Sha
+    type: str
+    size: int
+
+
+_T = TypeVar("_T")
 _BATCH = 200  # specs per write: some 20 KB at most, well under a pipe's 64 KB
 
 _READER_LOCK = threading.Lock()
@@ -99,15 +124,19 @@ _kept: _Reader | None = None  # one at a time: a command works in one repository
 
 
 def _read_kept(cwd: Path, specs: Sequence[str], kind: bytes = b"blob") -> list[bytes | None]:
-    """Objects of type `kind` through the reader kept for `cwd` (replacing one kept for another
-    repository, or one that stopped)."""
+    """Objects of type `kind` through the reader kept for `cwd`."""
+    return _with_reader(cwd, lambda reader: reader.read(specs, kind))
+
+
+def _with_reader(cwd: Path, ask: Callable[[_Reader], _T]) -> _T:
+    """`ask` of the reader kept for `cwd` (replacing one kept for another repository, or one that stopped)."""
     global _kept  # noqa: PLW0603 (the one reader this process keeps)
     for attempt in (1, 2):
         if _kept is None or _kept.cwd != cwd or _kept.proc.poll() is not None:
             _close_reader()
             _kept = _Reader(cwd)
         try:
-            return _kept.read(specs, kind)
+            return ask(_kept)
         except (BrokenPipeError, ValueError, IndexError):
             _close_reader()
             if attempt == 2:
@@ -143,6 +172,12 @@ def _read_once(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
     if proc.wait() != 0:
         raise GitError(cmd, proc.returncode, data, stderr)
     return _batch_contents(data, len(specs))
+
+
+def object_infos(cwd: Path, specs: Sequence[str]) -> list[Info | None]:
+    """What each of the specs (named by id, as for the kept reader) is; nothing inflated."""
+    with _READER_LOCK:
+        return _with_reader(cwd, lambda reader: reader.info(specs))
 
 
 def read_trees(cwd: Path, specs: Sequence[str]) -> list[bytes | None]:
