@@ -49,31 +49,42 @@ def over(ws: Workspace, old: str) -> Carried:
     start = onto or git.rev_parse(ws.root, ws.tracking)
     if mine is None or shared is None or start is None:
         return Carried(0, None)
-    listed = git.changes(ws.root, [mine, "--not", shared, start, "--no-merges"])
+    kept = f"they are kept on {old} as they were: redo on {ws.branch} those you still want"
+    tip, carried = made_again(ws, [mine, "--not", shared, start], start, kept)
+    if carried.steps and not git.update_ref(
+        ws.root, ws.ref, tip, onto, f"coord: steps not shared carried over from {old}"
+    ):
+        return Carried(0, f"{ws.branch} moved meanwhile; run `coord install` again")
+    return carried
+
+
+def made_again(ws: Workspace, revisions: list[str], start: git.Sha, kept: str) -> tuple[git.Sha, Carried]:
+    """This clone's steps among `revisions`, each made again in turn on `start`, the whole judged:
+    the new tip and how many; or `start` and why none was (`kept`: where they stay meanwhile)."""
+    listed = git.changes(ws.root, [*revisions, "--no-merges"])
     found = [(c, paths) for c in listed if (paths := _store_paths(ws, c))]
     if not found:
-        return Carried(0, None)
-    kept = f"they are kept on {old} as they were: redo on {ws.branch} those you still want"
+        return start, Carried(0, None)
     steps = _own(ws, [c for c, _ in found])
     if len(steps) < len(found):
         others = [c.subject for c, _ in found if c.sha not in steps]
-        return Carried(0, f"{len(others)} of them this clone did not make ({others[0]!r}); {kept}")
+        return start, Carried(0, f"{len(others)} of them this clone did not make ({others[0]!r}); {kept}")
     try:
         tip = start
         for c, paths in found:
             tip = _again(ws, c, paths, tip, steps[c.sha])
     except FatalError as e:
-        return Carried(0, f"{e}; {kept}")
+        return start, Carried(0, f"{e}; {kept}")
     from gitcoord import replay  # here: only a clone that carries steps over judges them itself
 
     verdict = replay.check_range(ws.root, [tip, "--not", start], now=clock.now())
     if verdict.findings:
         first = verdict.findings[0]
         step = verdict.subjects.get(first.commit, "a step")
-        return Carried(0, f"made again on {ws.branch}, {step!r} breaks the rules there ({first.message}); {kept}")
-    if not git.update_ref(ws.root, ws.ref, tip, onto, f"coord: steps not shared carried over from {old}"):
-        return Carried(0, f"{ws.branch} moved meanwhile; run `coord install` again")
-    return Carried(len(found), None)
+        return start, Carried(
+            0, f"made again on {ws.branch}, {step!r} breaks the rules there ({first.message}); {kept}"
+        )
+    return tip, Carried(len(found), None)
 
 
 def _own(ws: Workspace, commits: list[git.Change]) -> dict[str, str | None]:

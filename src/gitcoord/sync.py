@@ -82,6 +82,7 @@ def sync(
         deadline = clock() + patience
         attempt = 0
         locked_since: float | None = None
+        set_aside: list[voided.Dropped] = []  # this clone's steps a rewind it accepted left out
         while True:
             attempt += 1
             began = clock()
@@ -98,8 +99,9 @@ def sync(
             known = known if _rewound(ws, known, remote) else judged
             if accept_rewind and _rewound(ws, known, remote):
                 incoming.verify(ws, remote, judged)  # judged before the branch goes back to it, not after
-                local, known = _take_rewind(ws, local, remote), remote
-                judged = incoming.rewound_to(ws, remote, judged)
+                assert known is not None  # what a rewind is
+                local, set_aside = _take_rewind(ws, local, known, remote)
+                known, judged = remote, incoming.rewound_to(ws, remote, judged)
             _refuse_rewind(ws, known, remote)
             incoming.verify(ws, remote, judged)
             if remote is not None and remote != local:
@@ -123,7 +125,14 @@ def sync(
                 merged = merged or joined
                 counted = counts if start == local else None
                 return _result(
-                    ws, start, target, remote, merged=merged, attempts=attempt, counts=counted, dropped=dropped
+                    ws,
+                    start,
+                    target,
+                    remote,
+                    merged=merged,
+                    attempts=attempt,
+                    counts=counted,
+                    dropped=[*set_aside, *dropped],
                 )
             if clock() >= deadline:
                 raise FatalError(
@@ -197,13 +206,30 @@ def _rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> bo
     return remote is None or not git.is_ancestor(ws.root, known, remote)
 
 
-def _take_rewind(ws: Workspace, local: git.Sha | None, remote: git.Sha | None) -> git.Sha | None:
-    """Accept the rewound remote as the truth: the local branch goes back to it, and nothing is re-pushed."""
+def _take_rewind(
+    ws: Workspace, local: git.Sha | None, known: git.Sha, remote: git.Sha | None
+) -> tuple[git.Sha, list[voided.Dropped]]:
+    """Accept the rewound remote as the truth: the local branch goes back to it, and what it had
+    shared is not pushed again; but this clone's steps that were never shared (made since `known`,
+    what the remote held before) are made again on it, or, where they no longer apply, set aside."""
+    from gitcoord import carry  # here: only a rewind accepted makes steps again
+
     if remote is None:
         raise FatalError(f"{ws.remote} no longer has {ws.branch}; there is nothing to reset to")
-    if local is not None and not git.update_ref(ws.root, ws.ref, remote, local, "coord: accept the rewind"):
+    if local is None:
+        return remote, []
+    unshared = [local, "--not", known, remote]
+    kept = f"they are kept under {voided.KEPT}: redo with coord those you still want"
+    tip, carried = carry.made_again(ws, unshared, remote, kept)
+    dropped: list[voided.Dropped] = []
+    if carried.left is not None:
+        for c in git.changes(ws.root, unshared):
+            ref = git.Ref(voided.KEPT + c.sha)
+            git.update_ref(ws.root, ref, c.sha, None, "coord: not shared when a rewind was accepted")
+            dropped.append(voided.Dropped(c.sha, c.subject, f"not shared before the rewind: {carried.left}", ref))
+    if not git.update_ref(ws.root, ws.ref, tip, local, "coord: accept the rewind"):
         raise FatalError(f"{ws.branch} moved while the rewind was being accepted; run `coord sync` again")
-    return remote
+    return tip, dropped
 
 
 def _refuse_rewind(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> None:
@@ -217,7 +243,8 @@ def _refuse_rewind(ws: Workspace, known: git.Sha | None, remote: git.Sha | None)
         f"{ws.remote}/{ws.branch} was rewound: it had {known[:12]}, which it no longer contains, and {now}. "
         "Someone force-pushed or deleted the shared branch, dropping coordination events. Nothing was changed "
         "here and nothing was pushed. If the human coordinator did it to repair the branch, each clone takes "
-        "it with `coord sync --accept-rewind` (which drops this clone's commits the remote no longer has); "
+        "it with `coord sync --accept-rewind` (which drops what the remote no longer has, and makes this "
+        "clone's steps it never had again on it); "
         f"otherwise the human coordinator restores it from a clone that has {known[:12]} "
         f"(`git push {ws.remote} {known}:{ws.ref}`)."
     )

@@ -88,6 +88,46 @@ def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
     assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
 
 
+def _rewound_under(team: Team, who: str) -> str:
+    """A task instance-1 shares, which `who` sees; then the shared branch is forced back before it."""
+    task = team("instance-1", "task", "add", "made before the rewind", "--sync").split()[0]
+    team(who, "sync")
+    git(team.clones["instance-1"], "push", "-q", "--no-verify", "--force", "origin", "main~1:main")
+    return task
+
+
+def test_a_rewind_accepted_keeps_this_clone_s_steps_that_were_never_shared(team: Team) -> None:
+    """Made after the rewind (exit 5: committed here, not shared yet), a step is made again on the
+    rewound tip and shared: the rewind drops what the remote had, not what this clone made."""
+    two = team.clones["instance-2"]
+    lost = _rewound_under(team, "instance-2")
+    step = team.coord(two, "task", "add", "made here, after the rewind", "--sync")
+    assert step.code == ExitCode.UNSHARED, step
+    made = step.out.split()[0]
+    taken = team.coord(two, "sync", "--accept-rewind")
+    assert taken.code == 0, taken
+    shared = git(team.remote, "show", "main:coordination/task-queue.json")
+    assert made in shared, "the step is shared"
+    assert lost not in shared, "the rewind stands"
+    assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
+
+
+def test_a_rewind_accepted_sets_aside_and_names_a_step_that_no_longer_applies(team: Team) -> None:
+    """A claim of the task the rewind dropped cannot be made again: it is kept under
+    refs/coord/dropped/ and named, not lost."""
+    two = team.clones["instance-2"]
+    lost = _rewound_under(team, "instance-2")
+    assert team.coord(two, "task", "claim", lost, "--sync").code == ExitCode.UNSHARED
+    claim = git(two, "rev-parse", "main")
+    taken = team.coord(two, "sync", "--accept-rewind", "--json")
+    assert taken.code == 1, "told: a step of this clone was left out"
+    [dropped] = json.loads(taken.out)["data"]["dropped"]
+    assert dropped["commit"] == claim
+    assert dropped["why"].startswith("not shared before the rewind: "), dropped
+    assert git(two, "rev-parse", dropped["kept"]) == claim
+    assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
+
+
 @pytest.mark.parametrize("first", [("status",), ("git", "fetch", "-q", "origin")], ids=["a read", "git fetch"])
 def test_a_rewind_is_reported_after_a_read_or_a_fetch_moved_the_remote_tracking_ref(
     team: Team, first: tuple[str, ...]

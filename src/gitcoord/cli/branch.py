@@ -39,7 +39,8 @@ def log(*, instance: str | None, subject: str | None, limit: int, as_instance: s
 @click.option(
     "--accept-rewind",
     is_flag=True,
-    help="Take a shared branch that was rewound (a repair by the human coordinator) as it now is.",
+    help="Take a shared branch that was rewound (a repair by the human coordinator) as it now is; "
+    "this clone's steps it never had are made again on it.",
 )
 @reading_options
 def sync_command(*, accept_rewind: bool, as_instance: str | None, as_json: bool) -> int:
