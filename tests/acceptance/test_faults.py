@@ -269,10 +269,17 @@ def test_doctor_names_a_lock_left_behind_and_not_coord_s_own(team: Team) -> None
         (clone / ".git" / own).write_text("")
     checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
     assert checks["locks"] == {"name": "locks", "ok": True, "detail": "none held"}
-    (clone / ".git" / "index.lock").write_text("")
+    # git's: told apart from coord's by path, not by name (a branch named coord has refs/heads/coord.lock).
+    for held in (".git/index.lock", ".git/refs/heads/coord.lock", ".git/refs/remotes/origin/coord.lock"):
+        (clone / held).write_text("")
+        checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+        assert not checks["locks"]["ok"]
+        assert str(clone / held) in checks["locks"]["detail"]
+        (clone / held).unlink()
+    remote = team.remote / "refs" / "heads" / "main.lock"  # a push killed on the remote, a directory here
+    remote.write_text("")
     checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
-    assert not checks["locks"]["ok"]
-    assert "index.lock" in checks["locks"]["detail"]
+    assert f"{remote} (" in checks["locks"]["detail"]
 
 
 def test_the_copies_a_killed_merge_leaves_are_never_added_and_doctor_names_them(team: Team) -> None:

@@ -98,14 +98,26 @@ def _locks(ws: workspace.Workspace) -> clone.Check:
     """git's lock files left in this clone, and how long they have been there."""
     common = ws.repo.common_dir
     found = [*common.glob("*.lock"), *(common / "refs").rglob("*.lock"), *ws.repo.git_dir.glob("*.lock")]
-    # coord's own locks (the clone's, the background packer's) are the OS's, never left behind.
-    found = [p for p in found if p.name not in (lock.NAME, maintenance.LOCK)]
+    # coord's own locks (the clone's, the background packer's) are the OS's, never left behind;
+    # told apart by path: git's lock of a branch named coord is refs/heads/coord.lock.
+    found = [p for p in found if p not in (common / lock.NAME, common / maintenance.LOCK)]
+    found += _remote_lock(ws)
     if not found:
         return clone.Check("locks", True, "none held")
     now = time.time()
     aged = ", ".join(f"{p} ({now - p.stat().st_mtime:.0f}s old)" for p in sorted(set(found)) if p.exists())
     fix = "a git command holds them, or one was killed: remove them if none is running in this clone"
     return clone.Check("locks", False, f"{aged}: {fix}")
+
+
+def _remote_lock(ws: workspace.Workspace) -> list[Path]:
+    """The remote's lock of the shared branch, where the remote is a directory this clone can look in
+    (a push killed there leaves it, and every push is refused until someone removes it)."""
+    url = (git.remote_url(ws.root, ws.remote) or "").removeprefix("file://")
+    if not url or "://" in url or ":" in url.split("/")[0]:  # another machine's (ssh, https, host:path)
+        return []
+    found = [ws.root / url / f"{ws.ref}.lock", ws.root / url / ".git" / f"{ws.ref}.lock"]
+    return [p for p in found if p.is_file()]
 
 
 def _store(ws: workspace.Workspace, fresh: refresh.Freshness | None) -> tuple[clone.Check, Record | None]:
