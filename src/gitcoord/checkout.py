@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from gitcoord import fileio
 from gitcoord import git
+from gitcoord.errors import Busy
 from gitcoord.errors import FatalError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
             return _move_branch(ws, old, new)
         except git.Locked as e:  # another git command is running there
             if not delay:
-                raise FatalError(
+                raise Busy(
                     f"{e.lock} stays locked: another git command is working in this repository, or one was "
                     "killed and left the lock behind (remove it if none is running); nothing was committed"
                 ) from None

@@ -186,6 +186,24 @@ def test_a_stale_lock_on_the_tracking_ref_is_named(team: Team) -> None:
     assert "if no git command is running in this clone, remove that file" in result.err
 
 
+def test_a_step_refused_on_a_view_a_stale_lock_kept_behind_names_the_lock(team: Team) -> None:
+    """The task is on the shared branch, but a lock left here keeps this clone's branch from
+    moving up to it: the step's refusal ("there is no task") is the old view's, and the lock is
+    what to fix."""
+    task = team("instance-1", "task", "add", "shared meanwhile", "--sync").split()[0]
+    clone = team.clones["instance-2"]
+    lock = clone / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    result = team.coord(clone, "--json", "task", "claim", task, "--sync")
+    assert result.code == 1, result
+    error = json.loads(result.out)["error"]
+    assert error["kind"] == "busy", error
+    assert error["message"].startswith(f"{lock} stays locked"), error
+    assert f"On this clone's older view the step is refused: there is no task {task!r}" in error["message"]
+    lock.unlink()
+    assert team.coord(clone, "task", "claim", task, "--sync").code == 0
+
+
 def test_a_clone_where_git_knows_no_committer_is_told_so_and_nothing_is_committed(
     team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ from gitcoord.escape import safe
 from gitcoord.output import Output
 from gitcoord.protocol import Change
 from gitcoord.protocol import Context
+from gitcoord.protocol import Refused
 from gitcoord.records import State
 
 Build = Callable[[State, Context], Change]
@@ -55,9 +56,16 @@ def run(
     `creates` names the id key of a new record; `notes` are the command's own, beside the step's.
     """
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
-    if not no_commit and wants_sync(ws, sync):
-        catch_up(ws, out)
-    applied = commit_now(build, ws, no_commit=no_commit)
+    fresh, stuck = _caught_up(ws, out) if not no_commit and wants_sync(ws, sync) else (None, None)
+    try:
+        applied = commit_now(build, ws, no_commit=no_commit)
+    except Refused as e:  # on a view that may be behind the shared state's: say so, or what kept it there
+        if stuck is not None:
+            stuck.args = (f"{stuck}\nOn this clone's older view the step is refused: {e}",)
+            raise stuck from None
+        if fresh is not None and (lag := _lag(fresh)):
+            e.args = (f"{e}\n{lag}",)
+        raise
     try:
         applied, synced = share(ws, build, applied, sync)
     except NotShared:  # committed all the same: the reader gets the step (its new id too), then why
@@ -136,16 +144,34 @@ def catch_up(ws: workspace.Workspace, out: Output) -> refresh.Freshness:
     """Before a step that will be shared: read what the others did first (bounded), so that the
     step builds on it. Where the shared branch is checked out, git's own fast-forward moves the
     checkout too, and refuses over local edits; the step then builds on this clone's view."""
+    return _caught_up(ws, out)[0]
+
+
+def _caught_up(ws: workspace.Workspace, out: Output) -> tuple[refresh.Freshness, FatalError | None]:
+    """`catch_up`, and what kept the local branch from moving up to the remote's (a lock, local edits)."""
     fresh = refresh.refresh(ws, timeout=refresh.timeout(ws))
+    stuck = None
     if fresh.local is not None and fresh.commit is not None and fresh.local != fresh.commit == fresh.tracking:
         try:
             with lock.hold(ws.repo.common_dir):
                 commit.advance(ws, fresh.local, fresh.commit)
         except FatalError as e:
-            out.note(f"cannot bring {ws.branch} up to {ws.remote}'s here: {e}")
+            stuck = e
+            fresh = fresh._replace(problem=f"cannot bring {ws.branch} up to {ws.remote}'s here: {e}")
     for note in refresh.describe(fresh):
         out.note(note)
-    return fresh
+    return fresh, stuck
+
+
+def _lag(fresh: refresh.Freshness) -> str | None:
+    """Why the view a step was judged on may be behind the shared state, if it may."""
+    if fresh.problem is not None:
+        return f"(Judged on this clone's view, which may be behind {fresh.remote}'s: {fresh.problem}.)"
+    if fresh.missing:
+        return (
+            f"(Judged on this clone's view, which lacks {fresh.missing} commit(s) of {fresh.remote}'s: `coord sync`.)"
+        )
+    return None
 
 
 def share(
