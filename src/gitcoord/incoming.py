@@ -128,6 +128,13 @@ def _weighs(ws: Workspace, basis: str, commits: list[git.Sha]) -> bool:
     return any(r is not None and model.settings_of(r).human_coordinator == me for r in registries.values())
 
 
+def rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> bool:
+    """Whether the remote's tip lost `known`, what this clone saw it hold: someone force-pushed or deleted it."""
+    if known is None or known == remote:
+        return False
+    return remote is None or not git.is_ancestor(ws.root, known, remote)
+
+
 def rewound_to(ws: Workspace, remote: git.Sha | None, judged: git.Sha | None) -> git.Sha | None:
     """The rewound remote `remote`, judged, taken as what this clone saw it hold (`sync --accept-rewind`)."""
     if remote is not None and remote != judged:

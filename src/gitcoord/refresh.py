@@ -75,6 +75,10 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
     tips = git.tips(ws.root, [ws.ref, ws.tracking, incoming.verified_ref(ws), incoming.refused_ref(ws)])
     local, tracking = tips[ws.ref], tips[ws.tracking]
     refused = tips[incoming.refused_ref(ws)]
+    if problem is None and incoming.rewound(ws, tips[incoming.verified_ref(ws)], tracking):
+        # Not taken, and not this clone's to share again: the sync that meets it says what to do.
+        said = f"{ws.remote}/{ws.branch} was rewound: it lost commits this clone had judged good; `coord sync` tells"
+        return _seen(ws, remote=ws.remote, fetched=False, problem=said, commit=local, local=local, tracking=tracking)
     bad = incoming.judge_since(ws, tracking, tips[incoming.verified_ref(ws)])
     if bad is not None:  # what arrived breaks the rules: read, and build on, the last good state
         fetched, problem = problem is None, problem or incoming.summary(ws, bad)

@@ -96,8 +96,8 @@ def sync(
             remote = _fetch(ws)
             # What this clone saw the remote hold: the tracking ref, unless something fetched since
             # moved it past a rewind; what it judged good of the remote is moved by no fetch.
-            known = known if _rewound(ws, known, remote) else judged
-            if accept_rewind and _rewound(ws, known, remote):
+            known = known if incoming.rewound(ws, known, remote) else judged
+            if accept_rewind and incoming.rewound(ws, known, remote):
                 incoming.verify(ws, remote, judged)  # judged before the branch goes back to it, not after
                 assert known is not None  # what a rewind is
                 local, set_aside = _take_rewind(ws, local, known, remote)
@@ -200,12 +200,6 @@ def _backoff(attempt: int, took: float, waited: float) -> float:
     return min(MAX_WAIT, slot * random.uniform(0.5, 0.5 + max(1.0, window)))
 
 
-def _rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> bool:
-    if known is None or known == remote:
-        return False
-    return remote is None or not git.is_ancestor(ws.root, known, remote)
-
-
 def _take_rewind(
     ws: Workspace, local: git.Sha | None, known: git.Sha, remote: git.Sha | None
 ) -> tuple[git.Sha, list[voided.Dropped]]:
@@ -234,7 +228,7 @@ def _take_rewind(
 
 def _refuse_rewind(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> None:
     """A shared branch that lost commits this clone had seen was rewound or rewritten: say so, undo nothing."""
-    if not _rewound(ws, known, remote):
+    if not incoming.rewound(ws, known, remote):
         return
     assert known is not None
     git.update_ref(ws.root, ws.tracking, known, remote, "coord: keep what the remote had")  # see it again next time

@@ -83,9 +83,17 @@ def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
     assert git(team.remote, "rev-parse", "main") != dropped, "the rewind was not silently undone"
     again = team.coord(two, "sync")
     assert again.code == 1, "and it stays reported until someone decides"
+    # A read and doctor say so too, not that this clone has a commit to share.
+    read = team.coord(two, "status")
+    assert "origin/main was rewound: it lost commits this clone had judged good" in read.err, read
+    assert "not shared yet" not in read.err
+    checks = {c["name"]: c for c in json.loads(team.coord(two, "doctor", "--json").out)["data"]["checks"]}
+    assert not checks["remote"]["ok"]
+    assert "was rewound" in checks["remote"]["detail"]
     taken = team.coord(two, "sync", "--accept-rewind")
     assert taken.code == 0, taken
     assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
+    assert "rewound" not in team.coord(two, "status").err
 
 
 def _rewound_under(team: Team, who: str) -> str:

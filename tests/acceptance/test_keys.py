@@ -188,7 +188,7 @@ def test_a_rotation_that_loses_the_race_is_made_again_with_no_merge(
     team.fresh("instance-1")
     team.ok("instance-2", "checkin", "--sync")  # instance-1 has not seen it
     old = public_key(team.clones["instance-1"])
-    monkeypatch.setattr(step, "catch_up", lambda ws, out: None)  # its push then meets what it had not seen
+    monkeypatch.setattr(step, "_caught_up", lambda ws, out: (None, None))  # its push then meets what it had not seen
     rotated = team.run("instance-1", "key", "rotate", "--sync", "--json")
     assert rotated.code == 0, rotated
     assert json.loads(rotated.out)["data"]["sync"]["merged"] is False

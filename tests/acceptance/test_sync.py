@@ -272,7 +272,7 @@ def test_a_step_that_loses_the_race_is_made_again_on_the_new_tip_with_no_merge(
 
     team("instance-4", "sync")
     team("instance-2", "task", "add", "First in", "--sync")
-    monkeypatch.setattr(step, "catch_up", lambda ws, out: None)  # its push then meets what it had not seen
+    monkeypatch.setattr(step, "_caught_up", lambda ws, out: (None, None))  # its push then meets what it had not seen
     made = json.loads(team("instance-4", "task", "add", "Second", "--json"))
     assert made["ok"]
     assert made["data"]["sync"]["merged"] is False
@@ -293,7 +293,7 @@ def test_a_claim_that_loses_the_race_is_refused_and_nothing_is_committed(
     task = team("instance-2", "task", "add", "Agent dashboard", "--sync").splitlines()[0]
     team("instance-5", "sync")
     team("instance-4", "task", "claim", task, "--sync")
-    monkeypatch.setattr(step, "catch_up", lambda ws, out: None)
+    monkeypatch.setattr(step, "_caught_up", lambda ws, out: (None, None))
     lost = team.run("instance-5", "task", "claim", task, "--json")
     assert lost.code == 1, lost
     envelope = json.loads(lost.out)
