@@ -38,7 +38,8 @@ def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
             if not delay:
                 raise Busy(
                     f"{e.lock} stays locked: another git command is working in this repository, or one was "
-                    "killed and left the lock behind (remove it if none is running); nothing was committed"
+                    "killed and left the lock behind (remove it if none is running); nothing was committed",
+                    details={"lock": str(e.lock)},
                 ) from None
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

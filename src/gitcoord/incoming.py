@@ -195,6 +195,24 @@ def refused_ref(ws: Workspace) -> git.Ref:
     return git.Ref(f"refs/coord/refused/{ws.remote}/{ws.branch}")
 
 
+REDONE = "refs/coord/redone/"  # a step made again, and shared, in place of the commit named
+
+
+def redone(ws: Workspace, mine: git.Sha, again: git.Sha) -> None:
+    """Remember that the step `mine` was shared as `again` (made again on the remote's newer tip)
+    while this clone's branch could not move from it: the branch then takes the remote's line,
+    not a merge that would make the step twice."""
+    git.update_ref(ws.root, git.Ref(REDONE + mine), again, None, "coord: shared as made again")
+
+
+def superseded(ws: Workspace, local: git.Sha | None, tip: git.Sha | None) -> bool:
+    """Whether the local branch is a step that `tip`'s line holds as made again (see `redone`)."""
+    if local is None or tip is None:
+        return False
+    again = git.rev_parse(ws.root, REDONE + local)
+    return again is not None and (again == tip or git.is_ancestor(ws.root, again, tip))
+
+
 def verified_ref(ws: Workspace) -> git.Ref:
     """Where this clone remembers the last commit of the shared branch it judged good."""
     return git.Ref(f"refs/coord/verified/{ws.remote}/{ws.branch}")

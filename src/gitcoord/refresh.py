@@ -99,7 +99,7 @@ def refresh(ws: Workspace, *, timeout: float) -> Freshness:
             tracking=tracking,
             refused=refused,
         )
-    if local is None or git.is_ancestor(ws.root, local, tracking):
+    if local is None or git.is_ancestor(ws.root, local, tracking) or incoming.superseded(ws, local, tracking):
         if local is not None and git.worktree_of(ws.root, ws.branch) is None:
             local = _fast_forward(ws, local, tracking)
         return _seen(

@@ -24,13 +24,14 @@ from gitcoord import incoming
 from gitcoord import lock
 from gitcoord import voided
 from gitcoord import workspace
-from gitcoord.checkout import advance
+from gitcoord.checkout import advance as advance
 from gitcoord.checkout import finish_checkout
 from gitcoord.combine import Counts
 from gitcoord.combine import NeedsPerson as NeedsPerson
 from gitcoord.combine import Redo as Redo
 from gitcoord.combine import Undone as Undone
 from gitcoord.combine import combine
+from gitcoord.errors import Busy
 from gitcoord.errors import FatalError
 from gitcoord.workspace import Workspace
 
@@ -54,6 +55,7 @@ class Synced(NamedTuple):
     attempts: int
     news: dict[str, Any]
     dropped: list[voided.Dropped]  # this clone's commits left out, void under the remote's line
+    behind: str | None = None  # why the local branch is not at `after` yet, though the remote is
 
 
 class Declined(FatalError):
@@ -106,7 +108,9 @@ def sync(
             incoming.verify(ws, remote, judged)
             if remote is not None and remote != local:
                 _still_there(ws, remote, local)
-            target, counts, dropped, joined = combine(ws, local, remote, redo)
+            # A step shared as made again while this branch could not follow: the remote's line holds it.
+            ours = remote if incoming.superseded(ws, local, remote) else local
+            target, counts, dropped, joined = combine(ws, ours, remote, redo)
             if target != remote and not (redo is not None and counts is not None and counts[1] == 1 and not joined):
                 _judge_outgoing(ws, target, remote)  # all but the one step just made, and checked, here
             try:
@@ -117,9 +121,17 @@ def sync(
                     raise FatalError(_stale_remote_lock(ws, e)) from None
                 pushed = False
             # Only what the remote took moves the local branch: a lost race leaves no merge here.
-            if pushed and (target == local or advance(ws, local, target)):
+            moved, behind = False, None
+            if pushed:
                 if target != remote:
                     incoming.shared(ws, target)
+                try:
+                    moved = target == local or advance(ws, local, target)
+                except Busy as e:  # shared all the same: the branch follows at the next look
+                    if local is not None and not git.is_ancestor(ws.root, local, target):
+                        incoming.redone(ws, local, target)
+                    moved, behind = True, _left_behind(ws, local, target, e)
+            if pushed and moved:
                 if refused is not None:  # what the remote refused is shared now, or left behind
                     git.delete_refs(ws.root, incoming.refused_ref(ws))
                 merged = merged or joined
@@ -133,6 +145,7 @@ def sync(
                     attempts=attempt,
                     counts=counted,
                     dropped=[*set_aside, *dropped],
+                    behind=behind,
                 )
             if clock() >= deadline:
                 raise FatalError(
@@ -198,6 +211,15 @@ def _backoff(attempt: int, took: float, waited: float) -> float:
     slot = max(took, MIN_SLOT)
     window = 2 ** min(attempt, 4) * max(0.0, 1.0 - waited)
     return min(MAX_WAIT, slot * random.uniform(0.5, 0.5 + max(1.0, window)))
+
+
+def _left_behind(ws: Workspace, local: git.Sha | None, target: git.Sha, e: Busy) -> str:
+    lock = e.details().get("lock", "a lock")
+    return (
+        f"shared as {target[:12]}, but this clone's {ws.branch} could not follow it from {str(local)[:12]}: "
+        f"{lock} stays locked (another git command is working here, or one was killed and left it: remove it "
+        "if none is running); the next coord command brings the branch up"
+    )
 
 
 def _take_rewind(
@@ -353,6 +375,7 @@ def _result(
     attempts: int,
     counts: Counts | None = None,
     dropped: list[voided.Dropped] | None = None,
+    behind: str | None = None,
 ) -> Synced:
     def count(since: git.Sha | None) -> int:
         if since == after:
@@ -370,4 +393,4 @@ def _result(
 
         before, now = (workspace.snapshot(ws, strict=False, commit=c) for c in (start, after))
         news = whatsnew.between(before, now, ws.identity)
-    return Synced(start or "", after, fetched, pushed, merged, attempts, news, dropped or [])
+    return Synced(start or "", after, fetched, pushed, merged, attempts, news, dropped or [], behind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testing.repos import commit_msg_002_by_hand
@@ -303,3 +304,37 @@ def test_a_claim_that_loses_the_race_is_refused_and_nothing_is_committed(
     clone = team.clones["instance-5"]
     assert git(clone, "rev-parse", "main") == git(clone, "rev-parse", "origin/main"), "taken back"
     assert git(clone, "status", "--porcelain") == "", "the checkout follows"
+
+
+def test_a_step_shared_as_made_again_while_the_branch_cannot_follow_lands_once(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The push of the step made again goes through, then a lock keeps the local branch on the
+    step as first made: the step is shared (exit 0, and a note says why the branch lags), and the
+    next sync takes the remote's line instead of merging the first version in: it lands once."""
+    from gitcoord import sync as engine
+    from gitcoord.commands import step
+
+    team("instance-4", "sync")
+    team("instance-2", "task", "add", "First in", "--sync")
+    monkeypatch.setattr(step, "_caught_up", lambda ws, out: (None, None))  # its push then meets what it had not seen
+    clone = team.clones["instance-4"]
+    lock = clone / ".git" / "refs" / "heads" / "main.lock"
+    real = engine.advance
+
+    def locked(*args: Any) -> bool:
+        lock.write_text("")  # a git command at work, or one killed, just as the branch is to move
+        return real(*args)
+
+    monkeypatch.setattr(engine, "advance", locked)
+    made = json.loads(team("instance-4", "task", "add", "Second", "--json"))
+    assert made["ok"], made
+    assert any("could not follow it" in n and str(lock) in n for n in made["notes"]), made["notes"]
+    shared = made["data"]["commit"]
+    assert git(clone, "rev-parse", "origin/main") == shared != git(clone, "rev-parse", "main")
+    monkeypatch.setattr(engine, "advance", real)
+    lock.unlink()
+    team("instance-4", "sync")
+    assert git(clone, "rev-parse", "main") == git(team.remote, "rev-parse", "main") == shared, "no merge"
+    queue = git(team.remote, "show", "main:coordination/task-queue.json")
+    assert queue.count('"title": "Second"') == 1

@@ -26,13 +26,15 @@ def as_data(s: engine.Synced) -> dict[str, Any]:
 
 
 def losses(s: engine.Synced) -> list[str]:
-    """The claims of mine that the merge gave to another instance: a step reports them as notes,
-    in its JSON too, so that an agent does not go on with a task it does not hold."""
+    """The claims of mine that the merge gave to another instance, and why this clone's branch did not
+    follow what was shared: a step reports them as notes, in its JSON too, so that an agent does not
+    go on with a task it does not hold, or wonder where its step went."""
     hint = "`coord task ready --mine` shows other work"
-    return [
+    lost = [
         f"your claim on {safe(t['task_id'])} lost to {safe(t['lost_to'])}'s; {hint}"
         for t in s.news.get("claims_lost", ())
     ]
+    return [*([s.behind] if s.behind else []), *lost]
 
 
 def lines(ws: workspace.Workspace, s: engine.Synced, *, with_losses: bool = True) -> Iterator[str]:
@@ -43,13 +45,13 @@ def lines(ws: workspace.Workspace, s: engine.Synced, *, with_losses: bool = True
             f"  left out {d.commit[:12]} ({safe(d.subject)}), void under {ws.remote}/{ws.branch} since it was made: "
             f"{safe(d.why)} (kept as {d.kept})"
         )
+    for lost in losses(s) if with_losses else ():
+        yield f"  {lost}"
     news = s.news
     if not news:
         return
     from gitcoord import render  # here: a sync that brought nothing tells nothing more
 
-    for lost in losses(s) if with_losses else ():
-        yield f"  {lost}"
     for t in news.get("offered_to_me", ()):
         yield f"  offered to you: {safe(t['task_id'])} {safe(t['title'])} (accept or decline)"
     for m in news.get("messages_for_me", ()):
@@ -65,5 +67,7 @@ def sync(*, cwd: Path, as_instance: str | None, out: Output, accept_rewind: bool
     left = None
     if synced.dropped:
         left = f"{len(synced.dropped)} commit(s) of this clone left out, void under the shared line"
+    if synced.behind and out.as_json:
+        out.note(synced.behind)
     out.emit(as_data(synced), lines(ws, synced), problem=left)
     return ExitCode.FAILED if left else ExitCode.OK
