@@ -96,9 +96,11 @@ def sync(
             refused = tips[incoming.refused_ref(ws)]
             start = local if attempt == 1 else start
             remote = _fetch(ws)
-            # What this clone saw the remote hold: the tracking ref, unless something fetched since
-            # moved it past a rewind; what it judged good of the remote is moved by no fetch.
-            known = known if incoming.rewound(ws, known, remote) else judged
+            # What this clone saw the remote hold, and judged good: what it judged is moved by no
+            # fetch, and holds no tip it refused (the tracking ref does, once fetched: a repair
+            # that takes the shared branch back to the last good commit is no rewind).
+            unjudged = refused is not None and known == refused
+            known = judged if judged is not None or unjudged else known
             if accept_rewind and incoming.rewound(ws, known, remote):
                 incoming.verify(ws, remote, judged)  # judged before the branch goes back to it, not after
                 assert known is not None  # what a rewind is

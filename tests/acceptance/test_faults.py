@@ -57,6 +57,21 @@ def test_sync_judges_what_it_receives_and_keeps_its_good_state(team: Team, chang
     assert git(two, "rev-parse", "main") != good
 
 
+def test_the_repair_of_a_refused_tip_is_taken_not_reported_as_a_rewind(team: Team) -> None:
+    """The refusal says the human coordinator pushes the last good commit back; once they have,
+    the clones that refused the broken tip go on from there (it was never judged good)."""
+    one, two = team.clones["instance-1"], team.clones["instance-2"]
+    good = git(one, "rev-parse", "main")
+    _hand_commit(one, "break", "instance-1")
+    git(one, "push", "-q", "--no-verify", "origin", "main")
+    assert team.coord(two, "sync").code == 1, "refused"
+    git(one, "push", "-q", "--no-verify", "--force", "origin", f"{good}:main")
+    repaired = team.coord(two, "sync")
+    assert repaired.code == 0, repaired
+    assert "rewound" not in repaired.err
+    assert git(two, "rev-parse", "main") == good
+
+
 def test_sync_shares_no_commit_of_its_own_branch_that_breaks_the_rules(team: Team) -> None:
     """A commit that reached the branch by no step here (a fast-forward to a teammate's branch, a
     reset) is judged before it is pushed, as the pre-push hook a sync does not run would judge it:
