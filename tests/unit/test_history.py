@@ -405,7 +405,22 @@ def test_escalation_positions_are_each_ones_own(old: dict[str, Any]) -> None:
         model.DECISIONS,
         lambda d: d["pending_decisions"][0]["escalation"]["positions"][1].update(position="I changed my mind"),
     )
-    assert rules(raised, forged, "instance-3") == []
+    # Its own words now: they may not say the raiser wrote them down (the human would read them so).
+    assert rules(raised, forged, "instance-3") == [
+        (
+            "authorization",
+            "dec_002: instance-3 writes the position of instance-3 as written down by instance-1; a position "
+            "written since the escalation was raised is its writer's own: leave out `by`",
+        )
+    ]
+    restated = edit(
+        raised,
+        model.DECISIONS,
+        lambda d: d["pending_decisions"][0]["escalation"]["positions"].__setitem__(
+            1, {"instance": "instance-3", "position": "I changed my mind"}
+        ),
+    )
+    assert rules(raised, restated, "instance-3") == []
     assert rules(raised, forged, "instance-1") == [
         ("authorization", "instance-1 may not change the position of instance-3 on dec_002")
     ]

@@ -233,6 +233,7 @@ def _edited(
             yield at.finding("immutable", f"{at.rid}: an escalation, once raised, stays as it was raised", "escalation")
         fields.add("escalation.positions")
         yield from _attributed(at, new)  # whose words each position says it holds
+        yield from _restated(at, old, new, who)
     for field in sorted(fields):
         edit = kind.edits.get(field)
         if edit is None:
@@ -325,6 +326,21 @@ def _escalated_to(at: At, record: Record, who: Judge) -> Iterator[Finding]:
             )
             yield at.finding("authorization", message, "escalation", "positions", i, "by")
     yield from _attributed(at, record)
+
+
+def _restated(at: At, old: Record, new: Record, who: Judge) -> Iterator[Finding]:
+    """A position written or rewritten after the escalation was raised is its writer's own words:
+    it may say it was written down by the raiser only where the raiser wrote it (else an instance
+    could put words in the raiser's mouth, which the human would read as theirs)."""
+    raiser = (new.get("escalation") or {}).get("raised_by")
+    was = {p.get("instance"): p for p in (old.get("escalation") or {}).get("positions") or ()}
+    for i, p in enumerate((new.get("escalation") or {}).get("positions") or ()):
+        if p.get("by") is not None and who.actor != raiser and was.get(p.get("instance")) != p:
+            message = (
+                f"{at.rid}: {who.actor} writes the position of {p.get('instance')} as written down by {p['by']}; "
+                "a position written since the escalation was raised is its writer's own: leave out `by`"
+            )
+            yield at.finding("authorization", message, "escalation", "positions", i, "by")
 
 
 def _attributed(at: At, record: Record) -> Iterator[Finding]:
