@@ -194,3 +194,9 @@ def test_a_range_judged_a_part_at_a_time_says_what_it_says_judged_whole(
     assert "immutable" in rules(whole)
     monkeypatch.setattr(replay, "PART", 1)
     assert verdict(coord, seed_repo, base) == whole
+
+
+def test_an_empty_range_says_it_checked_no_commit(seed_repo: Path, coord: Coord) -> None:
+    """Not that a staged change keeps the rules: nothing was looked at."""
+    result = coord(seed_repo, "check", "--range", "HEAD..HEAD")
+    assert (result.code, result.out) == (0, "ok: 0 commit(s) checked\n")

@@ -94,7 +94,7 @@ def check(
             verdict = verdict._replace(findings=[rewritten, *verdict.findings])
     else:
         verdict = check_staged(ws)
-    return show_verdict(verdict, output_format=output_format, out=out)
+    return show_verdict(verdict, output_format=output_format, out=out, staged=not revisions)
 
 
 def _trusted(ws: workspace.Workspace, verdict: replay.Verdict, revisions: str, given: str | None) -> replay.Verdict:
@@ -147,7 +147,7 @@ def revisions_of(revisions: str) -> list[str]:
     return [revisions]
 
 
-def show_verdict(verdict: replay.Verdict, *, output_format: str, out: Output) -> int:
+def show_verdict(verdict: replay.Verdict, *, output_format: str, out: Output, staged: bool = False) -> int:
     first: dict[str, str] = {}
     for f in verdict.findings:
         first.setdefault(f.rule, f.commit)
@@ -175,9 +175,7 @@ def show_verdict(verdict: replay.Verdict, *, output_format: str, out: Output) ->
         )
         lines += ["  " + validation.format_finding(f._replace(commit="")) for f in shown if f.rule == rule]
     if not verdict.findings:
-        lines.append(
-            f"ok: {verdict.commits} commit(s) checked" if verdict.commits else "ok: the staged change keeps every rule"
-        )
+        lines.append("ok: the staged change keeps every rule" if staged else f"ok: {verdict.commits} commit(s) checked")
     broken = f"{len(first)} rule(s) broken: {', '.join(first)}"
     out.emit(data, lines, problem=broken if verdict.findings else None)
     return 1 if verdict.findings else 0
