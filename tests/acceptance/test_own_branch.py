@@ -260,6 +260,11 @@ def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord)
     assert refused.code == 1
     assert "only the human coordinator (human) may" in refused.err
     assert files_in(seed_repo) == before
+    for bad in ("-x", "a b", "x..y"):  # an option to git, what the registry's schema refuses, what git refuses
+        refused = coord(seed_repo, "--as", "human", "migrate", "--branch", bad)
+        assert refused.code == 2, refused
+        assert f"{bad!r} is not a name the store's branch can have" in refused.err
+        assert files_in(seed_repo) == before
     _ok(coord, seed_repo, "--as", "human", "migrate", "--branch", "coord")
     assert git(seed_repo, "config", "coord.branch") == "coord"
     assert (seed_repo / "coordination" / "MOVED.md").exists()

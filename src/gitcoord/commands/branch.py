@@ -10,6 +10,7 @@ branch's tip, so `coord log` and `coord check --range` read across the move.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from gitcoord import checkout
@@ -99,11 +100,19 @@ def _names_branch(registry: bytes | None) -> bool:
     return isinstance(settings, dict) and isinstance(settings.get("store_branch"), str)
 
 
+STORE_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")  # as the registry's schema has settings.store_branch
+
+
 def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     actor = ws.require_identity()
     code = ws.branch
     tip = workspace.tip(ws)
+    if not (STORE_BRANCH.fullmatch(branch) and git.is_branch_name(ws.root, branch)):
+        raise BadUsage(
+            f"{branch!r} is not a name the store's branch can have: letters, digits and . _ / -, "
+            "starting with a letter or digit, as git takes a branch name"
+        )
     if git.rev_parse(ws.root, f"refs/heads/{branch}") or git.rev_parse(ws.root, f"refs/remotes/{ws.remote}/{branch}"):
         raise Refused(f"{branch} exists already; give another name, or `git config coord.branch {branch}`")
     if branch == code:

@@ -57,6 +57,7 @@ from gitcoord.git.refs import delete_refs
 from gitcoord.git.refs import head_branch
 from gitcoord.git.refs import introduced
 from gitcoord.git.refs import is_ancestor
+from gitcoord.git.refs import is_branch_name
 from gitcoord.git.refs import last_deleted
 from gitcoord.git.refs import last_touched
 from gitcoord.git.refs import log
@@ -197,6 +198,7 @@ __all__ = [
     "introduced",
     "is_ancestor",
     "is_bare",
+    "is_branch_name",
     "last_deleted",
     "last_touched",
     "lock_file",

@@ -298,3 +298,8 @@ def last_deleted(cwd: Path, commit: Sha, path: str) -> Sha | None:
 def author(cwd: Path, commit: Sha) -> str:
     """Who made `commit`, as git records it: "Name <email>"."""
     return out(["log", "-n1", "--format=%an <%ae>", commit, "--"], cwd)
+
+
+def is_branch_name(cwd: Path, name: str) -> bool:
+    """Whether git takes `name` as a branch name (`git check-ref-format --branch`)."""
+    return run(["check-ref-format", "--branch", name], cwd, check=False).returncode == 0
