@@ -7,6 +7,7 @@ clone up; `coord doctor`, the hooks and `coord sync` check it, all through this 
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from collections.abc import Iterator
@@ -120,11 +121,26 @@ def _kept(root: Path, remote: str) -> str | None:
     before the store was made or shared (`coord install` before `coord init`, or before the
     human's first push) looks for it again rather than keep a branch that never had one."""
     current = git.config(root, "coord.branch").get("coord.branch")
-    if current is None or workspace.holds_store(root, remote, current):
+    if current is None:
+        return None
+    _look_again(root, remote, current)  # a move the remote took since this clone last fetched
+    if workspace.holds_store(root, remote, current):
         return current
     # A clone set up before `coord migrate` follows the store to its own branch.
     moved = workspace.follow(root, remote, current)
     return moved if moved != current else None
+
+
+def _look_again(root: Path, remote: str, branch: str) -> None:
+    """Fetch `branch` from `remote` (bounded), if it has one; what cannot be fetched is looked at as it was."""
+    if git.remote_url(root, remote) is None:
+        return
+    ref = git.Ref(f"refs/heads/{branch}")
+    with contextlib.suppress(git.RemoteRefMissing, git.TimedOut, git.FetchFailed, git.RefLocked):
+        git.fetch_within(root, remote, ref, git.Ref(f"refs/remotes/{remote}/{branch}"), timeout=FETCH_TIMEOUT)
+
+
+FETCH_TIMEOUT = 3.0  # seconds: a set-up that cannot reach the remote goes on with what it has
 
 
 def _choose_branch(root: Path, branch: str | None) -> list[str]:

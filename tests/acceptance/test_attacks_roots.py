@@ -139,6 +139,16 @@ def _migrated(team: Team) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_a_clone_that_has_not_fetched_since_the_move_follows_it_when_installed(example_team: Team) -> None:
+    """`coord install` looks at the remote again before it keeps the branch it was set up with."""
+    clone = example_team.clones["instance-2"]
+    assert git(clone, "config", "coord.branch") == "main"
+    _migrated(example_team)
+    done = example_team.run("instance-2", "install", "--as", "instance-2")
+    assert done.code == 0, done
+    assert git(clone, "config", "coord.branch") == "coord"
+
+
 def test_a_store_recreated_where_one_left_has_no_more_authority_than_it_had(example_team: Team) -> None:
     _migrated(example_team)
     attacker = Forger(example_team, "instance-3").fresh()
