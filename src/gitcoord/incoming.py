@@ -57,7 +57,7 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     since = known or (trust.checkpoint(ws.root, remote, told) if told else None)
     if since == remote:
         if known != remote:
-            git.update_ref(ws.root, verified_ref(ws), remote, known, "coord: signed by the human key told")
+            _remember(ws, verified_ref(ws), remote, known, "coord: signed by the human key told")
         return None
     # Not `--not local`: what this clone holds may never have been judged (a checkout `git clone`
     # made); what it made itself and shared is remembered as judged when it was shared (`shared`).
@@ -75,7 +75,7 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     # remote rewound or rewritten no longer contains. A sync says so (`sync`), whatever fetched since
     # (a read's refresh, a `git fetch`) moved the remote-tracking ref.
     if good is not None and good != known and (known is None or git.is_ancestor(ws.root, known, good)):
-        git.update_ref(ws.root, verified_ref(ws), good, known, "coord: judged good")
+        _remember(ws, verified_ref(ws), good, known, "coord: judged good")
     return verdict if verdict.findings else None
 
 
@@ -138,7 +138,7 @@ def rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> boo
 def rewound_to(ws: Workspace, remote: git.Sha | None, judged: git.Sha | None) -> git.Sha | None:
     """The rewound remote `remote`, judged, taken as what this clone saw it hold (`sync --accept-rewind`)."""
     if remote is not None and remote != judged:
-        git.update_ref(ws.root, verified_ref(ws), remote, judged, "coord: the rewind accepted")
+        _remember(ws, verified_ref(ws), remote, judged, "coord: the rewind accepted")
     return remote
 
 
@@ -148,7 +148,7 @@ def shared(ws: Workspace, tip: git.Sha) -> None:
     claims would count as new there, and a claim backdated on a side line merged in meanwhile
     would win the driver's race against the one this clone shared first."""
     ref = verified_ref(ws)
-    git.update_ref(ws.root, ref, tip, git.rev_parse(ws.root, ref), "coord: shared from this clone")
+    _remember(ws, ref, tip, git.rev_parse(ws.root, ref), "coord: shared from this clone")
 
 
 def _untrusted(ws: Workspace, verdict: replay.Verdict, tip: git.Sha) -> list[Finding]:
@@ -202,7 +202,7 @@ def redone(ws: Workspace, mine: git.Sha, again: git.Sha) -> None:
     """Remember that the step `mine` was shared as `again` (made again on the remote's newer tip)
     while this clone's branch could not move from it: the branch then takes the remote's line,
     not a merge that would make the step twice."""
-    git.update_ref(ws.root, git.Ref(REDONE + mine), again, None, "coord: shared as made again")
+    _remember(ws, git.Ref(REDONE + mine), again, None, "coord: shared as made again")
 
 
 def superseded(ws: Workspace, local: git.Sha | None, tip: git.Sha | None) -> bool:
@@ -211,6 +211,14 @@ def superseded(ws: Workspace, local: git.Sha | None, tip: git.Sha | None) -> boo
         return False
     again = git.rev_parse(ws.root, REDONE + local)
     return again is not None and (again == tip or git.is_ancestor(ws.root, again, tip))
+
+
+def _remember(ws: Workspace, ref: git.Ref, new: git.Sha, old: git.Sha | None, reason: str) -> None:
+    """Move one of coord's own records of what it judged (compare-and-swap). A record that cannot
+    move (its lock left by a killed command; `coord doctor` names it) only means the next look
+    judges again from the older one: slower, never wrong, and no reason to fail what was done."""
+    with contextlib.suppress(git.RefLocked):
+        git.update_ref(ws.root, ref, new, old, reason)
 
 
 def verified_ref(ws: Workspace) -> git.Ref:

@@ -227,6 +227,21 @@ def test_a_step_refused_on_a_view_a_stale_lock_kept_behind_names_the_lock(team: 
     assert team.coord(clone, "task", "claim", task, "--sync").code == 0
 
 
+def test_a_stale_lock_on_coord_s_record_of_what_it_judged_fails_nothing(team: Team) -> None:
+    """refs/coord/verified/ is coord's bookkeeping: a record that cannot move means the next look
+    judges again from the older one, so a step and a sync go on, and doctor names the lock."""
+    team("instance-1", "checkin", "--sync")  # something new for the other clone to judge
+    clone = team.clones["instance-2"]
+    lock = clone / ".git" / "refs" / "coord" / "verified" / "origin" / "main.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+    step = team.coord(clone, "msg", "send", "--to", "all", "--subject", "s", "--body", "b", "--sync")
+    assert step.code == 0, step
+    assert team.coord(clone, "sync").code == 0
+    checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+    assert str(lock) in checks["locks"]["detail"]
+
+
 def test_a_clone_where_git_knows_no_committer_is_told_so_and_nothing_is_committed(
     team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:
