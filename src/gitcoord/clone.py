@@ -55,6 +55,8 @@ def driver_command() -> str:
 def set_up(repo: git.Repo, *, branch: str | None = None, with_hooks: bool = True) -> list[str]:
     """Register the driver, the attributes, the branch and (unless `with_hooks` is false) the hooks;
     return what changed."""
+    if branch is None:
+        _look_again(repo.root)  # a move the remote took since this clone last fetched
     return [
         *_register_driver(repo.root),
         *_fetch_store_branch(repo.root, branch),
@@ -121,19 +123,19 @@ def _kept(root: Path, remote: str) -> str | None:
     before the store was made or shared (`coord install` before `coord init`, or before the
     human's first push) looks for it again rather than keep a branch that never had one."""
     current = git.config(root, "coord.branch").get("coord.branch")
-    if current is None:
-        return None
-    _look_again(root, remote, current)  # a move the remote took since this clone last fetched
-    if workspace.holds_store(root, remote, current):
+    if current is None or workspace.holds_store(root, remote, current):
         return current
     # A clone set up before `coord migrate` follows the store to its own branch.
     moved = workspace.follow(root, remote, current)
     return moved if moved != current else None
 
 
-def _look_again(root: Path, remote: str, branch: str) -> None:
-    """Fetch `branch` from `remote` (bounded), if it has one; what cannot be fetched is looked at as it was."""
-    if git.remote_url(root, remote) is None:
+def _look_again(root: Path) -> None:
+    """Fetch the branch this clone was set up with (bounded), before `_kept` asks whether it still
+    holds the store; what cannot be fetched is looked at as it was."""
+    config = git.config(root, "coord.")
+    branch, remote = config.get("coord.branch"), config.get("coord.remote") or "origin"
+    if branch is None or git.remote_url(root, remote) is None:
         return
     ref = git.Ref(f"refs/heads/{branch}")
     with contextlib.suppress(git.RemoteRefMissing, git.TimedOut, git.FetchFailed, git.RefLocked):

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from gitcoord import clone
 from gitcoord import git
+from gitcoord import incoming
 from gitcoord import model
 from gitcoord import store
 from gitcoord import voided
@@ -71,7 +72,9 @@ def combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None, redo: 
     ahead, behind = git.ahead_behind(ws.root, local, remote)
     if not behind:
         return Combined(local, (0, ahead), [], False)
-    if not ahead:
+    # Nothing of its own either where it is a step shared as made again while this branch could
+    # not follow it (`incoming.redone`): the remote's line holds that step; a merge would make it twice.
+    if not ahead or incoming.superseded(ws, local, remote):
         return Combined(remote, (behind, 0), [], False)
     if redo is not None and ahead == 1 and local == redo.mine:
         return Combined(_made_again(ws, redo, local, remote), (behind + 1, 1), [], False)

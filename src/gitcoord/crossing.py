@@ -268,10 +268,11 @@ def _changed_since(
             if rid in held:
                 message = f"{rid} was changed since on the line this merge joins; archive it again from there"
                 found.append(((file, rid), [Finding(file, (), "history", message)]))
-            elif (here := new.shard_of(coll.kind, rid)) and joined.shard_of(coll.kind, rid) not in (None, here):
-                # Both lines archived it, into two shards: merged, it would be archived twice.
-                shards = " and in ".join(sorted({here, joined.shard_of(coll.kind, rid) or ""}))
-                message = f"{rid} would be archived twice, in {shards}; a record is archived once"
+                continue
+            here, there = new.shard_of(coll.kind, rid), joined.shard_of(coll.kind, rid)
+            if here is not None and there is not None and here != there:  # both lines archived it, apart
+                first, second = sorted((here, there))
+                message = f"{rid} would be archived twice, in {first} and in {second}; a record is archived once"
                 found.append(((file, rid), [Finding(file, (), "history", message)]))
         stale = [r for r in sorted(after) if r in before and after[r] != before[r] and r in moved]
         for rid in [r for r in stale if r not in held and joined.archives(coll.kind, r) is not None]:

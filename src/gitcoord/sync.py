@@ -99,8 +99,7 @@ def sync(
             # What this clone saw the remote hold, and judged good: what it judged is moved by no
             # fetch, and holds no tip it refused (the tracking ref does, once fetched: a repair
             # that takes the shared branch back to the last good commit is no rewind).
-            unjudged = refused is not None and known == refused
-            known = judged if judged is not None or unjudged else known
+            known = judged if judged is not None or known == refused else known
             if accept_rewind and incoming.rewound(ws, known, remote):
                 incoming.verify(ws, remote, judged)  # judged before the branch goes back to it, not after
                 assert known is not None  # what a rewind is
@@ -110,9 +109,7 @@ def sync(
             incoming.verify(ws, remote, judged)
             if remote is not None and remote != local:
                 _still_there(ws, remote, local)
-            # A step shared as made again while this branch could not follow: the remote's line holds it.
-            ours = remote if incoming.superseded(ws, local, remote) else local
-            target, counts, dropped, joined = combine(ws, ours, remote, redo)
+            target, counts, dropped, joined = combine(ws, local, remote, redo)
             if target != remote and not (redo is not None and counts is not None and counts[1] == 1 and not joined):
                 _judge_outgoing(ws, target, remote)  # all but the one step just made, and checked, here
             try:

@@ -275,27 +275,16 @@ def test_a_dependency_archived_by_the_commit_that_claims_its_dependent_is_done(
     git(worked, "add", "-A", "coordination")
     monkeypatch.setenv("COORD_NOW", LATER)
     later = {"GIT_COMMITTER_DATE": LATER, "GIT_AUTHOR_DATE": LATER}
-    git(
-        worked,
-        "commit",
-        "-qm",
-        "archive task_001, claim task_002\n\nCoord-Instance: instance-1",
-        "--no-verify",
-        env=later,
-    )
+
+    def commit(subject: str, *more: str) -> None:
+        git(worked, "commit", "-qam", f"{subject}\n\nCoord-Instance: instance-1", "--no-verify", *more, env=later)
+
+    commit("archive task_001, claim task_002")
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 0, checked
     # Deleted rather than archived, it is no dependency done: the deletion is what is refused.
     shard.unlink()
-    git(
-        worked,
-        "commit",
-        "-qam",
-        "without the archive\n\nCoord-Instance: instance-1",
-        "--amend",
-        "--no-verify",
-        env=later,
-    )
+    commit("without the archive", "--amend")
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 1
     assert "task_001 was deleted" in checked.out
