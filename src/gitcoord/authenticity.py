@@ -57,6 +57,7 @@ class Expected(NamedTuple):
     human: str
     registers: frozenset[str]  # instances this commit creates with a key (the bootstrap case)
     rekeys: tuple[str, ...] = ()  # whose keys a commit turning signatures on changes too (it may not)
+    barred: frozenset[str] = frozenset()  # names a side line registers that the line it joins holds already
 
 
 def requires(registry: Doc | None) -> bool:
@@ -118,6 +119,7 @@ def expected(
                     keys[name] -= before[name] - current[name]
     human = model.settings_of(first).human_coordinator if first is not None else model.DEFAULT_HUMAN
     registers: set[str] = set()
+    barred: set[str] = set()
     if len(parents) == 1 and new is not None:
         # The one exception to "keys come from the parent state": a self-registration. The
         # commit that creates an instance's entry may be signed by the key it registers,
@@ -125,7 +127,11 @@ def expected(
         # that instance only, so it cannot vouch for anyone else in the same commit.
         before = parents[0]["instances"] if parents[0] is not None else {}
         for name, entry in new["instances"].items():
-            if name not in before and entry.get("signing_key") and name != human and not _taken(also, name, entry):
+            if name in before or not entry.get("signing_key") or name == human:
+                continue
+            if _taken(also, name, entry):
+                barred.add(name)
+            else:
                 registers.add(name)
                 keys.setdefault(name, set()).add(entry["signing_key"])
     return Expected(
@@ -133,6 +139,7 @@ def expected(
         {name: frozenset(held) for name, held in keys.items()},
         human,
         frozenset(registers),
+        barred=frozenset(barred),
     )
 
 
@@ -166,11 +173,11 @@ def _by_the_human_key(before: Doc | None) -> Expected:
 
 
 def _taken(also: Line | None, name: str, entry: Doc) -> bool:
-    """Whether the line a commit joins holds `name` already with another key: a side line may not register it again."""
-    if also is None:
+    """Whether the line a commit joins knows `name` already, with another key or with none (its key
+    taken away there, as a leaked key is revoked): a side line may not register it again."""
+    if also is None or name not in (also.tip or {}).get("instances", {}):
         return False
-    held = keys_of(also.tip).get(name)
-    return held is not None and entry["signing_key"] not in held
+    return entry["signing_key"] not in keys_of(also.tip).get(name, frozenset())
 
 
 def judge(want: Expected, who: Acting, verdict: signing.Verdict | None) -> list[tuple[str, str]]:
@@ -243,6 +250,12 @@ def _how(actor: str, held: frozenset[str], want: Expected) -> str:
     if held:
         shown = ", ".join(sorted(sshkeys.fingerprint(k) for k in held))
         return f"{actor} signs with the key the registry holds for it ({shown}); `coord key show` in its clone"
+    if actor in want.barred:
+        return (
+            f"the store's line holds {actor} already, with another key or with none (taken away there): a branch grown "
+            f"from before it may not register {actor} again; the human coordinator enrolls its key on the line "
+            f"(`coord key set {actor} KEY`)"
+        )
     if actor == want.human:
         return (
             f"the registry holds no key for the human coordinator ({actor}); settings.human_key "

@@ -125,7 +125,7 @@ def _again(ws: Workspace, c: git.Change, paths: list[str], tip: git.Sha, key: st
     theirs = git.write_tree(ws.root, git.tree_ids(ws.root, [f"{c.sha}:"])[0], blobs)
     [ours] = git.tree_ids(ws.root, [f"{tip}:"])
     assert ours is not None  # a commit has a tree
-    tree = driver.merge_into(ws.root, (parent, tip, theirs), ours, paths, fail)
+    tree = driver.merge_into(ws.root, (parent, tip, theirs), ours, paths, fail, replaying=True)
     problems = validation.check(workspace.snapshot(ws, commit=tree))
     if problems:
         raise fail(problems[0].message)

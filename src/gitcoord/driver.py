@@ -37,9 +37,13 @@ def merge_into(
     tree: git.Sha,
     paths: Sequence[str],
     fail: Callable[[str], Exception],
+    *,
+    replaying: bool = False,
 ) -> git.Sha:
     """`tree` with each of `paths`, coordination files, merged record by record from `commits`
     (the base, ours and theirs), in this process; `fail(why)` is raised when one needs a person.
+    `replaying` a step on another tip, a clash the driver would settle (a claim that lost, kept in
+    `contested`) fails too: the step no longer applies there, and a plain commit writes no settlement.
 
     Where only one side changed a file, that side's bytes are taken as they are."""
     texts = iter(git.read_blobs(root, [f"{c}:{p}" for p in paths for c in commits]))
@@ -57,7 +61,7 @@ def merge_into(
             text, outcome = merge_texts(PurePosixPath(path).name, base, ours, theirs)
         except jsonio.ParseError as e:
             raise fail(f"{path}: cannot merge as JSON: a side does not parse ({e.message}, line {e.line})") from None
-        if outcome.conflicts:
+        if outcome.conflicts or (replaying and outcome.notes):
             raise fail("\n".join(merge_notes(path, outcome)))
         merged[path] = git.hash_object(root, text)
     return git.write_tree(root, tree, merged) if merged else tree

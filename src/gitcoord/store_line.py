@@ -159,13 +159,30 @@ def beside(line: str, u: Update) -> Refusal:
     return Refusal(u.ref, "", "", "store-line", message)
 
 
+def copied(root: Path, line: str, u: Update) -> list[Refusal]:
+    """A branch a newcomer's `coord install` looks at (the code's default branch, the store's own
+    name) that would come to hold a copy of the store beside the line: every join after it would be
+    asked which of the two the team shares (`workspace.store_branch`), and anyone who may push code
+    could make it so with one `git merge`. Only `coord migrate` brings the store to another branch."""
+    assert u.new is not None
+    if (u.old is not None and holds_store(root, [u.old])) or not holds_store(root, [u.new]):
+        return []
+    branch, there = u.ref[len(HEADS) :], line[len(HEADS) :]
+    message = (
+        f"{branch} would hold a copy of {model.COORD_DIR}/ while the store lives on {there}: every newcomer's "
+        f"`coord install` would have to ask which one the team shares"
+    )
+    return [Refusal(u.ref, "", "", "copy", message)]
+
+
 def holds_store(root: Path, tips: list[str]) -> bool:
     shas = [git.Sha(t) for t in tips]
     return any(blob is not None for blobs in workspace.blobs_at(root, shas).values() for blob in blobs.values())
 
 
 def kept(root: Path, u: Update) -> list[Refusal]:
-    """A branch that holds the store is never deleted or moved to a tip that drops its history."""
+    """The line's branch is never deleted or moved to a tip that drops its history: that history is
+    the event log. A copy of the store on another branch is that branch's own affair."""
     assert u.old is not None
     branch = u.ref[len(HEADS) :]
     if u.new is None:
@@ -190,6 +207,13 @@ def abandoned(root: Path, u: Update) -> list[Refusal]:
     if holds_store(root, [u.new]):
         message = f"{branch} would hold the store again at {u.new[:12]}: the store moved away from it, and lives on"
         return [Refusal(u.ref, "", "", "recreated", message)]
+    moved = workspace.moved_by(root, git.Sha(u.old)) if u.old is not None else None
+    if moved is not None and not git.is_ancestor(root, moved[0], git.Sha(u.new)):
+        message = (
+            f"{branch} would move to {u.new[:12]}, which drops {moved[0][:12]}, the `coord migrate` that took "
+            f"the store to {moved[1]}: a newcomer's `coord install` follows that commit to the store"
+        )
+        return [Refusal(u.ref, "", "", "history", message)]
     return []
 
 

@@ -281,17 +281,20 @@ def test_a_rollback_of_the_coordination_branch_is_refused(attacker: Forger) -> N
     found(attacker, "rewritten", "origin/main..HEAD~1")
 
 
-@pytest.mark.parametrize("branch", ["main", "side"])
-def test_deleting_a_branch_that_holds_the_store_is_refused(example_team: Team, branch: str) -> None:
+def test_deleting_the_stores_branch_is_refused(example_team: Team) -> None:
     attacker = Forger(example_team, ME).fresh()
-    git(example_team.remote, "branch", "side", "main")
-    refused(attacker, "deletion", f":{branch}")
+    refused(attacker, "deletion", ":main")
 
 
-def test_rewinding_another_branch_that_holds_the_store_is_refused(example_team: Team) -> None:
+def test_a_branch_beside_the_line_with_a_copy_of_the_store_is_codes_own(example_team: Team) -> None:
+    """A code branch forked from a store on main holds a copy of it: rebased, force-pushed and
+    deleted as any code branch, for the event log is the line's history, which stays."""
     attacker = Forger(example_team, ME).fresh()
     git(example_team.remote, "branch", "side", "main")
-    refused(attacker, "history", "--force", "HEAD~1:side")
+    line = example_team.remote_tip("main")
+    assert attacker.push("--force", "HEAD~1:side").returncode == 0
+    assert attacker.push(":side").returncode == 0
+    assert example_team.remote_tip("main") == line
 
 
 @pytest.mark.parametrize("ref", ["refs/heads/forged", "refs/tags/innocent", "refs/coord/main", "refs/notes/commits"])

@@ -225,8 +225,9 @@ def test_steps_not_shared_when_the_store_moved_are_made_again_where_it_went(exam
 
 
 def test_a_step_that_no_longer_applies_where_the_store_went_is_kept_and_told(example_team: Team) -> None:
-    """Claimed offline, claimed by another first: made again on the new branch it breaks the
-    rules, so nothing is carried; the clone is told, and its step stays where it was made."""
+    """Claimed offline, claimed by another first: made again on the new branch it no longer
+    applies, so nothing is carried; the clone is told why (the claim that lost, not a rule of the
+    driver's the step never touched), and its step stays where it was made."""
     one = example_team.clones["instance-1"]
     [task] = re.findall(r"task_\w+", example_team.ok(HUMAN, "task", "add", "contested", "--sync"))
     example_team.ok("instance-2", "sync")
@@ -239,7 +240,9 @@ def test_a_step_that_no_longer_applies_where_the_store_went_is_kept_and_told(exa
     assert example_team.run("instance-1", "sync").code == 1, "the store left main: sync says where it went"
     carried = json.loads(example_team.ok("instance-1", "install", "--as", "instance-1", "--json"))["data"]["carried"]
     assert (carried["from"], carried["steps"]) == ("main", 0), carried
-    assert "breaks the rules there" in carried["left"], carried
+    assert f"no longer applies on coord: coordination/task-queue.json: {task}: instance-1" in carried["left"], carried
+    assert "lost to instance-2" in carried["left"], carried
+    assert "contested" not in carried["left"], carried
     assert "redo on coord those you still want" in carried["left"], carried
     assert git(one, "rev-parse", "main") == mine, "kept as it was made"
     assert git(one, "rev-parse", "coord") == git(example_team.remote, "rev-parse", "coord")
@@ -385,6 +388,28 @@ def test_a_branch_the_store_moved_away_from_is_not_rewound_to_hold_it(example_te
     assert git(newcomer, "config", "coord.branch") == "store2", "coord's MOVED.md says where it went on to"
 
 
+def test_a_branch_the_store_moved_away_from_keeps_the_move_in_its_history(example_team: Team, tmp_path: Path) -> None:
+    """Rewound to before the move, main would say nothing of where the store went: a newcomer's
+    `coord install` follows the migrate commit, not a MOVED.md anyone could write. Code commits
+    since the move are main's own, rewritten as any."""
+    _migrated(example_team)
+    attacker = Forger(example_team, "instance-3").fresh()
+    code_only = attacker.commit_tree(git(attacker.clone, "mktree", stdin=""), [], "code from scratch\n", key=None)
+    said = refused(attacker, "history", f"+{code_only}:refs/heads/main")
+    assert "which drops" in said, said
+    assert "the `coord migrate` that took the store to coord" in said, said
+    moved = git(attacker.clone, "rev-parse", "origin/main")
+    git(attacker.clone, "checkout", "-q", "--detach", moved)
+    (attacker.clone / "app.txt").write_text("code\n")
+    attacker.commit("code on main", actor="")
+    assert attacker.push("HEAD:refs/heads/main").returncode == 0
+    assert attacker.push(f"+{moved}:refs/heads/main").returncode == 0, "back to the move itself: it stays"
+    newcomer = tmp_path / "newcomer"
+    git(example_team.base, "clone", "-q", str(example_team.remote), str(newcomer))
+    example_team.ok(None, "install", "--as", "instance-4", where=newcomer)
+    assert git(newcomer, "config", "coord.branch") == "coord"
+
+
 def test_the_move_is_shared_at_once_or_not_at_all(example_team: Team) -> None:
     """`coord migrate` pushes both branches in one atomic push: a step shared on main meanwhile makes
     it undo the move and say so, rather than leave a live store on each branch and the team split."""
@@ -401,6 +426,17 @@ def test_the_move_is_shared_at_once_or_not_at_all(example_team: Team) -> None:
     said = " ".join(example_team.ok(HUMAN, "migrate", "--branch", "coord").split())
     assert "shared both with origin at once" in said, said
     assert _line(example_team) == "refs/heads/coord"
+
+
+def test_a_copy_of_the_store_under_the_name_of_its_own_branch_is_refused(example_team: Team) -> None:
+    """The store on main: the name `coord` is where a newcomer looks next, so a copy there (main's tip
+    pushed as coord) would leave every join after it to ask which store the team shares."""
+    attacker = Forger(example_team, "instance-3").fresh()
+    said = refused(attacker, "copy", "HEAD:refs/heads/coord")
+    assert "coord would hold a copy of coordination/ while the store lives on main" in said, said
+    assert attacker.push("HEAD:refs/heads/feature").returncode == 0, "a code branch holds the store as main does"
+    assert attacker.push("+HEAD~1:refs/heads/feature").returncode == 0, "and is rewritten as any code branch"
+    assert attacker.push(":refs/heads/feature").returncode == 0
 
 
 def test_a_second_store_naming_itself_beside_the_line_is_refused(example_team: Team) -> None:

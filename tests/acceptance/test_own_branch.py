@@ -397,3 +397,43 @@ def test_the_gate_refuses_a_first_push_of_two_branches_naming_themselves_the_sto
     assert git(fresh, "branch", "--format=%(refname:short)") == ""
     assert _push(side, "origin/coord:refs/heads/coord", to=str(fresh)).returncode == 0
     assert git(fresh, "config", "coord.line") == "refs/heads/coord"
+
+
+def test_the_gate_keeps_a_copy_of_the_store_off_the_code_branch(team: dict[str, Path], coord: Coord) -> None:
+    """A merge of the store's branch into main would leave a newcomer two stores to choose between
+    (either could be a copy anyone who pushes code made), so every join after it would stop and ask."""
+    remote, one = team["remote"], team["instance-1"]
+    _ok(coord, remote, "install", "--server")
+    git(one, "fetch", "-q", "origin")
+    git(one, "merge", "-q", "--no-edit", "--allow-unrelated-histories", "origin/coord", "-m", "merge coord into main")
+    pushed = _push(one, "main")
+    assert pushed.returncode == 1, pushed.stderr
+    assert "[copy]" in pushed.stderr, pushed.stderr
+    assert "main would hold a copy of coordination/ while the store lives on coord" in pushed.stderr
+    assert "only `coord migrate` moves the store" in pushed.stderr
+    assert git(remote, "ls-tree", "--name-only", "main", "coordination/") == ""
+
+
+def test_a_copy_on_the_code_branch_from_before_the_gate_can_be_taken_away(
+    team: dict[str, Path], coord: Coord, tmp_path: Path
+) -> None:
+    """Only the line's branch is kept from deletion and rewinds: a copy pushed while the gate was away
+    (or before it) is taken away as any code commit is, and newcomers join again."""
+    remote, one = team["remote"], team["instance-1"]
+    _ok(coord, remote, "install", "--server")
+    before = git(one, "rev-parse", "main")
+    git(one, "fetch", "-q", "origin")
+    git(one, "merge", "-q", "--no-edit", "--allow-unrelated-histories", "origin/coord", "-m", "merge coord into main")
+    gate = remote / "hooks" / "pre-receive"
+    gate.rename(gate.with_name("away"))
+    assert _push(one, "main").returncode == 0, "no gate for a moment"
+    gate.with_name("away").rename(gate)
+    newcomer = tmp_path / "newcomer"
+    git(tmp_path, "clone", "-q", str(remote), str(newcomer))
+    assert "both 'main' and 'coord' hold" in coord(newcomer, "install").err
+    rewound = _push(one, f"+{before}:refs/heads/main")
+    assert rewound.returncode == 0, rewound.stderr
+    git(newcomer, "fetch", "-q", "--prune", "origin")
+    assert coord(newcomer, "install").code == 0
+    assert git(newcomer, "config", "coord.branch") == "coord"
+    assert "rewrite or rollback" in _push(one, f"+{before}:refs/heads/coord").stderr, "the line stays kept"

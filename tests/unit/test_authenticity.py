@@ -167,3 +167,20 @@ def test_a_line_grown_from_before_an_instance_existed_lends_no_key_for_it() -> N
     registering = authenticity.expected([fork], theirs, also=joined)
     assert "instance-1" not in registering.registers, "the joined line holds that name with another key"
     assert authenticity.expected([fork], theirs).registers == {"instance-1"}, "alone, a self-registration"
+
+
+def test_a_line_grown_from_before_an_instance_existed_cannot_register_it_with_a_key_taken_away() -> None:
+    """The human took instance-1's leaked key out of its entry: a branch from before instance-1 was
+    registered may not register it again with that key, signed by it (one commit per branch, else)."""
+    fork = registry()
+    revoked = authenticity.Line(registry(instance_1=None), fork)
+    leaked = registry(instance_1=K1)
+    registering = authenticity.expected([fork], leaked, also=revoked)
+    assert "instance-1" not in registering.registers
+    assert registering.barred == {"instance-1"}
+    unknown = Verdict("U", "", sshkeys.fingerprint(K1))  # git's word for a key no allowed signer holds
+    problems = authenticity.judge(registering, Acting("instance-1", ("instance-1",)), unknown)
+    assert [rule for rule, _ in problems] == [authenticity.RULE]
+    assert "the store's line holds instance-1 already" in problems[0][1]
+    same = authenticity.Line(registry(instance_1=K1), fork)  # the line holds it with this very key
+    assert authenticity.expected([fork], leaked, also=same).registers == {"instance-1"}

@@ -1,9 +1,10 @@
 """`coord hook pre-receive`: the server's gate, which no client can skip.
 
 git runs it in the repository pushed to, with the pushed objects readable but not yet in
-place (its quarantine), and one `old new ref` line per ref being updated. It refuses, for a
-branch that holds coordination/ at its old tip: deleting it, or a push that is not a
-fast-forward (history rewritten or rolled back). A replace ref, outright. And for a push to
+place (its quarantine), and one `old new ref` line per ref being updated. It refuses, for the
+store's line: deleting it, or a push that is not a fast-forward (history rewritten or rolled
+back); a copy of the store on a branch a newcomer looks at (the default branch, the store's own
+name); a replace ref, outright. And for a push to
 any ref at all (a branch whose tip holds no store, a tag, refs/whatever, each could carry a
 forged commit for a later branch to point at): a pushed commit that deletes a coordination
 file, breaks a rule or is not signed as `coord check --range` requires, or changes the store
@@ -81,6 +82,7 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
     config = git.config(root, store_line.LEFT, UNJUDGED)  # one git process for the gate's own records
     left = (store_line.left_of(config) | store.left) - {line}
     unjudged = [git.Sha(c) for c in config.get(UNJUDGED, "").split()]
+    looked_at = {HEADS + b for b in (git.head_branch(root), workspace.OWN_BRANCH) if b} - {line}
     for u in pushed:
         if u.ref.startswith(REPLACE):
             message = "a replace ref would have git show every reader, this gate too, another commit in its place"
@@ -100,10 +102,12 @@ def _review(root: Path, pushed: list[Update], store: store_line.StoreLine, *, no
         if u.ref in left:
             refusals += store_line.abandoned(root, u)
         elif u.ref.startswith(HEADS) and u.old is not None:
-            if u.ref == kept or store_line.holds_store(root, [u.old]):
+            if u.ref == kept or (kept is None and store_line.holds_store(root, [u.old])):
                 refusals += store_line.kept(root, u)
             elif u.new is not None:
                 refusals += store_line.revived(root, u)
+        if line is not None and u.ref in looked_at and u.new is not None:
+            refusals += store_line.copied(root, line, u)
         if u.new is not None:
             refusals += _commits(root, u, now, joins=registry if u.ref != line else None, line=tip)
             refusals += _unjudged(root, u, unjudged, line=tip)
@@ -261,6 +265,8 @@ _TODO = {
     "its own repository",
     "store-line": "keep one branch whose store names itself the store's (settings.store_branch): push the other "
     "under another name, or, where such a branch is here already, the server's administrator deletes it",
+    "copy": "take the commit that brought coordination/ off the branch (most often a merge of the store's branch: "
+    "it is never merged into code); only `coord migrate` moves the store",
     "recreated": "leave the store where `coord migrate` moved it (the code branch's coordination/MOVED.md "
     "names it); `coord install` in a clone finds it",
     "trust": "the store, and its first human key, start from the human coordinator's key this server was told "
