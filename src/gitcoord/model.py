@@ -15,6 +15,7 @@ from typing import Literal
 from typing import NamedTuple
 from typing import get_args
 
+from gitcoord import rulebook
 from gitcoord import timestamps
 
 COORD_DIR: Final = "coordination"
@@ -149,14 +150,13 @@ def status_of(kind: str, record: Fields) -> str:
 
 
 def closed_at(kind: str, record: Fields) -> str | None:
-    """When a closed record closed: what decides its archive shard and when it may move there."""
-    if kind == "task":
-        found: str | None = record.get("updated") or record.get("created")
-    elif kind == "message":
-        found = record.get("closed_at") or record.get("timestamp")
-    else:
-        found = record.get("date")
-    return found
+    """When a closed record closed: what decides its archive shard and when it may move there.
+    (A record closed before the rulebook made the close write its stamp falls back to its first.)"""
+    found: str | None = record.get(rulebook.KINDS[kind].closing_stamp or "")
+    return found or record.get(_FIRST_STAMP.get(kind, ""))
+
+
+_FIRST_STAMP: Final = {"task": "created", "message": "timestamp"}
 
 
 class Settings(NamedTuple):

@@ -100,6 +100,9 @@ class Kind(NamedTuple):
     entries: Mapping[str, Entries]  # field path ("escalation.positions") -> its entries
     merge_only: frozenset[str]  # written only by the merge driver
     touched: frozenset[str]  # change along with any allowed change ("last changed" times)
+    # The time a move into a closed status writes anew, not older than the state it changes:
+    # the archive's wait counts from it, so a close that kept an old time would skip the wait.
+    closing_stamp: str | None = None
 
 
 def _move(
@@ -204,6 +207,7 @@ TASK: Final = Kind(
     },
     merge_only=frozenset({"contested"}),
     touched=frozenset({"updated"}),
+    closing_stamp="updated",
 )
 
 # Messages ---------------------------------------------------------------------------------
@@ -250,6 +254,7 @@ MESSAGE: Final = Kind(
     entries={},
     merge_only=frozenset(),
     touched=frozenset(),
+    closing_stamp="closed_at",
 )
 
 # Decisions --------------------------------------------------------------------------------
@@ -295,6 +300,7 @@ DECISION: Final = Kind(
     },
     merge_only=frozenset(),
     touched=frozenset(),
+    closing_stamp="date",
 )
 
 # The settings, and the files' own fields ----------------------------------------------------

@@ -140,6 +140,20 @@ def test_a_question_closed_backdated_to_be_archived_at_once_is_refused(attacker:
     found(attacker, "time")
 
 
+def test_a_task_closed_without_its_moment_is_refused_so_it_waits_for_the_archive(example_team: Team) -> None:
+    """task_001, in progress since 2024 with no `updated`, completed without saying when: it would
+    look closed in 2024 and free to leave the live files at once, past the archive's wait."""
+    holder = Forger(example_team, HOLDER).fresh()
+    holder.edit(TQ, lambda d: move(d, "task_001", "completed_tasks", status="completed"))
+    holder.commit("instance-2 completes task_001, saying not when")
+    said = refused(holder, "time")
+    assert "task_001: a move to completed writes updated, the moment it closed" in said
+    found(holder, "time")
+    holder.fresh().edit(TQ, lambda d: move(d, "task_001", "completed_tasks", status="completed", updated=current()))
+    holder.commit("instance-2 completes task_001, now")
+    accepted(holder)
+
+
 def test_a_backdated_claim_does_not_win_a_contested_task(example_team: Team) -> None:
     """instance-1 claims a task honestly and shares it first; instance-3's hand-made claim, backdated to
     2000 so that "the earlier claim wins", is refused when its own `coord sync` pushes the merge."""

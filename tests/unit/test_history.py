@@ -48,11 +48,11 @@ def move_task(doc: dict[str, Any], rid: str, to_list: str, **fields: Any) -> Non
 STEPS = [
     ("assign", "task_002", "instance-5", None, {"status": "offered", "assigned_to": "instance-1"}),
     ("claim", "task_002", "instance-1", "instance-3", {"status": "assigned", "assigned_to": "instance-1"}),
-    ("complete", "task_001", "instance-2", "instance-1", {"status": "completed"}),
+    ("complete", "task_001", "instance-2", "instance-1", {"status": "completed", "updated": "2024-01-15T12:00:00Z"}),
     ("block", "task_001", "instance-2", "instance-1", {"status": "blocked", "status_reason": "waiting"}),
     ("release", "task_001", "instance-2", "instance-1", {"status": "pending_assignment", "assigned_to": None}),
     ("release by the human", "task_001", "human", "instance-1", {"status": "pending_assignment", "assigned_to": None}),
-    ("cancel", "task_002", "human", "instance-1", {"status": "cancelled"}),
+    ("cancel", "task_002", "human", "instance-1", {"status": "cancelled", "updated": "2024-01-15T12:00:00Z"}),
 ]
 
 
@@ -69,6 +69,43 @@ def test_each_task_step_is_allowed_to_its_role_only(
         assert rule == "authorization"
         assert message.startswith(f"{denied} may not ")
         assert rid in message
+
+
+def test_a_close_writes_its_own_moment_which_the_archive_wait_counts_from(old: dict[str, Any]) -> None:
+    """A close that kept an old `updated` would make the task look closed long ago, and free to
+    leave the live files at once: the move into a closed status writes the time anew."""
+    since = WHEN - dt.timedelta(minutes=1)
+    started = edit(old, model.TASKS, lambda d: move_task(d, "task_001", "active_tasks", updated="2023-01-01T00:00:00Z"))
+    kept = edit(started, model.TASKS, lambda d: move_task(d, "task_001", "completed_tasks", status="completed"))
+    [(rule, message)] = [
+        (f.rule, f.message) for f in history.check(started, kept, "instance-2", when=WHEN, since=since)
+    ]
+    assert rule == "time"
+    assert "task_001 moves to completed with updated = 2023-01-01T00:00:00Z, before the state it changes" in message
+    fresh = edit(
+        kept, model.TASKS, lambda d: move_task(d, "task_001", "completed_tasks", updated="2024-01-15T12:00:00Z")
+    )
+    assert history.check(started, fresh, "instance-2", when=WHEN, since=since) == []
+    # within the skew of the state it changes, the time it had is the moment it closed
+    recent = edit(
+        started, model.TASKS, lambda d: move_task(d, "task_001", "active_tasks", updated="2024-01-15T11:55:00Z")
+    )
+    closed = edit(recent, model.TASKS, lambda d: move_task(d, "task_001", "completed_tasks", status="completed"))
+    assert history.check(recent, closed, "instance-2", when=WHEN, since=since) == []
+
+
+def test_a_close_with_no_time_is_refused(old: dict[str, Any]) -> None:
+    log = old[model.MESSAGES]
+    asked = next(m for m in log["messages"] if m["status"] == "pending_response")
+    closed = edit(old, model.MESSAGES, lambda d: _set(d, asked["message_id"], status="closed"))
+    found = [(f.rule, f.message) for f in history.check(old, closed, asked["from"], when=WHEN)]
+    assert ("time", f"{asked['message_id']}: a move to closed writes closed_at, the moment it closed") in found
+
+
+def _set(doc: dict[str, Any], rid: str, **fields: Any) -> None:
+    for m in doc["messages"]:
+        if m["message_id"] == rid:
+            m.update(fields)
 
 
 def test_a_task_is_taken_only_once_what_it_waits_for_is_done(old: dict[str, Any]) -> None:

@@ -195,6 +195,9 @@ def changed(
         if "escalation" in moved:
             yield from _escalated_to(at, new, who)
         fields -= moved | {"status"}
+        closed = rulebook.ARCHIVABLE_STATUSES.get(kind.name, frozenset())
+        if kind.closing_stamp and new_status in closed and old_status not in closed:
+            yield from times.closing(at, kind.closing_stamp, old, new, who)
     yield from _edited(at, old, new, who, fields, status=old_status, moved=bool(moved))
     yield from times.stamps(at, old, new, who)
     for field in sorted(kind.monotonic):

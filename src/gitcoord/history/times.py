@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,20 @@ def future(at: At, field: str, value: Any, who: Judge, *path: str | int) -> Iter
         yield at.finding("time", message, *path)
 
 
+def closing(at: At, field: str, old: Record, new: Record, who: Judge) -> Iterator[Finding]:
+    """A move into a closed status writes the moment it closed: the archive's wait counts from it.
+    A time kept from before (by more than the skew) would let the record leave the live files at once."""
+    value, status = value_of(new, field), new.get("status", "")
+    if value is None:
+        yield at.finding("time", f"{at.rid}: a move to {status} writes {field}, the moment it closed", field)
+    elif who.since is not None and value == value_of(old, field) and earlier(value, _minus_skew(who.since)):
+        message = (
+            f"{at.rid} moves to {status} with {field} = {value}, before the state it changes "
+            f"({timestamps.format(who.since)}): a close writes its own moment, which the archive's wait counts from"
+        )
+        yield at.finding("time", message, field)
+
+
 def value_of(record: Record, field: str) -> Any:
     """The value of a dotted field (`escalation.positions`); None where a part of it is missing."""
     value: Any = record
@@ -48,3 +63,7 @@ def value_of(record: Record, field: str) -> Any:
 def earlier(a: str | None, b: str | None) -> bool:
     """Whether the time `a` lies before `b` (never, where either is unset)."""
     return a is not None and b is not None and timestamps.parse(a) < timestamps.parse(b)
+
+
+def _minus_skew(moment: dt.datetime) -> str:
+    return timestamps.format(moment - rulebook.SKEW)

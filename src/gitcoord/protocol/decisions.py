@@ -112,7 +112,9 @@ def decide(
         else "; give your view with `coord decision input`"
         + ("" if decision.get("proposed_by") else f", or ask the human to name who decides it ({human})")
     )
-    edit.authorize("decision", decision, {**decision, "status": "active", "decided_by": [me]}, hint=hint)
+    edit.authorize(
+        "decision", decision, {**decision, "status": "active", "decided_by": [me], "date": ctx.stamp}, hint=hint
+    )
     names = [o["option"] for o in decision.get("options", ())]
     if option not in names and not escalated:
         raise Refused(f"{option!r} is not an option of {decision_id}; choose one of: {', '.join(names)}")
