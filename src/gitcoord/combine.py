@@ -57,6 +57,7 @@ class Combined(NamedTuple):
     counts: Counts | None  # (where known) the commits it adds to each side
     dropped: list[voided.Dropped]  # this clone's commits it leaves out, void under the remote's line
     merged: bool  # whether it is a merge of the two sides
+    again: bool = False  # whether it is the local step made again on the remote's tip (not after it)
 
 
 def combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None, redo: Redo | None = None) -> Combined:
@@ -77,7 +78,7 @@ def combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None, redo: 
     if not ahead or incoming.superseded(ws, local, remote):
         return Combined(remote, (behind, 0), [], False)
     if redo is not None and ahead == 1 and local == redo.mine:
-        return Combined(_made_again(ws, redo, local, remote), (behind + 1, 1), [], False)
+        return Combined(_made_again(ws, redo, local, remote), (behind + 1, 1), [], False, again=True)
     kept, dropped = voided.set_aside(ws, local, remote)
     if dropped:  # what is left of this clone's line, if anything, is merged as any other
         again = combine(ws, kept, remote)

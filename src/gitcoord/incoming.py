@@ -199,10 +199,19 @@ REDONE = "refs/coord/redone/"  # a step made again, and shared, in place of the 
 
 
 def redone(ws: Workspace, mine: git.Sha, again: git.Sha) -> None:
-    """Remember that the step `mine` was shared as `again` (made again on the remote's newer tip)
-    while this clone's branch could not move from it: the branch then takes the remote's line,
-    not a merge that would make the step twice."""
-    _remember(ws, git.Ref(REDONE + mine), again, None, "coord: shared as made again")
+    """Remember that the step `mine` is shared as `again` (made again on the remote's newer tip), before
+    the push: where this clone's branch does not move from it after (a kill, a lock), it then takes the
+    remote's line, not a merge that would make the step twice. A push that lost leaves a record of a
+    commit the remote never held, which `superseded` finds in no line, and the next try writes over it."""
+    ref = git.Ref(REDONE + mine)
+    _remember(ws, ref, again, git.rev_parse(ws.root, ref), "coord: shared as made again")
+
+
+def forget_redone(ws: Workspace, mine: git.Sha) -> None:
+    """The record of `redone`, once the branch took the step's line. One that cannot go (a lock
+    a killed command left) names a step the branch has left: `superseded` never asks for it."""
+    with contextlib.suppress(git.GitError):
+        git.delete_refs(ws.root, REDONE + mine)
 
 
 def superseded(ws: Workspace, local: git.Sha | None, tip: git.Sha | None) -> bool:

@@ -109,9 +109,14 @@ def sync(
             incoming.verify(ws, remote, judged)
             if remote is not None and remote != local:
                 _still_there(ws, remote, local)
-            target, counts, dropped, joined = combine(ws, local, remote, redo)
+            target, counts, dropped, joined, again = combine(ws, local, remote, redo)
             if target != remote and not (redo is not None and counts is not None and counts[1] == 1 and not joined):
                 _judge_outgoing(ws, target, remote)  # all but the one step just made, and checked, here
+            if again:
+                # Written before the push: killed once the remote took it, or unable to move the
+                # branch after, the next sync must know that the step is shared, or merge it twice.
+                assert local is not None  # a step was made here
+                incoming.redone(ws, local, target)
             try:
                 pushed = target == remote or _push(ws, target)
             except git.RemoteLocked as e:
@@ -127,12 +132,12 @@ def sync(
                 try:
                     moved = target == local or advance(ws, local, target)
                 except Busy as e:  # shared all the same: the branch follows at the next look
-                    if local is not None and not git.is_ancestor(ws.root, local, target):
-                        incoming.redone(ws, local, target)
                     moved, behind = True, _left_behind(ws, local, target, e)
             if pushed and moved:
                 if refused is not None:  # what the remote refused is shared now, or left behind
                     git.delete_refs(ws.root, incoming.refused_ref(ws))
+                if again and behind is None and local is not None:  # the branch took it: no longer needed
+                    incoming.forget_redone(ws, local)
                 merged = merged or joined
                 counted = counts if start == local else None
                 return _result(

@@ -73,12 +73,8 @@ def clones(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path, 
     return one, two, branch
 
 
-@pytest.mark.parametrize("when", ["before", "after"])
-@pytest.mark.parametrize("point", POINTS)
-def test_a_step_killed_at_any_git_command_leaves_clones_that_work(
-    clones: tuple[Path, Path, str], tmp_path: Path, point: str, when: str
-) -> None:
-    one, two, branch = clones
+def _killer(tmp_path: Path, point: str, when: str) -> tuple[dict[str, str], Path]:
+    """The environment that has coord killed before or after its first `git point`, and the mark it leaves."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "git"
@@ -91,6 +87,16 @@ def test_a_step_killed_at_any_git_command_leaves_clones_that_work(
         "COORD_KILL_WHEN": when,
         "COORD_KILL_MARK": str(mark),
     }
+    return kill, mark
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("point", POINTS)
+def test_a_step_killed_at_any_git_command_leaves_clones_that_work(
+    clones: tuple[Path, Path, str], tmp_path: Path, point: str, when: str
+) -> None:
+    one, two, branch = clones
+    kill, mark = _killer(tmp_path, point, when)
     step = ("--as", "instance-2", "msg", "send", "--to", "all", "--subject", "killed?", "--body", "b", "--sync")
     killed = _coord(two, *step, env=kill)
     assert mark.exists(), f"the step ran no `git {point}`"
@@ -108,3 +114,30 @@ def test_a_step_killed_at_any_git_command_leaves_clones_that_work(
     subjects = git(one, "log", "--format=%s", f"origin/{branch}")
     assert "again" in subjects
     assert subjects.count("killed?") <= 1, "a step lands once, or not at all"
+
+
+def test_a_step_made_again_and_killed_once_its_push_landed_lands_once(
+    clones: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    """The remote moved, so the step is made again on its tip and pushed: killed the moment the push
+    returns, before the branch here follows, the next sync takes the remote's line, not a merge
+    of the step with itself."""
+    one, two, branch = clones
+    _ok(one, "--as", "instance-1", "msg", "send", "--to", "all", "--subject", "first", "--body", "b", "--sync")
+    git(two, "config", "coord.fetchTimeout", "0.0001")  # the step is made on the view here, behind the remote
+    kill, mark = _killer(tmp_path, "push", "after")
+    step = ("--as", "instance-2", "msg", "send", "--to", "all", "--subject", "killed?", "--body", "b", "--sync")
+    killed = _coord(two, *step, env=kill)
+    assert mark.exists(), "the step pushed nothing"
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    shared = git(two, "log", "--format=%s", str(remote_tip(two, branch)))
+    assert shared.count("killed?") == 1, "the step made again reached the remote before the kill"
+    _ok(two, "--as", "instance-2", "sync")
+    _ok(one, "--as", "instance-1", "sync")
+    subjects = git(one, "log", "--format=%s", f"origin/{branch}")
+    assert subjects.count("killed?") == 1, subjects
+    assert git(two, "rev-parse", branch) == git(one, "rev-parse", f"origin/{branch}")
+
+
+def remote_tip(clone: Path, branch: str) -> str:
+    return git(clone, "ls-remote", "origin", f"refs/heads/{branch}").split()[0]
