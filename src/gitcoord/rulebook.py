@@ -51,6 +51,18 @@ ROLE_NAMES: Final = {
     HUMAN: "the human coordinator ({human})",
 }
 
+# The field of a record that names who plays each role for it. A name one of them holds is that
+# instance's standing on the record, so no new instance may take it (the human's former name).
+ROLE_FIELDS: Final = {
+    CREATOR: "created_by",
+    HOLDER: "assigned_to",
+    CLAIMANT: "assigned_to",
+    SENDER: "from",
+    RECIPIENT: "to",
+    PROPOSER: "proposed_by",
+    DECIDER: "decided_by",
+}
+
 # A time an actor writes may lie this far after the commit's own date (clocks differ a little).
 SKEW: Final = dt.timedelta(minutes=10)
 
@@ -185,10 +197,13 @@ TASK: Final = Kind(
         "complete": _move("in_progress", "completed", {HOLDER}, {"status_reason", "notes"}),
         "release": _move(_HELD, "pending_assignment", {HOLDER, HUMAN}, _ASSIGNMENT),
         "reclaim": _move(_HELD, "pending_assignment", {STALE_HOLDER, HUMAN}, _ASSIGNMENT),
-        "cancel": _move(OPEN_TASK, "cancelled", {HOLDER, CREATOR, HUMAN}, {"status_reason"}),
+        # Not its holder's: anyone may claim a task that waits, so a holder's say would be anyone's.
+        "cancel": _move(OPEN_TASK, "cancelled", {CREATOR, HUMAN}, {"status_reason"}),
     },
     edits={
-        **_edits({CREATOR, HOLDER, HUMAN}, _DETAILS - {"dependencies"}, set(OPEN_TASK)),
+        # What the work is stays its creator's (or the human's): claim, edit, release would
+        # otherwise let anyone rewrite any task that waits. A holder says more in notes.
+        **_edits({CREATOR, HUMAN}, _DETAILS - {"dependencies"}, set(OPEN_TASK)),
         # The order of the work is its creator's (or the human's): a holder does not lift what holds it back.
         **_edits({CREATOR, HUMAN}, {"dependencies"}, set(OPEN_TASK)),
         # Who should do it is the creator's suggestion (or the human's), not the holder's.

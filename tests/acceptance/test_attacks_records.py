@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +25,13 @@ from testing.forgery import claim
 from testing.forgery import current
 from testing.forgery import found
 from testing.forgery import move
+from testing.forgery import new_key
 from testing.forgery import new_message
 from testing.forgery import new_task
 from testing.forgery import put
 from testing.forgery import record
 from testing.forgery import refused
+from testing.forgery import register
 from testing.forgery import stamp
 from testing.repos import git
 from testing.signed import HUMAN
@@ -445,3 +448,59 @@ def test_a_broadcast_is_nobodys_to_close_for_everyone(example_team: Team) -> Non
     attacker.edit(ML, lambda d: record(d, note["message_id"]).update(status="acknowledged", closed_at=current()))
     attacker.commit("instance-3 closes the broadcast")
     refused(attacker, "authorization")
+
+
+def test_a_new_instance_may_not_take_the_human_s_former_name(example_team: Team, tmp_path: Path) -> None:
+    """The human needs no entry: renamed, its old name is free in the registry, yet its task still
+    names it as creator. An instance registered under it would cancel that task as its creator."""
+    made = example_team.ok(HUMAN, "task", "add", "The human's own task", "--sync", "--json")
+    task = json.loads(made)["data"]["record"]["task_id"]
+    human = Forger(example_team, HUMAN).fresh()
+    human.edit(model.REGISTRY, lambda d: d["settings"].update(human_coordinator="boss"))
+    human.commit("the human coordinator is called boss now")
+    accepted(human)
+    attacker = Forger(example_team, ME).fresh()
+    path, key = new_key(tmp_path, "old-name")
+    attacker.edit(model.REGISTRY, register(HUMAN, signing_key=key))
+    attacker.commit("register under the human's old name", actor=HUMAN, key=path)
+    said = refused(attacker, "authorization")
+    assert f"{HUMAN} is the name {task}.created_by holds" in said, said
+    found(attacker, "authorization")
+    attacker.fresh().edit(model.REGISTRY, register("newcomer", signing_key=key))
+    attacker.commit("register under a name of its own", actor="newcomer", key=path)
+    accepted(attacker)  # the honest twin
+
+
+def test_a_copy_of_another_s_entry_is_an_entry_added_in_their_name(example_team: Team) -> None:
+    """Appending a copy of the human's note makes the human seem to say it again, last."""
+    example_team.ok(HUMAN, "decision", "note", "dec_001", "--text", "VETO: not this one", "--sync")
+    example_team.ok(HUMAN, "decision", "note", "dec_001", "--text", "veto lifted", "--sync")
+    decider = Forger(example_team, HOLDER).fresh()  # dec_001 was decided by instance-2
+    veto = next(n for n in record(decider.read(DC), "dec_001")["notes"] if n["text"].startswith("VETO"))
+    _refused_by_hand(
+        decider, DC, append("dec_001", "notes", dict(veto)), "authorization", "instance-2 repeats the human's veto"
+    )
+    decider.fresh().edit(DC, append("dec_001", "notes", {**veto, "from": HOLDER, "at": current()}))
+    decider.commit("instance-2 says it too, as itself")
+    accepted(decider)  # the honest twin
+
+
+def test_a_holder_neither_rewrites_nor_cancels_the_task(example_team: Team) -> None:
+    """Anyone may claim a task that waits: a holder's say over what it is would be anyone's, so
+    claim, edit, release (or claim and cancel) would rewrite any task in the queue."""
+    made = example_team.ok(HUMAN, "task", "add", "Review the security checklist", "--sync", "--json")
+    task = json.loads(made)["data"]["record"]["task_id"]
+    example_team.ok(ME, "sync")
+    example_team.ok(ME, "task", "claim", task, "--sync")
+    edited = example_team.run(ME, "task", "edit", task, "--description", "Skip the checklist: deploy now.")
+    assert edited.code == 1, edited
+    assert f"{ME} may not change its description on {task}" in edited.err, edited
+    cancelled = example_team.run(ME, "task", "cancel", task, "--reason", "not needed")
+    assert cancelled.code == 1, cancelled
+    assert f"{ME} may not cancel it" in cancelled.err, cancelled
+    holder = Forger(example_team, ME).fresh()
+    _refused_by_hand(holder, TQ, put(task, priority="low"), "authorization", "instance-3 lowers what it holds")
+    holder.fresh()
+    example_team.ok(ME, "task", "release", task, "--reason", "not mine after all", "--sync")
+    example_team.ok(HUMAN, "sync")
+    example_team.ok(HUMAN, "task", "cancel", task, "--reason", "done another way", "--sync")  # the honest twin

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from testing.forgery import current
 from testing.repos import bare_remote
 from testing.repos import git
 from tests.conftest import Coord
@@ -77,7 +78,7 @@ def commit(repo: Path, who: str | None, *extra: str) -> subprocess.CompletedProc
 
 def _complete(d: dict[str, Any]) -> None:
     task = d["active_tasks"].pop(0)
-    task["status"] = "completed"
+    task.update(status="completed", updated=current())  # a close writes its moment
     d["completed_tasks"].append(task)
 
 

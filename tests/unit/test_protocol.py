@@ -196,7 +196,10 @@ def test_release_and_cancel(state: dict[str, Any]) -> None:
         match=r"instance-5 may not cancel it \(pending_assignment -> cancelled\) on task_002; the human coordinator \(human\) may",
     ):
         tasks.cancel(state, ctx("instance-5"), "task_002", "x")
-    change = tasks.cancel(state, ctx("instance-2"), "task_001", "superseded")
+    # Its holder does not cancel it: anyone may claim a task that waits, then cancel it as "its holder".
+    with pytest.raises(Refused, match=r"instance-2 may not cancel it \(in_progress -> cancelled\) on task_001"):
+        tasks.cancel(state, ctx("instance-2"), "task_001", "superseded")
+    change = tasks.cancel(state, ctx("human"), "task_001", "superseded")
     cancelled = apply(state, change)
     assert task(cancelled, "task_001")["status"] == "cancelled"
     assert change.notes == ("task_002, task_003 depend on task_001 and can no longer start",)

@@ -199,8 +199,8 @@ def task_edit(
     as_instance: str | None,
     as_json: bool,
 ) -> int:
-    """Change TASK's details while it is open (its creator, its holder or the human coordinator;
-    who it is suggested for: its creator or the human)."""
+    """Change TASK's details while it is open (its creator or the human coordinator; its holder
+    adds notes instead)."""
     from gitcoord.commands import tasks
 
     fields = {
@@ -253,7 +253,7 @@ def task_release(
 def task_cancel(
     *, task_id: str, reason: str, no_commit: bool, sync: bool | None, as_instance: str | None, as_json: bool
 ) -> int:
-    """Cancel TASK (its holder, its creator or the human coordinator)."""
+    """Cancel TASK (its creator or the human coordinator)."""
     from gitcoord.commands import tasks
 
     return tasks.cancel(

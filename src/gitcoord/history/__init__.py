@@ -84,6 +84,8 @@ def check(
         else:
             findings += record_changes.live(file, before, after, who, left)
             findings += file_fields.check(file, before, after, who)
+    if model.REGISTRY in files:
+        findings += _names_held(old, document(old, model.REGISTRY), document(new, model.REGISTRY))
     if event == rulebook.MIGRATE and all(_empty(n) for _, _, n in docs):
         findings += archive.migrated(docs, who)
     else:
@@ -96,6 +98,35 @@ def check(
         )
         return [Finding(first.file, first.path, "authorization", message)]
     return findings
+
+
+def _names_held(old: Mapping[str, Doc], before: Doc, after: Doc) -> list[Finding]:
+    """A new instance may not take a name the live records already hold in a role: a former human
+    coordinator's, who needs no entry. It would be the creator, sender or holder of what they did."""
+    fresh = sorted(after.get("instances", {}).keys() - before.get("instances", {}).keys())
+    if not fresh:
+        return []
+    held: dict[str, str] = {}
+    fields = sorted(set(rulebook.ROLE_FIELDS.values()))
+    for file in (model.TASKS, model.MESSAGES, model.DECISIONS):
+        coll = model.COLLECTIONS[file]
+        for rid, _, record in records.iter_records(document(old, file), coll):
+            for field in fields:
+                value = record.get(field)
+                for name in value if isinstance(value, list) else [value]:
+                    if isinstance(name, str):
+                        held.setdefault(name, f"{rid}.{field}")
+    return [
+        Finding(
+            model.REGISTRY,
+            ("instances", name),
+            "authorization",
+            f"{name} is the name {held[name]} holds (a former human coordinator's, or one that never "
+            "registered): an instance of that name would play that role there; register under another name",
+        )
+        for name in fresh
+        if name in held
+    ]
 
 
 def latest(file: str, doc: Doc) -> dt.datetime | None:

@@ -4,6 +4,7 @@ or an edit the rulebook allows, by a role the actor holds, and owned entries sta
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from gitcoord.history.roles import either
 from gitcoord.history.roles import holds
 from gitcoord.history.roles import refuse
 from gitcoord.jsonio import JsonPath
+from gitcoord.merge_policy import canon
 from gitcoord.model import Doc
 from gitcoord.model import Record
 
@@ -278,13 +280,16 @@ def _entries(at: At, field: str, before: Any, after: Any, who: Judge) -> Iterato
                 yield refuse(at._replace(path=(*at.path, *path)), who, f"change the {what} of {owner}")
         added = [e for o, e in now.items() if was.get(o) != e]
     else:
-        remaining = list(old)
+        # Counted, not looked up: a copy of another's entry is an entry added, and its owner's to add.
+        kept = collections.Counter(canon(e) for e in old)
+        added = []
         for entry in new:
-            if entry in remaining:
-                remaining.remove(entry)
-        if remaining:
+            if kept[canon(entry)] > 0:
+                kept[canon(entry)] -= 1
+            else:
+                added.append(entry)
+        if any(kept.values()):
             yield at.finding("immutable", f"{at.rid}.{field}: entries are only ever added, never changed", *path)
-        added = [e for e in new if e not in old]
         for entry in added:
             if entry.get(spec.owner) != who.actor:
                 owner = entry.get(spec.owner)

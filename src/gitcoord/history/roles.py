@@ -80,7 +80,7 @@ def holds(role: str, who: Judge, at: At, old: Record | None, new: Record) -> boo
     raise AssertionError(f"unknown role {role}")  # pragma: no cover
 
 
-_FIELD_ROLES = {rulebook.CREATOR: "created_by", rulebook.SENDER: "from", rulebook.PROPOSER: "proposed_by"}
+_FIELD_ROLES = {r: rulebook.ROLE_FIELDS[r] for r in (rulebook.CREATOR, rulebook.SENDER, rulebook.PROPOSER)}
 
 
 def _stale(who: Judge, old: Record | None) -> bool:
