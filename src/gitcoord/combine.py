@@ -79,6 +79,18 @@ def combine(ws: Workspace, local: git.Sha | None, remote: git.Sha | None, redo: 
         return Combined(remote, (behind, 0), [], False)
     if redo is not None and ahead == 1 and local == redo.mine:
         return Combined(_made_again(ws, redo, local, remote), (behind + 1, 1), [], False, again=True)
+    redone = incoming.redone_under(ws, local, remote)
+    if redone:  # steps made on one shared as made again: rebuilt on the shared line without it
+        why: dict[str, str] = {
+            m: f"shared already as {a[:12]}, made again on {ws.remote}'s newer tip" for m, a in redone.items()
+        }
+        kept, dropped = voided.leave_out(ws, local, remote, why)
+        for d in dropped:
+            if d.commit in redone:  # not left out: shared already, and kept nowhere else
+                git.delete_refs(ws.root, d.kept)
+        again = combine(ws, kept, remote)
+        others = [d for d in dropped if d.commit not in redone]
+        return again._replace(counts=None, dropped=[*others, *again.dropped])
     kept, dropped = voided.set_aside(ws, local, remote)
     if dropped:  # what is left of this clone's line, if anything, is merged as any other
         again = combine(ws, kept, remote)

@@ -207,11 +207,28 @@ def redone(ws: Workspace, mine: git.Sha, again: git.Sha) -> None:
     _remember(ws, ref, again, git.rev_parse(ws.root, ref), "coord: shared as made again")
 
 
-def forget_redone(ws: Workspace, mine: git.Sha) -> None:
-    """The record of `redone`, once the branch took the step's line. One that cannot go (a lock
-    a killed command left) names a step the branch has left: `superseded` never asks for it."""
+def forget_redone(ws: Workspace) -> None:
+    """The records of `redone`, once the branch took the shared line: none of its commits is
+    unshared. One that cannot go (a lock a killed command left) names a step the branch has
+    left, which `superseded` and `redone_under` never ask for."""
     with contextlib.suppress(git.GitError):
-        git.delete_refs(ws.root, REDONE + mine)
+        git.delete_refs(ws.root, REDONE)
+
+
+def redone_under(ws: Workspace, local: git.Sha, tip: git.Sha) -> dict[git.Sha, git.Sha]:
+    """This clone's unshared commits (of `local`'s line, not `tip`'s) that `tip`'s line holds as
+    made again (see `redone`), each with its other making: a step committed on one of them
+    before the branch took the shared line must leave it out, or a merge would make it twice."""
+    found = {}
+    for mine, again in git.refs_under(ws.root, REDONE).items():
+        sha = git.Sha(mine)
+        if (
+            git.is_ancestor(ws.root, again, tip)
+            and git.is_ancestor(ws.root, sha, local)
+            and not git.is_ancestor(ws.root, sha, tip)
+        ):
+            found[sha] = again
+    return found
 
 
 def superseded(ws: Workspace, local: git.Sha | None, tip: git.Sha | None) -> bool:

@@ -136,8 +136,8 @@ def sync(
             if pushed and moved:
                 if refused is not None:  # what the remote refused is shared now, or left behind
                     git.delete_refs(ws.root, incoming.refused_ref(ws))
-                if again and behind is None and local is not None:  # the branch took it: no longer needed
-                    incoming.forget_redone(ws, local)
+                if (again or dropped) and behind is None:  # the branch took the shared line: none is needed
+                    incoming.forget_redone(ws)
                 merged = merged or joined
                 counted = counts if start == local else None
                 return _result(

@@ -48,7 +48,7 @@ def set_aside(ws: Workspace, local: git.Sha, remote: git.Sha) -> tuple[git.Sha, 
         if not found or _wrong_from_the_start(ws, local, remote, found):
             return local, dropped
         why: dict[str, str] = {c.sha: f.message for c, f in reversed(found)}  # the first finding of each
-        local, more = _rebuild(ws, local, remote, why)
+        local, more = leave_out(ws, local, remote, why)
         dropped += more
     raise FatalError(f"too many of this clone's commits are void under {ws.remote}/{ws.branch} to set aside")
 
@@ -65,7 +65,8 @@ def _wrong_from_the_start(
     return any(c.sha in own for c, _ in found)
 
 
-def _rebuild(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str]) -> tuple[git.Sha, list[Dropped]]:
+def leave_out(ws: Workspace, local: git.Sha, remote: git.Sha, void: dict[str, str]) -> tuple[git.Sha, list[Dropped]]:
+    """`local`'s line rebuilt on `remote`'s without the commits of `void` (each with why), and those left out."""
     line = git.commits(ws.root, [local, "--not", remote])
     if any(len(c.parents) != 1 for c in line):
         raise FatalError(_by_hand(ws, void, "a merge is among them"))

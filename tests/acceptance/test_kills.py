@@ -8,6 +8,7 @@ clones agree, with every commit on the shared branch judged good.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -54,7 +55,7 @@ def _coord(clone: Path, *args: str, env: dict[str, str] | None = None) -> subpro
 
 def _ok(clone: Path, *args: str) -> str:
     done = _coord(clone, *args)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
     return done.stdout
 
 
@@ -116,12 +117,14 @@ def test_a_step_killed_at_any_git_command_leaves_clones_that_work(
     assert subjects.count("killed?") <= 1, "a step lands once, or not at all"
 
 
+@pytest.mark.parametrize("then", ["sync", "step-then-sync"])
 def test_a_step_made_again_and_killed_once_its_push_landed_lands_once(
-    clones: tuple[Path, Path, str], tmp_path: Path
+    clones: tuple[Path, Path, str], tmp_path: Path, then: str
 ) -> None:
     """The remote moved, so the step is made again on its tip and pushed: killed the moment the push
     returns, before the branch here follows, the next sync takes the remote's line, not a merge
-    of the step with itself."""
+    of the step with itself; nor does a step committed here on top of it first (not shared)
+    bring it in twice."""
     one, two, branch = clones
     _ok(one, "--as", "instance-1", "msg", "send", "--to", "all", "--subject", "first", "--body", "b", "--sync")
     git(two, "config", "coord.fetchTimeout", "0.0001")  # the step is made on the view here, behind the remote
@@ -132,10 +135,14 @@ def test_a_step_made_again_and_killed_once_its_push_landed_lands_once(
     assert killed.returncode == -9, (killed.returncode, killed.stderr)
     shared = git(two, "log", "--format=%s", str(remote_tip(two, branch)))
     assert shared.count("killed?") == 1, "the step made again reached the remote before the kill"
+    if then == "step-then-sync":
+        _ok(two, "--as", "instance-2", "msg", "send", "--to", "all", "--subject", "after", "--body", "b", "--no-sync")
     _ok(two, "--as", "instance-2", "sync")
     _ok(one, "--as", "instance-1", "sync")
     subjects = git(one, "log", "--format=%s", f"origin/{branch}")
     assert subjects.count("killed?") == 1, subjects
+    assert subjects.count("after") == (then == "step-then-sync"), subjects
+    assert [m["subject"] for m in json.loads(_ok(one, "msg", "list", "--json"))["data"]].count("killed?") == 1
     assert git(two, "rev-parse", branch) == git(one, "rev-parse", f"origin/{branch}")
 
 

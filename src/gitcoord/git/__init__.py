@@ -66,6 +66,7 @@ from gitcoord.git.refs import merge_bases
 from gitcoord.git.refs import path_history
 from gitcoord.git.refs import ref_names
 from gitcoord.git.refs import refs_containing
+from gitcoord.git.refs import refs_under
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
@@ -222,6 +223,7 @@ __all__ = [
     "read_tip_blobs",
     "ref_names",
     "refs_containing",
+    "refs_under",
     "remote_url",
     "repack_loose",
     "reset_hard",

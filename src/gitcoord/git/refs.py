@@ -108,9 +108,14 @@ def ref_names(cwd: Path) -> list[str]:
 
 def branch_tips(cwd: Path) -> dict[str, Sha]:
     """Every local branch, by name, and its commit."""
-    # lstrip, not short: git shortens refs/heads/coord to heads/coord where a tag coord stands beside it.
-    found = out(["for-each-ref", "--format=%(refname:lstrip=2) %(objectname)", "refs/heads/"], cwd).splitlines()
-    return {name: Sha(sha) for name, sha in (line.rsplit(" ", 1) for line in found if line)}
+    return refs_under(cwd, "refs/heads/")
+
+
+def refs_under(cwd: Path, prefix: str) -> dict[str, Sha]:
+    """Every ref under `prefix` (ending in "/"), by its name after the prefix, and its commit."""
+    # The full name, cut here: git shortens refs/heads/coord to heads/coord where a tag coord stands beside it.
+    found = out(["for-each-ref", "--format=%(refname) %(objectname)", prefix], cwd).splitlines()
+    return {name[len(prefix) :]: Sha(sha) for name, sha in (line.rsplit(" ", 1) for line in found if line)}
 
 
 def merge_bases(cwd: Path, a: Sha, b: Sha, *more: Sha) -> list[Sha]:
