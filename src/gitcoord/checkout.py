@@ -114,9 +114,10 @@ def _wait_for_index(worktree: Path) -> None:
     while lock.exists():
         if time.monotonic() > deadline:
             age = time.time() - lock.stat().st_mtime if lock.exists() else 0
-            raise FatalError(
+            raise Busy(
                 f"{lock} has been held for {age:.0f}s: a git command is running in {worktree}, or one was killed "
-                "and left it behind; if no git command is running there, remove it; nothing was committed"
+                "and left it behind; if no git command is running there, remove it; nothing was committed",
+                details={"lock": str(lock)},
             )
         time.sleep(0.05)
 

@@ -195,6 +195,13 @@ def refused_ref(ws: Workspace) -> git.Ref:
     return git.Ref(f"refs/coord/refused/{ws.remote}/{ws.branch}")
 
 
+def forget_refused(ws: Workspace) -> None:
+    """The record of `refused_ref`, once a sync shared this clone's line. One that cannot go (a stale
+    packed-refs.lock; `coord doctor` names it) only keeps a read cautious until a later sync."""
+    with contextlib.suppress(git.GitError):
+        git.delete_refs(ws.root, refused_ref(ws))
+
+
 REDONE = "refs/coord/redone/"  # a step made again, and shared, in place of the commit named
 
 

@@ -131,11 +131,11 @@ def sync(
                     incoming.shared(ws, target)
                 try:
                     moved = target == local or advance(ws, local, target)
-                except Busy as e:  # shared all the same: the branch follows at the next look
+                except FatalError as e:  # shared all the same (a lock, local edits): the branch follows later
                     moved, behind = True, _left_behind(ws, local, target, e)
             if pushed and moved:
                 if refused is not None:  # what the remote refused is shared now, or left behind
-                    git.delete_refs(ws.root, incoming.refused_ref(ws))
+                    incoming.forget_refused(ws)
                 if (again or dropped) and behind is None:  # the branch took the shared line: none is needed
                     incoming.forget_redone(ws)
                 merged = merged or joined
@@ -217,12 +217,18 @@ def _backoff(attempt: int, took: float, waited: float) -> float:
     return min(MAX_WAIT, slot * random.uniform(0.5, 0.5 + max(1.0, window)))
 
 
-def _left_behind(ws: Workspace, local: git.Sha | None, target: git.Sha, e: Busy) -> str:
-    lock = e.details().get("lock", "a lock")
+def _left_behind(ws: Workspace, local: git.Sha | None, target: git.Sha, e: FatalError) -> str:
+    """What a sync says when it shared `target` and this clone's branch could not follow it."""
+    lock = e.details().get("lock") if isinstance(e, Busy) else None
+    why = (
+        f"{lock} stays locked (another git command is working here, or one was killed and left it: remove it "
+        "if none is running)"
+        if lock
+        else str(e).removesuffix("; nothing was committed")  # what the branch's move said before it moved
+    )
     return (
         f"shared as {target[:12]}, but this clone's {ws.branch} could not follow it from {str(local)[:12]}: "
-        f"{lock} stays locked (another git command is working here, or one was killed and left it: remove it "
-        "if none is running); the next coord command brings the branch up"
+        f"{why}; the next coord command brings the branch up"
     )
 
 

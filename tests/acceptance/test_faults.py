@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -332,10 +333,19 @@ def test_doctor_names_a_lock_left_behind_and_not_coord_s_own(team: Team) -> None
         assert not checks["locks"]["ok"]
         assert str(clone / held) in checks["locks"]["detail"]
         (clone / held).unlink()
-    remote = team.remote / "refs" / "heads" / "main.lock"  # a push killed on the remote, a directory here
+    # The remote's, a directory here: a teammate's push holds it for a moment, and is left alone;
+    # held past any push (one killed there), it is named, for whoever can reach the server.
+    remote = team.remote / "refs" / "heads" / "main.lock"
     remote.write_text("")
     checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
-    assert f"{remote} (" in checks["locks"]["detail"]
+    assert checks["remote locks"] == {"name": "remote locks", "ok": True, "detail": "none left behind"}
+    assert checks["locks"]["ok"], checks["locks"]
+    old = time.time() - 2 * engine.REMOTE_LOCK_PATIENCE
+    os.utime(remote, (old, old))
+    checks = {c["name"]: c for c in json.loads(team.coord(clone, "doctor", "--json").out)["data"]["checks"]}
+    assert not checks["remote locks"]["ok"]
+    assert f"{remote} (" in checks["remote locks"]["detail"]
+    assert "whoever can reach the server removes it, once no push is running there" in checks["remote locks"]["detail"]
 
 
 def test_the_copies_a_killed_merge_leaves_are_never_added_and_doctor_names_them(team: Team) -> None:

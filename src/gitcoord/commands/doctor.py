@@ -16,6 +16,7 @@ from gitcoord import model
 from gitcoord import refresh
 from gitcoord import signing
 from gitcoord import store
+from gitcoord import sync as sync_engine
 from gitcoord import tables
 from gitcoord import validation
 from gitcoord import workspace
@@ -33,6 +34,7 @@ def checks(ws: workspace.Workspace) -> Iterator[clone.Check]:
     yield from clone.driver_checks(ws.repo)
     yield _branch(ws)
     yield _locks(ws)
+    yield _remote_locks(ws)
     yield _merge_files(ws.root)
     fresh, fetched = _fetch(ws)
     store_check, registry = _store(ws, fresh)
@@ -101,13 +103,29 @@ def _locks(ws: workspace.Workspace) -> clone.Check:
     # coord's own locks (the clone's, the background packer's) are the OS's, never left behind;
     # told apart by path: git's lock of a branch named coord is refs/heads/coord.lock.
     found = [p for p in found if p not in (common / lock.NAME, common / maintenance.LOCK)]
-    found += _remote_lock(ws)
     if not found:
         return clone.Check("locks", True, "none held")
-    now = time.time()
-    aged = ", ".join(f"{p} ({now - p.stat().st_mtime:.0f}s old)" for p in sorted(set(found)) if p.exists())
     fix = "a git command holds them, or one was killed: remove them if none is running in this clone"
-    return clone.Check("locks", False, f"{aged}: {fix}")
+    return clone.Check("locks", False, f"{_aged(found)}: {fix}")
+
+
+def _remote_locks(ws: workspace.Workspace) -> clone.Check:
+    """The remote's lock of the shared branch, once it has been held longer than any push holds it:
+    a teammate's push at work holds it for a moment, and is not to be disturbed."""
+    now = time.time()
+    found = [p for p in _remote_lock(ws) if now - p.stat().st_mtime > sync_engine.REMOTE_LOCK_PATIENCE]
+    if not found:
+        return clone.Check("remote locks", True, "none left behind")
+    fix = (
+        "a push to the remote was killed and left it behind: whoever can reach the server removes it, "
+        "once no push is running there"
+    )
+    return clone.Check("remote locks", False, f"{_aged(found)}: {fix}")
+
+
+def _aged(paths: list[Path]) -> str:
+    now = time.time()
+    return ", ".join(f"{p} ({now - p.stat().st_mtime:.0f}s old)" for p in sorted(set(paths)) if p.exists())
 
 
 def _remote_lock(ws: workspace.Workspace) -> list[Path]:
