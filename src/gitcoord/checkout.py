@@ -53,8 +53,30 @@ def _move_branch(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
 
 
 def finish_checkout(ws: Workspace) -> str | None:
-    """Bring a checkout up to its branch where a killed command left it behind (under the lock)."""
+    """Bring a checkout up to its branch where a killed command left it behind (under the lock);
+    refuse to go on where a `coord migrate` was cut off, until it is finished."""
+    begun = migrate_begun(ws.repo.common_dir)
+    if begun is not None:
+        raise FatalError(
+            f"a `coord migrate` of the store from {begun['code']} to {begun['branch']} was cut off in this clone: "
+            f"run `coord migrate --branch {begun['branch']}` to finish it (it takes up where it stopped); "
+            "nothing was done"
+        )
     return repair(ws.root, ws.repo.common_dir, ws.ref, ws.branch)
+
+
+def migrate_journal(common_dir: Path) -> Path:
+    """Where a `coord migrate` keeps its plan until it is done (`commands.branch.Move`)."""
+    return common_dir / "coord" / "migrate.json"
+
+
+def migrate_begun(common_dir: Path) -> dict[str, str] | None:
+    """The plan of a `coord migrate` that began here and did not finish, if any."""
+    try:
+        found: dict[str, str] = json.loads(migrate_journal(common_dir).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    return found
 
 
 def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git.Sha) -> bool:

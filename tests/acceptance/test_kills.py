@@ -19,6 +19,7 @@ import pytest
 from testing.repos import bare_remote
 from testing.repos import git
 
+from gitcoord import model
 from gitcoord.git import clean_env
 
 WRAPPER = """#!{python}
@@ -148,3 +149,33 @@ def test_a_step_made_again_and_killed_once_its_push_landed_lands_once(
 
 def remote_tip(clone: Path, branch: str) -> str:
     return git(clone, "ls-remote", "origin", f"refs/heads/{branch}").split()[0]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("point", ["commit-tree", "push", "update-ref", "config"])
+def test_a_migrate_killed_at_any_git_command_is_finished_by_the_next(tmp_path: Path, point: str, when: str) -> None:
+    """Killed anywhere, `coord migrate` leaves a clone whose next `coord migrate` finishes the move
+    (or makes it afresh): the remote ends with the store on its own branch and none on the code
+    branch, never a code branch without the store and no store branch."""
+    remote = bare_remote(tmp_path / "remote.git")
+    one, two = tmp_path / "one", tmp_path / "two"
+    git(tmp_path, "init", "-q", "-b", "main", str(one))
+    _ok(one, "init", "--example", "--branch", "main")
+    git(one, "remote", "add", "origin", str(remote))
+    git(one, "push", "-q", "--no-verify", "origin", "main")
+    git(tmp_path, "clone", "-q", str(remote), str(two))
+    _ok(two, "install", "--as", "instance-2")
+    kill, mark = _killer(tmp_path, point, when)
+    killed = _coord(one, "--as", "human", "migrate", "--branch", "coord", env=kill)
+    assert mark.exists(), f"migrate ran no `git {point}`"
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    _ok(one, "--as", "human", "migrate", "--branch", "coord")
+    assert git(one, "config", "coord.branch") == "coord"
+    heads = git(remote, "for-each-ref", "--format=%(refname)", "refs/heads/").split()
+    assert heads == ["refs/heads/coord", "refs/heads/main"], heads
+    assert "MOVED.md" in git(remote, "ls-tree", "--name-only", "main:coordination").split()
+    assert model.REGISTRY in git(remote, "ls-tree", "--name-only", "coord:coordination").split()
+    _ok(two, "install", "--as", "instance-2")
+    _ok(two, "--as", "instance-2", "checkin")
+    root = git(one, "rev-list", "--max-parents=0", "origin/coord").splitlines()[0]
+    _ok(one, "check", "--range", f"{root}..origin/coord")

@@ -283,6 +283,27 @@ def test_migrate_moves_the_store_with_its_history(seed_repo: Path, coord: Coord)
     assert json.loads(_ok(coord, seed_repo, "check", "--range", f"{base}..main", "--json"))["data"]["valid"]
 
 
+def test_a_migrate_cut_off_by_a_lock_is_finished_by_the_next_migrate(seed_repo: Path, coord: Coord) -> None:
+    """The code branch leaves the store last: a stale lock on it stops the move there, named, and
+    every other step waits for `coord migrate` to finish it, which takes up where it stopped."""
+    lock = seed_repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    stopped = coord(seed_repo, "--as", "human", "migrate", "--branch", "coord")
+    assert stopped.code == 1, stopped
+    assert f"{lock} stays locked, so refs/heads/main cannot leave the store yet" in stopped.err
+    waits = coord(seed_repo, "--as", "instance-1", "task", "claim", "task_002")
+    assert waits.code == 1, waits
+    assert "a `coord migrate` of the store from main to coord was cut off in this clone" in waits.err
+    assert "run `coord migrate --branch coord` to finish it" in waits.err
+    lock.unlink()
+    _ok(coord, seed_repo, "--as", "human", "migrate", "--branch", "coord")
+    assert git(seed_repo, "config", "coord.branch") == "coord"
+    assert (seed_repo / "coordination" / "MOVED.md").exists()
+    assert git(seed_repo, "rev-parse", "main^") == git(seed_repo, "rev-parse", "coord^"), "one move, from one tip"
+    _ok(coord, seed_repo, "--as", "instance-1", "checkin")
+    assert not (seed_repo / ".git" / "coord" / "migrate.json").exists()
+
+
 def test_only_the_human_moves_the_store_off_a_branch(seed_repo: Path, coord: Coord) -> None:
     base = git(seed_repo, "rev-parse", "HEAD")
     git(seed_repo, "rm", "-q", "-r", "coordination")

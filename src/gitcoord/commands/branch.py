@@ -12,18 +12,21 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from gitcoord import checkout
 from gitcoord import clock
 from gitcoord import fileio
 from gitcoord import git
 from gitcoord import history
+from gitcoord import lock
 from gitcoord import model
 from gitcoord import rulebook
 from gitcoord import store
 from gitcoord import storebranch
 from gitcoord import workspace
 from gitcoord.errors import BadUsage
+from gitcoord.errors import Busy
 from gitcoord.errors import FatalError
 from gitcoord.errors import NotFound
 from gitcoord.events import Event
@@ -106,6 +109,45 @@ STORE_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")  # as the registr
 def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> int:
     ws = workspace.open_workspace(cwd, as_instance=as_instance)
     actor = ws.require_identity()
+    with lock.hold(ws.repo.common_dir):
+        begun = checkout.migrate_begun(ws.repo.common_dir)
+        if begun is not None:  # cut off before it finished: finish that one, whatever was asked now
+            move = Move.read(begun)
+        else:
+            move = _plan(ws, actor, branch)
+            fileio.write_atomic(checkout.migrate_journal(ws.repo.common_dir), json.dumps(move._asdict()).encode())
+        shared = _carry_out(ws, move)
+    code, branch, new, code_commit = move.code, move.branch, move.new, move.code_commit
+    lines = [
+        f"the store now lives on {branch} ({new[:12]}), continuing {code}'s history; this clone uses it",
+        f"{code} ({code_commit[:12]}) no longer holds the store: {model.COORD_DIR}/MOVED.md says where it went",
+        f"shared both with {ws.remote} at once; each other clone runs `coord install`"
+        if shared
+        else f"share both at once (`git push --atomic {ws.remote} {code} {branch}`), then each other clone runs "
+        "`coord install`",
+    ]
+    out.emit({"branch": branch, "commit": new, "code_branch": code, "code_commit": code_commit}, lines)
+    return 0
+
+
+class Move(NamedTuple):
+    """A `coord migrate` as planned, kept in a journal until it is done: a command cut off in the
+    middle leaves the next `coord migrate` the same commits to finish with, not a half-moved store."""
+
+    code: str  # the branch the store leaves
+    branch: str  # the branch it moves to
+    tip: git.Sha  # the code branch's tip it moves from
+    new: git.Sha  # the store branch's first commit
+    code_commit: git.Sha  # the code branch's commit without the store
+
+    @classmethod
+    def read(cls, journal: dict[str, str]) -> Move:
+        tip, new, code_commit = (git.Sha(journal[k]) for k in ("tip", "new", "code_commit"))
+        return cls(journal["code"], journal["branch"], tip, new, code_commit)
+
+
+def _plan(ws: workspace.Workspace, actor: str, branch: str) -> Move:
+    """The move's two commits, checked; no ref moves."""
     code = ws.branch
     tip = workspace.tip(ws)
     if not (STORE_BRANCH.fullmatch(branch) and git.is_branch_name(ws.root, branch)):
@@ -117,6 +159,8 @@ def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> 
         raise Refused(f"{branch} exists already; give another name, or `git config coord.branch {branch}`")
     if branch == code:
         raise Refused(f"the store is on {code} already")
+    if tip is None:
+        raise Refused(f"{code} holds no store to move")
     paths = [p for p in git.paths_under(ws.root, f"{tip}:{model.COORD_DIR}") if model.is_store_file(p)]
     if not paths:
         raise Refused(f"{code} holds no store to move")
@@ -130,48 +174,59 @@ def migrate(*, cwd: Path, as_instance: str | None, out: Output, branch: str) -> 
     registry["settings"] = {**registry.get("settings", {}), "store_branch": branch}
     own = _tree(ws, tip, keep={store.repo_path(p) for p in paths}, registry=store.dump(model.REGISTRY, registry))
     new = git.commit_tree(ws.root, own, [tip], moved)
-    if not git.update_ref(ws.root, git.Ref(f"refs/heads/{branch}"), new, None, "coord: the store's own branch"):
-        raise FatalError(f"{branch} appeared meanwhile; run `coord migrate` again")
     left = Event("migrate", actor, None, f"{actor} moves the store to branch {branch}; it is no longer here").message()
-    after = _moved_away(ws, tip, branch, paths)
-    code_commit = git.commit_tree(ws.root, after, [tip], left)
-    _advance_code(ws, tip, code_commit)
-    git.set_config(ws.root, "coord.branch", branch)
-    shared = _share_both(ws, code, branch, (tip, code_commit, new))
-    lines = [
-        f"the store now lives on {branch} ({new[:12]}), continuing {code}'s history; this clone uses it",
-        f"{code} ({code_commit[:12]}) no longer holds the store: {model.COORD_DIR}/MOVED.md says where it went",
-        f"shared both with {ws.remote} at once; each other clone runs `coord install`"
-        if shared
-        else f"share both at once (`git push --atomic {ws.remote} {code} {branch}`), then each other clone runs "
-        "`coord install`",
-    ]
-    out.emit({"branch": branch, "commit": new, "code_branch": code, "code_commit": code_commit}, lines)
-    return 0
+    code_commit = git.commit_tree(ws.root, _moved_away(ws, tip, branch, paths), [tip], left)
+    return Move(code, branch, tip, new, code_commit)
 
 
-def _share_both(ws: workspace.Workspace, code: str, branch: str, commits: tuple[git.Sha, git.Sha, git.Sha]) -> bool:
+def _carry_out(ws: workspace.Workspace, move: Move) -> bool:
+    """The move, in an order a kill anywhere leaves finishable: shared first (both branches at
+    once), then the store's branch here, this clone's choice of it, and the code branch last, so
+    that no command here ever sees a code branch without the store while it still coordinates
+    on it. Whether it was shared."""
+    shared = _share_both(ws, move)
+    store_ref = git.Ref(f"refs/heads/{move.branch}")
+    if git.rev_parse(ws.root, store_ref) != move.new and not git.update_ref(
+        ws.root, store_ref, move.new, None, "coord: the store's own branch"
+    ):
+        _undo(ws, move)
+        raise FatalError(f"{move.branch} appeared meanwhile; nothing was moved here; run `coord migrate` again")
+    git.set_config(ws.root, "coord.branch", move.branch)
+    code_ref = git.Ref(f"refs/heads/{move.code}")
+    if git.rev_parse(ws.root, code_ref) != move.code_commit:
+        _advance_code(ws, code_ref, move.tip, move.code_commit)
+    checkout.migrate_journal(ws.repo.common_dir).unlink(missing_ok=True)
+    return shared
+
+
+def _share_both(ws: workspace.Workspace, move: Move) -> bool:
     """Push the move, both branches in one atomic push: the store leaves `code` and arrives on
     `branch` together, or not at all. A step shared on `code` meanwhile would otherwise stay there,
     and the team split between two live stores. Where the remote moved first, the move is undone
     here and refused; where it cannot be reached, both wait for the person to push them."""
-    tip, code_commit, new = commits
     if git.remote_url(ws.root, ws.remote) is None:
         return False
-    updates = [(code_commit, git.Ref(f"refs/heads/{code}")), (new, git.Ref(f"refs/heads/{branch}"))]
+    updates = [(move.code_commit, git.Ref(f"refs/heads/{move.code}")), (move.new, git.Ref(f"refs/heads/{move.branch}"))]
     try:
         git.push_atomic(ws.root, ws.remote, updates)
     except git.PushRejected:
-        git.delete_refs(ws.root, f"refs/heads/{branch}")
-        _advance_code(ws, code_commit, tip)
-        git.set_config(ws.root, "coord.branch", code)
+        _undo(ws, move)
         raise Refused(
-            f"{ws.remote}'s {code} moved on while the store was being moved (a step shared meanwhile): nothing was "
-            f"moved, here or there. `coord sync`, then `coord migrate --branch {branch}` again"
+            f"{ws.remote}'s {move.code} moved on while the store was being moved (a step shared meanwhile): nothing "
+            f"was moved, here or there. `coord sync`, then `coord migrate --branch {move.branch}` again"
         ) from None
     except git.PushFailed:
         return False
     return True
+
+
+def _undo(ws: workspace.Workspace, move: Move) -> None:
+    """Back to before the move, here: none of it was shared."""
+    store_ref = git.Ref(f"refs/heads/{move.branch}")
+    if git.rev_parse(ws.root, store_ref) == move.new:
+        git.delete_refs(ws.root, store_ref)
+    git.set_config(ws.root, "coord.branch", move.code)
+    checkout.migrate_journal(ws.repo.common_dir).unlink(missing_ok=True)
 
 
 def _tree(ws: workspace.Workspace, tip: git.Sha, *, keep: set[str], registry: bytes) -> git.Sha:
@@ -193,12 +248,24 @@ def _moved_away(ws: workspace.Workspace, tip: git.Sha, branch: str, paths: list[
     return git.write_tree(ws.root, tree, {f"{model.COORD_DIR}/{workspace.MOVED}": git.hash_object(ws.root, note)})
 
 
-def _advance_code(ws: workspace.Workspace, old: git.Sha, new: git.Sha) -> None:
-    worktree = git.worktree_of(ws.root, ws.branch)
-    moved = (
-        checkout.move(ws.root, worktree, ws.ref, old, new)
-        if worktree is not None
-        else git.update_ref(ws.root, ws.ref, new, old, "coord: the store moved away")
-    )
-    if not moved:
-        raise FatalError(f"{ws.branch} moved while the store was being moved; run `coord migrate` again")
+def _advance_code(ws: workspace.Workspace, ref: git.Ref, old: git.Sha, new: git.Sha) -> None:
+    """The code branch, last: a lock in the way keeps the plan for `coord migrate` to finish."""
+    worktree = git.worktree_of(ws.root, ref.removeprefix("refs/heads/"))
+    try:
+        moved = (
+            checkout.move(ws.root, worktree, ref, old, new)
+            if worktree is not None
+            else git.update_ref(ws.root, ref, new, old, "coord: the store moved away")
+        )
+    except git.Locked as e:
+        raise Busy(
+            f"{e.lock} stays locked, so {ref} cannot leave the store yet: remove it if no git command is running "
+            "here, then `coord migrate` again finishes the move",
+            details={"lock": str(e.lock)},
+        ) from None
+    if not moved:  # nothing to finish: the store has moved, and the code branch went its own way
+        checkout.migrate_journal(ws.repo.common_dir).unlink(missing_ok=True)
+        raise FatalError(
+            f"{ref} moved while the store was being moved; the store's branch is shared, and this clone uses it: "
+            f"bring {ref.removeprefix('refs/heads/')} up to {ws.remote}'s by hand (it no longer holds the store)"
+        )
