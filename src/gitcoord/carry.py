@@ -17,9 +17,11 @@ pulled but not shared, and signing one of those again would make it this clone's
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import NamedTuple
 
 from gitcoord import clock
+from gitcoord import fileio
 from gitcoord import git
 from gitcoord import model
 from gitcoord import records
@@ -39,6 +41,28 @@ from gitcoord.workspace import Workspace
 class Carried(NamedTuple):
     steps: int  # the steps made again on the new branch
     left: str | None  # why none was, where some were to carry
+
+
+def leaving(common_dir: Path, was: str | None) -> str | None:
+    """The branch whose unshared steps `coord install` carries to the one it chooses: `was`, the
+    branch it finds chosen, or the one an install cut off before it carried them noted (the note
+    stays until they are carried, `carried`: once the choice has moved on, `was` no longer says)."""
+    note = _note(common_dir)
+    try:
+        noted = note.read_text("utf-8").strip() or None
+    except FileNotFoundError:
+        noted = None
+    if noted is None and was is not None:
+        fileio.write_atomic(note, was.encode())
+    return noted or was
+
+
+def carried(common_dir: Path) -> None:
+    _note(common_dir).unlink(missing_ok=True)
+
+
+def _note(common_dir: Path) -> Path:
+    return common_dir / "coord" / "carry-from"
 
 
 def over(ws: Workspace, old: str) -> Carried:

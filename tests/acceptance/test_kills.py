@@ -179,3 +179,28 @@ def test_a_migrate_killed_at_any_git_command_is_finished_by_the_next(tmp_path: P
     _ok(two, "--as", "instance-2", "checkin")
     root = git(one, "rev-list", "--max-parents=0", "origin/coord").splitlines()[0]
     _ok(one, "check", "--range", f"{root}..origin/coord")
+
+
+def test_an_install_killed_while_it_carries_steps_over_carries_them_the_next_time(tmp_path: Path) -> None:
+    """After a migrate, `coord install` makes again on the store's new branch the steps this clone
+    had not shared on the old one. Killed once it has chosen the new branch and before it carried
+    them, the next install still knows where they were, and carries them."""
+    remote = bare_remote(tmp_path / "remote.git")
+    one, two = tmp_path / "one", tmp_path / "two"
+    git(tmp_path, "init", "-q", "-b", "main", str(one))
+    _ok(one, "init", "--example", "--branch", "main")
+    git(one, "remote", "add", "origin", str(remote))
+    git(one, "push", "-q", "--no-verify", "origin", "main")
+    git(tmp_path, "clone", "-q", str(remote), str(two))
+    _ok(two, "install", "--as", "instance-2")
+    _ok(two, "--as", "instance-2", "msg", "send", "--to", "all", "--subject", "unshared", "--body", "b", "--no-sync")
+    _ok(one, "--as", "human", "migrate", "--branch", "coord")
+    kill, mark = _killer(tmp_path, "commit-tree", "before")
+    killed = _coord(two, "install", "--as", "instance-2", env=kill)
+    assert mark.exists(), "install made no step again"
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    assert git(two, "config", "coord.branch") == "coord", "killed after it chose the new branch"
+    again = _ok(two, "install", "--as", "instance-2")
+    assert "carried over to coord 1 step(s) not shared on main" in again, again
+    _ok(two, "--as", "instance-2", "sync")
+    assert "unshared" in git(two, "log", "--format=%s", "origin/coord")

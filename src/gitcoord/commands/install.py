@@ -46,7 +46,7 @@ def install(
         return install_server(cwd=cwd, out=out, trust=trust)
     repo = git.discover(cwd)
     changed = _trust(repo.root, trust) if trust is not None else []
-    was = git.config(repo.root, "coord.branch").get("coord.branch")
+    was = carry.leaving(repo.common_dir, git.config(repo.root, "coord.branch").get("coord.branch"))
     changed += clone.set_up(repo, branch=branch, with_hooks=hooks)
     data: dict[str, Any] = {"changed": changed}
     key = None
@@ -57,14 +57,16 @@ def install(
     lines = [f"set {c}" for c in changed]
     if hooks:
         lines += [f".git/hooks/{name} {clone.TREE_HOOKS_WARNING}" for name in clone.tree_hooks(repo)]
-    lines = lines or ["already installed; nothing to do"]
     ws = workspace.open_workspace(repo.root, as_instance=as_instance)
     look = first_look(ws)
-    lines += look.said
+    moved: list[str] = []
     if was is not None and was != ws.branch and not look.refused:
         carried = carry.over(ws, was)
         data["carried"] = {"from": was, "steps": carried.steps, "left": carried.left}
-        lines += _carried(ws, was, carried)
+        moved = _carried(ws, was, carried)
+    lines = [*(lines if lines or moved else ["already installed; nothing to do"]), *look.said, *moved]
+    if not look.refused:  # carried, or nothing to carry: a refused look carries at the next install
+        carry.carried(repo.common_dir)
     if key is not None:
         where = _path(key) or "a literal key"
         lines += [f"this clone acts as {as_instance} and signs its commits with {where} ({key.origin})", key.public]
