@@ -19,6 +19,7 @@ from gitcoord import git
 from gitcoord import model
 from gitcoord import sshkeys
 from gitcoord import trust
+from gitcoord.errors import Busy
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 
@@ -138,7 +139,16 @@ def rewound(ws: Workspace, known: git.Sha | None, remote: git.Sha | None) -> boo
 def rewound_to(ws: Workspace, remote: git.Sha | None, judged: git.Sha | None) -> git.Sha | None:
     """The rewound remote `remote`, judged, taken as what this clone saw it hold (`sync --accept-rewind`)."""
     if remote is not None and remote != judged:
-        _remember(ws, verified_ref(ws), remote, judged, "coord: the rewind accepted")
+        # Not `_remember`: a record left behind the rewind would report it again at every sync.
+        try:
+            git.update_ref(ws.root, verified_ref(ws), remote, judged, "coord: the rewind accepted")
+        except git.RefLocked as e:
+            raise Busy(
+                f"{e.lock} stays locked, so this clone cannot record that it took the rewind of {ws.branch} "
+                f"(its branch is at {remote[:12]} already): remove it if no git command is running here, then "
+                "`coord sync --accept-rewind` again",
+                details={"lock": str(e.lock)},
+            ) from None
     return remote
 
 

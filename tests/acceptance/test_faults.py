@@ -243,6 +243,24 @@ def test_a_stale_lock_on_coord_s_record_of_what_it_judged_fails_nothing(team: Te
     assert str(lock) in checks["locks"]["detail"]
 
 
+def test_a_rewind_accepted_under_a_stale_lock_on_coord_s_record_names_the_lock(team: Team) -> None:
+    """Taking a rewind moves the record of what was judged back with the branch: a record left
+    ahead of it would report the rewind again at every sync, so the lock is named instead."""
+    team("instance-1", "checkin", "--sync")
+    two = team.clones["instance-2"]
+    team("instance-2", "sync")
+    git(team.clones["instance-1"], "push", "-q", "--no-verify", "--force", "origin", "main~1:main")
+    lock = two / ".git" / "refs" / "coord" / "verified" / "origin" / "main.lock"
+    lock.write_text("")
+    taken = team.coord(two, "sync", "--accept-rewind")
+    assert taken.code == 1, taken
+    assert f"{lock} stays locked, so this clone cannot record that it took the rewind" in taken.err
+    lock.unlink()
+    assert team.coord(two, "sync", "--accept-rewind").code == 0
+    assert team.coord(two, "sync").code == 0, "the rewind is taken, and told no more"
+    assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
+
+
 def test_a_clone_where_git_knows_no_committer_is_told_so_and_nothing_is_committed(
     team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:
