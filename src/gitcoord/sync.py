@@ -253,7 +253,7 @@ def _take_rewind(
             ref = git.Ref(voided.KEPT + c.sha)
             git.update_ref(ws.root, ref, c.sha, None, "coord: not shared when a rewind was accepted")
             dropped.append(voided.Dropped(c.sha, c.subject, f"not shared before the rewind: {carried.left}", ref))
-    if not git.update_ref(ws.root, ws.ref, tip, local, "coord: accept the rewind"):
+    if not advance(ws, local, tip):  # back, not on: a checkout of it follows as on any move
         raise FatalError(f"{ws.branch} moved while the rewind was being accepted; run `coord sync` again")
     return tip, dropped
 

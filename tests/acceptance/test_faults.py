@@ -110,6 +110,9 @@ def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:
     assert taken.code == 0, taken
     assert git(two, "rev-parse", "main") == git(team.remote, "rev-parse", "main")
     assert "rewound" not in team.coord(two, "status").err
+    # The checkout went back with its branch: nothing the rewind dropped is left staged in it.
+    assert git(two, "status", "--porcelain", "--untracked-files=no") == ""
+    assert team.coord(two, "checkin").code == 0
 
 
 def _rewound_under(team: Team, who: str) -> str:
