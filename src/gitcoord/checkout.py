@@ -90,6 +90,13 @@ def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git
             f"{worktree} has uncommitted changes to files this step would update ({_few(changed)}); "
             "commit or stash them, then run the command again; nothing was committed"
         )
+    # Checked before the ref moves: once it has, a file in the way could only stop the files following.
+    stray = git.untracked(worktree, changed) if changed else []
+    if stray:
+        raise FatalError(
+            f"{worktree} holds files git does not track where this step writes ({_few(stray)}); move or "
+            "delete them, then run the command again; nothing was committed"
+        )
     journal = _journal(git.discover(root).common_dir, ref)
     fileio.write_atomic(journal, json.dumps({"ref": ref, "old": old, "new": new}).encode())
     if not git.update_ref(root, ref, new, old, "coord: " + new):

@@ -282,6 +282,29 @@ def test_a_clone_where_git_knows_no_committer_is_told_so_and_nothing_is_committe
     assert (files_in(clone), git(clone, "for-each-ref")) == before, "nothing committed, nothing changed"
 
 
+def test_a_file_git_does_not_track_where_a_step_writes_stops_it_before_anything_moves(team: Team) -> None:
+    """Where the store's branch is checked out, a stray file at a path the step adds (an archive
+    shard, left by a reset of an earlier archive) would stop the checkout from following a branch
+    already moved, and the step said "nothing was committed" of a commit that was there. It is
+    refused before the branch moves."""
+    clone = team.clones["instance-1"]
+    head = git(clone, "rev-parse", "HEAD")
+    assert team.coord(clone, "--as", "human", "archive", "--no-sync").code == 0
+    shard = next(
+        p for p in git(clone, "diff", "--name-only", "--diff-filter=A", "HEAD~1", "HEAD").split() if "archive/" in p
+    )
+    git(clone, "reset", "-q", "--hard", head)
+    (clone / shard).parent.mkdir(parents=True, exist_ok=True)
+    (clone / shard).write_text('{"note": "a file of the person\'s own"}\n')
+    refused = team.coord(clone, "--as", "human", "archive", "--no-sync")
+    assert refused.code == 1, refused
+    assert f"holds files git does not track where this step writes ({shard})" in refused.err, refused
+    assert git(clone, "rev-parse", "HEAD") == head, "nothing moved"
+    assert git(clone, "status", "--porcelain", "--untracked-files=no") == ""
+    (clone / shard).unlink()
+    assert team.coord(clone, "--as", "human", "archive", "--no-sync").code == 0
+
+
 def test_a_killed_step_leaves_a_checkout_the_next_command_finishes(team: Team) -> None:
     clone = team.clones["instance-1"]
     old = git(clone, "rev-parse", "HEAD")

@@ -127,6 +127,7 @@ from gitcoord.git.worktree import reset_hard
 from gitcoord.git.worktree import staged_names
 from gitcoord.git.worktree import switch_new
 from gitcoord.git.worktree import text_merge
+from gitcoord.git.worktree import untracked
 from gitcoord.git.worktree import worktree_add
 from gitcoord.git.worktree import worktree_remove
 
@@ -241,6 +242,7 @@ __all__ = [
     "trailer_values",
     "tree_ids",
     "tree_listings",
+    "untracked",
     "update_ref",
     "version",
     "worktree_add",

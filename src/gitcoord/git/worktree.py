@@ -46,6 +46,11 @@ def has_changes(cwd: Path, rev: str, paths: Sequence[str]) -> bool:
     return done.returncode == 1
 
 
+def untracked(cwd: Path, paths: Sequence[str]) -> list[str]:
+    """Which of `paths` the working tree holds as files git does not track (ignored ones too)."""
+    return names(["ls-files", "-z", "--others", "--", *paths], cwd)
+
+
 def add(cwd: Path, paths: Sequence[str]) -> None:
     run(["add", "--", *paths], cwd)
 
