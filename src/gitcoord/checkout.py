@@ -65,6 +65,12 @@ def finish_checkout(ws: Workspace) -> str | None:
     return repair(ws.root, ws.repo.common_dir, ws.ref, ws.branch)
 
 
+def moving(common_dir: Path, ref: str) -> bool:
+    """Whether a coord command is moving the checkout of `ref` (or was cut off doing so): its ref
+    has moved, or is about to, and the index and files may not show it yet."""
+    return _journal(common_dir, ref).exists()
+
+
 def migrate_journal(common_dir: Path) -> Path:
     """Where a `coord migrate` keeps its plan until it is done (`commands.branch.Move`)."""
     return common_dir / "coord" / "migrate.json"

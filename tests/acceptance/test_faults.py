@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -317,6 +318,15 @@ def test_a_killed_step_leaves_a_checkout_the_next_command_finishes(team: Team) -
     journal.parent.mkdir(parents=True, exist_ok=True)
     journal.write_text(json.dumps({"ref": git_ref, "old": old, "new": new}))
     assert git(clone, "status", "--porcelain", "--untracked-files=no") != ""
+    # A person's commit meanwhile would undo the step (HEAD is the step's, the index is not): the
+    # hook says what is going on, not that records were deleted.
+    person = subprocess.run(
+        ["git", "commit", "-qam", "a person's commit"], cwd=clone, capture_output=True, text=True, check=False
+    )
+    assert person.returncode != 0, person
+    assert "a coord step is bringing this checkout up to main" in person.stdout + person.stderr, person
+    assert "was deleted" not in person.stdout + person.stderr
+    assert git(clone, "rev-parse", "HEAD") == new
     assert team.coord(clone, "task", "ready").code == 0
     assert team.coord(clone, "checkin").code == 0, "the next step finishes the checkout first"
     assert git(clone, "status", "--porcelain", "--untracked-files=no") == ""

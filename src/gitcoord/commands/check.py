@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gitcoord import checkout
 from gitcoord import clock
 from gitcoord import expected
 from gitcoord import git
@@ -41,6 +42,14 @@ def check_range(
 def check_staged(ws: workspace.Workspace) -> replay.Verdict:
     """The index against HEAD (and, while a merge is being concluded, against what merging gives)."""
     root = ws.root
+    if checkout.moving(ws.repo.common_dir, ws.ref):
+        # A person's commit begun while a step moves the branch: HEAD may be the step's, the index
+        # not yet, and the commit would undo the step. Judged, it would read as records deleted.
+        message = (
+            f"a coord step is bringing this checkout up to {ws.branch} (or was cut off doing so), so HEAD and "
+            "the index disagree for a moment: run any coord command (it finishes the update), then commit again"
+        )
+        return replay.Verdict(0, [Finding(model.REGISTRY, (), "busy", message)], {})
     loader = range_loader.Loader(root)
     staged = loader.state({p: b for p, b in git.index_blobs(root, model.COORD_DIR).items() if model.is_store_file(p)})
     head = git.rev_parse(root, "HEAD")
