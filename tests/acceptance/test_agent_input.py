@@ -189,11 +189,12 @@ def test_an_edit_that_makes_a_dependency_cycle_is_refused(seed_repo: Path, coord
     assert "cycle" in error["message"]
 
 
-def test_a_holder_edits_details_but_not_whom_it_is_suggested_for(seed_repo: Path, coord: Coord) -> None:
-    _ok(coord, seed_repo, "--as", "instance-2", "task", "edit", "task_001", "--priority", "low")
-    refused = coord(seed_repo, "--as", "instance-2", "task", "edit", "task_001", "--suggest", "instance-1")
-    assert refused.code == 1
-    assert "suggested_assignee" in refused.err
+def test_a_holder_edits_neither_the_details_nor_whom_it_is_suggested_for(seed_repo: Path, coord: Coord) -> None:
+    for option in (("--priority", "low"), ("--suggest", "instance-1")):
+        refused = coord(seed_repo, "--as", "instance-2", "task", "edit", "task_001", *option)
+        assert refused.code == 1, refused
+        assert "instance-2 may not change its" in refused.err, refused
+    _ok(coord, seed_repo, "--as", "human", "task", "edit", "task_001", "--priority", "low")
 
 
 # decision note --------------------------------------------------------------------------------
