@@ -29,11 +29,17 @@ if TYPE_CHECKING:
 INDEX_PATIENCE = 60.0
 
 
-def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
-    """Move the shared branch from `old` to `new`; False when it no longer points at `old`."""
+# What the reflog of the branch says of a move to a step this clone made and judged (`made_here`).
+STEP = "coord step: "
+
+
+def advance(ws: Workspace, old: git.Sha | None, new: git.Sha, *, step: bool = False) -> bool:
+    """Move the shared branch from `old` to `new`; False when it no longer points at `old`.
+    `step`: `new` is a step made here, judged as it was made, and the reflog says so."""
+    reason = (STEP if step else "coord: ") + new
     for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
         try:
-            return _move_branch(ws, old, new)
+            return _move_branch(ws, old, new, reason)
         except git.Locked as e:  # another git command is running there
             if not delay:
                 raise Busy(
@@ -45,11 +51,19 @@ def advance(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _move_branch(ws: Workspace, old: git.Sha | None, new: git.Sha) -> bool:
+def _move_branch(ws: Workspace, old: git.Sha | None, new: git.Sha, reason: str) -> bool:
     worktree = git.worktree_of(ws.root, ws.branch)
     if worktree is None:
-        return git.update_ref(ws.root, ws.ref, new, old, "coord: " + new)
-    return move(ws.root, worktree, ws.ref, old, new)
+        return git.update_ref(ws.root, ws.ref, new, old, reason)
+    return move(ws.root, worktree, ws.ref, old, new, reason=reason)
+
+
+def made_here(ws: Workspace, commits: list[git.Sha]) -> bool:
+    """Whether each of `commits` is a step this clone made, and judged as it made it: the branch's
+    reflog moved to each by `advance(step=True)`. (Only the clone's own record: the gate judges
+    what it receives whatever this says.)"""
+    steps = {sha for sha, said in git.reflog(ws.root, ws.ref, limit=max(64, 2 * len(commits))) if said.startswith(STEP)}
+    return bool(commits) and steps.issuperset(commits)
 
 
 def finish_checkout(ws: Workspace) -> str | None:
@@ -85,7 +99,7 @@ def migrate_begun(common_dir: Path) -> dict[str, str] | None:
     return found
 
 
-def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git.Sha) -> bool:
+def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git.Sha, *, reason: str = "") -> bool:
     """Move the checked-out `ref` from `old` to `new`; False when it no longer points at `old`."""
     _wait_for_index(worktree)
     if old is None or git.rev_parse(worktree, "HEAD") != old:
@@ -105,7 +119,7 @@ def move(root: Path, worktree: Path, ref: git.Ref, old: git.Sha | None, new: git
         )
     journal = _journal(git.discover(root).common_dir, ref)
     fileio.write_atomic(journal, json.dumps({"ref": ref, "old": old, "new": new}).encode())
-    if not git.update_ref(root, ref, new, old, "coord: " + new):
+    if not git.update_ref(root, ref, new, old, reason or "coord: " + new):
         journal.unlink(missing_ok=True)
         return False
     _follow(worktree, old, new)

@@ -94,7 +94,7 @@ def commit_step(ws: Workspace, step: Step, *, when: dt.datetime, no_commit: bool
                 _stage(ws, snap.commit, change)
                 return Staged(change, None, new)
             made = _made(ws, snap, step, when)
-            if advance(ws, snap.commit, made.commit):
+            if advance(ws, snap.commit, made.commit, step=True):
                 return made
         raise FatalError(f"{ws.branch} kept moving while this was being committed; run the command again")
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from typing import NamedTuple
 
+from gitcoord import checkout
 from gitcoord import clock
 from gitcoord import clone
 from gitcoord import git
@@ -166,7 +167,7 @@ def _judge_outgoing(ws: Workspace, target: git.Sha, remote: git.Sha | None) -> N
     a teammate's branch, `git reset`, `git update-ref`) must not become the shared state, pushed
     by this clone and remembered as judged, where no gate would refuse it."""
     revisions: list[str] = [target, "--not", remote] if remote else [target]
-    if _signed_here(ws, revisions):
+    if checkout.made_here(ws, git.rev_list(ws.root, revisions)) or _signed_here(ws, revisions):
         return  # made here, by its steps or a person's commit through the hooks: judged when made
     from gitcoord import replay  # here: a sync with nothing of its own to share judges nothing
 

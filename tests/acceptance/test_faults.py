@@ -20,7 +20,9 @@ from gitcoord import lock
 from gitcoord import maintenance
 from gitcoord import model
 from gitcoord import sync as engine
+from gitcoord import workspace
 from gitcoord.errors import ExitCode
+from gitcoord.git import Sha
 
 
 @pytest.fixture
@@ -86,6 +88,23 @@ def test_sync_shares_no_commit_of_its_own_branch_that_breaks_the_rules(team: Tea
     assert "holds a commit that breaks the rules, so nothing was pushed" in refused.err, refused.err
     assert "'by hand'" in refused.err
     assert git(team.remote, "rev-parse", "main") == before
+
+
+def test_sync_judges_again_only_what_no_step_here_made(team: Team) -> None:
+    """A step's commit was judged as it was made, and the branch's reflog says a step moved it
+    there: sharing it later judges nothing again. A commit on top by any other way is judged."""
+    one = team.clones["instance-1"]
+    assert team.coord(one, "checkin", "--no-sync").code == 0
+    ws = workspace.open_workspace(one)
+    step = git(one, "rev-parse", "HEAD")
+    assert checkout.made_here(ws, [Sha(step)])
+    _hand_commit(one, "delete", "instance-1")
+    assert not checkout.made_here(ws, [Sha(git(one, "rev-parse", "HEAD")), Sha(step)])
+    refused = team.coord(one, "sync")
+    assert refused.code == 1, refused
+    assert "holds a commit that breaks the rules, so nothing was pushed" in refused.err, refused.err
+    git(one, "reset", "-q", "--hard", step)
+    assert team.coord(one, "sync").code == 0
 
 
 def test_a_rewound_shared_branch_is_reported_and_not_undone(team: Team) -> None:

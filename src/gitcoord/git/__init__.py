@@ -65,8 +65,10 @@ from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
 from gitcoord.git.refs import path_history
 from gitcoord.git.refs import ref_names
+from gitcoord.git.refs import reflog
 from gitcoord.git.refs import refs_containing
 from gitcoord.git.refs import refs_under
+from gitcoord.git.refs import rev_list
 from gitcoord.git.refs import rev_list_count
 from gitcoord.git.refs import rev_parse
 from gitcoord.git.refs import root_commits
@@ -223,11 +225,13 @@ __all__ = [
     "read_blobs",
     "read_tip_blobs",
     "ref_names",
+    "reflog",
     "refs_containing",
     "refs_under",
     "remote_url",
     "repack_loose",
     "reset_hard",
+    "rev_list",
     "rev_list_count",
     "rev_parse",
     "root_commits",

@@ -155,6 +155,18 @@ def rev_list_count(cwd: Path, until: Sha, *, since: Sha | None = None) -> int:
     return int(out(["rev-list", "--count", f"{since}..{until}" if since else until], cwd))
 
 
+def rev_list(cwd: Path, revisions: Sequence[str]) -> list[Sha]:
+    """The commits of `revisions` (as `git rev-list` takes them), newest first."""
+    return [Sha(s) for s in out(["rev-list", *revisions, "--"], cwd).split()]
+
+
+def reflog(cwd: Path, ref: Ref, *, limit: int) -> list[tuple[Sha, str]]:
+    """The latest `limit` moves of `ref`, newest first: the commit it moved to, and the reason given."""
+    done = run(["log", "-g", f"-n{limit}", "--format=%H %gs", ref, "--"], cwd, check=False)
+    lines = done.stdout.decode("utf-8", "replace").splitlines() if done.returncode == 0 else []
+    return [(Sha(sha), said) for sha, _, said in (line.partition(" ") for line in lines)]
+
+
 def root_commits(cwd: Path, rev: str) -> list[Sha]:
     return [Sha(s) for s in out(["rev-list", "--max-parents=0", rev], cwd).split()]
 
