@@ -346,7 +346,7 @@ def test_a_question_is_fixed_once_an_input_answers_it(example_team: Team) -> Non
 
 def test_the_honest_twins_each_change_by_who_may_make_it(example_team: Team) -> None:
     holder = Forger(example_team, HOLDER).fresh()
-    holder.edit(TQ, put("task_001", status_reason="halfway", title="Design the agent architecture"))
+    holder.edit(TQ, put("task_001", status_reason="halfway"))
     holder.edit(TQ, append("task_001", "notes", {"from": HOLDER, "at": current(), "text": "halfway there"}))
     holder.commit("instance-2 keeps its task up to date")
     accepted(holder)
