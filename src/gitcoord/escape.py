@@ -10,11 +10,40 @@ from __future__ import annotations
 import re
 from typing import Any
 
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Every character of Unicode's categories Cc (controls), Cf (format: bidi marks and overrides,
+# zero-width and invisible characters, the tag characters an LLM reads and a person never sees),
+# Zl and Zp (line and paragraph separators, which fake a new line of output). Listed, not
+# computed at import: every command would pay for a walk of the whole code space. A test checks
+# the list against `unicodedata`.
+_INVISIBLE = (
+    "\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")  # tabs and new lines kept
+UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 
 
 def safe(text: Any, *, one_line: bool = True) -> str:
-    """`text` with every control character shown as an escape instead of obeyed."""
+    """`text` with every control and invisible character shown as an escape instead of obeyed."""
     pattern = UNSAFE_ONE_LINE if one_line else UNSAFE
-    return pattern.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text))
+    return pattern.sub(_escaped, str(text))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def in_json(text: str) -> str:
+    """JSON text with those characters escaped as JSON escapes them (\\uXXXX, a surrogate pair
+    above U+FFFF): the same value to a parser, nothing invisible to a reader."""
+    return UNSAFE.sub(_json_escaped, text)
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

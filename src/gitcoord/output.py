@@ -24,15 +24,15 @@ from typing import Any
 import click
 
 from gitcoord.errors import ExitCode
-from gitcoord.escape import UNSAFE
+from gitcoord.escape import in_json
 from gitcoord.escape import safe as safe  # commands escape what they print with it
 
 VERSION = 1  # of the envelope and of every command's `data`: a key removed or changed in meaning bumps it
 
 
 def to_json(data: Any, *, indent: int | None = 2) -> str:
-    # JSON escapes C0 controls itself; C1 controls and bidi marks are escaped here too.
-    return UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=indent))
+    # JSON escapes C0 controls itself; C1 controls, bidi marks and invisible characters are escaped here too.
+    return in_json(json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 class Output:
