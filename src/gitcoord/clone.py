@@ -86,8 +86,10 @@ def _fetch_store_branch(root: Path, branch: str | None) -> list[str]:
     to join) fetches that branch's last commit, not its history: a year of events is hundreds
     of thousands of commits, which a clone would have to receive and index, where the
     commands need only the tip. A step builds on the tip, a sync merges from a base at or
-    after it, and what arrives later is judged from there; the gate and CI, which hold the
-    whole history, judge the rest. `git fetch --unshallow` fetches the history when wanted."""
+    after it, and what arrives later is judged from there (a merge of two lines that forked
+    before the join fetches the history down to their base, `incoming._deep_enough`); the gate
+    and CI, which hold the whole history, judge the rest. `git fetch --unshallow` fetches the
+    history when wanted."""
     remote = git.config(root, "coord.remote").get("coord.remote") or "origin"
     name = branch or _kept(root, remote) or OWN_BRANCH
     tracking = git.Ref(f"refs/remotes/{remote}/{name}")

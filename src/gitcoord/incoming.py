@@ -47,6 +47,20 @@ def judge(ws: Workspace, remote: git.Sha | None) -> replay.Verdict | None:
     return judge_since(ws, remote, git.rev_parse(ws.root, verified_ref(ws)))
 
 
+def _deep_enough(ws: Workspace, revisions: list[str]) -> None:
+    """In a clone joined on the tip (shallow), the history that judging `revisions` needs: each
+    merge among them is judged against what the driver makes of its parents from their base, and
+    two lines that forked before this clone joined have their base below what it fetched. Without
+    it the merge would look like one of unrelated histories. Deepened as far as that takes."""
+    if not git.is_shallow(ws.repo):
+        return
+    for parents in git.merges(ws.root, revisions):
+        depth = 64
+        while not git.merge_bases(ws.root, *parents) and git.is_shallow(ws.repo):
+            git.deepen(ws.root, ws.remote, ws.ref, ws.tracking, by=depth)
+            depth *= 4
+
+
 def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) -> replay.Verdict | None:
     """`judge`, with `known` where `verified_ref` pointed, as the caller read it with its other refs."""
     if remote is None:
@@ -65,6 +79,7 @@ def judge_since(ws: Workspace, remote: git.Sha | None, known: git.Sha | None) ->
     from gitcoord import replay  # here: a sync that received nothing judges nothing
 
     revisions = [remote, "--not", *([since] if since else [])]
+    _deep_enough(ws, revisions)
     verdict = replay.check_range(ws.root, revisions, now=clock.now())
     # Every root judged, not only on first contact: a store made from nothing later (planted on the
     # code branch beside the shared one, say) must start from the trusted key as much as the first.

@@ -77,3 +77,29 @@ def test_a_full_clone_and_a_store_on_the_code_branch_fetch_nothing_more(tmp_path
     _ok(coord, other, "install")
     assert git(other, "config", "coord.branch") == "main"
     assert not (other / ".git" / "shallow").exists()
+
+
+def test_a_clone_that_joined_on_the_tip_takes_a_merge_of_lines_that_forked_before_it_joined(
+    tmp_path: Path, coord: Coord
+) -> None:
+    """Two clones' lines fork from a commit below the tip this clone joined on; their merge is
+    judged against what the driver makes from their base, which this clone never fetched: it
+    fetches as much history as that takes, instead of calling the merge one of unrelated histories."""
+    remote, first = _founded(tmp_path, coord, 1)
+    second = tmp_path / "second"
+    git(tmp_path, "clone", "-q", str(remote), str(second))
+    _ok(coord, second, "install")
+    git(second, "config", "coord.fetchTimeout", "0.0001")  # its step is made on the view here, behind
+    _ok(coord, first, "--as", "instance-2", "msg", "send", "--to", "all", "--subject", "s", "--body", "b", "--sync")
+    joiner = tmp_path / "joiner"
+    git(tmp_path, "clone", "-q", "--single-branch", str(remote), str(joiner))
+    _ok(coord, joiner, "install")
+    assert (joiner / ".git" / "shallow").exists()
+    _ok(coord, second, "--as", "instance-1", "task", "add", "from before the join", "--no-sync")
+    _ok(coord, second, "--as", "instance-1", "sync")  # a merge whose base is below the joiner's tip
+    tip = git(remote, "rev-parse", STORE)
+    assert len(git(remote, "rev-list", "--parents", "-n1", tip).split()) == 3, "a merge of both sides"
+    _ok(coord, joiner, "--as", "instance-3", "sync")
+    assert git(joiner, "rev-parse", f"origin/{STORE}") == tip
+    assert "from before the join" in _ok(coord, joiner, "task", "list")
+    _ok(coord, joiner, "--as", "instance-3", "checkin")

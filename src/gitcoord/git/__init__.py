@@ -63,6 +63,7 @@ from gitcoord.git.refs import last_touched
 from gitcoord.git.refs import log
 from gitcoord.git.refs import merge_base
 from gitcoord.git.refs import merge_bases
+from gitcoord.git.refs import merges
 from gitcoord.git.refs import path_history
 from gitcoord.git.refs import ref_names
 from gitcoord.git.refs import reflog
@@ -76,6 +77,7 @@ from gitcoord.git.refs import symbolic_ref
 from gitcoord.git.refs import tips
 from gitcoord.git.refs import update_ref
 from gitcoord.git.refs import worktree_of
+from gitcoord.git.remote import deepen
 from gitcoord.git.remote import fetch
 from gitcoord.git.remote import fetch_within
 from gitcoord.git.remote import ls_remote
@@ -93,6 +95,7 @@ from gitcoord.git.repo import discover
 from gitcoord.git.repo import hooks_dir
 from gitcoord.git.repo import init
 from gitcoord.git.repo import is_bare
+from gitcoord.git.repo import is_shallow
 from gitcoord.git.repo import set_config
 from gitcoord.git.repo import version
 from gitcoord.git.signatures import SignatureCheck
@@ -181,6 +184,7 @@ __all__ = [
     "config",
     "config_bool",
     "config_values",
+    "deepen",
     "delete_refs",
     "diff_names",
     "discover",
@@ -203,6 +207,7 @@ __all__ = [
     "is_ancestor",
     "is_bare",
     "is_branch_name",
+    "is_shallow",
     "last_deleted",
     "last_touched",
     "lock_file",
@@ -213,6 +218,7 @@ __all__ = [
     "merge_base",
     "merge_bases",
     "merge_tree",
+    "merges",
     "message_trailers",
     "mktree",
     "object_ids",

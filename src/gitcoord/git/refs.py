@@ -134,8 +134,19 @@ def _merge_bases_of(cwd: Path, commits: tuple[Sha, ...]) -> tuple[Sha, ...]:
     return _merge_bases(cwd, commits)
 
 
+def forget_merge_bases() -> None:
+    """After more history arrived (`remote.deepen`): a base once missing may be there now."""
+    _merge_bases_of.cache_clear()
+
+
 def _merge_bases(cwd: Path, commits: tuple[Sha, ...]) -> tuple[Sha, ...]:
     return tuple(Sha(s) for s in run(["merge-base", "--all", *commits], cwd, check=False).stdout.decode().split())
+
+
+def merges(cwd: Path, revisions: Sequence[str]) -> list[tuple[Sha, Sha]]:
+    """The two parents of each two-parent merge among `revisions`."""
+    found = out(["rev-list", "--merges", "--max-parents=2", "--parents", *revisions, "--"], cwd).splitlines()
+    return [(Sha(p[1]), Sha(p[2])) for p in (line.split() for line in found) if len(p) == 3]
 
 
 def merge_base(cwd: Path, a: Sha, b: Sha) -> Sha | None:

@@ -17,6 +17,7 @@ from gitcoord.git.errors import RemoteLocked
 from gitcoord.git.errors import RemoteRefMissing
 from gitcoord.git.refs import Ref
 from gitcoord.git.refs import Sha
+from gitcoord.git.refs import forget_merge_bases
 
 
 def fetch(cwd: Path, remote: str, ref: Ref, into: Ref) -> None:
@@ -106,3 +107,10 @@ def remote_url(cwd: Path, remote: str) -> str | None:
     """Where `remote` fetches from; None when this clone has no such remote."""
     done = run(["config", "--get", f"remote.{remote}.url"], cwd, check=False)
     return done.stdout.decode("utf-8", "replace").strip() or None
+
+
+def deepen(cwd: Path, remote: str, ref: Ref, into: Ref, *, by: int) -> None:
+    """Fetch `by` more commits of `ref`'s history below what a shallow clone holds (all of it once
+    that reaches the root: git then drops the shallow boundary)."""
+    run(["fetch", "--quiet", "--no-tags", f"--deepen={by}", remote, f"+{ref}:{into}"], cwd)
+    forget_merge_bases()

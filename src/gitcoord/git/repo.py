@@ -96,3 +96,8 @@ def is_bare(cwd: Path) -> bool:
 def hooks_dir(cwd: Path) -> Path:
     """Where this repository's hooks live (core.hooksPath, else hooks/ in its git directory)."""
     return Path(out(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd))
+
+
+def is_shallow(repo: Repo) -> bool:
+    """Whether this clone holds only part of some history (`git clone --depth`, a join on the tip)."""
+    return (repo.common_dir / "shallow").exists()
