@@ -175,6 +175,16 @@ def _kept(old: State, new: State, file: str) -> bool:
     return isinstance(new, _Changed) and new._base is old and file not in new._changed
 
 
+def waited_on(tasks: Iterable[Record]) -> dict[str, str]:
+    """Each task that one of `tasks` depends on, with one that does. A task waited on stays
+    live, so that whether a task can start is always answered from the live files."""
+    found: dict[str, str] = {}
+    for t in tasks:
+        for dep in t.get("dependencies", ()):
+            found.setdefault(dep, t["task_id"])
+    return found
+
+
 def unfinished(
     task: Fields, lookup: Callable[[str], Record | None], archived: Callable[[str, str], str | None] | None = None
 ) -> list[tuple[str, str]]:

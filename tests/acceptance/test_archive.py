@@ -255,11 +255,13 @@ def test_an_archived_message_is_answered_by_no_one(worked: Path, coord: Coord, m
     assert "instance-3 may not answer msg_001, which is archived: its thread is closed" in checked.out
 
 
-def test_a_dependency_archived_by_the_commit_that_claims_its_dependent_is_done(
+def test_a_dependency_stays_live_while_its_dependent_does_even_in_the_commit_that_claims_it(
     worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One commit may move a completed task to the archive and claim a task that waits for it:
-    the task it waits for is done either way, as it left the live file (the archive takes it as is)."""
+    """One commit that moves a completed task to the archive and claims a task that waits for it
+    is refused for the archive, not for the claim: the task it waits for is done either way (the
+    archive takes it as is), but a task stays live while a live task depends on it, as `coord
+    archive` keeps it, so that whether a task can start is answered from the live files."""
     start = git(worked, "rev-parse", "HEAD")
     path = worked / "coordination" / model.TASKS
     queue = json.loads(path.read_text())
@@ -281,7 +283,9 @@ def test_a_dependency_archived_by_the_commit_that_claims_its_dependent_is_done(
 
     commit("archive task_001, claim task_002")
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
-    assert checked.code == 0, checked
+    assert checked.code == 1, checked
+    assert "task_001 is what task_002 waits for: a task stays live while a live task depends on it" in checked.out
+    assert "not ready" not in checked.out, "the claim itself is lawful: what it waits for is completed"
     # Deleted rather than archived, it is no dependency done: the deletion is what is refused.
     shard.unlink()
     commit("without the archive", "--amend")

@@ -518,7 +518,28 @@ def test_archiving_moves_only_closed_records_long_enough_closed(old: dict[str, A
         "pending_tasks": [moved],
         "completed_tasks": [],
     }
-    assert rules(old, pending, "instance-5", when=later)[0] == (
-        "archive",
-        "task_002 is pending_assignment: only closed records move to the archive",
+    assert ("archive", "task_002 is pending_assignment: only closed records move to the archive") in rules(
+        old, pending, "instance-5", when=later
     )
+
+
+def test_a_task_a_live_task_waits_for_stays_live(old: dict[str, Any]) -> None:
+    """Whether a task can start is answered from the live files: what it waits for stays there."""
+    later = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
+    done = copy.deepcopy(old)
+    task = done[model.TASKS]["active_tasks"].pop(0)  # task_001, which task_002 and task_003 wait for
+    done[model.TASKS]["completed_tasks"].append({**task, "status": "completed", "updated": "2024-01-15T12:00:00Z"})
+    gone = copy.deepcopy(done)
+    archived = gone[model.TASKS]["completed_tasks"].pop()
+    gone["archive/2024/01/15/task-queue.json"] = {
+        "active_tasks": [],
+        "pending_tasks": [],
+        "completed_tasks": [archived],
+    }
+    assert (
+        "archive",
+        "task_001 is what task_002 waits for: a task stays live while a live task depends on it",
+    ) in rules(done, gone, "instance-5", when=later)
+    for waiting in gone[model.TASKS]["pending_tasks"]:
+        waiting["dependencies"] = []
+    assert rules(done, gone, "human", when=later) == []

@@ -89,7 +89,7 @@ def check(
     if event == rulebook.MIGRATE and all(_empty(n) for _, _, n in docs):
         findings += archive.migrated(docs, who)
     else:
-        findings += archive.moved(left, arrived, who)
+        findings += archive.moved(left, arrived, who, lambda: document(new, model.TASKS))
     if findings and actor is None:
         first = findings[0]
         message = (

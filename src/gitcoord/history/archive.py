@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+from collections.abc import Callable
 from collections.abc import Iterator
 
 from gitcoord import model
@@ -49,8 +50,19 @@ def migrated(docs: list[tuple[str, Doc, Doc]], who: Judge) -> Iterator[Finding]:
         yield Finding(model.REGISTRY, (), "authorization", message)
 
 
-def moved(left: dict[str, tuple[str, Record]], arrived: dict[str, tuple[str, Record]], who: Judge) -> Iterator[Finding]:
-    """Records leave a live file only into the archive: unchanged, closed, and closed long enough."""
+def moved(
+    left: dict[str, tuple[str, Record]],
+    arrived: dict[str, tuple[str, Record]],
+    who: Judge,
+    live_tasks: Callable[[], Doc],
+) -> Iterator[Finding]:
+    """Records leave a live file only into the archive: unchanged, closed, and closed long enough;
+    a task only once no task left live depends on it (`live_tasks`: the new state's queue)."""
+    if any(file == model.TASKS for file, _ in left.values()):
+        waiting = records.waited_on(r for _, _, r in records.iter_records(live_tasks(), model.TASK_RECORDS))
+        for rid in sorted(r for r, (file, _) in left.items() if file == model.TASKS and r in waiting):
+            message = f"{rid} is what {waiting[rid]} waits for: a task stays live while a live task depends on it"
+            yield Finding(model.TASKS, (), "archive", message)
     for rid in sorted(left.keys() - arrived.keys()):
         file = left[rid][0]
         message = f"{rid} was deleted; records are never deleted (closed ones move to the archive)"

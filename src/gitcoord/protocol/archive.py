@@ -50,7 +50,7 @@ def choose(state: State, before: dt.datetime) -> dict[str, set[str]]:
     tasks = records.by_id(state[model.TASKS], model.TASK_RECORDS)
     old = chosen[model.TASKS]
     while True:  # keep every task a live task still depends on
-        needed = {d for rid, t in tasks.items() if rid not in old for d in t["dependencies"]}
+        needed = set(records.waited_on(t for rid, t in tasks.items() if rid not in old))
         if not needed & old:
             break
         old -= needed
