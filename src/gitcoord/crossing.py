@@ -183,7 +183,8 @@ def _brought_into(
 
 
 def _recreated(old: State, new: State, joined: State) -> list[Finding]:
-    """Records a commit creates whose id the line it joins already holds, live or archived: ids are
+    """Records a commit creates whose id the line it joins already holds, live or archived, or that
+    answer a thread it archived: ids are
     unique (random, for tasks, messages and decisions), so a side line grown from before a record
     existed may not make that id again, whoever made it first: a merge would then settle each of
     its fields either way (a question rewritten under its answer), or keep a live copy of an
@@ -212,6 +213,11 @@ def _recreated(old: State, new: State, joined: State) -> list[Finding]:
                     "again: give the side line's record a new id there, then merge"
                 )
                 found.append(Finding(file, (), "history", message))
+            asked = record.get("in_reply_to") if coll.kind == "message" else None
+            if isinstance(asked, str) and asked not in held and joined.archives("message", asked) is not None:
+                # As on the line itself (`record_changes.created`): an archived thread is over.
+                message = f"{rid} answers {asked}, which the line this merge joins archived: its thread is closed"
+                found.append(Finding(file, (), "authorization", message + "; send a new message"))
     return found
 
 

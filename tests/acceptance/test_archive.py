@@ -292,3 +292,38 @@ def test_a_dependency_stays_live_while_its_dependent_does_even_in_the_commit_tha
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 1
     assert "task_001 was deleted" in checked.out
+
+
+def test_an_archived_thread_is_answered_by_no_side_line_grown_from_before_it_left(
+    worked: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a line grown from before msg_001 was archived, its thread is still there to answer;
+    merged into the line that archived it, the answer is refused as it is on that line."""
+    monkeypatch.setenv("COORD_NOW", LATER)
+    later = {"GIT_COMMITTER_DATE": LATER, "GIT_AUTHOR_DATE": LATER}
+    start = git(worked, "rev-parse", "HEAD")
+    git(worked, "checkout", "-q", "-b", "side")
+    path = worked / "coordination" / model.MESSAGES
+    log = json.loads(path.read_text())
+    log["messages"].append(
+        {
+            "message_id": "msg_902",
+            "from": "instance-1",
+            "to": "instance-2",
+            "type": "notification",
+            "timestamp": LATER,
+            "subject": "Re: API Design",
+            "message": "correction: NOT REST",
+            "requires_response": False,
+            "status": "sent",
+            "in_reply_to": "msg_001",
+        }
+    )
+    path.write_text(json.dumps(log))
+    git(worked, "commit", "-qam", "a word more, on a side line\n\nCoord-Instance: instance-1", "--no-verify", env=later)
+    git(worked, "checkout", "-q", "main")
+    assert coord(worked, "--as", "human", "archive").code == 0
+    git(worked, "merge", "-q", "--no-edit", "side", "-m", "merge\n\nCoord-Instance: instance-1", env=later)
+    checked = coord(worked, "check", "--range", f"{start}..HEAD")
+    assert checked.code == 1, checked
+    assert "msg_902 answers msg_001, which the line this merge joins archived: its thread is closed" in checked.out
