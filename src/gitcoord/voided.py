@@ -21,6 +21,7 @@ from typing import NamedTuple
 from gitcoord import clock
 from gitcoord import git
 from gitcoord import model
+from gitcoord import workspace
 from gitcoord.errors import FatalError
 from gitcoord.findings import Finding
 from gitcoord.workspace import Workspace
@@ -48,9 +49,28 @@ def set_aside(ws: Workspace, local: git.Sha, remote: git.Sha) -> tuple[git.Sha, 
         if not found or _wrong_from_the_start(ws, local, remote, found):
             return local, dropped
         why: dict[str, str] = {c.sha: f.message for c, f in reversed(found)}  # the first finding of each
+        why.update(_claims_lost(ws, remote, [c for c, _ in found if c.event == "task.claim"]))
         local, more = leave_out(ws, local, remote, why)
         dropped += more
     raise FatalError(f"too many of this clone's commits are void under {ws.remote}/{ws.branch} to set aside")
+
+
+def _claims_lost(ws: Workspace, remote: git.Sha, claims: list[git.Change]) -> dict[str, str]:
+    """Why each of this clone's claims is void, in the words a claimant needs: the task went to
+    another instance whose claim was shared first (the rulebook's own words name a field)."""
+    if not claims:
+        return {}
+    from gitcoord import records  # here: only a sync that lost a claim reads the remote's queue
+
+    tasks = records.by_id(workspace.snapshot(ws, strict=False, commit=remote)[model.TASKS], model.TASK_RECORDS)
+    said: dict[str, str] = {}
+    for c in claims:
+        for task_id in git.trailer_values(ws.root, [c.sha], "Coord-Subject").get(c.sha, []):
+            holder = (tasks.get(task_id) or {}).get("assigned_to")
+            if holder and holder != ws.identity:
+                hint = "`coord task ready --mine` shows other work"
+                said[c.sha] = f"your claim on {task_id} lost to {holder}'s, shared first; {hint}"
+    return said
 
 
 def _wrong_from_the_start(

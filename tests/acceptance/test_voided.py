@@ -112,3 +112,18 @@ def test_a_completion_the_shared_line_took_away_is_left_out_and_the_release_stan
     assert any("instance-2 tells human: done" in s for s in _origin_subjects(clone)), "the step after it was shared"
     root = git(clone, "rev-list", "--max-parents=0", "main")
     assert team.ok("instance-2", "check", "--range", f"{root}..main").startswith("ok: ")
+
+
+def test_a_claim_that_lost_the_task_to_one_shared_first_says_so(example_team: Team) -> None:
+    """Made first and shared second, a claim would take the task from a holder the shared line
+    gave it to: it is left out, and the sync says whose claim won, not which field it changed."""
+    made = example_team.ok(HUMAN, "task", "add", "Only one can have it", "--sync", "--json")
+    task = json.loads(made)["data"]["record"]["task_id"]
+    for who in ("instance-1", "instance-2"):
+        example_team.ok(who, "sync")
+    example_team.ok("instance-1", "task", "claim", task, "--no-sync")
+    example_team.ok("instance-2", "task", "claim", task, "--sync")
+    lost = example_team.run("instance-1", "sync")
+    assert lost.code == 1, lost
+    assert f"your claim on {task} lost to instance-2's, shared first" in lost.out + lost.err, lost
+    assert "`coord task ready --mine` shows other work" in lost.out + lost.err
