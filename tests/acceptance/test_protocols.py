@@ -228,6 +228,8 @@ def test_disagreement_goes_to_the_human_coordinator(team: Team) -> None:
     )
     decided = team("human", "decision", "list", "--decided")
     assert re.search(r"dec_002\s+decided\s+Agent Communication Protocol\s+-> REST API$", decided, re.MULTILINE), decided
+    # None pending now: the list says so, and where the others are, not that there are none at all.
+    assert team("human", "decision", "list") == "(no pending decisions; `--all` shows the 2 other(s))"
     # A task dispute too: recorded as a decision for the human, with both sides.
     dispute = team("instance-3", "escalate", "task_003", "--reason", "the UI should not wait for the backend")
     assert dispute.startswith("dec_")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,9 +108,15 @@ def demo(*, directory: Path | None, out: Output) -> int:
     _where_it_stands(stage)
     stage.say(
         f"The remote and the seven clones are in {base}\n"
-        f"Look around: cd {base / 'instance-3'} && coord checkin && coord log -n 5"
+        f"Look around: cd {base / 'instance-3'} && {_coord()} checkin && {_coord()} log -n 5"
     )
     return 0
+
+
+def _coord() -> str:
+    """How to run the coord the demo ran, for the reader to go on with: `make demo` puts none on PATH."""
+    here = Path(sys.executable).with_name("coord")
+    return str(here) if here.exists() and shutil.which("coord") != str(here) else "coord"
 
 
 def _set_up(s: Stage) -> None:

@@ -82,7 +82,8 @@ def messages(*, cwd: Path, as_instance: str | None, out: Output, everyone: bool,
         ]
         chosen.sort(key=lambda m: (m["timestamp"], m["message_id"]))
         summaries = [views.message_summary(m) for m in chosen]
-        out.emit(summaries, render.messages(summaries) or ["(no messages)"])
+        none = "(no open messages; without `--open`, the closed ones too)" if open_only else "(no messages)"
+        out.emit(summaries, render.messages(summaries) or [none])
         return 0
 
 
@@ -109,7 +110,9 @@ def decisions(*, cwd: Path, as_instance: str | None, out: Output, which: str) ->
             "all": [*doc["pending_decisions"], *doc["decisions"]],
         }[which]
         summaries = [views.decision_summary(d) for d in chosen]
-        out.emit(summaries, render.decisions(summaries) or ["(no decisions)"])
+        others = len(doc["pending_decisions"]) + len(doc["decisions"]) - len(chosen)
+        none = f"(no {which} decisions; `--all` shows the {others} other(s))" if others else "(no decisions)"
+        out.emit(summaries, render.decisions(summaries) or [none])
         return 0
 
 
