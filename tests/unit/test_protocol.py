@@ -226,6 +226,9 @@ def test_a_consultation_thread(state: dict[str, Any]) -> None:
     assert record(state, "message", answer["message_id"])["status"] == "acknowledged"
     with pytest.raises(Refused, match="is closed; start a new thread"):
         messages.reply(state, ctx("instance-1"), "msg_001", "more")
+    # Nor through its answer: the thread is over, and its asker would read a "thanks" as an answer.
+    with pytest.raises(Refused, match=f"{answer['message_id']} answers msg_001, whose thread is closed"):
+        messages.reply(state, ctx("instance-2"), answer["message_id"], "thanks")
     with pytest.raises(Refused, match="already closed"):
         messages.ack(state, ctx("instance-2"), "msg_001")
 

@@ -132,6 +132,12 @@ def reply(state: State, ctx: Context, message_id: str, body: str) -> Change:
     asked = edit.require("message", message_id)
     if asked["status"] == "closed":
         raise Refused(f"{message_id} is closed; start a new thread with `coord msg send`")
+    question = asked.get("in_reply_to")
+    opened = edit.get("message", question) if question else None
+    if question and (opened is None or opened["status"] == "closed"):  # closed by its asker, or archived
+        raise Refused(
+            f"{message_id} answers {question}, whose thread is closed; start a new thread with `coord msg send`"
+        )
     answer: Record = {
         "message_id": ctx.new_id("msg", edit.ids("message")),
         "from": me,
