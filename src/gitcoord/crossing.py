@@ -45,7 +45,7 @@ def crossed(
     `judging`: the commits being judged; the others were shared, and judged, before. `line`: the
     store line's tip before them, where known (the gate's): a commit it does not hold was not shared
     on it, whatever branch or tag holds it (anyone who pushes can put a commit on one first)."""
-    side, joined = _sides(loader.root, merge, line)
+    side, joined = sides(loader.root, merge, line)
     (found, stale), (back, stale_back) = (
         _brought_into(loader, a, b, now=now, judging=judging, line=line) for a, b in ((side, joined), (joined, side))
     )
@@ -54,7 +54,7 @@ def crossed(
     return [_brought(f, c) for c, f in crossings]
 
 
-def _sides(root: Path, merge: git.Change, line: str | None) -> tuple[str, str]:
+def sides(root: Path, merge: git.Change, line: str | None) -> tuple[str, str]:
     """(the side, the line it joins) of a two-parent merge. Both are judged each way alike; which
     is which says only whose commits are named where a record both changed is refused. The line
     is the parent the store's line held, where that is known; else the second parent, as a sync

@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from gitcoord import archive_wait
 from gitcoord import authenticity
 from gitcoord import git
 from gitcoord import history
 from gitcoord import model
 from gitcoord.crossing import crossed
+from gitcoord.crossing import sides
 from gitcoord.expected import of_parents
 from gitcoord.findings import Finding
 from gitcoord.judge import acting
@@ -118,6 +120,9 @@ def _check_part(
         if base is not None:
             merged[c.sha] = base[0].get(model.REGISTRY)
             findings += [f._replace(commit=c.sha) for f in crossed(loader, c, now=now, judging=judging, line=line)]
+        if c.parents:  # the archive's wait, on the line: the parent the store's line held
+            on_line = sides(loader.root, c, line)[1] if len(c.parents) == 2 else c.parents[0]
+            findings += [f._replace(commit=c.sha) for f in archive_wait.late(loader, c, at, on_line)]
         if c.sha in beside:
             old = base[0] if base is not None else loader.state(at[c.parents[0]])
             actor = c.instances[0] if len(c.instances) == 1 else None

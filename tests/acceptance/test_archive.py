@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from pathlib import Path
@@ -327,3 +328,43 @@ def test_an_archived_thread_is_answered_by_no_side_line_grown_from_before_it_lef
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 1, checked
     assert "msg_902 answers msg_001, which the line this merge joins archived: its thread is closed" in checked.out
+
+
+def test_a_close_dated_back_through_an_old_parent_still_waits_on_the_line(
+    repo: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A side line grown from a commit of four days ago may date a close back to then (its floor is
+    its own parent's); merged today, the task looks closed for four days. The line held it in
+    progress two days ago, and the archive's wait counts on the line: it stays live."""
+    then = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=4)
+    monkeypatch.setenv("COORD_NOW", _stamp(then))
+    assert coord(repo, "init", "--example", "--branch", "main").code == 0
+    made = coord(repo, "--as", "human", "task", "add", "Ship it", "--json")
+    task = json.loads(made.out)["data"]["record"]["task_id"]
+    for step in ("claim", "start"):
+        assert coord(repo, "--as", "instance-1", "task", step, task).code == 0
+    old = git(repo, "rev-parse", "HEAD")
+    monkeypatch.delenv("COORD_NOW")
+    assert coord(repo, "--as", "instance-3", "checkin").code == 0  # the line moves on, today
+    start = git(repo, "rev-parse", "HEAD")
+    back = _stamp(then + dt.timedelta(minutes=1))
+    git(repo, "checkout", "-q", "-b", "side", old)
+    path = repo / "coordination" / model.TASKS
+    queue = json.loads(path.read_text())
+    held = next(t for t in queue["active_tasks"] if t["task_id"] == task)
+    queue["active_tasks"].remove(held)
+    queue["completed_tasks"].append({**held, "status": "completed", "updated": back})
+    path.write_text(json.dumps(queue))
+    dated = {"GIT_COMMITTER_DATE": back, "GIT_AUTHOR_DATE": back}
+    git(repo, "commit", "-qam", "done, four days ago\n\nCoord-Instance: instance-1", "--no-verify", env=dated)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-edit", "side", "-m", "merge\n\nCoord-Instance: instance-1")
+    assert coord(repo, "--as", "human", "archive").code == 0
+    assert task not in path.read_text(), "its stamp says it is due: `coord archive` moved it"
+    checked = coord(repo, "check", "--range", f"{start}..HEAD")
+    assert checked.code == 1, checked
+    assert f"{task} was in_progress on this line 2 days before this commit" in checked.out, checked.out
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -54,6 +54,7 @@ from gitcoord.git.refs import changes
 from gitcoord.git.refs import commit_date
 from gitcoord.git.refs import commits
 from gitcoord.git.refs import delete_refs
+from gitcoord.git.refs import first_parent_before
 from gitcoord.git.refs import head_branch
 from gitcoord.git.refs import introduced
 from gitcoord.git.refs import is_ancestor
@@ -194,6 +195,7 @@ __all__ = [
     "fetch_tip",
     "fetch_within",
     "ff_merge",
+    "first_parent_before",
     "follow",
     "has_changes",
     "hash_object",
