@@ -248,7 +248,10 @@ def test_a_refusal_of_the_core_comes_back_readable(board: server.Board, seed_rep
     assert answer == {"ok": False, "error": answer["error"]}
     assert "task_002 is pending_assignment; release needs it assigned or in_progress or blocked" in str(answer["error"])
     status, answer = act(board, {"action": "decide", "decision_id": "dec_404", "option": "A", "rationale": "r"})
-    assert (status, answer["error"]) == (409, "there is no decision 'dec_404'; `coord decision list` shows them")
+    assert (status, answer["error"]) == (
+        409,
+        "there is no decision 'dec_404'; `coord decision list --all` shows them (an id, or its start after the prefix)",
+    )
     assert git(seed_repo, "rev-parse", "main") == head
 
 

@@ -23,7 +23,9 @@ def test_colour_follows_color_and_no_color(seed_repo: Path, coord: Coord, monkey
 
 
 def test_an_error_is_coloured_only_when_asked(seed_repo: Path, coord: Coord) -> None:
-    assert coord(seed_repo, "task", "show", "task_404").err == "error: there is no task 'task_404'\n"
+    assert coord(seed_repo, "task", "show", "task_404").err == (
+        "error: there is no task 'task_404'; `coord task list` shows them (an id, or its start after the prefix)\n"
+    )
     assert coord(seed_repo, "--color=always", "task", "show", "task_404").err.startswith("\x1b[31m\x1b[1merror:")
     assert not ANSI.search(coord(seed_repo, "--color=never", "task", "show", "task_404").err)
 

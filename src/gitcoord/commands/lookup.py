@@ -15,6 +15,7 @@ from gitcoord.errors import BadUsage
 from gitcoord.errors import NotFound
 from gitcoord.model import Record
 from gitcoord.output import Output
+from gitcoord.protocol import no_such
 from gitcoord.records import State
 from gitcoord.snapshot import Snapshot
 
@@ -49,7 +50,7 @@ def require(state: State, kind: str, rid: str) -> Record:
     """The record `rid` names (an id, or the start of one: `records.resolve`); NotFound if there is none."""
     found = records.get(state, kind, records.resolve(state, kind, rid))
     if found is None:
-        raise NotFound(f"there is no {kind} {rid!r}", details={"record": rid})
+        raise NotFound(no_such(kind, rid), details={"record": rid})
     return found
 
 

@@ -86,7 +86,7 @@ class Edit:
     def require(self, kind: str, rid: str) -> Record:
         found = self.get(kind, rid)
         if found is None:
-            raise NoSuchRecord(f"there is no {kind} {rid!r}; `coord {_LIST[kind]}` shows them", details={"record": rid})
+            raise NoSuchRecord(no_such(kind, rid), details={"record": rid})
         return found
 
     def put(self, kind: str, record: Fields, rid: str | None = None) -> Fields:
@@ -144,7 +144,12 @@ class _Taken(Container[str]):
         return any(r[key] == rid for name in self._coll.lists for r in self._doc.get(name, ()))
 
 
-_LIST = {"instance": "status", "task": "task list", "message": "msg list --all", "decision": "decision list"}
+_LIST = {"instance": "status", "task": "task list", "message": "msg list --all", "decision": "decision list --all"}
+
+
+def no_such(kind: str, rid: str) -> str:
+    """What to say of an id that names no record, and where the ones there are are listed."""
+    return f"there is no {kind} {rid!r}; `coord {_LIST[kind]}` shows them (an id, or its start after the prefix)"
 
 
 def settings(state: State) -> model.Settings:
