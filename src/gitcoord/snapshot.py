@@ -57,9 +57,7 @@ class Snapshot(Mapping[str, Doc]):
                 return self._docs[file]
             doc, findings = parse_findings(file, self.raw(file), strict=self._strict)
             if doc is None:
-                raise InvalidStore(
-                    findings, "Fix the file (`coord validate` lists every problem), then run the command again."
-                )
+                raise InvalidStore(findings, _repair(self.commit))
             self._docs[file] = doc
         return self._docs[file]
 
@@ -144,3 +142,16 @@ def archives_in(state: Mapping[str, Doc]) -> Archives:
         return None
 
     return archives
+
+
+def _repair(commit: git.Sha | None) -> str:
+    """What to do about a store file that does not read."""
+    if commit is None:
+        return "Fix the file (`coord validate` lists every problem), then run the command again."
+    # A commit on top cannot repair it: the hooks and the gate judge each change against its parent.
+    return (
+        f"It is committed so at {commit[:12]}, and a commit on top cannot repair it (each change is judged "
+        "against its parent): take the commit that broke it off the branch, back to the last good one "
+        "(`git log -p coordination/` shows it; `git reset --keep GOOD` where the branch is checked out, "
+        "`git update-ref refs/heads/BRANCH GOOD` where it is not), then make the change again with coord."
+    )

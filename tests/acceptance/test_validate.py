@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from testing.repos import files_in
+from testing.repos import git
 from tests.conftest import SEED
 from tests.conftest import Coord
 
@@ -210,3 +211,19 @@ def test_since_tells_true_from_one(seed_repo: Path, coord: Coord) -> None:
     result = coord(seed_repo, "validate", "--since", "HEAD")
     assert result.code == 1, result
     assert "available_for_consultation: 1 is not true or false [schema]" in result.out + result.err
+
+
+def test_a_store_committed_broken_says_how_to_go_back_not_to_fix_it_on_top(seed_repo: Path, coord: Coord) -> None:
+    """A commit on top of a file that does not parse cannot be judged against it, so the advice is
+    to take the breaking commit off the branch, which then works again."""
+    path = seed_repo / "coordination" / model.TASKS
+    good = git(seed_repo, "rev-parse", "HEAD")
+    path.write_text(path.read_text().replace('"task_id"', '"task_id",', 1))
+    git(seed_repo, "commit", "-qam", "a stray comma\n\nCoord-Instance: instance-1", "--no-verify")
+    broken = git(seed_repo, "rev-parse", "HEAD")
+    read = coord(seed_repo, "task", "list")
+    assert read.code == 1, read
+    assert f"It is committed so at {broken[:12]}, and a commit on top cannot repair it" in read.err, read.err
+    assert "`git reset --keep GOOD`" in read.err
+    git(seed_repo, "reset", "-q", "--keep", good)
+    assert coord(seed_repo, "task", "list").code == 0
