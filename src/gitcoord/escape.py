@@ -20,8 +20,13 @@ _INVISIBLE = (
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")  # tabs and new lines kept
-UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
+# Blank letters that show as nothing (Hangul fillers), and variation selectors in a run: one after
+# a character picks its look (an emoji's colour, a CJK variant); a run of them says nothing a
+# person sees, and is how a text is smuggled past the eye, a byte a selector.
+_BLANK = "\u115f\u1160\u3164\uffa0"
+_RUN = "[\ufe00-\ufe0f\U000e0100-\U000e01ef]{2,}"
+UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}{_BLANK}]|{_RUN}")  # tabs and new lines kept
+UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}{_BLANK}]|{_RUN}")
 
 
 def safe(text: Any, *, one_line: bool = True) -> str:
@@ -31,8 +36,7 @@ def safe(text: Any, *, one_line: bool = True) -> str:
 
 
 def _escaped(match: re.Match[str]) -> str:
-    code = ord(match[0])
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return "".join(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}" for c in match[0])
 
 
 def in_json(text: str) -> str:
@@ -42,7 +46,10 @@ def in_json(text: str) -> str:
 
 
 def _json_escaped(match: re.Match[str]) -> str:
-    code = ord(match[0])
+    return "".join(_json_escape(ord(c)) for c in match[0])
+
+
+def _json_escape(code: int) -> str:
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     code -= 0x10000

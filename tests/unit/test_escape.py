@@ -29,3 +29,13 @@ def test_characters_past_the_basic_plane_are_escaped_in_their_own_form() -> None
     assert "\U000e0041" not in text
     assert "\u202e" not in text
     assert json.loads(text) == {"subject": "x\U000e0041y\u202ez"}, "the same value to a parser"
+
+
+def test_a_run_of_variation_selectors_and_blank_letters_are_escaped_one_selector_is_not() -> None:
+    """One selector after a character picks its look (a red heart); a run of them encodes text a
+    person never sees, a byte a selector. Hangul fillers show as nothing at all."""
+    assert escape.safe("love \u2764\ufe0f") == "love \u2764\ufe0f"
+    smuggled = "green \U0001f44d" + "\ufe01\ufe02" + "\U000e0101\U000e0142"
+    assert escape.safe(smuggled) == "green \U0001f44d\\ufe01\\ufe02\\U000e0101\\U000e0142"
+    assert escape.safe("a\u3164b\u115fc") == "a\\u3164b\\u115fc"
+    assert json.loads(to_json({"s": smuggled})) == {"s": smuggled}

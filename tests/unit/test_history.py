@@ -94,6 +94,19 @@ def test_a_close_writes_its_own_moment_which_the_archive_wait_counts_from(old: d
     assert history.check(recent, closed, "instance-2", when=WHEN, since=since) == []
 
 
+def test_a_time_once_written_is_not_taken_away(old: dict[str, Any]) -> None:
+    """Without its `updated`, a completed task's wait would count from when it was created."""
+    done = edit(
+        old,
+        model.TASKS,
+        lambda d: move_task(d, "task_001", "completed_tasks", status="completed", updated="2024-01-15T12:00:00Z"),
+    )
+    bare = copy.deepcopy(done)
+    del next(t for t in bare[model.TASKS]["completed_tasks"] if t["task_id"] == "task_001")["updated"]
+    found = [(f.rule, f.message) for f in history.check(done, bare, "instance-2", when=WHEN)]
+    assert ("time", "task_001.updated = 2024-01-15T12:00:00Z was taken away; it stays") in found
+
+
 def test_a_close_with_no_time_is_refused(old: dict[str, Any]) -> None:
     log = old[model.MESSAGES]
     asked = next(m for m in log["messages"] if m["status"] == "pending_response")

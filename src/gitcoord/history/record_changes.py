@@ -205,6 +205,10 @@ def changed(
     for field in sorted(kind.monotonic):
         if times.earlier(new.get(field), old.get(field)):
             yield at.finding("time", f"{at.rid}.{field} went back from {old.get(field)} to {new.get(field)}", field)
+    # A time once written stays: without it, a closed record's wait would count from an older one.
+    for field in sorted({*kind.monotonic, *([kind.closing_stamp] if kind.closing_stamp else [])}):
+        if times.value_of(old, field) is not None and times.value_of(new, field) is None:
+            yield at.finding("time", f"{at.rid}.{field} = {times.value_of(old, field)} was taken away; it stays", field)
     for field in sorted(kind.entries):
         before, after = times.value_of(old, field), times.value_of(new, field)
         if before != after and not (field == "escalation.positions" and "escalation" in moved and not before):
