@@ -179,7 +179,11 @@ _SECTIONS: tuple[tuple[str, str, Lines], ...] = (
     ("offered_to_me", "Offered to you (coord task accept TASK, or coord task decline TASK --reason ...)", my_tasks),
     ("claims_lost", "Claims you lost in a merge", tasks),
     ("awaiting_my_answer", "Waiting for your answer (coord msg reply MSG --body-file -)", messages),
-    ("replies_to_me", "Answers to your questions (each stays until you ack it: coord msg ack MSG)", messages),
+    (
+        "replies_to_me",
+        "Answers to your questions (each stays until you ack it or its question: coord msg ack MSG)",
+        messages,
+    ),
     ("notifications", "Notifications to you (each stays until you ack it: coord msg ack MSG)", messages),
     ("broadcasts", "Messages to all since your last check-in", messages),
     ("my_open_questions", "Your questions still open", messages),

@@ -37,6 +37,9 @@ def test_from_zero_sets_up_a_gated_remote_the_human_and_two_signed_agents(tmp_pa
     step = json.loads(coord(tmp_path / "instance-1", "next", "--json").out)["data"]["next"]
     assert (step["kind"], step["title"]) == ("claim", "Design the API"), "the README's agents see the human's task"
     clone = tmp_path / "instance-2"
+    assert (clone / ".git" / "shallow").exists(), "joined on the store's tip, as the README has it"
+    git(clone, "fetch", "-q", "--unshallow", "origin", "+refs/heads/coord:refs/remotes/origin/coord")
     root = git(clone, "rev-list", "--max-parents=0", "origin/coord").split()[0]
     checked = json.loads(coord(clone, "check", "--range", f"{root}..origin/coord", "--json").out)["data"]
-    assert (checked["valid"], checked["commits_checked"]) == (True, 4), checked  # two registrations, two check-ins
+    # two registrations, two check-ins, the human's task (the fetch of the history brought it)
+    assert (checked["valid"], checked["commits_checked"]) == (True, 5), checked
