@@ -257,6 +257,11 @@ _TODO = {
     "history": "fetch and merge the remote's branch (`coord sync` merges coordination commits), then push "
     "without --force",
     "time": "set the committer's clock right, then make the commit again",
+    "parse": "take the commit that broke the file off your branch (`git reset --keep` to the remote's branch, "
+    "after `git checkout -- coordination/` where the file is edited), then make the change again with coord; "
+    "a commit on top cannot repair it",
+    "schema": "take the commit off your branch (`git reset --keep` to the remote's branch), then make the "
+    "change again with coord, which writes what the schema allows",
     "replace": "push without refs/replace/ (`git replace` is for one's own clone)",
     "unjudged": "leave that commit out (the server's administrator deletes the ref that holds it)",
     "shadow": "name it otherwise: after refs/tags/ or refs/, not a branch's name (nor a tag REMOTE/BRANCH), nor one "
