@@ -121,9 +121,8 @@ def test_a_hostile_value_is_refused_by_its_rule(attacker: Forger, file: str, edi
     path.write_text(edit(path.read_text()), encoding="utf-8")
     attacker.commit("a hostile value")
     said = refused(attacker, rule)
-    assert (
-        "a commit on top cannot repair it" in said if rule == "parse" else "which writes what the schema allows" in said
-    )
+    advice = "a commit on top cannot repair it" if rule == "parse" else "which writes what the schema allows"
+    assert advice in said, said  # the gate's advice fits what is wrong
     found(attacker, rule)
 
 
