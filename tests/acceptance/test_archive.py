@@ -233,23 +233,7 @@ def test_an_archived_message_is_answered_by_no_one(worked: Path, coord: Coord, m
     monkeypatch.setenv("COORD_NOW", LATER)
     assert coord(worked, "--as", "human", "archive").code == 0
     start = git(worked, "rev-parse", "HEAD")
-    path = worked / "coordination" / model.MESSAGES
-    log = json.loads(path.read_text())
-    log["messages"].append(
-        {
-            "message_id": "msg_901",
-            "from": "instance-3",
-            "to": "instance-2",
-            "type": "consultation_response",
-            "timestamp": LATER,
-            "subject": "Re: API Design",
-            "message": "instance-1 says: GraphQL.",
-            "requires_response": False,
-            "status": "sent",
-            "in_reply_to": "msg_001",
-        }
-    )
-    path.write_text(json.dumps(log))
+    _answer_by_hand(worked, "msg_901", "instance-3", "consultation_response", "instance-1 says: GraphQL.")
     git(worked, "commit", "-qam", "answer it by hand\n\nCoord-Instance: instance-3", "--no-verify")
     checked = coord(worked, "check", "--range", f"{start}..HEAD")
     assert checked.code == 1, checked
@@ -304,23 +288,7 @@ def test_an_archived_thread_is_answered_by_no_side_line_grown_from_before_it_lef
     later = {"GIT_COMMITTER_DATE": LATER, "GIT_AUTHOR_DATE": LATER}
     start = git(worked, "rev-parse", "HEAD")
     git(worked, "checkout", "-q", "-b", "side")
-    path = worked / "coordination" / model.MESSAGES
-    log = json.loads(path.read_text())
-    log["messages"].append(
-        {
-            "message_id": "msg_902",
-            "from": "instance-1",
-            "to": "instance-2",
-            "type": "notification",
-            "timestamp": LATER,
-            "subject": "Re: API Design",
-            "message": "correction: NOT REST",
-            "requires_response": False,
-            "status": "sent",
-            "in_reply_to": "msg_001",
-        }
-    )
-    path.write_text(json.dumps(log))
+    _answer_by_hand(worked, "msg_902", "instance-1", "notification", "correction: NOT REST")
     git(worked, "commit", "-qam", "a word more, on a side line\n\nCoord-Instance: instance-1", "--no-verify", env=later)
     git(worked, "checkout", "-q", "main")
     assert coord(worked, "--as", "human", "archive").code == 0
@@ -372,3 +340,24 @@ def test_a_close_dated_back_through_an_old_parent_still_waits_on_the_line(
 
 def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _answer_by_hand(repo: Path, mid: str, sender: str, kind: str, text: str) -> None:
+    """A message to instance-2 in msg_001's thread, written into the log by hand (not committed)."""
+    path = repo / "coordination" / model.MESSAGES
+    log = json.loads(path.read_text())
+    log["messages"].append(
+        {
+            "message_id": mid,
+            "from": sender,
+            "to": "instance-2",
+            "type": kind,
+            "timestamp": LATER,
+            "subject": "Re: API Design",
+            "message": text,
+            "requires_response": False,
+            "status": "sent",
+            "in_reply_to": "msg_001",
+        }
+    )
+    path.write_text(json.dumps(log))

@@ -151,12 +151,8 @@ def remote_tip(clone: Path, branch: str) -> str:
     return git(clone, "ls-remote", "origin", f"refs/heads/{branch}").split()[0]
 
 
-@pytest.mark.parametrize("when", ["before", "after"])
-@pytest.mark.parametrize("point", ["commit-tree", "push", "update-ref", "config"])
-def test_a_migrate_killed_at_any_git_command_is_finished_by_the_next(tmp_path: Path, point: str, when: str) -> None:
-    """Killed anywhere, `coord migrate` leaves a clone whose next `coord migrate` finishes the move
-    (or makes it afresh): the remote ends with the store on its own branch and none on the code
-    branch, never a code branch without the store and no store branch."""
+def _on_the_code_branch(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A remote with the store on its code branch, the clone that made it, and one more joined."""
     remote = bare_remote(tmp_path / "remote.git")
     one, two = tmp_path / "one", tmp_path / "two"
     git(tmp_path, "init", "-q", "-b", "main", str(one))
@@ -165,6 +161,16 @@ def test_a_migrate_killed_at_any_git_command_is_finished_by_the_next(tmp_path: P
     git(one, "push", "-q", "--no-verify", "origin", "main")
     git(tmp_path, "clone", "-q", str(remote), str(two))
     _ok(two, "install", "--as", "instance-2")
+    return remote, one, two
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("point", ["commit-tree", "push", "update-ref", "config"])
+def test_a_migrate_killed_at_any_git_command_is_finished_by_the_next(tmp_path: Path, point: str, when: str) -> None:
+    """Killed anywhere, `coord migrate` leaves a clone whose next `coord migrate` finishes the move
+    (or makes it afresh): the remote ends with the store on its own branch and none on the code
+    branch, never a code branch without the store and no store branch."""
+    remote, one, two = _on_the_code_branch(tmp_path)
     kill, mark = _killer(tmp_path, point, when)
     killed = _coord(one, "--as", "human", "migrate", "--branch", "coord", env=kill)
     assert mark.exists(), f"migrate ran no `git {point}`"
@@ -185,14 +191,7 @@ def test_an_install_killed_while_it_carries_steps_over_carries_them_the_next_tim
     """After a migrate, `coord install` makes again on the store's new branch the steps this clone
     had not shared on the old one. Killed once it has chosen the new branch and before it carried
     them, the next install still knows where they were, and carries them."""
-    remote = bare_remote(tmp_path / "remote.git")
-    one, two = tmp_path / "one", tmp_path / "two"
-    git(tmp_path, "init", "-q", "-b", "main", str(one))
-    _ok(one, "init", "--example", "--branch", "main")
-    git(one, "remote", "add", "origin", str(remote))
-    git(one, "push", "-q", "--no-verify", "origin", "main")
-    git(tmp_path, "clone", "-q", str(remote), str(two))
-    _ok(two, "install", "--as", "instance-2")
+    _, one, two = _on_the_code_branch(tmp_path)
     _ok(two, "--as", "instance-2", "msg", "send", "--to", "all", "--subject", "unshared", "--body", "b", "--no-sync")
     _ok(one, "--as", "human", "migrate", "--branch", "coord")
     kill, mark = _killer(tmp_path, "commit-tree", "before")
