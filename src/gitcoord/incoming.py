@@ -254,11 +254,12 @@ def redone_under(ws: Workspace, local: git.Sha, tip: git.Sha) -> dict[git.Sha, g
     found = {}
     for mine, again in git.refs_under(ws.root, REDONE).items():
         sha = git.Sha(mine)
-        if (
-            git.is_ancestor(ws.root, again, tip)
-            and git.is_ancestor(ws.root, sha, local)
-            and not git.is_ancestor(ws.root, sha, tip)
-        ):
+        if not git.is_ancestor(ws.root, sha, local) or git.is_ancestor(ws.root, sha, tip):
+            # A step this line no longer holds unshared: no sync asks for it again, so the record goes
+            # here (`forget_redone` lets go of them only where the branch moved as the sync shared).
+            with contextlib.suppress(git.GitError):
+                git.delete_refs(ws.root, REDONE + mine)
+        elif git.is_ancestor(ws.root, again, tip):
             found[sha] = again
     return found
 
