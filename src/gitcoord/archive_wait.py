@@ -39,10 +39,11 @@ def late(loader: Loader, c: git.Change, at: Mapping[str, Blobs], on_line: str) -
     if not arrived or when is None:
         return []
     days = model.settings_of(loader.state(before).get(model.REGISTRY) or {}).archive_after_days
-    # Only a commit that changed the store is dated no earlier than the state it changes: an empty one
-    # may say any time before its parent, and would stand in for the line's state of a past it never had.
+    # Only a commit that changed the store's own files is judged, and so dated no earlier than the state
+    # it changes: an empty one, or one of a note beside the store in coordination/, may say any time
+    # before its parent, and would stand in for the line's state of a past it never had.
     moment = int((when - dt.timedelta(days=days)).timestamp())
-    then = git.first_parent_before(loader.root, git.Sha(on_line), moment, model.COORD_DIR)
+    then = git.first_parent_before(loader.root, git.Sha(on_line), moment, model.STORE_PATHSPECS)
     if then is None:
         return []  # the line is younger than the wait, or its history is not here
     witness = loader.state(loader.at([then])[then])

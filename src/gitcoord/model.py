@@ -51,6 +51,13 @@ def is_shard(file: str) -> bool:
 _STORE_FILE = re.compile(r"archive/([0-9]{4}/[0-9]{2}/[0-9]{2}/)?(task-queue|communication-log|decisions)\.json\Z")
 
 
+# The store's files as git pathspecs (in the repository, under coordination/): what `is_store_file` takes.
+STORE_PATHSPECS: Final = (
+    *(f"{COORD_DIR}/{f}" for f in (*FILES, *ARCHIVE_FILES)),
+    *(f":(glob){COORD_DIR}/{ARCHIVE}/[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/{f}" for f in ARCHIVABLE),
+)
+
+
 def is_store_file(path: str) -> bool:
     """Whether `path` (inside coordination/) is one of the store's files: a live file or an archive shard."""
     return path in FILES or _STORE_FILE.match(path) is not None

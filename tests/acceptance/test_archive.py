@@ -298,14 +298,19 @@ def test_an_archived_thread_is_answered_by_no_side_line_grown_from_before_it_lef
     assert "msg_902 answers msg_001, which the line this merge joins archived: its thread is closed" in checked.out
 
 
-@pytest.mark.parametrize("padded", [False, True], ids=["merged", "an-empty-commit-dated-back-on-top"])
+@pytest.mark.parametrize(
+    "padded",
+    [None, "empty", "note"],
+    ids=["merged", "an-empty-commit-dated-back-on-top", "a-note-beside-the-store-dated-back-on-top"],
+)
 def test_a_close_dated_back_through_an_old_parent_still_waits_on_the_line(
-    repo: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, padded: bool
+    repo: Path, coord: Coord, monkeypatch: pytest.MonkeyPatch, padded: str | None
 ) -> None:
     """A side line grown from a commit of four days ago may date a close back to then (its floor is
     its own parent's); merged today, the task looks closed for four days. The line held it in
     progress two days ago, and the archive's wait counts on the line: it stays live. An empty
-    commit dated back on top of the line (no rule dates what changes nothing) is no witness."""
+    commit dated back on top of the line (no rule dates what changes nothing), nor one of a note
+    beside the store, is a witness."""
     then = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=4)
     monkeypatch.setenv("COORD_NOW", _stamp(then))
     assert coord(repo, "init", "--example", "--branch", "main").code == 0
@@ -329,6 +334,9 @@ def test_a_close_dated_back_through_an_old_parent_still_waits_on_the_line(
     git(repo, "commit", "-qam", "done, four days ago\n\nCoord-Instance: instance-1", "--no-verify", env=dated)
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--no-edit", "side", "-m", "merge\n\nCoord-Instance: instance-1")
+    if padded == "note":  # on the code branch, a file beside the store is code, and no rule dates it
+        (repo / "coordination" / "NOTES.md").write_text("four days ago\n")
+        git(repo, "add", "coordination/NOTES.md")
     if padded:
         git(repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", "nothing, four days ago", env=dated)
     assert coord(repo, "--as", "human", "archive").code == 0

@@ -166,10 +166,10 @@ def rev_list_count(cwd: Path, until: Sha, *, since: Sha | None = None) -> int:
     return int(out(["rev-list", "--count", f"{since}..{until}" if since else until], cwd))
 
 
-def first_parent_before(cwd: Path, rev: Sha, moment: int, path: str) -> Sha | None:
-    """The newest commit of `rev`'s first-parent line that changed `path` and was committed at or
-    before `moment` (seconds since the epoch), if its history here reaches back that far."""
-    found = out(["rev-list", "--first-parent", "-1", f"--before={moment}", rev, "--", path], cwd)
+def first_parent_before(cwd: Path, rev: Sha, moment: int, paths: Sequence[str]) -> Sha | None:
+    """The newest commit of `rev`'s first-parent line that changed one of `paths` (pathspecs) and was
+    committed at or before `moment` (seconds since the epoch), if its history here reaches back that far."""
+    found = out(["rev-list", "--first-parent", "-1", f"--before={moment}", rev, "--", *paths], cwd)
     return Sha(found) if found else None
 
 
